@@ -1,0 +1,188 @@
+import { z } from 'zod';
+
+/**
+ * Value types that several actions share, each parsed once here.
+ * Action inputs arrive as strings; these schemas accept the string forms.
+ */
+
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
+const MAX_DURATION_MS = 24 * 3_600_000;
+
+/** Parses "500ms", "30s", "10m", "1h" (or a bare number of seconds) into milliseconds. Returns undefined when malformed. */
+export function parseDurationMs(text: string): number | undefined {
+  const trimmed = text.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const match = DURATION.exec(trimmed);
+  if (!match) return undefined;
+  return Math.round(Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS]);
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${+(ms / 1000).toFixed(1)}s`;
+  if (ms < 3_600_000) return `${+(ms / 60_000).toFixed(1)}m`;
+  return `${+(ms / 3_600_000).toFixed(1)}h`;
+}
+
+/** A duration such as `30s`, `10m`, `1h`, `500ms` (a bare number means seconds); output in milliseconds. */
+export const duration = z
+  .union([z.string(), z.number()])
+  .transform((value, ctx) => {
+    const ms = typeof value === 'number' ? value * 1000 : parseDurationMs(value);
+    if (ms === undefined || !Number.isFinite(ms) || ms < 0) {
+      ctx.addIssue({ code: 'custom', message: 'expected a duration such as 30s, 10m or 1h (units ms, s, m, h)', input: value });
+      return z.NEVER;
+    }
+    if (ms > MAX_DURATION_MS) {
+      ctx.addIssue({ code: 'custom', message: 'expected a duration of at most 24h', input: value });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+/** A traffic weight: an integer percentage 0..100, given as `25`, `"25"` or `"25%"`. */
+export const percentage = z
+  .union([z.string(), z.number()])
+  .transform((value, ctx) => {
+    const text = String(value).trim().replace(/%$/, '');
+    const n = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+    if (!Number.isInteger(n) || n < 0 || n > 100) {
+      ctx.addIssue({ code: 'custom', message: 'expected a whole percentage from 0 to 100', input: value });
+      return z.NEVER;
+    }
+    return n;
+  });
+
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** A Kubernetes namespace (DNS-1123 label, at most 63 characters). */
+export const namespaceName = z
+  .string()
+  .max(63, 'expected at most 63 characters')
+  .regex(DNS1123_LABEL, 'expected a Kubernetes namespace: lower-case letters, digits and "-", starting and ending with a letter or digit');
+
+/** A Kubernetes object name (DNS-1123 subdomain, at most 253 characters). */
+export const objectName = z
+  .string()
+  .max(253, 'expected at most 253 characters')
+  .regex(DNS1123_SUBDOMAIN, 'expected a Kubernetes object name: lower-case letters, digits, "-" and ".", starting and ending with a letter or digit');
+
+export interface NamespacedName {
+  namespace: string;
+  name: string;
+}
+
+/** `namespace/name`, or a bare `name` in the default namespace given by the caller. */
+export function namespacedName(defaultNamespace?: string) {
+  return z.string().transform((value, ctx): NamespacedName => {
+    const parts = value.trim().split('/');
+    const [namespace, name] = parts.length === 2 ? parts : [defaultNamespace, parts[0]];
+    const ok =
+      parts.length <= 2 &&
+      namespace !== undefined &&
+      namespaceName.safeParse(namespace).success &&
+      objectName.safeParse(name).success;
+    if (!ok) {
+      ctx.addIssue({ code: 'custom', message: 'expected namespace/name, e.g. shop/checkout (lower-case DNS names)', input: value });
+      return z.NEVER;
+    }
+    return { namespace: namespace!, name: name! };
+  });
+}
+
+/** A container image reference: registry/path:tag or @sha256:digest, no whitespace or shell metacharacters. */
+export const imageRef = z
+  .string()
+  .max(512, 'expected at most 512 characters')
+  .regex(
+    /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/,
+    'expected a container image such as registry.example.com/team/app:1.2.3 or app@sha256:<digest>',
+  );
+
+/** A boolean action input: "true"/"false" (also yes/no, 1/0, as YAML users write them). */
+export const booleanInput = z
+  .union([z.boolean(), z.string()])
+  .transform((value, ctx) => {
+    if (typeof value === 'boolean') return value;
+    const v = value.trim().toLowerCase();
+    if (['true', 'yes', '1', 'on'].includes(v)) return true;
+    if (['false', 'no', '0', 'off'].includes(v)) return false;
+    ctx.addIssue({ code: 'custom', message: 'expected true or false', input: value });
+    return z.NEVER;
+  });
+
+/** A whole number given as a string input, within bounds. */
+export function integerInput(min: number, max: number) {
+  return z.union([z.string(), z.number()]).transform((value, ctx) => {
+    const n = typeof value === 'number' ? value : /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : Number.NaN;
+    if (!Number.isInteger(n) || n < min || n > max) {
+      ctx.addIssue({ code: 'custom', message: `expected a whole number from ${min} to ${max}`, input: value });
+      return z.NEVER;
+    }
+    return n;
+  });
+}
+
+/**
+ * A command as an argument list, never a shell string: a JSON array (`["npx", "knex", "migrate:latest"]`)
+ * or one line split on spaces, with "double" or 'single' quotes grouping words.
+ * Shell metacharacters are passed through as plain characters: no shell ever sees them.
+ */
+export const commandInput = z.string().transform((value, ctx): string[] => {
+  const text = value.trim();
+  const argv = text.startsWith('[') ? parseJsonArgv(text) : splitWords(text);
+  if (!argv || argv.length === 0 || argv.some((a) => a.length === 0 && argv.length === 1)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'expected a command such as `npx knex migrate:latest` or a JSON array of arguments',
+      input: value,
+    });
+    return z.NEVER;
+  }
+  return argv;
+});
+
+function parseJsonArgv(text: string): string[] | undefined {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return Array.isArray(parsed) && parsed.every((a) => typeof a === 'string') ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function splitWords(text: string): string[] | undefined {
+  const words: string[] = [];
+  let current = '';
+  let quote: '"' | "'" | undefined;
+  let inWord = false;
+  for (const ch of text) {
+    if (quote) {
+      if (ch === quote) quote = undefined;
+      else current += ch;
+    } else if (ch === '"' || ch === "'") {
+      quote = ch;
+      inWord = true;
+    } else if (/\s/.test(ch)) {
+      if (inWord) words.push(current);
+      current = '';
+      inWord = false;
+    } else {
+      current += ch;
+      inWord = true;
+    }
+  }
+  if (quote) return undefined;
+  if (inWord) words.push(current);
+  return words;
+}
+
+/** A comma- or newline-separated list, each item parsed by `item`. */
+export function listInput<T extends z.ZodType<unknown, string>>(item: T) {
+  return z
+    .string()
+    .transform((value): string[] => value.split(/[,\n]/).map((s) => s.trim()).filter(Boolean))
+    .pipe(z.array(item).min(1, 'expected at least one item'));
+}

@@ -1,0 +1,94 @@
+import { parse as parseYaml } from 'yaml';
+
+/**
+ * Secret values and the pieces of them that could leak on their own (a kubeconfig's token,
+ * a database URL's password, a webhook URL's path). The action entries register every piece
+ * with the runner's log masking before anything else runs; the core redacts them from error
+ * messages and summaries so that the CLI and the tests are protected too.
+ */
+export class Secrets {
+  private readonly pieces = new Set<string>();
+
+  /** Register a secret value and its sensitive pieces. Returns the pieces, for the runner's masking. */
+  add(value: string | undefined): string[] {
+    if (!value) return [];
+    const found = secretPieces(value);
+    for (const piece of found) this.pieces.add(piece);
+    return found;
+  }
+
+  /** Every registered piece, longest first. */
+  values(): string[] {
+    return [...this.pieces].sort((a, b) => b.length - a.length);
+  }
+
+  /** Replace every registered piece (and its URL-encoded form) with ***. */
+  redact(text: string): string {
+    let out = text;
+    for (const piece of this.values()) {
+      out = out.split(piece).join('***');
+      const encoded = encodeURIComponent(piece);
+      if (encoded !== piece) out = out.split(encoded).join('***');
+    }
+    return out;
+  }
+}
+
+const MIN_PIECE = 6;
+const SENSITIVE_KEYS = new Set([
+  'token',
+  'client-key-data',
+  'client-certificate-data',
+  'password',
+  'id-token',
+  'refresh-token',
+  'access-token',
+  'client-secret',
+]);
+
+/** The whole value, each of its lines, and the sensitive pieces inside URLs and kubeconfigs. */
+export function secretPieces(value: string): string[] {
+  const pieces = new Set<string>([value, value.trim()]);
+  if (value.includes('\n')) {
+    for (const piece of kubeconfigSecrets(value)) pieces.add(piece);
+  } else {
+    for (const piece of urlSecrets(value.trim())) pieces.add(piece);
+  }
+  return [...pieces].filter((p) => p.length >= MIN_PIECE);
+}
+
+function urlSecrets(text: string): string[] {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  if (url.password) out.push(url.password, decodeURIComponent(url.password));
+  if (url.username && url.password) out.push(`${url.username}:${url.password}`);
+  // Webhook URLs carry their secret in the path (https://hooks.slack.com/services/T../B../xxxx).
+  const pathAndQuery = url.pathname + url.search;
+  if (pathAndQuery.length >= 16) out.push(pathAndQuery);
+  return out;
+}
+
+function kubeconfigSecrets(text: string): string[] {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(walk);
+    if (!node || typeof node !== 'object') return;
+    for (const [key, child] of Object.entries(node)) {
+      if (SENSITIVE_KEYS.has(key) && typeof child === 'string') out.push(child);
+      else walk(child);
+    }
+  };
+  walk(doc);
+  return out;
+}

@@ -1,0 +1,80 @@
+import { z } from 'zod';
+import { booleanInput, duration, namespaceName, objectName } from '../config/primitives.js';
+import type { InputDef } from './spec.js';
+
+/** Inputs that every action that talks to the cluster shares. */
+export const clusterInputs = {
+  kubeconfig: {
+    description:
+      "Kubeconfig content (use a secret). Empty: the runner's default (`KUBECONFIG` or ~/.kube/config). Masked in logs.",
+    secret: true,
+    schema: z.string().min(20, 'expected the content of a kubeconfig file, not a path or a fragment'),
+  },
+  context: { description: 'Kubeconfig context to use. Empty: its current-context.', schema: objectNameLike() },
+  namespace: { description: 'Namespace of the service.', required: true, schema: namespaceName },
+  service: {
+    description: 'Name of the service being delivered; names the lock and the recorded state.',
+    required: true,
+    schema: objectName,
+  },
+} satisfies Record<string, InputDef>;
+
+export const runInputs = {
+  'dry-run': {
+    description: 'Print the plan (current state and what would change) and change nothing.',
+    default: 'false',
+    schema: booleanInput,
+  },
+  'run-id': {
+    description:
+      'Idempotency key of this run: a re-run with the same id does not apply a change twice. Empty: the workflow run id.',
+    schema: z.string().regex(/^[A-Za-z0-9._-]{1,63}$/, 'expected 1-63 letters, digits, ".", "_" or "-"'),
+  },
+  'lock-timeout': {
+    description: 'How long to wait for another run on the same service to release its lock.',
+    default: '5m',
+    schema: duration,
+  },
+} satisfies Record<string, InputDef>;
+
+export const notifyInputs = {
+  'slack-webhook-url': {
+    description: 'Slack incoming webhook URL (use a secret). Masked in logs.',
+    secret: true,
+    schema: z
+      .string()
+      .url('expected an https URL of a Slack incoming webhook')
+      .refine((u) => /^https?:\/\//.test(u), 'expected an https URL of a Slack incoming webhook'),
+  },
+  'slack-token': {
+    description: 'Slack bot token (xoxb-…) to post and update one message per deployment. Masked in logs.',
+    secret: true,
+    schema: z.string().regex(/^xox[a-z]-[A-Za-z0-9-]+$/, 'expected a Slack bot token starting with xoxb-'),
+  },
+  'slack-channel': {
+    description: 'Slack channel id for the bot token (e.g. C0123456789).',
+    schema: z.string().regex(/^[A-Z0-9]{8,12}$|^#[a-z0-9_-]{1,80}$/, 'expected a channel id such as C0123456789'),
+  },
+  'notify-failure-fails': {
+    description: 'Fail the step when a notification cannot be delivered (default: warn and go on).',
+    default: 'false',
+    schema: booleanInput,
+  },
+  'github-token': {
+    description: 'Token for GitHub deployment statuses (needs `deployments: write`). Empty: no deployment is recorded.',
+    secret: true,
+    schema: z.string().min(10, 'expected a GitHub token'),
+  },
+  environment: {
+    description: 'Environment name for the GitHub deployment and the messages (e.g. production).',
+    schema: z.string().regex(/^[\w .-]{1,80}$/, 'expected an environment name such as production'),
+  },
+  'environment-url': {
+    description: 'URL of the deployed environment, linked from the summary and Slack.',
+    schema: z.string().url('expected an http(s) URL'),
+  },
+} satisfies Record<string, InputDef>;
+
+function objectNameLike() {
+  return z.string().regex(/^[A-Za-z0-9@:._/-]{1,253}$/, 'expected a kubeconfig context name');
+}

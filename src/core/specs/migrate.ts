@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import { commandInput, duration, listInput, namespacedName } from '../config/primitives.js';
+import { notifyInputs } from './common.js';
+import { defineAction } from './spec.js';
+
+export const migrateSpec = defineAction({
+  name: 'migrate',
+  title: 'Progressive delivery: database migration phase',
+  description:
+    'Runs one phase of an expand / migrate / contract database migration with a ledger, an advisory lock and PostgreSQL safety checks.',
+  branding: { icon: 'database', color: 'blue' },
+  post: true,
+  inputs: {
+    phase: {
+      description: 'expand, migrate, contract, rollback or status.',
+      required: true,
+      schema: z.enum(['expand', 'migrate', 'contract', 'rollback', 'status']),
+    },
+    version: {
+      description: "The migration's id, e.g. 2026_11_23_split_name.",
+      required: true,
+      schema: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'expected letters, digits, ".", "_" or "-" (at most 128)'),
+    },
+    command: {
+      description:
+        'Your migration tool for this phase (Flyway, Liquibase, Prisma, knex, psql…), run as an argument list without a shell: `npx knex migrate:up 001_expand.js` or a JSON array.',
+      schema: commandInput,
+    },
+    'verify-command': { description: 'Data integrity check run after the command; non-zero fails the phase.', schema: commandInput },
+    'rollback-command': {
+      description: 'Compensating migration run when the command or the verification fails, and by phase `rollback`.',
+      schema: commandInput,
+    },
+    'database-url': {
+      description: 'PostgreSQL URL (use a secret): enables the ledger, the lock and the safety checks. Masked in logs.',
+      secret: true,
+      schema: z.string().regex(/^postgres(ql)?:\/\//, 'expected a URL such as postgresql://user:pass@host:5432/db'),
+    },
+    confirm: {
+      description: 'Must be `contract` for the contract phase, which is destructive.',
+      schema: z.string(),
+    },
+    'require-rollout': {
+      description:
+        'Deployments (`namespace/name`, comma-separated) whose every replica must already run the new version before contract.',
+      schema: listInput(namespacedName()),
+    },
+    'expected-image': {
+      description: 'The image every replica of `require-rollout` must run (the new version).',
+      schema: z.string().min(1),
+    },
+    kubeconfig: {
+      description: 'Kubeconfig content for `require-rollout` (use a secret). Masked in logs.',
+      secret: true,
+      schema: z.string().min(20, 'expected the content of a kubeconfig file'),
+    },
+    'command-timeout': { description: 'Longest the command may run.', default: '30m', schema: duration },
+    'lock-timeout': { description: 'How long to wait for another migration to finish.', default: '5m', schema: duration },
+    'max-transaction-age': {
+      description: 'Refuse to start while a transaction older than this is open (it would block DDL).',
+      default: '5m',
+      schema: duration,
+    },
+    'statement-lock-timeout': {
+      description: "PostgreSQL lock_timeout for the command's statements, so DDL cannot queue behind a long transaction.",
+      default: '5s',
+      schema: duration,
+    },
+    'statement-timeout': { description: "PostgreSQL statement_timeout for the command's statements.", default: '15m', schema: duration },
+    ...notifyInputs,
+  },
+  outputs: {
+    result: { description: 'succeeded, skipped (already done), refused, failed, rolled-back.' },
+    phase: { description: 'The phase that ran.' },
+    ledger: { description: 'JSON: the ledger rows of this version.' },
+  },
+});

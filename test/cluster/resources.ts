@@ -1,0 +1,108 @@
+/**
+ * The resource types the test cluster serves, with the facts discovery, routing,
+ * validation and patching need about each.
+ */
+
+export interface ResourceType {
+  group: string; // '' for core
+  versions: string[]; // first is the preferred / storage version
+  kind: string;
+  listKind: string;
+  plural: string;
+  singular: string;
+  namespaced: boolean;
+  shortNames: string[];
+  categories: string[];
+  subresources: ('status' | 'scale')[];
+  /** Built-in kinds accept strategic merge patches; custom resources do not. */
+  builtin: boolean;
+  /** Whether metadata.generation is maintained (and bumped on spec changes). */
+  hasGeneration: boolean;
+}
+
+const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+
+function type(t: Partial<ResourceType> & Pick<ResourceType, 'group' | 'versions' | 'kind' | 'plural'>): ResourceType {
+  return {
+    listKind: `${t.kind}List`,
+    singular: t.kind.toLowerCase(),
+    namespaced: true,
+    shortNames: [],
+    categories: [],
+    subresources: [],
+    builtin: true,
+    hasGeneration: false,
+    ...t,
+  };
+}
+
+export const RESOURCE_TYPES: ResourceType[] = [
+  type({ group: '', versions: ['v1'], kind: 'Namespace', plural: 'namespaces', namespaced: false, shortNames: ['ns'], subresources: ['status'] }),
+  type({ group: '', versions: ['v1'], kind: 'Service', plural: 'services', shortNames: ['svc'], categories: ['all'], subresources: ['status'] }),
+  type({ group: '', versions: ['v1'], kind: 'Pod', plural: 'pods', shortNames: ['po'], categories: ['all'], subresources: ['status'] }),
+  type({ group: '', versions: ['v1'], kind: 'ConfigMap', plural: 'configmaps', shortNames: ['cm'] }),
+  type({ group: '', versions: ['v1'], kind: 'Secret', plural: 'secrets' }),
+  type({
+    group: 'apps', versions: ['v1'], kind: 'Deployment', plural: 'deployments', shortNames: ['deploy'],
+    categories: ['all'], subresources: ['status', 'scale'], hasGeneration: true,
+  }),
+  type({
+    group: 'apps', versions: ['v1'], kind: 'ReplicaSet', plural: 'replicasets', shortNames: ['rs'],
+    categories: ['all'], subresources: ['status', 'scale'], hasGeneration: true,
+  }),
+  type({ group: 'coordination.k8s.io', versions: ['v1'], kind: 'Lease', plural: 'leases' }),
+  type({
+    group: 'networking.istio.io', versions: ['v1', 'v1beta1'], kind: 'VirtualService', plural: 'virtualservices',
+    shortNames: ['vs'], categories: ['istio-io', 'networking-istio-io'], builtin: false, hasGeneration: true, subresources: ['status'],
+  }),
+  type({
+    group: 'networking.istio.io', versions: ['v1', 'v1beta1'], kind: 'DestinationRule', plural: 'destinationrules',
+    shortNames: ['dr'], categories: ['istio-io', 'networking-istio-io'], builtin: false, hasGeneration: true, subresources: ['status'],
+  }),
+  type({
+    group: 'gateway.networking.k8s.io', versions: ['v1'], kind: 'HTTPRoute', plural: 'httproutes',
+    categories: ['gateway-api'], builtin: false, hasGeneration: true, subresources: ['status'],
+  }),
+  type({
+    group: 'argoproj.io', versions: ['v1alpha1'], kind: 'Rollout', plural: 'rollouts', shortNames: ['ro'],
+    categories: ['all'], builtin: false, hasGeneration: true, subresources: ['status', 'scale'],
+  }),
+];
+
+export function verbsFor(_t: ResourceType): string[] {
+  return VERBS;
+}
+
+export function apiVersionOf(group: string, version: string): string {
+  return group ? `${group}/${version}` : version;
+}
+
+export function splitApiVersion(apiVersion: string): { group: string; version: string } {
+  const slash = apiVersion.indexOf('/');
+  return slash < 0 ? { group: '', version: apiVersion } : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) };
+}
+
+export function findByPlural(group: string, version: string, plural: string): ResourceType | undefined {
+  return RESOURCE_TYPES.find((t) => t.group === group && t.plural === plural && t.versions.includes(version));
+}
+
+export function findByKind(apiVersion: string, kind: string): ResourceType | undefined {
+  const { group, version } = splitApiVersion(apiVersion);
+  return RESOURCE_TYPES.find((t) => t.group === group && t.kind === kind && t.versions.includes(version));
+}
+
+export function groups(): { name: string; versions: string[] }[] {
+  const out: { name: string; versions: string[] }[] = [];
+  for (const t of RESOURCE_TYPES) {
+    if (t.group === '') continue;
+    let g = out.find((x) => x.name === t.group);
+    if (!g) out.push((g = { name: t.group, versions: [] }));
+    for (const v of t.versions) if (!g.versions.includes(v)) g.versions.push(v);
+  }
+  return out;
+}
+
+/** Storage key of a type: all versions of a group/plural share one storage. */
+export function storageKey(t: ResourceType): string {
+  return `${t.group}/${t.plural}`;
+}
