@@ -58,19 +58,30 @@ export function secretPieces(value: string): string[] {
 }
 
 function urlSecrets(text: string): string[] {
+  const out: string[] = [];
+  // Everything between the first ":" after the scheme and the last "@": the password as written,
+  // even when it holds a raw "@" or "/" that makes URL parsers read it differently.
+  const raw = /^[a-z][a-z0-9+.-]*:\/\/[^:/@]+:(.+)@[^@]+$/i.exec(text);
+  if (raw) out.push(raw[1]!, safeDecode(raw[1]!));
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    return [];
+    return out;
   }
-  const out: string[] = [];
-  if (url.password) out.push(url.password, decodeURIComponent(url.password));
-  if (url.username && url.password) out.push(`${url.username}:${url.password}`);
+  if (url.password) out.push(url.password, safeDecode(url.password));
   // Webhook URLs carry their secret in the path (https://hooks.slack.com/services/T../B../xxxx).
   const pathAndQuery = url.pathname + url.search;
   if (pathAndQuery.length >= 16) out.push(pathAndQuery);
   return out;
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 function kubeconfigSecrets(text: string): string[] {

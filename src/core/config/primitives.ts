@@ -186,3 +186,16 @@ export function listInput<T extends z.ZodType<unknown, string>>(item: T) {
     .transform((value): string[] => value.split(/[,\n]/).map((s) => s.trim()).filter(Boolean))
     .pipe(z.array(item).min(1, 'expected at least one item'));
 }
+
+/** An http(s) URL. (zod's url() alone accepts `prometheus:9090` as a URL with scheme "prometheus".) */
+export const httpUrl = z
+  .string()
+  .max(2048, 'expected at most 2048 characters')
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+    } catch {
+      return false;
+    }
+  }, 'expected an http(s) URL such as https://example.com/path');

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { booleanInput, commandInput, duration, imageRef, integerInput, objectName, percentage } from '../config/primitives.js';
+import { booleanInput, commandInput, duration, httpUrl, imageRef, integerInput, objectName, percentage } from '../config/primitives.js';
 import { clusterInputs, notifyInputs, runInputs } from './common.js';
 import { defineAction } from './spec.js';
 
@@ -38,7 +38,7 @@ export const blueGreenSpec = defineAction({
     image: { description: 'Image to deploy to the idle colour before switching. Empty: switch without deploying.', schema: imageRef },
     container: { description: 'Container whose image is set. Empty: the first container.', schema: objectName },
     'rollout-timeout': { description: 'Longest wait for the idle colour to roll out.', default: '10m', schema: duration },
-    'warmup-url': { description: 'URL requested before the switch to warm the idle colour.', schema: z.string().url() },
+    'warmup-url': { description: 'URL requested before the switch to warm the idle colour.', schema: httpUrl },
     'warmup-requests': { description: 'How many warm-up requests.', default: '10', schema: integerInput(0, 1000) },
     'smoke-command': {
       description:
@@ -59,7 +59,7 @@ export const blueGreenSpec = defineAction({
       description: 'Metrics checked before the switch, between steps and after it: inline YAML or a path (validate action format).',
       schema: z.string().min(1),
     },
-    'prometheus-address': { description: 'Default Prometheus address for the analysis.', schema: z.string().url() },
+    'prometheus-address': { description: 'Default Prometheus address for the analysis.', schema: httpUrl },
     'prometheus-token': { description: 'Bearer token for Prometheus. Masked in logs.', secret: true, schema: z.string().min(1) },
     'validation-duration': { description: 'How long to validate after the switch.', default: '0s', schema: duration },
     'auto-rollback': { description: 'Switch back automatically when validation fails.', default: 'true', schema: booleanInput },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { booleanInput, duration, imageRef, objectName } from '../config/primitives.js';
+import { booleanInput, duration, httpUrl, imageRef, objectName } from '../config/primitives.js';
 import { clusterInputs, notifyInputs, runInputs } from './common.js';
 import { defineAction } from './spec.js';
 
@@ -25,7 +25,7 @@ export const canarySpec = defineAction({
     image: { description: 'Image of the canary (required for start).', schema: imageRef },
     container: { description: 'Container whose image is set. Empty: the first container.', schema: objectName },
     full: { description: 'With promote: skip the remaining steps and go to 100%.', default: 'false', schema: booleanInput },
-    'prometheus-address': { description: 'Default Prometheus address for the analysis.', schema: z.string().url() },
+    'prometheus-address': { description: 'Default Prometheus address for the analysis.', schema: httpUrl },
     'prometheus-token': { description: 'Bearer token for Prometheus. Masked in logs.', secret: true, schema: z.string().min(1) },
     'rollout-timeout': { description: 'Longest wait for a workload to roll out.', default: '10m', schema: duration },
     ...runInputs,

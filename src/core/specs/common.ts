@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { booleanInput, duration, namespaceName, objectName } from '../config/primitives.js';
+import { booleanInput, duration, httpUrl, namespaceName, objectName } from '../config/primitives.js';
 import type { InputDef } from './spec.js';
 
 /** Inputs that every action that talks to the cluster shares. */
@@ -41,10 +41,7 @@ export const notifyInputs = {
   'slack-webhook-url': {
     description: 'Slack incoming webhook URL (use a secret). Masked in logs.',
     secret: true,
-    schema: z
-      .string()
-      .url('expected an https URL of a Slack incoming webhook')
-      .refine((u) => /^https?:\/\//.test(u), 'expected an https URL of a Slack incoming webhook'),
+    schema: httpUrl,
   },
   'slack-token': {
     description: 'Slack bot token (xoxb-…) to post and update one message per deployment. Masked in logs.',
@@ -71,7 +68,7 @@ export const notifyInputs = {
   },
   'environment-url': {
     description: 'URL of the deployed environment, linked from the summary and Slack.',
-    schema: z.string().url('expected an http(s) URL'),
+    schema: httpUrl,
   },
 } satisfies Record<string, InputDef>;
 

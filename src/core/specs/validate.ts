@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { duration } from '../config/primitives.js';
+import { duration, httpUrl } from '../config/primitives.js';
 import { notifyInputs } from './common.js';
 import { defineAction } from './spec.js';
 
@@ -18,7 +18,7 @@ export const validateSpec = defineAction({
     },
     'prometheus-address': {
       description: 'Default Prometheus address for metrics that do not name one (e.g. http://prometheus.monitoring:9090).',
-      schema: z.string().url('expected an http(s) URL such as http://prometheus:9090'),
+      schema: httpUrl,
     },
     'prometheus-token': {
       description: 'Bearer token for Prometheus. Masked in logs.',

@@ -1,0 +1,116 @@
+/**
+ * What every action reports about a deployment, in one shape: Slack messages, the job summary
+ * and the GitHub deployment status are all drawn from it. Actions fill it as they go and hand
+ * it to `Notifications` at the start, at each phase and at the end.
+ */
+export type Strategy = 'blue-green' | 'canary' | 'migrate' | 'rollback' | 'validate';
+
+/**
+ * Where the deployment stands. `running` until the end; the end is one of the others.
+ * `rolled-back`: it failed and what it changed was undone. `planned`: a dry run changed nothing.
+ */
+export type Outcome = 'running' | 'succeeded' | 'failed' | 'rolled-back' | 'cancelled' | 'planned';
+
+export interface DeploymentEvent {
+  service: string;
+  namespace?: string;
+  environment?: string;
+  /** The version being delivered: a tag, a migration id, or the image when nothing shorter names it. */
+  version?: string;
+  image?: string;
+  strategy: Strategy;
+  /** The phase just reached, in the action's words: `start`, `step 2/5`, `switch`, `expand`, `done`. */
+  phase: string;
+  /** Canary weight (0..100) at this point. */
+  weight?: number;
+  /** Blue-green: the colour taking (or about to take) traffic. */
+  colour?: string;
+  outcome: Outcome;
+  /** The action's own result word (promoted, switched, rolled-back, succeeded, Successful…), shown beside the outcome. */
+  result?: string;
+  /** Why it failed or was rolled back; one or two sentences. */
+  reason?: string;
+  /** ISO time the deployment started. */
+  startedAt: string;
+  /** Time taken so far (at the end: in all). */
+  durationMs?: number;
+  /** Who started the run (GitHub login). */
+  actor?: string;
+  runUrl?: string;
+  environmentUrl?: string;
+  /** A dry run: nothing is recorded as a GitHub deployment. */
+  dryRun?: boolean;
+  /** Each step taken so far, oldest first, for the summary table and charts. */
+  timeline: TimelineStep[];
+}
+
+export interface TimelineStep {
+  name: string;
+  /** Traffic weight of the new version during the step. */
+  weight?: number;
+  /** ISO time the step started. */
+  startedAt: string;
+  /** How long the step held (pause or analysis) before the next. */
+  heldMs?: number;
+  /** Analysis measurements taken in the step, by metric name. */
+  analysis?: Record<string, number>;
+  /** Verdict of the step's analysis, if it ran one. */
+  verdict?: 'passed' | 'failed' | 'inconclusive';
+}
+
+export const OUTCOME_LABEL: Record<Outcome, string> = {
+  running: 'In progress',
+  succeeded: 'Succeeded',
+  failed: 'Failed',
+  'rolled-back': 'Rolled back',
+  cancelled: 'Cancelled',
+  planned: 'Planned (dry run)',
+};
+
+export const OUTCOME_EMOJI: Record<Outcome, string> = {
+  running: ':arrows_counterclockwise:',
+  succeeded: ':white_check_mark:',
+  failed: ':x:',
+  'rolled-back': ':leftwards_arrow_with_hook:',
+  cancelled: ':no_entry_sign:',
+  planned: ':memo:',
+};
+
+/** The outcome with the action's own word when it adds something: "Rolled back (aborted)". */
+export function describeResult(event: Pick<DeploymentEvent, 'outcome' | 'result'>): string {
+  const label = OUTCOME_LABEL[event.outcome];
+  const own = event.result?.trim();
+  return own && own.toLowerCase() !== label.toLowerCase() ? `${label} (${own})` : label;
+}
+
+/** "25%" for a canary, "green" for blue-green, undefined when neither applies. */
+export function describeTraffic(event: Pick<DeploymentEvent, 'weight' | 'colour'>): string | undefined {
+  if (event.weight !== undefined && event.colour) return `${event.colour} ${event.weight}%`;
+  if (event.weight !== undefined) return `${event.weight}%`;
+  return event.colour || undefined;
+}
+
+export function describeVersion(event: Pick<DeploymentEvent, 'version' | 'image'>): string | undefined {
+  return event.version || event.image || undefined;
+}
+
+/** 850ms, 42s, 3m 05s, 1h 02m. */
+export function formatElapsed(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '–';
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  const totalSeconds = Math.round(ms / 1000);
+  if (totalSeconds < 60) return `${totalSeconds}s`;
+  const hours = Math.floor(totalSeconds / 3600);
+  const minutes = Math.floor((totalSeconds % 3600) / 60);
+  const seconds = totalSeconds % 60;
+  return hours > 0 ? `${hours}h ${String(minutes).padStart(2, '0')}m` : `${minutes}m ${String(seconds).padStart(2, '0')}s`;
+}
+
+/** "checkout 1.25.0 to production": the one-line title used by Slack and the summary. */
+export function eventTitle(event: DeploymentEvent): string {
+  const version = describeVersion(event);
+  const what = version ? `${event.service} ${version}` : event.service;
+  const where = event.environment ? ` to ${event.environment}` : '';
+  const verb = event.strategy === 'rollback' ? 'Rollback of' : event.strategy === 'migrate' ? 'Migration of' : event.strategy === 'validate' ? 'Validation of' : 'Deploy';
+  return `${verb} ${what}${where}`;
+}
