@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs everything the tests need on a fresh Debian machine, then typechecks, checks
+# that the committed bundles match the sources, and runs every test.
+# This is the one command README.md names; .ci/run runs exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n== %s\n' "$*"; }
+
+need_apt=()
+command -v prometheus >/dev/null && command -v promtool >/dev/null || need_apt+=(prometheus)
+compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || need_apt+=(postgresql)
+command -v psql >/dev/null || need_apt+=(postgresql-client)
+command -v kubectl >/dev/null || need_apt+=(kubernetes-client)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  log "apt-get install ${need_apt[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # The tests start their own servers on 127.0.0.1; keep packaged services from starting.
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+  apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  rm -f /usr/sbin/policy-rc.d
+fi
+# A packaged Prometheus started by the install would hold :9090; the tests use their own ports,
+# but stop it so nothing outside the tests runs.
+pkill -x prometheus 2>/dev/null || true
+
+log "versions"
+node --version
+kubectl version --client 2>/dev/null | head -1
+prometheus --version 2>&1 | head -1
+for pg in /usr/lib/postgresql/*/bin/postgres; do "$pg" --version; done
+
+log "npm ci"
+npm ci --no-audit --no-fund
+
+log "typecheck"
+npm run typecheck
+
+log "bundles match the sources"
+npm run build -- --check
+
+log "tests"
+npm test
