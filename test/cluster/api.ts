@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ApiError, errors } from './status.js';
-import { apiVersionOf, type ResourceType } from './resources.js';
+import { apiVersionOf, RESOURCE_TYPES, type ResourceType } from './resources.js';
 import { deepCopy, type KubeObject, type Store } from './store.js';
 import { applyDefaults } from './defaults.js';
 import { validateObject } from './validation.js';
@@ -47,7 +47,11 @@ function normalizeSecret(obj: KubeObject): void {
 }
 
 export class Api {
-  constructor(readonly store: Store) {}
+  private readonly typeByKind = new Map<string, ResourceType>();
+
+  constructor(readonly store: Store) {
+    for (const t of RESOURCE_TYPES) this.typeByKind.set(t.kind, t);
+  }
 
   private prepareBody(target: Target, body: any, verb: 'create' | 'update'): KubeObject {
     const t = target.type;
@@ -99,8 +103,6 @@ export class Api {
     if (!t) throw new Error(`unknown kind ${kind}`);
     return t;
   }
-
-  typeByKind = new Map<string, ResourceType>();
 
   get(target: Target): KubeObject {
     const t = target.type;

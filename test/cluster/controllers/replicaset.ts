@@ -1,0 +1,88 @@
+/**
+ * ReplicaSet controller: keeps `spec.replicas` Pods for each ReplicaSet and
+ * reports replicas / readyReplicas / availableReplicas / observedGeneration.
+ */
+import type { KubeObject, Store } from '../store.js';
+import { deepEqual } from '../store.js';
+import { POD, REPLICA_SET, WorkQueue, controllerOf, controllerRef, isControlledBy, nsName, omitZero, randomSuffix, splitKey } from './common.js';
+
+export function isPodReady(pod: KubeObject): boolean {
+  return (pod.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
+}
+
+export class ReplicaSetController {
+  private readonly queue: WorkQueue;
+  private readonly unsubscribe: () => void;
+
+  constructor(private readonly store: Store) {
+    this.queue = new WorkQueue((key) => this.reconcile(key));
+    this.unsubscribe = store.subscribe((e) => {
+      if (e.type_ === REPLICA_SET) this.queue.add(nsName(e.object));
+      else if (e.type_ === POD) {
+        const owner = controllerOf(e.object);
+        if (owner?.kind === 'ReplicaSet') this.queue.add(`${e.object.metadata.namespace}/${owner.name}`);
+      }
+    });
+    for (const rs of store.list(REPLICA_SET)) this.queue.add(nsName(rs));
+  }
+
+  stop(): void {
+    this.unsubscribe();
+    this.queue.stop();
+  }
+
+  private reconcile(key: string): void {
+    const [ns, name] = splitKey(key);
+    const rs = this.store.peek(REPLICA_SET, ns, name);
+    if (!rs) return;
+    let pods = this.store.list(POD, ns).filter((p) => isControlledBy(p, rs));
+    const desired = rs.spec?.replicas ?? 1;
+    if (pods.length < desired) {
+      for (let i = pods.length; i < desired; i++) this.createPod(rs);
+    } else if (pods.length > desired) {
+      // Delete unready pods first, then the newest, as the real controller prefers.
+      const victims = [...pods]
+        .sort((a, b) => Number(isPodReady(a)) - Number(isPodReady(b)) || Number(b.metadata.resourceVersion) - Number(a.metadata.resourceVersion))
+        .slice(0, pods.length - desired);
+      for (const pod of victims) this.store.delete(POD, ns, pod.metadata.name);
+    }
+    const current = this.store.peek(REPLICA_SET, ns, name);
+    if (!current) return;
+    pods = this.store.list(POD, ns).filter((p) => isControlledBy(p, current));
+    const ready = pods.filter(isPodReady).length;
+    const status = omitZero(
+      {
+        replicas: pods.length,
+        fullyLabeledReplicas: pods.length,
+        readyReplicas: ready,
+        availableReplicas: ready,
+        observedGeneration: current.metadata.generation,
+      },
+      ['replicas'],
+    );
+    if (!deepEqual(status, current.status)) {
+      const next = structuredClone(current);
+      next.status = status;
+      this.store.update(REPLICA_SET, next, { subresource: 'status' });
+    }
+  }
+
+  private createPod(rs: KubeObject): void {
+    const template = rs.spec?.template ?? {};
+    const meta = template.metadata ?? {};
+    const pod: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name: `${rs.metadata.name}-${randomSuffix(5)}`,
+        generateName: `${rs.metadata.name}-`,
+        namespace: rs.metadata.namespace,
+        labels: { ...(meta.labels ?? {}) },
+        ...(meta.annotations ? { annotations: { ...meta.annotations } } : {}),
+        ownerReferences: [controllerRef(rs)],
+      },
+      spec: { ...structuredClone(template.spec ?? {}), nodeName: 'test-cluster-node' },
+    };
+    this.store.create(POD, pod);
+  }
+}

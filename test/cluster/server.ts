@@ -1,0 +1,156 @@
+/**
+ * A Kubernetes API server for tests: real HTTP on 127.0.0.1, bearer-token auth,
+ * the resource types our actions use, and simulated controllers.
+ *
+ *   const cluster = await startTestCluster();
+ *   await cluster.writeKubeconfig('/tmp/kubeconfig');   // kubectl --kubeconfig ...
+ *   ...
+ *   await cluster.stop();
+ */
+import { createServer, type Server } from 'node:https';
+import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { Store, type KubeObject } from './store.js';
+import { Api, withVersion } from './api.js';
+import { WatchHub } from './watch.js';
+import { FaultInjector } from './faults.js';
+import { createRequestHandler, type RequestRecord } from './http.js';
+import { findByKind, splitApiVersion } from './resources.js';
+import { buildKubeconfig } from './kubeconfig.js';
+import { selfSignedCertificate } from './certs.js';
+import { PodLifecycleController } from './controllers/pods.js';
+import { ReplicaSetController } from './controllers/replicaset.js';
+import { DeploymentController } from './controllers/deployment.js';
+import { RolloutController } from './controllers/rollout.js';
+
+export type { FaultRule } from './faults.js';
+export { FaultInjector } from './faults.js';
+export type { RequestRecord } from './http.js';
+
+export interface TestClusterOptions {
+  /** 0 = random (default). */
+  port?: number;
+  /** Bearer token; random by default. */
+  token?: string;
+  /** How long a new Pod takes to turn Ready (default 50). */
+  podReadyDelayMs?: number;
+  /** Overrides spec.progressDeadlineSeconds for Deployments (ms). */
+  progressDeadlineMs?: number;
+  /** Seed of the RNG behind fault rules' `probability` (default 1). */
+  faultSeed?: number;
+}
+
+export interface TestCluster {
+  /** https://127.0.0.1:PORT (self-signed; the CA is in `kubeconfig` and `caCert`). */
+  url: string;
+  token: string;
+  /** PEM of the self-signed certificate the server presents (also its own CA). */
+  caCert: string;
+  kubeconfig: string;
+  writeKubeconfig(path: string): Promise<void>;
+  apply(objects: object | object[]): Promise<void>;
+  get(apiVersion: string, kind: string, namespace: string | undefined, name: string): any | undefined;
+  requests: RequestRecord[];
+  resetRequests(): void;
+  faults: FaultInjector;
+  stop(): Promise<void>;
+}
+
+const NAMESPACE = findByKind('v1', 'Namespace')!;
+
+export async function startTestCluster(opts: TestClusterOptions = {}): Promise<TestCluster> {
+  const token = opts.token ?? randomBytes(16).toString('hex');
+  const store = new Store();
+  const api = new Api(store);
+  const watches = new WatchHub(store);
+  const faults = new FaultInjector(opts.faultSeed ?? 1);
+  const requests: RequestRecord[] = [];
+
+  for (const name of ['default', 'kube-system', 'kube-public']) {
+    api.create({ type: NAMESPACE, version: 'v1' }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  }
+
+  const controllers = [
+    new PodLifecycleController(store, opts.podReadyDelayMs ?? 50),
+    new ReplicaSetController(store),
+    new DeploymentController(store, { progressDeadlineMs: opts.progressDeadlineMs }),
+    new RolloutController(store),
+  ];
+
+  const tls = selfSignedCertificate();
+  const server: Server = createServer(
+    { key: tls.key, cert: tls.cert, keepAlive: true, requestTimeout: 0 },
+    createRequestHandler({ api, watches, faults, token, requests }),
+  );
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `https://127.0.0.1:${port}`;
+  const kubeconfig = buildKubeconfig(url, token, tls.cert);
+  let stopped = false;
+
+  const cluster: TestCluster = {
+    url,
+    token,
+    caCert: tls.cert,
+    kubeconfig,
+    requests,
+    faults,
+    async writeKubeconfig(path: string) {
+      await writeFile(path, kubeconfig, { mode: 0o600 });
+    },
+    async apply(objects: object | object[]) {
+      for (const raw of Array.isArray(objects) ? objects : [objects]) applyObject(api, store, raw as KubeObject);
+    },
+    get(apiVersion, kind, namespace, name) {
+      const t = findByKind(apiVersion, kind);
+      if (!t) throw new Error(`test cluster does not serve ${apiVersion} ${kind}`);
+      const obj = store.peek(t, t.namespaced ? (namespace ?? 'default') : undefined, name);
+      return obj ? withVersion(t, splitApiVersion(apiVersion).version, obj) : undefined;
+    },
+    resetRequests() {
+      requests.length = 0;
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      for (const c of controllers) c.stop();
+      watches.closeAll();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+  return cluster;
+}
+
+/** Test setup: create or replace an object (including its status, if given), creating its namespace if needed. */
+function applyObject(api: Api, store: Store, raw: KubeObject): void {
+  if (!raw || typeof raw !== 'object' || !raw.apiVersion || !raw.kind) throw new Error('apply: objects need apiVersion and kind');
+  const t = findByKind(raw.apiVersion, raw.kind);
+  if (!t) throw new Error(`test cluster does not serve ${raw.apiVersion} ${raw.kind}`);
+  const version = splitApiVersion(raw.apiVersion).version;
+  const namespace = t.namespaced ? (raw.metadata?.namespace ?? 'default') : undefined;
+  if (namespace && !store.peek(NAMESPACE, undefined, namespace)) {
+    api.create({ type: NAMESPACE, version: 'v1' }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
+  }
+  const target = { type: t, version, namespace, name: raw.metadata?.name };
+  const body = structuredClone(raw);
+  body.metadata = { ...(body.metadata ?? {}), ...(namespace ? { namespace } : {}) };
+  delete body.metadata.resourceVersion;
+  const existing = store.peek(t, namespace, body.metadata.name);
+  if (existing) api.update(target, body);
+  else api.create(target, body);
+  if (raw.status !== undefined && t.subresources.includes('status')) {
+    const current = store.peek(t, namespace, body.metadata.name)!;
+    api.update({ ...target, name: current.metadata.name, subresource: 'status' }, { ...structuredClone(current), apiVersion: raw.apiVersion, status: raw.status });
+  }
+}
