@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { commandInput, duration, listInput, namespacedName } from '../config/primitives.js';
-import { notifyInputs } from './common.js';
+import { commandInput, duration, imageRef, listInput, namespacedName } from '../config/primitives.js';
+import { notifyInputs, runInputs } from './common.js';
 import { defineAction } from './spec.js';
 
 export const migrateSpec = defineAction({
@@ -23,7 +23,7 @@ export const migrateSpec = defineAction({
     },
     command: {
       description:
-        'Your migration tool for this phase (Flyway, Liquibase, Prisma, knex, psql…), run as an argument list without a shell: `npx knex migrate:up 001_expand.js` or a JSON array.',
+        'Your migration tool for this phase (Flyway, Liquibase, Prisma, knex, psql…), run as an argument list without a shell: `npx knex migrate:up 001_expand.js` or a JSON array. Its environment has DATABASE_URL, PGOPTIONS (lock_timeout and statement_timeout, read by libpq tools), MIGRATION_VERSION and MIGRATION_PHASE; `$DATABASE_URL` in an argument is replaced by the URL (e.g. `psql -v ON_ERROR_STOP=1 -f expand.sql $DATABASE_URL`). Required for expand, migrate and contract.',
       schema: commandInput,
     },
     'verify-command': { description: 'Data integrity check run after the command; non-zero fails the phase.', schema: commandInput },
@@ -32,7 +32,8 @@ export const migrateSpec = defineAction({
       schema: commandInput,
     },
     'database-url': {
-      description: 'PostgreSQL URL (use a secret): enables the ledger, the lock and the safety checks. Masked in logs.',
+      description:
+        'PostgreSQL URL (use a secret): enables the ledger, the lock and the safety checks, and is given to the commands as DATABASE_URL. Its user needs CREATE on the database (for the progressive_delivery schema) and pg_monitor (to see other sessions). Masked in logs.',
       secret: true,
       schema: z.string().regex(/^postgres(ql)?:\/\//, 'expected a URL such as postgresql://user:pass@host:5432/db'),
     },
@@ -40,14 +41,15 @@ export const migrateSpec = defineAction({
       description: 'Must be `contract` for the contract phase, which is destructive.',
       schema: z.string(),
     },
+    'run-id': runInputs['run-id'],
     'require-rollout': {
       description:
         'Deployments (`namespace/name`, comma-separated) whose every replica must already run the new version before contract.',
       schema: listInput(namespacedName()),
     },
     'expected-image': {
-      description: 'The image every replica of `require-rollout` must run (the new version).',
-      schema: z.string().min(1),
+      description: 'The image every replica of `require-rollout` must run (the new version), exactly as the pod spec names it.',
+      schema: imageRef,
     },
     kubeconfig: {
       description: 'Kubeconfig content for `require-rollout` (use a secret). Masked in logs.',
@@ -55,7 +57,11 @@ export const migrateSpec = defineAction({
       schema: z.string().min(20, 'expected the content of a kubeconfig file'),
     },
     'command-timeout': { description: 'Longest the command may run.', default: '30m', schema: duration },
-    'lock-timeout': { description: 'How long to wait for another migration to finish.', default: '5m', schema: duration },
+    'lock-timeout': {
+      description: 'How long to wait for another migration of the same database to finish (a PostgreSQL advisory lock).',
+      default: '5m',
+      schema: duration,
+    },
     'max-transaction-age': {
       description: 'Refuse to start while a transaction older than this is open (it would block DDL).',
       default: '5m',
@@ -70,8 +76,12 @@ export const migrateSpec = defineAction({
     ...notifyInputs,
   },
   outputs: {
-    result: { description: 'succeeded, skipped (already done), refused, failed, rolled-back.' },
+    result: {
+      description:
+        'succeeded, skipped (already done, or nothing to roll back), refused (a precondition failed, nothing ran), failed, or rolled-back (the command failed and rollback-command compensated it).',
+    },
     phase: { description: 'The phase that ran.' },
+    state: { description: 'The furthest phase of the version that is done: none, expand, migrate or contract.' },
     ledger: { description: 'JSON: the ledger rows of this version.' },
   },
 });

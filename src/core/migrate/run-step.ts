@@ -1,0 +1,73 @@
+import { formatDuration } from '../config/primitives.js';
+import type { Reporter } from '../reporter.js';
+import type { Secrets } from '../secrets.js';
+import type { CommandRunner } from './command-runner.js';
+
+/** One of the team's commands, named as its input is. */
+export type StepName = 'command' | 'verify-command' | 'rollback-command';
+
+export interface StepContext {
+  runner: CommandRunner;
+  reporter: Reporter;
+  secrets: Secrets;
+  env: Record<string, string>;
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+export interface StepResult {
+  ok: boolean;
+  cancelled: boolean;
+  /** e.g. "command exited with code 3", redacted. */
+  description: string;
+  /** The last lines the command wrote, redacted. */
+  lastLines: string[];
+}
+
+const KEEP_LINES = 20;
+
+/** Runs one command, streaming its output (redacted) into a log group, and says how it ended. */
+export async function runStep(name: StepName, argv: readonly string[], context: StepContext): Promise<StepResult> {
+  const { reporter, secrets } = context;
+  const lastLines: string[] = [];
+  const title = `${name}: ${secrets.redact(argv.join(' '))}`;
+  const started = Date.now();
+  const result = await reporter.group(title, () =>
+    context.runner.run({
+      argv: expandVariables(argv, context.env),
+      env: context.env,
+      timeoutMs: context.timeoutMs,
+      signal: context.signal,
+      onLine: (line) => {
+        const safe = secrets.redact(line);
+        reporter.info(safe);
+        lastLines.push(safe);
+        if (lastLines.length > KEEP_LINES) lastLines.shift();
+      },
+    }),
+  );
+  const took = formatDuration(Date.now() - started);
+  let description: string;
+  if (result.startError) description = `${name} could not start: ${secrets.redact(result.startError)}`;
+  else if (result.stopped === 'timeout') description = `${name} was stopped after command-timeout ${formatDuration(context.timeoutMs)}`;
+  else if (result.stopped === 'cancelled') description = `${name} was stopped because the run was cancelled`;
+  else if (result.exitCode !== 0) description = `${name} exited with code ${result.exitCode} after ${took}`;
+  else description = `${name} succeeded in ${took}`;
+  const ok = result.exitCode === 0 && !result.stopped && !result.startError;
+  reporter[ok ? 'info' : 'error'](description);
+  return { ok, cancelled: result.stopped === 'cancelled', description, lastLines };
+}
+
+/** Variables of the command's environment that its arguments may name as `$NAME` or `${NAME}`. */
+export const ARGUMENT_VARIABLES = ['DATABASE_URL', 'MIGRATION_VERSION', 'MIGRATION_PHASE'] as const;
+
+/** Replaces `$NAME` / `${NAME}` of ARGUMENT_VARIABLES in each argument (no shell: nothing else is expanded). */
+export function expandVariables(argv: readonly string[], env: Record<string, string>): string[] {
+  return argv.map((arg) =>
+    arg.replace(/\$\{([A-Z_]+)\}|\$([A-Z_]+)\b/g, (match, braced: string | undefined, bare: string | undefined) => {
+      const name = (braced ?? bare)!;
+      const value = (ARGUMENT_VARIABLES as readonly string[]).includes(name) ? env[name] : undefined;
+      return value ?? match;
+    }),
+  );
+}
