@@ -38,6 +38,17 @@ function generateNameSuffix(): string {
   return [...bytes].map((b) => alphabet[b % alphabet.length]).join('');
 }
 
+/** Decoding into the server's types drops explicit nulls (e.g. `creationTimestamp: null` from kubectl). */
+export function dropNulls<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(dropNulls) as T;
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) if (v !== null) out[k] = dropNulls(v);
+    return out as T;
+  }
+  return value;
+}
+
 /** Secret.stringData is write-only: the server folds it into .data. */
 function normalizeSecret(obj: KubeObject): void {
   if (obj.kind !== 'Secret' || !obj.stringData) return;
@@ -58,7 +69,7 @@ export class Api {
     if (!body || typeof body !== 'object' || Array.isArray(body)) {
       throw errors.badRequest(`the body of the request was in an unknown format`);
     }
-    const obj = deepCopy(body) as KubeObject;
+    const obj = dropNulls(body) as KubeObject;
     const expected = apiVersionOf(t.group, target.version);
     if (obj.apiVersion !== undefined && obj.apiVersion !== expected) {
       throw errors.badRequest(`the API version in the data (${obj.apiVersion}) does not match the expected API version (${expected})`);

@@ -44,4 +44,7 @@ async function main(): Promise<void> {
   process.stdout.write('ready\n');
 }
 
-void main();
+main().catch((err) => {
+  process.stderr.write(`test cluster: ${(err as Error).message}\n`);
+  process.exit(1);
+});

@@ -44,6 +44,7 @@ export function templateWithoutHash(template: any): any {
   const copy = structuredClone(template ?? {});
   if (copy.metadata?.labels) {
     delete copy.metadata.labels[POD_TEMPLATE_HASH];
+    delete copy.metadata.labels['rollouts-pod-template-hash'];
     if (Object.keys(copy.metadata.labels).length === 0) delete copy.metadata.labels;
   }
   return copy;
@@ -176,7 +177,7 @@ export class WorkQueue {
         // Races with API writes (conflicts, objects deleted meanwhile) are expected: retry shortly.
         this.addAfter(key, 10);
         const text = `${(err as any)?.reason ?? ''} ${(err as Error)?.message ?? ''}`;
-        if (!/Conflict|NotFound|AlreadyExists/.test(text)) console.error('test cluster controller error:', err);
+        if (process.env.DEBUG_CLUSTER || !/Conflict|NotFound|AlreadyExists/.test(text)) console.error('test cluster controller error:', err);
       }
     }
   }
