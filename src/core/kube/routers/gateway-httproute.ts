@@ -1,0 +1,127 @@
+import type { KubeClient } from '../client.js';
+import { HTTP_ROUTE, customRef, getCustomObject, jsonPatchCustomObject, type KubeObject } from '../custom-resources.js';
+import { KubeObjectError } from '../errors.js';
+import { guardedPatch } from '../guarded-patch.js';
+import { pointer, type JsonPatchOp } from '../json-patch.js';
+import { describeRef, type ObjectRef } from '../object-ref.js';
+import type { TrafficRouter, WriteOptions } from '../traffic-router.js';
+import { checkWeights, toPercentages, type Destinations, type Weights } from '../weights.js';
+
+export interface HttpRouteRouterOptions {
+  namespace: string;
+  /** The HTTPRoute. */
+  name: string;
+  /** Which of spec.rules: its `name` (Gateway API 1.2+), or its index. Default: the first. */
+  rule?: string | number;
+  /** The names of the two backendRefs (Services) of that rule. */
+  destinations: Destinations;
+}
+
+interface BackendRef {
+  name?: string;
+  namespace?: string;
+  weight?: number;
+}
+
+interface LocatedRule {
+  index: number;
+  label: string;
+  refIndex: [number, number];
+  /** The live weights as the rule has them (Gateway API proportions; a missing weight means 1). */
+  raw: [number | undefined, number | undefined];
+}
+
+/**
+ * Gateway API HTTPRoute: the weights of the two backendRefs of one rule. Gateway API weights are
+ * proportions (a missing weight is 1); this router reads them as percentages and writes percentages.
+ */
+export class HttpRouteRouter implements TrafficRouter {
+  readonly ref: ObjectRef;
+  readonly destinations: Destinations;
+
+  constructor(
+    private readonly client: KubeClient,
+    private readonly options: HttpRouteRouterOptions,
+  ) {
+    this.ref = customRef(HTTP_ROUTE, options.namespace, options.name);
+    this.destinations = options.destinations;
+    if (options.destinations[0] === options.destinations[1]) {
+      throw new RangeError(`${describeRef(this.ref)}: the two backendRefs must differ, both are ${options.destinations[0]}`);
+    }
+  }
+
+  describe(): string {
+    const rule = this.options.rule === undefined ? 'the first rule' : `rule ${JSON.stringify(this.options.rule)}`;
+    return `${describeRef(this.ref)} ${rule}: backendRefs ${this.destinations.join(' and ')}`;
+  }
+
+  async read(): Promise<Weights> {
+    return this.weightsOf(this.locate(await this.get()));
+  }
+
+  async write(target: Weights, options: WriteOptions = {}): Promise<Weights> {
+    checkWeights(target, this.destinations, describeRef(this.ref));
+    if (options.dryRun) {
+      await this.read();
+      return target;
+    }
+    const result = await guardedPatch<KubeObject>({
+      ref: this.ref,
+      read: () => this.get(),
+      resourceVersionOf: (route) => route.metadata.resourceVersion,
+      plan: (route) => {
+        const located = this.locate(route);
+        const ops: JsonPatchOp[] = [];
+        this.destinations.forEach((d, i) => {
+          const live = located.raw[i];
+          const path = pointer('spec', 'rules', located.index, 'backendRefs', located.refIndex[i]!, 'weight');
+          if (live !== target[d]) ops.push({ op: live === undefined ? 'add' : 'replace', path, value: target[d] });
+        });
+        return ops;
+      },
+      send: (ops) => jsonPatchCustomObject(this.client, HTTP_ROUTE, this.options.namespace, this.options.name, ops),
+    });
+    return this.weightsOf(this.locate(result.object));
+  }
+
+  private get(): Promise<KubeObject> {
+    return getCustomObject(this.client, HTTP_ROUTE, this.options.namespace, this.options.name);
+  }
+
+  private locate(route: KubeObject): LocatedRule {
+    const rules: unknown = route.spec?.rules;
+    if (!Array.isArray(rules) || rules.length === 0) throw new KubeObjectError(this.ref, 'has no rules (spec.rules is empty)');
+    const wanted = this.options.rule ?? 0;
+    const index =
+      typeof wanted === 'number'
+        ? wanted
+        : /^\d+$/.test(wanted) && !rules.some((r) => r?.name === wanted)
+          ? Number(wanted)
+          : rules.findIndex((r) => r?.name === wanted);
+    const rule = rules[index];
+    if (index < 0 || !rule) {
+      const names = rules.map((r, i) => (r?.name ? `"${r.name}"` : `#${i}`)).join(', ');
+      throw new KubeObjectError(this.ref, `has no rule ${JSON.stringify(wanted)}; its rules are ${names}`);
+    }
+    const label = rule.name ? `rule "${rule.name}"` : `rule #${index}`;
+    const refs: BackendRef[] = Array.isArray(rule.backendRefs) ? rule.backendRefs : [];
+    const listed = refs.map((r) => r.name ?? '?').join(', ');
+    if (refs.length !== 2) {
+      throw new KubeObjectError(
+        this.ref,
+        `${label} has ${refs.length} backendRef${refs.length === 1 ? '' : 's'} (${listed || 'none'}); expected exactly two: ${this.destinations.join(' and ')}`,
+      );
+    }
+    const refIndex = this.destinations.map((d) => refs.findIndex((r) => r.name === d)) as [number, number];
+    const missing = this.destinations.filter((_, i) => refIndex[i]! < 0);
+    if (missing.length) throw new KubeObjectError(this.ref, `${label} has no backendRef ${missing.join(' or ')}; its backendRefs are ${listed}`);
+    const raw = refIndex.map((i) => refs[i]!.weight) as [number | undefined, number | undefined];
+    return { index, label, refIndex, raw };
+  }
+
+  private weightsOf(located: LocatedRule): Weights {
+    const percentages = toPercentages(located.raw.map((w) => w ?? 1));
+    if (!percentages) throw new KubeObjectError(this.ref, `${located.label}: both backendRefs have weight 0, so it routes no traffic`);
+    return { [this.destinations[0]]: percentages[0]!, [this.destinations[1]]: percentages[1]! };
+  }
+}

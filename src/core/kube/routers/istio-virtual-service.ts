@@ -1,0 +1,204 @@
+import type { KubeClient } from '../client.js';
+import {
+  DESTINATION_RULE,
+  VIRTUAL_SERVICE,
+  atVersion,
+  customRef,
+  getCustomObject,
+  jsonPatchCustomObject,
+  type KubeObject,
+} from '../custom-resources.js';
+import { KubeObjectError, isNotFound } from '../errors.js';
+import { guardedPatch } from '../guarded-patch.js';
+import { pointer, type JsonPatchOp } from '../json-patch.js';
+import { describeRef, type ObjectRef } from '../object-ref.js';
+import type { TrafficRouter, WriteOptions } from '../traffic-router.js';
+import { checkWeights, type Destinations, type Weights } from '../weights.js';
+
+export interface IstioRouterOptions {
+  namespace: string;
+  /** The VirtualService. */
+  name: string;
+  /** Which entry of spec.http: its `name`, or its index. Default: the first. */
+  route?: string | number;
+  /**
+   * The two destinations: two hosts (blue-green across Services or namespaces, e.g.
+   * `checkout-blue.shop-blue.svc.cluster.local`) or two subsets of one host (canary `stable`/`canary`).
+   */
+  destinations: Destinations;
+  /** Whether destinations name hosts or subsets. Default: whichever the route's destinations match. */
+  by?: 'host' | 'subset';
+  /** With subsets: the DestinationRule that defines them. Default: the one named like the VirtualService. */
+  destinationRule?: string;
+  /** e.g. `networking.istio.io/v1beta1` for meshes older than Istio 1.22. Default v1. */
+  apiVersion?: string;
+}
+
+interface RouteEntry {
+  destination?: { host?: string; subset?: string };
+  weight?: number;
+}
+
+interface LocatedRoute {
+  index: number;
+  label: string;
+  by: 'host' | 'subset';
+  /** For each destination (in `destinations` order), its index in the route's `route` list. */
+  entryIndex: [number, number];
+  weights: Weights;
+}
+
+/** An Istio VirtualService HTTP route splitting traffic between two hosts or two subsets of a host. */
+export class IstioVirtualServiceRouter implements TrafficRouter {
+  readonly ref: ObjectRef;
+  readonly destinations: Destinations;
+  private readonly kind;
+  private subsetsChecked = false;
+
+  constructor(
+    private readonly client: KubeClient,
+    private readonly options: IstioRouterOptions,
+  ) {
+    this.kind = atVersion(VIRTUAL_SERVICE, options.apiVersion);
+    this.ref = customRef(this.kind, options.namespace, options.name);
+    this.destinations = options.destinations;
+    if (options.destinations[0] === options.destinations[1]) {
+      throw new RangeError(`${describeRef(this.ref)}: the two destinations must differ, both are ${options.destinations[0]}`);
+    }
+  }
+
+  describe(): string {
+    const route = this.options.route === undefined ? 'the first HTTP route' : `HTTP route ${JSON.stringify(this.options.route)}`;
+    const what = this.options.by === 'subset' ? 'subsets' : this.options.by === 'host' ? 'hosts' : 'destinations';
+    return `${describeRef(this.ref)} ${route}: ${what} ${this.destinations.join(' and ')}`;
+  }
+
+  async read(): Promise<Weights> {
+    return this.locate(await this.getChecked()).weights;
+  }
+
+  async write(target: Weights, options: WriteOptions = {}): Promise<Weights> {
+    checkWeights(target, this.destinations, describeRef(this.ref));
+    if (options.dryRun) {
+      await this.read();
+      return target;
+    }
+    const result = await guardedPatch<KubeObject>({
+      ref: this.ref,
+      read: () => this.getChecked(),
+      resourceVersionOf: (vs) => vs.metadata.resourceVersion,
+      plan: (vs) => {
+        const located = this.locate(vs);
+        const ops: JsonPatchOp[] = [];
+        this.destinations.forEach((d, i) => {
+          const entry = located.entryIndex[i]!;
+          const live = (vs.spec.http[located.index].route[entry] as RouteEntry).weight;
+          const path = pointer('spec', 'http', located.index, 'route', entry, 'weight');
+          if (live !== target[d]) ops.push({ op: live === undefined ? 'add' : 'replace', path, value: target[d] });
+        });
+        return ops;
+      },
+      send: (ops) => jsonPatchCustomObject(this.client, this.kind, this.options.namespace, this.options.name, ops),
+    });
+    return this.locate(result.object).weights;
+  }
+
+  /** The VirtualService, checked to route as configured (and its DestinationRule to define the subsets). */
+  private async getChecked(): Promise<KubeObject> {
+    const vs = await this.get();
+    await this.checkSubsets(vs, this.locate(vs));
+    return vs;
+  }
+
+  private get(): Promise<KubeObject> {
+    return getCustomObject(this.client, this.kind, this.options.namespace, this.options.name);
+  }
+
+  /** Finds the HTTP route and its two destinations; throws KubeObjectError naming what is wrong. */
+  private locate(vs: KubeObject): LocatedRoute {
+    const http: unknown = vs.spec?.http;
+    if (!Array.isArray(http) || http.length === 0) throw new KubeObjectError(this.ref, 'has no HTTP routes (spec.http is empty)');
+    const wanted = this.options.route ?? 0;
+    const index =
+      typeof wanted === 'number'
+        ? wanted
+        : /^\d+$/.test(wanted) && !http.some((r) => r?.name === wanted)
+          ? Number(wanted)
+          : http.findIndex((r) => r?.name === wanted);
+    const route = http[index];
+    if (index < 0 || !route) {
+      const names = http.map((r, i) => (r?.name ? `"${r.name}"` : `#${i}`)).join(', ');
+      throw new KubeObjectError(this.ref, `has no HTTP route ${JSON.stringify(wanted)}; its routes are ${names}`);
+    }
+    const label = route.name ? `HTTP route "${route.name}"` : `HTTP route #${index}`;
+    const entries: RouteEntry[] = Array.isArray(route.route) ? route.route : [];
+    const listed = entries.map((e) => `${e.destination?.host ?? '?'}${e.destination?.subset ? ` subset ${e.destination.subset}` : ''}`).join(', ');
+    if (entries.length !== 2) {
+      throw new KubeObjectError(
+        this.ref,
+        `${label} has ${entries.length} destination${entries.length === 1 ? '' : 's'} (${listed || 'none'}); expected exactly two: ${this.destinations.join(' and ')}`,
+      );
+    }
+    const by = this.options.by ?? this.inferBy(entries);
+    const key = (e: RouteEntry) => (by === 'host' ? e.destination?.host : e.destination?.subset);
+    const entryIndex = this.destinations.map((d) => entries.findIndex((e) => key(e) === d)) as [number, number];
+    const missing = this.destinations.filter((_, i) => entryIndex[i]! < 0);
+    if (missing.length) {
+      throw new KubeObjectError(this.ref, `${label} has no destination ${by} ${missing.join(' or ')}; its destinations are ${listed}`);
+    }
+    if (by === 'subset' && entries[0]!.destination?.host !== entries[1]!.destination?.host) {
+      throw new KubeObjectError(this.ref, `${label}: subsets ${this.destinations.join(' and ')} must be of one host; they are of ${listed}`);
+    }
+    const weights: Record<string, number> = {};
+    this.destinations.forEach((d, i) => (weights[d] = entries[entryIndex[i]!]!.weight ?? 0));
+    const sum = Object.values(weights).reduce((s, w) => s + w, 0);
+    if (sum !== 100) throw new KubeObjectError(this.ref, `${label}: weights sum to ${sum}, not 100 (${listed})`);
+    return { index, label, by, entryIndex, weights };
+  }
+
+  private inferBy(entries: RouteEntry[]): 'host' | 'subset' {
+    const matches = (by: 'host' | 'subset') =>
+      this.destinations.every((d) => entries.some((e) => (by === 'host' ? e.destination?.host : e.destination?.subset) === d));
+    if (matches('subset')) return 'subset';
+    return 'host';
+  }
+
+  /** With subsets, the DestinationRule must define both (checked once per router). */
+  private async checkSubsets(vs: KubeObject, located: LocatedRoute): Promise<void> {
+    if (located.by !== 'subset' || this.subsetsChecked) return;
+    const drKind = atVersion(DESTINATION_RULE, this.options.apiVersion);
+    const drName = this.options.destinationRule ?? this.options.name;
+    const drRef = customRef(drKind, this.options.namespace, drName);
+    const host: string = vs.spec.http[located.index].route[located.entryIndex[0]].destination.host;
+    let dr: KubeObject;
+    try {
+      dr = await getCustomObject(this.client, drKind, this.options.namespace, drName);
+    } catch (error) {
+      if (isNotFound(error)) {
+        throw new KubeObjectError(drRef, `not found; ${located.label} of ${describeRef(this.ref)} routes to subsets ${this.destinations.join(' and ')} of ${host}, which a DestinationRule must define`);
+      }
+      throw error;
+    }
+    const drHost: string = dr.spec?.host ?? '';
+    if (!sameHost(drHost, host, this.options.namespace)) {
+      throw new KubeObjectError(drRef, `is for host ${drHost || '(none)'}, but ${located.label} of ${describeRef(this.ref)} routes to ${host}`);
+    }
+    const subsets: string[] = Array.isArray(dr.spec?.subsets) ? dr.spec.subsets.map((s: { name?: string }) => s?.name) : [];
+    const missing = this.destinations.filter((d) => !subsets.includes(d));
+    if (missing.length) {
+      throw new KubeObjectError(drRef, `defines no subset ${missing.join(' or ')} (it defines ${subsets.join(', ') || 'none'}), used by ${located.label} of ${describeRef(this.ref)}`);
+    }
+    this.subsetsChecked = true;
+  }
+}
+
+/** `checkout`, `checkout.shop` and `checkout.shop.svc.cluster.local` are one host seen from namespace shop. */
+function sameHost(a: string, b: string, namespace: string): boolean {
+  const full = (h: string) => {
+    const parts = h.split('.');
+    if (parts.length === 1) return `${h}.${namespace}.svc.cluster.local`;
+    if (parts.length === 2) return `${h}.svc.cluster.local`;
+    return h;
+  };
+  return full(a) === full(b);
+}
