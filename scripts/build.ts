@@ -1,6 +1,7 @@
 /**
  * `npm run build`: writes actions/<name>/action.yml from the action's spec and bundles
- * src/actions/<name>.ts with @vercel/ncc into dist/<name>/index.js.
+ * src/actions/<name>.ts with @vercel/ncc into dist/<name>/index.js, and the command line
+ * src/cli.ts into dist/cli/index.js.
  * `npm run build -- --check`: builds into a temporary folder and fails when the committed
  * action.yml or dist/ differ from what the sources produce.
  */
@@ -36,12 +37,15 @@ export function actionYaml(spec: ActionSpec): string {
   return header + stringify(doc, { lineWidth: 0 });
 }
 
-async function bundle(name: string): Promise<Record<string, string | Buffer>> {
-  const { code, assets } = await ncc(join(root, 'src/actions', `${name}.ts`), {
+async function bundle(entry: string): Promise<Record<string, string | Buffer>> {
+  const { code, assets } = await ncc(join(root, entry), {
     minify: false,
     sourceMap: false,
     quiet: true,
     target: 'es2022',
+  }).catch((error: Error) => {
+    // ncc's own stack is megabytes of minified webpack: keep the compiler's message only.
+    throw new Error(`bundling ${entry} failed:\n${error.message.slice(0, 4000)}`);
   });
   const files: Record<string, string | Buffer> = { 'index.js': code };
   for (const [file, asset] of Object.entries(assets ?? {})) files[file] = asset.source;
@@ -54,11 +58,16 @@ async function build(outRoot: string): Promise<void> {
     await mkdir(actionDir, { recursive: true });
     await writeFile(join(actionDir, 'action.yml'), actionYaml(spec));
     const distDir = join(outRoot, 'dist', spec.name);
-    await rm(distDir, { recursive: true, force: true });
-    for (const [file, content] of Object.entries(await bundle(spec.name))) {
-      await mkdir(dirname(join(distDir, file)), { recursive: true });
-      await writeFile(join(distDir, file), content);
-    }
+    await writeBundle(`src/actions/${spec.name}.ts`, distDir);
+  }
+  await writeBundle('src/cli.ts', join(outRoot, 'dist', 'cli'));
+}
+
+async function writeBundle(entry: string, distDir: string): Promise<void> {
+  await rm(distDir, { recursive: true, force: true });
+  for (const [file, content] of Object.entries(await bundle(entry))) {
+    await mkdir(dirname(join(distDir, file)), { recursive: true });
+    await writeFile(join(distDir, file), content);
   }
 }
 

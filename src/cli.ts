@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+import { runCli } from './cli/main.js';
+import { flows } from './flows.js';
+
+process.exitCode = await runCli(flows, process.argv.slice(2));
