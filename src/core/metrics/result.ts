@@ -1,0 +1,82 @@
+import type { Classification, SampleSummary, Verdict } from './judge.js';
+import type { MeasurementPhase } from './condition/verdict.js';
+
+export type { MeasurementPhase };
+
+/** The verdict of a metric and of a whole analysis (Argo's completed phases). */
+export type AnalysisPhase = MeasurementPhase;
+
+/** Best to worst, as Argo orders them: the run takes the worst phase of its (non-dry-run) metrics. */
+export const PHASE_ORDER: readonly AnalysisPhase[] = ['Successful', 'Inconclusive', 'Error', 'Failed'];
+
+export function worst(a: AnalysisPhase, b: AnalysisPhase): AnalysisPhase {
+  return PHASE_ORDER.indexOf(b) > PHASE_ORDER.indexOf(a) ? b : a;
+}
+
+export interface Measurement {
+  phase: MeasurementPhase;
+  /** ISO times. */
+  startedAt: string;
+  finishedAt: string;
+  /** The measured value as shown to people, e.g. "[0.0042]" or "score 100 (Pass)". */
+  value?: string;
+  /** Why: the condition that failed, the error, the missing data. */
+  message?: string;
+  /** For judge metrics: each compared metric. */
+  judgement?: Judgement;
+}
+
+export interface Judgement {
+  score: number;
+  verdict: Verdict;
+  reason: string;
+  windowStart: string;
+  windowEnd: string;
+  metrics: JudgedMetric[];
+}
+
+export interface JudgedMetric {
+  name: string;
+  weight: number;
+  critical: boolean;
+  direction: string;
+  classification: Classification;
+  reason: string;
+  baseline: SampleSummary;
+  canary: SampleSummary;
+  effectSize: number;
+  /** Hodges–Lehmann estimate of canary − baseline and its interval. */
+  estimate?: number;
+  lower?: number;
+  upper?: number;
+  pValue?: number;
+}
+
+export interface MetricResult {
+  name: string;
+  provider: 'prometheus' | 'web' | 'judge';
+  /** The query (args filled in), URL, or the judge's queries. */
+  query: string;
+  successCondition?: string;
+  failureCondition?: string;
+  dryRun: boolean;
+  phase: AnalysisPhase;
+  /** Why the metric has its phase. */
+  message: string;
+  /** Counted measurements (errors excluded, as in Argo). */
+  count: number;
+  successful: number;
+  failed: number;
+  inconclusive: number;
+  error: number;
+  consecutiveError: number;
+  measurements: Measurement[];
+}
+
+export interface AnalysisResult {
+  phase: AnalysisPhase;
+  message: string;
+  startedAt: string;
+  finishedAt: string;
+  metrics: MetricResult[];
+}
