@@ -1,5 +1,6 @@
 /** Helpers for tests that drive the test cluster with the real kubectl. */
 import { execFile } from 'node:child_process';
+import { request as httpsRequest } from 'node:https';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -78,4 +79,40 @@ export function deployment(name: string, image: string, replicas = 2, extra: { l
       },
     },
   };
+}
+
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  json(): any;
+}
+
+/** A plain HTTPS request to the cluster (trusting its self-signed CA); bearer token added unless `token: null`. */
+export function request(
+  cluster: { url: string; token: string; caCert: string },
+  method: string,
+  path: string,
+  opts: { body?: unknown; contentType?: string; accept?: string; token?: string | null } = {},
+): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const url = new URL(path, cluster.url);
+    const body = opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+    const headers: Record<string, string> = {};
+    const token = opts.token === undefined ? cluster.token : opts.token;
+    if (token !== null) headers.authorization = `Bearer ${token}`;
+    if (body !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
+    if (opts.accept) headers.accept = opts.accept;
+    const req = httpsRequest(url, { method, headers, ca: cluster.caCert }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: () => JSON.parse(text) });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
