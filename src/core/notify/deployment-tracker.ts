@@ -1,3 +1,4 @@
+import type { RetryOptions } from '../retry.js';
 import type { Outcome } from './event.js';
 
 /**
@@ -38,6 +39,17 @@ export interface DeploymentTracker {
   start(request: DeploymentRequest): Promise<number>;
   status(state: DeploymentState, details?: DeploymentStatusDetails): Promise<void>;
 }
+
+/** Makes the tracker for a repository; the action runtime passes one built on @actions/github. */
+export type DeploymentTrackerFactory = (options: {
+  token: string;
+  /** owner/name */
+  repository: string;
+  /** Continue this deployment instead of creating one. */
+  id?: number;
+  retry?: RetryOptions;
+  signal?: AbortSignal;
+}) => DeploymentTracker;
 
 /** GitHub keeps at most 140 characters of a status description. */
 export const STATUS_DESCRIPTION_MAX = 140;

@@ -8,6 +8,9 @@ import { utf8Bytes, utf8Prefix } from './text.js';
  */
 export const SUMMARY_LIMIT_BYTES = 1024 * 1024;
 
+const TRUNCATION_NOTE =
+  "\n> [!NOTE]\n> This summary was cut here to stay within GitHub's job summary limit (1 MiB per step); the full record is in the step log.\n";
+
 export class JobSummary {
   private written = 0;
   private full = false;
@@ -43,7 +46,7 @@ export class JobSummary {
  */
 export function fitMarkdown(markdown: string, maxBytes: number): string {
   if (utf8Bytes(markdown) <= maxBytes) return markdown;
-  const note = truncationNote(maxBytes);
+  const note = TRUNCATION_NOTE;
   const room = maxBytes - utf8Bytes(note);
   if (room <= 0) return '';
   let kept = utf8Prefix(markdown, room);
@@ -51,10 +54,6 @@ export function fitMarkdown(markdown: string, maxBytes: number): string {
   kept = lastNewline >= 0 ? kept.slice(0, lastNewline + 1) : '';
   kept = kept.slice(0, openFenceStart(kept));
   return kept + note;
-}
-
-function truncationNote(maxBytes: number): string {
-  return `\n> [!NOTE]\n> This summary was cut to stay within GitHub's job summary limit (${formatKiB(maxBytes)} left for it); the full record is in the step log.\n`;
 }
 
 /** Where an unclosed ``` or ~~~ fence starts in `text`, or text.length when every fence is closed. */

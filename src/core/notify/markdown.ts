@@ -29,19 +29,23 @@ export function code(text: string): Raw {
   return raw(`${fence}${pad}${flat}${pad}${fence}`);
 }
 
-/** Escape text for a paragraph or heading: HTML, emphasis, links and code cannot be started from it. */
+/** Escape text for a paragraph or heading: HTML, emphasis, links, code and a leading # cannot be started from it. */
 export function escapeText(text: string): string {
+  return escapeInline(text).replace(/^(\s*)#/, '$1\\#');
+}
+
+/** Escape text for a table cell: HTML, emphasis, links, code and `|`; a newline becomes <br> so the row holds. */
+export function escapeCell(text: string): string {
+  return escapeInline(text).replace(/\r?\n/g, '<br>');
+}
+
+function escapeInline(text: string): string {
   return text
-    .replace(/([\\*_[\]~|#])/g, '\\$1')
+    .replace(/([\\*_[\]~|])/g, '\\$1')
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
     .replace(/`/g, '&#96;');
-}
-
-/** Escape text for a table cell: as escapeText, and a newline becomes <br> so the row holds. */
-export function escapeCell(text: string): string {
-  return escapeText(text).replace(/\r?\n/g, '<br>');
 }
 
 function inline(value: Inline, escape: (text: string) => string): string {
