@@ -37,3 +37,27 @@ export async function openConnection(options: OpenOptions): Promise<{ client: pg
   }
   return { client, lost: () => lostError };
 }
+
+/**
+ * Stopping a command's process does not stop the statement its server session is running: the
+ * server only notices the closed socket when it next writes. So after a command was stopped
+ * (timeout, cancel), cancel the statements of the sessions that carry its application_name
+ * (set through PGAPPNAME; tools that ignore PGAPPNAME are not found), and terminate any that
+ * are still there after `graceMs`. Returns the pids it stopped.
+ */
+export async function stopCommandSessions(db: Db, runId: string, graceMs = 3_000): Promise<number[]> {
+  const name = applicationName(runId, 'command');
+  const sessions = `SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()`;
+  const found = (await db.query<{ pid: number }>(sessions, [name])).rows.map((r) => r.pid);
+  if (found.length === 0) return [];
+  await db.query(`SELECT pg_cancel_backend(pid) FROM (${sessions}) s`, [name]);
+  const deadline = Date.now() + graceMs;
+  while ((await db.query(sessions, [name])).rows.length > 0) {
+    if (Date.now() > deadline) {
+      await db.query(`SELECT pg_terminate_backend(pid, 1000) FROM (${sessions}) s`, [name]);
+      break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return found;
+}

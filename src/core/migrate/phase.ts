@@ -6,7 +6,7 @@ import type { Reporter } from '../reporter.js';
 import type { Secrets } from '../secrets.js';
 import { acquireMigrationLock, describeHolder, LockTimeoutError } from './advisory-lock.js';
 import type { CommandRunner } from './command-runner.js';
-import { applicationName, openConnection } from './connection.js';
+import { applicationName, openConnection, stopCommandSessions, type Db } from './connection.js';
 import {
   ensureLedger,
   failRunningEntries,
@@ -19,7 +19,7 @@ import {
 import { ledgerTable } from './ledger-markdown.js';
 import { furthestPhase, isDone, missingPrerequisite, rollbackTarget } from './phase-order.js';
 import { proveRollout } from './rollout-proof.js';
-import { runStep, type StepContext, type StepResult } from './run-step.js';
+import { runStep, type StepContext, type StepName, type StepResult } from './run-step.js';
 import { describeConnections, inspectDatabase, safetyProblems } from './safety-checks.js';
 
 /**
@@ -187,7 +187,7 @@ async function underLock(options: PhaseOptions, client: pg.Client, databaseUrl: 
     ...(target ? { compensates: target.phase as ForwardPhase } : {}),
   });
   options.onRunning?.(row);
-  const execution = await execute(options, databaseUrl, target ? 'rollback' : 'forward');
+  const execution = await execute(options, databaseUrl, target ? 'rollback' : 'forward', client);
 
   const after = await inspectDatabase(client, options.limits.maxTransactionAgeMs).catch(() => undefined);
   if (after) {
@@ -229,7 +229,12 @@ interface Execution {
  * Forward: command, then verify-command; when either fails (and the run was not cancelled),
  * rollback-command. Rollback: rollback-command alone.
  */
-async function execute(options: PhaseOptions, databaseUrl: string | undefined, direction: 'forward' | 'rollback'): Promise<Execution> {
+async function execute(
+  options: PhaseOptions,
+  databaseUrl: string | undefined,
+  direction: 'forward' | 'rollback',
+  db?: Db,
+): Promise<Execution> {
   const context: StepContext = {
     runner: options.runner,
     reporter: options.reporter,
@@ -238,18 +243,28 @@ async function execute(options: PhaseOptions, databaseUrl: string | undefined, d
     timeoutMs: options.limits.commandTimeoutMs,
     signal: options.signal,
   };
+  /** Runs one command; when it had to be stopped, its database sessions are stopped too. */
+  const step = async (name: StepName, argv: readonly string[]): Promise<StepResult> => {
+    const result = await runStep(name, argv, context);
+    if (result.stopped && db) {
+      const pids = await stopCommandSessions(db, options.runId);
+      if (pids.length) options.reporter.warn(`Stopped the database session(s) the ${name} left running: pid ${pids.join(', ')}`);
+    }
+    return result;
+  };
+
   if (direction === 'rollback') {
-    const step = await runStep('rollback-command', options.rollbackCommand!, context);
-    return step.ok
-      ? { result: 'succeeded', status: 'succeeded', message: step.description, output: [] }
-      : { result: 'failed', status: 'failed', message: failureMessage(step), output: step.lastLines };
+    const rollback = await step('rollback-command', options.rollbackCommand!);
+    return rollback.ok
+      ? { result: 'succeeded', status: 'succeeded', message: rollback.description, output: [] }
+      : { result: 'failed', status: 'failed', message: failureMessage(rollback), output: rollback.lastLines };
   }
 
   let failed: StepResult | undefined;
-  const command = await runStep('command', options.command!, context);
+  const command = await step('command', options.command!);
   if (!command.ok) failed = command;
   else if (options.verifyCommand) {
-    const verify = await runStep('verify-command', options.verifyCommand, context);
+    const verify = await step('verify-command', options.verifyCommand);
     if (!verify.ok) failed = verify;
   }
   if (!failed) {
@@ -257,13 +272,13 @@ async function execute(options: PhaseOptions, databaseUrl: string | undefined, d
     return { result: 'succeeded', status: 'succeeded', message: `${command.description}${verified}`, output: [] };
   }
   const failure = failureMessage(failed);
-  if (failed.cancelled) {
+  if (failed.stopped === 'cancelled') {
     return { result: 'failed', status: 'failed', message: `cancelled: ${failure}; rollback-command not run, run phase rollback to compensate`, output: failed.lastLines };
   }
   if (!options.rollbackCommand) {
     return { result: 'failed', status: 'failed', message: `${failure}; no rollback-command given`, output: failed.lastLines };
   }
-  const rollback = await runStep('rollback-command', options.rollbackCommand, context);
+  const rollback = await step('rollback-command', options.rollbackCommand);
   if (rollback.ok) {
     return { result: 'rolled-back', status: 'rolled-back', message: `${failure}; rollback-command succeeded`, output: failed.lastLines };
   }

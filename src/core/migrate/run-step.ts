@@ -17,7 +17,8 @@ export interface StepContext {
 
 export interface StepResult {
   ok: boolean;
-  cancelled: boolean;
+  /** Why the command was stopped before it finished, if it was. */
+  stopped: 'timeout' | 'cancelled' | undefined;
   /** e.g. "command exited with code 3", redacted. */
   description: string;
   /** The last lines the command wrote, redacted. */
@@ -55,7 +56,7 @@ export async function runStep(name: StepName, argv: readonly string[], context: 
   else description = `${name} succeeded in ${took}`;
   const ok = result.exitCode === 0 && !result.stopped && !result.startError;
   reporter[ok ? 'info' : 'error'](description);
-  return { ok, cancelled: result.stopped === 'cancelled', description, lastLines };
+  return { ok, stopped: result.stopped, description, lastLines };
 }
 
 /** Variables of the command's environment that its arguments may name as `$NAME` or `${NAME}`. */
