@@ -1,0 +1,159 @@
+/**
+ * The simulated Argo Rollouts canary controller, driven through client-node's
+ * CustomObjectsApi the way `kubectl argo rollouts promote/abort` drive it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { startTestCluster, type TestCluster } from './server.js';
+import { waitFor } from './helpers.js';
+import { parseDurationMs } from './controllers/rollout.js';
+
+let cluster: TestCluster;
+let custom: CustomObjectsApi;
+const ref = { group: 'argoproj.io', version: 'v1alpha1', namespace: 'default', plural: 'rollouts' };
+const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+function rollout(name: string, image: string, steps: object[]): any {
+  return {
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'Rollout',
+    metadata: { name },
+    spec: {
+      replicas: 4,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image }] } },
+      strategy: {
+        canary: {
+          canaryService: `${name}-canary`,
+          stableService: `${name}-stable`,
+          trafficRouting: { istio: { virtualService: { name, routes: ['primary'] } } },
+          steps,
+        },
+      },
+    },
+  };
+}
+
+function virtualService(name: string): any {
+  return {
+    apiVersion: 'networking.istio.io/v1beta1',
+    kind: 'VirtualService',
+    metadata: { name },
+    spec: {
+      hosts: [name],
+      http: [{ name: 'primary', route: [{ destination: { host: `${name}-stable` }, weight: 100 }, { destination: { host: `${name}-canary` }, weight: 0 }] }],
+    },
+  };
+}
+
+const status = (name: string) => cluster.get('argoproj.io/v1alpha1', 'Rollout', 'default', name)?.status ?? {};
+const vsWeights = (name: string) =>
+  cluster.get('networking.istio.io/v1', 'VirtualService', 'default', name).spec.http[0].route.map((r: any) => r.weight);
+
+async function setImage(name: string, image: string): Promise<void> {
+  await custom.patchNamespacedCustomObject(
+    { ...ref, name, body: { spec: { template: { spec: { containers: [{ name: 'app', image }] } } } } },
+    merge,
+  );
+}
+
+beforeAll(async () => {
+  cluster = await startTestCluster({ podReadyDelayMs: 10 });
+  const kc = new KubeConfig();
+  kc.loadFromString(cluster.kubeconfig);
+  custom = kc.makeApiClient(CustomObjectsApi);
+});
+
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+describe('Argo Rollout canary', () => {
+  it('parses Argo durations', () => {
+    expect(parseDurationMs(2)).toBe(2000);
+    expect(parseDurationMs('1m30s')).toBe(90_000);
+    expect(parseDurationMs('250ms')).toBe(250);
+    expect(parseDurationMs('soon')).toBeUndefined();
+  });
+
+  it('walks setWeight / pause steps, waits for promote, then makes the canary stable', async () => {
+    await cluster.apply(virtualService('shop'));
+    await custom.createNamespacedCustomObject({
+      ...ref,
+      body: rollout('shop', 'shop:1', [{ setWeight: 20 }, { pause: {} }, { setWeight: 60 }, { pause: { duration: '300ms' } }]),
+    });
+    const first = await waitFor(() => (status('shop').phase === 'Healthy' ? status('shop') : undefined), 5000, 'initial Healthy');
+    expect(first.stableRS).toBe(first.currentPodHash);
+    expect(first.currentStepIndex).toBe(4);
+    expect(first.availableReplicas).toBe(4);
+
+    await setImage('shop', 'shop:2');
+    const paused = await waitFor(() => (status('shop').phase === 'Paused' ? status('shop') : undefined), 5000, 'Paused at step 1');
+    expect(paused.currentStepIndex).toBe(1);
+    expect(paused.currentPodHash).not.toBe(first.currentPodHash);
+    expect(paused.stableRS).toBe(first.currentPodHash);
+    expect(paused.pauseConditions).toEqual([{ reason: 'CanaryPauseStep', startTime: expect.any(String) }]);
+    expect(paused.controllerPause).toBe(true);
+    expect(paused.canary.weights.canary).toMatchObject({ podTemplateHash: paused.currentPodHash, weight: 20 });
+    expect(paused.canary.weights.stable).toMatchObject({ podTemplateHash: first.currentPodHash, weight: 80 });
+    expect(vsWeights('shop')).toEqual([80, 20]);
+
+    // Still paused a while later: a pause without duration waits for promotion.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(status('shop').phase).toBe('Paused');
+
+    // `kubectl argo rollouts promote`: clear the pause conditions through the status subresource.
+    await custom.patchNamespacedCustomObjectStatus({ ...ref, name: 'shop', body: { status: { pauseConditions: null } } }, merge);
+    const timed = await waitFor(() => (status('shop').currentStepIndex === 3 ? status('shop') : undefined), 5000, 'timed pause');
+    expect(timed.phase).toBe('Paused');
+    expect(timed.canary.weights.canary.weight).toBe(60);
+    expect(vsWeights('shop')).toEqual([40, 60]);
+
+    const done = await waitFor(() => (status('shop').phase === 'Healthy' ? status('shop') : undefined), 5000, 'promoted');
+    expect(done.stableRS).toBe(done.currentPodHash);
+    expect(done.currentStepIndex).toBe(4);
+    expect(done.pauseConditions).toBeUndefined();
+    expect(vsWeights('shop')).toEqual([100, 0]);
+    const rs = cluster.get('apps/v1', 'ReplicaSet', 'default', `shop-${first.currentPodHash}`);
+    expect(rs.spec.replicas).toBe(0);
+  });
+
+  it('aborts on status.abort: Degraded, weight 0, back to stable', async () => {
+    await cluster.apply(virtualService('cart'));
+    await custom.createNamespacedCustomObject({ ...ref, body: rollout('cart', 'cart:1', [{ setWeight: 50 }, { pause: {} }]) });
+    const stable = await waitFor(() => (status('cart').phase === 'Healthy' ? status('cart') : undefined), 5000, 'initial Healthy');
+    await setImage('cart', 'cart:2');
+    await waitFor(() => status('cart').phase === 'Paused', 5000, 'Paused');
+    expect(vsWeights('cart')).toEqual([50, 50]);
+
+    // `kubectl argo rollouts abort`
+    await custom.patchNamespacedCustomObjectStatus({ ...ref, name: 'cart', body: { status: { abort: true } } }, merge);
+    const aborted = await waitFor(() => (status('cart').phase === 'Degraded' ? status('cart') : undefined), 5000, 'Degraded');
+    expect(aborted.abort).toBe(true);
+    expect(aborted.message).toMatch(/^RolloutAborted: Rollout aborted update to revision \d+$/);
+    expect(aborted.canary.weights.canary.weight).toBe(0);
+    expect(aborted.stableRS).toBe(stable.stableRS);
+    expect(vsWeights('cart')).toEqual([100, 0]);
+
+    // Rolling the template back to the stable one makes it Healthy again.
+    await setImage('cart', 'cart:1');
+    const healthy = await waitFor(() => (status('cart').phase === 'Healthy' ? status('cart') : undefined), 5000, 'Healthy again');
+    expect(healthy.abort).toBeUndefined();
+    expect(healthy.currentPodHash).toBe(stable.stableRS);
+  });
+
+  it('promoteFull skips the remaining steps; spec.paused pauses', async () => {
+    await custom.createNamespacedCustomObject({ ...ref, body: rollout('full', 'full:1', [{ setWeight: 10 }, { pause: {} }, { setWeight: 50 }, { pause: {} }]) });
+    await waitFor(() => status('full').phase === 'Healthy', 5000, 'initial Healthy');
+    await setImage('full', 'full:2');
+    await waitFor(() => status('full').phase === 'Paused', 5000, 'Paused');
+    await custom.patchNamespacedCustomObjectStatus({ ...ref, name: 'full', body: { status: { promoteFull: true } } }, merge);
+    const done = await waitFor(() => (status('full').phase === 'Healthy' ? status('full') : undefined), 5000, 'fully promoted');
+    expect(done.stableRS).toBe(done.currentPodHash);
+    expect(done.promoteFull).toBeUndefined();
+
+    await custom.patchNamespacedCustomObject({ ...ref, name: 'full', body: { spec: { paused: true } } }, merge);
+    await waitFor(() => status('full').phase === 'Paused', 5000, 'manually paused');
+    expect(status('full').message).toBe('manually paused');
+  });
+});
