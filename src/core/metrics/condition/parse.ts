@@ -242,7 +242,7 @@ class Parser {
       case 'result':
         return { type: 'result' };
     }
-    if (!(token.text in FUNCTIONS)) {
+    if (!Object.hasOwn(FUNCTIONS, token.text)) {
       throw new ConditionSyntaxError(
         `unknown name '${token.text}' (known: result, true, false, nil and the functions ${Object.keys(FUNCTIONS).join(', ')})`,
         token.at,
