@@ -151,7 +151,8 @@ export interface TrafficOptions {
  * HTTP traffic as a service exports it: `http_requests_total{service,version,code}` (counter,
  * code 200 or 500) and `http_request_duration_seconds` (histogram). With a constant error ratio r,
  * `sum(rate(http_requests_total{code="500"}[2m])) / sum(rate(http_requests_total[2m]))` is r; with
- * a constant latency L ms, the p95 from histogram_quantile is about 1.45·L (bucket interpolation).
+ * a constant latency L ms, the true p95 is 1.45·L and histogram_quantile gives it to within the
+ * resolution of LATENCY_BUCKETS (linear interpolation inside the bucket).
  */
 export function httpTraffic(options: TrafficOptions): Family[] {
   const base = { service: options.service, ...(options.version ? { version: options.version } : {}) };
