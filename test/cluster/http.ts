@@ -21,6 +21,7 @@ import {
 } from './discovery.js';
 import { toTable, wantsTable } from './table.js';
 import { openApiV3GroupVersion, openApiV3Root } from './openapi.js';
+import { decodeProtobufObject, PROTOBUF_CONTENT_TYPE } from './protobuf.js';
 
 export interface RequestRecord {
   method: string;
@@ -56,7 +57,7 @@ function sendError(res: ServerResponse, err: unknown): void {
   sendJson(res, 500, errors.internal(message).toStatus());
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readBodyBytes(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -69,9 +70,21 @@ function readBody(req: IncomingMessage): Promise<string> {
       }
       chunks.push(chunk);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  return (await readBodyBytes(req)).toString('utf8');
+}
+
+/** Read and decode an object body: JSON, YAML, or (for a few kinds) protobuf. */
+async function readObjectBody(req: IncomingMessage): Promise<unknown> {
+  const bytes = await readBodyBytes(req);
+  const type = (req.headers['content-type'] ?? 'application/json').split(';')[0]!.trim().toLowerCase();
+  if (type === PROTOBUF_CONTENT_TYPE) return decodeProtobufObject(bytes);
+  return decodeObjectBody(type, bytes.toString('utf8'));
 }
 
 function decodeObjectBody(contentType: string | undefined, text: string): unknown {
@@ -288,7 +301,7 @@ async function serveResource(
       case 'GET':
         return respond(200, ctx.api.list(route, listOpts));
       case 'POST': {
-        const body = decodeObjectBody(req.headers['content-type'], await readBody(req));
+        const body = await readObjectBody(req);
         return sendJson(res, 201, ctx.api.create(route, body, dryRun));
       }
       case 'DELETE':
@@ -303,7 +316,7 @@ async function serveResource(
     case 'GET':
       return respond(200, ctx.api.get(route));
     case 'PUT': {
-      const body = decodeObjectBody(req.headers['content-type'], await readBody(req));
+      const body = await readObjectBody(req);
       return sendJson(res, 200, ctx.api.update(route, body, dryRun));
     }
     case 'PATCH': {

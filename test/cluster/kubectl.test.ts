@@ -189,6 +189,23 @@ describe('kubectl against the test cluster', () => {
     expect(r.stderr).toContain('metadata.name: Invalid value: "Bad_Name"');
   });
 
+  it('creates ConfigMaps, Secrets and Namespaces imperatively (protobuf bodies)', async () => {
+    let r = await h.kubectl(['create', 'namespace', 'imperative']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('namespace/imperative created');
+    r = await h.kubectl(['-n', 'imperative', 'create', 'configmap', 'cfg', '--from-literal=mode=blue']);
+    expect(r.code, r.stderr).toBe(0);
+    r = await h.kubectl(['-n', 'imperative', 'create', 'secret', 'generic', 'pw', '--from-literal=password=s3cret']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(h.cluster.get('v1', 'ConfigMap', 'imperative', 'cfg').data).toEqual({ mode: 'blue' });
+    const secret = h.cluster.get('v1', 'Secret', 'imperative', 'pw');
+    expect(secret.type).toBe('Opaque');
+    expect(Buffer.from(secret.data.password, 'base64').toString()).toBe('s3cret');
+    r = await h.kubectl(['delete', 'namespace', 'imperative']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(h.cluster.get('v1', 'ConfigMap', 'imperative', 'cfg')).toBeUndefined();
+  });
+
   it('fails with Unauthorized for a wrong token', async () => {
     const r = await h.kubectl(['--token', 'wrong', 'get', 'pods']);
     expect(r.code).toBe(1);
