@@ -4,6 +4,7 @@ declare module '@vercel/ncc' {
     sourceMap?: boolean;
     quiet?: boolean;
     target?: string;
+    transpileOnly?: boolean;
     externals?: string[];
   }
   interface NccResult {
