@@ -1,0 +1,274 @@
+import type { V1Deployment, V1PodTemplateSpec, V1ReplicaSet, V1Scale } from '@kubernetes/client-node';
+import type { KubeClient } from './client.js';
+import { KubeObjectError } from './errors.js';
+import { guardedPatch } from './guarded-patch.js';
+import { JSON_PATCH, pointer } from './json-patch.js';
+import { describeRef, type ObjectRef } from './object-ref.js';
+import { watchUntil } from './watch-until.js';
+
+export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
+const POD_TEMPLATE_HASH = 'pod-template-hash';
+/** Annotations `kubectl rollout undo` keeps from the Deployment rather than copying from the ReplicaSet. */
+const ANNOTATIONS_NOT_COPIED = new Set([
+  'kubectl.kubernetes.io/last-applied-configuration',
+  REVISION_ANNOTATION,
+  'deployment.kubernetes.io/revision-history',
+  'deployment.kubernetes.io/desired-replicas',
+  'deployment.kubernetes.io/max-replicas',
+  'deprecated.deployment.rollback.to',
+]);
+
+export interface DeploymentName {
+  namespace: string;
+  name: string;
+}
+
+export function deploymentRef(d: DeploymentName): ObjectRef {
+  return { kind: 'Deployment', namespace: d.namespace, name: d.name };
+}
+
+export function readDeployment(client: KubeClient, d: DeploymentName): Promise<V1Deployment> {
+  return client.call('get', deploymentRef(d), () => client.apps.readNamespacedDeployment({ name: d.name, namespace: d.namespace }));
+}
+
+export function revisionOf(object: { metadata?: { annotations?: Record<string, string> } }): number | undefined {
+  const value = object.metadata?.annotations?.[REVISION_ANNOTATION];
+  return value !== undefined && /^\d+$/.test(value) ? Number(value) : undefined;
+}
+
+export interface ImageChange {
+  container: string;
+  previousImage: string;
+  image: string;
+  /** The Deployment's revision before the change (what an undo returns to). */
+  previousRevision: number | undefined;
+  /** False when the container already ran that image. */
+  changed: boolean;
+}
+
+/** Sets one container's image (the named one, or the first), guarded by the resourceVersion read. */
+export async function setDeploymentImage(
+  client: KubeClient,
+  d: DeploymentName & { image: string; container?: string },
+): Promise<ImageChange> {
+  const ref = deploymentRef(d);
+  let change: ImageChange | undefined;
+  await guardedPatch<V1Deployment>({
+    ref,
+    read: () => readDeployment(client, d),
+    resourceVersionOf: (dep) => dep.metadata?.resourceVersion,
+    plan: (dep) => {
+      const { index, name, image } = findContainer(ref, dep.spec?.template, d.container);
+      change = { container: name, previousImage: image, image: d.image, previousRevision: revisionOf(dep), changed: image !== d.image };
+      return change.changed ? [{ op: 'replace', path: pointer('spec', 'template', 'spec', 'containers', index, 'image'), value: d.image }] : [];
+    },
+    send: (ops) => client.call('patch', ref, () => client.apps.patchNamespacedDeployment({ name: d.name, namespace: d.namespace, body: ops }, JSON_PATCH)),
+  });
+  return change!;
+}
+
+export function findContainer(
+  ref: ObjectRef,
+  template: V1PodTemplateSpec | undefined,
+  container: string | undefined,
+): { index: number; name: string; image: string } {
+  const containers = template?.spec?.containers ?? [];
+  const index = container === undefined ? 0 : containers.findIndex((c) => c.name === container);
+  const found = containers[index];
+  if (index < 0 || !found) {
+    throw new KubeObjectError(
+      ref,
+      container === undefined ? 'has no containers' : `has no container ${container}; its containers are ${containers.map((c) => c.name).join(', ')}`,
+    );
+  }
+  return { index, name: found.name, image: found.image ?? '' };
+}
+
+/** Where a Deployment's rollout stands, by the rules of `kubectl rollout status`. */
+export type RolloutState =
+  | { state: 'done'; message: string }
+  | { state: 'progressing'; message: string }
+  | { state: 'failed'; reason: string; message: string };
+
+export function deploymentRolloutState(dep: V1Deployment): RolloutState {
+  const name = dep.metadata?.name ?? '';
+  const generation = dep.metadata?.generation ?? 0;
+  const status = dep.status ?? {};
+  if (generation > (status.observedGeneration ?? 0)) return { state: 'progressing', message: 'waiting for the deployment spec update to be observed' };
+  const progressing = status.conditions?.find((c) => c.type === 'Progressing');
+  if (progressing?.reason === 'ProgressDeadlineExceeded') {
+    return { state: 'failed', reason: 'ProgressDeadlineExceeded', message: progressing.message ?? `deployment "${name}" exceeded its progress deadline` };
+  }
+  const desired = dep.spec?.replicas ?? 1;
+  const updated = status.updatedReplicas ?? 0;
+  const replicas = status.replicas ?? 0;
+  const available = status.availableReplicas ?? 0;
+  if (updated < desired) return { state: 'progressing', message: `${updated} out of ${desired} new replicas have been updated` };
+  if (replicas > updated) return { state: 'progressing', message: `${replicas - updated} old replicas are pending termination` };
+  if (available < updated) return { state: 'progressing', message: `${available} of ${updated} updated replicas are available` };
+  return { state: 'done', message: `deployment "${name}" successfully rolled out` };
+}
+
+/** The rollout failed (ProgressDeadlineExceeded, or the Argo Rollout was aborted or degraded). */
+export class RolloutFailedError extends Error {
+  override readonly name = 'RolloutFailedError';
+  constructor(
+    readonly ref: ObjectRef,
+    readonly reason: string,
+    detail: string,
+  ) {
+    super(`${describeRef(ref)}: rollout failed: ${reason}: ${detail}`);
+  }
+}
+
+export interface WaitOptions {
+  timeoutMs: number;
+  signal?: AbortSignal;
+  onProgress?: (message: string) => void;
+}
+
+/**
+ * Waits until the Deployment's current revision is fully rolled out (kubectl rollout status rules).
+ * Throws RolloutFailedError on ProgressDeadlineExceeded and WaitTimeoutError on timeout.
+ * Returns the revision rolled out.
+ */
+export function waitForDeploymentRollout(client: KubeClient, d: DeploymentName, options: WaitOptions): Promise<{ revision: number | undefined }> {
+  const ref = deploymentRef(d);
+  return watchUntil<V1Deployment, { revision: number | undefined }>({
+    client,
+    ref,
+    collectionPath: `/apis/apps/v1/namespaces/${encodeURIComponent(d.namespace)}/deployments`,
+    read: () => readDeployment(client, d),
+    resourceVersionOf: (dep) => dep.metadata?.resourceVersion,
+    decide: (dep) => {
+      const state = deploymentRolloutState(dep);
+      if (state.state === 'failed') throw new RolloutFailedError(ref, state.reason, state.message);
+      return state.state === 'done' ? { done: true, value: { revision: revisionOf(dep) } } : { done: false, progress: state.message };
+    },
+    ...options,
+  });
+}
+
+export interface UndoResult {
+  /** The revision whose pod template is now the Deployment's (it becomes a new revision once rolled out). */
+  toRevision: number;
+  /** Images of that template, by container. */
+  images: Record<string, string>;
+  /** True when the Deployment already had that template: nothing was changed. */
+  skipped: boolean;
+}
+
+/**
+ * `kubectl rollout undo [--to-revision]`: copy the pod template of the ReplicaSet with the previous
+ * (or the given) revision, minus its pod-template-hash label, into the Deployment, together with
+ * that ReplicaSet's annotations. Guarded by the resourceVersion read.
+ */
+export async function undoDeployment(client: KubeClient, d: DeploymentName & { toRevision?: number }): Promise<UndoResult> {
+  const ref = deploymentRef(d);
+  let result: UndoResult | undefined;
+  let replicaSets: V1ReplicaSet[] = [];
+  await guardedPatch<V1Deployment>({
+    ref,
+    // The ReplicaSets are listed with each read, so a retried undo decides on a fresh history.
+    read: async () => {
+      const dep = await readDeployment(client, d);
+      if (dep.spec?.paused) throw new KubeObjectError(ref, 'is paused; resume it before rolling back (as kubectl rollout undo requires)');
+      replicaSets = await listOwnedReplicaSets(client, dep);
+      return dep;
+    },
+    resourceVersionOf: (dep) => dep.metadata?.resourceVersion,
+    plan: (dep) => {
+      const target = pickRevision(ref, replicaSets, d.toRevision);
+      const template = serialize(target.rs.spec?.template);
+      delete template.metadata?.labels?.[POD_TEMPLATE_HASH];
+      const images = Object.fromEntries((template.spec?.containers ?? []).map((c: { name: string; image?: string }) => [c.name, c.image ?? '']));
+      const skipped = sameTemplate(serialize(dep.spec?.template), template);
+      result = { toRevision: target.revision, images, skipped };
+      if (skipped) return [];
+      const annotations: Record<string, string> = {};
+      for (const [k, v] of Object.entries(dep.metadata?.annotations ?? {})) if (ANNOTATIONS_NOT_COPIED.has(k)) annotations[k] = v;
+      for (const [k, v] of Object.entries(target.rs.metadata?.annotations ?? {})) if (!ANNOTATIONS_NOT_COPIED.has(k)) annotations[k] = v;
+      return [
+        { op: 'replace', path: pointer('spec', 'template'), value: template },
+        { op: dep.metadata?.annotations ? 'replace' : 'add', path: pointer('metadata', 'annotations'), value: annotations },
+      ];
+    },
+    send: (ops) => client.call('patch', ref, () => client.apps.patchNamespacedDeployment({ name: d.name, namespace: d.namespace, body: ops }, JSON_PATCH)),
+  });
+  return result!;
+}
+
+/** ReplicaSets whose controller is this Deployment (by owner uid), as kubectl rollout history lists them. */
+export async function listOwnedReplicaSets(client: KubeClient, dep: V1Deployment): Promise<V1ReplicaSet[]> {
+  const namespace = dep.metadata!.namespace!;
+  const matchLabels = dep.spec?.selector?.matchLabels ?? {};
+  const labelSelector = Object.entries(matchLabels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+  const list = await client.call('list', { kind: 'ReplicaSet', namespace, name: `(owned by Deployment ${dep.metadata!.name})` }, () =>
+    client.apps.listNamespacedReplicaSet({ namespace, labelSelector: labelSelector || undefined }),
+  );
+  return list.items.filter((rs) => rs.metadata?.ownerReferences?.some((o) => o.controller && o.uid === dep.metadata?.uid));
+}
+
+function pickRevision(ref: ObjectRef, replicaSets: V1ReplicaSet[], toRevision: number | undefined): { rs: V1ReplicaSet; revision: number } {
+  const withRevision = replicaSets
+    .map((rs) => ({ rs, revision: revisionOf(rs) }))
+    .filter((x): x is { rs: V1ReplicaSet; revision: number } => x.revision !== undefined)
+    .sort((a, b) => b.revision - a.revision);
+  if (toRevision !== undefined) {
+    const found = withRevision.find((x) => x.revision === toRevision);
+    if (!found) {
+      throw new KubeObjectError(ref, `has no revision ${toRevision} in its history (revisions ${withRevision.map((x) => x.revision).join(', ') || 'none'})`);
+    }
+    return found;
+  }
+  const previous = withRevision[1];
+  if (!previous) throw new KubeObjectError(ref, `has no previous revision to roll back to (revisions ${withRevision.map((x) => x.revision).join(', ') || 'none'})`);
+  return previous;
+}
+
+/** Plain JSON of a typed client-node model (Dates as strings), for comparing and patching. */
+function serialize<T>(value: T): any {
+  return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
+}
+
+function sameTemplate(a: any, b: any): boolean {
+  const strip = (t: any) => {
+    const copy = structuredClone(t ?? {});
+    delete copy.metadata?.labels?.[POD_TEMPLATE_HASH];
+    return canonical(copy);
+  };
+  return strip(a) === strip(b);
+}
+
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value)
+      .filter((k) => (value as Record<string, unknown>)[k] !== undefined && (value as Record<string, unknown>)[k] !== null)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** Scales through the scale subresource, guarded by the resourceVersion read. Returns the replicas before. */
+export async function scaleDeployment(client: KubeClient, d: DeploymentName & { replicas: number }): Promise<{ previousReplicas: number }> {
+  if (!Number.isInteger(d.replicas) || d.replicas < 0) throw new RangeError(`${describeRef(deploymentRef(d))}: replicas must be a whole number >= 0, got ${d.replicas}`);
+  const ref = deploymentRef(d);
+  let previousReplicas = 0;
+  await guardedPatch<V1Scale>({
+    ref,
+    read: () => client.call('get', ref, () => client.apps.readNamespacedDeploymentScale({ name: d.name, namespace: d.namespace })),
+    resourceVersionOf: (scale) => scale.metadata?.resourceVersion,
+    plan: (scale) => {
+      previousReplicas = scale.spec?.replicas ?? 0;
+      return previousReplicas === d.replicas ? [] : [{ op: 'replace', path: pointer('spec', 'replicas'), value: d.replicas }];
+    },
+    send: (ops) =>
+      client.call('scale', ref, () => client.apps.patchNamespacedDeploymentScale({ name: d.name, namespace: d.namespace, body: ops }, JSON_PATCH)),
+  });
+  return { previousReplicas };
+}

@@ -1,0 +1,150 @@
+import { formatDuration } from '../config/primitives.js';
+import { sleepMs } from '../retry.js';
+import type { KubeClient } from './client.js';
+import { KubeObjectError } from './errors.js';
+import { describeRef, type ObjectRef } from './object-ref.js';
+
+/** What a waiter decides on one version of the object: done with a value, or not yet (and why). */
+export type WaitDecision<R> = { done: true; value: R } | { done: false; progress: string };
+
+export interface WatchUntilOptions<T, R> {
+  client: KubeClient;
+  ref: ObjectRef;
+  /** The collection path to watch in the object's namespace, e.g. `/apis/apps/v1/namespaces/shop/deployments`. */
+  collectionPath: string;
+  /** Reads the object (through KubeClient.call): at the start and after a broken watch. */
+  read: () => Promise<T>;
+  resourceVersionOf: (object: T) => string | undefined;
+  /** Decides on each version of the object; throwing fails the wait (e.g. ProgressDeadlineExceeded). */
+  decide: (object: T) => WaitDecision<R>;
+  timeoutMs: number;
+  signal?: AbortSignal;
+  /** Told each new progress message (e.g. "1 of 3 updated replicas are available"). */
+  onProgress?: (message: string) => void;
+}
+
+/** The wait ran out of time; the message says what was still missing. */
+export class WaitTimeoutError extends Error {
+  override readonly name = 'WaitTimeoutError';
+  constructor(
+    readonly ref: ObjectRef,
+    readonly lastProgress: string,
+    timeoutMs: number,
+  ) {
+    super(`${describeRef(ref)}: not done after ${formatDuration(timeoutMs)}: ${lastProgress}`);
+  }
+}
+
+/**
+ * Waits until `decide` says done, reading once and then watching the object (client-node Watch,
+ * fieldSelector on its name, from the resourceVersion read). A watch that closes is re-opened from
+ * the last resourceVersion seen; one that fails (or expires: 410 Gone) is re-opened after a fresh read.
+ */
+export async function watchUntil<T, R>(options: WatchUntilOptions<T, R>): Promise<R> {
+  const { client, ref } = options;
+  const deadline = Date.now() + options.timeoutMs;
+  let progress = 'not observed yet';
+  let failures = 0;
+  const consider = (object: T): WaitDecision<R> => {
+    const decision = options.decide(object);
+    if (!decision.done && decision.progress !== progress) {
+      progress = decision.progress;
+      options.onProgress?.(progress);
+    }
+    return decision;
+  };
+
+  let resourceVersion: string | undefined;
+  for (;;) {
+    if (options.signal?.aborted) throw options.signal.reason;
+    if (resourceVersion === undefined) {
+      const object = await options.read();
+      const decision = consider(object);
+      if (decision.done) return decision.value;
+      resourceVersion = options.resourceVersionOf(object);
+    }
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) throw new WaitTimeoutError(ref, progress, options.timeoutMs);
+
+    const outcome = await watchOnce<T, R>(client, options, resourceVersion, remaining, consider);
+    if (outcome.kind === 'done') return outcome.value;
+    if (outcome.kind === 'failed') throw outcome.error;
+    resourceVersion = outcome.resourceVersion;
+    if (outcome.kind === 'broken') {
+      failures++;
+      resourceVersion = undefined; // read again: events may have been missed
+      await sleepMs(Math.min(2000, 100 * 2 ** Math.min(failures, 5)), options.signal);
+    } else {
+      failures = 0;
+    }
+  }
+}
+
+type WatchOutcome<R> =
+  | { kind: 'done'; value: R }
+  | { kind: 'failed'; error: unknown }
+  | { kind: 'closed'; resourceVersion: string | undefined }
+  | { kind: 'broken'; resourceVersion: undefined };
+
+function watchOnce<T, R>(
+  client: KubeClient,
+  options: WatchUntilOptions<T, R>,
+  fromVersion: string | undefined,
+  remainingMs: number,
+  consider: (object: T) => WaitDecision<R>,
+): Promise<WatchOutcome<R>> {
+  return new Promise((resolve) => {
+    let settled = false;
+    let resourceVersion = fromVersion;
+    let controller: AbortController | undefined;
+    const finish = (outcome: WatchOutcome<R>) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      controller?.abort();
+      resolve(outcome);
+    };
+    const timer = setTimeout(() => finish({ kind: 'closed', resourceVersion }), remainingMs);
+    timer.unref();
+    const onAbort = () => finish({ kind: 'failed', error: options.signal!.reason });
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+
+    const onEvent = (type: string, raw: unknown) => {
+      if (settled) return;
+      const object = raw as T & { metadata?: { name?: string; resourceVersion?: string }; code?: number };
+      if (type === 'ERROR') {
+        // e.g. 410 Gone: our resourceVersion is too old. Read again.
+        finish({ kind: 'broken', resourceVersion: undefined });
+        return;
+      }
+      if (object?.metadata?.resourceVersion) resourceVersion = object.metadata.resourceVersion;
+      if (type === 'BOOKMARK') return;
+      if (object?.metadata?.name !== options.ref.name) return;
+      if (type === 'DELETED') {
+        finish({ kind: 'failed', error: new KubeObjectError(options.ref, 'was deleted while we waited for it') });
+        return;
+      }
+      try {
+        const decision = consider(object);
+        if (decision.done) finish({ kind: 'done', value: decision.value });
+      } catch (error) {
+        finish({ kind: 'failed', error });
+      }
+    };
+    const onDone = (error: unknown) => finish(error ? { kind: 'broken', resourceVersion: undefined } : { kind: 'closed', resourceVersion });
+
+    client
+      .watch(
+        options.collectionPath,
+        { fieldSelector: `metadata.name=${options.ref.name}`, resourceVersion, allowWatchBookmarks: true },
+        onEvent,
+        onDone,
+      )
+      .then((c) => {
+        controller = c;
+        if (settled) c.abort();
+      })
+      .catch(() => finish({ kind: 'broken', resourceVersion: undefined }));
+  });
+}
