@@ -82,7 +82,7 @@ export function applyDefaults(t: ResourceType, obj: KubeObject): void {
       obj.status ??= { phase: 'Active' };
       break;
     case 'Secret':
-      obj.type ??= 'Opaque';
+      if (!obj.type) obj.type = 'Opaque';
       break;
     default:
       break;
