@@ -49,7 +49,8 @@ await runAction(migrateSpec, {
   post: async (inputs, context) => {
     const databaseUrl = inputs['database-url'];
     if (!databaseUrl || inputs.phase === 'status') return;
-    const rows = await recordCancelledRun({ databaseUrl, version: inputs.version, runId: context.runId });
+    const { rows, stoppedSessions } = await recordCancelledRun({ databaseUrl, version: inputs.version, runId: context.runId });
+    if (stoppedSessions.length) context.reporter.warn(`Stopped the database session(s) the cancelled command left running: pid ${stoppedSessions.join(', ')}`);
     for (const row of rows) context.reporter.warn(`The ${row.phase} of ${row.version} was still running when the job ended: ledger row ${row.id} marked failed`);
   },
 });

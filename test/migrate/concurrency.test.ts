@@ -118,7 +118,8 @@ describe('cancellation', () => {
        INSERT INTO progressive_delivery.migration_ledger (version, phase, status, run_id)
        VALUES ('v1', 'expand', 'running', 'run-killed'), ('v2', 'expand', 'running', 'run-other');`,
     );
-    const marked = await recordCancelledRun({ databaseUrl: db.url, version: 'v1', runId: 'run-killed' });
+    const { rows: marked, stoppedSessions } = await recordCancelledRun({ databaseUrl: db.url, version: 'v1', runId: 'run-killed' });
+    expect(stoppedSessions).toEqual([]);
     expect(marked).toMatchObject([{ version: 'v1', status: 'failed', runId: 'run-killed' }]);
     expect(marked[0]!.message).toMatch(/^cancelled: run run-killed ended while this phase was running/);
     const rows = await query<{ run_id: string; status: string }>(db.url, `SELECT run_id, status FROM progressive_delivery.migration_ledger ORDER BY id`);

@@ -92,7 +92,17 @@ export interface PhaseOutcome {
 /** Runs a phase and writes its job summary. Throws only on bad options or an unreachable database. */
 export async function runPhase(options: PhaseOptions): Promise<PhaseOutcome> {
   checkOptions(options);
-  const raw = await (options.databaseUrl ? runWithDatabase(options, options.databaseUrl) : runWithoutDatabase(options));
+  let raw: PhaseOutcome;
+  try {
+    raw = await (options.databaseUrl ? runWithDatabase(options, options.databaseUrl) : runWithoutDatabase(options));
+  } catch (error) {
+    // A driver's message may quote what it was given; nothing leaves here unredacted.
+    if (error instanceof Error) {
+      error.message = options.secrets.redact(error.message);
+      if (error.stack) error.stack = options.secrets.redact(error.stack);
+    }
+    throw error;
+  }
   const outcome = redactOutcome(raw, options.secrets);
   options.reporter[outcome.result === 'failed' || outcome.result === 'refused' ? 'error' : 'info'](
     `${outcome.phase} ${outcome.version}: ${outcome.result}: ${outcome.message}`,
