@@ -291,7 +291,8 @@ export class Api {
       );
     }
     if (dryRun) return withVersion(t, target.version, current);
-    return withVersion(t, target.version, this.store.delete(t, target.namespace, target.name!));
+    const orphanDependents = options?.propagationPolicy === 'Orphan' || options?.orphanDependents === true;
+    return withVersion(t, target.version, this.store.delete(t, target.namespace, target.name!, { orphanDependents }));
   }
 
   deleteCollection(target: Target, opts: ListOptions): { apiVersion: string; kind: string; metadata: any; items: KubeObject[] } {

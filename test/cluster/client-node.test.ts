@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   AppsV1Api,
+  CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
@@ -317,6 +318,91 @@ describe('client-node against the test cluster', () => {
 
     const last = cluster.requests.filter((r) => r.path === '/api/v1/namespaces/default/configmaps/faulty').map((r) => r.status);
     expect(last).toEqual([200, 429, 200, 503, 503, 200, 0, 200].slice(-last.length));
+  });
+
+  it('moves Deployment status through a rollout, as a watch sees it', async () => {
+    const reasons: string[] = [];
+    const controller = await new Watch(kc).watch(
+      `/apis/apps/v1/namespaces/${ns}/deployments`,
+      { fieldSelector: 'metadata.name=moving' },
+      (_type, d: any) => {
+        const reason = d.status?.conditions?.find((c: any) => c.type === 'Progressing')?.reason;
+        if (reason && reasons.at(-1) !== reason) reasons.push(reason);
+      },
+      () => {},
+    );
+    await apps.createNamespacedDeployment({ namespace: ns, body: deployment('moving', 'app:1', 2) });
+    await waitFor(() => reasons.at(-1) === 'NewReplicaSetAvailable', 5000, 'first rollout');
+    await apps.patchNamespacedDeployment(
+      { name: 'moving', namespace: ns, body: { spec: { template: { spec: { containers: [{ name: 'app', image: 'app:2' }] } } } } },
+      patchAs(PatchStrategy.StrategicMergePatch),
+    );
+    const milestones = () => reasons.filter((r) => r !== 'ReplicaSetUpdated');
+    await waitFor(() => milestones().length >= 4, 5000, 'second rollout');
+    controller.abort();
+    // ReplicaSetUpdated may show up in between, as progress is made.
+    expect(milestones()).toEqual(['NewReplicaSetCreated', 'NewReplicaSetAvailable', 'NewReplicaSetCreated', 'NewReplicaSetAvailable']);
+    expect(new Set(reasons)).toEqual(new Set([...reasons].filter((r) => ['NewReplicaSetCreated', 'ReplicaSetUpdated', 'NewReplicaSetAvailable'].includes(r))));
+    const d = await apps.readNamespacedDeployment({ name: 'moving', namespace: ns });
+    expect(d.metadata?.annotations?.['deployment.kubernetes.io/revision']).toBe('2');
+    expect(d.status).toMatchObject({ observedGeneration: 2, replicas: 2, updatedReplicas: 2, readyReplicas: 2, availableReplicas: 2 });
+    const rs = await apps.listNamespacedReplicaSet({ namespace: ns, labelSelector: 'app=moving' });
+    expect(rs.items.map((r) => [r.metadata?.annotations?.['deployment.kubernetes.io/revision'], r.spec?.replicas]).sort()).toEqual([
+      ['1', 0],
+      ['2', 2],
+    ]);
+    const newRS = rs.items.find((r) => r.spec?.replicas === 2)!;
+    expect(newRS.metadata?.name).toBe(`moving-${newRS.metadata?.labels?.['pod-template-hash']}`);
+    expect(newRS.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'Deployment', name: 'moving', controller: true });
+    const pods = await core.listNamespacedPod({ namespace: ns, labelSelector: `pod-template-hash=${newRS.metadata?.labels?.['pod-template-hash']}` });
+    expect(pods.items).toHaveLength(2);
+    expect(pods.items.every((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))).toBe(true);
+  });
+
+  it('respects spec.paused and resumes the rollout afterwards', async () => {
+    await apps.createNamespacedDeployment({ namespace: ns, body: deployment('pausable', 'app:1', 1) });
+    await waitFor(async () => (await apps.readNamespacedDeployment({ name: 'pausable', namespace: ns })).status?.availableReplicas === 1, 5000, 'available');
+    await apps.patchNamespacedDeployment({ name: 'pausable', namespace: ns, body: { spec: { paused: true } } }, patchAs(PatchStrategy.MergePatch));
+    await apps.patchNamespacedDeployment(
+      { name: 'pausable', namespace: ns, body: [{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'app:2' }] },
+      patchAs(PatchStrategy.JsonPatch),
+    );
+    const paused = await waitFor(async () => {
+      const d = await apps.readNamespacedDeployment({ name: 'pausable', namespace: ns });
+      return d.status?.observedGeneration === d.metadata?.generation ? d : undefined;
+    }, 5000, 'observed');
+    expect(paused.status?.conditions?.find((c) => c.type === 'Progressing')).toMatchObject({ status: 'Unknown', reason: 'DeploymentPaused' });
+    expect((await apps.listNamespacedReplicaSet({ namespace: ns, labelSelector: 'app=pausable' })).items).toHaveLength(1);
+    await apps.patchNamespacedDeployment({ name: 'pausable', namespace: ns, body: { spec: { paused: false } } }, patchAs(PatchStrategy.MergePatch));
+    await waitFor(async () => (await apps.listNamespacedReplicaSet({ namespace: ns, labelSelector: 'app=pausable' })).items.length === 2, 5000, 'new RS');
+  });
+
+  it('scales through the scale subresource and orphans on propagationPolicy=Orphan', async () => {
+    await apps.createNamespacedDeployment({ namespace: ns, body: deployment('orphan', 'app:1', 1) });
+    const scale = await apps.replaceNamespacedDeploymentScale({ name: 'orphan', namespace: ns, body: { metadata: { name: 'orphan' }, spec: { replicas: 3 } } });
+    expect(scale.spec?.replicas).toBe(3);
+    expect(scale.status?.selector).toBe('app=orphan');
+    await waitFor(async () => (await core.listNamespacedPod({ namespace: ns, labelSelector: 'app=orphan' })).items.length === 3, 5000, '3 pods');
+    await apps.deleteNamespacedDeployment({ name: 'orphan', namespace: ns, propagationPolicy: 'Orphan' });
+    const rs = await apps.listNamespacedReplicaSet({ namespace: ns, labelSelector: 'app=orphan' });
+    expect(rs.items).toHaveLength(1);
+    expect(rs.items[0]!.metadata?.ownerReferences).toBeUndefined();
+    expect((await core.listNamespacedPod({ namespace: ns, labelSelector: 'app=orphan' })).items).toHaveLength(3);
+  });
+
+  it('serves Leases with optimistic concurrency', async () => {
+    const coordination = kc.makeApiClient(CoordinationV1Api);
+    const lease = await coordination.createNamespacedLease({
+      namespace: ns,
+      body: { metadata: { name: 'deploy-lock' }, spec: { holderIdentity: 'job-1', leaseDurationSeconds: 15 } },
+    });
+    lease.spec!.holderIdentity = 'job-2';
+    await coordination.replaceNamespacedLease({ name: 'deploy-lock', namespace: ns, body: lease });
+    lease.spec!.holderIdentity = 'job-3';
+    const err = await failure(coordination.replaceNamespacedLease({ name: 'deploy-lock', namespace: ns, body: lease }));
+    expect(err.code).toBe(409);
+    expect(err.body.message).toContain('Operation cannot be fulfilled on leases.coordination.k8s.io "deploy-lock"');
+    expect((await coordination.readNamespacedLease({ name: 'deploy-lock', namespace: ns })).spec?.holderIdentity).toBe('job-2');
   });
 
   it('answers 401 to a wrong token', async () => {

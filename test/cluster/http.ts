@@ -328,6 +328,8 @@ async function serveResource(
       const text = await readBody(req);
       let options: any = {};
       if (text.trim()) options = decodeObjectBody(req.headers['content-type'], text);
+      const policy = q.get('propagationPolicy');
+      if (policy) options = { ...options, propagationPolicy: policy };
       const deleted = ctx.api.delete(route, options, dryRun);
       if (t.kind === 'Pod') return sendJson(res, 200, deleted);
       return sendJson(res, 200, successStatus({ name: deleted.metadata.name, group: t.group, kind: t.plural, uid: deleted.metadata.uid }));

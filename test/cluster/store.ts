@@ -183,7 +183,12 @@ export class Store {
   }
 
   /** Delete an object and, as the garbage collector would, everything it owns. */
-  delete(t: ResourceType, namespace: string | undefined, name: string, opts: { resourceVersion?: string; uid?: string } = {}): KubeObject {
+  delete(
+    t: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    opts: { resourceVersion?: string; uid?: string; orphanDependents?: boolean } = {},
+  ): KubeObject {
     const key = objectKey(t.namespaced ? namespace : undefined, name);
     const table = this.table(t);
     const current = table.get(key);
@@ -198,8 +203,24 @@ export class Store {
     const gone = deepCopy(current);
     gone.metadata.resourceVersion = String(++this.revision);
     this.emit('DELETED', t, gone);
-    this.collectGarbage(gone);
+    if (opts.orphanDependents) this.orphanDependents(gone);
+    else this.collectGarbage(gone);
     return gone;
+  }
+
+  /** propagationPolicy=Orphan: dependents lose their owner reference instead of being deleted. */
+  private orphanDependents(owner: KubeObject): void {
+    const uid = owner.metadata.uid;
+    for (const t of RESOURCE_TYPES) {
+      for (const obj of [...this.table(t).values()]) {
+        const refs: any[] = obj.metadata.ownerReferences ?? [];
+        if (!refs.some((r) => r.uid === uid)) continue;
+        const next = deepCopy(obj);
+        next.metadata.ownerReferences = refs.filter((r) => r.uid !== uid);
+        if (next.metadata.ownerReferences.length === 0) delete next.metadata.ownerReferences;
+        this.update(t, next);
+      }
+    }
   }
 
   private collectGarbage(owner: KubeObject): void {
