@@ -6,6 +6,7 @@ import { duration } from '../config/primitives.js';
 import { placeholders } from './args.js';
 import { parseCondition } from './condition/parse.js';
 import { ConditionSyntaxError } from './condition/tokens.js';
+import { parseJsonPath } from './providers/jsonpath.js';
 import type { AnalysisSpec, HeaderSpec, HttpAuthSpec, MetricSpec, ProviderSpec } from './spec.js';
 
 /**
@@ -91,7 +92,16 @@ const web = z.strictObject({
   method: z.enum(['GET', 'POST']).default('GET'),
   headers: z.array(header).default([]),
   body: z.string().optional(),
-  jsonPath: z.string().optional(),
+  jsonPath: z
+    .string()
+    .superRefine((path, ctx) => {
+      try {
+        parseJsonPath(path);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      }
+    })
+    .optional(),
   timeoutSeconds: z.number().positive().max(600).default(10),
 });
 
