@@ -1,5 +1,4 @@
 import * as core from '@actions/core';
-import { KubeConfig } from '@kubernetes/client-node';
 import { InputError } from '../core/config/input-error.js';
 import { recordCancelledRun } from '../core/migrate/cancelled-run.js';
 import { spawnCommandRunner } from '../core/migrate/command-runner.js';
@@ -15,6 +14,7 @@ import { runAction } from './runtime.js';
  */
 await runAction(migrateSpec, {
   main: async (inputs, context) => {
+    const requireRollout = await rolloutRequirement(inputs);
     const outcome = await runPhase({
       phase: inputs.phase,
       version: inputs.version,
@@ -24,7 +24,7 @@ await runAction(migrateSpec, {
       rollbackCommand: inputs['rollback-command'],
       databaseUrl: inputs['database-url'],
       confirm: inputs.confirm,
-      requireRollout: rolloutRequirement(inputs),
+      requireRollout,
       limits: {
         commandTimeoutMs: inputs['command-timeout'],
         lockTimeoutMs: inputs['lock-timeout'],
@@ -55,13 +55,15 @@ await runAction(migrateSpec, {
   },
 });
 
-function rolloutRequirement(inputs: ParsedInputs<typeof migrateSpec>): RolloutRequirement | undefined {
+async function rolloutRequirement(inputs: ParsedInputs<typeof migrateSpec>): Promise<RolloutRequirement | undefined> {
   const deployments = inputs['require-rollout'];
   if (!deployments) return undefined;
   const expectedImage = inputs['expected-image'];
   if (!expectedImage) {
     throw new InputError("Invalid inputs of migrate: 'expected-image' is required with 'require-rollout' (the image every replica must run)");
   }
+  // Loaded only for require-rollout: the other phases do not need the Kubernetes client.
+  const { KubeConfig } = await import('@kubernetes/client-node');
   const kubeConfig = new KubeConfig();
   if (inputs.kubeconfig) kubeConfig.loadFromString(inputs.kubeconfig);
   else kubeConfig.loadFromDefault();

@@ -1,0 +1,145 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPostgres, type TestPostgres } from '../support/postgres.js';
+import { FIXTURES, createSchema, query, resetDatabase } from './harness.js';
+
+/**
+ * The action entry as the runner starts it: `node --import tsx src/actions/migrate.ts` with INPUT_*
+ * variables, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY and GITHUB_STATE files; then the post step.
+ */
+let db: TestPostgres;
+let dir: string;
+beforeAll(async () => {
+  db = await startPostgres();
+  dir = mkdtempSync(join(tmpdir(), 'pd-migrate-action-'));
+  await resetDatabase(db.url);
+  await createSchema(db.url);
+});
+afterAll(async () => {
+  await db?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+interface ActionRun {
+  code: number | null;
+  stdout: string;
+  outputs: Record<string, string>;
+  summary: string;
+}
+
+let runCount = 0;
+function startAction(inputs: Record<string, string>, opts: { post?: boolean; state?: string } = {}) {
+  const n = ++runCount;
+  const files = { output: join(dir, `output-${n}`), summary: join(dir, `summary-${n}`), state: opts.state ?? join(dir, `state-${n}`) };
+  for (const file of [files.output, files.summary]) writeFileSync(file, '');
+  if (!opts.state) writeFileSync(files.state, '');
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    GITHUB_OUTPUT: files.output,
+    GITHUB_STEP_SUMMARY: files.summary,
+    GITHUB_STATE: files.state,
+    GITHUB_RUN_ID: '4242',
+    GITHUB_REPOSITORY: 'shop/platform',
+    ...(opts.post ? { STATE_isPost: 'true' } : {}),
+  };
+  for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value;
+  // `npx tsx` would go through a shell, which drops variables such as INPUT_DATABASE-URL; the runner does not.
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/actions/migrate.ts'], { env, cwd: process.cwd(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stdout += c.toString()));
+  const done = new Promise<ActionRun>((resolve) =>
+    child.on('close', (code) =>
+      resolve({ code, stdout, outputs: parseOutputs(readFileSync(files.output, 'utf8')), summary: readFileSync(files.summary, 'utf8') }),
+    ),
+  );
+  return { child, done, stateFile: files.state };
+}
+
+/** GITHUB_OUTPUT uses `name<<delimiter` blocks. */
+function parseOutputs(text: string): Record<string, string> {
+  const outputs: Record<string, string> = {};
+  const pattern = /^(.+?)<<(.+)\n([\s\S]*?)\n\2$/gm;
+  for (const match of text.matchAll(pattern)) outputs[match[1]!] = match[3]!;
+  return outputs;
+}
+
+/** What a person could read: stdout without the runner's own ::add-mask:: commands. */
+function visible(run: ActionRun): string {
+  return [run.stdout.split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n'), run.summary, JSON.stringify(run.outputs)].join('\n');
+}
+
+function expectNoSecret(text: string): void {
+  for (const secret of [db.url, db.password, encodeURIComponent(db.password)]) expect(text).not.toContain(secret);
+}
+
+const VERSION = '2026_11_23_split_name';
+const psql = (file: string) => `psql -X -q -v ON_ERROR_STOP=1 -f ${FIXTURES}${file} $DATABASE_URL`;
+
+describe('actions/migrate end to end', () => {
+  it('runs expand, sets result, phase, state and ledger outputs, writes the summary, and masks the URL', async () => {
+    const run = await startAction({ phase: 'expand', version: VERSION, command: psql('expand.sql'), 'database-url': db.url, 'run-id': 'e2e-1' }).done;
+    expect(run.code).toBe(0);
+    expect(run.outputs.result).toBe('succeeded');
+    expect(run.outputs.phase).toBe('expand');
+    expect(run.outputs.state).toBe('expand');
+    const ledger = JSON.parse(run.outputs.ledger!) as { phase: string; status: string; runId: string }[];
+    expect(ledger).toMatchObject([{ version: VERSION, phase: 'expand', status: 'succeeded', runId: 'e2e-1' }]);
+    expect(run.summary).toContain(`### Migration ${VERSION}: expand succeeded`);
+    expect(run.summary).toMatch(/\| 1 \| 2026_11_23_split_name \| expand \| succeeded \| e2e-1 \|/);
+    expect(run.stdout).toContain('::add-mask::');
+    expectNoSecret(visible(run));
+    const columns = await query<{ column_name: string }>(db.url, `SELECT column_name FROM information_schema.columns WHERE table_name = 'users'`);
+    expect(columns.map((c) => c.column_name)).toContain('first_name');
+  });
+
+  it('fails the step with the reason when contract is not confirmed, and still sets the outputs', async () => {
+    const run = await startAction({ phase: 'contract', version: VERSION, command: psql('contract.sql'), 'database-url': db.url }).done;
+    expect(run.code).toBe(1);
+    expect(run.outputs.result).toBe('refused');
+    expect(run.stdout).toMatch(/::error::contract 2026_11_23_split_name refused: contract refused: contract is destructive/);
+    expectNoSecret(visible(run));
+  });
+
+  it('fails with bad inputs, naming the input', async () => {
+    const run = await startAction({ phase: 'shrink', version: VERSION, 'database-url': db.url }).done;
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain("'phase': expected one of");
+    expectNoSecret(visible(run));
+  });
+
+  it('post step: a main step killed mid-phase leaves a running row, which the post step marks failed, stopping its statement', async () => {
+    const runId = 'e2e-killed';
+    const inputs = {
+      phase: 'migrate',
+      version: VERSION,
+      command: `psql -X -q -c "SELECT pg_sleep(60)" $DATABASE_URL`,
+      'database-url': db.url,
+      'run-id': runId,
+    };
+    const main = startAction(inputs);
+    const deadline = Date.now() + 30_000;
+    while ((await query(db.url, `SELECT 1 FROM pg_stat_activity WHERE application_name = $1`, [`progressive-delivery migrate command ${runId}`])).length === 0) {
+      if (Date.now() > deadline) throw new Error(`the main step never started its command:\n${await main.done.then((r) => r.stdout)}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    process.kill(-main.child.pid!, 'SIGKILL');
+    await main.done;
+    const [running] = await query<{ status: string }>(db.url, `SELECT status FROM progressive_delivery.migration_ledger WHERE run_id = $1`, [runId]);
+    expect(running!.status).toBe('running');
+
+    const post = await startAction(inputs, { post: true, state: main.stateFile }).done;
+    expect(post.code).toBe(0);
+    expect(post.stdout).toMatch(/::warning::Stopped the database session\(s\) the cancelled command left running: pid \d+/);
+    expect(post.stdout).toContain('::warning::The migrate of 2026_11_23_split_name was still running when the job ended: ledger row');
+    const [marked] = await query<{ status: string; message: string }>(db.url, `SELECT status, message FROM progressive_delivery.migration_ledger WHERE run_id = $1`, [runId]);
+    expect(marked).toMatchObject({ status: 'failed', message: expect.stringMatching(/^cancelled: run e2e-killed ended while this phase was running/) });
+    expect(await query(db.url, `SELECT 1 FROM pg_stat_activity WHERE application_name LIKE $1`, [`%${runId}`])).toEqual([]);
+    expect(await query(db.url, `SELECT 1 FROM pg_locks WHERE locktype = 'advisory'`)).toEqual([]);
+    expectNoSecret(visible(post));
+  });
+});
