@@ -135,6 +135,14 @@ describe('Argo Rollout canary', () => {
     expect(aborted.stableRS).toBe(stable.stableRS);
     expect(vsWeights('cart')).toEqual([100, 0]);
 
+    // `kubectl argo rollouts retry rollout`: the steps start again.
+    await custom.patchNamespacedCustomObjectStatus({ ...ref, name: 'cart', body: { status: { abort: false } } }, merge);
+    const retried = await waitFor(() => (status('cart').phase === 'Paused' ? status('cart') : undefined), 5000, 'Paused after retry');
+    expect(retried.currentStepIndex).toBe(1);
+    expect(vsWeights('cart')).toEqual([50, 50]);
+    await custom.patchNamespacedCustomObjectStatus({ ...ref, name: 'cart', body: { status: { abort: true } } }, merge);
+    await waitFor(() => status('cart').phase === 'Degraded', 5000, 'Degraded again');
+
     // Rolling the template back to the stable one makes it Healthy again.
     await setImage('cart', 'cart:1');
     const healthy = await waitFor(() => (status('cart').phase === 'Healthy' ? status('cart') : undefined), 5000, 'Healthy again');
@@ -155,5 +163,22 @@ describe('Argo Rollout canary', () => {
     await custom.patchNamespacedCustomObject({ ...ref, name: 'full', body: { spec: { paused: true } } }, merge);
     await waitFor(() => status('full').phase === 'Paused', 5000, 'manually paused');
     expect(status('full').message).toBe('manually paused');
+  });
+});
+
+describe('Argo Rollout step jumps', () => {
+  it('stops at a pause step reached by setting currentStepIndex directly', async () => {
+    await custom.createNamespacedCustomObject({
+      ...ref,
+      body: rollout('jump', 'jump:1', [{ setWeight: 10 }, { pause: {} }, { setWeight: 40 }, { pause: {} }, { setWeight: 80 }, { pause: {} }]),
+    });
+    await waitFor(() => status('jump').phase === 'Healthy', 5000, 'initial Healthy');
+    await setImage('jump', 'jump:2');
+    await waitFor(() => status('jump').phase === 'Paused' && status('jump').currentStepIndex === 1, 5000, 'paused at 1');
+    // What a "set weight to 80%" promotion sends: clear the pause and jump to the step after setWeight 80.
+    await custom.patchNamespacedCustomObjectStatus({ ...ref, name: 'jump', body: { status: { pauseConditions: null, currentStepIndex: 4 } } }, merge);
+    const s = await waitFor(() => (status('jump').phase === 'Paused' && status('jump').currentStepIndex === 5 ? status('jump') : undefined), 5000, 'paused at 5');
+    expect(s.canary.weights.canary.weight).toBe(80);
+    expect(s.pauseConditions).toHaveLength(1);
   });
 });

@@ -240,8 +240,8 @@ export class RolloutController {
     const conditions: any[] = status.pauseConditions ?? [];
     const hasCondition = conditions.some((c) => c.reason === 'CanaryPauseStep');
     const durationMs = parseDurationMs(pause?.duration);
-    if (!hasCondition && status.controllerPause) {
-      // The pause condition was cleared by a promote: the step is done.
+    if (!hasCondition && status.controllerPause && this.pauseStarted.has(key)) {
+      // The pause condition of this very step was cleared by a promote: the step is done.
       status.controllerPause = undefined;
       this.pauseStarted.delete(key);
       return true;
