@@ -1,0 +1,139 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import {
+  RolloutFailedError,
+  readDeployment,
+  revisionOf,
+  scaleDeployment,
+  setDeploymentImage,
+  undoDeployment,
+  waitForDeploymentRollout,
+} from '../../src/core/kube/deployment.js';
+import { startHarness, type KubeHarness } from './harness.js';
+
+let h: KubeHarness;
+beforeAll(async () => {
+  h = await startHarness({ podReadyDelayMs: 30, progressDeadlineMs: 1500 });
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+function deployment(name: string, image: string, replicas = 2) {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: 'shop' },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image }, { name: 'proxy', image: 'envoy:1.30' }] } },
+    },
+  };
+}
+
+const wait = { timeoutMs: 20_000 };
+
+describe('Deployment rollout', () => {
+  test('sets the first container image and waits until the new revision is fully rolled out, over a watch', async () => {
+    await h.cluster.apply(deployment('checkout', 'checkout:1.0'));
+    const d = { namespace: 'shop', name: 'checkout' };
+    const first = await waitForDeploymentRollout(h.client, d, wait);
+    expect(first.revision).toBe(1);
+
+    const progress: string[] = [];
+    const change = await setDeploymentImage(h.client, { ...d, image: 'checkout:1.1' });
+    expect(change).toEqual({ container: 'app', previousImage: 'checkout:1.0', image: 'checkout:1.1', previousRevision: 1, changed: true });
+    h.cluster.resetRequests();
+    const done = await waitForDeploymentRollout(h.client, d, { ...wait, onProgress: (m) => progress.push(m) });
+    expect(done.revision).toBe(2);
+    const live = await readDeployment(h.client, d);
+    expect(live.status?.updatedReplicas).toBe(2);
+    expect(live.status?.availableReplicas).toBe(2);
+    expect(live.status?.replicas).toBe(2);
+    expect(live.spec?.template.spec?.containers.map((c) => c.image)).toEqual(['checkout:1.1', 'envoy:1.30']);
+    // one read, then a watch on the object's name rather than polling
+    const watches = h.cluster.requests.filter((r) => r.query.includes('watch=true'));
+    expect(watches.length).toBeGreaterThanOrEqual(1);
+    expect(decodeURIComponent(watches[0]!.query)).toContain('fieldSelector=metadata.name=checkout');
+    expect(h.cluster.requests.filter((r) => r.method === 'GET' && !r.query.includes('watch')).length).toBeLessThanOrEqual(2);
+    expect(progress.length).toBeGreaterThan(0);
+
+    const again = await setDeploymentImage(h.client, { ...d, image: 'checkout:1.1', container: 'app' });
+    expect(again.changed).toBe(false);
+    await expect(setDeploymentImage(h.client, { ...d, image: 'x:1', container: 'sidecar' })).rejects.toThrow(
+      'Deployment shop/checkout: has no container sidecar; its containers are app, proxy',
+    );
+  });
+
+  test('an image that never becomes ready fails with ProgressDeadlineExceeded and its message', async () => {
+    await h.cluster.apply(deployment('orders', 'orders:1.0'));
+    const d = { namespace: 'shop', name: 'orders' };
+    await waitForDeploymentRollout(h.client, d, wait);
+    await setDeploymentImage(h.client, { ...d, image: 'orders:fail-rollout' });
+    const error = await waitForDeploymentRollout(h.client, d, wait).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RolloutFailedError);
+    expect((error as RolloutFailedError).reason).toBe('ProgressDeadlineExceeded');
+    expect((error as Error).message).toMatch(/^Deployment shop\/orders: rollout failed: ProgressDeadlineExceeded: ReplicaSet "orders-[a-z0-9]+" has timed out progressing\.$/);
+  });
+
+  test('a wait that runs out of time says what was still missing', async () => {
+    await h.cluster.apply(deployment('search', 'search:fail-rollout', 1));
+    const error = await waitForDeploymentRollout(h.client, { namespace: 'shop', name: 'search' }, { timeoutMs: 300 }).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/^Deployment shop\/search: not done after 300ms: .*(replicas|observed)/);
+  });
+
+  test('undo goes back to the previous revision, and to a given revision, as kubectl rollout undo does', async () => {
+    await h.cluster.apply(deployment('cart', 'cart:1'));
+    const d = { namespace: 'shop', name: 'cart' };
+    await waitForDeploymentRollout(h.client, d, wait);
+    for (const image of ['cart:2', 'cart:3']) {
+      await setDeploymentImage(h.client, { ...d, image });
+      await waitForDeploymentRollout(h.client, d, wait);
+    }
+    expect(revisionOf(await readDeployment(h.client, d))).toBe(3);
+
+    const previous = await undoDeployment(h.client, d);
+    expect(previous).toEqual({ toRevision: 2, images: { app: 'cart:2', proxy: 'envoy:1.30' }, skipped: false });
+    const afterUndo = await waitForDeploymentRollout(h.client, d, wait);
+    expect(afterUndo.revision).toBe(4); // the old template becomes the newest revision
+    let live = await readDeployment(h.client, d);
+    expect(live.spec?.template.spec?.containers[0]?.image).toBe('cart:2');
+    expect(live.spec?.template.metadata?.labels).toEqual({ app: 'cart' }); // no pod-template-hash copied
+
+    const toOne = await undoDeployment(h.client, { ...d, toRevision: 1 });
+    expect(toOne.toRevision).toBe(1);
+    await waitForDeploymentRollout(h.client, d, wait);
+    live = await readDeployment(h.client, d);
+    expect(live.spec?.template.spec?.containers[0]?.image).toBe('cart:1');
+
+    await expect(undoDeployment(h.client, { ...d, toRevision: 42 })).rejects.toThrow(/Deployment shop\/cart: has no revision 42 in its history/);
+  });
+
+  test('scale goes through the scale subresource and returns the replicas before', async () => {
+    await h.cluster.apply(deployment('web', 'web:1', 3));
+    const d = { namespace: 'shop', name: 'web' };
+    h.cluster.resetRequests();
+    expect(await scaleDeployment(h.client, { ...d, replicas: 0 })).toEqual({ previousReplicas: 3 });
+    expect(h.cluster.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'GET /apis/apps/v1/namespaces/shop/deployments/web/scale',
+      'PATCH /apis/apps/v1/namespaces/shop/deployments/web/scale',
+    ]);
+    expect(h.cluster.get('apps/v1', 'Deployment', 'shop', 'web').spec.replicas).toBe(0);
+  });
+
+  test('a watch broken by the server is re-established and the wait still succeeds', async () => {
+    await h.cluster.apply(deployment('billing', 'billing:1'));
+    const d = { namespace: 'shop', name: 'billing' };
+    await waitForDeploymentRollout(h.client, d, wait);
+    await setDeploymentImage(h.client, { ...d, image: 'billing:2' });
+    h.cluster.resetRequests();
+    h.cluster.faults.add({ method: 'GET', path: /deployments\?.*watch=true/, drop: true, times: 1 });
+    const done = await waitForDeploymentRollout(h.client, d, wait);
+    expect(done.revision).toBe(2);
+    // After the dropped watch: a fresh read (events may have been missed), then a new watch if not yet done.
+    const log = h.cluster.requests.map((r) => (r.query.includes('watch=true') ? 'watch' : `${r.method} ${r.path}`));
+    const dropped = log.indexOf('watch');
+    expect(dropped).toBeGreaterThanOrEqual(0);
+    expect(log.slice(dropped + 1)).toContain('GET /apis/apps/v1/namespaces/shop/deployments/billing');
+  });
+});
