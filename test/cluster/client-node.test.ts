@@ -8,6 +8,10 @@ import {
   CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
+  makeInformer,
+  ADD,
+  UPDATE,
+  DELETE,
   PatchStrategy,
   Watch,
   setHeaderOptions,
@@ -254,6 +258,23 @@ describe('client-node against the test cluster', () => {
     await waitFor(() => events.length >= 1, 3000, 'replayed event');
     expect(events).toEqual(['MODIFIED:2']);
     controller.abort();
+  });
+
+  it('feeds a client-node informer (list, then watch from the list resourceVersion)', async () => {
+    await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'inf-1', labels: { inf: 'y' } } } });
+    const informer = makeInformer(kc, `/api/v1/namespaces/${ns}/configmaps`, () => core.listNamespacedConfigMap({ namespace: ns, labelSelector: 'inf=y' }), 'inf=y');
+    const seen: string[] = [];
+    informer.on(ADD, (o: V1ConfigMap) => seen.push(`add:${o.metadata!.name}`));
+    informer.on(UPDATE, (o: V1ConfigMap) => seen.push(`update:${o.metadata!.name}`));
+    informer.on(DELETE, (o: V1ConfigMap) => seen.push(`delete:${o.metadata!.name}`));
+    await informer.start();
+    await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'inf-2', labels: { inf: 'y' } } } });
+    await core.patchNamespacedConfigMap({ name: 'inf-1', namespace: ns, body: { data: { a: 'b' } } }, patchAs(PatchStrategy.MergePatch));
+    await core.deleteNamespacedConfigMap({ name: 'inf-2', namespace: ns });
+    await waitFor(() => seen.length >= 4, 3000, 'informer events');
+    await informer.stop();
+    expect(seen).toEqual(['add:inf-1', 'add:inf-2', 'update:inf-1', 'delete:inf-2']);
+    expect(informer.list().map((o) => o.metadata!.name)).toEqual(['inf-1']);
   });
 
   it('works with custom resources and refuses strategic merge patches on them', async () => {
