@@ -43,8 +43,6 @@ async function bundle(entry: string): Promise<Record<string, string | Buffer>> {
     sourceMap: false,
     quiet: true,
     target: 'es2022',
-    // `npm run typecheck` checks types; the bundler only transpiles.
-    transpileOnly: true,
   }).catch((error: Error) => {
     // ncc's own stack is megabytes of minified webpack: keep the compiler's message only.
     throw new Error(`bundling ${entry} failed:\n${error.message.slice(0, 4000)}`);

@@ -4,7 +4,6 @@ declare module '@vercel/ncc' {
     sourceMap?: boolean;
     quiet?: boolean;
     target?: string;
-    transpileOnly?: boolean;
     externals?: string[];
   }
   interface NccResult {
