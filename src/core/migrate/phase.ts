@@ -143,7 +143,7 @@ async function runWithDatabase(options: PhaseOptions, databaseUrl: string): Prom
         onWait: (holder) => reporter.info(`Waiting for the migration lock, held by ${describeHolder(holder)}`),
       });
       try {
-        return await underLock(options, client, databaseUrl);
+        return await underLock(options, client, databaseUrl, lost);
       } finally {
         if (!lost()) await lock.release().catch(() => undefined);
       }
@@ -156,7 +156,7 @@ async function runWithDatabase(options: PhaseOptions, databaseUrl: string): Prom
   }
 }
 
-async function underLock(options: PhaseOptions, client: pg.Client, databaseUrl: string): Promise<PhaseOutcome> {
+async function underLock(options: PhaseOptions, client: pg.Client, databaseUrl: string, lost: () => Error | undefined): Promise<PhaseOutcome> {
   const { reporter, version, runId, phase } = options;
   await ensureLedger(client);
   // We hold the lock, so no other run is working: a row still `running` belongs to a run that died.
@@ -197,6 +197,13 @@ async function underLock(options: PhaseOptions, client: pg.Client, databaseUrl: 
   });
   options.onRunning?.(row);
   const execution = await execute(options, databaseUrl, target ? 'rollback' : 'forward', client);
+  const lostError = lost();
+  if (lostError) {
+    throw new Error(
+      `lost the database connection that held the migration lock while the ${phase} ran (${lostError.message}); ` +
+        `the ${phase} ${execution.message}. Ledger row ${row.id} stays running until the post step or the next run marks it failed`,
+    );
+  }
 
   const after = await inspectDatabase(client, options.limits.maxTransactionAgeMs).catch(() => undefined);
   if (after) {
