@@ -1,3 +1,4 @@
+import { sleepMs } from '../retry.js';
 import { KubeApiError, isConflict, isInvalid } from './errors.js';
 import { pointer, type JsonPatchOp } from './json-patch.js';
 import type { ObjectRef } from './object-ref.js';
@@ -15,7 +16,7 @@ export interface GuardedPatch<T> {
   plan: (current: T) => JsonPatchOp[];
   /** Sends a JSON patch (through KubeClient.call); the first operation tests the resourceVersion. */
   send: (ops: JsonPatchOp[]) => Promise<T>;
-  /** Read-plan-send rounds before giving up. Default 5. */
+  /** Read-plan-send rounds before giving up. Default 8. */
   attempts?: number;
 }
 
@@ -34,7 +35,7 @@ export interface GuardedPatchResult<T> {
  * number of times. Only the planned paths change, so another writer's edit elsewhere survives.
  */
 export async function guardedPatch<T>(patch: GuardedPatch<T>): Promise<GuardedPatchResult<T>> {
-  const attempts = patch.attempts ?? 5;
+  const attempts = patch.attempts ?? 8;
   let conflicts = 0;
   let lastRefusal: { error: KubeApiError; resourceVersion: string } | undefined;
   for (let attempt = 1; attempt <= attempts; attempt++) {
@@ -52,6 +53,8 @@ export async function guardedPatch<T>(patch: GuardedPatch<T>): Promise<GuardedPa
       if (isConflict(error) || isInvalid(error)) {
         conflicts++;
         lastRefusal = isInvalid(error) ? { error: error as KubeApiError, resourceVersion } : undefined;
+        // Full-jitter pause so that writers racing on one object do not collide again in lockstep.
+        await sleepMs(Math.random() * Math.min(1000, 20 * 2 ** conflicts));
         continue;
       }
       throw error;
