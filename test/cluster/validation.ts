@@ -53,7 +53,7 @@ function checkLabels(labels: unknown, field: string, causes: StatusCause[]): voi
     causes.push(invalid(field, labels, 'must be a map of strings'));
     return;
   }
-  for (const [k, v] of Object.entries(labels as Record<string, unknown>)) {
+  for (const v of Object.values(labels as Record<string, unknown>)) {
     if (typeof v !== 'string' || v.length > 63 || !LABEL_VALUE.test(v)) {
       causes.push(
         invalid(
@@ -63,7 +63,6 @@ function checkLabels(labels: unknown, field: string, causes: StatusCause[]): voi
         ),
       );
     }
-    void k;
   }
 }
 
