@@ -34,6 +34,9 @@ for pg in /usr/lib/postgresql/*/bin/postgres; do "$pg" --version; done
 log "npm ci"
 npm ci --no-audit --no-fund
 
+log "node24, the runtime GitHub runs our bundles on (for the tests that run them there)"
+npm run setup:node24
+
 log "typecheck"
 npm run typecheck
 

