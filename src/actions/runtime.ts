@@ -1,5 +1,6 @@
 import * as core from '@actions/core';
-import { type Flow, type FlowContext, type FlowOutputs, type RunInfo, runIdFor, runInfoFromEnv } from '../core/flow.js';
+import { type Flow, type FlowContext, FlowFailure, type FlowOutputs, outputStrings, type RunInfo, runIdFor, runInfoFromEnv } from '../core/flow.js';
+import { githubDeploymentTracker } from './notify.js';
 import type { Reporter } from '../core/reporter.js';
 import { Secrets } from '../core/secrets.js';
 import { parseInputs, secretInputs, type ActionSpec, type ParsedInputs } from '../core/specs/spec.js';
@@ -27,7 +28,10 @@ export async function runAction<S extends ActionSpec>(spec: S, handlers: ActionH
   for (const name of secretInputs(spec)) {
     for (const piece of secrets.add(core.getInput(name))) core.setSecret(piece);
   }
+  // Saved first thing, so that the post step knows it is the post step even when the main step
+  // failed before doing anything else.
   const isPost = core.getState('isPost') === 'true';
+  if (!isPost) core.saveState('isPost', 'true');
   const { reporter, flushSummary } = actionsReporter(secrets);
   const controller = new AbortController();
   const cancel = () => controller.abort(new Error('the run was cancelled'));
@@ -35,7 +39,9 @@ export async function runAction<S extends ActionSpec>(spec: S, handlers: ActionH
   process.once('SIGTERM', cancel);
   try {
     const raw = Object.fromEntries(Object.keys(spec.inputs).map((name) => [name, core.getInput(name)]));
-    const inputs = parseInputs(spec, raw);
+    if (isPost && !handlers.post) return;
+    const inputs = isPost ? parsePostInputs(spec, raw) : parseInputs(spec, raw);
+    if (!inputs) return;
     const run = runInfoFromEnv();
     const context: ActionContext = {
       reporter,
@@ -45,23 +51,32 @@ export async function runAction<S extends ActionSpec>(spec: S, handlers: ActionH
       state: { get: (key) => core.getState(key), set: (key, value) => core.saveState(key, value) },
       run,
       github: run,
+      deploymentTracker: githubDeploymentTracker(),
     };
     if (isPost) {
       await handlers.post?.(inputs, context);
       return;
     }
-    core.saveState('isPost', 'true');
     const outputs = await handlers.main(inputs, context);
-    for (const [name, value] of Object.entries(outputs)) {
-      if (value !== undefined) core.setOutput(name, typeof value === 'object' ? JSON.stringify(value) : String(value));
-    }
+    for (const [name, value] of outputStrings(outputs)) core.setOutput(name, value);
   } catch (error) {
+    if (error instanceof FlowFailure) for (const [name, value] of outputStrings(error.outputs)) core.setOutput(name, value);
     const message = error instanceof Error ? error.message : String(error);
     core.setFailed(secrets.redact(isPost ? `post step: ${message}` : message));
   } finally {
     await flushSummary().catch((error: Error) => core.warning(`could not write the job summary: ${secrets.redact(error.message)}`));
     process.off('SIGINT', cancel);
     process.off('SIGTERM', cancel);
+  }
+}
+
+/** The post step re-reads the inputs; when they were invalid, the main step changed nothing to clean up. */
+function parsePostInputs<S extends ActionSpec>(spec: S, raw: Record<string, string>): ParsedInputs<S> | undefined {
+  try {
+    return parseInputs(spec, raw);
+  } catch {
+    core.info('Post step: the inputs were invalid, so the main step changed nothing; nothing to clean up.');
+    return undefined;
   }
 }
 

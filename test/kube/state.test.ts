@@ -17,7 +17,7 @@ const traffic = (runId: string, step: string, to: number): PlannedChange => ({
   step,
   strategy: 'canary',
   object: { kind: 'VirtualService', namespace: 'shop', name: 'checkout' },
-  change: { kind: 'traffic', router: 'VirtualService shop/checkout', previous: { stable: 100 - (to - 10), canary: to - 10 }, next: { stable: 100 - to, canary: to } },
+  change: { kind: 'traffic', router: { type: 'istio', namespace: 'shop', name: 'checkout', destinations: ['stable', 'canary'] }, previous: { stable: 100 - (to - 10), canary: to - 10 }, next: { stable: 100 - to, canary: to } },
 });
 
 describe('state journal (ConfigMap pd-state-<service>)', () => {

@@ -5,11 +5,12 @@ import { isAlreadyExists, isNotFound, KubeObjectError } from './errors.js';
 import { guardedPatch } from './guarded-patch.js';
 import { JSON_PATCH, pointer, type JsonPatchOp } from './json-patch.js';
 import type { ObjectRef } from './object-ref.js';
+import type { RouterSpec } from '../delivery/router-spec.js';
 import type { Weights } from './weights.js';
 
 /** What a change did, with what it takes to undo it (`previous`). */
 export type Change =
-  | { kind: 'traffic'; router: string; previous: Weights; next: Weights }
+  | { kind: 'traffic'; router: RouterSpec; previous: Weights; next: Weights }
   | { kind: 'image'; container: string; previous: { image: string; revision?: number }; next: { image: string } }
   | { kind: 'scale'; previous: { replicas: number }; next: { replicas: number } }
   | { kind: 'undo'; previous: { revision?: number }; next: { revision: number; images: Record<string, string> } }

@@ -1,0 +1,68 @@
+import { ArgoRollout } from '../kube/argo-rollout.js';
+import type { KubeClient } from '../kube/client.js';
+import { scaleDeployment, setDeploymentImage, undoDeployment, waitForDeploymentRollout } from '../kube/deployment.js';
+import { describeRef } from '../kube/object-ref.js';
+import type { StateEntry } from '../kube/state-store.js';
+import { formatWeights } from '../kube/weights.js';
+import type { Reporter } from '../reporter.js';
+import { createRouter } from './router-spec.js';
+
+export interface CompensateOptions {
+  reporter: Reporter;
+  /** Wait for a workload put back to roll out (image and revision undos). Without it, return after the write. */
+  wait?: { timeoutMs: number; signal?: AbortSignal };
+}
+
+export interface Compensation {
+  entry: StateEntry;
+  /** What it was before the undo, and after, in words for logs and summaries. */
+  before: string;
+  after: string;
+}
+
+/**
+ * Undoes one journal entry with the `previous` values it recorded: the saga's compensating step.
+ * Each undo is idempotent (writing the previous weights or image twice changes nothing), so a
+ * rollback that dies midway is simply run again. Migrations are not undone here: the rollback
+ * action hands them to the migrate phases.
+ */
+export async function compensate(client: KubeClient, entry: StateEntry, options: CompensateOptions): Promise<Compensation> {
+  const { change, object } = entry;
+  const ref = describeRef(object);
+  switch (change.kind) {
+    case 'traffic': {
+      const router = createRouter(client, change.router);
+      const before = await router.read();
+      const after = await router.write(change.previous);
+      options.reporter.info(`${router.describe()}: traffic back to ${formatWeights(after)} (was ${formatWeights(before)})`);
+      return { entry, before: formatWeights(before), after: formatWeights(after) };
+    }
+    case 'image': {
+      const result = await setDeploymentImage(client, { namespace: object.namespace, name: object.name, container: change.container, image: change.previous.image });
+      if (options.wait) await waitForDeploymentRollout(client, object, options.wait);
+      options.reporter.info(`${ref}: container ${change.container} back to ${change.previous.image}`);
+      return { entry, before: result.previousImage, after: result.image };
+    }
+    case 'scale': {
+      const { previousReplicas } = await scaleDeployment(client, { namespace: object.namespace, name: object.name, replicas: change.previous.replicas });
+      options.reporter.info(`${ref}: scaled back to ${change.previous.replicas} replicas`);
+      return { entry, before: `${previousReplicas} replicas`, after: `${change.previous.replicas} replicas` };
+    }
+    case 'undo': {
+      if (change.previous.revision === undefined) throw new Error(`${ref}: the journal does not say which revision to return to (entry ${entry.id})`);
+      const result = await undoDeployment(client, { namespace: object.namespace, name: object.name, toRevision: change.previous.revision });
+      if (options.wait) await waitForDeploymentRollout(client, object, options.wait);
+      options.reporter.info(`${ref}: back to revision ${change.previous.revision}`);
+      return { entry, before: `revision ${change.next.revision}`, after: `revision ${result.toRevision}` };
+    }
+    case 'argo': {
+      if (change.action === 'abort') return { entry, before: 'aborted', after: 'aborted' };
+      // A promotion cannot be taken back step by step; aborting returns all traffic to stable.
+      await new ArgoRollout(client, object.namespace, object.name).abort();
+      options.reporter.info(`${ref}: aborted (traffic back to stable) to undo "${change.action}"`);
+      return { entry, before: `${change.next.weight}% canary`, after: '0% canary (aborted)' };
+    }
+    case 'migration':
+      throw new Error(`${ref}: a migration is undone by the migrate phases (rollback with mode migration), not here`);
+  }
+}

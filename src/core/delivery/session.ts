@@ -1,0 +1,197 @@
+import { formatDuration } from '../config/primitives.js';
+import { type FlowContext, FlowFailure, type FlowOutputs } from '../flow.js';
+import { KubeClient } from '../kube/client.js';
+import { releaseLockIfHeldBy, ServiceLock } from '../kube/lease-lock.js';
+import { describeRef, type ObjectRef } from '../kube/object-ref.js';
+import { type Change, StateStore } from '../kube/state-store.js';
+import type { DeploymentEvent, Outcome, Strategy } from '../notify/event.js';
+import { notificationsFromInputs, type DeploymentNotifications, type NotifyInputs } from '../notify/from-inputs.js';
+import type { Reporter } from '../reporter.js';
+import { compensate, type Compensation } from './compensate.js';
+
+/**
+ * What blue-green, canary and rollback share around their own steps: the Kubernetes client,
+ * the service's lock, the journal of changes, and the notifications. One run is:
+ * open client -> take the lock -> notify start -> the flow's work -> notify the end -> release.
+ * The post step (after the job, also when cancelled) undoes what an unfinished run changed.
+ */
+
+/** The parsed cluster, run and notify inputs that every delivery action has (src/core/specs/common.ts). */
+export interface SessionInputs extends NotifyInputs {
+  kubeconfig?: string;
+  context?: string;
+  namespace: string;
+  service: string;
+  'dry-run': boolean;
+  'lock-timeout': number;
+}
+
+export type SessionOutcome = Extract<Outcome, 'succeeded' | 'failed' | 'rolled-back' | 'planned'>;
+
+export interface SessionResult {
+  outcome: SessionOutcome;
+  /** The action's own result word: switched, promoted, aborted, rolled-back… */
+  result: string;
+  outputs: FlowOutputs;
+  /** Why it failed or was rolled back; becomes the step's error message. */
+  reason?: string;
+}
+
+export interface SessionOptions {
+  inputs: SessionInputs;
+  strategy: Extract<Strategy, 'blue-green' | 'canary' | 'rollback'>;
+  context: FlowContext;
+  image?: string;
+  version?: string;
+  /** Take the lock from a live holder (rollback of a cancelled run), and say so. */
+  force?: boolean;
+  /** For tests: a client built elsewhere (the inputs' kubeconfig is used otherwise). */
+  client?: KubeClient;
+}
+
+export interface DeliverySession {
+  readonly client: KubeClient;
+  readonly journal: StateStore;
+  readonly runId: string;
+  readonly dryRun: boolean;
+  readonly reporter: Reporter;
+  readonly signal: AbortSignal;
+  readonly notify: DeploymentNotifications;
+  /** Fill phase, weight, colour and timeline as the flow goes; phase() sends it. */
+  event: DeploymentEvent;
+  /** Merge `update` into the event and notify the phase (Slack thread, deployment status). */
+  phase(update: Partial<DeploymentEvent>): Promise<void>;
+  /**
+   * Record the change as planned, apply it, mark it applied: the change is on the cluster before it
+   * is made, so a rollback or a resumed run can see it. Idempotent per run id and step: a step this
+   * run already applied is skipped (`applied: false`). In a dry run, reports the plan and applies nothing.
+   */
+  change<T>(step: string, object: ObjectRef, change: Change, apply: () => Promise<T>): Promise<{ applied: boolean; result?: T }>;
+}
+
+const FINISHED = 'delivery-finished';
+const LOCKED = 'delivery-locked';
+
+export async function runDeliverySession(options: SessionOptions, work: (session: DeliverySession) => Promise<SessionResult>): Promise<FlowOutputs> {
+  const { inputs, context, strategy } = options;
+  const dryRun = inputs['dry-run'];
+  const client = options.client ?? openClient(inputs, context);
+  const journal = new StateStore(client, { namespace: inputs.namespace, service: inputs.service });
+  const notify = notificationsFromInputs(inputs, context, { deploymentTracker: context.deploymentTracker });
+  const started = Date.now();
+
+  let lock: ServiceLock | undefined;
+  if (!dryRun) {
+    lock = await ServiceLock.acquire(client, {
+      namespace: inputs.namespace,
+      service: inputs.service,
+      holder: context.runId,
+      timeoutMs: inputs['lock-timeout'],
+      force: options.force,
+      reporter: context.reporter,
+      onLost: (holder) => context.reporter.error(`Lost the lock of ${inputs.service} to run ${holder.holder}: stopping before the next change.`),
+    });
+    context.state.set(LOCKED, 'true');
+  }
+
+  const session: DeliverySession = {
+    client,
+    journal,
+    runId: context.runId,
+    dryRun,
+    reporter: context.reporter,
+    signal: context.signal,
+    notify,
+    event: notify.newEvent({ service: inputs.service, namespace: inputs.namespace, strategy, image: options.image, version: options.version, dryRun }),
+    async phase(update) {
+      session.event = { ...session.event, ...update, durationMs: Date.now() - started };
+      await notify.notifyPhase(session.event);
+    },
+    async change(step, object, change, apply) {
+      if (dryRun) {
+        context.reporter.info(`[dry run] would ${step}: ${describeRef(object)} ${describeChange(change)}`);
+        return { applied: false };
+      }
+      if (lock?.lost) throw new Error(`the lock of ${inputs.service} was taken by another run; not applying ${step}`);
+      context.signal.throwIfAborted();
+      const done = await journal.step({ runId: context.runId, step, strategy, object, change }, apply);
+      if (!done.applied) context.reporter.info(`${step}: already applied by this run (${context.runId}); not applying it twice`);
+      return { applied: done.applied, result: done.result };
+    },
+  };
+
+  try {
+    await notify.notifyStart(session.event);
+    const result = await work(session);
+    session.event = { ...session.event, phase: 'done', outcome: result.outcome, result: result.result, reason: result.reason, durationMs: Date.now() - started };
+    await notify.notifyEnd(session.event);
+    if (result.outcome === 'failed' || result.outcome === 'rolled-back') {
+      throw new FlowFailure(result.reason ?? `${strategy} ${result.result}`, result.outputs);
+    }
+    return result.outputs;
+  } catch (error) {
+    if (!(error instanceof FlowFailure)) {
+      const reason = context.secrets.redact(error instanceof Error ? error.message : String(error));
+      session.event = { ...session.event, phase: 'done', outcome: context.signal.aborted ? 'cancelled' : 'failed', result: 'failed', reason, durationMs: Date.now() - started };
+      await notify.notifyEnd(session.event).catch((e: Error) => context.reporter.warn(`could not send the final notification: ${context.secrets.redact(e.message)}`));
+    }
+    throw error;
+  } finally {
+    context.state.set(FINISHED, 'true');
+    if (lock) {
+      await lock.release().catch((e: Error) => context.reporter.warn(`could not release the lock of ${inputs.service}: ${e.message} (it expires by itself)`));
+      context.state.set(LOCKED, '');
+    }
+    context.reporter.debug(`${strategy}: ${client.requestCount} Kubernetes API requests in ${formatDuration(Date.now() - started)}`);
+  }
+}
+
+/**
+ * The post step of a delivery action. When the main step did not finish (cancelled, or its process
+ * was killed), undoes this run's applied traffic changes in reverse, newest first, so traffic is
+ * where it was recorded before the run began; then releases the lock if this run still holds it.
+ * Workload changes (an image on an idle colour, a canary Deployment) carry no traffic and are left
+ * for a person or the rollback action to decide on.
+ */
+export async function postDeliverySession(options: Omit<SessionOptions, 'image' | 'version' | 'force'>): Promise<Compensation[]> {
+  const { inputs, context } = options;
+  if (context.state.get(FINISHED) === 'true' || inputs['dry-run']) return [];
+  const client = options.client ?? openClient(inputs, context);
+  const journal = new StateStore(client, { namespace: inputs.namespace, service: inputs.service });
+  const undone: Compensation[] = [];
+  for (const entry of await journal.compensations(context.runId)) {
+    if (entry.change.kind !== 'traffic') continue;
+    context.reporter.warn(`The run did not finish: undoing ${entry.step} (${describeRef(entry.object)})`);
+    undone.push(await compensate(client, entry, { reporter: context.reporter }));
+    await journal.markCompensated(entry.id);
+  }
+  if (await releaseLockIfHeldBy(client, { namespace: inputs.namespace, service: inputs.service, holder: context.runId })) {
+    context.reporter.info(`Released the lock of ${inputs.service} held by this run.`);
+  }
+  const notify = notificationsFromInputs(inputs, context, { deploymentTracker: context.deploymentTracker });
+  const event = notify.newEvent({ service: inputs.service, namespace: inputs.namespace, strategy: options.strategy });
+  const reason = undone.length ? `traffic restored: ${undone.map((u) => u.after).join('; ')}` : 'nothing to restore';
+  await notify.notifyEnd({ ...event, phase: 'cancelled', outcome: 'cancelled', result: 'cancelled', reason }).catch((e: Error) => context.reporter.warn(context.secrets.redact(e.message)));
+  return undone;
+}
+
+function openClient(inputs: SessionInputs, context: FlowContext): KubeClient {
+  return KubeClient.fromKubeconfig({ kubeconfig: inputs.kubeconfig, context: inputs.context, reporter: context.reporter });
+}
+
+function describeChange(change: Change): string {
+  switch (change.kind) {
+    case 'traffic':
+      return `weights ${JSON.stringify(change.previous)} -> ${JSON.stringify(change.next)}`;
+    case 'image':
+      return `container ${change.container}: ${change.previous.image} -> ${change.next.image}`;
+    case 'scale':
+      return `replicas ${change.previous.replicas} -> ${change.next.replicas}`;
+    case 'undo':
+      return `revision ${change.previous.revision ?? '?'} -> ${change.next.revision}`;
+    case 'argo':
+      return `${change.action}: ${change.previous.weight}% -> ${change.next.weight}% canary`;
+    case 'migration':
+      return 'migration';
+  }
+}
