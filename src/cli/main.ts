@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises';
-import { type Flow, runIdFor, runInfoFromEnv } from '../core/flow.js';
+import { type Flow, FlowFailure, type FlowOutputs, outputStrings, runIdFor, runInfoFromEnv } from '../core/flow.js';
 import { InputError } from '../core/config/input-error.js';
 import { Secrets } from '../core/secrets.js';
 import { parseInputs, secretInputs, type ActionSpec } from '../core/specs/spec.js';
@@ -44,11 +44,11 @@ export async function runCli(flows: Record<string, Flow<ActionSpec>>, argv: read
       run,
     };
     try {
-      const outputs = await flow.main(inputs, context);
-      for (const [key, value] of Object.entries(outputs)) {
-        if (value !== undefined) process.stdout.write(`${key}=${typeof value === 'object' ? JSON.stringify(value) : String(value)}\n`);
-      }
+      printOutputs(await flow.main(inputs, context));
       return 0;
+    } catch (error) {
+      if (error instanceof FlowFailure) printOutputs(error.outputs);
+      throw error;
     } finally {
       // One process is both steps: the post step's cleanup runs right after the main one.
       await flow.post?.(inputs, context);
@@ -61,4 +61,8 @@ export async function runCli(flows: Record<string, Flow<ActionSpec>>, argv: read
     process.off('SIGTERM', cancel);
     if (args?.summaryFile) await writeFile(args.summaryFile, reporter.summaries.join('\n\n'));
   }
+}
+
+function printOutputs(outputs: FlowOutputs): void {
+  for (const [name, value] of outputStrings(outputs)) process.stdout.write(`${name}=${value}\n`);
 }

@@ -1,3 +1,4 @@
+import type { DeploymentTrackerFactory } from './notify/deployment-tracker.js';
 import type { Reporter } from './reporter.js';
 import type { Secrets } from './secrets.js';
 import type { ActionSpec, ParsedInputs } from './specs/spec.js';
@@ -16,6 +17,27 @@ export interface Flow<S extends ActionSpec> {
 
 export type FlowOutputs = Record<string, string | number | boolean | object | undefined>;
 
+/**
+ * A flow that ran and did not succeed (analysis failed, switched back, aborted): the step fails,
+ * and the outputs still reach the workflow so later steps can read `result` and the report.
+ */
+export class FlowFailure extends Error {
+  override readonly name = 'FlowFailure';
+  constructor(
+    message: string,
+    readonly outputs: FlowOutputs,
+  ) {
+    super(message);
+  }
+}
+
+/** The outputs as the runner and the command line write them: objects as JSON, everything as text. */
+export function outputStrings(outputs: FlowOutputs): [string, string][] {
+  return Object.entries(outputs)
+    .filter(([, value]) => value !== undefined)
+    .map(([name, value]) => [name, typeof value === 'object' ? JSON.stringify(value) : String(value)]);
+}
+
 export interface FlowContext {
   reporter: Reporter;
   secrets: Secrets;
@@ -26,6 +48,8 @@ export interface FlowContext {
   /** Carried from the main step to the post step. */
   state: { get(key: string): string; set(key: string, value: string): void };
   run: RunInfo;
+  /** Records GitHub deployments; set by the action runtime, absent on the command line. */
+  deploymentTracker?: DeploymentTrackerFactory;
 }
 
 /** Who and what started this run, for summaries, notifications and deployment records. */

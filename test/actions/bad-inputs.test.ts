@@ -60,7 +60,7 @@ const cases: Record<string, { base: Record<string, string>; bad: Case[] }> = {
     ],
   },
   validate: {
-    base: { metrics: 'metrics: []', 'slack-webhook-url': WEBHOOK },
+    base: { metrics: 'metrics: [{ name: up, provider: { prometheus: { query: up } } }]', 'prometheus-token': SECRET_TOKEN },
     bad: [
       { name: 'missing metrics', inputs: { metrics: '' }, names: 'metrics' },
       { name: 'prometheus address not a URL', inputs: { 'prometheus-address': 'prometheus:9090' }, names: 'prometheus-address' },

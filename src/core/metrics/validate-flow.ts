@@ -1,11 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { InputError } from '../config/input-error.js';
-import type { Flow, FlowContext, FlowOutputs } from '../flow.js';
+import { type Flow, type FlowContext, FlowFailure, type FlowOutputs } from '../flow.js';
 import { validateSpec } from '../specs/validate.js';
 import type { ParsedInputs } from '../specs/spec.js';
 import { parseMetrics } from './config.js';
-import type { AnalysisResult } from './result.js';
 import { runAnalysis } from './run.js';
 import { renderSummary } from './summary.js';
 
@@ -16,16 +15,6 @@ import { renderSummary } from './summary.js';
  * workflow step cannot pause, and letting it pass would let an unmeasured release through.
  */
 
-/** Thrown when the analysis is not Successful; carries the outputs, which the workflow still gets. */
-export class AnalysisNotSuccessfulError extends Error {
-  override readonly name = 'AnalysisNotSuccessfulError';
-  constructor(
-    readonly result: AnalysisResult,
-    readonly outputs: FlowOutputs,
-  ) {
-    super(`Metric validation ${result.phase}: ${result.message}`);
-  }
-}
 
 export type ValidateInputs = ParsedInputs<typeof validateSpec>;
 
@@ -46,7 +35,7 @@ export async function runValidate(inputs: ValidateInputs, context: FlowContext, 
   );
   context.reporter.summary(renderSummary(result, 'Metric validation'));
   const outputs: FlowOutputs = { result: result.phase, report: JSON.stringify(result) };
-  if (result.phase !== 'Successful') throw new AnalysisNotSuccessfulError(result, outputs);
+  if (result.phase !== 'Successful') throw new FlowFailure(`Metric validation ${result.phase}: ${result.message}`, outputs);
   context.reporter.info(`Metric validation Successful: ${result.message}`);
   return outputs;
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commandInput, duration, imageRef, listInput, namespacedName } from '../config/primitives.js';
+import { commandInput, duration, imageRef, listInput, namespacedName, objectName } from '../config/primitives.js';
 import { notifyInputs, runInputs } from './common.js';
 import { defineAction } from './spec.js';
 
@@ -10,6 +10,7 @@ export const migrateSpec = defineAction({
     'Runs one phase of an expand / migrate / contract database migration with a ledger, an advisory lock and PostgreSQL safety checks.',
   branding: { icon: 'database', color: 'blue' },
   post: true,
+  permissions: ['deployments: write (only with github-token: records the GitHub deployment and its statuses)'],
   inputs: {
     phase: {
       description: 'expand, migrate, contract, rollback or status.',
@@ -73,6 +74,11 @@ export const migrateSpec = defineAction({
       schema: duration,
     },
     'statement-timeout': { description: "PostgreSQL statement_timeout for the command's statements.", default: '15m', schema: duration },
+    service: {
+      description: 'The service this migration belongs to: names it in Slack messages and the GitHub deployment.',
+      default: 'database',
+      schema: objectName,
+    },
     ...notifyInputs,
   },
   outputs: {

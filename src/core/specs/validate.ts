@@ -1,7 +1,6 @@
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { duration, httpUrl } from '../config/primitives.js';
-import { notifyInputs } from './common.js';
 import { defineAction } from './spec.js';
 
 export const validateSpec = defineAction({
@@ -58,7 +57,6 @@ export const validateSpec = defineAction({
         'Stop measuring after this long (e.g. 5m); needed by metrics with an interval but no count. Empty: each metric measures `count` times.',
       schema: duration,
     },
-    ...notifyInputs,
   },
   outputs: {
     result: {
