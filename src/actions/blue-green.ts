@@ -1,6 +1,5 @@
-import { blueGreenSpec } from '../core/specs/blue-green.js';
-import { notBuilt, runAction } from './runtime.js';
+import { blueGreenFlow } from '../core/blue-green/flow.js';
+import { runFlow } from './runtime.js';
 
-await runAction(blueGreenSpec, {
-  main: async () => notBuilt('blue-green'),
-});
+/** actions/blue-green: the blue-green switch (src/core/blue-green), its post step restoring an unfinished switch. */
+await runFlow(blueGreenFlow);

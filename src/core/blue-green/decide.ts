@@ -1,0 +1,68 @@
+import type { StateEntry } from '../kube/state-store.js';
+import { sameWeights, type Weights } from '../kube/weights.js';
+import { describeColourWeights, liveColour, otherColour, type Colour, type ColourMap } from './colours.js';
+
+/**
+ * What this run does, decided on the router's live weights (never on an input that may be stale)
+ * and on what this run id already recorded in the journal:
+ *
+ *  - `switch`: move traffic from the live colour to the other one; `resumed` when this run id
+ *    started that switch before (a re-run after a crash) and it is continued toward the same colour;
+ *  - `done`: this run id already switched and traffic is still as it left it: report, write nothing;
+ *  - `refuse`: anything else that needs a person (a split left by another run, a switch this run
+ *    already undid, traffic changed since this run switched).
+ */
+export type Decision =
+  | { kind: 'switch'; from: Colour; to: Colour; original: Weights; resumed: boolean }
+  | { kind: 'done'; from: Colour; to: Colour; switchedAt: string }
+  | { kind: 'refuse'; active?: Colour; reason: string };
+
+export interface DecideInput {
+  live: Weights;
+  destination: ColourMap<string>;
+  /** This run id's blue-green traffic entries, oldest first. */
+  mine: readonly StateEntry[];
+  /** Names the router object in messages, e.g. `VirtualService shop/checkout`. */
+  routed: string;
+  runId: string;
+}
+
+/** The journal step of the last weight change: traffic reaches 100% on the new colour. */
+export const FINAL_STEP = 'traffic-100';
+
+export function decide({ live, destination, mine, routed, runId }: DecideInput): Decision {
+  const now = describeColourWeights(live, destination);
+  const active = liveColour(live, destination);
+  const traffic = mine.filter((e) => e.change.kind === 'traffic');
+  const undone = traffic.find((e) => e.status === 'compensated');
+  if (undone) {
+    return {
+      kind: 'refuse',
+      active,
+      reason: `run ${runId} already switched traffic and undid it (${undone.step} compensated at ${undone.compensatedAt ?? 'an unknown time'}); a run id switches once. ${routed} routes ${now}. Start a new run (or give a new run-id) to switch again.`,
+    };
+  }
+  const first = traffic[0];
+  if (!first) {
+    if (active) return { kind: 'switch', from: active, to: otherColour(active), original: live, resumed: false };
+    return {
+      kind: 'refuse',
+      reason: `${routed} routes ${now}: neither colour takes all traffic, so a previous run stopped mid-switch. Run the rollback action (mode: traffic) to put traffic back where that run found it, then run this again.`,
+    };
+  }
+  const from = liveColour(first.change.kind === 'traffic' ? first.change.previous : {}, destination);
+  if (!from) {
+    return { kind: 'refuse', active, reason: `run ${runId} recorded ${first.step} from a split (${describeColourWeights(first.change.kind === 'traffic' ? first.change.previous : {}, destination)}); cannot tell which colour to return to. Use the rollback action.` };
+  }
+  const to = otherColour(from);
+  const final = traffic.find((e) => e.step === FINAL_STEP && e.status === 'applied');
+  if (final && final.change.kind === 'traffic') {
+    if (sameWeights(live, final.change.next)) return { kind: 'done', from, to, switchedAt: final.appliedAt ?? final.plannedAt };
+    return {
+      kind: 'refuse',
+      active,
+      reason: `run ${runId} switched traffic to ${to} at ${final.appliedAt ?? final.plannedAt}, but ${routed} now routes ${now}: someone changed it since. Not switching again; start a new run to switch.`,
+    };
+  }
+  return { kind: 'switch', from, to, original: first.change.kind === 'traffic' ? first.change.previous : live, resumed: true };
+}

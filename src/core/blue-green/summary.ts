@@ -1,0 +1,61 @@
+import { describeRef } from '../kube/object-ref.js';
+import type { Weights } from '../kube/weights.js';
+import type { AnalysisResult } from '../metrics/result.js';
+import { renderSummary } from '../metrics/summary.js';
+import { code, Markdown } from '../notify/markdown.js';
+import { describeColourWeights, type Colour, type Colours } from './colours.js';
+
+export interface SwitchReport {
+  service: string;
+  namespace: string;
+  routed: string;
+  colours: Colours;
+  before: { colour?: Colour; weights: Weights };
+  after?: { colour?: Colour; weights: Weights };
+  target?: Colour;
+  image?: string;
+  result: string;
+  analyses: { title: string; result: AnalysisResult }[];
+  dryRun: boolean;
+}
+
+/**
+ * The blue-green part of the job summary, beside the deployment summary (steps and timing):
+ * the colours before and after, the image, every analysis table, and how to switch back.
+ */
+export function switchSummary(report: SwitchReport): string {
+  const doc = new Markdown();
+  const { destination } = report.colours;
+  doc.heading(3, `Blue-green switch: ${report.result}`);
+  const rows: [string, string | ReturnType<typeof code>][] = [
+    ['Router', report.routed],
+    ['Before', `${report.before.colour ?? 'split'} (${describeColourWeights(report.before.weights, destination)})`],
+  ];
+  if (report.after) rows.push([report.dryRun ? 'After (planned)' : 'After', `${report.after.colour ?? 'split'} (${describeColourWeights(report.after.weights, destination)})`]);
+  if (report.target) {
+    const workload = report.colours.workload[report.target];
+    rows.push(['New colour', `${report.target}: ${describeRef({ kind: 'Deployment', ...workload })}`]);
+  }
+  if (report.image) rows.push(['Image', code(report.image)]);
+  doc.table(['', ''], rows);
+  for (const analysis of report.analyses) doc.raw(renderSummary(analysis.result, analysis.title));
+  const active = report.after?.colour ?? report.before.colour;
+  if (!report.dryRun && active && report.before.colour && active !== report.before.colour) {
+    doc.heading(4, 'How to roll back');
+    doc.paragraph(
+      `The ${report.before.colour} colour is kept as it was, so switching back is one write. Run the rollback action with the same service (it undoes what this run recorded in ConfigMap pd-state-${report.service}, newest first):`,
+    );
+    doc.codeBlock(
+      'yaml',
+      [
+        '- uses: ./actions/rollback',
+        '  with:',
+        '    kubeconfig: ${{ secrets.KUBECONFIG }}',
+        `    namespace: ${report.namespace}`,
+        `    service: ${report.service}`,
+        '    mode: traffic',
+      ].join('\n'),
+    );
+  }
+  return doc.toString();
+}
