@@ -1,6 +1,5 @@
-import { canarySpec } from '../core/specs/canary.js';
-import { notBuilt, runAction } from './runtime.js';
+import { canaryFlow } from '../core/canary/index.js';
+import { runFlow } from './runtime.js';
 
-await runAction(canarySpec, {
-  main: async () => notBuilt('canary'),
-});
+/** actions/canary: walks a canary through its steps (src/core/canary), promoting or aborting it. */
+await runFlow(canaryFlow);

@@ -14,27 +14,30 @@ export const canarySpec = defineAction({
   inputs: {
     ...clusterInputs,
     action: {
-      description: 'start (deploy and walk the steps), promote (continue from a pause), abort, or status.',
+      description:
+        'start (deploy the canary and walk the steps), promote (continue a paused or interrupted canary), abort (traffic back to stable, canary scaled to 0), or status (report only: no lock, no writes).',
       default: 'start',
       schema: z.enum(['start', 'promote', 'abort', 'status']),
     },
     config: {
-      description: 'Canary config (steps, routing, analysis): inline YAML or a path to a YAML file. See the JSON schema in the README.',
-      schema: z.string().min(1),
+      description:
+        'Canary config (routing, workloads, templates, steps, background analysis) in Argo Rollouts vocabulary: inline YAML, or the path of a .yaml/.yml/.json file in the workspace. JSON schema: actions/canary/config.schema.json.',
+      required: true,
+      schema: z.string().min(1, 'expected the canary config: a file path such as deploy/canary.yaml, or inline YAML'),
     },
-    image: { description: 'Image of the canary (required for start).', schema: imageRef },
+    image: { description: 'Image of the canary (required for start; with promote, must match the canary being promoted).', schema: imageRef },
     container: { description: 'Container whose image is set. Empty: the first container.', schema: objectName },
-    full: { description: 'With promote: skip the remaining steps and go to 100%.', default: 'false', schema: booleanInput },
+    full: { description: 'With promote: skip the remaining steps and promote now.', default: 'false', schema: booleanInput },
     'prometheus-address': { description: 'Default Prometheus address for the analysis.', schema: httpUrl },
     'prometheus-token': { description: 'Bearer token for Prometheus. Masked in logs.', secret: true, schema: z.string().min(1) },
-    'rollout-timeout': { description: 'Longest wait for a workload to roll out.', default: '10m', schema: duration },
+    'rollout-timeout': { description: 'Longest wait for a workload (or the Argo Rollout) to roll out or settle; a canary not ready by then is aborted.', default: '10m', schema: duration },
     ...runInputs,
     ...notifyInputs,
   },
   outputs: {
-    result: { description: 'promoted, aborted, paused, failed or planned (dry run).' },
-    weight: { description: 'Canary weight at the end.' },
-    step: { description: 'Index of the step reached.' },
-    analysis: { description: 'JSON: every analysis run with its measurements.' },
+    result: { description: 'promoted, aborted, paused, failed or planned (dry run); with action status: progressing, paused, promoted, aborted or none.' },
+    weight: { description: 'Canary traffic weight (%) at the end.' },
+    step: { description: 'Index of the step reached (-1: deploying the canary; the number of steps once promoted).' },
+    analysis: { description: 'JSON: every analysis run (step index or "background", templates, phase, message, metrics with their measurements).' },
   },
 });

@@ -1,0 +1,51 @@
+import type { FlowOutputs } from '../flow.js';
+import type { KubeClient } from '../kube/client.js';
+import { formatWeights } from '../kube/weights.js';
+import { JobSummary } from '../notify/job-summary.js';
+import { code, Markdown } from '../notify/markdown.js';
+import type { Reporter } from '../reporter.js';
+import { CanaryRecordStore } from './canary-record.js';
+import type { CanaryConfig } from './config.js';
+import { createTarget } from './targets.js';
+import { describeStep } from './walk.js';
+
+/** `action: status`: where the canary stands, from the canary record and the live router. No lock, no writes. */
+export async function canaryStatus(options: {
+  client: KubeClient;
+  config: CanaryConfig;
+  namespace: string;
+  service: string;
+  container?: string;
+  reporter: Reporter;
+  rolloutTimeoutMs: number;
+}): Promise<FlowOutputs> {
+  const { client, config, reporter } = options;
+  const target = createTarget(client, config, options.namespace, options.rolloutTimeoutMs);
+  const records = new CanaryRecordStore(client, options.namespace, options.service);
+  const [record, live, weights] = await Promise.all([records.read(), target.inspect(options.container), target.router.read()]);
+  const state = record?.state ?? 'none';
+  const step = record ? (record.stepIndex < 0 ? 'deploying the canary' : describeStep(config.steps[record.stepIndex])) : '';
+  reporter.info(
+    record
+      ? `Canary of ${record.image} (run ${record.runId}): ${state} at step ${record.stepIndex} (${step}); live traffic ${formatWeights(weights)}${record.reason ? `; ${record.reason}` : ''}`
+      : `No canary is recorded for ${options.service}; live traffic ${formatWeights(weights)}`,
+  );
+  const doc = new Markdown();
+  doc.heading(3, `Canary status of ${options.service}: ${state}`);
+  doc.table(
+    ['', ''],
+    [
+      ['State', state],
+      ['Image', record ? code(record.image) : ''],
+      ['Stable image', code(live.stableImage)],
+      ['Step', record ? `${record.stepIndex} of ${config.steps.length} (${step})` : ''],
+      ['Live traffic', formatWeights(weights)],
+      ['Router', target.router.describe()],
+      ['Run', record?.runId ?? ''],
+      ['Updated', record?.updatedAt ?? ''],
+      ['Why', record?.reason ?? ''],
+    ],
+  );
+  new JobSummary(reporter).write(doc.toString());
+  return { result: state, weight: live.canaryWeight, step: record?.stepIndex ?? -1, analysis: [] };
+}
