@@ -1,5 +1,6 @@
 import { InputError } from '../config/input-error.js';
 import { type Flow, FlowFailure } from '../flow.js';
+import { loadKubeConfig } from '../kube/kubeconfig.js';
 import { notificationsFromInputs } from '../notify/from-inputs.js';
 import { migrateSpec } from '../specs/migrate.js';
 import type { ParsedInputs } from '../specs/spec.js';
@@ -31,7 +32,7 @@ export const migrateFlow: Flow<typeof migrateSpec> = {
       rollbackCommand: inputs['rollback-command'],
       databaseUrl: inputs['database-url'],
       confirm: inputs.confirm,
-      requireRollout: await rolloutRequirement(inputs),
+      requireRollout: rolloutRequirement(inputs),
       limits: {
         commandTimeoutMs: inputs['command-timeout'],
         lockTimeoutMs: inputs['lock-timeout'],
@@ -66,14 +67,12 @@ export const migrateFlow: Flow<typeof migrateSpec> = {
   },
 };
 
-async function rolloutRequirement(inputs: MigrateInputs): Promise<RolloutRequirement | undefined> {
+function rolloutRequirement(inputs: MigrateInputs): RolloutRequirement | undefined {
   const deployments = inputs['require-rollout'];
   if (!deployments) return undefined;
   const expectedImage = inputs['expected-image'];
   if (!expectedImage) {
     throw new InputError("Invalid inputs of migrate: 'expected-image' is required with 'require-rollout' (the image every replica must run)");
   }
-  // Loaded only for require-rollout: the other phases do not need the Kubernetes client.
-  const { loadKubeConfig } = await import('../kube/kubeconfig.js');
   return { deployments, expectedImage, kubeConfig: loadKubeConfig({ kubeconfig: inputs.kubeconfig }) };
 }

@@ -17,6 +17,7 @@ import {
   type LedgerRow,
 } from './ledger.js';
 import { ledgerTable } from './ledger-markdown.js';
+import { proveRollout } from './rollout-proof.js';
 import { furthestPhase, isDone, missingPrerequisite, rollbackTarget } from './phase-order.js';
 import { runStep, type StepContext, type StepName, type StepResult } from './run-step.js';
 import { describeConnections, inspectDatabase, safetyProblems } from './safety-checks.js';
@@ -352,8 +353,6 @@ async function rolloutProblem(options: PhaseOptions): Promise<string | undefined
   options.reporter.info(
     `Checking that ${requirement.deployments.map((d) => `${d.namespace}/${d.name}`).join(', ')} run ${requirement.expectedImage} everywhere`,
   );
-  // Loaded only when needed: @kubernetes/client-node is heavy, and phases without require-rollout do not need it.
-  const { proveRollout } = await import('./rollout-proof.js');
   const proof = await proveRollout(requirement.kubeConfig, {
     deployments: requirement.deployments,
     expectedImage: requirement.expectedImage,
