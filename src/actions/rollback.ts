@@ -1,6 +1,5 @@
-import { rollbackSpec } from '../core/specs/rollback.js';
-import { notBuilt, runAction } from './runtime.js';
+import { rollbackFlow } from '../core/rollback/rollback-flow.js';
+import { runFlow } from './runtime.js';
 
-await runAction(rollbackSpec, {
-  main: async () => notBuilt('rollback'),
-});
+/** actions/rollback: undoes what blue-green, canary and migrate recorded, in reverse (src/core/rollback). */
+await runFlow(rollbackFlow);

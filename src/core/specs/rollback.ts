@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { booleanInput, integerInput } from '../config/primitives.js';
+import { booleanInput, duration, integerInput, objectName } from '../config/primitives.js';
 import { clusterInputs, notifyInputs, runInputs } from './common.js';
 import { migrateSpec } from './migrate.js';
 import { defineAction } from './spec.js';
@@ -15,24 +15,61 @@ export const rollbackSpec = defineAction({
   inputs: {
     ...clusterInputs,
     mode: {
-      description: 'auto (undo the last recorded change), traffic, workload, migration or all.',
+      description:
+        'What to undo. `auto`: the un-undone changes of the last run recorded for the service (traffic, then workloads; never a migration, never a rollback). `traffic` or `workload`: only that part of them. `workload` with `to-revision`: roll the Deployment back to that revision, as `kubectl rollout undo --to-revision`. `migration`: the compensating migration of the furthest phase done (needs `database-url` and `rollback-command`). `all`: traffic, workloads, then the migration.',
       default: 'auto',
       schema: z.enum(['auto', 'traffic', 'workload', 'migration', 'all']),
     },
-    'to-revision': { description: 'Roll the workload back to this revision instead of the previous one.', schema: integerInput(1, 1_000_000) },
-    reason: { description: 'Why: recorded with the rollback and shown in the summary.', schema: z.string().max(500) },
+    deployment: {
+      description: 'With `to-revision`: the Deployment to roll back (in `namespace`). Empty: the service name.',
+      schema: objectName,
+    },
+    'to-revision': {
+      description:
+        'With mode `workload`: roll the Deployment back to this revision (`kubectl rollout history` lists them), and record it so it can be seen and undone.',
+      schema: integerInput(1, 1_000_000),
+    },
+    reason: {
+      description: 'Why: shown in the log, the job summary, Slack and the GitHub deployment status.',
+      schema: z.string().max(500, 'expected at most 500 characters'),
+    },
     force: {
-      description: 'Take over the service lock when its holder is a cancelled run (and say so).',
+      description:
+        'Take over the service lock from the run holding it (use only when that run was cancelled or died), and say so in the log and summary.',
       default: 'false',
       schema: booleanInput,
     },
+    'rollout-timeout': {
+      description: 'Longest wait for a Deployment put back (image or revision) to roll out.',
+      default: '5m',
+      schema: duration,
+    },
     'database-url': migrateSpec.inputs['database-url'],
-    'rollback-command': migrateSpec.inputs['rollback-command'],
+    'rollback-command': {
+      description:
+        "With mode `migration` or `all`: the compensating migration of the furthest phase done, as migrate's `rollback-command` (an argument list, run without a shell, with DATABASE_URL in its environment).",
+      schema: migrateSpec.inputs['rollback-command'].schema,
+    },
+    version: {
+      description:
+        'With mode `migration` or `all`: the migration version to compensate. Empty: the version of the newest row in the migration ledger (named in the log and the actions output).',
+      schema: migrateSpec.inputs.version.schema,
+    },
+    'command-timeout': migrateSpec.inputs['command-timeout'],
+    'max-transaction-age': migrateSpec.inputs['max-transaction-age'],
+    'statement-lock-timeout': migrateSpec.inputs['statement-lock-timeout'],
+    'statement-timeout': migrateSpec.inputs['statement-timeout'],
     ...runInputs,
     ...notifyInputs,
   },
   outputs: {
-    result: { description: 'rolled-back, nothing-to-do, failed or planned (dry run).' },
-    actions: { description: 'JSON list of the compensations applied, each with before and after.' },
+    result: {
+      description:
+        'rolled-back (something was undone), nothing-to-do (everything recorded was already undone; the step fails instead when nothing was ever recorded), failed, or planned (dry run).',
+    },
+    actions: {
+      description:
+        'JSON list of the compensations, in the order applied (planned, on a dry run): `entry` (journal entry id, or `ledger/<id>`), `entries` (every journal entry it settled), `step`, `object`, `before`, `after`.',
+    },
   },
 });

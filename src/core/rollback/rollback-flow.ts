@@ -1,0 +1,213 @@
+import { InputError } from '../config/input-error.js';
+import { postDeliverySession, runDeliverySession, type DeliverySession, type SessionResult } from '../delivery/session.js';
+import { type Flow, type FlowContext, FlowFailure, type FlowOutputs } from '../flow.js';
+import { KubeClient } from '../kube/client.js';
+import { isExpired, readLockHolder } from '../kube/lease-lock.js';
+import type { JobSummary } from '../notify/job-summary.js';
+import { rollbackSpec } from '../specs/rollback.js';
+import type { ParsedInputs } from '../specs/spec.js';
+import { compensateMigration } from './compensating-migration.js';
+import { describeEntry, planRollback, type JournalMode } from './plan.js';
+import { previewUndo } from './preview.js';
+import { rollbackSummary, type RollbackAction, type RollbackReport, type RollbackResult } from './report.js';
+import { undoRecorded, UndoFailure } from './undo-recorded.js';
+import { undoToRevision } from './undo-to-revision.js';
+
+export type RollbackInputs = ParsedInputs<typeof rollbackSpec>;
+
+/**
+ * actions/rollback: undoes what blue-green, canary and migrate recorded, in reverse. Under the
+ * service lock (so it cannot race a deployment) it reads the journal, undoes the last run's traffic
+ * changes, then its workload changes, each with the `previous` the run recorded, then (mode
+ * migration or all) runs the compensating migration through migrate's rollback phase. It never
+ * guesses: with nothing recorded it refuses; with everything already undone it has nothing to do.
+ */
+export const rollbackFlow: Flow<typeof rollbackSpec> = {
+  spec: rollbackSpec,
+  main: (inputs, context) => runRollback(inputs, context),
+  post: async (inputs, context) => {
+    // A cancelled rollback: release the lock if this run still holds it. Rollback journals no
+    // traffic change of its own, so the post step has nothing of it to restore.
+    await postDeliverySession({ inputs, strategy: 'rollback', context });
+  },
+};
+
+export interface RollbackOptions {
+  /** A client built elsewhere (tests, benchmarks); the kubeconfig input is used otherwise. */
+  client?: KubeClient;
+  /** Told after each compensation is applied, in order. */
+  onUndone?: (action: RollbackAction) => void;
+}
+
+export async function runRollback(inputs: RollbackInputs, context: FlowContext, options: RollbackOptions = {}): Promise<FlowOutputs> {
+  checkInputs(inputs, context);
+  context.secrets.add(inputs['database-url']);
+  const client = options.client ?? KubeClient.fromKubeconfig({ kubeconfig: inputs.kubeconfig, context: inputs.context, reporter: context.reporter });
+  let report: RollbackReport | undefined;
+  let summary: JobSummary | undefined;
+  try {
+    const tookOverFrom = inputs.force && !inputs['dry-run'] ? await liveHolderTakenOver(client, inputs, context) : undefined;
+    return await runDeliverySession({ inputs, strategy: 'rollback', context, force: inputs.force, client }, async (session) => {
+      summary = session.notify.summary;
+      report = await rollBack(session, inputs, context, options);
+      report.tookOverFrom = tookOverFrom;
+      return sessionResult(report);
+    });
+  } catch (error) {
+    if (error instanceof FlowFailure) throw error;
+    // Lock timeout, unreachable cluster or database: the step fails, and `result` still reaches the workflow.
+    const message = context.secrets.redact(error instanceof Error ? error.message : String(error));
+    throw new FlowFailure(message, { result: 'failed', actions: [] });
+  } finally {
+    // After the session's own summary (title, result, reason), the table of what was undone.
+    if (report) (summary ?? { write: (markdown: string) => context.reporter.summary(markdown) }).write(context.secrets.redact(rollbackSummary(report)));
+  }
+}
+
+/** Combinations the schema of one input cannot see; each message names the inputs and the fix. */
+function checkInputs(inputs: RollbackInputs, context: FlowContext): void {
+  const mode = inputs.mode;
+  const withMigration = mode === 'migration' || mode === 'all';
+  if (inputs['to-revision'] !== undefined && mode !== 'workload') {
+    throw new InputError(
+      `Invalid inputs of rollback: 'to-revision' is used only with mode workload (it rolls the Deployment back to that revision), and mode is ${mode}. Set mode: workload, or leave to-revision empty to undo what the journal recorded.`,
+    );
+  }
+  if (inputs.deployment !== undefined && inputs['to-revision'] === undefined) {
+    throw new InputError(
+      `Invalid inputs of rollback: 'deployment' names the Deployment for 'to-revision', which is not given. Give to-revision too, or leave deployment empty: the journal already names every object it undoes.`,
+    );
+  }
+  if (withMigration && !inputs['database-url']) {
+    throw new InputError(
+      `Invalid inputs of rollback: 'database-url' is required with mode ${mode}: the migration ledger in that database says which phase to compensate. Give it, or use mode auto to undo traffic and workloads only.`,
+    );
+  }
+  if (withMigration && !inputs['rollback-command']) {
+    throw new InputError(`Invalid inputs of rollback: 'rollback-command' is required with mode ${mode}: it is the compensating migration that is run.`);
+  }
+  if (!withMigration) {
+    const unused = (['database-url', 'rollback-command', 'version'] as const).filter((name) => inputs[name] !== undefined);
+    if (unused.length) context.reporter.info(`${unused.join(', ')}: not used with mode ${mode}, which never runs the compensating migration (mode migration or all does).`);
+  }
+}
+
+/** With force: who holds the lock now and is still renewing it, so the takeover can be named in the summary. */
+async function liveHolderTakenOver(client: KubeClient, inputs: RollbackInputs, context: FlowContext): Promise<string | undefined> {
+  const holder = await readLockHolder(client, { namespace: inputs.namespace, service: inputs.service });
+  if (!holder || holder.holder === context.runId || isExpired(holder)) return undefined;
+  context.reporter.warn(
+    `force: taking over the lock of ${inputs.service} from run ${holder.holder} (held since ${holder.acquiredAt?.toISOString() ?? '?'}, last renewed ${holder.renewedAt?.toISOString() ?? 'never'}). If that run is still alive it stops before its next change.`,
+  );
+  return holder.holder;
+}
+
+async function rollBack(session: DeliverySession, inputs: RollbackInputs, context: FlowContext, options: RollbackOptions): Promise<RollbackReport> {
+  const { reporter } = session;
+  const mode = inputs.mode;
+  const actions: RollbackAction[] = [];
+  const notes: string[] = [];
+  let recorded = false;
+  let failure: string | undefined;
+  if (inputs.reason) reporter.info(`Reason: ${inputs.reason}`);
+
+  if (mode !== 'migration') {
+    const toRevision = inputs['to-revision'];
+    if (toRevision !== undefined) {
+      recorded = true; // the Deployment's own revision history is the record
+      try {
+        const outcome = await undoToRevision(session, {
+          namespace: inputs.namespace,
+          deployment: inputs.deployment ?? inputs.service,
+          toRevision,
+          rolloutTimeoutMs: inputs['rollout-timeout'],
+        });
+        if ('action' in outcome) actions.push(outcome.action);
+        else notes.push(outcome.nothingBecause);
+      } catch (error) {
+        failure = errorMessage(error);
+      }
+    } else {
+      const plan = planRollback(await session.journal.entries(), mode as JournalMode);
+      recorded = plan.run !== undefined;
+      if (plan.run) reporter.info(`The last recorded run is ${plan.run.runId} (${plan.run.strategy}).`);
+      if (plan.nothingBecause) notes.push(`Nothing to undo: ${plan.nothingBecause}.`);
+      if (plan.leftAlone.length) notes.push(`Left alone (not part of mode ${mode}): ${plan.leftAlone.join('; ')}.`);
+      for (const [i, undo] of plan.undos.entries()) {
+        reporter.info(`${i + 1}. ${undo.layer}: ${undo.entries.map(describeEntry).join(', ')} -> as before ${undo.target.step}`);
+      }
+      if (session.dryRun) {
+        for (const undo of plan.undos) actions.push(await previewUndo(session.client, undo));
+      } else {
+        try {
+          actions.push(
+            ...(await undoRecorded(session.client, session.journal, plan.undos, {
+              reporter,
+              rolloutTimeoutMs: inputs['rollout-timeout'],
+              signal: session.signal,
+              onUndone: options.onUndone,
+            })),
+          );
+        } catch (error) {
+          if (!(error instanceof UndoFailure)) throw error;
+          actions.push(...error.done);
+          failure = error.message;
+        }
+      }
+    }
+  }
+
+  if (!failure && (mode === 'migration' || mode === 'all')) {
+    const outcome = await compensateMigration({
+      databaseUrl: inputs['database-url']!,
+      rollbackCommand: inputs['rollback-command']!,
+      version: inputs.version,
+      runId: session.runId,
+      limits: {
+        commandTimeoutMs: inputs['command-timeout'],
+        lockTimeoutMs: inputs['lock-timeout'],
+        maxTransactionAgeMs: inputs['max-transaction-age'],
+        statementLockTimeoutMs: inputs['statement-lock-timeout'],
+        statementTimeoutMs: inputs['statement-timeout'],
+      },
+      dryRun: session.dryRun,
+      reporter,
+      secrets: context.secrets,
+      signal: session.signal,
+    });
+    if ('action' in outcome) {
+      recorded = true;
+      actions.push(outcome.action);
+      options.onUndone?.(outcome.action);
+    } else if ('failure' in outcome) {
+      recorded = true;
+      failure = outcome.failure;
+    } else {
+      recorded ||= outcome.recorded;
+      notes.push(`Migration: nothing to compensate: ${outcome.nothingBecause}.`);
+    }
+  }
+
+  const result: RollbackResult = failure ? 'failed' : actions.length === 0 ? 'nothing-to-do' : session.dryRun ? 'planned' : 'rolled-back';
+  if (failure) notes.unshift(`Failed: ${failure}. What is listed above was undone and marked in the journal; run the rollback again once the cause is fixed to undo the rest.`);
+  if (!recorded) {
+    notes.unshift(
+      `Refused: nothing is recorded for ${inputs.service} in ${inputs.namespace} (journal ConfigMap ${session.journal.ref.name}${mode === 'migration' || mode === 'all' ? ', migration ledger' : ''}). The rollback never guesses: check the service and namespace, or roll a Deployment back to a known revision with mode workload and to-revision.`,
+    );
+  }
+  for (const note of notes) reporter[failure || !recorded ? 'error' : 'info'](note);
+  return { result, service: inputs.service, namespace: inputs.namespace, actions, notes, reason: inputs.reason, refused: !recorded };
+}
+
+function sessionResult(report: RollbackReport): SessionResult {
+  const outputs = { result: report.result, actions: report.actions };
+  if (report.result === 'failed') return { outcome: 'failed', result: 'failed', outputs, reason: report.notes[0] };
+  if (report.refused) return { outcome: 'failed', result: 'nothing-to-do', outputs, reason: report.notes[0] };
+  if (report.result === 'planned') return { outcome: 'planned', result: 'planned', outputs, reason: report.reason };
+  const reason = report.result === 'nothing-to-do' ? report.notes.join(' ') : report.reason;
+  return { outcome: 'succeeded', result: report.result, outputs, reason };
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,85 @@
+import { compensate } from '../delivery/compensate.js';
+import type { KubeClient } from '../kube/client.js';
+import { describeRef } from '../kube/object-ref.js';
+import type { Change, StateStore } from '../kube/state-store.js';
+import { formatWeights } from '../kube/weights.js';
+import type { Reporter } from '../reporter.js';
+import type { PlannedUndo } from './plan.js';
+import { actionFor, type RollbackAction } from './report.js';
+
+export interface UndoOptions {
+  reporter: Reporter;
+  /** Wait for each Deployment put back (image, revision) to roll out. */
+  rolloutTimeoutMs: number;
+  signal: AbortSignal;
+  /** Told after each compensation is applied and its entries marked (for benchmarks: "traffic restored"). */
+  onUndone?: (action: RollbackAction) => void;
+}
+
+/**
+ * Applies the planned undos in order, each with the shared `compensate` (the entry's recorded
+ * `previous`), and marks every entry it settles compensated. Stops at the first that fails and
+ * throws `UndoFailure` with what was done before it: a later layer is never touched while an
+ * earlier one (traffic) may still be wrong. Each undo writes recorded values, so a rollback that
+ * stopped midway is simply run again and picks up the entries not yet marked.
+ */
+export async function undoRecorded(client: KubeClient, journal: StateStore, undos: readonly PlannedUndo[], options: UndoOptions): Promise<RollbackAction[]> {
+  const done: RollbackAction[] = [];
+  for (const undo of undos) {
+    try {
+      options.signal.throwIfAborted();
+      const newest = undo.entries[0]!;
+      options.reporter.info(`Undoing ${undo.entries.map((e) => e.step).join(', ')} of ${describeRef(undo.target.object)} (run ${undo.target.runId}, ${undo.target.strategy})`);
+      const result = await compensate(client, undo.target, {
+        reporter: options.reporter,
+        wait: { timeoutMs: options.rolloutTimeoutMs, signal: options.signal },
+      });
+      const recorded = recordedState(newest.change);
+      if (recorded !== undefined && !sameDescription(recorded, result.before)) {
+        options.reporter.warn(
+          `${describeRef(undo.target.object)} was ${result.before}, not ${recorded} as run ${newest.runId} left it: it was changed since; restored ${result.after} as recorded before the run`,
+        );
+      }
+      for (const entry of undo.entries) await journal.markCompensated(entry.id);
+      const action = actionFor(undo, result.before, result.after);
+      done.push(action);
+      options.onUndone?.(action);
+    } catch (error) {
+      throw new UndoFailure(undo, error, done);
+    }
+  }
+  return done;
+}
+
+/** An undo failed; `done` is what was undone (and marked) before it. */
+export class UndoFailure extends Error {
+  override readonly name = 'UndoFailure';
+  constructor(
+    readonly undo: PlannedUndo,
+    readonly error: unknown,
+    readonly done: RollbackAction[],
+  ) {
+    super(`could not undo ${undo.target.step} of ${describeRef(undo.target.object)} (journal entry ${undo.target.id}): ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/** What the change left live, in the words `compensate` reports `before` in; undefined when not comparable. */
+function recordedState(change: Change): string | undefined {
+  switch (change.kind) {
+    case 'traffic':
+      // A replica ratio only approximates the weights it was asked for: nothing exact to compare.
+      return change.router.type === 'replica-ratio' ? undefined : formatWeights(change.next);
+    case 'image':
+      return change.next.image;
+    case 'scale':
+      return `${change.next.replicas} replicas`;
+    default:
+      return undefined;
+  }
+}
+
+/** Weights are described `a 10%, b 90%`; their order does not matter. */
+function sameDescription(a: string, b: string): boolean {
+  const pieces = (text: string) => text.split(', ').sort().join(', ');
+  return pieces(a) === pieces(b);
+}
