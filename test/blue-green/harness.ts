@@ -1,5 +1,5 @@
 import { startTestCluster, type TestCluster } from '../cluster/server.js';
-import { deployment } from '../cluster/helpers.js';
+import { deployment, waitFor } from '../cluster/helpers.js';
 import { runBlueGreen, type BlueGreenOptions } from '../../src/core/blue-green/flow.js';
 import type { Clock } from '../../src/core/blue-green/analysis.js';
 import { type FlowContext, type FlowOutputs, FlowFailure } from '../../src/core/flow.js';
@@ -157,3 +157,14 @@ export function writes(h: BlueGreenHarness, pathPart = ''): string[] {
 }
 
 export const vsPath = (service: string) => `/apis/networking.istio.io/v1/namespaces/shop/virtualservices/${service}`;
+
+/** Waits until the test cluster's controllers have finished with these Deployments (their status stops changing). */
+export async function settled(h: BlueGreenHarness, ...deployments: [namespace: string, name: string][]): Promise<void> {
+  for (const [namespace, name] of deployments) {
+    await waitFor(() => {
+      const d = h.cluster.get('apps/v1', 'Deployment', namespace, name);
+      const s = d?.status ?? {};
+      return s.observedGeneration === d?.metadata.generation && s.availableReplicas === d?.spec.replicas && s.updatedReplicas === d?.spec.replicas && s.replicas === d?.spec.replicas;
+    }, 5000, `Deployment ${namespace}/${name} to settle`);
+  }
+}

@@ -14,7 +14,7 @@ import type { Secrets } from '../secrets.js';
 import { blueGreenSpec } from '../specs/blue-green.js';
 import { analyse, analysisArgs, checkAnalysis, describeFailure, timelineOf, type Analysis, type Clock } from './analysis.js';
 import { COLOURS, describeColourWeights, liveColour, type Colour } from './colours.js';
-import { decide } from './decide.js';
+import { decide, FINAL_STEP } from './decide.js';
 import { deployTarget } from './deploy-target.js';
 import { settingsFromInputs, type BlueGreenInputs, type BlueGreenSettings } from './settings.js';
 import { commandEnvironment, runSmokeTest } from './smoke-test.js';
@@ -190,7 +190,6 @@ async function blueGreen(session: DeliverySession, run: Run): Promise<SessionRes
 
   // 5, 6. Switch, step by step, then validate; any failure (or a cancel) puts traffic back.
   let current = live;
-  let switchedAt: string | undefined;
   const backOrStop = async (why: string): Promise<SessionResult> => {
     if (!inputs['auto-rollback']) {
       return fail(`${why}; auto-rollback is off, so traffic stays at ${describeColourWeights(current, destination)}: run the rollback action (mode: traffic) to return it to ${from}`, current);
@@ -205,7 +204,6 @@ async function blueGreen(session: DeliverySession, run: Run): Promise<SessionRes
     for (let i = 0; i < plan.steps.length; i++) {
       const step = await takeStep(session, plan, i, current, at);
       current = step.weights;
-      if (step.weight === 100) switchedAt = at();
       if (step.weight < 100 && analysis && !session.dryRun) {
         const startedMs = clock.now();
         const result = await analyses(`Analysis at ${to} ${step.weight}%`, inputs['step-analysis-duration']);
@@ -234,6 +232,7 @@ async function blueGreen(session: DeliverySession, run: Run): Promise<SessionRes
 
   // 7. The old colour: kept warm for an instant switch back, or scaled down after a delay.
   if (inputs['scale-down-after'] !== undefined) await scaleDownOld(session, settings.colours.workload[from], inputs['scale-down-after'], clock);
+  const switchedAt = await switchedAtOf(session);
   session.reporter.info(`Switched: ${to} takes all traffic (${describeColourWeights(current, destination)}).`);
   return finish({ outcome: 'succeeded', result: 'switched', outputs: outputs(to, from, 'switched', switchedAt) }, { colour: to, weights: current });
 }
@@ -276,4 +275,10 @@ async function scaleDownOld(session: DeliverySession, workload: { namespace: str
     scaleDeployment(session.client, { ...workload, replicas: 0 }),
   );
   session.reporter.info(`Scaled ${describeRef(ref)} from ${replicas} to 0 replicas (the rollback action scales it back up)`);
+}
+
+/** When the journal recorded the last weight change as applied: the same answer on every re-run of this run id. */
+async function switchedAtOf(session: DeliverySession): Promise<string | undefined> {
+  const final = (await session.journal.entries()).find((e) => e.runId === session.runId && e.step === FINAL_STEP);
+  return final?.appliedAt;
 }
