@@ -70,7 +70,7 @@ export class CanaryWalk {
     try {
       if (index < 0) {
         await this.save({ stepIndex: -1, state: 'progressing' });
-        await this.enter(-1, `deploy canary ${this.record.image}`);
+        await this.enter(-1, 'deploy canary');
         await this.o.target.deployCanary(this.run, this.record.image);
         index = 0;
       }
@@ -153,9 +153,9 @@ export class CanaryWalk {
     const signal = AbortSignal.any([this.stepController.signal, this.session.signal]);
     switch (step.kind) {
       case 'setWeight': {
+        // The record learns the weight with the next step's write: one write per step.
         this.weight = await this.o.target.setWeight(this.run, index, step.weight);
         entry.weight = this.weight;
-        await this.save({ weight: this.weight });
         return { next: true };
       }
       case 'pause': {
@@ -232,6 +232,7 @@ export class CanaryWalk {
     const ranMs = await bg.stop();
     if (this.analyses.some((a) => a.step === 'background')) return;
     if (bg.result) {
+      this.closeTimeline();
       this.analyses.push({ step: 'background', templates: bg.analysis.name, ...bg.result });
       this.session.event.timeline.push({
         name: `background analysis ${bg.analysis.name}`,
@@ -247,13 +248,14 @@ export class CanaryWalk {
 
   /** Writes the canary record (not in a dry run). */
   private async save(update: Partial<CanaryRecord>): Promise<void> {
-    this.record = { ...this.record, ...update, runId: this.session.runId };
+    this.record = { ...this.record, weight: this.weight, ...update, runId: this.session.runId };
     if (this.session.dryRun) return;
     this.record = await this.o.records.write(this.record);
   }
 
   private result(outcome: SessionResult['outcome'], result: string, reason?: string): SessionResult {
     const final = this.session.dryRun ? 'planned' : result;
+    this.session.event.weight = this.weight;
     return {
       outcome,
       result: final,
