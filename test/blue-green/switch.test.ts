@@ -6,17 +6,20 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { FIXED_DAY, httpTraffic, startPrometheus, toOpenMetrics, type PrometheusServer } from '../support/prometheus.js';
 import { deployment } from '../cluster/helpers.js';
+import { blueGreenFlow } from '../../src/core/blue-green/flow.js';
 import {
   colourDeployments,
   fakeClock,
   hostOf,
   hostsInputs,
   hostsVirtualService,
+  inputs,
   journal,
   liveHostWeights,
   liveVirtualService,
   runFlow,
   startBlueGreenHarness,
+  testContext,
   writes,
   type BlueGreenHarness,
 } from './harness.js';
@@ -300,4 +303,53 @@ test('paths outside the workspace are refused for analysis', async () => {
   h.cluster.resetRequests();
   await expect(runFlow(h, hostsInputs('nothing', { analysis: '../../etc/passwd.yaml' }), 'run-900', { env: { GITHUB_WORKSPACE: dir } })).rejects.toThrow(/analysis: \.\.\/\.\.\/etc\/passwd\.yaml is outside the workspace/);
   expect(h.cluster.requests).toEqual([]);
+});
+
+describe('a switch that stopped midway', () => {
+  test('is refused to another run id, and resumed by the same run id without redoing its steps', async () => {
+    await h.cluster.apply([...colourDeployments('stock2'), hostsVirtualService('stock2')]);
+    const raw = (app: string) => hostsInputs('stock2', { steps: '10,100', 'auto-rollback': 'false', 'pre-switch-analysis': 'false', ...analysisInputs(app) });
+    const first = await runFlow(h, raw('rising'), 'run-1000', { clock: fakeClock((T0 + 240) * 1000) });
+    expect(first.outputs.result).toBe('failed');
+    expect(liveHostWeights(h, 'stock2')).toEqual({ blue: 90, green: 10 });
+
+    const other = await runFlow(h, raw('healthy'), 'run-1001', { clock: fakeClock(T0 * 1000) });
+    expect(other.failure?.message).toMatch(/routes blue 90%, green 10%: neither colour takes all traffic.*Run the rollback action/);
+    expect(liveHostWeights(h, 'stock2')).toEqual({ blue: 90, green: 10 });
+
+    h.cluster.resetRequests();
+    const resumed = await runFlow(h, raw('healthy'), 'run-1000', { clock: fakeClock(T0 * 1000) });
+    expect(resumed.failure).toBeUndefined();
+    expect(resumed.outputs).toMatchObject({ 'active-color': 'green', 'previous-color': 'blue', result: 'switched' });
+    expect(liveHostWeights(h, 'stock2')).toEqual({ blue: 0, green: 100 });
+    expect(writes(h, '/virtualservices/')).toHaveLength(1); // only the step to 100: the 10 % step was this run's already
+    const log = resumed.context.reporter.messages('info').join('\n');
+    expect(log).toContain("Resuming this run's switch from blue to green");
+    expect(log).toContain('traffic-10: already applied by this run (run-1000); not applying it twice');
+    const entries = await journal(h, 'shop', 'stock2');
+    expect(entries.map((e) => [e.runId, e.step, e.status])).toEqual([
+      ['run-1000', 'traffic-10', 'applied'],
+      ['run-1000', 'traffic-100', 'applied'],
+    ]);
+  });
+
+  test('a cancel during the analysis at 10 % puts traffic back, releases the lock, and leaves the post step nothing to do', async () => {
+    await h.cluster.apply([...colourDeployments('cancel'), hostsVirtualService('cancel')]);
+    const context = testContext('run-1100');
+    const clock = fakeClock(T0 * 1000);
+    // The run is cancelled while the analysis at 10 % waits for its second measurement.
+    const cancellingClock = { now: clock.now, sleep: async (ms: number, signal?: AbortSignal) => (context.controller.abort(new Error('the run was cancelled')), clock.sleep(ms, signal)) };
+    const raw = hostsInputs('cancel', { steps: '10,100', 'pre-switch-analysis': 'false', ...analysisInputs('healthy', { 'step-analysis-duration': '5m' }) });
+    const error = await runFlow(h, raw, 'run-1100', { clock: cancellingClock, context }).catch((e: unknown) => e);
+    expect((error as Error).message).toBe('the run was cancelled');
+    expect(liveHostWeights(h, 'cancel')).toEqual({ blue: 100, green: 0 });
+    expect((await journal(h, 'shop', 'cancel')).map((e) => [e.step, e.status])).toEqual([['traffic-10', 'compensated']]);
+    expect(h.cluster.get('coordination.k8s.io/v1', 'Lease', 'shop', 'pd-lock-cancel').spec.holderIdentity ?? undefined).toBeUndefined();
+    expect(context.reporter.messages('warn').join('\n')).toContain('the run was cancelled mid-switch: switching traffic back to blue');
+
+    h.cluster.resetRequests();
+    await blueGreenFlow.post!(inputs(raw), context);
+    expect(writes(h, '/virtualservices/')).toEqual([]);
+    expect(liveHostWeights(h, 'cancel')).toEqual({ blue: 100, green: 0 });
+  });
 });
