@@ -71,14 +71,16 @@ export const TEMPLATES = {
 export const ISTIO_ROUTING = { istio: { virtualService: 'checkout', route: 'primary' } };
 export const WORKLOADS = { stable: 'checkout', canary: 'checkout-canary' };
 
-/** A config with the seeds' shape: 10% -> 25% -> 50% -> 75%, a gate after 10% and 25%. */
-export function config(service: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  const gate = { analysis: { templates: [{ templateName: 'error-rate' }], args: [{ name: 'service', value: service }] } };
+/** An analysis step: the error-rate gate for `service`. */
+export const gate = (service: string) => ({ analysis: { templates: [{ templateName: 'error-rate' }], args: [{ name: 'service', value: service }] } });
+
+/** A config with the seeds' shape: 10% -> 25% -> 50% -> 75%, a gate after 10% (on `service`) and after 25% (on `service25`). */
+export function config(service: string, overrides: Record<string, unknown> = {}, service25 = service): Record<string, unknown> {
   return {
     routing: ISTIO_ROUTING,
     workloads: WORKLOADS,
     templates: TEMPLATES,
-    steps: [{ setWeight: 10 }, { pause: { duration: '2m' } }, gate, { setWeight: 25 }, { pause: { duration: '5m' } }, gate, { setWeight: 50 }, { pause: { duration: '1m' } }, { setWeight: 75 }],
+    steps: [{ setWeight: 10 }, { pause: { duration: '2m' } }, gate(service), { setWeight: 25 }, { pause: { duration: '5m' } }, gate(service25), { setWeight: 50 }, { pause: { duration: '1m' } }, { setWeight: 75 }],
     ...overrides,
   };
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { sleep } from '../cluster/helpers.js';
-import { CANARY_IMAGE, STABLE_IMAGE, canaryRecord, config, deploymentOf, istioWeights, journal, meshObjects, runCanaryFlow, startHarness, type Harness } from './harness.js';
+import { CANARY_IMAGE, STABLE_IMAGE, T0, canaryRecord, scaledClock, config, deploymentOf, istioWeights, journal, meshObjects, runCanaryFlow, startHarness, type Harness } from './harness.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -62,7 +62,8 @@ describe('canary with Istio subsets', () => {
 
   test('an analysis failure at 25% aborts with the metric named: weights back to stable 100, canary scaled to 0', async () => {
     const ns = await namespace();
-    const run = await runCanaryFlow(h, { namespace: ns, service: 'checkout', image: CANARY_IMAGE, config: config('payments') }, { runId: 'fail-25' });
+    // The gate at 10% measures healthy checkout; the gate at 25% measures payments after its errors rose to 8%.
+    const run = await runCanaryFlow(h, { namespace: ns, service: 'checkout', image: CANARY_IMAGE, config: config('checkout', {}, 'payments') }, { runId: 'fail-25', clock: scaledClock(T0 + 10 * 60) });
     expect(run.error?.message).toMatch(
       /^Canary aborted: analysis error-rate at step 5 \(25%\) Failed: metric error-rate Failed with values \[0\.08\] \(successCondition result\[0\] < 0\.01\)/,
     );
