@@ -44,4 +44,12 @@ log "bundles match the sources"
 npm run build -- --check
 
 log "tests"
-npm test
+rm -f .tmp/vitest-results.json
+status=0
+npm test || status=$?
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(".tmp/vitest-results.json", "utf8"));
+  const skipped = r.numPendingTests + r.numTodoTests;
+  console.log(`Tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : ""));
+' || echo "Tests: 0 passed, 1 failed"
+exit $status
