@@ -41,6 +41,8 @@ async function runAction(inputs: Record<string, string>, name: string): Promise<
     GITHUB_WORKSPACE: dir,
     GITHUB_RUN_ID: '4242',
     GITHUB_REPOSITORY: 'shop/checkout',
+    GITHUB_ACTION_REPOSITORY: 'acme/delivery',
+    GITHUB_ACTION_REF: 'v1',
   };
   for (const [key, value] of Object.entries(inputs)) env[`INPUT_${key.toUpperCase()}`] = value;
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/actions/blue-green.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -72,6 +74,7 @@ test('the action deploys green, switches to it and sets its outputs and summary;
   expect(liveHostWeights(h, 'checkout')).toEqual({ blue: 0, green: 100 });
   expect(run.summary).toContain('Blue-green switch: switched');
   expect(run.summary).toContain('How to roll back');
+  expect(run.summary).toContain('- uses: acme/delivery/actions/rollback@v1');
   expect(run.summary).toContain('registry.example.com/app:2.0.0');
   expect(run.stdout).toContain(`::add-mask::${h.cluster.token}`);
   expect(visible(run)).not.toContain(h.cluster.token);

@@ -118,6 +118,7 @@ async function blueGreen(session: DeliverySession, run: Run): Promise<SessionRes
     result: '',
     analyses: [],
     dryRun: session.dryRun,
+    rollbackAction: rollbackActionOf(run.env),
   };
   const finish = (result: SessionResult, after?: { colour?: Colour; weights: Weights }): SessionResult => {
     report.result = result.result;
@@ -231,7 +232,10 @@ async function blueGreen(session: DeliverySession, run: Run): Promise<SessionRes
   }
 
   // 7. The old colour: kept warm for an instant switch back, or scaled down after a delay.
-  if (inputs['scale-down-after'] !== undefined) await scaleDownOld(session, settings.colours.workload[from], inputs['scale-down-after'], clock);
+  if (inputs['scale-down-after'] !== undefined) {
+    await scaleDownOld(session, settings.colours.workload[from], inputs['scale-down-after'], clock);
+    report.scaledDown = true;
+  }
   const switchedAt = await switchedAtOf(session);
   session.reporter.info(`Switched: ${to} takes all traffic (${describeColourWeights(current, destination)}).`);
   return finish({ outcome: 'succeeded', result: 'switched', outputs: outputs(to, from, 'switched', switchedAt) }, { colour: to, weights: current });
@@ -281,4 +285,10 @@ async function scaleDownOld(session: DeliverySession, workload: { namespace: str
 async function switchedAtOf(session: DeliverySession): Promise<string | undefined> {
   const final = (await session.journal.entries()).find((e) => e.runId === session.runId && e.step === FINAL_STEP);
   return final?.appliedAt;
+}
+
+/** The rollback action of the same release as this one (the runner says which: GITHUB_ACTION_REPOSITORY and _REF). */
+function rollbackActionOf(env: NodeJS.ProcessEnv): string {
+  const repository = env.GITHUB_ACTION_REPOSITORY;
+  return repository ? `${repository}/actions/rollback@${env.GITHUB_ACTION_REF || 'main'}` : '<owner>/<repo>/actions/rollback@<version>';
 }

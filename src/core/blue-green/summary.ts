@@ -17,6 +17,10 @@ export interface SwitchReport {
   result: string;
   analyses: { title: string; result: AnalysisResult }[];
   dryRun: boolean;
+  /** The old colour was scaled to zero after the switch. */
+  scaledDown?: boolean;
+  /** `owner/repo/actions/rollback@ref` of this release, when known. */
+  rollbackAction: string;
 }
 
 /**
@@ -42,18 +46,21 @@ export function switchSummary(report: SwitchReport): string {
   const active = report.after?.colour ?? report.before.colour;
   if (!report.dryRun && active && report.before.colour && active !== report.before.colour) {
     doc.heading(4, 'How to roll back');
+    const old = report.scaledDown
+      ? `The ${report.before.colour} colour was scaled to zero: undoing everything this run recorded, newest first, scales it up again and then moves traffic back.`
+      : `The ${report.before.colour} colour is kept warm, so switching back is one write.`;
     doc.paragraph(
-      `The ${report.before.colour} colour is kept as it was, so switching back is one write. Run the rollback action with the same service (it undoes what this run recorded in ConfigMap pd-state-${report.service}, newest first):`,
+      `${old} Run the rollback action with the same service (it undoes what this run recorded in ConfigMap pd-state-${report.service}, newest first):`,
     );
     doc.codeBlock(
       'yaml',
       [
-        '- uses: ./actions/rollback',
+        `- uses: ${report.rollbackAction}`,
         '  with:',
         '    kubeconfig: ${{ secrets.KUBECONFIG }}',
         `    namespace: ${report.namespace}`,
         `    service: ${report.service}`,
-        '    mode: traffic',
+        `    mode: ${report.scaledDown ? 'all' : 'traffic'}`,
       ].join('\n'),
     );
   }
