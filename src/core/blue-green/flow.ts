@@ -161,7 +161,7 @@ async function blueGreen(session: DeliverySession, run: Run): Promise<SessionRes
     if (!deployed.ok) return fail(deployed.reason);
   }
   const analysis = analysisFor(settings, inputs, to);
-  const analyses = async (title: string, durationMs: number | undefined): Promise<AnalysisResult> => {
+  const analyseTarget = async (title: string, durationMs: number | undefined): Promise<AnalysisResult> => {
     const result = await analyse(analysis!, { title, durationMs, reporter: session.reporter, secrets: run.secrets, signal: session.signal, clock, env: run.env });
     report.analyses.push({ title, result });
     return result;
@@ -184,7 +184,7 @@ async function blueGreen(session: DeliverySession, run: Run): Promise<SessionRes
       if (failed) return fail(`${failed}; traffic was not moved`);
     }
     if (analysis && inputs['pre-switch-analysis']) {
-      const result = await analyses(`Analysis of ${to} before the switch`, inputs['step-analysis-duration']);
+      const result = await analyseTarget(`Analysis of ${to} before the switch`, inputs['step-analysis-duration']);
       if (result.phase !== 'Successful') return fail(`Analysis of ${to} before the switch ${result.phase}: ${describeFailure(result)}; traffic was not moved`);
     }
   }
@@ -207,7 +207,7 @@ async function blueGreen(session: DeliverySession, run: Run): Promise<SessionRes
       current = step.weights;
       if (step.weight < 100 && analysis && !session.dryRun) {
         const startedMs = clock.now();
-        const result = await analyses(`Analysis at ${to} ${step.weight}%`, inputs['step-analysis-duration']);
+        const result = await analyseTarget(`Analysis at ${to} ${step.weight}%`, inputs['step-analysis-duration']);
         Object.assign(step.timeline, timelineOf(result), { heldMs: clock.now() - startedMs });
         if (result.phase !== 'Successful') return await backOrStop(`Analysis at ${to} ${step.weight}% ${result.phase}: ${describeFailure(result)}`);
       }
@@ -215,7 +215,7 @@ async function blueGreen(session: DeliverySession, run: Run): Promise<SessionRes
     if (analysis && inputs['validation-duration'] > 0 && !session.dryRun) {
       await session.phase({ phase: 'validate' });
       const startedMs = clock.now();
-      const result = await analyses(`Validation of ${to} after the switch`, inputs['validation-duration']);
+      const result = await analyseTarget(`Validation of ${to} after the switch`, inputs['validation-duration']);
       const last = session.event.timeline.at(-1);
       if (last) Object.assign(last, timelineOf(result), { heldMs: clock.now() - startedMs });
       if (result.phase !== 'Successful') return await backOrStop(`Validation of ${to} after the switch ${result.phase}: ${describeFailure(result)}`);
