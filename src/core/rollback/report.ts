@@ -57,7 +57,8 @@ export function rollbackSummary(report: RollbackReport): string {
   const doc = new Markdown();
   doc.heading(3, `${HEADINGS[report.result]}: ${report.service} in ${report.namespace}`);
   if (report.tookOverFrom) doc.quote(`force: took the service lock over from run ${report.tookOverFrom}, which still held it.`);
-  if (report.reason) doc.paragraph('Reason given: ', report.reason);
+  // On success the deployment summary above already shows the reason as its "Why".
+  if (report.reason && (report.result === 'failed' || report.result === 'nothing-to-do')) doc.paragraph('Reason given: ', report.reason);
   if (report.actions.length > 0) {
     doc.table(
       ['#', 'Layer', 'Object', 'Step undone', 'Before', 'After', 'Journal entries'],

@@ -2,6 +2,7 @@ import { InputError } from '../config/input-error.js';
 import { postDeliverySession, runDeliverySession, type DeliverySession, type SessionResult } from '../delivery/session.js';
 import { type Flow, type FlowContext, FlowFailure, type FlowOutputs } from '../flow.js';
 import { KubeClient } from '../kube/client.js';
+import { describeRef } from '../kube/object-ref.js';
 import { isExpired, readLockHolder } from '../kube/lease-lock.js';
 import type { JobSummary } from '../notify/job-summary.js';
 import { rollbackSpec } from '../specs/rollback.js';
@@ -35,7 +36,7 @@ export const rollbackFlow: Flow<typeof rollbackSpec> = {
 export interface RollbackOptions {
   /** A client built elsewhere (tests, benchmarks); the kubeconfig input is used otherwise. */
   client?: KubeClient;
-  /** Told after each compensation is applied, in order. */
+  /** Told as soon as each compensation is applied, in order (before the journal is marked). */
   onUndone?: (action: RollbackAction) => void;
 }
 
@@ -134,7 +135,7 @@ async function rollBack(session: DeliverySession, inputs: RollbackInputs, contex
       if (plan.nothingBecause) notes.push(`Nothing to undo: ${plan.nothingBecause}.`);
       if (plan.leftAlone.length) notes.push(`Left alone (not part of mode ${mode}): ${plan.leftAlone.join('; ')}.`);
       for (const [i, undo] of plan.undos.entries()) {
-        reporter.info(`${i + 1}. ${undo.layer}: ${undo.entries.map(describeEntry).join(', ')} -> as before ${undo.target.step}`);
+        reporter.info(`Plan ${i + 1}/${plan.undos.length}, ${undo.layer}: ${describeRef(undo.target.object)} back to what it was before ${undo.target.step}, settling ${undo.entries.map(describeEntry).join(', ')}`);
       }
       if (session.dryRun) {
         for (const undo of plan.undos) actions.push(await previewUndo(session.client, undo));

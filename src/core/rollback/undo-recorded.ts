@@ -12,7 +12,7 @@ export interface UndoOptions {
   /** Wait for each Deployment put back (image, revision) to roll out. */
   rolloutTimeoutMs: number;
   signal: AbortSignal;
-  /** Told after each compensation is applied and its entries marked (for benchmarks: "traffic restored"). */
+  /** Told as soon as each compensation is applied on the cluster, before its entries are marked (benchmarks: "traffic restored"). */
   onUndone?: (action: RollbackAction) => void;
 }
 
@@ -40,10 +40,10 @@ export async function undoRecorded(client: KubeClient, journal: StateStore, undo
           `${describeRef(undo.target.object)} was ${result.before}, not ${recorded} as run ${newest.runId} left it: it was changed since; restored ${result.after} as recorded before the run`,
         );
       }
-      for (const entry of undo.entries) await journal.markCompensated(entry.id);
       const action = actionFor(undo, result.before, result.after);
-      done.push(action);
       options.onUndone?.(action);
+      for (const entry of undo.entries) await journal.markCompensated(entry.id);
+      done.push(action);
     } catch (error) {
       throw new UndoFailure(undo, error, done);
     }
