@@ -257,3 +257,37 @@ describe('dry run', () => {
     expect(await journalOf(cluster, t)).toEqual(journal);
   });
 });
+
+describe('a rollback that fails midway', () => {
+  const t = { namespace: 'half', service: 'cart' };
+  const f = blueGreenFixtures(t);
+  const green = { namespace: t.namespace, name: 'cart-green' };
+
+  test('stops after the step that failed, reports what it undid; run again, it finishes the rest', async () => {
+    await cluster.apply(f.objects);
+    await deliver(cluster, t, { runId: 'run-500', strategy: 'blue-green' }, async (s) => {
+      await journaledImage(s, green, 'cart:2.0');
+      await journaledWeights(s, 'switch', f.router, { [f.blue]: 0, [f.green]: 100 });
+    });
+    cluster.faults.add({ method: 'PATCH', path: '/apis/apps/v1/namespaces/half/deployments/cart-green', status: 403, times: 1 });
+
+    const first = await rollBack(cluster, t);
+    expect(first.outputs.result).toBe('failed');
+    expect(first.actions.map((a) => a.entry)).toEqual(['run-500/switch']);
+    expect(first.failure!.message).toMatch(/^Failed: could not undo image-cart-green of Deployment half\/cart-green \(journal entry run-500\/image-cart-green\): .*403/);
+    expect(first.summary).toContain('What the rollback undid before it failed');
+    expect(liveWeights(cluster, t)).toEqual([100, 0]);
+    expect(liveDeployment(cluster, green).image).toBe('cart:2.0');
+    expect((await journalOf(cluster, t)).map((e) => [e.step, e.status])).toEqual([
+      ['image-cart-green', 'applied'],
+      ['switch', 'compensated'],
+    ]);
+
+    const second = await rollBack(cluster, t);
+    expect(second.failure).toBeUndefined();
+    expect(second.outputs.result).toBe('rolled-back');
+    expect(second.actions.map((a) => [a.entry, a.before, a.after])).toEqual([['run-500/image-cart-green', 'cart:2.0', 'cart:1.0']]);
+    expect(liveDeployment(cluster, green).image).toBe('cart:1.0');
+    expect(liveWeights(cluster, t)).toEqual([100, 0]);
+  });
+});
