@@ -103,101 +103,119 @@ async function liveHolderTakenOver(client: KubeClient, inputs: RollbackInputs, c
   return holder.holder;
 }
 
+/** What one part of the rollback (the journal, a revision, the migration) did. */
+interface PartResult {
+  actions: RollbackAction[];
+  notes: string[];
+  /** Whether anything was recorded for it at all (false: a refusal, unless another part had something). */
+  recorded: boolean;
+  failure?: string;
+}
+
+/** The saga in reverse: traffic and workloads (from the journal, or a revision), then the migration; a failure stops it. */
 async function rollBack(session: DeliverySession, inputs: RollbackInputs, context: FlowContext, options: RollbackOptions): Promise<RollbackReport> {
-  const { reporter } = session;
+  if (inputs.reason) session.reporter.info(`Reason: ${inputs.reason}`);
   const mode = inputs.mode;
-  const actions: RollbackAction[] = [];
-  const notes: string[] = [];
-  let recorded = false;
-  let failure: string | undefined;
-  if (inputs.reason) reporter.info(`Reason: ${inputs.reason}`);
+  const parts: PartResult[] = [];
+  if (mode !== 'migration') parts.push(inputs['to-revision'] === undefined ? await undoJournal(session, inputs, options) : await undoRevision(session, inputs));
+  if ((mode === 'migration' || mode === 'all') && !parts.some((p) => p.failure)) parts.push(await undoMigration(session, inputs, context, options));
 
-  if (mode !== 'migration') {
-    const toRevision = inputs['to-revision'];
-    if (toRevision !== undefined) {
-      recorded = true; // the Deployment's own revision history is the record
-      try {
-        const outcome = await undoToRevision(session, {
-          namespace: inputs.namespace,
-          deployment: inputs.deployment ?? inputs.service,
-          toRevision,
-          rolloutTimeoutMs: inputs['rollout-timeout'],
-        });
-        if ('action' in outcome) actions.push(outcome.action);
-        else notes.push(outcome.nothingBecause);
-      } catch (error) {
-        failure = errorMessage(error);
-      }
-    } else {
-      const plan = planRollback(await session.journal.entries(), mode as JournalMode);
-      recorded = plan.run !== undefined;
-      if (plan.run) reporter.info(`The last recorded run is ${plan.run.runId} (${plan.run.strategy}).`);
-      if (plan.nothingBecause) notes.push(`Nothing to undo: ${plan.nothingBecause}.`);
-      if (plan.leftAlone.length) notes.push(`Left alone (not part of mode ${mode}): ${plan.leftAlone.join('; ')}.`);
-      for (const [i, undo] of plan.undos.entries()) {
-        reporter.info(`Plan ${i + 1}/${plan.undos.length}, ${undo.layer}: ${describeRef(undo.target.object)} back to what it was before ${undo.target.step}, settling ${undo.entries.map(describeEntry).join(', ')}`);
-      }
-      if (session.dryRun) {
-        for (const undo of plan.undos) actions.push(await previewUndo(session.client, undo));
-      } else {
-        try {
-          actions.push(
-            ...(await undoRecorded(session.client, session.journal, plan.undos, {
-              reporter,
-              rolloutTimeoutMs: inputs['rollout-timeout'],
-              signal: session.signal,
-              onUndone: options.onUndone,
-            })),
-          );
-        } catch (error) {
-          if (!(error instanceof UndoFailure)) throw error;
-          actions.push(...error.done);
-          failure = error.message;
-        }
-      }
-    }
-  }
-
-  if (!failure && (mode === 'migration' || mode === 'all')) {
-    const outcome = await compensateMigration({
-      databaseUrl: inputs['database-url']!,
-      rollbackCommand: inputs['rollback-command']!,
-      version: inputs.version,
-      runId: session.runId,
-      limits: {
-        commandTimeoutMs: inputs['command-timeout'],
-        lockTimeoutMs: inputs['lock-timeout'],
-        maxTransactionAgeMs: inputs['max-transaction-age'],
-        statementLockTimeoutMs: inputs['statement-lock-timeout'],
-        statementTimeoutMs: inputs['statement-timeout'],
-      },
-      dryRun: session.dryRun,
-      reporter,
-      secrets: context.secrets,
-      signal: session.signal,
-    });
-    if ('action' in outcome) {
-      recorded = true;
-      actions.push(outcome.action);
-      options.onUndone?.(outcome.action);
-    } else if ('failure' in outcome) {
-      recorded = true;
-      failure = outcome.failure;
-    } else {
-      recorded ||= outcome.recorded;
-      notes.push(`Migration: nothing to compensate: ${outcome.nothingBecause}.`);
-    }
-  }
-
+  const actions = parts.flatMap((p) => p.actions);
+  const notes = parts.flatMap((p) => p.notes);
+  const failure = parts.find((p) => p.failure)?.failure;
+  const recorded = parts.some((p) => p.recorded);
   const result: RollbackResult = failure ? 'failed' : actions.length === 0 ? 'nothing-to-do' : session.dryRun ? 'planned' : 'rolled-back';
-  if (failure) notes.unshift(`Failed: ${failure}. What is listed above was undone and marked in the journal; run the rollback again once the cause is fixed to undo the rest.`);
-  if (!recorded) {
+  if (failure) {
     notes.unshift(
-      `Refused: nothing is recorded for ${inputs.service} in ${inputs.namespace} (journal ConfigMap ${session.journal.ref.name}${mode === 'migration' || mode === 'all' ? ', migration ledger' : ''}). The rollback never guesses: check the service and namespace, or roll a Deployment back to a known revision with mode workload and to-revision.`,
+      `Failed: ${failure}. The compensations in the actions output and the summary were applied and marked; run the rollback again once the cause is fixed: it picks up what is left.`,
     );
   }
-  for (const note of notes) reporter[failure || !recorded ? 'error' : 'info'](note);
+  if (!recorded) {
+    const where = mode === 'migration' ? 'the migration ledger' : `journal ConfigMap ${session.journal.ref.name}${mode === 'all' ? ', the migration ledger' : ''}`;
+    notes.unshift(
+      `Refused: nothing is recorded for ${inputs.service} in ${inputs.namespace} (${where}). The rollback never guesses: check the service and namespace, or roll a Deployment back to a known revision with mode workload and to-revision.`,
+    );
+  }
+  for (const note of notes) session.reporter[failure || !recorded ? 'error' : 'info'](note);
   return { result, service: inputs.service, namespace: inputs.namespace, actions, notes, reason: inputs.reason, refused: !recorded };
+}
+
+/** The last run's recorded changes, undone (or previewed, on a dry run) in the planned order. */
+async function undoJournal(session: DeliverySession, inputs: RollbackInputs, options: RollbackOptions): Promise<PartResult> {
+  const mode = inputs.mode as JournalMode;
+  const plan = planRollback(await session.journal.entries(), mode);
+  const part: PartResult = { actions: [], notes: [], recorded: plan.run !== undefined };
+  if (plan.run) session.reporter.info(`The last recorded run is ${plan.run.runId} (${plan.run.strategy}).`);
+  if (plan.nothingBecause) part.notes.push(`Nothing to undo: ${plan.nothingBecause}.`);
+  if (plan.leftAlone.length) part.notes.push(`Left alone (not part of mode ${mode}): ${plan.leftAlone.join('; ')}.`);
+  for (const [i, undo] of plan.undos.entries()) {
+    session.reporter.info(
+      `Plan ${i + 1}/${plan.undos.length}, ${undo.layer}: ${describeRef(undo.target.object)} back to what it was before ${undo.target.step}, settling ${undo.entries.map(describeEntry).join(', ')}`,
+    );
+  }
+  if (session.dryRun) {
+    for (const undo of plan.undos) part.actions.push(await previewUndo(session.client, undo));
+    return part;
+  }
+  try {
+    part.actions = await undoRecorded(session.client, session.journal, plan.undos, {
+      reporter: session.reporter,
+      rolloutTimeoutMs: inputs['rollout-timeout'],
+      signal: session.signal,
+      onUndone: options.onUndone,
+    });
+  } catch (error) {
+    if (!(error instanceof UndoFailure)) throw error;
+    part.actions = error.done;
+    part.failure = error.message;
+  }
+  return part;
+}
+
+/** Mode workload with to-revision: the Deployment's own revision history is the record. */
+async function undoRevision(session: DeliverySession, inputs: RollbackInputs): Promise<PartResult> {
+  const part: PartResult = { actions: [], notes: [], recorded: true };
+  try {
+    const outcome = await undoToRevision(session, {
+      namespace: inputs.namespace,
+      deployment: inputs.deployment ?? inputs.service,
+      toRevision: inputs['to-revision']!,
+      rolloutTimeoutMs: inputs['rollout-timeout'],
+    });
+    if ('action' in outcome) part.actions.push(outcome.action);
+    else part.notes.push(`Nothing to undo: ${outcome.nothingBecause}.`);
+  } catch (error) {
+    part.failure = errorMessage(error);
+  }
+  return part;
+}
+
+/** Mode migration or all: migrate's rollback phase for the furthest phase done of the version. */
+async function undoMigration(session: DeliverySession, inputs: RollbackInputs, context: FlowContext, options: RollbackOptions): Promise<PartResult> {
+  const outcome = await compensateMigration({
+    databaseUrl: inputs['database-url']!,
+    rollbackCommand: inputs['rollback-command']!,
+    version: inputs.version,
+    runId: session.runId,
+    limits: {
+      commandTimeoutMs: inputs['command-timeout'],
+      // One wait for both locks: the service's Lease and the database's migration lock.
+      lockTimeoutMs: inputs['lock-timeout'],
+      maxTransactionAgeMs: inputs['max-transaction-age'],
+      statementLockTimeoutMs: inputs['statement-lock-timeout'],
+      statementTimeoutMs: inputs['statement-timeout'],
+    },
+    dryRun: session.dryRun,
+    reporter: session.reporter,
+    secrets: context.secrets,
+    signal: session.signal,
+  });
+  if ('action' in outcome) {
+    options.onUndone?.(outcome.action);
+    return { actions: [outcome.action], notes: [], recorded: true };
+  }
+  if ('failure' in outcome) return { actions: [], notes: [], recorded: true, failure: outcome.failure };
+  return { actions: [], notes: [`Migration: nothing to compensate: ${outcome.nothingBecause}.`], recorded: outcome.recorded };
 }
 
 function sessionResult(report: RollbackReport): SessionResult {
