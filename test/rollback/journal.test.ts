@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { ArgoRollout } from '../../src/core/kube/argo-rollout.js';
 import { startTestCluster, type TestCluster } from '../cluster/server.js';
 import {
   blueGreenFixtures,
   canaryFixtures,
+  clientFor,
   deliver,
   deployment,
   journalOf,
@@ -289,5 +291,38 @@ describe('a rollback that fails midway', () => {
     expect(second.actions.map((a) => [a.entry, a.before, a.after])).toEqual([['run-500/image-cart-green', 'cart:2.0', 'cart:1.0']]);
     expect(liveDeployment(cluster, green).image).toBe('cart:1.0');
     expect(liveWeights(cluster, t)).toEqual([100, 0]);
+  });
+});
+
+describe('after an Argo Rollouts canary promoted to 50%', () => {
+  const t = { namespace: 'argo', service: 'pay' };
+
+  test('aborts the Rollout: the controller sends all traffic back to stable', async () => {
+    await cluster.apply({
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Rollout',
+      metadata: { name: 'pay', namespace: 'argo' },
+      spec: {
+        replicas: 4,
+        selector: { matchLabels: { app: 'pay' } },
+        template: { metadata: { labels: { app: 'pay' } }, spec: { containers: [{ name: 'app', image: 'pay:1' }] } },
+        strategy: { canary: { steps: [{ setWeight: 25 }, { pause: {} }, { setWeight: 50 }, { pause: {} }] } },
+      },
+    });
+    const ro = new ArgoRollout(clientFor(cluster), 'argo', 'pay');
+    await ro.waitFor('healthy', { timeoutMs: 20_000 });
+    await ro.setImage('pay:2');
+    await ro.waitFor('paused', { timeoutMs: 20_000 });
+    await deliver(cluster, t, { runId: 'run-900', strategy: 'canary' }, async (s) => {
+      await s.change('promote-50', ro.ref, { kind: 'argo', action: 'promote', previous: { stepIndex: 1, weight: 25 }, next: { stepIndex: 3, weight: 50 } }, () => ro.promote());
+    });
+    expect(await ro.waitFor('paused', { timeoutMs: 20_000 })).toMatchObject({ actualWeight: 50 });
+
+    const run = await rollBack(cluster, t);
+    expect(run.outputs.result).toBe('rolled-back');
+    expect(run.actions.map((a) => [a.layer, a.entry, a.before, a.after])).toEqual([['traffic', 'run-900/promote-50', '50% canary', '0% canary (aborted)']]);
+    const status = await ro.status();
+    expect(status).toMatchObject({ aborted: true, setWeight: 0 });
+    expect((await journalOf(cluster, t)).map((e) => e.status)).toEqual(['compensated']);
   });
 });
