@@ -8,7 +8,7 @@ import { readLockHolder } from '../kube/lease-lock.js';
 import { describeRef } from '../kube/object-ref.js';
 import type { Weights } from '../kube/weights.js';
 import type { AnalysisResult } from '../metrics/result.js';
-import { spawnCommandRunner, type CommandRunner } from '../migrate/command-runner.js';
+import { commandEnvironment, spawnCommandRunner, type CommandRunner } from '../migrate/command-runner.js';
 import { sleepMs } from '../retry.js';
 import type { Secrets } from '../secrets.js';
 import { blueGreenSpec } from '../specs/blue-green.js';
@@ -17,7 +17,7 @@ import { COLOURS, describeColourWeights, liveColour, type Colour } from './colou
 import { decide, FINAL_STEP } from './decide.js';
 import { deployTarget } from './deploy-target.js';
 import { settingsFromInputs, type BlueGreenInputs, type BlueGreenSettings } from './settings.js';
-import { commandEnvironment, runSmokeTest } from './smoke-test.js';
+import { runSmokeTest } from './smoke-test.js';
 import { switchSummary, type SwitchReport } from './summary.js';
 import { switchBack, takeStep, weightsAt, type SwitchPlan } from './switch-traffic.js';
 import { warmUp } from './warm-up.js';

@@ -3,7 +3,7 @@ import type { RouterSpec } from '../delivery/router-spec.js';
 import type { AnalysisSpec } from '../metrics/spec.js';
 import { effectiveCount } from '../metrics/spec.js';
 import { parseMetrics } from '../metrics/config.js';
-import { readMetricsInput } from '../metrics/validate-flow.js';
+import { readFileOrInline } from '../config/file-or-inline.js';
 import type { blueGreenSpec } from '../specs/blue-green.js';
 import type { ParsedInputs } from '../specs/spec.js';
 import type { Colours } from './colours.js';
@@ -88,15 +88,8 @@ export async function settingsFromInputs(inputs: BlueGreenInputs, workspace: str
 
 /** The analysis input: inline YAML or a file in the workspace, parsed and checked in full. */
 async function loadAnalysis(value: string, workspace: string): Promise<AnalysisSpec> {
-  let loaded: { text: string; source: string };
-  try {
-    loaded = await readMetricsInput(value, workspace);
-  } catch (error) {
-    // The shared reader names its own input (`metrics`); here the input is `analysis`.
-    if (error instanceof InputError) throw new InputError(error.message.replace(/^metrics:/, 'analysis:'));
-    throw error;
-  }
-  const source = loaded.source === 'metrics input' ? 'analysis input' : `analysis (${loaded.source})`;
+  const loaded = await readFileOrInline('analysis', value, workspace);
+  const source = loaded.source === 'analysis input' ? loaded.source : `analysis (${loaded.source})`;
   return parseMetrics(loaded.text, source);
 }
 

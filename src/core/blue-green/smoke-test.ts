@@ -29,11 +29,3 @@ export async function runSmokeTest(options: SmokeTestOptions): Promise<string | 
   options.reporter.info('Smoke test passed');
   return undefined;
 }
-
-/**
- * The environment a command inherits: the runner's, without the action's inputs (INPUT_*, which
- * hold the kubeconfig and tokens) or the command line's secret inputs (PD_*).
- */
-export function commandEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(env).filter(([name]) => !/^(INPUT|PD)_/i.test(name)));
-}

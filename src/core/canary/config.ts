@@ -1,6 +1,4 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { isAbsolute, relative, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { InputError } from '../config/input-error.js';
 import { parseWith } from '../config/parse.js';
@@ -145,24 +143,3 @@ function checkBounded(analysis: CanaryAnalysis, label: string): void {
   );
 }
 
-const FILE = /^[^\n{}:]+\.(ya?ml|json)$/i;
-
-/**
- * The `config` input is inline YAML, or the path of a .yaml/.yml/.json file inside the workspace
- * (a path outside it is refused: the input must not become a way to read the runner's files).
- */
-export async function readConfigInput(value: string, workspace: string): Promise<{ text: string; source: string }> {
-  const trimmed = value.trim();
-  if (!FILE.test(trimmed)) return { text: value, source: 'input' };
-  const path = resolve(workspace, trimmed);
-  const inside = relative(resolve(workspace), path);
-  if (inside.startsWith('..') || isAbsolute(inside)) {
-    throw new InputError(`config: ${trimmed} is outside the workspace (${workspace}); give a path inside the repository, or inline YAML`);
-  }
-  try {
-    return { text: await readFile(path, 'utf8'), source: trimmed };
-  } catch (error) {
-    const code = (error as { code?: string }).code;
-    throw new InputError(`config: cannot read ${trimmed} (${code ?? 'error'}) relative to ${workspace}; check the path, or give the config inline`);
-  }
-}

@@ -7,7 +7,8 @@ import { canarySpec } from '../specs/canary.js';
 import type { ParsedInputs } from '../specs/spec.js';
 import type { CanaryClock } from './analysis.js';
 import { CanaryRecordStore, type CanaryRecord } from './canary-record.js';
-import { checkAnalyses, parseCanaryConfig, readConfigInput, type CanaryConfig } from './config.js';
+import { readFileOrInline } from '../config/file-or-inline.js';
+import { checkAnalyses, parseCanaryConfig, type CanaryConfig } from './config.js';
 import { canaryStatus } from './status.js';
 import { createTarget } from './targets.js';
 import { CanaryWalk } from './walk.js';
@@ -34,7 +35,7 @@ export const realClock: CanaryClock = { now: () => Date.now(), sleep: sleepMs };
 export async function runCanary(inputs: CanaryInputs, context: FlowContext, options: CanaryRunOptions = {}): Promise<FlowOutputs> {
   const env = options.env ?? process.env;
   const clock = options.clock ?? realClock;
-  const { text, source } = await readConfigInput(inputs.config, env.GITHUB_WORKSPACE ?? process.cwd());
+  const { text, source } = await readFileOrInline('config', inputs.config, env.GITHUB_WORKSPACE ?? process.cwd());
   const config = parseCanaryConfig(text, source);
   const defaults = { prometheusAddress: inputs['prometheus-address'], prometheusToken: inputs['prometheus-token'] };
   checkAnalyses(config, defaults, env);

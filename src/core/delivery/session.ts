@@ -3,7 +3,7 @@ import { type FlowContext, FlowFailure, type FlowOutputs } from '../flow.js';
 import { KubeClient } from '../kube/client.js';
 import { releaseLockIfHeldBy, ServiceLock } from '../kube/lease-lock.js';
 import { describeRef, type ObjectRef } from '../kube/object-ref.js';
-import { type Change, StateStore } from '../kube/state-store.js';
+import { type Change, type StateEntry, StateStore } from '../kube/state-store.js';
 import type { DeploymentEvent, Outcome, Strategy } from '../notify/event.js';
 import { notificationsFromInputs, type DeploymentNotifications, type NotifyInputs } from '../notify/from-inputs.js';
 import type { Reporter } from '../reporter.js';
@@ -66,7 +66,7 @@ export interface DeliverySession {
    * is made, so a rollback or a resumed run can see it. Idempotent per run id and step: a step this
    * run already applied is skipped (`applied: false`). In a dry run, reports the plan and applies nothing.
    */
-  change<T>(step: string, object: ObjectRef, change: Change, apply: () => Promise<T>): Promise<{ applied: boolean; result?: T }>;
+  change<T>(step: string, object: ObjectRef, change: Change, apply: () => Promise<T>): Promise<{ applied: boolean; result?: T; entry?: StateEntry }>;
 }
 
 const FINISHED = 'delivery-finished';
@@ -116,7 +116,7 @@ export async function runDeliverySession(options: SessionOptions, work: (session
       context.signal.throwIfAborted();
       const done = await journal.step({ runId: context.runId, step, strategy, object, change }, apply);
       if (!done.applied) context.reporter.info(`${step}: already applied by this run (${context.runId}); not applying it twice`);
-      return { applied: done.applied, result: done.result };
+      return { applied: done.applied, result: done.result, entry: done.entry };
     },
   };
 
@@ -137,7 +137,8 @@ export async function runDeliverySession(options: SessionOptions, work: (session
     }
     throw error;
   } finally {
-    context.state.set(FINISHED, 'true');
+    // A cancelled run is not finished: its post step puts traffic back where the run found it.
+    if (!context.signal.aborted) context.state.set(FINISHED, 'true');
     if (lock) {
       await lock.release().catch((e: Error) => context.reporter.warn(`could not release the lock of ${inputs.service}: ${e.message} (it expires by itself)`));
       context.state.set(LOCKED, '');

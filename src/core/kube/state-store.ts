@@ -105,9 +105,16 @@ export class StateStore {
     let result: { id: string; entry: StateEntry; alreadyApplied: boolean } | undefined;
     await this.update((journal) => {
       const existing = journal.find((e) => e.id === id);
-      if (existing) {
-        result = { id, entry: existing, alreadyApplied: existing.status === 'applied' || existing.status === 'compensated' };
+      if (existing && existing.status !== 'compensated') {
+        result = { id, entry: existing, alreadyApplied: existing.status === 'applied' };
         return undefined;
+      }
+      if (existing) {
+        // Applied and then undone (a rollback, a switch back): the change is no longer on the
+        // cluster, so a re-run of the same run (GitHub's "re-run jobs") may make it again.
+        const replanned: StateEntry = { id, ...change, status: 'planned', plannedAt: this.now().toISOString() };
+        result = { id, entry: replanned, alreadyApplied: false };
+        return journal.map((e) => (e.id === id ? replanned : e));
       }
       const entry: StateEntry = { id, ...change, status: 'planned', plannedAt: this.now().toISOString() };
       result = { id, entry, alreadyApplied: false };

@@ -1,6 +1,4 @@
-import { readFile } from 'node:fs/promises';
-import { isAbsolute, relative, resolve } from 'node:path';
-import { InputError } from '../config/input-error.js';
+import { readFileOrInline } from '../config/file-or-inline.js';
 import { type Flow, type FlowContext, FlowFailure, type FlowOutputs } from '../flow.js';
 import { validateSpec } from '../specs/validate.js';
 import type { ParsedInputs } from '../specs/spec.js';
@@ -19,7 +17,7 @@ import { renderSummary } from './summary.js';
 export type ValidateInputs = ParsedInputs<typeof validateSpec>;
 
 export async function runValidate(inputs: ValidateInputs, context: FlowContext, env: NodeJS.ProcessEnv = process.env): Promise<FlowOutputs> {
-  const { text, source } = await readMetricsInput(inputs.metrics, env.GITHUB_WORKSPACE ?? process.cwd());
+  const { text, source } = await readFileOrInline('metrics', inputs.metrics, env.GITHUB_WORKSPACE ?? process.cwd());
   const analysis = parseMetrics(text, source);
   const result = await context.reporter.group('Metric analysis', () =>
     runAnalysis({
@@ -42,25 +40,3 @@ export async function runValidate(inputs: ValidateInputs, context: FlowContext, 
 
 /** For the command line (src/flows.ts): the same flow the action runs. */
 export const validateFlow: Flow<typeof validateSpec> = { spec: validateSpec, main: (inputs, context) => runValidate(inputs, context) };
-
-const FILE = /^[^\n{}:]+\.(ya?ml|json)$/i;
-
-/**
- * The `metrics` input is inline YAML, or the path of a .yaml/.yml/.json file inside the workspace
- * (a path outside it is refused: the input must not become a way to read the runner's files).
- */
-export async function readMetricsInput(value: string, workspace: string): Promise<{ text: string; source: string }> {
-  const trimmed = value.trim();
-  if (!FILE.test(trimmed)) return { text: value, source: 'metrics input' };
-  const path = resolve(workspace, trimmed);
-  const inside = relative(resolve(workspace), path);
-  if (inside.startsWith('..') || isAbsolute(inside)) {
-    throw new InputError(`metrics: ${trimmed} is outside the workspace (${workspace}); give a path inside the repository, or inline YAML`);
-  }
-  try {
-    return { text: await readFile(path, 'utf8'), source: trimmed };
-  } catch (error) {
-    const code = (error as { code?: string }).code;
-    throw new InputError(`metrics: cannot read ${trimmed} (${code ?? 'error'}) relative to ${workspace}; check the path, or give the definitions inline`);
-  }
-}

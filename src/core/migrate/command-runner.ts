@@ -32,10 +32,19 @@ export interface CommandResult {
 const KILL_GRACE_MS = 5_000;
 
 /**
- * Runs commands with node:child_process (no shell). The command gets its own process group so
- * that a timeout or a cancel stops what it started too (npx -> node -> psql).
+ * The environment a command inherits: the runner's, without the action's inputs (INPUT_*, which
+ * hold the kubeconfig and tokens) or the command line's secret inputs (PD_*).
  */
-export function spawnCommandRunner(baseEnv: NodeJS.ProcessEnv = process.env): CommandRunner {
+export function commandEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !/^(INPUT|PD)_/i.test(name)));
+}
+
+/**
+ * Runs commands with node:child_process (no shell). The command gets its own process group so
+ * that a timeout or a cancel stops what it started too (npx -> node -> psql). It inherits the
+ * runner's environment without the action's inputs, which hold secrets.
+ */
+export function spawnCommandRunner(baseEnv: NodeJS.ProcessEnv = commandEnvironment(process.env)): CommandRunner {
   return {
     run: (request) =>
       new Promise<CommandResult>((resolve) => {
