@@ -326,3 +326,37 @@ describe('after an Argo Rollouts canary promoted to 50%', () => {
     expect((await journalOf(cluster, t)).map((e) => e.status)).toEqual(['compensated']);
   });
 });
+
+describe('after a blue-green switch that scaled the old colour down', () => {
+  const t = { namespace: 'bgs', service: 'search' };
+  const f = blueGreenFixtures(t);
+  const blue = { namespace: t.namespace, name: 'search-blue' };
+  const green = { namespace: t.namespace, name: 'search-green' };
+
+  test('scales the old colour back up and waits for it before traffic returns to it, then the rest', async () => {
+    await cluster.apply(f.objects);
+    await deliver(cluster, t, { runId: 'run-550', strategy: 'blue-green' }, async (s) => {
+      await journaledImage(s, green, 'search:2.0');
+      await journaledWeights(s, 'switch', f.router, { [f.blue]: 0, [f.green]: 100 });
+      await journaledScale(s, blue, 0);
+    });
+    expect(liveDeployment(cluster, blue).replicas).toBe(0);
+
+    const since = cluster.requests.length;
+    const run = await rollBack(cluster, t);
+    expect(run.outputs.result).toBe('rolled-back');
+    expect(run.actions.map((a) => [a.layer, a.step, a.before, a.after])).toEqual([
+      ['capacity', 'scale-search-blue', '0 replicas', '2 replicas'],
+      ['traffic', 'switch', `${f.blue} 0%, ${f.green} 100%`, `${f.blue} 100%, ${f.green} 0%`],
+      ['workload', 'image-search-green', 'search:2.0', 'search:1.0'],
+    ]);
+    const writes = writesSince(cluster, since);
+    const scaleUp = writes.indexOf('PATCH /apis/apps/v1/namespaces/bgs/deployments/search-blue/scale');
+    const traffic = writes.indexOf('PATCH /apis/networking.istio.io/v1/namespaces/bgs/virtualservices/search');
+    expect(scaleUp).toBeGreaterThanOrEqual(0);
+    expect(traffic).toBeGreaterThan(scaleUp);
+    expect(run.log).toContain('Deployment bgs/search-blue: 2 replicas ready before traffic returns to it');
+    expect(cluster.get('apps/v1', 'Deployment', 'bgs', 'search-blue').status).toMatchObject({ availableReplicas: 2 });
+    expect(liveWeights(cluster, t)).toEqual([100, 0]);
+  });
+});

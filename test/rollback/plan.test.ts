@@ -59,4 +59,18 @@ describe('planRollback', () => {
     expect(planRollback(journal, 'auto').nothingBecause).toContain('auto does not undo a rollback');
     expect(planRollback(journal, 'workload').undos.map((u) => u.target.id)).toEqual(['run-9/undo-web-to-revision-1']);
   });
+
+  test('a Deployment the run scaled down gets its replicas back before traffic, also in mode traffic', () => {
+    const down = { ...entry('run-3', 'scale-down', { kind: 'scale', previous: { replicas: 3 }, next: { replicas: 0 } }), object: { kind: 'Deployment', namespace: 'shop', name: 'checkout-blue' } };
+    const journal = [image('run-3'), weights(0, 100, 'switch', 'run-3'), down];
+    expect(planRollback(journal, 'auto').undos.map((u) => [u.layer, u.target.step])).toEqual([
+      ['capacity', 'scale-down'],
+      ['traffic', 'switch'],
+      ['workload', 'image'],
+    ]);
+    expect(planRollback(journal, 'traffic').undos.map((u) => [u.layer, u.target.step])).toEqual([
+      ['capacity', 'scale-down'],
+      ['traffic', 'switch'],
+    ]);
+  });
 });

@@ -10,7 +10,12 @@ import type { Change, StateEntry } from '../kube/state-store.js';
  * instead of reaching further back into history.
  */
 
-export type Layer = 'traffic' | 'workload';
+/**
+ * `capacity`: a Deployment the run scaled down (blue-green's old colour), scaled back up and waited
+ * for before traffic returns to it; `traffic`: weights back; `workload`: images, revisions and
+ * scale-ups put back once no traffic depends on them.
+ */
+export type Layer = 'capacity' | 'traffic' | 'workload';
 export type JournalMode = 'auto' | 'traffic' | 'workload' | 'all';
 
 /** One compensating write: the oldest entry of an object restores what was there before the run. */
@@ -25,7 +30,7 @@ export interface PlannedUndo {
 export interface RollbackPlan {
   /** The run whose changes are undone; undefined when the journal holds no change at all. */
   run?: { runId: string; strategy: string };
-  /** In order: traffic first, then workloads; within each, the most recently changed object first. */
+  /** In order: capacity, traffic, then workloads; within each, the most recently changed object first. */
   undos: PlannedUndo[];
   /** Why nothing is planned, when `undos` is empty. */
   nothingBecause?: string;
@@ -33,7 +38,7 @@ export interface RollbackPlan {
   leftAlone: string[];
 }
 
-export function layerOf(change: Change): Layer | 'migration' {
+export function layerOf(change: Change): 'traffic' | 'workload' | 'migration' {
   switch (change.kind) {
     case 'traffic':
     case 'argo':
@@ -68,12 +73,25 @@ export function planRollback(journal: readonly StateEntry[], mode: JournalMode):
       nothingBecause: `the last change was made by rollback run ${run.runId}; auto does not undo a rollback (that would bring back what was rolled back): use mode workload to undo it on purpose`,
     };
   }
-  const layers: Layer[] = mode === 'traffic' ? ['traffic'] : mode === 'workload' ? ['workload'] : ['traffic', 'workload'];
-  const undos: PlannedUndo[] = [];
-  for (const layer of layers) undos.push(...groupByObject(open.filter((e) => layerOf(e.change) === layer), layer));
-  const leftAlone = open.filter((e) => !layers.includes(layerOf(e.change) as Layer)).map(describeEntry);
-  const nothingBecause = undos.length ? undefined : `the last run (${run.runId}, ${run.strategy}) has no ${layers.join(' or ')} change left to undo`;
+  const traffic = groupByObject(open.filter((e) => layerOf(e.change) === 'traffic'), 'traffic');
+  const workloads = groupByObject(open.filter((e) => layerOf(e.change) === 'workload'), 'workload');
+  // Traffic never goes back to a Deployment the run scaled down before it has its pods again, so
+  // mode traffic restores that capacity too.
+  const capacity = workloads.filter(restoresCapacity).map((undo): PlannedUndo => ({ ...undo, layer: 'capacity' }));
+  const rest = workloads.filter((undo) => !restoresCapacity(undo));
+  const undos = mode === 'traffic' ? [...capacity, ...traffic] : mode === 'workload' ? workloads : [...capacity, ...traffic, ...rest];
+  const undone = new Set(undos.flatMap((u) => u.entries));
+  const leftAlone = open.filter((e) => !undone.has(e)).map(describeEntry);
+  const what = mode === 'traffic' || mode === 'workload' ? mode : 'traffic or workload';
+  const nothingBecause = undos.length ? undefined : `the last run (${run.runId}, ${run.strategy}) has no ${what} change left to undo`;
   return { run, undos, leftAlone, nothingBecause };
+}
+
+/** A scale undo that brings replicas back up: the run scaled the object down overall. */
+function restoresCapacity(undo: PlannedUndo): boolean {
+  const oldest = undo.target.change;
+  const newest = undo.entries[0]!.change;
+  return oldest.kind === 'scale' && newest.kind === 'scale' && oldest.previous.replicas > newest.next.replicas;
 }
 
 /**

@@ -8,7 +8,7 @@ export interface RollbackAction {
   entry: string;
   /** Every journal entry this compensation settled (marked compensated), oldest first. */
   entries: string[];
-  layer: 'traffic' | 'workload' | 'migration';
+  layer: 'capacity' | 'traffic' | 'workload' | 'migration';
   /** The step that made the change, e.g. `traffic-50`, or `rollback expand`. */
   step: string;
   /** `VirtualService shop/checkout`, or `database` for a migration. */

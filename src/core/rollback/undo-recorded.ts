@@ -1,5 +1,6 @@
 import { compensate } from '../delivery/compensate.js';
 import type { KubeClient } from '../kube/client.js';
+import { waitForDeploymentRollout } from '../kube/deployment.js';
 import { describeRef } from '../kube/object-ref.js';
 import type { Change, StateStore } from '../kube/state-store.js';
 import { formatWeights } from '../kube/weights.js';
@@ -34,6 +35,11 @@ export async function undoRecorded(client: KubeClient, journal: StateStore, undo
         reporter: options.reporter,
         wait: { timeoutMs: options.rolloutTimeoutMs, signal: options.signal },
       });
+      if (undo.layer === 'capacity') {
+        // Traffic goes back to it next: its pods must be ready first.
+        await waitForDeploymentRollout(client, undo.target.object, { timeoutMs: options.rolloutTimeoutMs, signal: options.signal });
+        options.reporter.info(`${describeRef(undo.target.object)}: ${result.after} ready before traffic returns to it`);
+      }
       const recorded = recordedState(newest.change);
       if (recorded !== undefined && !sameDescription(recorded, result.before)) {
         options.reporter.warn(

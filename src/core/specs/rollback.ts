@@ -16,7 +16,7 @@ export const rollbackSpec = defineAction({
     ...clusterInputs,
     mode: {
       description:
-        'What to undo. `auto`: the un-undone changes of the last run recorded for the service (traffic, then workloads; never a migration, never a rollback). `traffic` or `workload`: only that part of them. `workload` with `to-revision`: roll the Deployment back to that revision, as `kubectl rollout undo --to-revision`. `migration`: the compensating migration of the furthest phase done (needs `database-url` and `rollback-command`). `all`: traffic, workloads, then the migration.',
+        'What to undo. `auto`: the changes not yet undone of the last run recorded for the service: a Deployment it scaled down is scaled back up (and waited for) first, then traffic, then images and other workload changes; never a migration, never a rollback. `traffic` (with that capacity) or `workload`: only that part of them. `workload` with `to-revision`: roll the Deployment back to that revision, as `kubectl rollout undo --to-revision`. `migration`: the compensating migration of the furthest phase done (needs `database-url` and `rollback-command`). `all`: traffic, workloads, then the migration.',
       default: 'auto',
       schema: z.enum(['auto', 'traffic', 'workload', 'migration', 'all']),
     },
