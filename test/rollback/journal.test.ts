@@ -360,3 +360,36 @@ describe('after a blue-green switch that scaled the old colour down', () => {
     expect(liveWeights(cluster, t)).toEqual([100, 0]);
   });
 });
+
+describe('an image change recorded on an Argo Rollout', () => {
+  const t = { namespace: 'argo', service: 'shipping' };
+
+  test('traffic is aborted back to stable; the image is left alone with a clear message instead of writing a Deployment of the same name', async () => {
+    await cluster.apply([
+      {
+        apiVersion: 'argoproj.io/v1alpha1',
+        kind: 'Rollout',
+        metadata: { name: 'shipping', namespace: 'argo' },
+        spec: {
+          replicas: 2,
+          selector: { matchLabels: { app: 'shipping' } },
+          template: { metadata: { labels: { app: 'shipping' } }, spec: { containers: [{ name: 'app', image: 'shipping:1' }] } },
+          strategy: { canary: { steps: [{ setWeight: 50 }, { pause: {} }] } },
+        },
+      },
+      // A Deployment that happens to share the name: it must not be touched.
+      deployment('argo', 'shipping', 'shipping-legacy:7', 1),
+    ]);
+    const ro = new ArgoRollout(clientFor(cluster), 'argo', 'shipping');
+    await ro.waitFor('healthy', { timeoutMs: 20_000 });
+    await deliver(cluster, t, { runId: 'run-910', strategy: 'canary' }, async (s) => {
+      await s.change('canary-image', ro.ref, { kind: 'image', container: 'app', previous: { image: 'shipping:1' }, next: { image: 'shipping:2' } }, () => ro.setImage('shipping:2'));
+    });
+    await ro.waitFor('paused', { timeoutMs: 20_000 });
+
+    const run = await rollBack(cluster, t);
+    expect(run.outputs.result).toBe('failed');
+    expect(run.failure!.message).toContain('the journal recorded an image change of Rollout argo/shipping, and the shared compensate undoes those on Deployments only; not touching it (put it back by hand: container app image shipping:1)');
+    expect(liveDeployment(cluster, { namespace: 'argo', name: 'shipping' }).image).toBe('shipping-legacy:7');
+  });
+});

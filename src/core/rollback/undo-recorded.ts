@@ -31,6 +31,7 @@ export async function undoRecorded(client: KubeClient, journal: StateStore, undo
       options.signal.throwIfAborted();
       const newest = undo.entries[0]!;
       options.reporter.info(`Undoing ${undo.entries.map((e) => e.step).join(', ')} of ${describeRef(undo.target.object)} (run ${undo.target.runId}, ${undo.target.strategy})`);
+      refuseWrongKind(undo);
       const result = await compensate(client, undo.target, {
         reporter: options.reporter,
         wait: { timeoutMs: options.rolloutTimeoutMs, signal: options.signal },
@@ -88,4 +89,32 @@ function recordedState(change: Change): string | undefined {
 function sameDescription(a: string, b: string): boolean {
   const pieces = (text: string) => text.split(', ').sort().join(', ');
   return pieces(a) === pieces(b);
+}
+
+/**
+ * `compensate` puts images, replicas and revisions back on Deployments only; an entry recorded on
+ * another kind (an Argo Rollout's image) would be written to a Deployment of the same name.
+ * Refused, so that the wrong object is never changed.
+ */
+function refuseWrongKind(undo: PlannedUndo): void {
+  const { change, object } = undo.target;
+  if ((change.kind === 'image' || change.kind === 'scale' || change.kind === 'undo') && object.kind !== 'Deployment') {
+    throw new Error(
+      `the journal recorded a${change.kind === 'image' ? 'n' : ''} ${change.kind} change of ${describeRef(object)}, and the shared compensate undoes those on Deployments only; not touching it (put it back by hand: ${describeChangeBack(undo)})`,
+    );
+  }
+}
+
+function describeChangeBack(undo: PlannedUndo): string {
+  const { change } = undo.target;
+  switch (change.kind) {
+    case 'image':
+      return `container ${change.container} image ${change.previous.image}`;
+    case 'scale':
+      return `${change.previous.replicas} replicas`;
+    case 'undo':
+      return `revision ${change.previous.revision ?? '?'}`;
+    default:
+      return 'as recorded';
+  }
 }
