@@ -1,5 +1,5 @@
 import * as core from '@actions/core';
-import { type Flow, type FlowContext, FlowFailure, type FlowOutputs, outputStrings, type RunInfo, runIdFor, runInfoFromEnv } from '../core/flow.js';
+import { type Flow, type FlowContext, FlowFailure, outputStrings, runIdFor, runInfoFromEnv } from '../core/flow.js';
 import { githubDeploymentTracker } from './notify.js';
 import type { Reporter } from '../core/reporter.js';
 import { Secrets } from '../core/secrets.js';
@@ -11,19 +11,8 @@ import { parseInputs, secretInputs, type ActionSpec, type ParsedInputs } from '.
  * any error into a failed step with the secrets redacted. The same bundle runs the `post:`
  * step (after the job, also when it was cancelled).
  */
-export type ActionContext = FlowContext & { github: RunInfo };
-export type Outputs = FlowOutputs;
-
-export interface ActionHandlers<S extends ActionSpec> {
-  main(inputs: ParsedInputs<S>, context: ActionContext): Promise<Outputs>;
-  post?(inputs: ParsedInputs<S>, context: ActionContext): Promise<void>;
-}
-
 export async function runFlow<S extends ActionSpec>(flow: Flow<S>): Promise<void> {
-  return runAction(flow.spec, flow);
-}
-
-export async function runAction<S extends ActionSpec>(spec: S, handlers: ActionHandlers<S>): Promise<void> {
+  const { spec } = flow;
   const secrets = new Secrets();
   for (const name of secretInputs(spec)) {
     for (const piece of secrets.add(core.getInput(name))) core.setSecret(piece);
@@ -39,25 +28,24 @@ export async function runAction<S extends ActionSpec>(spec: S, handlers: ActionH
   process.once('SIGTERM', cancel);
   try {
     const raw = Object.fromEntries(Object.keys(spec.inputs).map((name) => [name, core.getInput(name)]));
-    if (isPost && !handlers.post) return;
+    if (isPost && !flow.post) return;
     const inputs = isPost ? parsePostInputs(spec, raw) : parseInputs(spec, raw);
     if (!inputs) return;
     const run = runInfoFromEnv();
-    const context: ActionContext = {
+    const context: FlowContext = {
       reporter,
       secrets,
       runId: runIdFor(inputs, run),
       signal: controller.signal,
       state: { get: (key) => core.getState(key), set: (key, value) => core.saveState(key, value) },
       run,
-      github: run,
       deploymentTracker: githubDeploymentTracker(),
     };
     if (isPost) {
-      await handlers.post?.(inputs, context);
+      await flow.post?.(inputs, context);
       return;
     }
-    const outputs = await handlers.main(inputs, context);
+    const outputs = await flow.main(inputs, context);
     for (const [name, value] of outputStrings(outputs)) core.setOutput(name, value);
   } catch (error) {
     if (error instanceof FlowFailure) for (const [name, value] of outputStrings(error.outputs)) core.setOutput(name, value);
@@ -95,9 +83,4 @@ function actionsReporter(secrets: Secrets): { reporter: Reporter; flushSummary: 
     },
   };
   return { reporter, flushSummary: () => summaryChain };
-}
-
-/** For an action whose flow is not built yet: its inputs are checked, then it fails honestly. */
-export function notBuilt(name: string): never {
-  throw new Error(`The ${name} flow is not built in this version yet: the inputs are valid, but nothing was changed.`);
 }

@@ -87,13 +87,3 @@ export function runInfoFromEnv(env: NodeJS.ProcessEnv = process.env): RunInfo {
     runUrl: env.GITHUB_RUN_ID ? `${serverUrl}/${repository}/actions/runs/${runId}` : '',
   };
 }
-
-/** For an action whose flow is not built yet: its inputs are checked, then it fails honestly. */
-export function notBuiltFlow<S extends ActionSpec>(spec: S): Flow<S> {
-  return {
-    spec,
-    main: async () => {
-      throw new Error(`The ${spec.name} flow is not built in this version yet: the inputs are valid, but nothing was changed.`);
-    },
-  };
-}

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { FIXED_DAY, httpTraffic, startPrometheus, toOpenMetrics, type PrometheusServer } from '../support/prometheus.js';
 import { deployment } from '../cluster/helpers.js';
-import { blueGreenFlow } from '../../src/core/blue-green/flow.js';
+import { postDeliverySession } from '../../src/core/delivery/session.js';
 import {
   colourDeployments,
   fakeClock,
@@ -347,8 +347,9 @@ describe('a switch that stopped midway', () => {
     expect(h.cluster.get('coordination.k8s.io/v1', 'Lease', 'shop', 'pd-lock-cancel').spec.holderIdentity ?? undefined).toBeUndefined();
     expect(context.reporter.messages('warn').join('\n')).toContain('the run was cancelled mid-switch: switching traffic back to blue');
 
+    // The post step of the cancelled run (the action's post step runs this, with the inputs' kubeconfig).
     h.cluster.resetRequests();
-    await blueGreenFlow.post!(inputs(raw), context);
+    expect(await postDeliverySession({ inputs: inputs(raw), strategy: 'blue-green', context, client: h.client })).toEqual([]);
     expect(writes(h, '/virtualservices/')).toEqual([]);
     expect(liveHostWeights(h, 'cancel')).toEqual({ blue: 100, green: 0 });
   });

@@ -58,7 +58,8 @@ export function parseCanaryConfig(yamlOrObject: unknown, source: string): Canary
       throw new InputError(`config ${source} is not valid YAML: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
-  const label = `config ${source}`;
+  // `config input` (inline) or `config deploy/canary.yaml` (a file).
+  const label = source.endsWith(' input') ? source : `config ${source}`;
   const parsed = parseWith(canaryConfigSchema, doc, { label });
   const templates = new Map<string, AnalysisSpec>();
   for (const [name, body] of Object.entries(parsed.templates)) templates.set(name, parseMetrics(body, `${label}, templates.${name}`));

@@ -3,7 +3,7 @@ import type { KubeClient } from '../kube/client.js';
 import { scaleDeployment, setDeploymentImage, undoDeployment, waitForDeploymentRollout } from '../kube/deployment.js';
 import { describeRef } from '../kube/object-ref.js';
 import type { StateEntry } from '../kube/state-store.js';
-import { formatWeights, sameWeights } from '../kube/weights.js';
+import { formatWeights } from '../kube/weights.js';
 import type { Reporter } from '../reporter.js';
 import { createRouter } from './router-spec.js';
 
@@ -33,11 +33,6 @@ export async function compensate(client: KubeClient, entry: StateEntry, options:
     case 'traffic': {
       const router = createRouter(client, change.router);
       const before = await router.read();
-      if (!sameWeights(before, change.next)) {
-        options.reporter.warn(
-          `${router.describe()}: traffic is ${formatWeights(before)}, not the ${formatWeights(change.next)} this change set; someone changed it since. Putting back ${formatWeights(change.previous)} as recorded.`,
-        );
-      }
       const after = await router.write(change.previous);
       options.reporter.info(`${router.describe()}: traffic back to ${formatWeights(after)} (was ${formatWeights(before)})`);
       return { entry, before: formatWeights(before), after: formatWeights(after) };

@@ -166,9 +166,10 @@ export async function postDeliverySession(options: Omit<SessionOptions, 'image' 
     undone.push(await compensate(client, entry, { reporter: context.reporter }));
     await journal.markCompensated(entry.id);
   }
-  if (await releaseLockIfHeldBy(client, { namespace: inputs.namespace, service: inputs.service, holder: context.runId })) {
-    context.reporter.info(`Released the lock of ${inputs.service} held by this run.`);
-  }
+  const released = await releaseLockIfHeldBy(client, { namespace: inputs.namespace, service: inputs.service, holder: context.runId });
+  if (released) context.reporter.info(`Released the lock of ${inputs.service} held by this run.`);
+  // A run cancelled cleanly already notified its end; only a run that was killed left work here.
+  if (undone.length === 0 && !released) return undone;
   const notify = notificationsFromInputs(inputs, context, { deploymentTracker: context.deploymentTracker });
   const event = notify.newEvent({ service: inputs.service, namespace: inputs.namespace, strategy: options.strategy });
   const reason = undone.length ? `traffic restored: ${undone.map((u) => u.after).join('; ')}` : 'nothing to restore';

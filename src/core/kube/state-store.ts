@@ -191,9 +191,15 @@ export class StateStore {
           throw error;
         }
       }
+      let unread: V1ConfigMap | undefined = existing;
       await guardedPatch<V1ConfigMap>({
         ref: this.ref,
-        read: async () => (await this.read()) ?? existing,
+        // The first attempt plans on the copy just read; only a conflict reads again.
+        read: async () => {
+          const first = unread;
+          unread = undefined;
+          return first ?? (await this.read()) ?? existing;
+        },
         resourceVersionOf: (cm) => cm.metadata?.resourceVersion,
         plan: (cm) => {
           const next = mutate(this.journalOf(cm));

@@ -98,9 +98,10 @@ function sameDescription(a: string, b: string): boolean {
  */
 function refuseWrongKind(undo: PlannedUndo): void {
   const { change, object } = undo.target;
-  if ((change.kind === 'image' || change.kind === 'scale' || change.kind === 'undo') && object.kind !== 'Deployment') {
+  const undoable = object.kind === 'Deployment' || (change.kind === 'image' && object.kind === 'Rollout');
+  if ((change.kind === 'image' || change.kind === 'scale' || change.kind === 'undo') && !undoable) {
     throw new Error(
-      `the journal recorded a${change.kind === 'image' ? 'n' : ''} ${change.kind} change of ${describeRef(object)}, and the shared compensate undoes those on Deployments only; not touching it (put it back by hand: ${describeChangeBack(undo)})`,
+      `the journal recorded a${change.kind === 'image' ? 'n' : ''} ${change.kind} change of ${describeRef(object)}, and the shared compensate undoes those on Deployments (and images on Argo Rollouts) only; not touching it (put it back by hand: ${describeChangeBack(undo)})`,
     );
   }
 }
