@@ -10,6 +10,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { type BenchModule, type BenchRow, machine } from './lib.js';
 
 const AREAS: Record<string, string> = {
@@ -55,7 +56,7 @@ const RATIOS: Ratio[] = [
   },
   {
     area: 'canary',
-    name: 'breach → weight 0, in background intervals',
+    name: 'breach → weight 0 ÷ the background interval',
     of: { area: 'canary', name: /^breach visible .*interval 1s/ },
     to: { constant: 1000, label: 'the 1 s interval' },
     as: 'times',
@@ -94,6 +95,8 @@ if (unknown.length > 0) {
 const selected = Object.keys(AREAS).filter((a) => asked.length === 0 || asked.includes(a));
 
 const started = Date.now();
+/** The machine may be shared (other tests, builds): its load when the bench began is part of the record. */
+const loadAtStart = loadavg()[0] ?? 0;
 const reports: AreaReport[] = [];
 let timedOut = false;
 for (const area of selected) {
@@ -150,7 +153,7 @@ function render(reports: AreaReport[]): string {
   const rows = reports.flatMap((r) => r.rows);
   const lines = [
     `Machine: ${machine()}`,
-    `Commit: ${commit()}, ${new Date(started).toISOString().slice(0, 16).replace('T', ' ')} UTC, ${formatDuration(Date.now() - started)} in all`,
+    `Commit: ${commit()}, ${new Date(started).toISOString().slice(0, 16).replace('T', ' ')} UTC, ${formatDuration(Date.now() - started)} in all; load average ${loadAtStart.toFixed(1)} at the start, ${(loadavg()[0] ?? 0).toFixed(1)} at the end`,
     '',
     '| measurement | median | runs | note |',
     '| --- | ---: | ---: | --- |',

@@ -154,7 +154,10 @@ async function runScenario(scenario: Scenario, deps: ScenarioDeps): Promise<Verd
   deps.slack.scenario = scenario.id;
   deps.slack.onPayload = (payload) => log.line(`slack ← ${payload.text} (${displayPath(payload.file)})`);
   // What a workflow's `with:` would hold, without the secrets (the demo adds them below).
-  await writeFile(join(dir, 'inputs.yaml'), stringifyYaml({ uses: `./actions/${scenario.action}`, with: scenario.inputs }, { lineWidth: 0 }));
+  await writeFile(
+    join(dir, 'inputs.yaml'),
+    `# The step this scenario runs; the demo adds kubeconfig, prometheus-address and slack-webhook-url\n# (in a workflow: \${{ secrets.KUBECONFIG }} and so on).\n${stringifyYaml({ uses: `./actions/${scenario.action}`, with: scenario.inputs }, { lineWidth: 0 })}`,
+  );
 
   const raw = {
     ...scenario.inputs,
