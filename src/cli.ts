@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import './quiet-deprecations.js';
 import { runCli } from './cli/main.js';
 import { flows } from './flows.js';
 

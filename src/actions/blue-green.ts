@@ -1,3 +1,4 @@
+import '../quiet-deprecations.js';
 import { blueGreenFlow } from '../core/blue-green/flow.js';
 import { runFlow } from './runtime.js';
 

@@ -1,3 +1,4 @@
+import '../quiet-deprecations.js';
 import { canaryFlow } from '../core/canary/index.js';
 import { runFlow } from './runtime.js';
 

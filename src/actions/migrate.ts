@@ -1,3 +1,4 @@
+import '../quiet-deprecations.js';
 import { migrateFlow } from '../core/migrate/migrate-flow.js';
 import { runFlow } from './runtime.js';
 

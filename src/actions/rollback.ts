@@ -1,3 +1,4 @@
+import '../quiet-deprecations.js';
 import { rollbackFlow } from '../core/rollback/rollback-flow.js';
 import { runFlow } from './runtime.js';
 

@@ -1,3 +1,4 @@
+import '../quiet-deprecations.js';
 import { validateFlow } from '../core/metrics/validate-flow.js';
 import { runFlow } from './runtime.js';
 
