@@ -121,6 +121,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   for (const v of result.verdicts) {
     print(`${v.ok ? 'PASS' : 'FAIL'}  ${v.title}: ${v.result || 'no result'}${v.ok ? '' : ` (expected ${v.expected})${v.error ? `: ${v.error}` : ''}`} in ${(v.durationMs / 1000).toFixed(1)} s`);
   }
+  if (result.verdicts.length === 3) print(`Read next: ${join(shown, '3-cart-canary-abort', 'summary.md')} (why the canary was aborted, step by step) and ${join(shown, 'slack')}/ (what Slack was told).`);
   if (options.signal.aborted) print('Interrupted: the scenarios left were not run.');
   return result;
 }
