@@ -20,13 +20,13 @@ export async function runFlow<S extends ActionSpec>(flow: Flow<S>): Promise<void
   // Saved first thing, so that the post step knows it is the post step even when the main step
   // failed before doing anything else.
   const isPost = core.getState('isPost') === 'true';
-  if (!isPost) core.saveState('isPost', 'true');
   const { reporter, flushSummary } = actionsReporter(secrets);
   const controller = new AbortController();
   const cancel = () => controller.abort(new Error('the run was cancelled'));
   process.once('SIGINT', cancel);
   process.once('SIGTERM', cancel);
   try {
+    if (!isPost) core.saveState('isPost', 'true');
     const raw = Object.fromEntries(Object.keys(spec.inputs).map((name) => [name, core.getInput(name)]));
     if (isPost && !flow.post) return;
     const inputs = isPost ? parsePostInputs(spec, raw) : parseInputs(spec, raw);
