@@ -4,6 +4,7 @@ import { ArgoRollout } from '../kube/argo-rollout.js';
 import type { KubeClient } from '../kube/client.js';
 import { findContainer, readDeployment, scaleDeployment, setDeploymentImage, waitForDeploymentRollout } from '../kube/deployment.js';
 import type { ObjectRef } from '../kube/object-ref.js';
+import type { Change } from '../kube/state-store.js';
 import type { TrafficRouter } from '../kube/traffic-router.js';
 import { sameWeights, splitWeights, type Weights } from '../kube/weights.js';
 import { InputError } from '../config/input-error.js';
@@ -166,14 +167,20 @@ class DeploymentCanary implements CanaryTarget {
   private async trafficToStable(run: TargetRun, step: string): Promise<void> {
     const next = splitWeights(this.router.destinations, 0);
     const previous = await this.router.read();
-    if (sameWeights(previous, next)) return;
+    if (sameWeights(previous, next)) {
+      await settleLeftEntry(run, step, (change) => change.kind === 'traffic' && sameWeights(change.next, next));
+      return;
+    }
     await run.session.change(stepName(run, step), this.router.ref, { kind: 'traffic', router: this.routerSpec, previous, next }, () => this.router.write(next));
   }
 
   private async scale(run: TargetRun, step: string, d: { namespace: string; name: string }, replicas: number): Promise<void> {
     const live = await readDeployment(this.client, d);
     const previous = live.spec?.replicas ?? 1;
-    if (previous === replicas) return;
+    if (previous === replicas) {
+      await settleLeftEntry(run, step, (change) => change.kind === 'scale' && change.next.replicas === replicas);
+      return;
+    }
     await run.session.change(stepName(run, step), { kind: 'Deployment', ...d }, { kind: 'scale', previous: { replicas: previous }, next: { replicas } }, () =>
       scaleDeployment(this.client, { ...d, replicas }),
     );
@@ -281,4 +288,17 @@ class ArgoCanary implements CanaryTarget {
       () => this.router.write(splitWeights(this.router.destinations, 0)),
     );
   }
+}
+
+/**
+ * A step found already done on the cluster, so not written again: if this run recorded it as
+ * planned (its process was killed between the write and the journal's mark), the write is there,
+ * so mark the entry applied. Skipping it silently would leave a planned entry that is never settled
+ * (and never trimmed from the journal).
+ */
+async function settleLeftEntry(run: TargetRun, step: string, done: (change: Change) => boolean): Promise<void> {
+  if (run.session.dryRun) return;
+  const id = `${run.session.runId}/${stepName(run, step)}`;
+  const left = (await run.session.journal.entries()).find((e) => e.id === id && e.status === 'planned');
+  if (left && done(left.change)) await run.session.journal.markApplied(id);
 }
