@@ -1,3 +1,4 @@
+import { CanaryRecordStore } from '../canary/canary-record.js';
 import { InputError } from '../config/input-error.js';
 import { postDeliverySession, runDeliverySession, type DeliverySession, type SessionResult } from '../delivery/session.js';
 import { type Flow, type FlowContext, FlowFailure, type FlowOutputs } from '../flow.js';
@@ -170,7 +171,22 @@ async function undoJournal(session: DeliverySession, inputs: RollbackInputs, opt
     part.actions = error.done;
     part.failure = error.message;
   }
+  if (!part.failure && plan.run?.strategy === 'canary' && part.actions.length) await settleCanaryRecord(session, inputs, plan.run.runId);
   return part;
+}
+
+/**
+ * The canary's own record (pd-canary-<service>) still says the undone run is progressing or paused
+ * at some weight: left so, it contradicts the cluster, a later `promote` would walk on from a step
+ * whose traffic was undone, and a new canary is refused. Say it was aborted, as the canary's post
+ * step does for a cancelled run.
+ */
+async function settleCanaryRecord(session: DeliverySession, inputs: RollbackInputs, runId: string): Promise<void> {
+  const records = new CanaryRecordStore(session.client, inputs.namespace, inputs.service);
+  const record = await records.read();
+  if (!record || (record.runId !== runId && record.startedBy !== runId) || (record.state !== 'progressing' && record.state !== 'paused')) return;
+  await records.write({ ...record, state: 'aborted', weight: 0, reason: `rolled back by run ${session.runId}${inputs.reason ? `: ${inputs.reason}` : ''}` });
+  session.reporter.info(`${describeRef(records.ref)}: the canary of ${record.image} (run ${runId}) is recorded as aborted; its traffic and workloads were rolled back.`);
 }
 
 /** Mode workload with to-revision: the Deployment's own revision history is the record. */
