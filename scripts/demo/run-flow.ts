@@ -1,8 +1,9 @@
 import { Writable } from 'node:stream';
 import { ConsoleReporter } from '../../src/cli/console-reporter.js';
-import { type Flow, FlowFailure, type FlowOutputs, outputStrings, runIdFor, runInfoFromEnv } from '../../src/core/flow.js';
+import { runFlowOnce } from '../../src/cli/main.js';
+import { type Flow, FlowFailure, type FlowOutputs, outputStrings } from '../../src/core/flow.js';
 import { Secrets } from '../../src/core/secrets.js';
-import { parseInputs, secretInputs, type ActionSpec } from '../../src/core/specs/spec.js';
+import type { ActionSpec } from '../../src/core/specs/spec.js';
 
 export interface FlowRun {
   /** succeeded: main returned; failed: a FlowFailure (the flow ran and did not succeed); error: anything else. */
@@ -14,16 +15,7 @@ export interface FlowRun {
   durationMs: number;
 }
 
-/**
- * Runs one flow with the context the command line builds (src/cli/main.ts `runCli`): secrets
- * registered from the spec's secret inputs, inputs parsed by the spec, the run info from the
- * environment, a ConsoleReporter (here writing to `out`), state kept in memory, and the post step
- * run right after the main one, as one CLI process does.
- *
- * This mirrors runCli's context creation because runCli does not export it and prints outputs to
- * process.stdout; if main.ts exported a `createCliContext(flow, raw, { out, signal, env })`, this
- * function would shrink to a call of it.
- */
+/** Runs one flow as the command line does (src/cli/main.ts `runFlowOnce`), with its log written to `out`. */
 export async function runFlowLikeCli(
   flow: Flow<ActionSpec>,
   raw: Record<string, string>,
@@ -40,32 +32,10 @@ export async function runFlowLikeCli(
     durationMs: performance.now() - started,
   });
   try {
-    for (const input of secretInputs(flow.spec)) secrets.add(raw[input]);
-    const inputs = parseInputs(flow.spec, raw);
-    const run = runInfoFromEnv(options.env);
-    const state = new Map<string, string>();
-    const context = {
-      reporter,
-      secrets,
-      runId: runIdFor(inputs, run),
-      signal: options.signal,
-      state: { get: (key: string) => state.get(key) ?? '', set: (key: string, value: string) => void state.set(key, value) },
-      run,
-    };
-    try {
-      return finish('succeeded', await flow.main(inputs, context));
-    } catch (error) {
-      if (error instanceof FlowFailure) {
-        reporter.error(error.message);
-        return finish('failed', error.outputs, error);
-      }
-      throw error;
-    } finally {
-      await flow.post?.(inputs, context);
-    }
+    return finish('succeeded', await runFlowOnce(flow, raw, { reporter, secrets, signal: options.signal, env: options.env }));
   } catch (error) {
     reporter.error((error as Error).message);
-    return finish('error', {}, error);
+    return error instanceof FlowFailure ? finish('failed', error.outputs, error) : finish('error', {}, error);
   }
 }
 

@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
-import { type Flow, FlowFailure, type FlowOutputs, outputStrings, runIdFor, runInfoFromEnv } from '../core/flow.js';
 import { InputError } from '../core/config/input-error.js';
+import { type Flow, type FlowContext, FlowFailure, type FlowOutputs, outputStrings, runIdFor, runInfoFromEnv } from '../core/flow.js';
+import type { Reporter } from '../core/reporter.js';
 import { Secrets } from '../core/secrets.js';
 import { parseInputs, secretInputs, type ActionSpec } from '../core/specs/spec.js';
 import { parseCliArgs, usage } from './args.js';
@@ -27,39 +28,52 @@ export async function runCli(flows: Record<string, Flow<ActionSpec>>, argv: read
   let args;
   try {
     args = parseCliArgs(flow.spec, rest);
-    for (const input of secretInputs(flow.spec)) secrets.add(args.inputs[input]);
     if (args.help) {
       process.stdout.write(`${usage(flow.spec)}\n`);
       return 0;
     }
-    const inputs = parseInputs(flow.spec, args.inputs);
-    const run = runInfoFromEnv();
-    const state = new Map<string, string>();
-    const context = {
-      reporter,
-      secrets,
-      runId: runIdFor(inputs, run),
-      signal: controller.signal,
-      state: { get: (key: string) => state.get(key) ?? '', set: (key: string, value: string) => void state.set(key, value) },
-      run,
-    };
-    try {
-      printOutputs(await flow.main(inputs, context));
-      return 0;
-    } catch (error) {
-      if (error instanceof FlowFailure) printOutputs(error.outputs);
-      throw error;
-    } finally {
-      // One process is both steps: the post step's cleanup runs right after the main one.
-      await flow.post?.(inputs, context);
-    }
+    printOutputs(await runFlowOnce(flow, args.inputs, { reporter, secrets, signal: controller.signal }));
+    return 0;
   } catch (error) {
+    if (error instanceof FlowFailure) printOutputs(error.outputs);
     reporter.error((error as Error).message);
     return error instanceof InputError ? 2 : 1;
   } finally {
     process.off('SIGINT', cancel);
     process.off('SIGTERM', cancel);
     if (args?.summaryFile) await writeFile(args.summaryFile, reporter.summaries.join('\n\n'));
+  }
+}
+
+export interface FlowRunOptions {
+  reporter: Reporter;
+  secrets: Secrets;
+  signal: AbortSignal;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * One run outside GitHub Actions: registers the secret inputs, parses the inputs, runs the main
+ * step and then the post step (one process is both), with the step state kept in memory.
+ * Returns the outputs; throws InputError, FlowFailure (with outputs) or the flow's error.
+ */
+export async function runFlowOnce(flow: Flow<ActionSpec>, raw: Record<string, string>, options: FlowRunOptions): Promise<FlowOutputs> {
+  for (const input of secretInputs(flow.spec)) options.secrets.add(raw[input]);
+  const inputs = parseInputs(flow.spec, raw);
+  const run = runInfoFromEnv(options.env);
+  const state = new Map<string, string>();
+  const context: FlowContext = {
+    reporter: options.reporter,
+    secrets: options.secrets,
+    runId: runIdFor(inputs, run),
+    signal: options.signal,
+    state: { get: (key) => state.get(key) ?? '', set: (key, value) => void state.set(key, value) },
+    run,
+  };
+  try {
+    return await flow.main(inputs, context);
+  } finally {
+    await flow.post?.(inputs, context);
   }
 }
 

@@ -86,7 +86,10 @@ describe('canary with Istio subsets', () => {
     });
     const run = await runCanaryFlow(h, { namespace: ns, service: 'checkout', image: CANARY_IMAGE, config: cfg }, { runId: 'bg-1' });
     expect(run.error?.message).toMatch(/^Canary aborted: background analysis error-trigger Failed: error-rate-2m: Failed \(1 failed measurement > failureLimit 0; last: successCondition is false: result\[0\] <= 0\.02\)/);
-    expect(run.outputs).toMatchObject({ result: 'aborted', weight: 0, step: 3 });
+    expect(run.outputs).toMatchObject({ result: 'aborted', weight: 0 });
+    // One of the two pauses: the scaled clock advances with API latency, so on a loaded machine the
+    // breach is already visible during the first pause rather than the second.
+    expect([1, 3]).toContain(run.outputs.step);
     expect(istioWeights(h.cluster, ns)).toEqual([100, 0]);
     expect(deploymentOf(h.cluster, ns, 'checkout-canary').replicas).toBe(0);
     const steps = journal(h.cluster, ns).map((e) => e.step.split('#')[0]);
@@ -96,10 +99,14 @@ describe('canary with Istio subsets', () => {
     const measurements = background.metrics[0]!.measurements;
     expect(measurements.at(-1)!.phase).toBe('Failed');
     expect(Number(/[\d.]+/.exec(measurements.at(-1)!.value)![0])).toBeGreaterThan(0.02);
-    expect(measurements.filter((m) => m.phase === 'Successful').length).toBeGreaterThan(3);
-    // Held far less than the 30 minutes of the pause: the trigger cut it short.
+    // Held far less than the pause: the trigger cut it short.
     const summary = run.reporter.summaries.join('\n');
-    expect(summary).toMatch(/\| pause 30m \| 25% \| [^|]+ \| (\d+s|[1-9]m \d\ds) \|/);
+    if (run.outputs.step === 3) {
+      expect(measurements.filter((m) => m.phase === 'Successful').length).toBeGreaterThan(3);
+      expect(summary).toMatch(/\| pause 30m \| 25% \| [^|]+ \| (\d+s|[1-9]m \d\ds) \|/);
+    } else {
+      expect(summary).toMatch(/\| pause 2m \| 10% \| [^|]+ \| (\d+s|1m \d\ds) \|/);
+    }
   });
 
   test('an indefinite pause ends the run paused; a second run with action promote continues from there', async () => {

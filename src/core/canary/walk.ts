@@ -150,6 +150,9 @@ export class CanaryWalk {
     const step = this.steps[index]!;
     const entry = await this.enter(index, describeStep(step));
     this.stepController = new AbortController();
+    // A background failure that landed while the step was being entered aborted the previous
+    // controller: act on it now, not after this step's pause.
+    if (this.background?.failed) return { failed: this.background.describeFailure() };
     const signal = AbortSignal.any([this.stepController.signal, this.session.signal]);
     switch (step.kind) {
       case 'setWeight': {

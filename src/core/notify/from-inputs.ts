@@ -63,6 +63,10 @@ interface SavedState {
   deploymentId?: number;
 }
 
+/**
+ * Notifications are not bound to the run's cancel signal: a cancelled run must still tell Slack
+ * and GitHub that it was cancelled. Each request has its own timeout and the retries are bounded.
+ */
 export function notificationsFromInputs(inputs: NotifyInputs, ctx: FlowContext, setup: NotifySetup = {}): DeploymentNotifications {
   for (const secret of [inputs['slack-webhook-url'], inputs['slack-token'], inputs['github-token']]) ctx.secrets.add(secret);
   const saved = readState(ctx);
@@ -73,12 +77,12 @@ export function notificationsFromInputs(inputs: NotifyInputs, ctx: FlowContext, 
   if (inputs['slack-token']) {
     const channel = inputs['slack-channel'];
     if (!channel) throw new InputError("Invalid inputs: 'slack-channel' is required with 'slack-token' (the channel id to post to, e.g. C0123456789).");
-    const api = new SlackWebApi(inputs['slack-token'], { retry, signal: ctx.signal, baseUrl: setup.slackApiUrl });
+    const api = new SlackWebApi(inputs['slack-token'], { retry, baseUrl: setup.slackApiUrl });
     bot = new SlackBotNotifier(api, channel, saved.slack);
     notifiers.push(bot);
     if (inputs['slack-webhook-url']) ctx.reporter.info('Both slack-token and slack-webhook-url are set: posting with the bot token only.');
   } else if (inputs['slack-webhook-url']) {
-    notifiers.push(new SlackWebhookNotifier(inputs['slack-webhook-url'], { retry, signal: ctx.signal }));
+    notifiers.push(new SlackWebhookNotifier(inputs['slack-webhook-url'], { retry }));
   }
 
   let tracker: DeploymentTracker | undefined;
@@ -88,7 +92,7 @@ export function notificationsFromInputs(inputs: NotifyInputs, ctx: FlowContext, 
     } else if (!setup.deploymentTracker) {
       ctx.reporter.warn('GitHub deployments are recorded only when run as a GitHub Action: github-token is not used here.');
     } else {
-      tracker = setup.deploymentTracker({ token: inputs['github-token'], repository: ctx.run.repository, id: saved.deploymentId, retry, signal: ctx.signal });
+      tracker = setup.deploymentTracker({ token: inputs['github-token'], repository: ctx.run.repository, id: saved.deploymentId, retry });
     }
   }
 
