@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runAction, visibleLog } from '../support/action-runner.js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { colourDeployments, hostsInputs, hostsVirtualService, liveHostWeights, startBlueGreenHarness, type BlueGreenHarness } from '../blue-green/harness.js';
 
@@ -23,21 +23,8 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-async function runBundle(node: string, action: string, inputs: Record<string, string>, name: string) {
-  const output = join(dir, `${name}.output`);
-  const summary = join(dir, `${name}.summary`);
-  const state = join(dir, `${name}.state`);
-  await Promise.all([writeFile(output, ''), writeFile(summary, ''), writeFile(state, '')]);
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, GITHUB_OUTPUT: output, GITHUB_STEP_SUMMARY: summary, GITHUB_STATE: state, GITHUB_RUN_ID: name };
-  for (const [key, value] of Object.entries(inputs)) env[`INPUT_${key.toUpperCase()}`] = value;
-  const child = spawn(node, [`dist/${action}/index.js`], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  child.stdout.on('data', (d) => (log += d));
-  child.stderr.on('data', (d) => (log += d));
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  const outputs: Record<string, string> = {};
-  for (const m of (await readFile(output, 'utf8')).matchAll(/^(.+?)<<(.+)\n([\s\S]*?)\n\2$/gm)) outputs[m[1]!] = m[3]!;
-  return { code, log, outputs, summary: await readFile(summary, 'utf8') };
+function runBundle(node: string, action: string, inputs: Record<string, string>, name: string) {
+  return runAction({ entry: `dist/${action}/index.js`, node, inputs, dir, env: { GITHUB_RUN_ID: name } });
 }
 
 describe.each(Object.entries(RUNTIMES))('the bundles on %s', (runtime, node) => {
@@ -48,19 +35,17 @@ describe.each(Object.entries(RUNTIMES))('the bundles on %s', (runtime, node) => 
     const kube = { kubeconfig: h.cluster.kubeconfig, 'lock-timeout': '5s' };
 
     const switched = await runBundle(node, 'blue-green', { ...hostsInputs(service), ...kube }, `${service}-switch`);
-    expect(switched.log).not.toMatch(/::error::|DeprecationWarning/);
-    expect(switched.code, switched.log).toBe(0);
+    expect(switched.stdout).not.toMatch(/::error::|DeprecationWarning/);
+    expect(switched.code, switched.stdout).toBe(0);
     expect(switched.outputs).toMatchObject({ 'active-color': 'green', 'previous-color': 'blue', result: 'switched' });
     expect(liveHostWeights(h, service)).toEqual({ blue: 0, green: 100 });
     expect(switched.summary).toContain('switched');
 
     const undone = await runBundle(node, 'rollback', { namespace: 'shop', service, reason: 'bundle test', ...kube }, `${service}-rollback`);
-    expect(undone.log).not.toMatch(/::error::/);
-    expect(undone.code, undone.log).toBe(0);
+    expect(undone.stdout).not.toMatch(/::error::/);
+    expect(undone.code, undone.stdout).toBe(0);
     expect(undone.outputs.result).toBe('rolled-back');
     expect(liveHostWeights(h, service)).toEqual({ blue: 100, green: 0 });
-    for (const run of [switched, undone]) {
-      expect(run.log.split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n')).not.toContain(h.cluster.token);
-    }
+    for (const run of [switched, undone]) expect(visibleLog(run)).not.toContain(h.cluster.token);
   }, 60_000);
 });

@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type ActionRun, runAction as runActionEntry, visibleLog } from '../support/action-runner.js';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { colourDeployments, hostsInputs, hostsVirtualService, liveHostWeights, startBlueGreenHarness, type BlueGreenHarness } from './harness.js';
 
@@ -22,46 +22,18 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  outputs: Record<string, string>;
-  summary: string;
-}
-
-async function runAction(inputs: Record<string, string>, name: string): Promise<Run> {
-  const files = { output: join(dir, `${name}.output`), summary: join(dir, `${name}.summary`), state: join(dir, `${name}.state`) };
-  await Promise.all(Object.values(files).map((f) => writeFile(f, '')));
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    GITHUB_OUTPUT: files.output,
-    GITHUB_STEP_SUMMARY: files.summary,
-    GITHUB_STATE: files.state,
-    GITHUB_WORKSPACE: dir,
-    GITHUB_RUN_ID: '4242',
-    GITHUB_REPOSITORY: 'shop/checkout',
-    GITHUB_ACTION_REPOSITORY: 'acme/delivery',
-    GITHUB_ACTION_REF: 'v1',
-  };
-  for (const [key, value] of Object.entries(inputs)) env[`INPUT_${key.toUpperCase()}`] = value;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/actions/blue-green.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stdout += d));
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  return { code, stdout, outputs: parseOutputs(await readFile(files.output, 'utf8')), summary: await readFile(files.summary, 'utf8') };
-}
-
-function parseOutputs(text: string): Record<string, string> {
-  const outputs: Record<string, string> = {};
-  for (const m of text.matchAll(/^(.+?)<<(.+)\n([\s\S]*?)\n\2$/gm)) outputs[m[1]!] = m[3]!;
-  return outputs;
+function runAction(inputs: Record<string, string>, _name: string): Promise<ActionRun> {
+  return runActionEntry({
+    entry: 'src/actions/blue-green.ts',
+    inputs,
+    dir,
+    env: { GITHUB_WORKSPACE: dir, GITHUB_RUN_ID: '4242', GITHUB_REPOSITORY: 'shop/checkout', GITHUB_ACTION_REPOSITORY: 'acme/delivery', GITHUB_ACTION_REF: 'v1' },
+  });
 }
 
 /** What a person sees: the log without the runner's masking commands, the summary and the outputs. */
-function visible(run: Run): string {
-  return [...run.stdout.split('\n').filter((line) => !line.startsWith('::add-mask::')), run.summary, JSON.stringify(run.outputs)].join('\n');
+function visible(run: ActionRun): string {
+  return [visibleLog(run), run.summary, JSON.stringify(run.outputs)].join('\n');
 }
 
 test('the action deploys green, switches to it and sets its outputs and summary; the token is never shown', async () => {

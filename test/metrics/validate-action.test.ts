@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type ActionRun, runAction as runActionEntry } from '../support/action-runner.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpTraffic, startPrometheus, toOpenMetrics, type PrometheusServer } from '../support/prometheus.js';
 
@@ -45,39 +45,12 @@ spec:
           query: sum(rate(http_requests_total{service="{{args.service}}",code="500"}[2m])) / sum(rate(http_requests_total{service="{{args.service}}"}[2m]))
 `;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  outputs: Record<string, string>;
-  summary: string;
-}
-
-async function runAction(inputs: Record<string, string>, name: string): Promise<Run> {
-  const outputFile = join(dir, `${name}.output`);
-  const summaryFile = join(dir, `${name}.summary`);
-  await writeFile(outputFile, '');
-  await writeFile(summaryFile, '');
-  await writeFile(join(dir, `${name}.state`), '');
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, GITHUB_OUTPUT: outputFile, GITHUB_STEP_SUMMARY: summaryFile, GITHUB_WORKSPACE: dir, GITHUB_STATE: join(dir, `${name}.state`) };
-  for (const [key, value] of Object.entries(inputs)) env[`INPUT_${key.toUpperCase()}`] = value;
-  const child = spawn(join(process.cwd(), 'node_modules/.bin/tsx'), ['src/actions/validate.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stdout += d));
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  return { code, stdout, outputs: parseOutputs(await readFile(outputFile, 'utf8')), summary: await readFile(summaryFile, 'utf8') };
-}
-
-/** GITHUB_OUTPUT's `name<<DELIMITER\nvalue\nDELIMITER` records. */
-function parseOutputs(text: string): Record<string, string> {
-  const outputs: Record<string, string> = {};
-  const pattern = /^(.+?)<<(.+)\n([\s\S]*?)\n\2$/gm;
-  for (const m of text.matchAll(pattern)) outputs[m[1]!] = m[3]!;
-  return outputs;
+function runAction(inputs: Record<string, string>, _name: string): Promise<ActionRun> {
+  return runActionEntry({ entry: 'src/actions/validate.ts', inputs, dir, env: { GITHUB_WORKSPACE: dir } });
 }
 
 /** Everything a person could see; `::add-mask::` lines are the runner's masking commands, never shown. */
-function visible(run: Run): string {
+function visible(run: ActionRun): string {
   const log = run.stdout.split('\n').filter((line) => !line.startsWith('::add-mask::'));
   return [...log, run.summary, JSON.stringify(run.outputs)].join('\n');
 }

@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type ActionRun, startAction as startActionEntry } from '../support/action-runner.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { FIXTURES, createSchema, query, resetDatabase } from './harness.js';
@@ -23,50 +23,18 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-interface ActionRun {
-  code: number | null;
-  stdout: string;
-  outputs: Record<string, string>;
-  summary: string;
-}
 
-let runCount = 0;
 function startAction(inputs: Record<string, string>, opts: { post?: boolean; state?: string } = {}) {
-  const n = ++runCount;
-  const files = { output: join(dir, `output-${n}`), summary: join(dir, `summary-${n}`), state: opts.state ?? join(dir, `state-${n}`) };
-  for (const file of [files.output, files.summary]) writeFileSync(file, '');
-  if (!opts.state) writeFileSync(files.state, '');
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    GITHUB_OUTPUT: files.output,
-    GITHUB_STEP_SUMMARY: files.summary,
-    GITHUB_STATE: files.state,
-    GITHUB_RUN_ID: '4242',
-    GITHUB_REPOSITORY: 'shop/platform',
-    ...(opts.post ? { STATE_isPost: 'true' } : {}),
-  };
-  for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value;
-  // `npx tsx` would go through a shell, which drops variables such as INPUT_DATABASE-URL; the runner does not.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/actions/migrate.ts'], { env, cwd: process.cwd(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (stdout += c.toString()));
-  const done = new Promise<ActionRun>((resolve) =>
-    child.on('close', (code) =>
-      resolve({ code, stdout, outputs: parseOutputs(readFileSync(files.output, 'utf8')), summary: readFileSync(files.summary, 'utf8') }),
-    ),
-  );
-  return { child, done, stateFile: files.state };
+  return startActionEntry({
+    entry: 'src/actions/migrate.ts',
+    inputs,
+    dir,
+    env: { GITHUB_RUN_ID: '4242', GITHUB_REPOSITORY: 'shop/platform' },
+    detached: true,
+    ...(opts.post ? { post: { stateFile: opts.state! } } : {}),
+  });
 }
 
-/** GITHUB_OUTPUT uses `name<<delimiter` blocks. */
-function parseOutputs(text: string): Record<string, string> {
-  const outputs: Record<string, string> = {};
-  const pattern = /^(.+?)<<(.+)\n([\s\S]*?)\n\2$/gm;
-  for (const match of text.matchAll(pattern)) outputs[match[1]!] = match[3]!;
-  return outputs;
-}
 
 /** What a person could read: stdout without the runner's own ::add-mask:: commands. */
 function visible(run: ActionRun): string {

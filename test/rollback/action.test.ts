@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { type ActionRun, runAction as runActionEntry } from '../support/action-runner.js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { spawnCommandRunner } from '../../src/core/migrate/command-runner.js';
 import { runPhase } from '../../src/core/migrate/phase.js';
@@ -37,48 +37,17 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-interface ActionRun {
-  code: number | null;
-  stdout: string;
-  outputs: Record<string, string>;
-  summary: string;
-  stateFile: string;
-}
-
-let runs = 0;
 function runAction(inputs: Record<string, string>, opts: { post?: boolean; state?: string } = {}): Promise<ActionRun> {
-  const n = ++runs;
-  const files = { output: join(dir, `output-${n}`), summary: join(dir, `summary-${n}`), state: opts.state ?? join(dir, `state-${n}`) };
-  for (const file of [files.output, files.summary]) writeFileSync(file, '');
-  if (!opts.state) writeFileSync(files.state, '');
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    GITHUB_OUTPUT: files.output,
-    GITHUB_STEP_SUMMARY: files.summary,
-    GITHUB_STATE: files.state,
-    GITHUB_RUN_ID: `9${n}00`,
-    GITHUB_REPOSITORY: 'shop/platform',
-    ...(opts.post ? { STATE_isPost: 'true' } : {}),
-  };
-  for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/actions/rollback.ts'], { env, cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (stdout += c.toString()));
-  return new Promise((resolve) =>
-    child.on('close', (code) =>
-      resolve({ code, stdout, outputs: parseOutputs(readFileSync(files.output, 'utf8')), summary: readFileSync(files.summary, 'utf8'), stateFile: files.state }),
-    ),
-  );
+  return runActionEntry({
+    entry: 'src/actions/rollback.ts',
+    inputs,
+    dir,
+    env: { GITHUB_RUN_ID: `9${++runs}00`, GITHUB_REPOSITORY: 'shop/platform' },
+    ...(opts.post ? { post: { stateFile: opts.state! } } : {}),
+  });
 }
+let runs = 0;
 
-/** GITHUB_OUTPUT uses `name<<delimiter` blocks. */
-function parseOutputs(text: string): Record<string, string> {
-  const outputs: Record<string, string> = {};
-  for (const match of text.matchAll(/^(.+?)<<(.+)\n([\s\S]*?)\n\2$/gm)) outputs[match[1]!] = match[3]!;
-  return outputs;
-}
 
 /** What a person could read: the log without the runner's own ::add-mask:: commands, the summary, the outputs. */
 function expectNoSecret(run: ActionRun): void {
