@@ -1,8 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify as stringifyYaml } from 'yaml';
+import { type ActionRun, startAction as startActionEntry, visibleLog } from '../support/action-runner.js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { sleep } from '../cluster/helpers.js';
 import { CANARY_IMAGE, ISTIO_ROUTING, WORKLOADS, canaryRecord, deploymentOf, istioWeights, journal, meshObjects, runCanaryFlow, startHarness, type Harness } from './harness.js';
@@ -26,32 +27,10 @@ afterAll(async () => {
 const CONFIG = { routing: ISTIO_ROUTING, workloads: WORKLOADS, steps: [{ setWeight: 10 }, { pause: { duration: '200ms' } }, { setWeight: 50 }, { pause: { duration: '200ms' } }] };
 
 /** Starts the entry in one Node process (`node --import tsx`, so a kill reaches the process that runs it). */
-async function startAction(name: string, inputs: Record<string, string>): Promise<{ child: ChildProcess; done: Promise<ActionRun> }> {
-  const files = { output: join(dir, `${name}.output`), summary: join(dir, `${name}.summary`), state: join(dir, `${name}.state`) };
-  await Promise.all(Object.values(files).map((f) => writeFile(f, '')));
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, GITHUB_OUTPUT: files.output, GITHUB_STEP_SUMMARY: files.summary, GITHUB_STATE: files.state, GITHUB_WORKSPACE: dir };
-  for (const [key, value] of Object.entries(inputs)) env[`INPUT_${key.toUpperCase()}`] = value;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/actions/canary.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  child.stdout!.on('data', (d) => (log += d));
-  child.stderr!.on('data', (d) => (log += d));
-  const done = (async () => {
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    const text = await readFile(files.output, 'utf8');
-    const outputs: Record<string, string> = {};
-    for (const m of text.matchAll(/^(.+?)<<(.+)\n([\s\S]*?)\n\2$/gm)) outputs[m[1]!] = m[3]!;
-    // `::add-mask::` lines are the runner's masking commands, never shown.
-    const visible = log.split('\n').filter((line) => !line.startsWith('::add-mask::')).join('\n');
-    return { code, log: visible, outputs, summary: await readFile(files.summary, 'utf8') };
-  })();
-  return { child, done };
-}
-
-interface ActionRun {
-  code: number | null;
-  log: string;
-  outputs: Record<string, string>;
-  summary: string;
+function startAction(_name: string, inputs: Record<string, string>): { child: ChildProcess; done: Promise<ActionRun & { log: string }> } {
+  const started = startActionEntry({ entry: 'src/actions/canary.ts', inputs, dir, env: { GITHUB_WORKSPACE: dir } });
+  // `log` is what a person sees: without the runner's `::add-mask::` commands.
+  return { child: started.child, done: started.done.then((run) => ({ ...run, log: visibleLog(run) })) };
 }
 
 describe('actions/canary end to end', () => {
