@@ -6,7 +6,7 @@ import { migrateSpec } from '../specs/migrate.js';
 import type { ParsedInputs } from '../specs/spec.js';
 import { recordCancelledRun } from './cancelled-run.js';
 import { spawnCommandRunner } from './command-runner.js';
-import { runPhase, type RolloutRequirement } from './phase.js';
+import { type PhaseLimits, runPhase, type RolloutRequirement } from './phase.js';
 
 type MigrateInputs = ParsedInputs<typeof migrateSpec>;
 
@@ -33,13 +33,7 @@ export const migrateFlow: Flow<typeof migrateSpec> = {
       databaseUrl: inputs['database-url'],
       confirm: inputs.confirm,
       requireRollout: rolloutRequirement(inputs),
-      limits: {
-        commandTimeoutMs: inputs['command-timeout'],
-        lockTimeoutMs: inputs['lock-timeout'],
-        maxTransactionAgeMs: inputs['max-transaction-age'],
-        statementLockTimeoutMs: inputs['statement-lock-timeout'],
-        statementTimeoutMs: inputs['statement-timeout'],
-      },
+      limits: phaseLimits(inputs),
       runner: spawnCommandRunner(),
       reporter: context.reporter,
       secrets: context.secrets,
@@ -66,6 +60,23 @@ export const migrateFlow: Flow<typeof migrateSpec> = {
     for (const row of rows) context.reporter.warn(`The ${row.phase} of ${row.version} was still running when the job ended: ledger row ${row.id} marked failed`);
   },
 };
+
+/** The phase's time limits from the inputs that migrate and rollback share (durations in ms). */
+export function phaseLimits(inputs: {
+  'command-timeout': number;
+  'lock-timeout': number;
+  'max-transaction-age': number;
+  'statement-lock-timeout': number;
+  'statement-timeout': number;
+}): PhaseLimits {
+  return {
+    commandTimeoutMs: inputs['command-timeout'],
+    lockTimeoutMs: inputs['lock-timeout'],
+    maxTransactionAgeMs: inputs['max-transaction-age'],
+    statementLockTimeoutMs: inputs['statement-lock-timeout'],
+    statementTimeoutMs: inputs['statement-timeout'],
+  };
+}
 
 function rolloutRequirement(inputs: MigrateInputs): RolloutRequirement | undefined {
   const deployments = inputs['require-rollout'];

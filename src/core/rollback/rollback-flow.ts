@@ -14,6 +14,7 @@ import { previewUndo } from './preview.js';
 import { rollbackSummary, type RollbackAction, type RollbackReport, type RollbackResult } from './report.js';
 import { undoRecorded, UndoFailure } from './undo-recorded.js';
 import { undoToRevision } from './undo-to-revision.js';
+import { phaseLimits } from '../migrate/migrate-flow.js';
 
 export type RollbackInputs = ParsedInputs<typeof rollbackSpec>;
 
@@ -214,14 +215,8 @@ async function undoMigration(session: DeliverySession, inputs: RollbackInputs, c
     rollbackCommand: inputs['rollback-command']!,
     version: inputs.version,
     runId: session.runId,
-    limits: {
-      commandTimeoutMs: inputs['command-timeout'],
-      // One wait for both locks: the service's Lease and the database's migration lock.
-      lockTimeoutMs: inputs['lock-timeout'],
-      maxTransactionAgeMs: inputs['max-transaction-age'],
-      statementLockTimeoutMs: inputs['statement-lock-timeout'],
-      statementTimeoutMs: inputs['statement-timeout'],
-    },
+    // One lock-timeout for both locks: the service's Lease and the database's migration lock.
+    limits: phaseLimits(inputs),
     dryRun: session.dryRun,
     reporter: session.reporter,
     secrets: context.secrets,
