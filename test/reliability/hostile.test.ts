@@ -133,7 +133,7 @@ const cases: Case[] = [
   { action: 'migrate', name: 'database URL of another kind', inputs: { 'database-url': 'mysql://root:pw@db/x' }, names: 'database-url' },
   { action: 'migrate', name: 'empty JSON command', inputs: { command: '[]' }, names: 'command' },
   { action: 'migrate', name: 'negative statement timeout', inputs: { 'statement-timeout': '-5s' }, names: 'statement-timeout' },
-  { action: 'migrate', name: 'require-rollout without expected-image', inputs: { 'require-rollout': 'shop/checkout', kubeconfig: cluster?.kubeconfig ?? NO_CLUSTER }, names: 'expected-image' },
+  { action: 'migrate', name: 'require-rollout without expected-image', inputs: { 'require-rollout': 'shop/checkout', kubeconfig: NO_CLUSTER }, names: 'expected-image' },
   // rollback
   { action: 'rollback', name: 'unknown mode', inputs: { mode: 'everything' }, names: 'mode' },
   { action: 'rollback', name: 'to-revision with mode auto', inputs: { 'to-revision': '3' }, names: 'to-revision' },

@@ -21,7 +21,7 @@ import { deploymentState, expireLease, journalOf, leaseHolder } from './support.
 
 let cluster: TestCluster;
 let client: KubeClient;
-const tally = { killPoints: 0, restored: 0, resumed: 0, rolledBack: 0, held: [] as string[] };
+const tally = { killPoints: 0, restored: 0, resumed: 0, rolledBack: 0, newAfterRollback: false, held: [] as string[] };
 
 beforeAll(async () => {
   cluster = await startTestCluster({ podReadyDelayMs: 5, progressDeadlineMs: 5000 });
@@ -117,9 +117,13 @@ test('killed at every write boundary, a resumed run or the rollback leaves a kno
         expect(abort.outputs.result).toBe('aborted');
         expect(state(ns)).toEqual(BEFORE);
       }
-      const next = await canary(ns, `next-${ns}`);
-      expect(next.error?.message).toBeUndefined();
-      expect(state(ns)).toEqual(promoted);
+      if (journal.length && !tally.newAfterRollback) {
+        // Once (it takes a whole canary): a new canary by another run starts and promotes.
+        const next = await canary(ns, `next-${ns}`);
+        expect(next.error?.message).toBeUndefined();
+        expect(state(ns)).toEqual(promoted);
+        tally.newAfterRollback = true;
+      }
       tally.rolledBack++;
     }
     expect(leaseHolder(cluster, ns, 'checkout')).toBeUndefined();
