@@ -5,6 +5,7 @@ import { parseWith } from '../../src/core/config/parse.js';
 import {
   commandInput,
   duration,
+  httpUrl,
   imageRef,
   listInput,
   namespacedName,
@@ -98,4 +99,13 @@ describe('error messages', () => {
   it('shortens huge given values', () => {
     expect(bad(z.object({ a: z.number() }), { a: 'x'.repeat(10_000) })).toThrow(/… \(10002 characters\)/);
   });
+});
+
+describe('http URLs', () => {
+  it.each(['http://prometheus.monitoring:9090', 'https://hooks.slack.com/services/T0/B0/x', 'http://127.0.0.1:9090/prom', 'http://[::1]:9090'])('%s is a URL', (v) =>
+    expect(ok(httpUrl, v)).toBe(v),
+  );
+  it.each(['prometheus:9090', 'http://$(id)', 'http://a;b', 'ftp://files.example.com', 'http://', 'http://exa mple.com'])('%j is refused', (v) =>
+    expect(bad(httpUrl, v)).toThrow(/http\(s\) URL/),
+  );
 });

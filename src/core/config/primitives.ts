@@ -194,7 +194,8 @@ export const httpUrl = z
   .refine((value) => {
     try {
       const url = new URL(value);
-      return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+      // A host name, an IPv4 address or a bracketed IPv6 address: nothing a shell or a template would read.
+      return (url.protocol === 'http:' || url.protocol === 'https:') && /^([a-z0-9_]([a-z0-9_-]*[a-z0-9_])?\.?)+$|^\[[0-9a-f:.]+\]$/i.test(url.hostname);
     } catch {
       return false;
     }
