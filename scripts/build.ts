@@ -1,5 +1,6 @@
 /**
- * `npm run build`: writes actions/<name>/action.yml from the action's spec and bundles
+ * `npm run build`: writes actions/<name>/action.yml from the action's spec (and the canary
+ * config's JSON schema beside it), and bundles
  * src/actions/<name>.ts with @vercel/ncc into dist/<name>/index.js, and the command line
  * src/cli.ts into dist/cli/index.js.
  * `npm run build -- --check`: builds into a temporary folder and fails when the committed
@@ -11,6 +12,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ncc from '@vercel/ncc';
 import { stringify } from 'yaml';
+import { canaryConfigJsonSchemaText } from '../src/core/canary/json-schema.js';
 import { actionSpecs } from '../src/core/specs/index.js';
 import type { ActionSpec } from '../src/core/specs/spec.js';
 
@@ -90,6 +92,7 @@ async function build(outRoot: string): Promise<void> {
     const actionDir = join(outRoot, 'actions', spec.name);
     await mkdir(actionDir, { recursive: true });
     await writeFile(join(actionDir, 'action.yml'), actionYaml(spec));
+    if (spec.name === 'canary') await writeFile(join(actionDir, 'config.schema.json'), canaryConfigJsonSchemaText());
     const distDir = join(outRoot, 'dist', spec.name);
     await writeBundle(`src/actions/${spec.name}.ts`, distDir);
   }

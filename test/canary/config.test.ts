@@ -7,7 +7,7 @@ import { CANARY_IMAGE, TEMPLATES, config, meshObjects, runCanaryFlow, startHarne
 const parse = (doc: unknown) => () => parseCanaryConfig(doc, 'deploy/canary.yaml');
 
 describe('canary config', () => {
-  test('the committed JSON schema is the one generated from the zod schema (regenerate: npx tsx test/canary/write-schema.ts)', async () => {
+  test('the committed JSON schema is the one generated from the zod schema (regenerate: npm run build)', async () => {
     const committed = await readFile(new URL('../../actions/canary/config.schema.json', import.meta.url), 'utf8');
     expect(committed).toBe(canaryConfigJsonSchemaText());
     const schema = JSON.parse(committed);
