@@ -1,10 +1,10 @@
 import type { V1ReplicaSet } from '@kubernetes/client-node';
 import type { KubeClient } from './client.js';
-import { ARGO_ROLLOUT, customRef, getCustomObject, jsonPatchCustomObject, type KubeObject } from './custom-resources.js';
+import { ARGO_ROLLOUT, customRef, getCustomObject, jsonPatchCustomObject, mergePatchCustomObject, mergePatchCustomStatus, type KubeObject } from './custom-resources.js';
 import { findContainer, RolloutFailedError, type ImageChange, type UndoResult, type WaitOptions } from './deployment.js';
 import { KubeObjectError, isConflict } from './errors.js';
 import { guardedPatch } from './guarded-patch.js';
-import { MERGE_PATCH, pointer } from './json-patch.js';
+import { pointer } from './json-patch.js';
 import type { ObjectRef } from './object-ref.js';
 import { watchUntil } from './watch-until.js';
 
@@ -150,12 +150,7 @@ export class ArgoRollout {
     }
     if (statusPatch) await this.patchStatus(statusPatch, resourceVersion);
     if (ro.spec?.paused) {
-      await this.client.call('patch', this.ref, () =>
-        this.client.custom.patchNamespacedCustomObject(
-          { group: ARGO_ROLLOUT.group, version: ARGO_ROLLOUT.version, plural: ARGO_ROLLOUT.plural, namespace: this.namespace, name: this.name, body: { spec: { paused: false } } },
-          MERGE_PATCH,
-        ),
-      );
+      await mergePatchCustomObject(this.client, ARGO_ROLLOUT, this.namespace, this.name, { spec: { paused: false } });
     }
   }
 
@@ -255,12 +250,7 @@ export class ArgoRollout {
 
   private patchStatus(patch: Record<string, unknown>, resourceVersion?: string): Promise<KubeObject> {
     const body = resourceVersion ? { metadata: { resourceVersion }, status: patch } : { status: patch };
-    return this.client.call('patch', this.ref, () =>
-      this.client.custom.patchNamespacedCustomObjectStatus(
-        { group: ARGO_ROLLOUT.group, version: ARGO_ROLLOUT.version, plural: ARGO_ROLLOUT.plural, namespace: this.namespace, name: this.name, body },
-        MERGE_PATCH,
-      ),
-    );
+    return mergePatchCustomStatus(this.client, ARGO_ROLLOUT, this.namespace, this.name, body);
   }
 }
 
