@@ -2,7 +2,8 @@ import type { KubeClient } from '../client.js';
 import { HTTP_ROUTE, customRef, getCustomObject, jsonPatchCustomObject, type KubeObject } from '../custom-resources.js';
 import { KubeObjectError } from '../errors.js';
 import { guardedPatch } from '../guarded-patch.js';
-import { pointer, type JsonPatchOp } from '../json-patch.js';
+import { pointer } from '../json-patch.js';
+import { weightOps } from './weight-ops.js';
 import { describeRef, type ObjectRef } from '../object-ref.js';
 import type { TrafficRouter, WriteOptions } from '../traffic-router.js';
 import { checkWeights, toPercentages, type Destinations, type Weights } from '../weights.js';
@@ -71,13 +72,10 @@ export class HttpRouteRouter implements TrafficRouter {
       resourceVersionOf: (route) => route.metadata.resourceVersion,
       plan: (route) => {
         const located = this.locate(route);
-        const ops: JsonPatchOp[] = [];
-        this.destinations.forEach((d, i) => {
-          const live = located.raw[i];
-          const path = pointer('spec', 'rules', located.index, 'backendRefs', located.refIndex[i]!, 'weight');
-          if (live !== target[d]) ops.push({ op: live === undefined ? 'add' : 'replace', path, value: target[d] });
-        });
-        return ops;
+        return weightOps(this.destinations, target, (i) => ({
+          live: located.raw[i],
+          path: pointer('spec', 'rules', located.index, 'backendRefs', located.refIndex[i]!, 'weight'),
+        }));
       },
       send: (ops) => jsonPatchCustomObject(this.client, HTTP_ROUTE, this.options.namespace, this.options.name, ops),
     });

@@ -10,7 +10,8 @@ import {
 } from '../custom-resources.js';
 import { KubeObjectError, isNotFound } from '../errors.js';
 import { guardedPatch } from '../guarded-patch.js';
-import { pointer, type JsonPatchOp } from '../json-patch.js';
+import { pointer } from '../json-patch.js';
+import { weightOps } from './weight-ops.js';
 import { describeRef, type ObjectRef } from '../object-ref.js';
 import type { TrafficRouter, WriteOptions } from '../traffic-router.js';
 import { checkWeights, type Destinations, type Weights } from '../weights.js';
@@ -89,14 +90,10 @@ export class IstioVirtualServiceRouter implements TrafficRouter {
       resourceVersionOf: (vs) => vs.metadata.resourceVersion,
       plan: (vs) => {
         const located = this.locate(vs);
-        const ops: JsonPatchOp[] = [];
-        this.destinations.forEach((d, i) => {
+        return weightOps(this.destinations, target, (i) => {
           const entry = located.entryIndex[i]!;
-          const live = (vs.spec.http[located.index].route[entry] as RouteEntry).weight;
-          const path = pointer('spec', 'http', located.index, 'route', entry, 'weight');
-          if (live !== target[d]) ops.push({ op: live === undefined ? 'add' : 'replace', path, value: target[d] });
+          return { live: (vs.spec.http[located.index].route[entry] as RouteEntry).weight, path: pointer('spec', 'http', located.index, 'route', entry, 'weight') };
         });
-        return ops;
       },
       send: (ops) => jsonPatchCustomObject(this.client, this.kind, this.options.namespace, this.options.name, ops),
     });
