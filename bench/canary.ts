@@ -9,31 +9,16 @@
  */
 import { stringify as stringifyYaml } from 'yaml';
 import { runCanary, type CanaryInputs } from '../src/core/canary/index.js';
-import { runInfoFromEnv, type FlowContext } from '../src/core/flow.js';
 import { KubeClient } from '../src/core/kube/client.js';
-import { MemoryReporter } from '../src/core/reporter.js';
-import { Secrets } from '../src/core/secrets.js';
 import { canarySpec } from '../src/core/specs/canary.js';
 import { parseInputs } from '../src/core/specs/spec.js';
 import { startTestCluster, type TestCluster } from '../test/cluster/server.js';
 import { gaugeSeries, startPrometheus, toOpenMetrics } from '../test/support/prometheus.js';
-import { meshObjects } from '../test/canary/harness.js';
+import { flowContext as context, meshObjects } from '../test/canary/harness.js';
 import { median, type BenchRow } from './lib.js';
 
 const RUNS = 5;
 const INTERVAL = '1s';
-
-function context(runId: string): FlowContext {
-  const state = new Map<string, string>();
-  return {
-    reporter: new MemoryReporter(),
-    secrets: new Secrets(),
-    runId,
-    signal: new AbortController().signal,
-    state: { get: (k) => state.get(k) ?? '', set: (k, v) => void state.set(k, v) },
-    run: runInfoFromEnv({}),
-  };
-}
 
 function inputs(namespace: string, config: object, prometheus?: string): CanaryInputs {
   return parseInputs(canarySpec, {
