@@ -1,20 +1,9 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { recordCancelledRun } from '../../src/core/migrate/cancelled-run.js';
 import { runPhase } from '../../src/core/migrate/phase.js';
-import { startPostgres, type TestPostgres } from '../support/postgres.js';
-import { FIXTURES, createSchema, phaseRun, psqlFile, query, resetDatabase } from './harness.js';
+import { FIXTURES, phaseRun, psqlFile, query, useSplitNameDatabase } from './harness.js';
 
-let db: TestPostgres;
-beforeAll(async () => {
-  db = await startPostgres();
-});
-afterAll(async () => {
-  await db?.stop();
-});
-beforeEach(async () => {
-  await resetDatabase(db.url);
-  await createSchema(db.url);
-});
+const db = useSplitNameDatabase();
 
 /** expand.sql after a pause, so that a second run arrives while the first holds the lock. */
 function slowExpand(seconds: number): string[] {

@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { spawnCommandRunner } from '../../src/core/migrate/command-runner.js';
 import type { PhaseOptions } from '../../src/core/migrate/phase.js';
 import { MemoryReporter } from '../../src/core/reporter.js';
 import { Secrets } from '../../src/core/secrets.js';
+import { startPostgres, type TestPostgres } from '../support/postgres.js';
 
 /** Shared pieces of the migrate tests: the split-name migration's SQL files, psql commands, and phase options. */
 
@@ -80,4 +82,33 @@ export async function createSchema(url: string): Promise<void> {
 /** Drops everything the tests made, so the next test starts from a fresh schema and an empty ledger. */
 export async function resetDatabase(url: string): Promise<void> {
   await query(url, `DROP SCHEMA IF EXISTS progressive_delivery CASCADE; DROP TABLE IF EXISTS users CASCADE; DROP FUNCTION IF EXISTS users_split_name_sync() CASCADE;`);
+}
+
+/**
+ * One PostgreSQL for the test file: started before its tests, stopped after them, and reset to
+ * the split-name schema before each test. Read its fields inside tests (it starts in beforeAll).
+ */
+export function useSplitNameDatabase(): Pick<TestPostgres, 'url' | 'user' | 'password'> {
+  let db: TestPostgres | undefined;
+  beforeAll(async () => {
+    db = await startPostgres();
+  });
+  afterAll(async () => {
+    await db?.stop();
+  });
+  beforeEach(async () => {
+    await resetDatabase(db!.url);
+    await createSchema(db!.url);
+  });
+  return {
+    get url() {
+      return db!.url;
+    },
+    get user() {
+      return db!.user;
+    },
+    get password() {
+      return db!.password;
+    },
+  };
 }

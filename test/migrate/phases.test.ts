@@ -1,21 +1,10 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readLedger } from '../../src/core/migrate/ledger.js';
 import { runPhase } from '../../src/core/migrate/phase.js';
-import { startPostgres, type TestPostgres } from '../support/postgres.js';
-import { columnsOf, createSchema, phaseRun, psqlFile, query, resetDatabase } from './harness.js';
+import { columnsOf, phaseRun, psqlFile, query, useSplitNameDatabase } from './harness.js';
 import pg from 'pg';
 
-let db: TestPostgres;
-beforeAll(async () => {
-  db = await startPostgres();
-});
-afterAll(async () => {
-  await db?.stop();
-});
-beforeEach(async () => {
-  await resetDatabase(db.url);
-  await createSchema(db.url);
-});
+const db = useSplitNameDatabase();
 
 const expand = { phase: 'expand' as const, command: psqlFile('expand.sql'), verifyCommand: undefined, rollbackCommand: psqlFile('expand-rollback.sql') };
 const migrate = { phase: 'migrate' as const, command: psqlFile('migrate.sql'), verifyCommand: psqlFile('verify.sql') };

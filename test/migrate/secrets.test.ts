@@ -1,19 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runPhase } from '../../src/core/migrate/phase.js';
-import { startPostgres, type TestPostgres } from '../support/postgres.js';
-import { createSchema, phaseRun, psqlFile, query, resetDatabase } from './harness.js';
+import { phaseRun, psqlFile, query, useSplitNameDatabase } from './harness.js';
 
-let db: TestPostgres;
-beforeAll(async () => {
-  db = await startPostgres();
-});
-afterAll(async () => {
-  await db?.stop();
-});
-beforeEach(async () => {
-  await resetDatabase(db.url);
-  await createSchema(db.url);
-});
+const db = useSplitNameDatabase();
 
 /** Every form in which the URL's secret could leak. */
 function secretForms(): string[] {
