@@ -18,6 +18,8 @@ import type { ActionSpec } from '../src/core/specs/spec.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const check = process.argv.includes('--check');
+/** `npm run build -- --docs`: action.yml files, the canary schema and the README reference only, no bundles. */
+const docsOnly = process.argv.includes('--docs');
 
 export function actionYaml(spec: ActionSpec): string {
   const entry = `../../dist/${spec.name}/index.js`;
@@ -93,10 +95,11 @@ async function build(outRoot: string): Promise<void> {
     await mkdir(actionDir, { recursive: true });
     await writeFile(join(actionDir, 'action.yml'), actionYaml(spec));
     if (spec.name === 'canary') await writeFile(join(actionDir, 'config.schema.json'), canaryConfigJsonSchemaText());
+    if (docsOnly) continue;
     const distDir = join(outRoot, 'dist', spec.name);
     await writeBundle(`src/actions/${spec.name}.ts`, distDir);
   }
-  await writeBundle('src/cli.ts', join(outRoot, 'dist', 'cli'));
+  if (!docsOnly) await writeBundle('src/cli.ts', join(outRoot, 'dist', 'cli'));
 }
 
 async function writeBundle(entry: string, distDir: string): Promise<void> {

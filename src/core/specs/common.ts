@@ -30,6 +30,11 @@ export const runInputs = {
       'Idempotency key of this run: a re-run with the same id does not apply a change twice. Empty: the workflow run id.',
     schema: z.string().regex(/^[A-Za-z0-9._-]{1,63}$/, 'expected 1-63 letters, digits, ".", "_" or "-"'),
   },
+  release: {
+    description:
+      'Id of the release this run belongs to: one intended change of the service to a new version, made by one or more runs (start, promote, resume, abort). Rollback undoes a release as a whole. Empty: the running canary\'s release for canary `promote`, `abort` and `status`; otherwise this run\'s run id.',
+    schema: z.string().regex(/^[A-Za-z0-9._-]{1,63}$/, 'expected 1-63 letters, digits, ".", "_" or "-"'),
+  },
   'lock-timeout': {
     description: 'How long to wait for another run on the same service to release its lock.',
     default: '5m',

@@ -60,6 +60,11 @@ export const rollbackSpec = defineAction({
     'statement-lock-timeout': migrateSpec.inputs['statement-lock-timeout'],
     'statement-timeout': migrateSpec.inputs['statement-timeout'],
     ...runInputs,
+    release: {
+      description:
+        'The release to undo (the `release` its runs were given), or the run id of one of its runs. Empty: the newest release of the service that is not already undone. A release whose runs changed nothing has nothing to undo: the result is `nothing-to-do` and nothing is touched.',
+      schema: runInputs.release.schema,
+    },
     ...notifyInputs,
   },
   outputs: {
