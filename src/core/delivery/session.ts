@@ -24,6 +24,8 @@ export interface SessionInputs extends NotifyInputs {
   service: string;
   'dry-run': boolean;
   'lock-timeout': number;
+  /** The release this run belongs to (empty: the run id, unless the flow finds the one it continues). */
+  release?: string;
 }
 
 export type SessionOutcome = Extract<Outcome, 'succeeded' | 'failed' | 'rolled-back' | 'planned'>;
@@ -53,6 +55,12 @@ export interface DeliverySession {
   readonly client: KubeClient;
   readonly journal: StateStore;
   readonly runId: string;
+  /**
+   * The release every change of this run is journaled under: the `release` input, else the run id.
+   * A flow that continues an earlier run's release (canary promote, abort) sets it to that release
+   * before its first change.
+   */
+  release: string;
   readonly dryRun: boolean;
   readonly reporter: Reporter;
   readonly signal: AbortSignal;
@@ -98,6 +106,7 @@ export async function runDeliverySession(options: SessionOptions, work: (session
     client,
     journal,
     runId: context.runId,
+    release: inputs.release ?? context.runId,
     dryRun,
     reporter: context.reporter,
     signal: context.signal,
@@ -114,7 +123,7 @@ export async function runDeliverySession(options: SessionOptions, work: (session
       }
       if (lock?.lost) throw new Error(`the lock of ${inputs.service} was taken by another run; not applying ${step}`);
       context.signal.throwIfAborted();
-      const done = await journal.step({ runId: context.runId, step, strategy, object, change }, apply);
+      const done = await journal.step({ runId: context.runId, release: session.release, step, strategy, object, change }, apply);
       if (!done.applied) context.reporter.info(`${step}: already applied by this run (${context.runId}); not applying it twice`);
       return { applied: done.applied, result: done.result, entry: done.entry };
     },
