@@ -107,7 +107,8 @@ export async function runCanary(inputs: CanaryInputs, context: FlowContext, opti
       case 'promote': {
         if (!active) throw new Error(`Nothing to promote: ${record ? `the last canary (${record.image}) was ${record.state} by run ${record.runId}` : 'no canary is recorded for this service'}`);
         checkSameCanary(active, config, inputs.image ?? active.image);
-        if (active.stableImage && live.stableImage !== active.stableImage) {
+        // (An Argo Rollout has one template: what it names is the canary's image, not a stable one.)
+        if (active.stableImage && !config.routing.argo && live.stableImage !== active.stableImage) {
           const changed = `the stable workload runs ${live.stableImage} now, not ${active.stableImage} as when the canary started (someone changed it since, e.g. a hotfix): promoting replaces it with ${active.image}`;
           if (!inputs.force) throw new Error(`Not promoting: ${changed}. Abort the canary, or promote with force: true if that is intended.`);
           session.reporter.warn(`force: ${changed}.`);

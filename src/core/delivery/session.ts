@@ -1,3 +1,4 @@
+import { InputError } from '../config/input-error.js';
 import { formatDuration } from '../config/primitives.js';
 import { type FlowContext, FlowFailure, type FlowOutputs } from '../flow.js';
 import { KubeClient } from '../kube/client.js';
@@ -88,17 +89,24 @@ export async function runDeliverySession(options: SessionOptions, work: (session
   const notify = notificationsFromInputs(inputs, context, { deploymentTracker: context.deploymentTracker });
   const started = Date.now();
 
+  const event = () => notify.newEvent({ service: inputs.service, namespace: inputs.namespace, strategy, image: options.image, version: options.version, dryRun });
   let lock: ServiceLock | undefined;
   if (!dryRun) {
-    lock = await ServiceLock.acquire(client, {
-      namespace: inputs.namespace,
-      service: inputs.service,
-      holder: context.runId,
-      timeoutMs: inputs['lock-timeout'],
-      force: options.force,
-      reporter: context.reporter,
-      onLost: (holder) => context.reporter.error(`Lost the lock of ${inputs.service} to run ${holder.holder}: stopping before the next change.`),
-    });
+    try {
+      lock = await ServiceLock.acquire(client, {
+        namespace: inputs.namespace,
+        service: inputs.service,
+        holder: context.runId,
+        timeoutMs: inputs['lock-timeout'],
+        force: options.force,
+        reporter: context.reporter,
+        onLost: (holder) => context.reporter.error(`Lost the lock of ${inputs.service} to run ${holder.holder}: stopping before the next change.`),
+      });
+    } catch (error) {
+      // Another run holds the service, or the cluster cannot be reached: nothing was changed, and
+      // the run still ends with `result`, a summary and a final notification saying why.
+      throw await ended(notify, context, { ...event(), durationMs: Date.now() - started }, error);
+    }
     context.state.set(LOCKED, 'true');
   }
 
@@ -111,7 +119,7 @@ export async function runDeliverySession(options: SessionOptions, work: (session
     reporter: context.reporter,
     signal: context.signal,
     notify,
-    event: notify.newEvent({ service: inputs.service, namespace: inputs.namespace, strategy, image: options.image, version: options.version, dryRun }),
+    event: event(),
     async phase(update) {
       session.event = { ...session.event, ...update, durationMs: Date.now() - started };
       await notify.notifyPhase(session.event);
@@ -139,12 +147,8 @@ export async function runDeliverySession(options: SessionOptions, work: (session
     }
     return result.outputs;
   } catch (error) {
-    if (!(error instanceof FlowFailure)) {
-      const reason = context.secrets.redact(error instanceof Error ? error.message : String(error));
-      session.event = { ...session.event, phase: 'done', outcome: context.signal.aborted ? 'cancelled' : 'failed', result: 'failed', reason, durationMs: Date.now() - started };
-      await notify.notifyEnd(session.event).catch((e: Error) => context.reporter.warn(`could not send the final notification: ${context.secrets.redact(e.message)}`));
-    }
-    throw error;
+    if (error instanceof FlowFailure) throw error;
+    throw await ended(notify, context, { ...session.event, durationMs: Date.now() - started }, error);
   } finally {
     // A cancelled run is not finished: its post step puts traffic back where the run found it.
     if (!context.signal.aborted) context.state.set(FINISHED, 'true');
@@ -184,6 +188,22 @@ export async function postDeliverySession(options: Omit<SessionOptions, 'image' 
   const reason = undone.length ? `traffic restored: ${undone.map((u) => u.after).join('; ')}` : 'nothing to restore';
   await notify.notifyEnd({ ...event, phase: 'cancelled', outcome: 'cancelled', result: 'cancelled', reason }).catch((e: Error) => context.reporter.warn(context.secrets.redact(e.message)));
   return undone;
+}
+
+/**
+ * A run that ended on an error rather than a result: the final notification (and the summary)
+ * says so, and the error comes back as a FlowFailure with `result` (failed, or cancelled), so the
+ * workflow can branch on it. Bad input stays an InputError (the CLI's exit code 2), with `result`
+ * set by the runner all the same.
+ */
+async function ended(notify: DeploymentNotifications, context: FlowContext, event: DeploymentEvent, error: unknown): Promise<Error> {
+  const reason = context.secrets.redact(error instanceof Error ? error.message : String(error));
+  const cancelled = context.signal.aborted;
+  await notify
+    .notifyEnd({ ...event, phase: 'done', outcome: cancelled ? 'cancelled' : 'failed', result: cancelled ? 'cancelled' : 'failed', reason })
+    .catch((e: Error) => context.reporter.warn(`could not send the final notification: ${context.secrets.redact(e.message)}`));
+  if (error instanceof InputError) return error;
+  return new FlowFailure(reason, { result: cancelled ? 'cancelled' : 'failed' });
 }
 
 function openClient(inputs: SessionInputs, context: FlowContext): KubeClient {
