@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { sleep } from '../cluster/helpers.js';
-import { CANARY_IMAGE, STABLE_IMAGE, T0, canaryRecord, scaledClock, config, deploymentOf, istioWeights, journal, meshObjects, runCanaryFlow, startHarness, type Harness } from './harness.js';
+import { CANARY_IMAGE, STABLE_IMAGE, T0, canaryRecord, gate, scaledClock, config, deploymentOf, istioWeights, journal, meshObjects, runCanaryFlow, startHarness, type Harness } from './harness.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -145,6 +145,20 @@ describe('canary with Istio subsets', () => {
     const again = await runCanaryFlow(h, { namespace: ns, service: 'checkout', action: 'promote', config: cfg }, { runId: 'promote-2' });
     expect(again.outputs.result).toBe('failed');
     expect(again.error!.message).toMatch(/Nothing to promote: the last canary \(registry.example.com\/checkout:1.1.0\) was promoted by run promote-1/);
+  });
+
+  test('an Inconclusive analysis pauses the canary at its weight (as Argo does): the step fails, and every report says paused, inconclusive, where', async () => {
+    const ns = await namespace();
+    // No series for service "ghost": the gate measures no data, which is Inconclusive.
+    const cfg = config('checkout', { steps: [{ setWeight: 10 }, gate('ghost'), { setWeight: 50 }] });
+    const run = await runCanaryFlow(h, { namespace: ns, service: 'checkout', image: CANARY_IMAGE, config: cfg }, { runId: 'inconclusive-1' });
+    expect(run.outputs).toMatchObject({ result: 'paused', weight: 10, step: 2 });
+    expect(run.error!.message).toMatch(/^inconclusive at step 2 of 3, 10% on canary: analysis error-rate at step 2 \(10%\) Inconclusive: .*Next: action: promote, or action: abort\.$/);
+    const summary = run.reporter.summaries.join('\n');
+    expect(summary).toContain('| Result | Paused |');
+    expect(summary).toContain('inconclusive at step 2 of 3, 10% on canary');
+    expect(istioWeights(h.cluster, ns)).toEqual([90, 10]);
+    expect(canaryRecord(h.cluster, ns)).toMatchObject({ state: 'paused', stepIndex: 1 });
   });
 
   test('an abort by hand sends traffic back to stable and scales the canary to 0; status reports without writing', async () => {

@@ -159,10 +159,11 @@ export class CanaryWalk {
   private async pause(end: { paused: string; attention: boolean }, index: number): Promise<SessionResult> {
     await this.stopBackground();
     await this.save({ stepIndex: index, state: 'paused', reason: end.paused });
-    const where = `paused at step ${stepNumber(index)} of ${this.steps.length}, ${this.weight}% on canary`;
-    this.session.reporter[end.attention ? 'warn' : 'info'](`Canary ${where}: ${end.paused}. Run again with action: promote to go on, or action: abort.`);
+    const where = `${end.attention ? 'inconclusive ' : ''}at step ${stepNumber(index)} of ${this.steps.length}, ${this.weight}% on canary`;
+    this.session.reporter[end.attention ? 'warn' : 'info'](`Canary paused: ${where}: ${end.paused}. Run again with action: promote to go on, or action: abort.`);
     // Not a final state: most traffic is still on stable until a later run promotes or aborts.
-    const reason = `${end.attention ? `${where.replace('paused', 'paused: inconclusive')}` : where}: ${end.paused}. Next: action: promote, or action: abort.`;
+    // Shown after the outcome: "Paused: inconclusive at step 3 of 6, 25% on canary: …".
+    const reason = `${where}: ${end.paused}. Next: action: promote, or action: abort.`;
     return { ...this.result('paused', 'paused', reason), attention: end.attention };
   }
 
