@@ -101,6 +101,13 @@ async function releaseOne(service: string): Promise<void> {
 describe('a colour scaled down by the last release', () => {
   test('is scaled up and ready before the next switch sends it traffic; rollback of that release puts traffic back and scales it down again', async () => {
     await releaseOne('orders');
+    // A dry run of release 2 says it would scale blue up, and changes nothing.
+    const versions = () => [liveVirtualService(h, 'orders'), dep('blue', 'orders'), dep('green', 'orders')].map((o) => o.metadata.resourceVersion);
+    const untouched = versions();
+    const dry = await runFlow(h, hostsInputs('orders', { image: 'registry.example.com/app:3.0.0', 'dry-run': 'true' }), 'rel-2-orders-dry');
+    expect(dry.outputs.result).toBe('planned');
+    expect(dry.context.reporter.messages('info')).toContain('[dry run] would scale-up: Deployment shop-blue/orders replicas 0 -> 2');
+    expect(versions()).toEqual(untouched);
     h.cluster.resetRequests();
 
     // Release 2: green -> blue with an image. Before the fix, blue stayed at 0 replicas, "rolled
@@ -115,6 +122,7 @@ describe('a colour scaled down by the last release', () => {
     expect(dep('blue', 'orders').status.readyReplicas).toBe(2);
     expect(imageOf('blue', 'orders')).toBe('registry.example.com/app:3.0.0');
     expect(imageOf('green', 'orders')).toBe('registry.example.com/app:2.0.0');
+    expect(second.context.reporter.summaries.join('\n')).toContain('| Scaled up | blue: 0 → 2 replicas, ready before any traffic |');
 
     // The scale-up is journaled (so a rollback undoes it) before the weight change.
     const mine = (await journal(h, 'shop', 'orders')).filter((e) => e.runId === 'rel-2-orders');
@@ -142,6 +150,24 @@ describe('a colour scaled down by the last release', () => {
     expect(imageOf('blue', 'orders')).toBe('registry.example.com/app:1.0.0');
     expect(dep('green', 'orders').spec.replicas).toBe(2);
     expect(imageOf('green', 'orders')).toBe('registry.example.com/app:2.0.0');
+  });
+
+  test('switched back to without an image: scaled up to the live colour\'s replicas and ready first', async () => {
+    await releaseOne('refunds');
+    // Green now runs 3 replicas; blue comes back with as many.
+    await scaleDeployment(h.other, { namespace: 'shop-green', name: 'refunds', replicas: 3 });
+    await settled(h, ['shop-green', 'refunds']);
+    // Longer than the test cluster's progress deadline (400 ms) since blue last changed: a scale-up
+    // of a finished Deployment is progress, not a timed-out rollout (kubernetes
+    // pkg/controller/deployment/util: DeploymentTimedOut is false after NewReplicaSetAvailable).
+    await new Promise((r) => setTimeout(r, 600));
+    const second = await runFlow(h, hostsInputs('refunds'), 'rel-2-refunds');
+    expect(second.failure).toBeUndefined();
+    expect(second.outputs).toMatchObject({ 'active-color': 'blue', result: 'switched' });
+    expect(liveHostWeights(h, 'refunds')).toEqual({ blue: 100, green: 0 });
+    expect(dep('blue', 'refunds').spec.replicas).toBe(3);
+    expect(dep('blue', 'refunds').status.readyReplicas).toBe(3);
+    expect((await journal(h, 'shop', 'refunds')).filter((e) => e.runId === 'rel-2-refunds').map((e) => e.step)).toEqual(['scale-up', 'traffic-100']);
   });
 
   test('whose pods never become ready: the switch fails before any weight moves; a rollback then scales it back to 0, traffic untouched', async () => {

@@ -171,6 +171,7 @@ async function blueGreen(session: DeliverySession, run: Run): Promise<SessionRes
   // An idle colour scaled down by an earlier switch gets its pods back before any traffic.
   const scaled = await scaleUpIdle(session, { idle: settings.colours.workload[to], live: settings.colours.workload[from], timeoutMs: inputs['rollout-timeout'] });
   if (!scaled.ok) return fail(scaled.reason);
+  if (scaled.replicas > 0) report.scaledUp = scaled.replicas;
   const analysis = analysisFor(settings, inputs, to);
   const analyseTarget = async (title: string, durationMs: number | undefined): Promise<AnalysisResult> => {
     const result = await analyse(analysis!, { title, durationMs, reporter: session.reporter, secrets: run.secrets, signal: session.signal, clock, env: run.env });

@@ -14,7 +14,8 @@ import { WaitTimeoutError } from '../kube/watch-until.js';
 import type { Colour } from './colours.js';
 
 /** `ok: false` when the colour did not get ready pods: traffic has not moved, the run stops here. */
-export type ScaleUpOutcome = { ok: true; scaled: boolean } | { ok: false; reason: string };
+/** `replicas`: how many it was scaled up to (0 when it had replicas already, or in a dry run). */
+export type ScaleUpOutcome = { ok: true; replicas: number } | { ok: false; reason: string };
 
 /**
  * Scales `idle` from 0 to the replicas of `live` (at least 1), journaled as step `scale-up`, then
@@ -23,12 +24,12 @@ export type ScaleUpOutcome = { ok: true; scaled: boolean } | { ok: false; reason
 export async function scaleUpIdle(session: DeliverySession, target: { idle: DeploymentName; live: DeploymentName; timeoutMs: number }): Promise<ScaleUpOutcome> {
   const ref = deploymentRef(target.idle);
   const idle = await readDeployment(session.client, target.idle);
-  if ((idle.spec?.replicas ?? 1) > 0) return { ok: true, scaled: false };
+  if ((idle.spec?.replicas ?? 1) > 0) return { ok: true, replicas: 0 };
   const replicas = Math.max(1, (await readDeployment(session.client, target.live)).spec?.replicas ?? 1);
   const { applied } = await session.change('scale-up', ref, { kind: 'scale', previous: { replicas: 0 }, next: { replicas } }, () =>
     scaleDeployment(session.client, { ...target.idle, replicas }),
   );
-  if (session.dryRun) return { ok: true, scaled: false };
+  if (session.dryRun) return { ok: true, replicas: 0 };
   session.reporter.info(`Scaled ${describeRef(ref)} from 0 to ${replicas} replicas before any traffic goes to it${applied ? '' : ' (set earlier by this run)'}; the rollback action scales it back to 0`);
   try {
     await waitForDeploymentRollout(session.client, target.idle, {
@@ -43,7 +44,7 @@ export async function scaleUpIdle(session: DeliverySession, target: { idle: Depl
     }
     throw error;
   }
-  return { ok: true, scaled: true };
+  return { ok: true, replicas };
 }
 
 /**
