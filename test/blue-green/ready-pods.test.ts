@@ -254,6 +254,44 @@ describe('the claim is read back', () => {
     expect((await journal(h, 'shop', 'ledger')).map((e) => [e.step, e.status])).toEqual([['traffic-100', 'applied']]);
   });
 
+  test('a switch back whose weights are changed by someone else before it is read back: result failed, not rolled-back', async () => {
+    await h.cluster.apply([...colourDeployments('tills'), hostsVirtualService('tills')]);
+    await settled(h, ['shop-blue', 'tills'], ['shop-green', 'tills']);
+    // During validation: our next two reads of the VirtualService (the switch back's own read, then
+    // the read-back) are held 300 ms at the server; as soon as the switch back lands, an operator
+    // splits the traffic 50/50 by hand, so the read-back sees their weights, not ours.
+    let operator: Promise<void> | undefined;
+    const clock = clockThatEdits(async () => {
+      h.cluster.faults.add({ method: 'GET', path: vsPath('tills'), delayMs: 300, times: 2 });
+      operator = (async () => {
+        await waitFor(() => liveHostWeights(h, 'tills').blue === 100, 10_000, 'the switch back');
+        await h.other.call('patch', { kind: 'VirtualService', namespace: 'shop', name: 'tills' }, () =>
+          h.other.custom.patchNamespacedCustomObject(
+            {
+              group: 'networking.istio.io',
+              version: 'v1',
+              plural: 'virtualservices',
+              namespace: 'shop',
+              name: 'tills',
+              body: [
+                { op: 'replace', path: '/spec/http/0/route/0/weight', value: 50 },
+                { op: 'replace', path: '/spec/http/0/route/1/weight', value: 50 },
+              ],
+            },
+            JSON_PATCH,
+          ),
+        );
+      })();
+    });
+    const run = await runFlow(h, hostsInputs('tills', validation('rising')), 'run-tills', { clock });
+    await operator;
+    expect(run.outputs.result).toBe('failed');
+    expect(run.failure?.message).toMatch(
+      /^Validation of green after the switch Failed: .*; traffic was switched back to blue, but reading it back does not agree: VirtualService shop\/tills.*: weight of tills-blue\.shop-blue\.svc\.cluster\.local \(blue\): expected 100, actual 50; .*weight of tills-green\.shop-green\.svc\.cluster\.local \(green\): expected 0, actual 50$/,
+    );
+    expect(liveHostWeights(h, 'tills')).toEqual({ blue: 50, green: 50 });
+  });
+
   test('a switch whose weights were changed by someone else before the end: result failed, naming the object, field, expected and actual', async () => {
     await h.cluster.apply([...colourDeployments('wallet'), hostsVirtualService('wallet')]);
     await settled(h, ['shop-blue', 'wallet'], ['shop-green', 'wallet']);
