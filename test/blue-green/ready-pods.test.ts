@@ -142,7 +142,7 @@ describe('a colour scaled down by the last release', () => {
     expect(writes(h, '/virtualservices/')).toHaveLength(1);
 
     // Rollback of release 2: traffic back on green, then blue back to its image and to 0 replicas.
-    const rb = await rollBack(h.cluster, { namespace: 'shop', service: 'orders' });
+    const rb = await rollBack(h.cluster, { namespace: 'shop', service: 'orders' }, { release: 'rel-2-orders' });
     expect(rb.failure, rb.log).toBeUndefined();
     expect(rb.outputs.result).toBe('rolled-back');
     expect(liveHostWeights(h, 'orders')).toEqual({ blue: 0, green: 100 });
