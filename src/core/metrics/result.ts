@@ -70,6 +70,10 @@ export interface MetricResult {
   inconclusive: number;
   error: number;
   consecutiveError: number;
+  /** Successful measurements in a row (Argo v1.8's ConsecutiveSuccess). */
+  consecutiveSuccess: number;
+  /** How many counted measurements it was to take (Argo's EffectiveCount); undefined: until stopped. */
+  planned?: number;
   measurements: Measurement[];
 }
 
@@ -78,5 +82,7 @@ export interface AnalysisResult {
   message: string;
   startedAt: string;
   finishedAt: string;
+  /** Why the run ended before every metric finished by itself (its duration, or `stop`). */
+  stopped?: string;
   metrics: MetricResult[];
 }

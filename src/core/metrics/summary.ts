@@ -16,6 +16,7 @@ export function renderSummary(result: AnalysisResult, title = 'Metric analysis')
     '',
     escape(result.message),
     '',
+    ...(result.stopped ? [`Stopped before every metric finished: ${escape(result.stopped)}.`, ''] : []),
     `<sub>${escape(result.startedAt)} → ${escape(result.finishedAt)}</sub>`,
     '',
   ];
@@ -38,6 +39,7 @@ function renderMetric(metric: MetricResult): string[] {
     ].filter(Boolean);
     lines.push(`Condition: ${conditions.length > 0 ? conditions.join(', ') : 'none (any value that can be measured passes)'}`, '');
   }
+  if (metric.planned !== undefined && metric.count < metric.planned) lines.push(`Measured ${metric.count} of ${metric.planned} planned (errors not counted: ${metric.error}).`, '');
   const shown = metric.measurements.slice(-MAX_ROWS);
   if (shown.length < metric.measurements.length) lines.push(`Last ${shown.length} of ${metric.measurements.length} measurements:`, '');
   lines.push('| # | Time (UTC) | Value | Result | Why |', '| ---: | --- | --- | --- | --- |');
