@@ -49,7 +49,7 @@ export async function measure(metric: ResolvedMetric, options: MeasureOptions): 
 }
 
 async function fetchValue(provider: Exclude<ResolvedProvider, { kind: 'judge' }>, options: MeasureOptions): Promise<{ value: Value; note?: string }> {
-  if (provider.kind === 'web') return { value: await measureWeb(provider, options) };
+  if (provider.kind === 'web') return measureWeb(provider, options);
   const answer = provider.range
     ? await queryRange(provider.connection, provider.query, options.atMs - provider.range.windowMs, options.atMs, provider.range.stepMs, options)
     : await queryInstant(provider.connection, provider.query, options.atMs, options);
