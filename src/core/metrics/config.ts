@@ -134,6 +134,7 @@ const judge = z
     step: duration.default(30_000),
     confidence: z.number().gt(0.5).lt(1).default(0.95),
     tolerance: z.number().min(0).max(1).default(0.25),
+    minSamples: z.number().int().min(3, 'expected at least 3 samples per side (a rank test says nothing with fewer)').max(100_000).default(50),
     threshold: z
       .strictObject({ pass: z.number().min(0).max(100), marginal: z.number().min(0).max(100) })
       .refine((t) => t.marginal <= t.pass, { message: 'marginal must not be above pass', path: ['marginal'] }),

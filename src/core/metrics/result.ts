@@ -44,11 +44,14 @@ export interface JudgedMetric {
   reason: string;
   baseline: SampleSummary;
   canary: SampleSummary;
+  /** Where the samples came from: raw scraped samples (a selector read as a range vector) or evaluations at every step. */
+  samples: string;
   effectSize: number;
-  /** Hodges–Lehmann estimate of canary − baseline and its interval. */
+  /** Hodges–Lehmann estimate of canary − baseline and its interval, with the interval's real confidence. */
   estimate?: number;
   lower?: number;
   upper?: number;
+  confidence?: number;
   pValue?: number;
 }
 

@@ -92,6 +92,8 @@ export interface JudgeSpec extends PrometheusConnectionSpec {
   stepMs: number;
   confidence: number;
   tolerance: number;
+  /** Fewest samples per side for a verdict (below: Inconclusive). */
+  minSamples: number;
   threshold: { pass: number; marginal: number };
   metrics: JudgeMetricSpec[];
 }
