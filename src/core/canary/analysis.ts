@@ -52,7 +52,6 @@ export function runStepAnalysis(analysis: CanaryAnalysis, context: AnalysisConte
  * never aborts the canary: the walk is over by then.
  */
 export class BackgroundAnalysis {
-  private readonly controller = new AbortController();
   private readonly stopper = new AbortController();
   private running: Promise<void> | undefined;
   private startedMs = 0;
@@ -78,7 +77,6 @@ export class BackgroundAnalysis {
 
   start(runSignal: AbortSignal): void {
     if (this.running) return;
-    const signal = AbortSignal.any([this.controller.signal, runSignal]);
     this.startedMs = this.context.clock.now();
     this.context.reporter.info(`Background analysis ${this.analysis.name} started (from step ${this.analysis.startingStep}).`);
     this.running = runAnalysis({
@@ -87,7 +85,7 @@ export class BackgroundAnalysis {
       defaults: this.context.defaults,
       durationMs: BACKGROUND_LIMIT_MS,
       reporter: this.context.reporter,
-      signal,
+      signal: runSignal,
       stop: this.stopper.signal,
       now: () => this.context.clock.now(),
       sleep: (ms, s) => this.context.clock.sleep(ms, s),
@@ -99,7 +97,6 @@ export class BackgroundAnalysis {
         if (this.failed) this.onFailure();
       },
       (error: unknown) => {
-        if (this.controller.signal.aborted) return; // cancelled by us
         this.error = error;
         this.onFailure();
       },

@@ -79,31 +79,24 @@ export function mannWhitney(canary: readonly number[], baseline: readonly number
 }
 
 /**
- * P(U ≤ u) for u = 0..n·m under the null hypothesis, no ties: U counts pairs with canary > baseline.
- * The largest of the n + m values is a canary one with probability n/(n+m), adding m to U, so
- * P_{n,m}(u) = n/(n+m)·P_{n−1,m}(u−m) + m/(n+m)·P_{n,m−1}(u). Probabilities, not counts: no overflow.
+ * P(U ≤ u) for u = 0..n·m under the null hypothesis, no ties. The frequencies of U are the
+ * coefficients of the Gaussian binomial ∏_{i=1..a} (1 − q^{b+i}) / (1 − q^i) (a ≤ b the two sizes),
+ * built factor by factor as SciPy's _MWU.build_u_freqs_array does (Harding 1984): O(a·n·m).
  */
 export function exactCdf(n: number, m: number): Float64Array {
-  // row[j] = distribution of U for (i, j) canary/baseline sizes, built up i = 0..n.
-  let row: Float64Array[] = Array.from({ length: m + 1 }, () => Float64Array.of(1));
-  for (let i = 1; i <= n; i++) {
-    const next: Float64Array[] = [Float64Array.of(1)];
-    for (let j = 1; j <= m; j++) {
-      const dist = new Float64Array(i * j + 1);
-      const fromCanary = row[j]!; // sizes (i−1, j): largest is canary, U += j
-      const fromBaseline = next[j - 1]!; // sizes (i, j−1): largest is baseline
-      const wc = i / (i + j);
-      const wb = j / (i + j);
-      for (let u = 0; u < fromCanary.length; u++) dist[u + j]! += wc * fromCanary[u]!;
-      for (let u = 0; u < fromBaseline.length; u++) dist[u]! += wb * fromBaseline[u]!;
-      next.push(dist);
-    }
-    row = next;
+  const [a, b] = n <= m ? [n, m] : [m, n];
+  const size = n * m;
+  const freq = new Float64Array(size + 1);
+  freq[0] = 1;
+  for (let i = 1; i <= a; i++) {
+    for (let j = size; j >= i + b; j--) freq[j]! -= freq[j - i - b]!; // × (1 − q^{b+i})
+    for (let j = i; j <= size; j++) freq[j]! += freq[j - i]!; // ÷ (1 − q^i)
   }
-  const pmf = row[m]!;
-  const cdf = new Float64Array(pmf.length);
   let total = 0;
-  for (let u = 0; u < pmf.length; u++) cdf[u] = total += pmf[u]!;
+  for (const f of freq) total += f;
+  const cdf = new Float64Array(size + 1);
+  let running = 0;
+  for (let u = 0; u <= size; u++) cdf[u] = (running += freq[u]!) / total;
   return cdf;
 }
 
