@@ -15,7 +15,16 @@ import { FIXED_DAY, gaugeSeries, gaussian, seededRandom, startPrometheus, toOpen
  *  - the exact Hodges–Lehmann interval as R's wilcox.test(exact = TRUE, conf.int = TRUE) builds it:
  *    qu = qwilcox(alpha/2, n, m) = the smallest u with _MWU(n, m).cdf(u) >= alpha/2 (1 if 0),
  *    interval = sorted differences x_i − y_j at positions qu and n·m − qu + 1 (1-based),
- *    achieved confidence = 1 − 2·cdf(qu − 1) (script: the exact_ci function in this commit's report).
+ *    achieved confidence = 1 − 2·cdf(qu − 1). The script:
+ *
+ *      import numpy as np, scipy.stats._mannwhitneyu as mw
+ *      def exact_ci(x, y, conf):
+ *          n, m = len(x), len(y)
+ *          d = np.sort(np.subtract.outer(np.array(x), np.array(y)).ravel())
+ *          dist = mw._MWU(n, m); alpha = 1 - conf
+ *          qu = next(u for u in range(n*m+1) if dist.cdf(u) >= alpha/2)   # R's qwilcox(alpha/2, n, m)
+ *          if qu == 0: qu = 1
+ *          return qu, d[qu-1], d[n*m-qu], 1 - 2*dist.cdf(qu-1)
  */
 
 describe('exact distribution of U (SciPy _MWU(n, m).cdf)', () => {
