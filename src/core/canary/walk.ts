@@ -254,20 +254,19 @@ export class CanaryWalk {
   private async stopBackground(): Promise<void> {
     const bg = this.background;
     if (!bg?.started) return;
-    const ranMs = await bg.stop();
+    await bg.stop();
     if (this.analyses.some((a) => a.step === 'background')) return;
     if (bg.result) {
       this.closeTimeline();
       this.analyses.push({ step: 'background', templates: bg.analysis.name, ...bg.result });
+      const counts = bg.result.metrics.map((m) => `${m.count}${m.planned === undefined ? '' : `/${m.planned}`}`).join(', ');
       this.session.event.timeline.push({
-        name: `background analysis ${bg.analysis.name}`,
+        name: `background analysis ${bg.analysis.name}${bg.result.stopped ? ` (stopped: ${counts} measurements)` : ''}`,
         startedAt: bg.result.startedAt,
         heldMs: Date.parse(bg.result.finishedAt) - Date.parse(bg.result.startedAt),
         analysis: lastValues(bg.result),
         verdict: bg.result.phase === 'Successful' ? 'passed' : bg.result.phase === 'Inconclusive' ? 'inconclusive' : 'failed',
       });
-    } else if (!bg.failed) {
-      this.session.reporter.info(`Background analysis ${bg.analysis.name} ran ${formatDuration(ranMs)} without a failure; stopped as the walk ended.`);
     }
   }
 
