@@ -81,6 +81,8 @@ export interface DeliverySession {
 }
 
 const FINISHED = 'delivery-finished';
+/** Set once the run holds the lock: before it, the run changed nothing, and its post step has nothing to do. */
+const STARTED = 'delivery-started';
 const LOCKED = 'delivery-locked';
 
 export async function runDeliverySession(options: SessionOptions, work: (session: DeliverySession) => Promise<SessionResult>): Promise<FlowOutputs> {
@@ -110,6 +112,7 @@ export async function runDeliverySession(options: SessionOptions, work: (session
       throw await ended(notify, context, { ...event(), durationMs: Date.now() - started }, error);
     }
     context.state.set(LOCKED, 'true');
+    context.state.set(STARTED, 'true');
   }
 
   const session: DeliverySession = {
@@ -171,7 +174,9 @@ export async function runDeliverySession(options: SessionOptions, work: (session
  */
 export async function postDeliverySession(options: Omit<SessionOptions, 'image' | 'version' | 'force'>): Promise<Compensation[]> {
   const { inputs, context } = options;
-  if (context.state.get(FINISHED) === 'true' || inputs['dry-run']) return [];
+  // A run that failed before it took the lock (bad input, the cluster unreachable, the lock held)
+  // changed nothing: its post step neither hides that first error nor raises a second one for it.
+  if (context.state.get(STARTED) !== 'true' || context.state.get(FINISHED) === 'true' || inputs['dry-run']) return [];
   const client = options.client ?? openClient(inputs, context);
   const journal = new StateStore(client, { namespace: inputs.namespace, service: inputs.service });
   const undone: Compensation[] = [];
