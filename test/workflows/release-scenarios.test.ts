@@ -187,6 +187,22 @@ describe('deploy.yml: after contract, fix forward (item 3)', () => {
   });
 });
 
+describe('deploy.yml: a cancelled run', () => {
+  it('cancelled while deliver runs → the rollback of this release still runs (the post step restored traffic only)', async () => {
+    const run = await simulate(deploy, { trigger: 'call', inputs: PRODUCTION, secrets: SECRETS, jobs: plans(), cancelled: 'deliver' });
+    expect(run.jobs.deliver!.result).toBe('cancelled');
+    expect(run.jobs.contract!.ran).toBe(false);
+    expect(withOf(run, 'rollback', 'rollback')).toMatchObject({ mode: 'all', release: run.jobs.prepare!.outputs.release, version: PRODUCTION.migration });
+  });
+
+  it('cancelled while expand runs → neither deliver nor rollback runs', async () => {
+    const run = await simulate(deploy, { trigger: 'call', inputs: PRODUCTION, secrets: SECRETS, jobs: plans(), cancelled: 'expand' });
+    expect(run.jobs.expand!.result).toBe('cancelled');
+    expect(run.jobs.deliver!.ran).toBe(false);
+    expect(run.jobs.rollback!.ran).toBe(false);
+  });
+});
+
 describe('deploy.yml: dry run changes nothing (item 4)', () => {
   it('expand runs as a dry run; no validation, contract or rollback', async () => {
     const run = await release({ ...PRODUCTION, 'dry-run': true }, { deliver: { outputs: { canary: { result: 'planned' } } } });

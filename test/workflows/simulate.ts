@@ -12,7 +12,8 @@
  *   succeeded and the run is not cancelled; failure() when any ancestor failed; cancelled()
  *   when the run was cancelled; a job that does not run is `skipped`.
  *   https://docs.github.com/actions/learn-github-actions/expressions#status-check-functions
- * - step level: the same over the job's previous steps;
+ * - step level: the same over the job's previous steps; cancelled() when this job was cancelled
+ *   (a job that starts after the run was cancelled, by `always()`, runs its steps);
  * - inputs: workflow_call inputs get their default, else false / 0 / '' by type; a dispatch
  *   has only the dispatch inputs (any other `inputs.x` is null); booleans stay booleans.
  *   https://docs.github.com/actions/using-workflows/workflow-syntax-for-github-actions#onworkflow_callinputs
@@ -48,8 +49,11 @@ export interface Scenario {
   trigger: 'call' | 'dispatch';
   inputs: Record<string, string | boolean | number>;
   jobs?: Record<string, JobPlan>;
-  /** Someone cancelled the run (cancelled() is true from then on). */
-  cancelled?: boolean;
+  /**
+   * Someone cancelled the run: `true` before any job started, or a job id: while that job ran
+   * (it ends `cancelled`; jobs decided after it see cancelled() true).
+   */
+  cancelled?: boolean | string;
   secrets?: Record<string, string>;
   github?: Record<string, string>;
   /** Runs a `uses:` step; undefined = end it as the scenario says. */
@@ -98,10 +102,14 @@ const STATUS = ['success', 'failure', 'cancelled', 'always'] as const;
 
 /** Every workflow file, as GitHub's converter sees it (one child process for all). */
 export function loadModels(paths: string[]): Record<string, WorkflowModel> {
-  const items = paths.map((name) => ({ kind: 'workflow', name, content: readFileSync(join(ROOT, name), 'utf8') }));
+  return modelsOf(paths.map((name) => ({ name, content: readFileSync(join(ROOT, name), 'utf8') })));
+}
+
+/** Workflows given as text, as GitHub's converter sees them. */
+export function modelsOf(items: { name: string; content: string }[]): Record<string, WorkflowModel> {
   const out = execFileSync(join(ROOT, 'node_modules/.bin/tsx'), [join(ROOT, 'test/workflows/github-parser-cli.ts'), '--model'], {
     cwd: ROOT,
-    input: JSON.stringify(items),
+    input: JSON.stringify(items.map((item) => ({ kind: 'workflow', ...item }))),
     encoding: 'utf8',
   });
   return JSON.parse(out) as Record<string, WorkflowModel>;
@@ -208,12 +216,13 @@ export async function simulate(model: WorkflowModel, scenario: Scenario): Promis
   const runs: Record<string, JobRun> = {};
   const concurrency = groupOf(model.concurrency, base);
 
+  let cancelled = scenario.cancelled === true;
   for (const job of order(model.jobs)) {
     const up = [...ancestors(byId, job.id)].map((id) => runs[id]!.result);
     const status = {
-      success: () => !scenario.cancelled && up.every((r) => r === 'success'),
+      success: () => !cancelled && up.every((r) => r === 'success'),
       failure: () => up.includes('failure'),
-      cancelled: () => scenario.cancelled === true,
+      cancelled: () => cancelled,
       always: () => true,
     };
     const needs = Object.fromEntries(job.needs.map((id) => [id, { result: runs[id]!.result, outputs: runs[id]!.outputs }]));
@@ -225,12 +234,17 @@ export async function simulate(model: WorkflowModel, scenario: Scenario): Promis
     run.ran = true;
     run.environment = environmentName(job.environment, jobContext);
     run.concurrency = groupOf(job.concurrency, jobContext);
-    const plan = scenario.jobs?.[job.id] ?? {};
+    const plan = { ...scenario.jobs?.[job.id] };
+    if (scenario.cancelled === job.id) {
+      plan.result = 'cancelled';
+      cancelled = true;
+    }
     if (plan.result && plan.result !== 'success' && !plan.failAt) {
       run.result = plan.result;
       continue;
     }
-    run.result = await runSteps(job, plan, scenario, run, { ...jobContext, env: evalMap(job.env, jobContext) });
+    // Step level, cancelled() is about this job: one started after the cancellation (by always()) is not cancelled itself.
+    run.result = await runSteps(job, plan, scenario.cancelled === job.id, scenario, run, { ...jobContext, env: evalMap(job.env, jobContext) });
     if (plan.result === 'cancelled') run.result = 'cancelled';
     const stepsContext = stepsOf(run);
     run.outputs = evalMap(job.outputs, { ...jobContext, steps: stepsContext });
@@ -271,14 +285,14 @@ function stepsOf(run: JobRun): Record<string, unknown> {
   );
 }
 
-async function runSteps(job: JobModel, plan: JobPlan, scenario: Scenario, run: JobRun, context: Record<string, any>): Promise<JobResult> {
+async function runSteps(job: JobModel, plan: JobPlan, cancelled: boolean, scenario: Scenario, run: JobRun, context: Record<string, any>): Promise<JobResult> {
   let failed = false;
   for (const step of job.steps) {
     const steps = stepsOf(run);
     const status = {
-      success: () => !scenario.cancelled && !failed,
+      success: () => !cancelled && !failed,
       failure: () => failed,
-      cancelled: () => scenario.cancelled === true,
+      cancelled: () => cancelled,
       always: () => true,
     };
     const stepContext = { ...context, steps };
