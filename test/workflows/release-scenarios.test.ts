@@ -412,6 +412,13 @@ describe('deploy.yml: hygiene', () => {
     expect(actionParse(run, 'deliver', 'validate')).toMatchObject({ ok: true, inputs: { args: { version: '1.10' } } });
   });
 
+  it('one GitHub deployment per release: only deliver records one (and the rollback, when it runs)', async () => {
+    const recorders = (run: WorkflowRun) =>
+      Object.values(run.jobs).flatMap((j) => Object.values(j.steps).filter((s) => s.ran && (s.with['github-token'] ?? '') !== '').map((s) => `${j.id}.${s.id}`));
+    expect(recorders(await release(PRODUCTION))).toEqual(['deliver.canary']);
+    expect(recorders(await release(PRODUCTION, { deliver: { failAt: 'validate' } }))).toEqual(['deliver.canary', 'rollback.rollback']);
+  });
+
   it('the summary job asks for no permissions', () => {
     const summary = deploy.jobs.find((j) => j.id === 'summary')!;
     expect(summary.permissions).toEqual({});
