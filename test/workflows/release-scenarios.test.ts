@@ -358,9 +358,9 @@ describe('blue-green.yml: auto-rollback under both triggers', () => {
 describe('blue-green.yml and canary.yml pass a release through', () => {
   it.each([[BLUE_GREEN, 'blue-green', 'switch'], [CANARY, 'canary', 'canary']] as const)('%s', async (path, job, step) => {
     const base = { service: 'checkout', namespace: 'shop', environment: 'production', release: 'checkout-1.25.0' };
-    const inputs = path === CANARY ? { ...base, image: 'registry.example.com/checkout:1.25.0', config: 'deploy/canary.yaml' } : base;
+    const inputs: Scenario['inputs'] = path === CANARY ? { ...base, image: 'registry.example.com/checkout:1.25.0', config: 'deploy/canary.yaml' } : base;
     for (const trigger of ['call', 'dispatch'] as const) {
-      const run = await simulate(models[path]!, { trigger, inputs: trigger === 'dispatch' && path === CANARY ? { ...base, image: inputs.image as string, config: 'deploy/canary.yaml' } : inputs, secrets: SECRETS });
+      const run = await simulate(models[path]!, { trigger, inputs, secrets: SECRETS });
       expect(withOf(run, job, step).release, trigger).toBe('checkout-1.25.0');
       expect(actionParse(run, job, step), trigger).toMatchObject({ ok: true });
     }
