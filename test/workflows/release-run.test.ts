@@ -135,10 +135,9 @@ describe('deploy.yml on the test cluster and PostgreSQL', { timeout: 300_000 }, 
     expect(second.jobs.summary!.result).toBe('failure');
   });
 
-  // Needs the rollback action to scope itself to `release` (the lead's rollback work, issue 17):
-  // until then it undoes the newest recorded run, which is release 1's switch. Remove `.fails`
-  // once rollback understands `release`.
-  it.fails('…and that rollback ends nothing-to-do (exit 0), leaving release 1 live with its migration', async () => {
+  // Rollback scoped to `release` (issue 17). Before it, the same rollback undid the newest
+  // recorded run: release 1's switch (traffic back on blue, green back on 1.0).
+  it('…and that rollback ends nothing-to-do (exit 0), leaving release 1 live with its migration', async () => {
     expect(second.jobs.rollback!.outputs.result, secondLog).toBe('nothing-to-do');
     expect(second.jobs.rollback!.result).toBe('success');
     expect(live()).toEqual({ colour: 'green', greenImage: 'registry.example.com/checkout:1.1' });
