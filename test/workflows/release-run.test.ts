@@ -88,16 +88,17 @@ function live() {
   return { colour: service.spec.selector.color as string, greenImage: green.spec.template.spec.containers[0].image as string };
 }
 
-async function emailColumn(): Promise<boolean> {
+async function hasColumn(column: string): Promise<boolean> {
   const client = new pg.Client({ connectionString: db.url });
   await client.connect();
   try {
-    const r = await client.query("SELECT 1 FROM information_schema.columns WHERE table_name = 'orders' AND column_name = 'customer_email'");
+    const r = await client.query("SELECT 1 FROM information_schema.columns WHERE table_name = 'orders' AND column_name = $1", [column]);
     return r.rowCount === 1;
   } finally {
     await client.end();
   }
 }
+const emailColumn = () => hasColumn('customer_email');
 
 // Each action step starts a process through tsx (main and post), seconds each on a shared machine.
 describe('deploy.yml on the test cluster and PostgreSQL', { timeout: 300_000 }, () => {
@@ -142,5 +143,26 @@ describe('deploy.yml on the test cluster and PostgreSQL', { timeout: 300_000 }, 
     expect(second.jobs.rollback!.result).toBe('success');
     expect(live()).toEqual({ colour: 'green', greenImage: 'registry.example.com/checkout:1.1' });
     expect(await emailColumn()).toBe(true);
+  });
+
+  it('release 3 expands its own migration, then deliver fails: rollback (mode all, its version) compensates only that expand', async () => {
+    logs.length = 0;
+    const third = await releaseRun('5004', {
+      version: '1.3',
+      router: 'istio',
+      migration: '2026_12_02_coupon',
+      'expand-command': psql('expand-coupon.sql'),
+      'migration-rollback-command': psql('rollback-coupon.sql'),
+    });
+    const log = logs.join('\n');
+    expect(third.jobs.expand!.result, log).toBe('success');
+    expect(third.jobs.deliver!.result, log).toBe('failure');
+    expect(third.jobs.rollback!.steps.rollback!.with).toMatchObject({ mode: 'all', version: '2026_12_02_coupon', release: third.jobs.prepare!.outputs.release });
+    expect(third.jobs.rollback!.result, log).toBe('success');
+    expect(third.jobs.rollback!.outputs.result).toBe('rolled-back');
+    expect(await hasColumn('coupon')).toBe(false);
+    // Release 1 untouched: its migration and its live colour.
+    expect(await emailColumn()).toBe(true);
+    expect(live()).toEqual({ colour: 'green', greenImage: 'registry.example.com/checkout:1.1' });
   });
 });
