@@ -87,11 +87,13 @@ function checkInputs(inputs: RollbackInputs, context: FlowContext): void {
       `Invalid inputs of rollback: 'database-url' is required with mode ${mode}: the migration ledger in that database says which phase to compensate. Give it, or use mode auto to undo traffic and workloads only.`,
     );
   }
-  if (withMigration && !inputs['rollback-command']) {
-    throw new InputError(`Invalid inputs of rollback: 'rollback-command' is required with mode ${mode}: it is the compensating migration that is run.`);
+  if (withMigration && inputs['contract-rollback-command'] && inputs.confirm !== 'data-loss') {
+    throw new InputError(
+      `Invalid inputs of rollback: 'contract-rollback-command' re-creates what a contract dropped, whose data is gone; it runs only with confirm: data-loss. Set confirm: data-loss to accept that, or leave contract-rollback-command empty (a contract is then never rolled back: fix forward).`,
+    );
   }
   if (!withMigration) {
-    const unused = (['database-url', 'rollback-command', 'version'] as const).filter((name) => inputs[name] !== undefined);
+    const unused = (['database-url', 'rollback-command', 'contract-rollback-command', 'confirm', 'version'] as const).filter((name) => inputs[name] !== undefined);
     if (unused.length) context.reporter.info(`${unused.join(', ')}: not used with mode ${mode}, which never runs the compensating migration (mode migration or all does).`);
   }
 }
@@ -218,11 +220,17 @@ async function undoRevision(session: DeliverySession, inputs: RollbackInputs): P
   return part;
 }
 
-/** Mode migration or all: migrate's rollback phase for the furthest phase done of the version. */
+/**
+ * Mode migration or all: migrate's rollback phase for the release's migrations (each phase with
+ * its recorded command, newest first; a contract only with contract-rollback-command and confirm data-loss).
+ */
 async function undoMigration(session: DeliverySession, inputs: RollbackInputs, context: FlowContext, options: RollbackOptions): Promise<PartResult> {
   const outcome = await compensateMigration({
     databaseUrl: inputs['database-url']!,
-    rollbackCommand: inputs['rollback-command']!,
+    rollbackCommand: inputs['rollback-command'],
+    contractRollbackCommand: inputs['contract-rollback-command'],
+    confirm: inputs.confirm,
+    release: inputs.release,
     version: inputs.version,
     runId: session.runId,
     // One lock-timeout for both locks: the service's Lease and the database's migration lock.
@@ -232,12 +240,10 @@ async function undoMigration(session: DeliverySession, inputs: RollbackInputs, c
     secrets: context.secrets,
     signal: session.signal,
   });
-  if ('action' in outcome) {
-    options.onUndone?.(outcome.action);
-    return { actions: [outcome.action], notes: [], recorded: true };
-  }
-  if ('failure' in outcome) return { actions: [], notes: [], recorded: true, failure: outcome.failure };
-  return { actions: [], notes: [`Migration: nothing to compensate: ${outcome.nothingBecause}.`], recorded: outcome.recorded };
+  if ('nothingBecause' in outcome) return { actions: [], notes: [`Migration: nothing to compensate: ${outcome.nothingBecause}.`], recorded: outcome.recorded };
+  for (const action of outcome.actions) options.onUndone?.(action);
+  if ('failure' in outcome) return { actions: outcome.actions, notes: [], recorded: true, failure: outcome.failure };
+  return { actions: outcome.actions, notes: [], recorded: true };
 }
 
 function sessionResult(report: RollbackReport): SessionResult {
