@@ -4,7 +4,7 @@ import { latestRow } from './phase-order.js';
 import { failureMessage, outcome, stepRunner, storedArgv, type PhaseOptions, type PhaseOutcome } from './phase.js';
 import { FORWARD_PHASES } from './ledger.js';
 import type { StepName } from './run-step.js';
-import { describeDifference, diffSnapshots, isSame, takeSnapshot } from './schema-snapshot.js';
+import { describeDifference, diffSnapshots, droppedAndAltered, isSame, takeSnapshot } from './schema-snapshot.js';
 
 /**
  * Phase `rollback`: the compensating migration. It compensates exactly the phases of the version
@@ -26,7 +26,8 @@ export interface Compensation {
 export interface PlannedCompensation {
   target: LedgerRow;
   name: StepName;
-  command: readonly string[];
+  /** Undefined: the phase changed no schema object and recorded no command, so nothing runs (its row is still checked and marked). */
+  command: readonly string[] | undefined;
 }
 
 /**
@@ -82,14 +83,19 @@ export async function compensationGate(
   }
 
   const plan: PlannedCompensation[] = [];
+  const override = options.rollbackCommand;
   for (const target of targets) {
+    const needsCommand = target.changed !== false || target.rollbackCommand !== null;
     if (target.phase === 'contract') {
       plan.push({ target, name: 'contract-rollback-command', command: options.contractRollbackCommand! });
-    } else if (options.rollbackCommand) {
-      plan.push({ target, name: 'rollback-command', command: options.rollbackCommand });
+    } else if (override && needsCommand) {
+      // The override compensates the newest phase that needs a command, and that phase only.
+      plan.push({ target, name: 'rollback-command', command: override });
       const rest = targets.slice(targets.indexOf(target) + 1);
       if (rest.length) options.reporter.info(`rollback-command given: it compensates ${target.phase} only; ${rest.map((r) => r.phase).join(', ')} stay as they are (run the rollback again without rollback-command to use their recorded commands)`);
       break;
+    } else if (!needsCommand) {
+      plan.push({ target, name: 'rollback-command', command: undefined });
     } else if (target.rollbackCommand) {
       plan.push({ target, name: 'rollback-command', command: target.rollbackCommand });
     } else {
@@ -129,11 +135,13 @@ export async function compensate(
       runId,
       compensates: target.phase as ForwardPhase,
       release: target.release ?? undefined,
-      command: storedArgv(command, databaseUrl),
+      command: command ? storedArgv(command, databaseUrl) : undefined,
       schemaBefore: before,
     });
     options.onRunning?.(row);
-    const result = await step(name, command);
+    const result = command
+      ? await step(name, command)
+      : { ok: true, stopped: undefined, lastLines: [], description: `nothing to run: ${target.phase} changed no schema object and recorded no rollback-command (what it did to data stays)` };
     const after = await takeSnapshot(client);
     const changed = !isSame(diffSnapshots(before, after));
     const snapshots = await readSnapshots(client, target.id);
@@ -174,7 +182,9 @@ export async function compensate(
 async function contractDropped(client: pg.Client, contract: LedgerRow): Promise<string> {
   const snapshots = await readSnapshots(client, contract.id).catch(() => ({ before: null, after: null }));
   if (!snapshots.before || !snapshots.after) return 'objects that are not known (its ledger row has no schema snapshot)';
-  const removed = diffSnapshots(snapshots.before, snapshots.after).removed;
-  if (removed.length === 0) return 'no schema object (by its snapshots), but it may have deleted data';
-  return removed.length > 12 ? `${removed.slice(0, 12).join(', ')} and ${removed.length - 12} more` : removed.join(', ');
+  const { dropped, altered } = droppedAndAltered(snapshots.before, snapshots.after);
+  const list = (lines: string[]) => (lines.length > 12 ? `${lines.slice(0, 12).join(', ')} and ${lines.length - 12} more` : lines.join(', '));
+  const changed = altered.length ? `, and changed ${list(altered)}` : '';
+  if (dropped.length === 0) return `no schema object by its snapshots${changed}, but it may have deleted data`;
+  return `${list(dropped)}${changed}`;
 }

@@ -511,7 +511,9 @@ async function plan(options: PhaseOptions, client: pg.Client): Promise<PhaseOutc
   const problems = safetyProblems(health, options.limits.maxTransactionAgeMs);
   const unsafe = problems.length ? `; it would be refused now, the database is not safe to change: ${problems.join('; ')}` : '';
   if ('plan' in gate) {
-    const steps = gate.plan.map((p) => `${p.name} for ${p.target.phase} (ledger row ${p.target.id}): ${options.secrets.redact(p.command.join(' '))}`);
+    const steps = gate.plan.map(
+      (p) => `${p.name} for ${p.target.phase} (ledger row ${p.target.id}): ${p.command ? options.secrets.redact(p.command.join(' ')) : 'nothing to run (it changed no schema object)'}`,
+    );
     return {
       ...outcome(options, 'planned', `dry run: would compensate, newest first: ${steps.join('; ')}${unsafe}. Nothing was run or recorded`, rows),
       compensated: gate.plan.map((p) => ({ phase: p.target.phase as ForwardPhase, row: p.target.id, rollbackRow: undefined })),

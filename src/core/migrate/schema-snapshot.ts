@@ -72,3 +72,17 @@ export function describeDifference(difference: SchemaDifference, limit = 10): st
   if (difference.removed.length) parts.push(`removed: ${list(difference.removed)}`);
   return parts.join('; ') || 'no difference';
 }
+
+/** The name a line describes, without its definition: `column s.t.c`, `index s.i`, `table s.t`. */
+function objectKey(line: string): string {
+  if (line.startsWith('column ')) return line.split(' ').slice(0, 2).join(' ');
+  const colon = line.indexOf(': ');
+  return colon === -1 ? line : line.slice(0, colon);
+}
+
+/** What a phase dropped (objects gone by name) and what it altered (same name, other definition), from its two snapshots. */
+export function droppedAndAltered(before: SchemaSnapshot, after: SchemaSnapshot): { dropped: string[]; altered: string[] } {
+  const keys = new Set(after.map(objectKey));
+  const removed = diffSnapshots(before, after).removed;
+  return { dropped: removed.filter((l) => !keys.has(objectKey(l))), altered: removed.filter((l) => keys.has(objectKey(l))) };
+}
