@@ -203,6 +203,19 @@ describe('the ledger', () => {
     const [row] = await query<{ command: string[] }>(db.url, `SELECT command FROM progressive_delivery.migration_ledger`);
     expect(row!.command.at(-1)).toBe('$DATABASE_URL');
   });
+
+  it('stores another secret in a command as ***, and then will not run that command from the ledger', async () => {
+    const token = `tok-${Math.random().toString(36).slice(2)}`;
+    const run = phaseRun(db.url, { phase: 'expand', command: psqlCommand('ALTER TABLE users ADD COLUMN x text'), rollbackCommand: ['env', `API_TOKEN=${token}`, 'true'] });
+    run.secrets.add(token);
+    const outcome = await runPhase(run.options);
+    expect(outcome.ledger[0]!.rollbackCommand).toEqual(['env', 'API_TOKEN=***', 'true']);
+    expect(JSON.stringify(await query(db.url, `SELECT * FROM progressive_delivery.migration_ledger`))).not.toContain(token);
+    const undo = await runPhase(phaseRun(db.url, { phase: 'rollback' }).options);
+    expect(undo.result).toBe('refused');
+    expect(undo.message).toContain('the recorded one held a secret, stored as ***');
+    expect(await columnsOf(db.url, 'users')).toContain('x');
+  });
 });
 
 describe('dry run', () => {

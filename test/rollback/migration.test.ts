@@ -209,7 +209,7 @@ describe('mode all: a saga of migration, workload and traffic', () => {
   const f = blueGreenFixtures(t);
   const green = { namespace: t.namespace, name: 'orders-green' };
 
-  test('undone in reverse: traffic, then the workload, then the compensating migration (version from the newest ledger row)', async () => {
+  test('undone in reverse: traffic, then the workload, then the compensating migration (the release of the newest ledger row)', async () => {
     await cluster.apply(f.objects);
     await expand('2026_04_coupon', 'expand-coupon.sql', 'run-700');
     await deliver(cluster, t, { runId: 'run-700', strategy: 'blue-green' }, async (s) => {

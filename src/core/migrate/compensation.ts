@@ -96,14 +96,16 @@ export async function compensationGate(
       break;
     } else if (!needsCommand) {
       plan.push({ target, name: 'rollback-command', command: undefined });
-    } else if (target.rollbackCommand) {
+    } else if (target.rollbackCommand && !target.rollbackCommand.some((arg) => arg.includes('***'))) {
       plan.push({ target, name: 'rollback-command', command: target.rollbackCommand });
     } else {
       return {
         stop: outcome(
           options,
           'refused',
-          `rollback refused: ${target.phase} of ${version} (ledger row ${target.id}) has no rollback-command recorded (it ran without one, or before commands were recorded). Give rollback-command: it compensates that phase, the newest, only; nothing was run`,
+          `rollback refused: ${target.phase} of ${version} (ledger row ${target.id}) has no rollback-command recorded that can run (${
+            target.rollbackCommand ? 'the recorded one held a secret, stored as ***' : 'it ran without one, or before commands were recorded'
+          }). Give rollback-command: it compensates that phase, the newest, only; nothing was run`,
           rows,
         ),
       };
@@ -135,7 +137,7 @@ export async function compensate(
       runId,
       compensates: target.phase as ForwardPhase,
       release: target.release ?? undefined,
-      command: command ? storedArgv(command, databaseUrl) : undefined,
+      command: command ? storedArgv(command, databaseUrl, secrets) : undefined,
       schemaBefore: before,
     });
     options.onRunning?.(row);

@@ -280,8 +280,8 @@ async function runForward(options: PhaseOptions, client: pg.Client, databaseUrl:
     phase: forward,
     runId,
     release: options.release ?? runId,
-    command: storedArgv(options.command!, databaseUrl),
-    rollbackCommand: options.rollbackCommand ? storedArgv(options.rollbackCommand, databaseUrl) : undefined,
+    command: storedArgv(options.command!, databaseUrl, options.secrets),
+    rollbackCommand: options.rollbackCommand ? storedArgv(options.rollbackCommand, databaseUrl, options.secrets) : undefined,
     checksum: sum.checksum,
     checksumParts: sum.parts,
     schemaBefore: before,
@@ -358,9 +358,12 @@ async function runForward(options: PhaseOptions, client: pg.Client, databaseUrl:
   return finish('rolled-back', 'rolled-back', `${failure}; rollback-command succeeded and the schema is back to what it was before`, afterRollback, failed.lastLines);
 }
 
-/** The database URL never goes into the ledger: an argument holding it is stored with `$DATABASE_URL` instead. */
-export function storedArgv(argv: readonly string[], databaseUrl: string): string[] {
-  return argv.map((arg) => arg.split(databaseUrl).join('$DATABASE_URL'));
+/**
+ * A command as the ledger keeps it: the database URL written as `$DATABASE_URL` (which the
+ * runner expands again), any other secret as `***` (such a command cannot be run from the ledger).
+ */
+export function storedArgv(argv: readonly string[], databaseUrl: string, secrets: PhaseOptions['secrets']): string[] {
+  return argv.map((arg) => secrets.redact(arg.split(databaseUrl).join('$DATABASE_URL')));
 }
 
 /** Without a database: the commands run, nothing is recorded and nothing is checked. */

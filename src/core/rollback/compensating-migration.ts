@@ -75,7 +75,7 @@ export async function compensateMigration(options: MigrationRollbackOptions): Pr
           before: `${c.phase} of ${version} ${target?.status ?? 'done'} (ledger row ${c.row})`,
           after:
             outcome.result === 'planned'
-              ? `${c.phase} of ${version} compensated by its recorded rollback-command`
+              ? `${c.phase} of ${version} would be compensated (dry run: nothing was run)`
               : `${c.phase} of ${version} rolled-back (ledger row ${c.rollbackRow}); the version is now at ${outcome.state}`,
         }),
       );
