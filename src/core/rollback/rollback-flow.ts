@@ -115,6 +115,8 @@ interface PartResult {
   /** Whether anything was recorded for it at all (false: a refusal, unless another part had something). */
   recorded: boolean;
   failure?: string;
+  /** The journal part: the release it undid, whose migrations mode all compensates next. */
+  release?: string;
 }
 
 /** The saga in reverse: traffic and workloads (from the journal, or a revision), then the migration; a failure stops it. */
@@ -123,7 +125,9 @@ async function rollBack(session: DeliverySession, inputs: RollbackInputs, contex
   const mode = inputs.mode;
   const parts: PartResult[] = [];
   if (mode !== 'migration') parts.push(inputs['to-revision'] === undefined ? await undoJournal(session, inputs, options) : await undoRevision(session, inputs));
-  if ((mode === 'migration' || mode === 'all') && !parts.some((p) => p.failure)) parts.push(await undoMigration(session, inputs, context, options));
+  if ((mode === 'migration' || mode === 'all') && !parts.some((p) => p.failure)) {
+    parts.push(await undoMigration(session, inputs, context, options, inputs.release ?? parts.find((p) => p.release)?.release));
+  }
 
   const actions = parts.flatMap((p) => p.actions);
   const notes = parts.flatMap((p) => p.notes);
@@ -151,7 +155,7 @@ async function rollBack(session: DeliverySession, inputs: RollbackInputs, contex
 async function undoJournal(session: DeliverySession, inputs: RollbackInputs, options: RollbackOptions): Promise<PartResult> {
   const mode = inputs.mode as JournalMode;
   const plan = planRollback(await session.journal.entries(), mode, inputs.release);
-  const part: PartResult = { actions: [], notes: [], recorded: plan.release !== undefined || plan.changedNothing === true };
+  const part: PartResult = { actions: [], notes: [], recorded: plan.release !== undefined || plan.changedNothing === true, release: plan.release?.id };
   if (plan.release) session.reporter.info(`Release ${plan.release.id} (${plan.release.strategy}; runs ${plan.release.runs.join(', ')}).`);
   if (plan.nothingBecause) part.notes.push(`Nothing to undo: ${plan.nothingBecause}.`);
   if (plan.leftAlone.length) part.notes.push(`Left alone (not part of mode ${mode}): ${plan.leftAlone.join('; ')}.`);
@@ -222,15 +226,16 @@ async function undoRevision(session: DeliverySession, inputs: RollbackInputs): P
 
 /**
  * Mode migration or all: migrate's rollback phase for the release's migrations (each phase with
- * its recorded command, newest first; a contract only with contract-rollback-command and confirm data-loss).
+ * its recorded command, newest first; a contract only with contract-rollback-command and confirm
+ * data-loss). The release: the `release` input, else (mode all) the one the journal part undid.
  */
-async function undoMigration(session: DeliverySession, inputs: RollbackInputs, context: FlowContext, options: RollbackOptions): Promise<PartResult> {
+async function undoMigration(session: DeliverySession, inputs: RollbackInputs, context: FlowContext, options: RollbackOptions, release: string | undefined): Promise<PartResult> {
   const outcome = await compensateMigration({
     databaseUrl: inputs['database-url']!,
     rollbackCommand: inputs['rollback-command'],
     contractRollbackCommand: inputs['contract-rollback-command'],
     confirm: inputs.confirm,
-    release: inputs.release,
+    release,
     version: inputs.version,
     runId: session.runId,
     // One lock-timeout for both locks: the service's Lease and the database's migration lock.
