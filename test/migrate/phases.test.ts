@@ -145,7 +145,7 @@ describe('failures', () => {
     expect(row).toMatchObject({ status: 'rolled-back', runId: 'run-broken' });
     expect(row.message).toContain('division by zero');
     expect(outcome.state).toBe('expand');
-    expect(run.reporter.summaries.join('\n')).toContain('| migrate | rolled-back | run-broken |');
+    expect(run.reporter.summaries.join('\n')).toContain('| migrate | rolled-back | run-broken | run-broken | unchanged |');
   });
 
   it('without rollback-command a failing migration is recorded failed, with what is left behind', async () => {
