@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { type ActionRun, startAction as startActionEntry } from '../support/action-runner.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
+import { createServer, type AddressInfo } from 'node:net';
+import { makeSecrets, startSlack } from '../notify/fakes.js';
 import { FIXTURES, createSchema, query, resetDatabase } from './harness.js';
 
 /**
@@ -78,6 +80,57 @@ describe('actions/migrate end to end', () => {
     expect(run.code).toBe(1);
     expect(run.stdout).toContain("'phase': expected one of");
     expectNoSecret(visible(run));
+  });
+
+  it('an unreachable database: Slack hears how it ended after "In progress", result is set, and the post step raises no second error (issue 15)', async () => {
+    const slack = await startSlack();
+    try {
+      const { webhookPath } = makeSecrets();
+      // A port nothing listens on: the database is unreachable.
+      const closed = await new Promise<number>((resolve) => {
+        const server = createServer().listen(0, '127.0.0.1', () => {
+          const { port } = server.address() as AddressInfo;
+          server.close(() => resolve(port));
+        });
+      });
+      const inputs = {
+        phase: 'expand',
+        version: VERSION,
+        command: psql('expand.sql'),
+        'database-url': `postgresql://app:s3cret-pass@127.0.0.1:${closed}/shop`,
+        'slack-webhook-url': `${slack.url}${webhookPath}`,
+        service: 'checkout',
+      };
+      const main = startAction(inputs);
+      const run = await main.done;
+      expect(run.code).toBe(1);
+      expect(run.outputs.result).toBe('failed');
+      expect(run.stdout).toMatch(/::error::expand 2026_11_23_split_name failed: cannot connect to the database: connect ECONNREFUSED/);
+      const texts = slack.requests.map((r) => JSON.stringify(r.json));
+      expect(texts).toHaveLength(2);
+      expect(texts[0]).toContain('In progress');
+      expect(texts[1]).toContain('Failed');
+      expect(texts[1]).toContain('cannot connect to the database');
+      expect(visible(run)).not.toContain('s3cret-pass');
+
+      const post = await startAction(inputs, { post: true, state: main.stateFile }).done;
+      expect(post.code).toBe(0);
+      expect(post.stdout).not.toContain('::error::');
+      expect(post.stdout).not.toContain('::warning::');
+      expect(post.stdout).toContain('the database is still unreachable');
+      expect(visible(post)).not.toContain('s3cret-pass');
+    } finally {
+      await slack.stop();
+    }
+  });
+
+  it('dry-run: reports the plan and changes nothing, anywhere (issue 21)', async () => {
+    const run = await startAction({ phase: 'expand', version: '2026_12_dry', command: psql('expand.sql'), 'database-url': db.url, 'dry-run': 'true' }).done;
+    expect(run.code).toBe(0);
+    expect(run.outputs.result).toBe('planned');
+    expect(run.summary).toContain('dry run: would run expand command');
+    const rows = await query(db.url, `SELECT 1 FROM progressive_delivery.migration_ledger WHERE version = '2026_12_dry'`);
+    expect(rows).toEqual([]);
   });
 
   it('post step: a main step killed mid-phase leaves a running row, which the post step marks failed, stopping its statement', async () => {

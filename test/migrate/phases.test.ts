@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { readLedger } from '../../src/core/migrate/ledger.js';
 import { runPhase } from '../../src/core/migrate/phase.js';
-import { columnsOf, phaseRun, psqlFile, query, useSplitNameDatabase } from './harness.js';
+import { existsSync } from 'node:fs';
+import { columnsOf, phaseRun, psqlCommand, psqlFile, query, useSplitNameDatabase } from './harness.js';
 import pg from 'pg';
 
 const db = useSplitNameDatabase();
@@ -67,6 +68,8 @@ describe('expand -> migrate -> contract of users.name into first_name / last_nam
     const { options } = phaseRun(db.url, {
       phase: 'expand',
       runId: 'run-settings',
+      // It changes no schema object: an expand like that needs a verify-command to be accepted.
+      verifyCommand: ['true'],
       command: ['psql', '-X', '-A', '-t', '-o', file, '-c', `SELECT current_setting('lock_timeout') || ',' || current_setting('statement_timeout') || ',' || current_setting('application_name')`, '$DATABASE_URL'],
       limits: { statementLockTimeoutMs: 3_000, statementTimeoutMs: 600_000 } as never,
     });
@@ -77,14 +80,13 @@ describe('expand -> migrate -> contract of users.name into first_name / last_nam
     rmSync(file);
   });
 
-  it('re-running a finished phase is a no-op: skipped, the command does not run, no new ledger row', async () => {
+  it('re-running a finished phase with the same command is a no-op: skipped, the command does not run, no new ledger row', async () => {
     expect((await runPhase(phaseRun(db.url, expand).options)).result).toBe('succeeded');
-    const again = phaseRun(db.url, { ...expand, command: psqlFile('broken-migrate.sql') });
+    const again = phaseRun(db.url, expand);
     const outcome = await runPhase(again.options);
     expect(outcome.result).toBe('skipped');
     expect(outcome.message).toContain('already succeeded');
     expect(again.reporter.text()).not.toContain('command:');
-    expect(await columnsOf(db.url, 'users')).not.toContain('name_search');
     expect(outcome.ledger).toHaveLength(1);
   });
 
@@ -135,7 +137,7 @@ describe('failures', () => {
     });
     const outcome = await runPhase(run.options);
     expect(outcome.result).toBe('rolled-back');
-    expect(outcome.message).toMatch(/^command exited with code 3 after .*division by zero.*; rollback-command succeeded$/);
+    expect(outcome.message).toMatch(/^command exited with code 3 after .*division by zero.*; rollback-command succeeded and the schema is back to what it was before$/);
     expect(outcome.output.join('\n')).toContain('division by zero');
     // The half-applied column is gone again: the compensating migration ran.
     expect(await columnsOf(db.url, 'users')).not.toContain('name_search');
@@ -143,7 +145,7 @@ describe('failures', () => {
     expect(row).toMatchObject({ status: 'rolled-back', runId: 'run-broken' });
     expect(row.message).toContain('division by zero');
     expect(outcome.state).toBe('expand');
-    expect(run.reporter.summaries.join('\n')).toContain('| migrate | rolled-back | run-broken |');
+    expect(run.reporter.summaries.join('\n')).toContain('| migrate | rolled-back | run-broken | run-broken | unchanged |');
   });
 
   it('without rollback-command a failing migration is recorded failed, with what is left behind', async () => {
@@ -160,18 +162,36 @@ describe('failures', () => {
 
   it('a failing verify-command fails the phase and runs rollback-command', async () => {
     await runPhase(phaseRun(db.url, expand).options);
-    // The "migration" does nothing, so the backfill check finds users without first_name.
+    // The "migration" adds a column but backfills nothing, so the backfill check finds users without first_name.
     const outcome = await runPhase(
       phaseRun(db.url, {
         phase: 'migrate',
-        command: ['psql', '-X', '-q', '-c', 'SELECT 1', '$DATABASE_URL'],
+        command: psqlCommand('ALTER TABLE users ADD COLUMN name_search text'),
         verifyCommand: psqlFile('verify.sql'),
-        rollbackCommand: ['psql', '-X', '-q', '-c', 'SELECT 1', '$DATABASE_URL'],
+        rollbackCommand: psqlCommand('ALTER TABLE users DROP COLUMN name_search'),
       }).options,
     );
     expect(outcome.result).toBe('rolled-back');
     expect(outcome.message).toContain('verify-command exited with code 3');
     expect(outcome.message).toContain('502 user(s) have no first_name');
+    expect(await columnsOf(db.url, 'users')).not.toContain('name_search');
+  });
+
+  it('a failed phase that changed nothing is not compensated: rollback-command does not run', async () => {
+    await runPhase(phaseRun(db.url, expand).options);
+    const marker = `${process.env.TMPDIR ?? '/tmp'}/pd-rollback-ran-${Date.now()}`;
+    const outcome = await runPhase(
+      phaseRun(db.url, {
+        phase: 'migrate',
+        command: ['psql', '-X', '-q', '-c', 'SELECT 1', '$DATABASE_URL'],
+        verifyCommand: psqlFile('verify.sql'),
+        rollbackCommand: ['touch', marker],
+      }).options,
+    );
+    expect(outcome.result).toBe('failed');
+    expect(outcome.message).toContain('it changed no schema object, so there was nothing for rollback-command to compensate');
+    expect(existsSync(marker)).toBe(false);
+    expect(outcome.ledger.at(-1)).toMatchObject({ phase: 'migrate', status: 'failed', changed: false });
   });
 
   it('when rollback-command fails too, the phase is failed and says the database may be half-changed', async () => {
@@ -188,6 +208,20 @@ describe('failures', () => {
     expect(outcome.message).toContain('half-changed');
     expect(outcome.output.join('\n')).toContain('no_such_table');
     expect(outcome.ledger.at(-1)).toMatchObject({ phase: 'migrate', status: 'failed' });
+  });
+
+  it('a rollback-command that leaves the schema different from before is failed, with the difference listed', async () => {
+    await runPhase(phaseRun(db.url, expand).options);
+    const outcome = await runPhase(
+      phaseRun(db.url, {
+        phase: 'migrate',
+        command: psqlFile('broken-migrate.sql'),
+        rollbackCommand: psqlCommand('SELECT 1'),
+      }).options,
+    );
+    expect(outcome.result).toBe('failed');
+    expect(outcome.message).toContain('rollback-command succeeded but the schema is not back to what it was before the migrate: added: column public.users.name_search tsvector null');
+    expect(outcome.ledger.at(-1)).toMatchObject({ phase: 'migrate', status: 'failed', changed: true });
   });
 
   it('a command that cannot start fails clearly', async () => {
@@ -207,32 +241,29 @@ describe('failures', () => {
 });
 
 describe('rollback and status phases', () => {
-  it('rollback compensates the furthest phase, one per run, in reverse order', async () => {
+  it('rollback compensates every phase that changed something, newest first, each with its own recorded command', async () => {
     await runPhase(phaseRun(db.url, expand).options);
     await runPhase(phaseRun(db.url, migrate).options);
-    await runPhase(phaseRun(db.url, contract).options);
-    expect(await columnsOf(db.url, 'users')).not.toContain('name');
-
-    const undoContract = await runPhase(phaseRun(db.url, { phase: 'rollback', runId: 'run-undo', rollbackCommand: psqlFile('contract-rollback.sql') }).options);
-    expect(undoContract.result).toBe('succeeded');
-    expect(await columnsOf(db.url, 'users')).toContain('name');
-    const [restored] = await query<{ name: string }>(db.url, `SELECT name FROM users WHERE email = 'anne@example.com'`);
-    expect(restored!.name).toBe('Anne Marie de la Tour');
-    expect(undoContract.state).toBe('migrate');
-    expect(undoContract.ledger.map((r) => [r.phase, r.compensates, r.status])).toEqual([
-      ['expand', null, 'succeeded'],
-      ['migrate', null, 'succeeded'],
-      ['contract', null, 'rolled-back'],
-      ['rollback', 'contract', 'succeeded'],
-    ]);
-    expect(undoContract.ledger[2]!.message).toContain('compensated by run run-undo');
-
-    // The next rollback compensates migrate; with nothing left, a rollback is skipped.
-    const undoMigrate = await runPhase(phaseRun(db.url, { phase: 'rollback', rollbackCommand: ['true'] }).options);
-    expect(undoMigrate.ledger.find((r) => r.phase === 'migrate')?.status).toBe('rolled-back');
-    await runPhase(phaseRun(db.url, { phase: 'rollback', rollbackCommand: psqlFile('expand-rollback.sql') }).options);
+    const beforeAll = await columnsOf(db.url, 'users');
+    const undo = await runPhase(phaseRun(db.url, { phase: 'rollback', runId: 'run-undo' }).options);
+    expect(undo.result).toBe('succeeded');
+    expect(undo.compensated.map((c) => c.phase)).toEqual(['migrate', 'expand']);
     expect((await columnsOf(db.url, 'users')).sort()).toEqual(['email', 'id', 'name']);
-    const nothing = await runPhase(phaseRun(db.url, { phase: 'rollback', rollbackCommand: ['true'] }).options);
+    expect(beforeAll).toContain('first_name');
+    expect(undo.state).toBe('none');
+    expect(undo.ledger.map((r) => [r.phase, r.compensates, r.status])).toEqual([
+      ['expand', null, 'rolled-back'],
+      ['migrate', null, 'rolled-back'],
+      ['rollback', 'migrate', 'succeeded'],
+      ['rollback', 'expand', 'succeeded'],
+    ]);
+    // migrate moved data only and recorded no command: nothing ran for it; expand ran the command recorded with it.
+    expect(undo.ledger[2]!.message).toContain('nothing to run: migrate changed no schema object');
+    expect(undo.ledger[3]!.command).toEqual(psqlFile('expand-rollback.sql'));
+    expect(undo.ledger[3]!.message).toContain('the schema is back to what it was before expand');
+    expect(undo.ledger[0]!.message).toContain('compensated by run run-undo');
+
+    const nothing = await runPhase(phaseRun(db.url, { phase: 'rollback' }).options);
     expect(nothing.result).toBe('skipped');
     expect(nothing.state).toBe('none');
 

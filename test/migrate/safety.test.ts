@@ -41,10 +41,10 @@ async function appConnection(name: string): Promise<{ client: pg.Client; pid: nu
 const expand = { phase: 'expand' as const, command: psqlFile('expand.sql'), rollbackCommand: psqlFile('expand-rollback.sql') };
 
 describe('safety checks before the command', () => {
-  it('refuses while a transaction is older than max-transaction-age, naming its pid, user, age and query start', async () => {
+  it('refuses while a transaction is older than max-transaction-age, naming its pid, user, age, query start and query (literals hidden)', async () => {
     const { client, pid } = await appConnection('checkout-worker');
     await client.query('BEGIN');
-    await client.query('SELECT count(*) FROM users');
+    await client.query(`SELECT count(*) FROM users WHERE email <> 'private@example.com'`);
     await new Promise((resolve) => setTimeout(resolve, 600));
 
     const run = phaseRun(db.url, { ...expand, limits: { maxTransactionAgeMs: 300 } as never });
@@ -54,7 +54,9 @@ describe('safety checks before the command', () => {
       new RegExp(
         `^expand refused, the database is not safe to change now: a transaction has been open for [\\d.]+(ms|s) \\(more than max-transaction-age 300ms\\): ` +
           `pid ${pid}, user ${appUser}, application_name "checkout-worker", state idle in transaction, ` +
-          `transaction started \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z, last query started \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\. ` +
+          `transaction started \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z, last query started \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z ` +
+          // issue 15 section 6: the blocker's query, truncated and without its literals
+          `\\("SELECT count\\(\\*\\) FROM users WHERE email <> '…'"\\)\\. ` +
           `DDL would queue behind it and block the application; end it \\(pg_terminate_backend\\(${pid}\\)\\) or wait$`,
       ),
     );
@@ -95,8 +97,8 @@ describe('safety checks before the command', () => {
 });
 
 describe('lock_timeout on the command', () => {
-  it('makes DDL give up behind a younger open transaction instead of queueing and stalling the application', async () => {
-    const { client } = await appConnection('slow-report');
+  it('makes DDL give up behind a younger open transaction instead of queueing and stalling the application, naming the blocker', async () => {
+    const { client, pid } = await appConnection('slow-report');
     await client.query('BEGIN');
     await client.query('SELECT count(*) FROM users');
     // The transaction is younger than max-transaction-age, so the checks pass; the ALTER TABLE must not wait for it.
@@ -106,6 +108,10 @@ describe('lock_timeout on the command', () => {
     const took = Date.now() - started;
     expect(outcome.result).toBe('failed');
     expect(outcome.message).toContain('canceling statement due to lock timeout');
+    // issue 15 section 6: the session it waited behind is named
+    expect(outcome.message).toContain(
+      `lock_timeout ended a statement of the command; it waited behind pid ${pid} (user ${appUser}, application_name "slow-report", state idle in transaction, query "SELECT count(*) FROM users")`,
+    );
     expect(took).toBeLessThan(20_000);
     // The application could go on reading and writing all along.
     await client.query(`INSERT INTO users (name, email) VALUES ('Still Working', 'still@example.com')`);

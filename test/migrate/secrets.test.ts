@@ -55,6 +55,10 @@ describe('the database URL and its password never appear in output', () => {
     expect((await runPhase(run.options)).result).toBe('succeeded');
     expect(titles).toEqual([expect.stringMatching(/^command: psql -X -q -f \S+expand.sql \*\*\*$/)]);
     expectNoSecret(`${titles.join('\n')}\n${run.reporter.text()}`);
+    // The ledger records the command, with the URL written as $DATABASE_URL.
+    const rows = await query(db.url, `SELECT * FROM progressive_delivery.migration_ledger`);
+    expect(JSON.stringify(rows)).toContain('$DATABASE_URL');
+    expectNoSecret(JSON.stringify(rows));
   });
 
   it('not in the error when the database refuses the password', async () => {

@@ -4,7 +4,11 @@ import { spawnCommandRunner } from '../../src/core/migrate/command-runner.js';
 import type { LedgerRow } from '../../src/core/migrate/ledger.js';
 import { escapeCell, ledgerTable } from '../../src/core/migrate/ledger-markdown.js';
 import { commandEnv, pgInterval, runPhase } from '../../src/core/migrate/phase.js';
-import { furthestPhase, missingPrerequisite, rollbackTarget } from '../../src/core/migrate/phase-order.js';
+import { furthestPhase, missingPrerequisite } from '../../src/core/migrate/phase-order.js';
+import { phasesToCompensate } from '../../src/core/migrate/compensation.js';
+import { commandChecksum, describeChange } from '../../src/core/migrate/checksum.js';
+import { describeQuery } from '../../src/core/migrate/safety-checks.js';
+import { psqlWarning } from '../../src/core/migrate/run-step.js';
 import { expandVariables } from '../../src/core/migrate/run-step.js';
 import { phaseRun } from './harness.js';
 
@@ -20,6 +24,12 @@ function row(phase: LedgerRow['phase'], status: LedgerRow['status'], extra: Part
     startedAt: '2026-11-23T10:00:00.000Z',
     finishedAt: status === 'running' ? null : '2026-11-23T10:01:00.000Z',
     message: '',
+    release: null,
+    command: null,
+    rollbackCommand: null,
+    checksum: null,
+    checksumParts: null,
+    changed: null,
     ...extra,
   };
 }
@@ -43,12 +53,19 @@ describe('phase order', () => {
     expect(furthestPhase([...rows, row('expand', 'rolled-back')])).toBe('none');
   });
 
-  it('rollback targets the furthest phase that succeeded or failed', () => {
+  it('rollback compensates every phase that changed something, newest first; a failed phase that changed nothing is left out', () => {
     const expand = row('expand', 'succeeded');
     const migrate = row('migrate', 'failed');
-    expect(rollbackTarget([expand, migrate])).toBe(migrate);
-    expect(rollbackTarget([expand, row('migrate', 'rolled-back')])).toBe(expand);
-    expect(rollbackTarget([row('expand', 'rolled-back')])).toBeUndefined();
+    expect(phasesToCompensate([expand, migrate]).targets).toEqual([migrate, expand]);
+    expect(phasesToCompensate([expand, row('migrate', 'rolled-back')]).targets).toEqual([expand]);
+    expect(phasesToCompensate([row('expand', 'rolled-back')]).targets).toEqual([]);
+    // issue 20: a contract that failed without changing anything is not compensated with another phase's command
+    const m = row('migrate', 'succeeded');
+    const c = row('contract', 'failed', { changed: false });
+    expect(phasesToCompensate([expand, m, c])).toEqual({ targets: [m, expand], unchanged: [c] });
+    // an earlier success stays standing behind a later attempt that changed nothing (allow-changed re-run)
+    const again = row('expand', 'failed', { changed: false });
+    expect(phasesToCompensate([expand, again]).targets).toEqual([expand]);
   });
 });
 
@@ -132,5 +149,44 @@ describe('without a database URL', () => {
     await expect(runPhase(phaseRun(undefined, { phase: 'status' }).options)).rejects.toThrow(InputError);
     await expect(runPhase(phaseRun(undefined, { phase: 'expand' }).options)).rejects.toThrow("'command' is required for phase expand");
     await expect(runPhase(phaseRun(undefined, { phase: 'rollback' }).options)).rejects.toThrow("'rollback-command' is required");
+  });
+});
+
+describe('checksums', () => {
+  it('cover the argument list and the files it names; a change says which part changed', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const dir = mkdtempSync(`${process.env.TMPDIR ?? '/tmp'}/pd-sum-`);
+    writeFileSync(`${dir}/expand.sql`, 'ALTER TABLE users ADD COLUMN a text;');
+    const argv = ['psql', '-v', 'ON_ERROR_STOP=1', '-f', 'expand.sql', '$DATABASE_URL'];
+    const first = commandChecksum(argv, dir);
+    expect(first.checksum).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(Object.keys(first.parts.files)).toEqual(['expand.sql']);
+    expect(commandChecksum(argv, dir).checksum).toBe(first.checksum);
+    writeFileSync(`${dir}/expand.sql`, 'ALTER TABLE users ADD COLUMN b text;');
+    const edited = commandChecksum(argv, dir);
+    expect(edited.checksum).not.toBe(first.checksum);
+    expect(describeChange(first.parts, edited.parts)).toBe('changed: file expand.sql');
+    const other = commandChecksum(['psql', '-v', 'ON_ERROR_STOP=1', '--file=expand.sql', '$DATABASE_URL'], dir);
+    expect(describeChange(edited.parts, other.parts)).toBe('changed: the argument list');
+  });
+});
+
+describe('psql without ON_ERROR_STOP', () => {
+  it('is warned about, naming the fix; every spelling of the setting counts', () => {
+    expect(psqlWarning('command', ['psql', '-f', 'x.sql'])).toContain('Add `-v ON_ERROR_STOP=1`');
+    expect(psqlWarning('command', ['/usr/bin/psql', '-v', 'ON_ERROR_STOP=0', '-f', 'x.sql'])).toBeDefined();
+    for (const set of [['-v', 'ON_ERROR_STOP=1'], ['-vON_ERROR_STOP=1'], ['--set=ON_ERROR_STOP=1'], ['--set', 'ON_ERROR_STOP=on']]) {
+      expect(psqlWarning('command', ['psql', ...set, '-f', 'x.sql'])).toBeUndefined();
+    }
+    expect(psqlWarning('command', ['flyway', 'migrate'])).toBeUndefined();
+  });
+});
+
+describe('a blocking session\'s query', () => {
+  it('is shown without its literals, folded and cut', () => {
+    expect(describeQuery("UPDATE users SET email = 'a@b.c', note = 'it''s'\n  WHERE id = 1")).toBe("UPDATE users SET email = '…', note = '…' WHERE id = 1");
+    expect(describeQuery('SELECT $body$secret$body$')).toBe("SELECT '…'");
+    expect(describeQuery(`SELECT ${'x'.repeat(300)}`)).toHaveLength(200);
+    expect(describeQuery(null)).toBe('');
   });
 });

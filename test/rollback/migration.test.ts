@@ -56,13 +56,16 @@ async function ledger(version: string) {
 }
 
 /** An expand phase, run by migrate's runPhase as actions/migrate runs it. */
-async function expand(version: string, file: string, runId: string): Promise<void> {
+async function expand(version: string, file: string, runId: string, extra: { release?: string; rollbackFile?: string; phase?: 'expand' | 'contract' } = {}): Promise<void> {
   const secrets = new Secrets();
   secrets.add(db.url);
   const outcome = await runPhase({
-    phase: 'expand',
+    phase: extra.phase ?? 'expand',
     version,
     runId,
+    release: extra.release,
+    confirm: 'contract',
+    rollbackCommand: extra.rollbackFile ? psql(extra.rollbackFile).split(' ') : undefined,
     command: psql(file).split(' '),
     databaseUrl: db.url,
     limits: { commandTimeoutMs: 60_000, lockTimeoutMs: 10_000, maxTransactionAgeMs: 60_000, statementLockTimeoutMs: 2_000, statementTimeoutMs: 60_000 },
@@ -113,7 +116,7 @@ describe('mode migration, after expand', () => {
     const twice = await rollBack(cluster, t, inputs, { runId: 'run-rb-602' });
     expect(twice.failure).toBeUndefined();
     expect(twice.outputs.result).toBe('nothing-to-do');
-    expect(twice.log).toContain(`no phase of ${VERSION} is left to compensate`);
+    expect(twice.log).toContain(`no phase of ${VERSION} changed something that is not compensated already`);
     expect(await ledger(VERSION)).toHaveLength(2);
     expectNoSecret(twice);
   });
@@ -128,7 +131,7 @@ describe('mode migration, after expand', () => {
     await expand('2026_03_broken', 'expand-email.sql', 'run-610');
     const broken = await rollBack(cluster, t, { mode: 'migration', version: '2026_03_broken', 'database-url': db.url, 'rollback-command': psql('broken.sql') });
     expect(broken.outputs.result).toBe('failed');
-    expect(broken.failure!.message).toMatch(/the compensating migration of 2026_03_broken failed: rollback-command .*exited with code 3/);
+    expect(broken.failure!.message).toMatch(/the compensating migration of 2026_03_broken failed: compensating expand of 2026_03_broken failed: rollback-command .*exited with code 3/);
     expect(broken.failure!.message).toContain('no_such_table');
     expect((await ledger('2026_03_broken')).map((r) => [r.phase, r.status])).toEqual([
       ['expand', 'succeeded'],
@@ -140,12 +143,73 @@ describe('mode migration, after expand', () => {
   });
 });
 
+describe('mode migration: the release is the unit of undo (issue 20)', () => {
+  const t = { namespace: 'db', service: 'orders' };
+
+  test('a release whose expand was refused (nothing written) compensates nothing: the older, finished version is untouched', async () => {
+    // Release r-1 finished 2026_05_a: expand, then contract (which drops the column it added, as a contract drops).
+    await expand('2026_05_a', 'expand-email.sql', 'run-800', { release: 'r-1', rollbackFile: 'rollback-email.sql' });
+    await expand('2026_05_a', 'rollback-email.sql', 'run-801', { release: 'r-1', phase: 'contract' });
+    // Release r-2's migrate of 2026_05_b is refused (its expand never ran): nothing is written.
+    const secrets = new Secrets();
+    secrets.add(db.url);
+    const refused = await runPhase({
+      phase: 'migrate',
+      version: '2026_05_b',
+      runId: 'run-802',
+      release: 'r-2',
+      command: ['true'],
+      databaseUrl: db.url,
+      limits: { commandTimeoutMs: 60_000, lockTimeoutMs: 10_000, maxTransactionAgeMs: 60_000, statementLockTimeoutMs: 2_000, statementTimeoutMs: 60_000 },
+      runner: spawnCommandRunner(),
+      reporter: new MemoryReporter(),
+      secrets,
+    });
+    expect(refused.result).toBe('refused');
+    const before = await ledger('2026_05_a');
+
+    // What deploy.yml's rollback job passes: mode, release, version, database-url; no command.
+    const run = await rollBack(cluster, t, { mode: 'migration', release: 'r-2', version: '2026_05_b', 'database-url': db.url });
+    expect(run.failure).toBeUndefined();
+    expect(run.outputs.result).toBe('nothing-to-do');
+    expect(run.log).toContain('release r-2 has no row of version 2026_05_b in the migration ledger: it changed nothing in this database, so nothing was touched');
+    expect(await ledger('2026_05_a')).toEqual(before);
+    expect(await ledger('2026_05_b')).toEqual([]);
+
+    // Asked for r-1 itself, the contract is irreversible: refused, naming what it dropped, nothing run.
+    const finished = await rollBack(cluster, t, { mode: 'migration', release: 'r-1', 'database-url': db.url });
+    expect(finished.outputs.result).toBe('failed');
+    expect(finished.failure!.message).toContain('contract is irreversible: it dropped column public.orders.customer_email text null');
+    expect(await ledger('2026_05_a')).toEqual(before);
+  });
+
+  test("without rollback-command each phase is compensated with its own recorded command; contract only with contract-rollback-command and confirm: data-loss", async () => {
+    await expand('2026_06_c', 'expand-email.sql', 'run-900', { release: 'r-9', rollbackFile: 'rollback-email.sql' });
+    expect(await columns()).toContain('customer_email');
+    const unconfirmed = rollBack(cluster, t, { mode: 'migration', release: 'r-9', 'database-url': db.url, 'contract-rollback-command': psql('expand-email.sql') });
+    await expect(unconfirmed).rejects.toThrow("'contract-rollback-command' re-creates what a contract dropped, whose data is gone; it runs only with confirm: data-loss");
+
+    const run = await rollBack(cluster, t, { mode: 'migration', release: 'r-9', 'database-url': db.url }, { runId: 'run-rb-901' });
+    expect(run.failure).toBeUndefined();
+    expect(run.outputs.result).toBe('rolled-back');
+    expect(run.actions.map((a) => a.step)).toEqual(['rollback expand']);
+    expect(await columns()).not.toContain('customer_email');
+    const rows = await ledger('2026_06_c');
+    expect(rows.map((r) => [r.phase, r.status, r.release])).toEqual([
+      ['expand', 'rolled-back', 'r-9'],
+      ['rollback', 'succeeded', 'r-9'],
+    ]);
+    expect(rows[1]!.command).toEqual(psql('rollback-email.sql').split(' '));
+    expect(rows[1]!.message).toContain('the schema is back to what it was before expand');
+  });
+});
+
 describe('mode all: a saga of migration, workload and traffic', () => {
   const t = { namespace: 'saga', service: 'orders' };
   const f = blueGreenFixtures(t);
   const green = { namespace: t.namespace, name: 'orders-green' };
 
-  test('undone in reverse: traffic, then the workload, then the compensating migration (version from the newest ledger row)', async () => {
+  test('undone in reverse: traffic, then the workload, then the compensating migration of the same release', async () => {
     await cluster.apply(f.objects);
     await expand('2026_04_coupon', 'expand-coupon.sql', 'run-700');
     await deliver(cluster, t, { runId: 'run-700', strategy: 'blue-green' }, async (s) => {
@@ -163,7 +227,9 @@ describe('mode all: a saga of migration, workload and traffic', () => {
       ['workload', 'image-orders-green'],
       ['migration', 'rollback expand'],
     ]);
-    expect(run.log).toContain('No version given: compensating 2026_04_coupon, the version of the newest ledger row');
+    // The migration compensated is the release the journal part undid (run-700), not whatever the ledger's newest row is.
+    expect(run.log).toContain('Release run-700');
+    expect(run.log).not.toContain('No release or version given');
 
     // Live state: all three undone.
     expect(liveWeights(cluster, t)).toEqual([100, 0]);

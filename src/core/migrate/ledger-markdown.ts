@@ -3,11 +3,12 @@ import type { LedgerRow } from './ledger.js';
 /** The ledger as a GitHub-flavoured Markdown table; every cell escaped so no value can break the table or inject HTML. */
 export function ledgerTable(rows: readonly LedgerRow[]): string {
   if (rows.length === 0) return '_The ledger has no rows for this version._';
-  const header = ['#', 'version', 'phase', 'status', 'run', 'started', 'finished', 'message'];
+  const header = ['#', 'version', 'phase', 'status', 'run', 'release', 'schema', 'started', 'finished', 'message'];
   const lines = [row(header), row(header.map(() => '---'))];
   for (const r of rows) {
     const phase = r.compensates ? `rollback of ${r.compensates}` : r.phase;
-    lines.push(row([String(r.id), r.version, phase, r.status, r.runId, r.startedAt, r.finishedAt ?? '', r.message]));
+    const schema = r.changed === null ? '' : r.changed ? 'changed' : 'unchanged';
+    lines.push(row([String(r.id), r.version, phase, r.status, r.runId, r.release ?? '', schema, r.startedAt, r.finishedAt ?? '', r.message]));
   }
   return lines.join('\n');
 }

@@ -28,6 +28,23 @@ export interface LedgerRow {
   startedAt: string;
   finishedAt: string | null;
   message: string;
+  /** The release this attempt belongs to (null on rows written before releases were recorded). */
+  release: string | null;
+  /** The phase's command, as given (the database URL written as `$DATABASE_URL`). */
+  command: string[] | null;
+  /** The rollback-command given to this phase: what compensates it later. */
+  rollbackCommand: string[] | null;
+  /** `sha256:<hex>` of the command and the files it names (checksum.ts). */
+  checksum: string | null;
+  checksumParts: { argv: string; files: Record<string, string> } | null;
+  /** Whether the schema differs after the attempt from before it; null when not known (no snapshot yet, or a row from before snapshots). */
+  changed: boolean | null;
+}
+
+/** A row's schema snapshots, read on their own (they can be long, and outputs carry the rows). */
+export interface RowSnapshots {
+  before: string[] | null;
+  after: string[] | null;
 }
 
 const CREATE_STATEMENTS = [
@@ -44,46 +61,121 @@ const CREATE_STATEMENTS = [
     message text NOT NULL DEFAULT ''
   )`,
   `CREATE INDEX IF NOT EXISTS migration_ledger_version_idx ON ${LEDGER_TABLE} (version, id)`,
+  // Added later: a ledger made by an older version gets them in place; its rows keep NULL (unknown).
+  `ALTER TABLE ${LEDGER_TABLE}
+     ADD COLUMN IF NOT EXISTS release text,
+     ADD COLUMN IF NOT EXISTS command jsonb,
+     ADD COLUMN IF NOT EXISTS rollback_command jsonb,
+     ADD COLUMN IF NOT EXISTS checksum text,
+     ADD COLUMN IF NOT EXISTS checksum_parts jsonb,
+     ADD COLUMN IF NOT EXISTS schema_before jsonb,
+     ADD COLUMN IF NOT EXISTS schema_after jsonb,
+     ADD COLUMN IF NOT EXISTS changed boolean`,
+  `CREATE INDEX IF NOT EXISTS migration_ledger_release_idx ON ${LEDGER_TABLE} (release, id)`,
 ];
 
-/** Creates the schema and table when missing. Call while holding the migration lock (concurrent CREATEs race). */
+/** Creates the schema and table when missing, and adds the columns an older ledger lacks. Call while holding the migration lock (concurrent CREATEs race). */
 export async function ensureLedger(db: Db): Promise<void> {
   for (const statement of CREATE_STATEMENTS) await db.query(statement);
 }
 
-const COLUMNS = `id, version, phase, status, compensates, run_id, started_at, finished_at, message`;
+const BASE_COLUMNS = `id, version, phase, status, compensates, run_id, started_at, finished_at, message`;
+const NEW_COLUMNS = `release, command, rollback_command, checksum, checksum_parts, changed`;
+
+/** The row columns a ledger has: an older ledger, not yet brought up to date (no run has taken the lock since), lacks the new ones. */
+async function columnsOf(db: Db): Promise<string | undefined> {
+  const found = await db.query<{ ok: boolean; current: boolean }>(
+    `SELECT to_regclass($1) IS NOT NULL AS ok,
+            EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = $2 AND table_name = 'migration_ledger' AND column_name = 'changed') AS current`,
+    [LEDGER_TABLE, LEDGER_SCHEMA],
+  );
+  const row = found.rows[0];
+  if (!row?.ok) return undefined;
+  return row.current ? `${BASE_COLUMNS}, ${NEW_COLUMNS}` : BASE_COLUMNS;
+}
+const COLUMNS = `${BASE_COLUMNS}, ${NEW_COLUMNS}`;
 
 /** Every row of `version` (or of all versions), oldest first; [] when the ledger does not exist yet. */
 export async function readLedger(db: Db, version?: string): Promise<LedgerRow[]> {
-  const exists = await db.query<{ ok: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS ok`, [LEDGER_TABLE]);
-  if (!exists.rows[0]?.ok) return [];
+  const columns = await columnsOf(db);
+  if (!columns) return [];
   const result =
     version === undefined
-      ? await db.query(`SELECT ${COLUMNS} FROM ${LEDGER_TABLE} ORDER BY id`)
-      : await db.query(`SELECT ${COLUMNS} FROM ${LEDGER_TABLE} WHERE version = $1 ORDER BY id`, [version]);
+      ? await db.query(`SELECT ${columns} FROM ${LEDGER_TABLE} ORDER BY id`)
+      : await db.query(`SELECT ${columns} FROM ${LEDGER_TABLE} WHERE version = $1 ORDER BY id`, [version]);
   return result.rows.map(toRow);
 }
 
-export async function startEntry(
-  db: Db,
-  entry: { version: string; phase: LedgerPhase; runId: string; compensates?: ForwardPhase; message?: string },
-): Promise<LedgerRow> {
+/** Every row of `release`, oldest first. */
+export async function readRelease(db: Db, release: string): Promise<LedgerRow[]> {
+  const columns = await columnsOf(db);
+  if (!columns?.includes('release')) return [];
+  return (await db.query(`SELECT ${columns} FROM ${LEDGER_TABLE} WHERE release = $1 ORDER BY id`, [release])).rows.map(toRow);
+}
+
+export async function readSnapshots(db: Db, id: number): Promise<RowSnapshots> {
+  const result = await db.query<{ schema_before: string[] | null; schema_after: string[] | null }>(
+    `SELECT schema_before, schema_after FROM ${LEDGER_TABLE} WHERE id = $1`,
+    [id],
+  );
+  const row = result.rows[0];
+  return { before: row?.schema_before ?? null, after: row?.schema_after ?? null };
+}
+
+export interface NewEntry {
+  version: string;
+  phase: LedgerPhase;
+  runId: string;
+  compensates?: ForwardPhase;
+  message?: string;
+  release?: string;
+  command?: readonly string[];
+  rollbackCommand?: readonly string[];
+  checksum?: string;
+  checksumParts?: LedgerRow['checksumParts'];
+  schemaBefore?: readonly string[];
+}
+
+export async function startEntry(db: Db, entry: NewEntry): Promise<LedgerRow> {
+  const json = (value: unknown) => (value === undefined ? null : JSON.stringify(value));
   const result = await db.query(
-    `INSERT INTO ${LEDGER_TABLE} (version, phase, status, compensates, run_id, message)
-     VALUES ($1, $2, 'running', $3, $4, $5) RETURNING ${COLUMNS}`,
-    [entry.version, entry.phase, entry.compensates ?? null, entry.runId, entry.message ?? ''],
+    `INSERT INTO ${LEDGER_TABLE} (version, phase, status, compensates, run_id, message, release, command, rollback_command, checksum, checksum_parts, schema_before)
+     VALUES ($1, $2, 'running', $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ${COLUMNS}`,
+    [
+      entry.version,
+      entry.phase,
+      entry.compensates ?? null,
+      entry.runId,
+      entry.message ?? '',
+      entry.release ?? null,
+      json(entry.command),
+      json(entry.rollbackCommand),
+      entry.checksum ?? null,
+      json(entry.checksumParts),
+      json(entry.schemaBefore),
+    ],
   );
   return toRow(result.rows[0]);
 }
 
-/** Moves a row to its final status: a `running` row to any; a `succeeded` or `failed` one to `rolled-back` (compensated). */
-export async function finishEntry(db: Db, id: number, status: Exclude<LedgerStatus, 'running'>, message: string): Promise<LedgerRow> {
+/**
+ * Moves a row to its final status: a `running` row to any; a `succeeded` or `failed` one to
+ * `rolled-back` (compensated). With `after`, records the schema after the attempt and whether it changed.
+ */
+export async function finishEntry(
+  db: Db,
+  id: number,
+  status: Exclude<LedgerStatus, 'running'>,
+  message: string,
+  after?: { schema: readonly string[]; changed: boolean },
+): Promise<LedgerRow> {
   const result = await db.query(
     `UPDATE ${LEDGER_TABLE}
         SET status = $2, message = $3, finished_at = COALESCE(finished_at, clock_timestamp())
+            ${after ? ', schema_after = $4, changed = $5' : ''}
       WHERE id = $1 AND (status = 'running' OR (status IN ('succeeded', 'failed') AND $2 = 'rolled-back'))
       RETURNING ${COLUMNS}`,
-    [id, status, message],
+    after ? [id, status, message, JSON.stringify(after.schema), after.changed] : [id, status, message],
   );
   const row = result.rows[0];
   if (!row) throw new Error(`ledger row ${id} cannot move to ${status}: it is no longer running`);
@@ -100,13 +192,13 @@ export async function failRunningEntries(
   filter: { version?: string; runId?: string },
   message: string,
 ): Promise<LedgerRow[]> {
-  const exists = await db.query<{ ok: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS ok`, [LEDGER_TABLE]);
-  if (!exists.rows[0]?.ok) return [];
+  const columns = await columnsOf(db);
+  if (!columns) return [];
   const result = await db.query(
     `UPDATE ${LEDGER_TABLE}
         SET status = 'failed', message = $3, finished_at = clock_timestamp()
       WHERE status = 'running' AND ($1::text IS NULL OR version = $1) AND ($2::text IS NULL OR run_id = $2)
-      RETURNING ${COLUMNS}`,
+      RETURNING ${columns}`,
     [filter.version ?? null, filter.runId ?? null, message],
   );
   return result.rows.map(toRow);
@@ -123,5 +215,11 @@ function toRow(raw: Record<string, unknown>): LedgerRow {
     startedAt: (raw.started_at as Date).toISOString(),
     finishedAt: raw.finished_at ? (raw.finished_at as Date).toISOString() : null,
     message: String(raw.message),
+    release: (raw.release as string | null | undefined) ?? null,
+    command: (raw.command as string[] | null | undefined) ?? null,
+    rollbackCommand: (raw.rollback_command as string[] | null | undefined) ?? null,
+    checksum: (raw.checksum as string | null | undefined) ?? null,
+    checksumParts: (raw.checksum_parts as LedgerRow['checksumParts'] | undefined) ?? null,
+    changed: (raw.changed as boolean | null | undefined) ?? null,
   };
 }

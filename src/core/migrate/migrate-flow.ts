@@ -6,7 +6,8 @@ import { migrateSpec } from '../specs/migrate.js';
 import type { ParsedInputs } from '../specs/spec.js';
 import { recordCancelledRun } from './cancelled-run.js';
 import { spawnCommandRunner } from './command-runner.js';
-import { type PhaseLimits, runPhase, type RolloutRequirement } from './phase.js';
+import type { Outcome } from '../notify/event.js';
+import { type PhaseLimits, type PhaseOutcome, runPhase, type RolloutRequirement } from './phase.js';
 
 type MigrateInputs = ParsedInputs<typeof migrateSpec>;
 
@@ -20,32 +21,51 @@ export const migrateFlow: Flow<typeof migrateSpec> = {
   spec: migrateSpec,
   main: async (inputs, context) => {
     const notify = notificationsFromInputs(inputs, context, { deploymentTracker: context.deploymentTracker });
-    const event = notify.newEvent({ service: inputs.service, strategy: 'migrate', version: inputs.version });
+    const dryRun = inputs['dry-run'];
+    const event = notify.newEvent({ service: inputs.service, strategy: 'migrate', version: inputs.version, dryRun });
     const readOnly = inputs.phase === 'status';
+    const requireRollout = rolloutRequirement(inputs);
     if (!readOnly) await notify.notifyStart({ ...event, phase: inputs.phase });
-    const outcome = await runPhase({
-      phase: inputs.phase,
-      version: inputs.version,
-      runId: context.runId,
-      command: inputs.command,
-      verifyCommand: inputs['verify-command'],
-      rollbackCommand: inputs['rollback-command'],
-      databaseUrl: inputs['database-url'],
-      confirm: inputs.confirm,
-      requireRollout: rolloutRequirement(inputs),
-      limits: phaseLimits(inputs),
-      runner: spawnCommandRunner(),
-      reporter: context.reporter,
-      secrets: context.secrets,
-      signal: context.signal,
-    });
+    const end = async (result: string, outcome: Outcome, reason: string) => {
+      if (readOnly) return;
+      await notify.notifyEnd({ ...event, phase: inputs.phase, result, reason, outcome, durationMs: Date.now() - Date.parse(event.startedAt) });
+    };
+    let outcome: PhaseOutcome;
+    try {
+      outcome = await runPhase({
+        phase: inputs.phase,
+        version: inputs.version,
+        runId: context.runId,
+        // Forward phases record their release (default: this run); rollback compensates only the one given.
+        release: inputs.phase === 'rollback' ? inputs.release : (inputs.release ?? context.runId),
+        command: inputs.command,
+        verifyCommand: inputs['verify-command'],
+        rollbackCommand: inputs['rollback-command'],
+        contractRollbackCommand: inputs['contract-rollback-command'],
+        databaseUrl: inputs['database-url'],
+        confirm: inputs.confirm,
+        allowChanged: inputs['allow-changed'],
+        dryRun,
+        requireRollout,
+        limits: phaseLimits(inputs),
+        runner: spawnCommandRunner(),
+        reporter: context.reporter,
+        secrets: context.secrets,
+        signal: context.signal,
+      });
+    } catch (error) {
+      // Every "started" gets its end, whatever stopped the phase (an unreachable database, a lost connection).
+      const reason = context.secrets.redact(error instanceof Error ? error.message : String(error));
+      if (/^cannot connect to the database/.test(reason)) context.state.set(UNREACHABLE_KEY, reason);
+      await end('failed', 'failed', reason);
+      if (error instanceof InputError) throw error;
+      throw new FlowFailure(`${inputs.phase} ${inputs.version} failed: ${reason}`, { result: 'failed', phase: inputs.phase, state: 'unknown', ledger: '[]' });
+    }
     const outputs = { result: outcome.result, phase: outcome.phase, state: outcome.state, ledger: JSON.stringify(outcome.ledger) };
     // rolled-back: the command failed and its compensation ran; the phase did not happen.
     const failed = outcome.result === 'failed' || outcome.result === 'refused' || outcome.result === 'rolled-back';
-    if (!readOnly) {
-      const ended = { ...event, phase: inputs.phase, result: outcome.result, reason: outcome.message, durationMs: Date.now() - Date.parse(event.startedAt) };
-      await notify.notifyEnd({ ...ended, outcome: failed ? (outcome.result === 'rolled-back' ? 'rolled-back' : 'failed') : 'succeeded' });
-    }
+    const ended: Outcome = dryRun ? 'planned' : failed ? (outcome.result === 'rolled-back' ? 'rolled-back' : 'failed') : 'succeeded';
+    await end(outcome.result, ended, outcome.message);
     if (failed) {
       const output = outcome.output.length ? `\nLast output:\n${outcome.output.join('\n')}` : '';
       throw new FlowFailure(`${outcome.phase} ${outcome.version} ${outcome.result}: ${outcome.message}${output}`, outputs);
@@ -54,12 +74,22 @@ export const migrateFlow: Flow<typeof migrateSpec> = {
   },
   post: async (inputs, context) => {
     const databaseUrl = inputs['database-url'];
-    if (!databaseUrl || inputs.phase === 'status') return;
-    const { rows, stoppedSessions } = await recordCancelledRun({ databaseUrl, version: inputs.version, runId: context.runId });
-    if (stoppedSessions.length) context.reporter.warn(`Stopped the database session(s) the cancelled command left running: pid ${stoppedSessions.join(', ')}`);
-    for (const row of rows) context.reporter.warn(`The ${row.phase} of ${row.version} was still running when the job ended: ledger row ${row.id} marked failed`);
+    if (!databaseUrl || inputs.phase === 'status' || inputs['dry-run']) return;
+    const unreachable = context.state.get(UNREACHABLE_KEY);
+    try {
+      const { rows, stoppedSessions } = await recordCancelledRun({ databaseUrl, version: inputs.version, runId: context.runId });
+      if (stoppedSessions.length) context.reporter.warn(`Stopped the database session(s) the cancelled command left running: pid ${stoppedSessions.join(', ')}`);
+      for (const row of rows) context.reporter.warn(`The ${row.phase} of ${row.version} was still running when the job ended: ledger row ${row.id} marked failed`);
+    } catch (error) {
+      const message = context.secrets.redact(error instanceof Error ? error.message : String(error));
+      // The main step could not reach the database either: it wrote no ledger row, so there is nothing to mark, and its error already says why.
+      if (unreachable) context.reporter.info(`Post step: the database is still unreachable (${message}); the main step wrote nothing to the ledger, so there is nothing to mark`);
+      else context.reporter.warn(`Post step: could not check the ledger for a row this run left running: ${message}. The next run that takes the migration lock marks such a row failed`);
+    }
   },
 };
+
+const UNREACHABLE_KEY = 'migrate-database-unreachable';
 
 /** The phase's time limits from the inputs that migrate and rollback share (durations in ms). */
 export function phaseLimits(inputs: {

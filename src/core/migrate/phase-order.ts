@@ -46,19 +46,6 @@ export function missingPrerequisite(rows: readonly LedgerRow[], phase: ForwardPh
   return undefined;
 }
 
-/**
- * The forward phase a `rollback` compensates: the furthest phase whose latest attempt
- * succeeded or failed (a failed attempt may have left part of its changes), undone in reverse
- * order, one per rollback.
- */
-export function rollbackTarget(rows: readonly LedgerRow[]): LedgerRow | undefined {
-  for (const phase of [...FORWARD_PHASES].reverse()) {
-    const row = latestRow(rows, phase);
-    if (row && (row.status === 'succeeded' || row.status === 'failed')) return row;
-  }
-  return undefined;
-}
-
 /** The furthest phase that is done, or `none`. */
 export function furthestPhase(rows: readonly LedgerRow[]): ForwardPhase | 'none' {
   for (const phase of [...FORWARD_PHASES].reverse()) if (isDone(rows, phase)) return phase;

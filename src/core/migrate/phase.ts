@@ -7,29 +7,26 @@ import type { Secrets } from '../secrets.js';
 import { acquireMigrationLock, describeHolder, LockTimeoutError } from './advisory-lock.js';
 import type { CommandRunner } from './command-runner.js';
 import { applicationName, openConnection, stopCommandSessions, type Db } from './connection.js';
-import {
-  ensureLedger,
-  failRunningEntries,
-  finishEntry,
-  readLedger,
-  startEntry,
-  type ForwardPhase,
-  type LedgerRow,
-} from './ledger.js';
+import { describeChange, commandChecksum } from './checksum.js';
+import { compensate, compensationGate, type Compensation } from './compensation.js';
+import { ensureLedger, failRunningEntries, finishEntry, readLedger, startEntry, type ForwardPhase, type LedgerRow } from './ledger.js';
 import { ledgerTable } from './ledger-markdown.js';
+import { describeBlocker, endedByLockTimeout, watchLockWaits } from './lock-waits.js';
 import { proveRollout } from './rollout-proof.js';
-import { furthestPhase, isDone, missingPrerequisite, rollbackTarget } from './phase-order.js';
-import { runStep, type StepContext, type StepName, type StepResult } from './run-step.js';
+import { furthestPhase, isDone, latestRow, missingPrerequisite } from './phase-order.js';
+import { psqlWarning, runStep, type StepContext, type StepName, type StepResult } from './run-step.js';
 import { describeConnections, inspectDatabase, safetyProblems } from './safety-checks.js';
+import { describeDifference, diffSnapshots, isSame, takeSnapshot } from './schema-snapshot.js';
 
 /**
  * One phase of an expand / migrate / contract migration, or the compensating migration
  * (`rollback`), or a read of the ledger (`status`). With a database URL the phase runs under
- * the migration lock, in ledger order, between safety checks; without one only the commands
- * run (and a warning says what is not enforced).
+ * the migration lock, in ledger order, between safety checks, with a schema snapshot before and
+ * after and a checksum of what it ran; without one only the commands run (and a warning says
+ * what is not enforced). A dry run reads and plans, and changes nothing.
  */
 export type PhaseName = ForwardPhase | 'rollback' | 'status';
-export type PhaseResult = 'succeeded' | 'skipped' | 'refused' | 'failed' | 'rolled-back';
+export type PhaseResult = 'succeeded' | 'skipped' | 'refused' | 'failed' | 'rolled-back' | 'planned';
 
 export interface PhaseLimits {
   /** Longest each command (command, verify, rollback) may run. */
@@ -59,11 +56,24 @@ export interface PhaseOptions {
   runId: string;
   command?: readonly string[];
   verifyCommand?: readonly string[];
+  /**
+   * Forward phases: compensates this phase, at once when its command fails, and later by phase
+   * `rollback` (recorded in the ledger with the phase). Phase rollback: replaces the recorded
+   * command of the newest phase to compensate (never contract's), and only that phase is compensated.
+   */
   rollbackCommand?: readonly string[];
+  /** Phase rollback: the command that compensates a contract; needs confirm `data-loss`. */
+  contractRollbackCommand?: readonly string[];
   /** Enables the ledger, the lock and the safety checks. Registered with `secrets` by the caller. */
   databaseUrl?: string;
-  /** Must be `contract` for the contract phase. */
+  /** Must be `contract` for the contract phase, `data-loss` for a rollback past a contract. */
   confirm?: string;
+  /** Forward phases: the release recorded on the ledger row (default: the run id). Rollback: compensate only this release's rows. */
+  release?: string;
+  /** Run a phase that already succeeded again although its checksum changed (recorded in the ledger). */
+  allowChanged?: boolean;
+  /** Read, check and plan only: no command runs, nothing is written. */
+  dryRun?: boolean;
   /** Contract only: proof from the cluster that every replica runs the new version. */
   requireRollout?: RolloutRequirement;
   limits: PhaseLimits;
@@ -87,6 +97,8 @@ export interface PhaseOutcome {
   state: ForwardPhase | 'none';
   /** The last lines of the command that failed, redacted. */
   output: string[];
+  /** Phase rollback: the phases compensated (planned, on a dry run), newest first. */
+  compensated: Compensation[];
 }
 
 /** Runs a phase and writes its job summary. Throws only on bad options or an unreachable database. */
@@ -116,14 +128,29 @@ function checkOptions(options: PhaseOptions): void {
   if ((phase === 'expand' || phase === 'migrate' || phase === 'contract') && !options.command) {
     throw new InputError(`Invalid inputs of migrate: 'command' is required for phase ${phase}`);
   }
-  if (phase === 'rollback' && !options.rollbackCommand) {
-    throw new InputError(`Invalid inputs of migrate: 'rollback-command' is required for phase rollback`);
+  if (phase === 'rollback' && !options.databaseUrl && !options.rollbackCommand) {
+    throw new InputError(
+      `Invalid inputs of migrate: 'rollback-command' is required for phase rollback without database-url (with it, each phase's command comes from the ledger)`,
+    );
+  }
+  if (options.contractRollbackCommand && phase !== 'rollback') {
+    throw new InputError(`Invalid inputs of migrate: 'contract-rollback-command' is used by phase rollback only; give the contract's own rollback-command as rollback-command`);
   }
   if (phase === 'status' && !options.databaseUrl) {
     throw new InputError(`Invalid inputs of migrate: 'database-url' is required for phase status (the ledger is in the database)`);
   }
   if (options.requireRollout && phase !== 'contract') {
     options.reporter.warn(`require-rollout is checked by the contract phase only; ignored for ${phase}`);
+  }
+  const commands: [StepName, readonly string[] | undefined][] = [
+    ['command', options.command],
+    ['verify-command', options.verifyCommand],
+    ['rollback-command', options.rollbackCommand],
+    ['contract-rollback-command', options.contractRollbackCommand],
+  ];
+  for (const [name, argv] of commands) {
+    const warning = argv && psqlWarning(name, argv);
+    if (warning) options.reporter.warn(warning);
   }
 }
 
@@ -134,6 +161,7 @@ async function runWithDatabase(options: PhaseOptions, databaseUrl: string): Prom
   try {
     if (options.phase === 'status') return status(options, await readLedger(client, version));
     if (refusedEarly) return outcome(options, 'refused', refusedEarly, await readLedger(client, version));
+    if (options.dryRun) return await plan(options, client);
 
     reporter.info('Taking the migration lock of this database');
     try {
@@ -165,23 +193,8 @@ async function underLock(options: PhaseOptions, client: pg.Client, databaseUrl: 
   for (const row of abandoned) reporter.warn(`Ledger row ${row.id} (${row.phase}, run ${row.runId}) was still running: marked failed`);
   const rows = await readLedger(client, version);
 
-  let target: LedgerRow | undefined;
-  if (phase === 'rollback') {
-    target = rollbackTarget(rows);
-    if (!target) return outcome(options, 'skipped', `nothing to roll back: no phase of ${version} succeeded or failed`, rows);
-    reporter.info(`Rolling back ${target.phase} of ${version} (ledger row ${target.id}, ${target.status})`);
-  } else {
-    const forward = phase as ForwardPhase;
-    if (isDone(rows, forward)) {
-      return outcome(options, 'skipped', `${forward} of ${version} already succeeded: nothing to do`, rows);
-    }
-    const missing = missingPrerequisite(rows, forward, version);
-    if (missing) return outcome(options, 'refused', `${forward} refused: ${missing}`, rows);
-    if (forward === 'contract') {
-      const proof = await rolloutProblem(options);
-      if (proof) return outcome(options, 'refused', `contract refused: ${proof}`, rows);
-    }
-  }
+  const gate = phase === 'rollback' ? await compensationGate(options, client, rows) : await forwardGate(options, rows);
+  if ('stop' in gate) return gate.stop;
 
   const health = await inspectDatabase(client, options.limits.maxTransactionAgeMs);
   reporter.info(`Before: ${describeConnections(health)}`);
@@ -190,20 +203,21 @@ async function underLock(options: PhaseOptions, client: pg.Client, databaseUrl: 
     return outcome(options, 'refused', `${phase} refused, the database is not safe to change now: ${problems.join('; ')}`, rows);
   }
 
-  const row = await startEntry(client, {
-    version,
-    phase: target ? 'rollback' : (phase as ForwardPhase),
-    runId,
-    ...(target ? { compensates: target.phase as ForwardPhase } : {}),
-  });
-  options.onRunning?.(row);
-  const execution = await execute(options, databaseUrl, target ? 'rollback' : 'forward', client);
-  const lostError = lost();
-  if (lostError) {
-    throw new Error(
-      `lost the database connection that held the migration lock while the ${phase} ran (${lostError.message}); ` +
-        `the ${phase} ${execution.message}. Ledger row ${row.id} stays running until the post step or the next run marks it failed`,
-    );
+  let result: { outcome: PhaseOutcome; compensated?: Compensation[] };
+  try {
+    result =
+      'plan' in gate
+        ? await compensate(options, client, databaseUrl, gate.plan)
+        : await runForward(options, client, databaseUrl, gate.note);
+  } catch (error) {
+    const lostError = lost();
+    if (lostError) {
+      throw new Error(
+        `lost the database connection that held the migration lock while the ${phase} ran (${lostError.message}); ` +
+          `its ledger row stays running until the post step or the next run marks it failed`,
+      );
+    }
+    throw error;
   }
 
   const after = await inspectDatabase(client, options.limits.maxTransactionAgeMs).catch(() => undefined);
@@ -211,71 +225,71 @@ async function underLock(options: PhaseOptions, client: pg.Client, databaseUrl: 
     reporter.info(`After: ${describeConnections(after)}`);
     for (const problem of safetyProblems(after, options.limits.maxTransactionAgeMs)) reporter.warn(`After the ${phase}: ${problem}`);
   }
-
-  const message = options.secrets.redact(execution.message);
-  await finishEntry(client, row.id, execution.status, message);
-  if (target && execution.result === 'succeeded') {
-    await finishEntry(client, target.id, 'rolled-back', `${target.message ? `${target.message}; ` : ''}compensated by run ${runId}`);
-  }
-  return { ...outcome(options, execution.result, execution.message, await readLedger(client, version)), output: execution.output };
+  return result.outcome;
 }
 
-/** Without a database: the commands run, nothing is recorded and nothing is checked. */
-async function runWithoutDatabase(options: PhaseOptions): Promise<PhaseOutcome> {
-  options.reporter.warn(
-    'No database-url: no ledger, no migration lock, no safety checks; phase order and re-runs are not checked. Give database-url to enable them.',
-  );
-  const unconfirmed = confirmProblem(options);
-  if (unconfirmed) return outcome(options, 'refused', unconfirmed, []);
-  if (options.phase === 'contract') {
+/** Why a forward phase must not run (skipped, refused), or the note its ledger row starts with. */
+async function forwardGate(options: PhaseOptions, rows: LedgerRow[]): Promise<{ stop: PhaseOutcome } | { note: string }> {
+  const { version } = options;
+  const forward = options.phase as ForwardPhase;
+  const sum = commandChecksum(options.command!);
+  let note = '';
+  const done = isDone(rows, forward) ? latestRow(rows, forward) : undefined;
+  if (done) {
+    if (!done.checksum || done.checksum === sum.checksum) {
+      const unknown = done.checksum ? '' : ' (its ledger row has no checksum: it ran before checksums were recorded, so a changed command cannot be told)';
+      return { stop: outcome(options, 'skipped', `${forward} of ${version} already succeeded: nothing to do${unknown}`, rows) };
+    }
+    const both = `ledger row ${done.id} ran it with checksum ${done.checksum}, this run's command has ${sum.checksum} (${describeChange(done.checksumParts, sum.parts)})`;
+    if (!options.allowChanged) {
+      return {
+        stop: outcome(
+          options,
+          'refused',
+          `${forward} refused: ${forward} of ${version} already succeeded with a different command: ${both}. A migration that has run is not edited: give the change a new version, or set allow-changed: true if running the changed ${forward} again is intended`,
+          rows,
+        ),
+      };
+    }
+    options.reporter.warn(`allow-changed: running ${forward} of ${version} again although it already succeeded: ${both}`);
+    note = `allow-changed: run again with a different command; ${both}`;
+  }
+  const missing = missingPrerequisite(rows, forward, version);
+  if (missing) return { stop: outcome(options, 'refused', `${forward} refused: ${missing}`, rows) };
+  if (forward === 'contract') {
     const proof = await rolloutProblem(options);
-    if (proof) return outcome(options, 'refused', `contract refused: ${proof}`, []);
+    if (proof) return { stop: outcome(options, 'refused', `contract refused: ${proof}`, rows) };
   }
-  const execution = await execute(options, undefined, options.phase === 'rollback' ? 'rollback' : 'forward');
-  return { ...outcome(options, execution.result, execution.message, []), output: execution.output };
-}
-
-interface Execution {
-  result: 'succeeded' | 'failed' | 'rolled-back';
-  status: 'succeeded' | 'failed' | 'rolled-back';
-  message: string;
-  output: string[];
+  return { note };
 }
 
 /**
- * Forward: command, then verify-command; when either fails (and the run was not cancelled),
- * rollback-command. Rollback: rollback-command alone.
+ * A forward phase under the lock: snapshot, ledger row, command and verify-command, snapshot
+ * again. A phase that changed no schema object is a warning for migrate (it may move data only)
+ * and a refusal for expand and contract unless verify-command passed. When the command fails
+ * after changing something, rollback-command runs and must bring the schema back to the first
+ * snapshot; when it changed nothing, there is nothing to compensate.
  */
-async function execute(
-  options: PhaseOptions,
-  databaseUrl: string | undefined,
-  direction: 'forward' | 'rollback',
-  db?: Db,
-): Promise<Execution> {
-  const context: StepContext = {
-    runner: options.runner,
-    reporter: options.reporter,
-    secrets: options.secrets,
-    env: commandEnv(options, databaseUrl),
-    timeoutMs: options.limits.commandTimeoutMs,
-    signal: options.signal,
-  };
-  /** Runs one command; when it had to be stopped, its database sessions are stopped too. */
-  const step = async (name: StepName, argv: readonly string[]): Promise<StepResult> => {
-    const result = await runStep(name, argv, context);
-    if (result.stopped && db) {
-      const pids = await stopCommandSessions(db, options.runId);
-      if (pids.length) options.reporter.warn(`Stopped the database session(s) the ${name} left running: pid ${pids.join(', ')}`);
-    }
-    return result;
-  };
-
-  if (direction === 'rollback') {
-    const rollback = await step('rollback-command', options.rollbackCommand!);
-    return rollback.ok
-      ? { result: 'succeeded', status: 'succeeded', message: rollback.description, output: [] }
-      : { result: 'failed', status: 'failed', message: failureMessage(rollback), output: rollback.lastLines };
-  }
+async function runForward(options: PhaseOptions, client: pg.Client, databaseUrl: string, note: string): Promise<{ outcome: PhaseOutcome }> {
+  const { version, runId, phase, reporter } = options;
+  const forward = phase as ForwardPhase;
+  const sum = commandChecksum(options.command!);
+  const before = await takeSnapshot(client);
+  const row = await startEntry(client, {
+    version,
+    phase: forward,
+    runId,
+    release: options.release ?? runId,
+    command: storedArgv(options.command!, databaseUrl, options.secrets),
+    rollbackCommand: options.rollbackCommand ? storedArgv(options.rollbackCommand, databaseUrl, options.secrets) : undefined,
+    checksum: sum.checksum,
+    checksumParts: sum.parts,
+    schemaBefore: before,
+    message: note,
+  });
+  options.onRunning?.(row);
+  const step = stepRunner(options, databaseUrl, client);
+  const prefix = note ? `${note}; ` : '';
 
   let failed: StepResult | undefined;
   const command = await step('command', options.command!);
@@ -284,30 +298,156 @@ async function execute(
     const verify = await step('verify-command', options.verifyCommand);
     if (!verify.ok) failed = verify;
   }
+  const afterCommand = await takeSnapshot(client);
+  const change = diffSnapshots(before, afterCommand);
+  const changed = !isSame(change);
+  const finish = async (result: PhaseResult, status: 'succeeded' | 'failed' | 'rolled-back', message: string, schema: string[], output: string[] = []) => {
+    const redacted = options.secrets.redact(prefix + message);
+    await finishEntry(client, row.id, status, redacted, { schema, changed: !isSame(diffSnapshots(before, schema)) });
+    return { outcome: { ...outcome(options, result, prefix + message, await readLedger(client, version)), output } };
+  };
+
   if (!failed) {
     const verified = options.verifyCommand ? ', verify-command passed' : '';
-    return { result: 'succeeded', status: 'succeeded', message: `${command.description}${verified}`, output: [] };
+    if (changed) return finish('succeeded', 'succeeded', `${command.description}${verified}; schema ${describeDifference(change, 5)}`, afterCommand);
+    const nothing = `${forward} changed no schema object (tables, columns, indexes, constraints, triggers, functions)`;
+    if (forward === 'migrate') {
+      reporter.warn(`${nothing}: fine for a migrate that only moves data, which verify-command should check; otherwise check that the command ran the right migration`);
+      return finish('succeeded', 'succeeded', `${command.description}${verified}; ${nothing}`, afterCommand);
+    }
+    if (options.verifyCommand) return finish('succeeded', 'succeeded', `${command.description}${verified}; ${nothing}, and verify-command passed`, afterCommand);
+    return finish(
+      'refused',
+      'failed',
+      `${forward} refused: ${command.description}, but ${nothing} and no verify-command proves it did its work. Check that the command applies the right migration, or give a verify-command that checks it; the ledger records this attempt failed, so the next run is not skipped`,
+      afterCommand,
+    );
   }
+
   const failure = failureMessage(failed);
   if (failed.stopped === 'cancelled') {
-    return { result: 'failed', status: 'failed', message: `cancelled: ${failure}; rollback-command not run, run phase rollback to compensate`, output: failed.lastLines };
+    return finish('failed', 'failed', `cancelled: ${failure}; rollback-command not run, run phase rollback to compensate`, afterCommand, failed.lastLines);
+  }
+  if (!changed) {
+    return finish('failed', 'failed', `${failure}; it changed no schema object, so there was nothing for rollback-command to compensate`, afterCommand, failed.lastLines);
   }
   if (!options.rollbackCommand) {
-    return { result: 'failed', status: 'failed', message: `${failure}; no rollback-command given`, output: failed.lastLines };
+    return finish('failed', 'failed', `${failure}; no rollback-command given, and the schema changed: ${describeDifference(change)}`, afterCommand, failed.lastLines);
   }
   const rollback = await step('rollback-command', options.rollbackCommand);
-  if (rollback.ok) {
-    return { result: 'rolled-back', status: 'rolled-back', message: `${failure}; rollback-command succeeded`, output: failed.lastLines };
+  const afterRollback = await takeSnapshot(client);
+  const left = diffSnapshots(before, afterRollback);
+  if (!rollback.ok) {
+    return finish(
+      'failed',
+      'failed',
+      `${failure}; then ${failureMessage(rollback)}: the database may be half-changed (${describeDifference(left)}), look before re-running`,
+      afterRollback,
+      [...failed.lastLines, '--- rollback-command ---', ...rollback.lastLines],
+    );
   }
-  return {
-    result: 'failed',
-    status: 'failed',
-    message: `${failure}; then ${failureMessage(rollback)}: the database may be half-changed, look before re-running`,
-    output: [...failed.lastLines, '--- rollback-command ---', ...rollback.lastLines],
+  if (!isSame(left)) {
+    return finish(
+      'failed',
+      'failed',
+      `${failure}; rollback-command succeeded but the schema is not back to what it was before the ${forward}: ${describeDifference(left)}`,
+      afterRollback,
+      failed.lastLines,
+    );
+  }
+  return finish('rolled-back', 'rolled-back', `${failure}; rollback-command succeeded and the schema is back to what it was before`, afterRollback, failed.lastLines);
+}
+
+/**
+ * A command as the ledger keeps it: the database URL written as `$DATABASE_URL` (which the
+ * runner expands again), any other secret as `***` (such a command cannot be run from the ledger).
+ */
+export function storedArgv(argv: readonly string[], databaseUrl: string, secrets: PhaseOptions['secrets']): string[] {
+  return argv.map((arg) => secrets.redact(arg.split(databaseUrl).join('$DATABASE_URL')));
+}
+
+/** Without a database: the commands run, nothing is recorded and nothing is checked. */
+async function runWithoutDatabase(options: PhaseOptions): Promise<PhaseOutcome> {
+  options.reporter.warn(
+    'No database-url: no ledger, no migration lock, no safety checks, no schema snapshots or checksums; phase order and re-runs are not checked. Give database-url to enable them.',
+  );
+  const unconfirmed = confirmProblem(options);
+  if (unconfirmed) return outcome(options, 'refused', unconfirmed, []);
+  if (options.phase === 'contract') {
+    const proof = await rolloutProblem(options);
+    if (proof) return outcome(options, 'refused', `contract refused: ${proof}`, []);
+  }
+  if (options.dryRun) return outcome(options, 'planned', `dry run: would run ${describeCommands(options)}; nothing was run`, []);
+  const step = stepRunner(options, undefined);
+  if (options.phase === 'rollback') {
+    const rollback = await step('rollback-command', options.rollbackCommand!);
+    return rollback.ok
+      ? outcome(options, 'succeeded', rollback.description, [])
+      : { ...outcome(options, 'failed', failureMessage(rollback), []), output: rollback.lastLines };
+  }
+  let failed: StepResult | undefined;
+  const command = await step('command', options.command!);
+  if (!command.ok) failed = command;
+  else if (options.verifyCommand) {
+    const verify = await step('verify-command', options.verifyCommand);
+    if (!verify.ok) failed = verify;
+  }
+  if (!failed) return outcome(options, 'succeeded', `${command.description}${options.verifyCommand ? ', verify-command passed' : ''}`, []);
+  const failure = failureMessage(failed);
+  const fail = (message: string, output = failed!.lastLines) => ({ ...outcome(options, 'failed', message, []), output });
+  if (failed.stopped === 'cancelled') return fail(`cancelled: ${failure}; rollback-command not run`);
+  if (!options.rollbackCommand) return fail(`${failure}; no rollback-command given`);
+  const rollback = await step('rollback-command', options.rollbackCommand);
+  if (rollback.ok) return { ...outcome(options, 'rolled-back', `${failure}; rollback-command succeeded`, []), output: failed.lastLines };
+  return fail(`${failure}; then ${failureMessage(rollback)}: the database may be half-changed, look before re-running`, [
+    ...failed.lastLines,
+    '--- rollback-command ---',
+    ...rollback.lastLines,
+  ]);
+}
+
+/**
+ * Runs one of the team's commands. With the lock's connection: watches whom its statements wait
+ * behind (named when lock_timeout ends one), and stops the database sessions a stopped command left.
+ */
+export function stepRunner(options: PhaseOptions, databaseUrl: string | undefined, db?: Db): (name: StepName, argv: readonly string[]) => Promise<StepResult> {
+  const context: StepContext = {
+    runner: options.runner,
+    reporter: options.reporter,
+    secrets: options.secrets,
+    env: commandEnv(options, databaseUrl),
+    timeoutMs: options.limits.commandTimeoutMs,
+    signal: options.signal,
+  };
+  return async (name, argv) => {
+    const watch = db ? watchLockWaits(db, options.runId) : undefined;
+    const result = await runStep(name, argv, context);
+    const blockers = (await watch?.stop()) ?? [];
+    if (!result.ok && endedByLockTimeout(result.lastLines)) {
+      const named = blockers.length
+        ? `lock_timeout ended a statement of the ${name}; it waited behind ${blockers.map(describeBlocker).join(', ')}`
+        : `lock_timeout ended a statement of the ${name}; the session it waited behind was not seen (it may have ended)`;
+      result.description = `${result.description}; ${options.secrets.redact(named)}`;
+      options.reporter.error(options.secrets.redact(named));
+    }
+    if (result.stopped && db) {
+      const pids = await stopCommandSessions(db, options.runId);
+      if (pids.length) options.reporter.warn(`Stopped the database session(s) the ${name} left running: pid ${pids.join(', ')}`);
+    }
+    return result;
   };
 }
 
-function failureMessage(step: StepResult): string {
+function describeCommands(options: PhaseOptions): string {
+  const show = (argv: readonly string[]) => options.secrets.redact(argv.join(' '));
+  if (options.phase === 'rollback') return `rollback-command: ${options.rollbackCommand ? show(options.rollbackCommand) : '(none)'}`;
+  const parts = [`${options.phase} command: ${show(options.command!)}`];
+  if (options.verifyCommand) parts.push(`then verify-command: ${show(options.verifyCommand)}`);
+  if (options.rollbackCommand) parts.push(`on failure rollback-command: ${show(options.rollbackCommand)}`);
+  return parts.join(', ');
+}
+
+export function failureMessage(step: StepResult): string {
   const last = step.lastLines.filter((l) => l.trim() !== '').slice(-3);
   const tail = last.length ? ` (last output: ${last.join(' / ').slice(0, 500)})` : '';
   return `${step.description}${tail}`;
@@ -365,14 +505,35 @@ async function rolloutProblem(options: PhaseOptions): Promise<string | undefined
   return `the new version does not run everywhere yet: ${proof.problems.join('; ')}`;
 }
 
+/** Dry run: what the phase would do, from the ledger and the catalog, without the lock; nothing is run or written. */
+async function plan(options: PhaseOptions, client: pg.Client): Promise<PhaseOutcome> {
+  const rows = await readLedger(client, options.version);
+  const gate = options.phase === 'rollback' ? await compensationGate(options, client, rows) : await forwardGate(options, rows);
+  if ('stop' in gate) return gate.stop;
+  const health = await inspectDatabase(client, options.limits.maxTransactionAgeMs);
+  const problems = safetyProblems(health, options.limits.maxTransactionAgeMs);
+  const unsafe = problems.length ? `; it would be refused now, the database is not safe to change: ${problems.join('; ')}` : '';
+  if ('plan' in gate) {
+    const steps = gate.plan.map(
+      (p) => `${p.name} for ${p.target.phase} (ledger row ${p.target.id}): ${p.command ? options.secrets.redact(p.command.join(' ')) : 'nothing to run (it changed no schema object)'}`,
+    );
+    return {
+      ...outcome(options, 'planned', `dry run: would compensate, newest first: ${steps.join('; ')}${unsafe}. Nothing was run or recorded`, rows),
+      compensated: gate.plan.map((p) => ({ phase: p.target.phase as ForwardPhase, row: p.target.id, rollbackRow: undefined })),
+    };
+  }
+  const sum = commandChecksum(options.command!);
+  return outcome(options, 'planned', `dry run: would run ${describeCommands(options)} (checksum ${sum.checksum})${unsafe}. Nothing was run or recorded`, rows);
+}
+
 function status(options: PhaseOptions, rows: LedgerRow[]): PhaseOutcome {
   const state = furthestPhase(rows);
   const message = rows.length === 0 ? `${options.version} has no ledger rows` : `${options.version} is at ${state}`;
   return outcome(options, 'succeeded', message, rows);
 }
 
-function outcome(options: PhaseOptions, result: PhaseResult, message: string, ledger: LedgerRow[]): PhaseOutcome {
-  return { result, phase: options.phase, version: options.version, message, ledger, state: furthestPhase(ledger), output: [] };
+export function outcome(options: PhaseOptions, result: PhaseResult, message: string, ledger: LedgerRow[]): PhaseOutcome {
+  return { result, phase: options.phase, version: options.version, message, ledger, state: furthestPhase(ledger), output: [], compensated: [] };
 }
 
 function redactOutcome(outcome: PhaseOutcome, secrets: Secrets): PhaseOutcome {

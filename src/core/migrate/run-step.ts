@@ -4,7 +4,7 @@ import type { Secrets } from '../secrets.js';
 import type { CommandRunner } from './command-runner.js';
 
 /** One of the team's commands, named as its input is. */
-export type StepName = 'command' | 'verify-command' | 'rollback-command';
+export type StepName = 'command' | 'verify-command' | 'rollback-command' | 'contract-rollback-command';
 
 export interface StepContext {
   runner: CommandRunner;
@@ -27,10 +27,30 @@ export interface StepResult {
 
 const KEEP_LINES = 20;
 
+/**
+ * A line that reports a PostgreSQL error: `ERROR:  …` (psql -c, libpq tools) or
+ * `psql:file.sql:3: ERROR:  …` (psql -f). psql without ON_ERROR_STOP=1 goes on after one and
+ * exits 0, so the exit code alone would call a half-applied migration a success.
+ */
+const ERROR_LINE = /^(?:psql:[^\s]*:\d+: )?ERROR:\s/;
+
+/**
+ * A warning when `argv` runs psql without `ON_ERROR_STOP=1` (`-v ON_ERROR_STOP=1`,
+ * `--set=ON_ERROR_STOP=1`, `-vON_ERROR_STOP=1`), naming the fix; undefined otherwise.
+ */
+export function psqlWarning(name: StepName, argv: readonly string[]): string | undefined {
+  const program = argv[0]?.split('/').at(-1);
+  if (program !== 'psql') return undefined;
+  const stops = argv.some((arg) => /(^|[=\s]|^-v)ON_ERROR_STOP=(1|on|true)$/i.test(arg));
+  if (stops) return undefined;
+  return `${name} runs psql without ON_ERROR_STOP=1: psql goes on after a failed statement and exits 0. Add \`-v ON_ERROR_STOP=1\` to it; until then the phase fails when the output has ERROR: lines.`;
+}
+
 /** Runs one command, streaming its output (redacted) into a log group, and says how it ended. */
 export async function runStep(name: StepName, argv: readonly string[], context: StepContext): Promise<StepResult> {
   const { reporter, secrets } = context;
   const lastLines: string[] = [];
+  const errorLines: string[] = [];
   const title = `${name}: ${secrets.redact(argv.join(' '))}`;
   const started = Date.now();
   const result = await reporter.group(title, () =>
@@ -44,6 +64,7 @@ export async function runStep(name: StepName, argv: readonly string[], context: 
         reporter.info(safe);
         lastLines.push(safe);
         if (lastLines.length > KEEP_LINES) lastLines.shift();
+        if (ERROR_LINE.test(line) && errorLines.length < KEEP_LINES) errorLines.push(safe);
       },
     }),
   );
@@ -53,8 +74,10 @@ export async function runStep(name: StepName, argv: readonly string[], context: 
   else if (result.stopped === 'timeout') description = `${name} was stopped after command-timeout ${formatDuration(context.timeoutMs)}`;
   else if (result.stopped === 'cancelled') description = `${name} was stopped because the run was cancelled`;
   else if (result.exitCode !== 0) description = `${name} exited with code ${result.exitCode} after ${took}`;
-  else description = `${name} succeeded in ${took}`;
-  const ok = result.exitCode === 0 && !result.stopped && !result.startError;
+  else if (errorLines.length) {
+    description = `${name} exited with code 0 after ${took} but wrote ${errorLines.length} ERROR: line(s), so it failed (first: ${errorLines[0]!.slice(0, 300)})`;
+  } else description = `${name} succeeded in ${took}`;
+  const ok = result.exitCode === 0 && !result.stopped && !result.startError && errorLines.length === 0;
   reporter[ok ? 'info' : 'error'](description);
   return { ok, stopped: result.stopped, description, lastLines };
 }

@@ -24,6 +24,8 @@ export interface LongTransaction {
   transactionStart: string;
   /** ISO 8601, or null when the session has not run a query. */
   queryStart: string | null;
+  /** Its current or last query, string literals replaced by '…' and cut at 200 characters ('' when hidden). */
+  query: string;
 }
 
 export interface WaitingLock {
@@ -45,8 +47,9 @@ export async function inspectDatabase(db: Db, maxTransactionAgeMs: number): Prom
     age_ms: number;
     xact_start: Date;
     query_start: Date | null;
+    query: string | null;
   }>(
-    `SELECT pid, usename, application_name, state, xact_start, query_start,
+    `SELECT pid, usename, application_name, state, xact_start, query_start, query,
             (extract(epoch FROM clock_timestamp() - xact_start) * 1000)::float8 AS age_ms
        FROM pg_stat_activity
       WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'
@@ -89,6 +92,7 @@ export async function inspectDatabase(db: Db, maxTransactionAgeMs: number): Prom
       ageMs: Math.round(r.age_ms),
       transactionStart: r.xact_start.toISOString(),
       queryStart: r.query_start ? r.query_start.toISOString() : null,
+      query: describeQuery(r.query),
     })),
     waitingLocks: waiting.rows.map((r) => ({
       pid: r.pid,
@@ -114,7 +118,8 @@ export function safetyProblems(health: DatabaseHealth, maxTransactionAgeMs: numb
     (t) =>
       `a transaction has been open for ${formatDuration(t.ageMs)} (more than max-transaction-age ${formatDuration(maxTransactionAgeMs)}): ` +
       `pid ${t.pid}, user ${t.user}${t.applicationName ? `, application_name "${t.applicationName}"` : ''}, state ${t.state}, ` +
-      `transaction started ${t.transactionStart}, last query started ${t.queryStart ?? 'never'}. ` +
+      `transaction started ${t.transactionStart}, last query started ${t.queryStart ?? 'never'}` +
+      `${t.query ? ` ("${t.query}")` : ''}. ` +
       `DDL would queue behind it and block the application; end it (pg_terminate_backend(${t.pid})) or wait`,
   );
   for (const w of health.waitingLocks) {
@@ -124,6 +129,21 @@ export function safetyProblems(health: DatabaseHealth, maxTransactionAgeMs: numb
     );
   }
   return problems;
+}
+
+/**
+ * A session's query as safe to show: string literals (which may hold personal data or secrets)
+ * and dollar-quoted bodies become '…', whitespace is folded, and it is cut at `max` characters.
+ * The caller still redacts registered secrets.
+ */
+export function describeQuery(query: string | null, max = 200): string {
+  if (!query) return '';
+  const safe = query
+    .replace(/\$([A-Za-z_]*)\$[\s\S]*?\$\1\$/g, "'…'")
+    .replace(/'(?:[^']|'')*'?/g, "'…'")
+    .replace(/\s+/g, ' ')
+    .trim();
+  return safe.length > max ? `${safe.slice(0, max - 1)}…` : safe;
 }
 
 export function describeConnections(health: DatabaseHealth): string {

@@ -87,11 +87,13 @@ function checkInputs(inputs: RollbackInputs, context: FlowContext): void {
       `Invalid inputs of rollback: 'database-url' is required with mode ${mode}: the migration ledger in that database says which phase to compensate. Give it, or use mode auto to undo traffic and workloads only.`,
     );
   }
-  if (withMigration && !inputs['rollback-command']) {
-    throw new InputError(`Invalid inputs of rollback: 'rollback-command' is required with mode ${mode}: it is the compensating migration that is run.`);
+  if (withMigration && inputs['contract-rollback-command'] && inputs.confirm !== 'data-loss') {
+    throw new InputError(
+      `Invalid inputs of rollback: 'contract-rollback-command' re-creates what a contract dropped, whose data is gone; it runs only with confirm: data-loss. Set confirm: data-loss to accept that, or leave contract-rollback-command empty (a contract is then never rolled back: fix forward).`,
+    );
   }
   if (!withMigration) {
-    const unused = (['database-url', 'rollback-command', 'version'] as const).filter((name) => inputs[name] !== undefined);
+    const unused = (['database-url', 'rollback-command', 'contract-rollback-command', 'confirm', 'version'] as const).filter((name) => inputs[name] !== undefined);
     if (unused.length) context.reporter.info(`${unused.join(', ')}: not used with mode ${mode}, which never runs the compensating migration (mode migration or all does).`);
   }
 }
@@ -113,6 +115,8 @@ interface PartResult {
   /** Whether anything was recorded for it at all (false: a refusal, unless another part had something). */
   recorded: boolean;
   failure?: string;
+  /** The journal part: the release it undid, whose migrations mode all compensates next. */
+  release?: string;
 }
 
 /** The saga in reverse: traffic and workloads (from the journal, or a revision), then the migration; a failure stops it. */
@@ -121,7 +125,9 @@ async function rollBack(session: DeliverySession, inputs: RollbackInputs, contex
   const mode = inputs.mode;
   const parts: PartResult[] = [];
   if (mode !== 'migration') parts.push(inputs['to-revision'] === undefined ? await undoJournal(session, inputs, options) : await undoRevision(session, inputs));
-  if ((mode === 'migration' || mode === 'all') && !parts.some((p) => p.failure)) parts.push(await undoMigration(session, inputs, context, options));
+  if ((mode === 'migration' || mode === 'all') && !parts.some((p) => p.failure)) {
+    parts.push(await undoMigration(session, inputs, context, options, inputs.release ?? parts.find((p) => p.release)?.release));
+  }
 
   const actions = parts.flatMap((p) => p.actions);
   const notes = parts.flatMap((p) => p.notes);
@@ -149,7 +155,7 @@ async function rollBack(session: DeliverySession, inputs: RollbackInputs, contex
 async function undoJournal(session: DeliverySession, inputs: RollbackInputs, options: RollbackOptions): Promise<PartResult> {
   const mode = inputs.mode as JournalMode;
   const plan = planRollback(await session.journal.entries(), mode, inputs.release);
-  const part: PartResult = { actions: [], notes: [], recorded: plan.release !== undefined || plan.changedNothing === true };
+  const part: PartResult = { actions: [], notes: [], recorded: plan.release !== undefined || plan.changedNothing === true, release: plan.release?.id };
   if (plan.release) session.reporter.info(`Release ${plan.release.id} (${plan.release.strategy}; runs ${plan.release.runs.join(', ')}).`);
   if (plan.nothingBecause) part.notes.push(`Nothing to undo: ${plan.nothingBecause}.`);
   if (plan.leftAlone.length) part.notes.push(`Left alone (not part of mode ${mode}): ${plan.leftAlone.join('; ')}.`);
@@ -218,11 +224,18 @@ async function undoRevision(session: DeliverySession, inputs: RollbackInputs): P
   return part;
 }
 
-/** Mode migration or all: migrate's rollback phase for the furthest phase done of the version. */
-async function undoMigration(session: DeliverySession, inputs: RollbackInputs, context: FlowContext, options: RollbackOptions): Promise<PartResult> {
+/**
+ * Mode migration or all: migrate's rollback phase for the release's migrations (each phase with
+ * its recorded command, newest first; a contract only with contract-rollback-command and confirm
+ * data-loss). The release: the `release` input, else (mode all) the one the journal part undid.
+ */
+async function undoMigration(session: DeliverySession, inputs: RollbackInputs, context: FlowContext, options: RollbackOptions, release: string | undefined): Promise<PartResult> {
   const outcome = await compensateMigration({
     databaseUrl: inputs['database-url']!,
-    rollbackCommand: inputs['rollback-command']!,
+    rollbackCommand: inputs['rollback-command'],
+    contractRollbackCommand: inputs['contract-rollback-command'],
+    confirm: inputs.confirm,
+    release,
     version: inputs.version,
     runId: session.runId,
     // One lock-timeout for both locks: the service's Lease and the database's migration lock.
@@ -232,12 +245,10 @@ async function undoMigration(session: DeliverySession, inputs: RollbackInputs, c
     secrets: context.secrets,
     signal: session.signal,
   });
-  if ('action' in outcome) {
-    options.onUndone?.(outcome.action);
-    return { actions: [outcome.action], notes: [], recorded: true };
-  }
-  if ('failure' in outcome) return { actions: [], notes: [], recorded: true, failure: outcome.failure };
-  return { actions: [], notes: [`Migration: nothing to compensate: ${outcome.nothingBecause}.`], recorded: outcome.recorded };
+  if ('nothingBecause' in outcome) return { actions: [], notes: [`Migration: nothing to compensate: ${outcome.nothingBecause}.`], recorded: outcome.recorded };
+  for (const action of outcome.actions) options.onUndone?.(action);
+  if ('failure' in outcome) return { actions: outcome.actions, notes: [], recorded: true, failure: outcome.failure };
+  return { actions: outcome.actions, notes: [], recorded: true };
 }
 
 function sessionResult(report: RollbackReport): SessionResult {

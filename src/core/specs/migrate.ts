@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commandInput, duration, imageRef, listInput, namespacedName, objectName } from '../config/primitives.js';
+import { booleanInput, commandInput, duration, imageRef, listInput, namespacedName, objectName } from '../config/primitives.js';
 import { notifyInputs, runInputs } from './common.js';
 import { defineAction } from './spec.js';
 
@@ -27,9 +27,19 @@ export const migrateSpec = defineAction({
         'Your migration tool for this phase (Flyway, Liquibase, Prisma, knex, psql…), run as an argument list without a shell: `npx knex migrate:up 001_expand.js` or a JSON array. Its environment has DATABASE_URL, PGOPTIONS (lock_timeout and statement_timeout, read by libpq tools), MIGRATION_VERSION and MIGRATION_PHASE; `$DATABASE_URL` in an argument is replaced by the URL (e.g. `psql -v ON_ERROR_STOP=1 -f expand.sql $DATABASE_URL`). Required for expand, migrate and contract.',
       schema: commandInput,
     },
-    'verify-command': { description: 'Data integrity check run after the command; non-zero fails the phase.', schema: commandInput },
+    'verify-command': {
+      description:
+        'Data integrity check run after the command; non-zero fails the phase. The schema snapshots cannot see data: this is the check that can. It also lets an expand or contract that changes no schema object succeed.',
+      schema: commandInput,
+    },
     'rollback-command': {
-      description: 'Compensating migration run when the command or the verification fails, and by phase `rollback`.',
+      description:
+        "This phase's compensating migration: run at once when the command or the verification fails after changing the schema, and recorded in the ledger with the phase, so that phase `rollback` (and actions/rollback) compensates it with this command later. With phase `rollback`: overrides the recorded command of the newest phase to compensate (never a contract's), and only that phase is compensated.",
+      schema: commandInput,
+    },
+    'contract-rollback-command': {
+      description:
+        'Phase `rollback` only: the command that re-creates what a finished contract dropped. Contract is irreversible (the data it dropped is gone), so a rollback past it is refused unless this is given together with `confirm: data-loss`.',
       schema: commandInput,
     },
     'database-url': {
@@ -39,12 +49,27 @@ export const migrateSpec = defineAction({
       schema: z.string().regex(/^postgres(ql)?:\/\//, 'expected a URL such as postgresql://user:pass@host:5432/db'),
     },
     confirm: {
-      description: 'Must be `contract` for the contract phase, which is destructive.',
+      description: 'Must be `contract` for the contract phase, which is destructive; `data-loss` lets phase `rollback` run `contract-rollback-command`.',
       schema: z.string(),
     },
+    'allow-changed': {
+      description:
+        'Run a phase that already succeeded again although its command or the files it names changed (their checksum differs from the ledger). Without it such a re-run is refused, naming both checksums; with it, it runs and the ledger records that it was allowed.',
+      default: 'false',
+      schema: booleanInput,
+    },
+    'dry-run': {
+      description:
+        'Read the ledger and the database and report the plan (what would run, with which command and checksum, or why it would be skipped or refused). Runs no command and writes nothing: no ledger row, no lock.',
+      default: 'false',
+      schema: booleanInput,
+    },
     'run-id': runInputs['run-id'],
-    release: runInputs.release,
-    'dry-run': runInputs['dry-run'],
+    release: {
+      description:
+        "The release this phase belongs to, recorded on its ledger row: actions/rollback with this `release` compensates only this release's phases. Empty: the run id. With phase `rollback`: compensate only this release's phases of the version.",
+      schema: runInputs.release.schema,
+    },
     'require-rollout': {
       description:
         'Deployments (`namespace/name`, comma-separated) whose every replica must already run the new version before contract.',
@@ -86,7 +111,7 @@ export const migrateSpec = defineAction({
   outputs: {
     result: {
       description:
-        'succeeded, skipped (already done, or nothing to roll back), refused (a precondition failed, nothing ran), failed, or rolled-back (the command failed and rollback-command compensated it).',
+        'succeeded, skipped (already done with the same checksum, or nothing to roll back), refused (a precondition failed and nothing ran; or an expand or contract changed no schema object and no verify-command passed), failed, rolled-back (the command failed and rollback-command compensated it, the schema checked back to before), or planned (dry run).',
     },
     phase: { description: 'The phase that ran.' },
     state: { description: 'The furthest phase of the version that is done: none, expand, migrate or contract.' },

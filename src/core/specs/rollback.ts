@@ -16,7 +16,7 @@ export const rollbackSpec = defineAction({
     ...clusterInputs,
     mode: {
       description:
-        'What to undo. `auto`: the changes not yet undone of the release (see `release`; the newest one of the service by default), across all its runs, back to the state before it: a Deployment it scaled down is scaled back up (and waited for) first, then traffic, then images and other workload changes; never a migration, never a rollback. Each object is read first (already as before: nothing written; changed by someone since: refused unless `force`) and read back after. `traffic` (with that capacity) or `workload`: only that part of them. `workload` with `to-revision`: roll the Deployment back to that revision, as `kubectl rollout undo --to-revision`. `migration`: the compensating migration of the furthest phase done (needs `database-url` and `rollback-command`). `all`: traffic, workloads, then the migration.',
+        'What to undo. `auto`: the changes not yet undone of the release (see `release`; the newest one of the service by default), across all its runs, back to the state before it: a Deployment it scaled down is scaled back up (and waited for) first, then traffic, then images and other workload changes; never a migration, never a rollback. Each object is read first (already as before: nothing written; changed by someone since: refused unless `force`) and read back after. `traffic` (with that capacity) or `workload`: only that part of them. `workload` with `to-revision`: roll the Deployment back to that revision, as `kubectl rollout undo --to-revision`. `migration`: the compensating migration of the migration phases of the release, newest first, each with the rollback-command recorded with it (needs `database-url`; a contract needs `contract-rollback-command` and `confirm: data-loss`). `all`: traffic, workloads, then the migration.',
       default: 'auto',
       schema: z.enum(['auto', 'traffic', 'workload', 'migration', 'all']),
     },
@@ -47,12 +47,21 @@ export const rollbackSpec = defineAction({
     'database-url': migrateSpec.inputs['database-url'],
     'rollback-command': {
       description:
-        "With mode `migration` or `all`: the compensating migration of the furthest phase done, as migrate's `rollback-command` (an argument list, run without a shell, with DATABASE_URL in its environment).",
+        "With mode `migration` or `all`, optional: overrides the rollback-command recorded in the migration ledger for the newest phase to compensate (never a contract's), and only that phase is compensated. Empty: each phase is compensated with the rollback-command migrate recorded with it, newest first. An argument list, run without a shell, with DATABASE_URL in its environment.",
       schema: migrateSpec.inputs['rollback-command'].schema,
+    },
+    'contract-rollback-command': {
+      description:
+        'With mode `migration` or `all`: the command that re-creates what a finished contract dropped. A contract is irreversible (the data it dropped is gone), so a rollback past it is refused unless this is given together with `confirm: data-loss`; the refusal names what the contract dropped.',
+      schema: migrateSpec.inputs['rollback-command'].schema,
+    },
+    confirm: {
+      description: '`data-loss`: allow `contract-rollback-command` to roll back past a contract, accepting that the values of what it dropped are not restored.',
+      schema: z.enum(['data-loss']),
     },
     version: {
       description:
-        'With mode `migration` or `all`: the migration version to compensate. Empty: the version of the newest row in the migration ledger (named in the log and the actions output).',
+        'With mode `migration` or `all`: compensate only this migration version. Empty: the versions the `release` recorded in the migration ledger; with no release either, the release of the newest ledger row (named in the log). Give `release` so an older, finished version is never compensated.',
       schema: migrateSpec.inputs.version.schema,
     },
     'command-timeout': migrateSpec.inputs['command-timeout'],
