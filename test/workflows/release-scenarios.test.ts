@@ -129,6 +129,8 @@ describe('deploy.yml: rollback undoes this release only, and only when it change
     expect(run.jobs.contract!.ran).toBe(false);
     const given = withOf(run, 'rollback', 'rollback');
     expect(given).toMatchObject({ mode: 'all', release: run.jobs.prepare!.outputs.release, version: '2026_11_23_split_name', 'database-url': SECRETS.DATABASE_URL });
+    // The expand recorded its compensation in the ledger: the rollback passes no command of its own.
+    expect(given).not.toHaveProperty('rollback-command');
     expect(actionParse(run, 'rollback', 'rollback')).toMatchObject({ ok: true });
   });
 
