@@ -210,6 +210,9 @@ describe('after a plain image update', () => {
     expect(run.outputs.result).toBe('failed');
     expect(run.failure!.message).toMatch(/Deployment web\/web: has no revision 42 in its history \(revisions [\d, ]+\); nothing was changed/);
     expect(await journalOf(cluster, t)).toEqual(journal);
+    // Not the "compensations were applied" boilerplate: nothing was.
+    expect(run.failure!.message).not.toContain('compensations');
+    expect(run.failure!.message).toMatch(/Nothing was changed\.$/);
   });
 });
 
