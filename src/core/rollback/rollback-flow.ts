@@ -1,5 +1,6 @@
 import { CanaryRecordStore } from '../canary/canary-record.js';
 import { InputError } from '../config/input-error.js';
+import { withRouteRule } from '../delivery/router-spec.js';
 import { postDeliverySession, runDeliverySession, type DeliverySession, type SessionResult } from '../delivery/session.js';
 import { type Flow, type FlowContext, FlowFailure, type FlowOutputs } from '../flow.js';
 import { KubeClient } from '../kube/client.js';
@@ -146,7 +147,7 @@ async function rollBack(session: DeliverySession, inputs: RollbackInputs, contex
 /** The last run's recorded changes, undone (or previewed, on a dry run) in the planned order. */
 async function undoJournal(session: DeliverySession, inputs: RollbackInputs, options: RollbackOptions): Promise<PartResult> {
   const mode = inputs.mode as JournalMode;
-  const plan = planRollback(await session.journal.entries(), mode);
+  const plan = planRollback(withRouteRule(await session.journal.entries(), inputs['route-rule']), mode);
   const part: PartResult = { actions: [], notes: [], recorded: plan.run !== undefined };
   if (plan.run) session.reporter.info(`The last recorded run is ${plan.run.runId} (${plan.run.strategy}).`);
   if (plan.nothingBecause) part.notes.push(`Nothing to undo: ${plan.nothingBecause}.`);
