@@ -63,6 +63,9 @@ describe('a route inserted in front between two steps', () => {
     await setUp(service, [split(service, 100)]);
     const run = await switchWithChange(service, 'run-ins-a', (s) => vs(s, [split(s, 30, DEBUG), split(s, 90)]));
     expect('outputs' in run && run.outputs.result).toBe('switched');
+    // The job summary opens with its headline, then the switch's details.
+    expect(run.context.reporter.summaries[0]).toMatch(/^## ✅ /);
+    expect(run.context.reporter.summaries[1]).toMatch(/^### Blue-green switch: switched/);
     // The debug route in front is untouched; ours took every step.
     expect(liveRoutes(service)).toEqual([
       { name: undefined, weights: [30, 70] },
