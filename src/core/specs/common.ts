@@ -57,7 +57,7 @@ export const notifyInputs = {
     schema: httpUrl,
   },
   'slack-token': {
-    description: 'Slack bot token (xoxb-…) to post and update one message per deployment. Masked in logs.',
+    description: 'Slack bot token (xoxb-…) to post and update one message per deployment: its app needs the bot scope `chat:write`, and the bot must be invited to the channel (`/invite @your-app`). Masked in logs.',
     secret: true,
     schema: z.string().regex(/^xox[a-z]-[A-Za-z0-9-]+$/, 'expected a Slack bot token starting with xoxb-'),
   },
