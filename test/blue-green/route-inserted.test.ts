@@ -161,4 +161,45 @@ describe('a route inserted in front between two steps', () => {
       { name: undefined, weights: [100, 0] },
     ]);
   });
+
+  test('Gateway API: an unnamed rule, a debug rule with the same backendRefs inserted in front; rollback gets it back to 100/0', async () => {
+    const service = 'ins-gw';
+    const rules = (...weights: { blue: number; matches?: object[] }[]) => ({
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: { name: service, namespace: 'shop' },
+      spec: {
+        parentRefs: [{ name: 'web' }],
+        rules: weights.map((w) => ({
+          ...(w.matches ? { matches: w.matches } : {}),
+          backendRefs: [
+            { name: `${service}-blue`, port: 80, weight: w.blue },
+            { name: `${service}-green`, port: 80, weight: 100 - w.blue },
+          ],
+        })),
+      },
+    });
+    const liveRules = () => (h.cluster.get('gateway.networking.k8s.io/v1', 'HTTPRoute', 'shop', service).spec.rules as { backendRefs: { weight: number }[] }[]).map((r) => r.backendRefs.map((b) => b.weight));
+    await h.cluster.apply(rules({ blue: 100 }));
+    const raw = { namespace: 'shop', service, router: 'gateway', blue: `${service}-blue`, green: `${service}-green`, steps: '10,50,100', 'pre-switch-analysis': 'false' };
+    const context = testContext('run-ins-gw');
+    const info = context.reporter.info.bind(context.reporter);
+    const debug = [{ headers: [{ name: 'x-debug', value: '1' }] }];
+    context.reporter.info = (message: string) => {
+      info(message);
+      if (message.startsWith('Step 1/3:')) void h.cluster.apply(rules({ blue: 30, matches: debug }, { blue: 90 }));
+    };
+    const run = await runFlow(h, raw, 'run-ins-gw', { context });
+    expect(run.outputs.result).toBe('switched');
+    expect(liveRules()).toEqual([
+      [30, 70],
+      [0, 100],
+    ]);
+    const back = await rollBack(h.cluster, { namespace: 'shop', service });
+    expect(back.outputs.result).toBe('rolled-back');
+    expect(liveRules()).toEqual([
+      [30, 70],
+      [100, 0],
+    ]);
+  });
 });
