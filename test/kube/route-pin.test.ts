@@ -64,6 +64,10 @@ describe('Istio: a route inserted in front between two writes', () => {
     await router.write({ [BLUE]: 50, [GREEN]: 50 });
     expect(liveHttp('pin-b').map(weightsOf)).toEqual([[0, 100], [50, 50]]);
     expect(router.describe()).toBe(`VirtualService shop/pin-b HTTP route "primary": destinations ${BLUE} and ${GREEN}`);
+    const unnamed = createRouter(h.client, { type: 'istio', namespace: 'shop', name: 'pin-a', destinations: [BLUE, GREEN] });
+    expect(unnamed.describe()).toBe(`VirtualService shop/pin-a the first HTTP route holding both: destinations ${BLUE} and ${GREEN}`);
+    await unnamed.read();
+    expect(unnamed.describe()).toBe(`VirtualService shop/pin-a unnamed HTTP route: destinations ${BLUE} and ${GREEN}`);
 
     // Renamed: nothing named "primary" any more. Refused before any write, naming both.
     await h.cluster.apply(vs('pin-b', [split(0, 'debug', DEBUG_MATCH), split(50, 'main')]));
@@ -74,12 +78,19 @@ describe('Istio: a route inserted in front between two writes', () => {
     expect(h.cluster.requests.filter((r) => r.method !== 'GET')).toEqual([]);
   });
 
-  test('two unnamed routes with the same destinations and match: ambiguous, refused rather than guessed', async () => {
+  test('two unnamed routes with the same destinations and match, or two of the same name: ambiguous, refused rather than guessed', async () => {
     await h.cluster.apply(vs('pin-c', [split(100)]));
     const router = createRouter(h.client, { type: 'istio', namespace: 'shop', name: 'pin-c', destinations: [BLUE, GREEN] });
     await router.read();
     await h.cluster.apply(vs('pin-c', [split(0), split(100)]));
     await expect(router.write({ [BLUE]: 90, [GREEN]: 10 })).rejects.toThrow(/cannot be found: 2 unnamed routes \(#0, #1\) hold .* with the same match/);
+
+    await h.cluster.apply(vs('pin-c', [split(100, 'primary')]));
+    const named = createRouter(h.client, { type: 'istio', namespace: 'shop', name: 'pin-c', destinations: [BLUE, GREEN] });
+    await named.read();
+    await h.cluster.apply(vs('pin-c', [split(0, 'primary', DEBUG_MATCH), split(100, 'primary')]));
+    await expect(named.write({ [BLUE]: 90, [GREEN]: 10 })).rejects.toThrow(/"primary", cannot be found: 2 routes \(#0, #1\) are named "primary"/);
+    expect(liveHttp('pin-c').map(weightsOf)).toEqual([[0, 100], [100, 0]]);
   });
 
   test('an entry recorded without an identity (before routes were pinned) undoes the first route holding both destinations', async () => {

@@ -64,7 +64,13 @@ export class HttpRouteRouter implements TrafficRouter {
   }
 
   describe(): string {
-    const rule = this.pin ? `rule ${describePin(this.pin)}` : this.options.rule === undefined ? 'the first rule' : `rule ${JSON.stringify(this.options.rule)}`;
+    const rule = this.pin
+      ? 'name' in this.pin
+        ? `rule ${describePin(this.pin)}`
+        : 'unnamed rule'
+      : this.options.rule === undefined
+        ? 'the first rule holding both'
+        : `rule ${JSON.stringify(this.options.rule)}`;
     return `${describeRef(this.ref)} ${rule}: backendRefs ${this.destinations.join(' and ')}`;
   }
 

@@ -86,9 +86,11 @@ export class IstioVirtualServiceRouter implements TrafficRouter {
 
   describe(): string {
     const route = this.pin
-      ? `HTTP route ${describePin(this.pin)}`
+      ? 'name' in this.pin
+        ? `HTTP route ${describePin(this.pin)}`
+        : 'unnamed HTTP route'
       : this.options.route === undefined
-        ? 'the first HTTP route'
+        ? 'the first HTTP route holding both'
         : `HTTP route ${JSON.stringify(this.options.route)}`;
     const what = this.options.by === 'subset' ? 'subsets' : this.options.by === 'host' ? 'hosts' : 'destinations';
     return `${describeRef(this.ref)} ${route}: ${what} ${this.destinations.join(' and ')}`;
