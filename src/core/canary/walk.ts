@@ -119,6 +119,8 @@ export class CanaryWalk {
     await this.stopBackground();
     await this.enter(this.stepIndex, 'abort');
     await this.o.target.abort(this.run);
+    const differences = this.session.dryRun ? [] : await this.o.target.verify('aborted', this.record.image);
+    if (differences.length) return this.unverified('abort', differences);
     this.weight = 0;
     this.markTimelineWeight(0);
     await this.save({ state: 'aborted', reason, weight: 0 });
@@ -130,12 +132,25 @@ export class CanaryWalk {
   private async promote(): Promise<SessionResult> {
     await this.enter(this.steps.length, 'promote');
     await this.o.target.promote(this.run, this.record.image);
+    const differences = this.session.dryRun ? [] : await this.o.target.verify('promoted', this.record.image);
+    if (differences.length) return this.unverified('promote', differences);
     this.weight = 0;
     this.stepIndex = this.steps.length;
     this.markTimelineWeight(0);
     await this.save({ stepIndex: this.steps.length, state: 'promoted', weight: 0, reason: undefined });
     this.session.reporter.info(`Canary promoted: ${this.record.image} is now the stable version and takes all traffic.`);
     return this.result(this.session.dryRun ? 'planned' : 'succeeded', 'promoted');
+  }
+
+  /**
+   * The promote or abort was written, but the objects read back do not show it: the run fails
+   * naming each difference, and the record keeps its state (progressing), so it never claims an end
+   * the cluster does not have. A later run with action promote or abort tries again.
+   */
+  private unverified(what: 'promote' | 'abort', differences: string[]): SessionResult {
+    const reason = `The ${what} was written, but reading the objects back does not show it: ${differences.join('; ')}`;
+    this.session.reporter.error(`${reason}. Check them now; run again with action: ${what}.`);
+    return this.result('failed', 'failed', reason);
   }
 
   private async pause(end: { paused: string; attention: boolean }, index: number): Promise<SessionResult> {
