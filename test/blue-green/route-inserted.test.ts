@@ -52,6 +52,11 @@ async function switchWithChange(service: string, runId: string, change: (service
   return runFlow(h, rawInputs(service, options.extra), runId, { context }).catch((error: unknown) => ({ error, context }));
 }
 
+/** Why a run failed: a FlowFailure's message (the run set result), or an error it threw. */
+function failureOf(run: { error?: unknown; failure?: Error }): string {
+  return run.failure?.message ?? (run.error instanceof Error ? run.error.message : String(run.error ?? ''));
+}
+
 async function setUp(service: string, http: Http[]) {
   await h.cluster.apply([...colourDeployments(service), vs(service, http)]);
   await settled(h, ['shop-blue', service], ['shop-green', service]);
@@ -104,7 +109,8 @@ describe('a route inserted in front between two steps', () => {
     const service = 'ins-c';
     await setUp(service, [split(service, 100, { name: 'primary' })]);
     const run = await switchWithChange(service, 'run-ins-c', (s) => vs(s, [split(s, 90, { name: 'main' })]));
-    expect('error' in run && String(run.error)).toContain('"primary", cannot be found');
+    expect(failureOf(run)).toContain('"primary", cannot be found');
+    expect('outputs' in run && run.outputs.result).toBe('failed');
     const log = run.context.reporter.entries.map((e) => e.message).join('\n');
     expect(log).toContain(
       `VirtualService shop/${service}: the HTTP route recorded at the start of the run, "primary", cannot be found: no route is named "primary" any more. Its HTTP routes now are "main" (${hostOf(service, 'blue')}, ${hostOf(service, 'green')})`,
@@ -127,7 +133,7 @@ describe('a route inserted in front between two steps', () => {
     const service = 'ins-e';
     await setUp(service, [split(service, 100)]);
     const run = await switchWithChange(service, 'run-ins-e', (s) => vs(s, [split(s, 30, DEBUG), split(s, 90)]), { fail: 'the network went away' });
-    expect('error' in run && String(run.error)).toContain('the network went away');
+    expect(failureOf(run)).toContain('the network went away');
     expect(liveRoutes(service)).toEqual([
       { name: undefined, weights: [30, 70] },
       { name: undefined, weights: [100, 0] },
@@ -146,7 +152,7 @@ describe('a route inserted in front between two steps', () => {
       fail: 'runner lost',
       extra: { 'auto-rollback': 'false' },
     });
-    expect('error' in first && String(first.error)).toContain('runner lost');
+    expect(failureOf(first)).toContain('runner lost');
     expect(liveRoutes(service)[1]).toEqual({ name: undefined, weights: [90, 10] });
     const second = await runFlow(h, rawInputs(service), 'run-ins-d');
     expect(second.outputs.result).toBe('switched');
