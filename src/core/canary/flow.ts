@@ -11,7 +11,7 @@ import { readFileOrInline } from '../config/file-or-inline.js';
 import { checkAnalyses, parseCanaryConfig, type CanaryConfig } from './config.js';
 import { canaryStatus } from './status.js';
 import { createTarget } from './targets.js';
-import { CanaryWalk } from './walk.js';
+import { CanaryWalk, stepNumber } from './walk.js';
 
 /**
  * The canary action: `start` deploys the canary and walks the steps, `promote` continues a paused
@@ -79,7 +79,7 @@ export async function runCanary(inputs: CanaryInputs, context: FlowContext, opti
           const ours = active.runId === session.runId || active.startedBy === session.runId;
           if (!ours) throw new Error(`${describeActive(active)}: promote it (action: promote) or abort it (action: abort) before starting another`);
           checkSameCanary(active, config, image);
-          session.reporter.info(`Resuming this run's canary at step ${active.stepIndex} (${active.state}); steps it already applied are not applied again.`);
+          session.reporter.info(`Resuming this run's canary at step ${stepNumber(active.stepIndex)} (${active.state}); steps it already applied are not applied again.`);
           return walkOf(active).walk(active.stepIndex);
         }
         if (live.canaryWeight !== 0) {
@@ -119,7 +119,7 @@ export async function runCanary(inputs: CanaryInputs, context: FlowContext, opti
           return walk.promoteNow();
         }
         const from = active.state === 'paused' ? active.stepIndex + 1 : active.stepIndex;
-        session.reporter.info(`Continuing the canary of ${active.image} from step ${from} (it was ${active.state} at step ${active.stepIndex}).`);
+        session.reporter.info(`Continuing the canary of ${active.image} from step ${stepNumber(from)} (it was ${active.state} at step ${stepNumber(active.stepIndex)}).`);
         return walk.walk(from);
       }
       case 'abort': {
@@ -195,7 +195,7 @@ function sortedKeys(value: unknown): unknown {
 }
 
 function describeActive(r: CanaryRecord): string {
-  return `A canary of ${r.image} (started by run ${r.startedBy}) is ${r.state} at step ${r.stepIndex} with ${r.weight}% of traffic`;
+  return `A canary of ${r.image} (release ${canaryReleaseOf(r)}, started by run ${r.startedBy}) is ${r.state} at step ${stepNumber(r.stepIndex)} with ${r.weight}% of traffic`;
 }
 
 export const canaryFlow: Flow<typeof canarySpec> = {

@@ -200,3 +200,36 @@ export const httpUrl = z
       return false;
     }
   }, 'expected an http(s) URL such as https://example.com/path');
+
+/**
+ * The objects named after the service input (the recorded state, the canary record, the lock),
+ * each `<prefix><service>`. Kept in step with stateConfigMapName, canaryRecordName and lockName
+ * (a test checks it). No label value is built from the service today; a label value is at most
+ * 63 characters (MAX_LABEL_VALUE), so one that were would need its own check here.
+ */
+export const SERVICE_NAMED_OBJECTS = [
+  { kind: 'ConfigMap', prefix: 'pd-state-' },
+  { kind: 'ConfigMap', prefix: 'pd-canary-' },
+  { kind: 'Lease', prefix: 'pd-lock-' },
+] as const;
+
+/** Longest name of an object (a DNS-1123 subdomain) and longest label value, as the API server checks them. */
+export const MAX_OBJECT_NAME = 253;
+export const MAX_LABEL_VALUE = 63;
+
+const longestPrefix = SERVICE_NAMED_OBJECTS.reduce((a, b) => (b.prefix.length > a.prefix.length ? b : a));
+
+/** Longest service input whose derived names all fit: 253 minus the longest prefix (`pd-canary-`), 243. */
+export const MAX_SERVICE_NAME = MAX_OBJECT_NAME - longestPrefix.prefix.length;
+
+/**
+ * The service input: an object name short enough that every name derived from it
+ * (SERVICE_NAMED_OBJECTS) is one too, checked before anything reaches the cluster.
+ */
+export const serviceName = z
+  .string()
+  .max(
+    MAX_SERVICE_NAME,
+    `expected at most ${MAX_SERVICE_NAME} characters: the ${longestPrefix.kind} ${longestPrefix.prefix}<service> is named after it, and a Kubernetes object name is at most ${MAX_OBJECT_NAME} characters`,
+  )
+  .regex(DNS1123_SUBDOMAIN, 'expected a Kubernetes object name: lower-case letters, digits, "-" and ".", starting and ending with a letter or digit');

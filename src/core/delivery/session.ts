@@ -31,7 +31,7 @@ export interface SessionInputs extends NotifyInputs {
   release?: string;
 }
 
-export type SessionOutcome = Extract<Outcome, 'succeeded' | 'failed' | 'rolled-back' | 'planned'>;
+export type SessionOutcome = Extract<Outcome, 'succeeded' | 'paused' | 'failed' | 'rolled-back' | 'planned'>;
 
 export interface SessionResult {
   outcome: SessionOutcome;
@@ -40,6 +40,8 @@ export interface SessionResult {
   outputs: FlowOutputs;
   /** Why it failed or was rolled back; becomes the step's error message. */
   reason?: string;
+  /** The step fails though the outcome is not a failure: a person must look (a canary paused on an Inconclusive analysis). */
+  attention?: boolean;
 }
 
 export interface SessionOptions {
@@ -145,7 +147,7 @@ export async function runDeliverySession(options: SessionOptions, work: (session
     const result = await work(session);
     session.event = { ...session.event, phase: 'done', outcome: result.outcome, result: result.result, reason: result.reason, durationMs: Date.now() - started };
     await notify.notifyEnd(session.event);
-    if (result.outcome === 'failed' || result.outcome === 'rolled-back') {
+    if (result.outcome === 'failed' || result.outcome === 'rolled-back' || result.attention) {
       throw new FlowFailure(result.reason ?? `${strategy} ${result.result}`, result.outputs);
     }
     return result.outputs;

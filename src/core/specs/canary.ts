@@ -41,9 +41,12 @@ export const canarySpec = defineAction({
     ...notifyInputs,
   },
   outputs: {
-    result: { description: 'promoted, aborted, paused, failed or planned (dry run); with action status: progressing, paused, promoted, aborted, rolled-back or none.' },
+    result: {
+      description:
+        'promoted, aborted, paused (an indefinite pause, or an Inconclusive analysis: then the step fails; continue with action promote or abort), failed or planned (dry run); with action status: progressing, paused, promoted, aborted, rolled-back or none.',
+    },
     weight: { description: 'Canary traffic weight (%) at the end.' },
-    step: { description: 'Index of the step reached (-1: deploying the canary; the number of steps once promoted).' },
+    step: { description: 'The step reached, counted from 1 as in the log and the summary (0: deploying the canary; the number of steps once promoted).' },
     analysis: { description: 'JSON: every analysis run (step index or "background", templates, phase, message, metrics with their measurements).' },
   },
 });
