@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { deployment } from '../cluster/helpers.js';
 import { rollBack } from '../rollback/harness.js';
 import { colourDeployments, hostOf, hostsInputs, journal, runFlow, settled, startBlueGreenHarness, testContext, type BlueGreenHarness } from './harness.js';
 
@@ -186,7 +187,13 @@ describe('a route inserted in front between two steps', () => {
       },
     });
     const liveRules = () => (h.cluster.get('gateway.networking.k8s.io/v1', 'HTTPRoute', 'shop', service).spec.rules as { backendRefs: { weight: number }[] }[]).map((r) => r.backendRefs.map((b) => b.weight));
-    await h.cluster.apply(rules({ blue: 100 }));
+    const colours = ['blue', 'green'].map((c) => {
+      const d = deployment(`${service}-${c}`, 'app:1', 1);
+      d.metadata.namespace = 'shop';
+      return d;
+    });
+    await h.cluster.apply([...colours, rules({ blue: 100 })]);
+    await settled(h, ['shop', `${service}-blue`], ['shop', `${service}-green`]);
     const raw = { namespace: 'shop', service, router: 'gateway', blue: `${service}-blue`, green: `${service}-green`, steps: '10,50,100', 'pre-switch-analysis': 'false' };
     const context = testContext('run-ins-gw');
     const info = context.reporter.info.bind(context.reporter);
