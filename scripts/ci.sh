@@ -12,18 +12,16 @@ command -v prometheus >/dev/null && command -v promtool >/dev/null || need_apt+=
 compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || need_apt+=(postgresql)
 command -v psql >/dev/null || need_apt+=(postgresql-client)
 command -v kubectl >/dev/null || need_apt+=(kubernetes-client)
+# shellcheck source=scripts/hold-services.sh
+. scripts/hold-services.sh
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  # The tests start their own servers on 127.0.0.1; keep packaged services from starting.
-  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
-  apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
-  rm -f /usr/sbin/policy-rc.d
+  # The tests start their own servers on 127.0.0.1: packaged services must not start. An existing
+  # /usr/sbin/policy-rc.d is kept and put back (see hold-services.sh); no process is ever killed.
+  hold_services apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
-# A packaged Prometheus started by the install would hold :9090; the tests use their own ports,
-# but stop it so nothing outside the tests runs.
-pkill -x prometheus 2>/dev/null || true
 
 log "versions"
 node --version

@@ -85,7 +85,7 @@ describe('canary with Istio subsets', () => {
       analysis: { templates: [{ templateName: 'error-trigger' }], args: [{ name: 'service', value: 'search' }], startingStep: 1 },
     });
     const run = await runCanaryFlow(h, { namespace: ns, service: 'checkout', image: CANARY_IMAGE, config: cfg }, { runId: 'bg-1' });
-    expect(run.error?.message).toMatch(/^Canary aborted: background analysis error-trigger Failed: error-rate-2m: Failed \(1 failed measurement > failureLimit 0; last: successCondition is false: result\[0\] <= 0\.02\)/);
+    expect(run.error?.message).toMatch(/^Canary aborted: background analysis error-trigger Failed: metric error-rate-2m: 1 failed measurement > failureLimit 0; last: successCondition is false: result\[0\] <= 0\.02$/);
     expect(run.outputs).toMatchObject({ result: 'aborted', weight: 0 });
     // One of the two pauses: the scaled clock advances with API latency, so on a loaded machine the
     // breach is already visible during the first pause rather than the second.

@@ -181,8 +181,11 @@ describe('Gateway API HTTPRoute', () => {
       { name: 'checkout-green', port: 8080, weight: 100 },
     ]);
     expect(live.spec.rules[0].backendRefs).toEqual([{ name: 'admin', port: 80 }]);
-    const wrongRule = new HttpRouteRouter(h.client, { namespace: 'shop', name: 'checkout', destinations: ['checkout-blue', 'checkout-green'] });
+    const wrongRule = new HttpRouteRouter(h.client, { namespace: 'shop', name: 'checkout', rule: 0, destinations: ['checkout-blue', 'checkout-green'] });
     await expect(wrongRule.read()).rejects.toThrow('HTTPRoute shop/checkout: rule #0 has 1 backendRef (admin); expected exactly two: checkout-blue and checkout-green');
+    // No rule given: the first rule holding both backendRefs, not the /admin rule in front of it.
+    const byDefault = new HttpRouteRouter(h.client, { namespace: 'shop', name: 'checkout', destinations: ['checkout-blue', 'checkout-green'] });
+    expect(await byDefault.read()).toEqual({ 'checkout-blue': 0, 'checkout-green': 100 });
   });
 });
 

@@ -103,7 +103,9 @@ describe('runAnalysis against a real Prometheus', () => {
     expect(metric.measurements.at(-1)!.phase).toBe('Failed');
     expect(metric.measurements.length).toBeLessThan(20);
     expect(metric.message).toMatch(/^3 failed measurements > failureLimit 2; last: successCondition is false: result\[0\] < 0.01/);
-    expect(result.message).toContain('error-rate: Failed');
+    // The phase is the analysis's own (callers say "… Failed: …"), so the message does not repeat it.
+    expect(result.message).toMatch(/^metric error-rate: 3 failed measurements > failureLimit 2/);
+    expect(result.message).not.toContain('Failed');
   });
 
   it('fails a slow service on p95 from histogram_quantile', async () => {

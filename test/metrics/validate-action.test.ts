@@ -71,7 +71,7 @@ describe('actions/validate end to end', () => {
   it('fails the step when the error rate is too high, still setting the outputs', async () => {
     const run = await runAction({ metrics: ANALYSIS, 'prometheus-address': prom.url, 'prometheus-token': TOKEN, args: 'service: payments' }, 'failing');
     expect(run.code).toBe(1);
-    expect(run.stdout).toMatch(/::error::Metric validation Failed: error-rate: Failed \(1 failed measurement > failureLimit 0; last: successCondition is false/);
+    expect(run.stdout).toMatch(/::error::Metric validation Failed: metric error-rate: 1 failed measurement > failureLimit 0; last: successCondition is false/);
     expect(run.outputs.result).toBe('Failed');
     expect(JSON.parse(run.outputs.report!).metrics[0].measurements[0].value).toBe('[0.2]');
     expect(run.summary).toContain('### ❌ Metric validation: Failed');

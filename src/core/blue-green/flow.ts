@@ -1,5 +1,5 @@
 import { formatDuration } from '../config/primitives.js';
-import { createRouter } from '../delivery/router-spec.js';
+import { createRouter, withRecordedPin } from '../delivery/router-spec.js';
 import { postDeliverySession, runDeliverySession, type DeliverySession, type SessionResult } from '../delivery/session.js';
 import type { Flow, FlowContext, FlowOutputs } from '../flow.js';
 import type { KubeClient } from '../kube/client.js';
@@ -102,7 +102,7 @@ function analysisFor(settings: BlueGreenSettings, inputs: BlueGreenInputs, targe
 async function blueGreen(session: DeliverySession, run: Run): Promise<SessionResult> {
   const { inputs, settings, clock } = run;
   const at = () => new Date(clock.now()).toISOString();
-  const routerSpec = settings.router;
+  const routerSpec = withRecordedPin(settings.router, await session.journal.entries(), session.runId, 'blue-green');
   const router = createRouter(session.client, routerSpec);
   const { destination } = settings.colours;
   const routed = router.describe();

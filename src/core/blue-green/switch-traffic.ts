@@ -1,5 +1,5 @@
 import type { DeliverySession } from '../delivery/session.js';
-import type { RouterSpec } from '../delivery/router-spec.js';
+import { recordedSpec, type RouterSpec } from '../delivery/router-spec.js';
 import type { StateEntry } from '../kube/state-store.js';
 import type { TrafficRouter } from '../kube/traffic-router.js';
 import { splitWeights, type Weights } from '../kube/weights.js';
@@ -7,6 +7,7 @@ import type { TimelineStep } from '../notify/event.js';
 import { describeColourWeights, type Colour, type ColourMap } from './colours.js';
 
 export interface SwitchPlan {
+  /** Fixed on its route by its first read, at the start of the run (see route-pin.ts). */
   router: TrafficRouter;
   routerSpec: RouterSpec;
   destination: ColourMap<string>;
@@ -31,7 +32,7 @@ export interface StepTaken {
 
 /**
  * One weight step: recorded in the journal (kind `traffic`, with the weights before and after and
- * the RouterSpec to rebuild the router), then written, then marked applied. A step this run id
+ * the RouterSpec to rebuild the router, with the route's identity), then written, then marked applied. A step this run id
  * already applied is skipped, so a resumed run continues where the last one stopped.
  */
 export async function takeStep(session: DeliverySession, plan: SwitchPlan, index: number, current: Weights, at: () => string): Promise<StepTaken> {
@@ -41,7 +42,7 @@ export async function takeStep(session: DeliverySession, plan: SwitchPlan, index
   const { applied, result } = await session.change(
     `traffic-${weight}`,
     plan.router.ref,
-    { kind: 'traffic', router: plan.routerSpec, previous: current, next },
+    { kind: 'traffic', router: recordedSpec(plan.routerSpec, plan.router), previous: current, next },
     () => plan.router.write(next),
   );
   const weights = result ?? next;

@@ -69,7 +69,7 @@ const subsetName = z.string().regex(/^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/
 
 export const istioRoutingSchema = z.strictObject({
   virtualService: described(objectName, 'The VirtualService whose route splits traffic between the two subsets.'),
-  route: described(z.union([z.string().min(1), z.number().int().min(0)]), 'Name or index of its spec.http route. Default: the first.').optional(),
+  route: described(z.union([z.string().min(1), z.number().int().min(0)]), 'Name or index of its spec.http route. Default: the first that routes to both subsets. The canary records the route by its name (or, unnamed, its destinations) and keeps to it through promote, abort and rollback.').optional(),
   destinationRule: described(objectName, 'The DestinationRule defining the subsets. Default: named like the VirtualService.').optional(),
   stableSubset: subsetName.default('stable'),
   canarySubset: subsetName.default('canary'),
@@ -78,7 +78,7 @@ export const istioRoutingSchema = z.strictObject({
 
 export const gatewayRoutingSchema = z.strictObject({
   httpRoute: described(objectName, 'The Gateway API HTTPRoute.'),
-  rule: described(z.union([z.string().min(1), z.number().int().min(0)]), 'Name or index of its spec.rules entry. Default: the first.').optional(),
+  rule: described(z.union([z.string().min(1), z.number().int().min(0)]), 'Name or index of its spec.rules entry. Default: the first with both backends. The canary records the rule by its name (or, unnamed, its backends) and keeps to it through promote, abort and rollback.').optional(),
   stableBackend: described(objectName, 'The backendRef (Service) of the stable pods.'),
   canaryBackend: described(objectName, 'The backendRef (Service) of the canary pods.'),
 });

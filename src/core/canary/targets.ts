@@ -1,5 +1,5 @@
 import type { DeliverySession } from '../delivery/session.js';
-import { createRouter, type RouterSpec } from '../delivery/router-spec.js';
+import { createRouter, recordedSpec, type RouterSpec } from '../delivery/router-spec.js';
 import { ArgoRollout, argoRolloutStatus } from '../kube/argo-rollout.js';
 import { readyPodsOf, requireReadyPods } from '../kube/ready-pods.js';
 import { ReplicaRatioRouter } from '../kube/routers/replica-ratio.js';
@@ -93,9 +93,11 @@ export function routerSpecOf(config: CanaryConfig, namespace: string, rolloutTim
 }
 
 class DeploymentCanary implements CanaryTarget {
-  readonly router: TrafficRouter;
-  readonly routerSpec: RouterSpec;
+  /** Fixed on its route by its first read; a canary started by an earlier run takes the route that run recorded. */
+  router: TrafficRouter;
   readonly workloadRef: ObjectRef;
+  private readonly spec: RouterSpec;
+  private routeAdopted = false;
   private readonly stable: { namespace: string; name: string };
   private readonly canary: { namespace: string; name: string };
   /** The container the run sets (empty: the first), for the read-back after a promote. */
@@ -106,15 +108,34 @@ class DeploymentCanary implements CanaryTarget {
     namespace: string,
     private readonly config: CanaryConfig,
   ) {
-    this.routerSpec = routerSpecOf(config, namespace, 0);
-    this.router = createRouter(client, this.routerSpec);
+    this.spec = routerSpecOf(config, namespace, 0);
+    this.router = createRouter(client, this.spec);
     this.stable = { namespace, name: config.workloads!.stable };
     this.canary = { namespace, name: config.workloads!.canary };
     this.workloadRef = { kind: 'Deployment', ...this.canary };
   }
 
+  /** The spec the journal records: with the route's identity. */
+  get routerSpec(): RouterSpec {
+    return recordedSpec(this.spec, this.router);
+  }
+
   canaryWeight(weights: Weights): number {
     return weights[this.router.destinations[1]] ?? 0;
+  }
+
+  /**
+   * Before this run's first traffic write: when this canary (started by this run or an earlier
+   * one) recorded its route's identity, use that route, not the one this run's first read found,
+   * so a route inserted in front since the canary started does not move it.
+   */
+  private async adoptRecordedRoute(run: TargetRun): Promise<void> {
+    if (this.routeAdopted) return;
+    const entries = await run.session.journal.entries();
+    const recorded = entries.findLast((e) => e.step.endsWith(`#${run.canaryId}`) && e.change.kind === 'traffic' && 'pin' in e.change.router && e.change.router.pin);
+    const pin = recorded?.change.kind === 'traffic' && 'pin' in recorded.change.router ? recorded.change.router.pin : undefined;
+    if (pin && (this.spec.type === 'istio' || this.spec.type === 'gateway')) this.router = createRouter(this.client, { ...this.spec, pin });
+    this.routeAdopted = true;
   }
 
   async inspect(container: string | undefined) {
@@ -141,6 +162,7 @@ class DeploymentCanary implements CanaryTarget {
   }
 
   async setWeight(run: TargetRun, index: number, weight: number): Promise<number> {
+    await this.adoptRecordedRoute(run);
     const next = splitWeights(this.router.destinations, weight);
     const previous = await this.router.read();
     // Replica ratio brings the canary's pods with the weight (and waits for them below).
@@ -177,6 +199,7 @@ class DeploymentCanary implements CanaryTarget {
   }
 
   private async trafficToStable(run: TargetRun, step: string): Promise<void> {
+    await this.adoptRecordedRoute(run);
     const next = splitWeights(this.router.destinations, 0);
     const previous = await this.router.read();
     if (sameWeights(previous, next)) {

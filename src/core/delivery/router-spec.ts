@@ -4,12 +4,17 @@ import { HttpRouteRouter, type HttpRouteRouterOptions } from '../kube/routers/ga
 import { IstioVirtualServiceRouter, type IstioRouterOptions } from '../kube/routers/istio-virtual-service.js';
 import { ReplicaRatioRouter, type ReplicaRatioRouterOptions } from '../kube/routers/replica-ratio.js';
 import { ServiceSelectorRouter, type ServiceSelectorRouterOptions } from '../kube/routers/service-selector.js';
+import type { RoutePin } from '../kube/routers/route-pin.js';
+import type { StateEntry } from '../kube/state-store.js';
 import type { TrafficRouter } from '../kube/traffic-router.js';
 
 /**
  * A traffic router as plain data. Every traffic change is journaled with its RouterSpec, so a
  * later run (rollback, a resumed canary, the post step of a cancelled one) rebuilds exactly the
- * router that made the change.
+ * router that made the change. For Istio and the Gateway API that includes the route's identity
+ * (`pin`, its name or its destinations), fixed at the start of the run: never a position, which a
+ * route inserted in front would shift. Entries recorded before `pin` existed hold only `route` or
+ * `rule` and are still undone by them (or by the rollback's `route-rule`).
  */
 export type RouterSpec =
   | ({ type: 'istio' } & IstioRouterOptions)
@@ -31,4 +36,46 @@ export function createRouter(client: KubeClient, spec: RouterSpec): TrafficRoute
     case 'argo':
       return new ArgoRolloutRouter(client, spec);
   }
+}
+
+/** The spec to journal: as given, with the route identity the router fixed at its first read. */
+export function recordedSpec(spec: RouterSpec, router: TrafficRouter): RouterSpec {
+  const pin = router.pinned?.();
+  return pin && (spec.type === 'istio' || spec.type === 'gateway') ? { ...spec, pin } : spec;
+}
+
+/**
+ * The spec with the route identity an earlier attempt of this run recorded (`entries` are the
+ * journal's), so a re-run of the same run id keeps the route it started on: a route inserted in
+ * front in between does not move it.
+ */
+export function withRecordedPin(spec: RouterSpec, entries: readonly StateEntry[], runId: string, strategy: string): RouterSpec {
+  if (spec.type !== 'istio' && spec.type !== 'gateway') return spec;
+  const recorded = entries.findLast((e) => e.runId === runId && e.strategy === strategy && e.change.kind === 'traffic' && sameObject(e.change.router, spec));
+  const pin = recorded?.change.kind === 'traffic' ? pinOf(recorded.change.router) : undefined;
+  return pin ? { ...spec, pin } : spec;
+}
+
+/**
+ * The rollback's `route-rule`: the recorded Istio or Gateway API traffic changes of `entries`, to
+ * be undone on that route (its name or index) instead of the one recorded. Other entries as they are.
+ */
+export function withRouteRule(entries: StateEntry[], rule: string | undefined): StateEntry[] {
+  if (rule === undefined) return entries;
+  return entries.map((entry) => {
+    const { change } = entry;
+    if (change.kind !== 'traffic' || (change.router.type !== 'istio' && change.router.type !== 'gateway')) return entry;
+    const { pin: _recorded, ...router } = change.router;
+    const chosen: RouterSpec = router.type === 'istio' ? { ...router, route: rule } : { ...router, rule };
+    return { ...entry, change: { ...change, router: chosen } };
+  });
+}
+
+function pinOf(spec: RouterSpec): RoutePin | undefined {
+  return spec.type === 'istio' || spec.type === 'gateway' ? spec.pin : undefined;
+}
+
+function sameObject(a: RouterSpec, b: RouterSpec): boolean {
+  if ((a.type !== 'istio' && a.type !== 'gateway') || a.type !== b.type) return false;
+  return a.name === b.name && a.namespace === b.namespace && JSON.stringify(a.destinations) === JSON.stringify(b.destinations);
 }

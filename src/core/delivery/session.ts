@@ -25,6 +25,8 @@ export interface SessionInputs extends NotifyInputs {
   service: string;
   'dry-run': boolean;
   'lock-timeout': number;
+  /** How long the Lease outlives the last renewal (ms). Default 60 s. */
+  'lease-duration'?: number;
   /** The release this run belongs to (empty: the run id, unless the flow finds the one it continues). */
   release?: string;
 }
@@ -102,6 +104,7 @@ export async function runDeliverySession(options: SessionOptions, work: (session
         service: inputs.service,
         holder: context.runId,
         timeoutMs: inputs['lock-timeout'],
+        ...(inputs['lease-duration'] === undefined ? {} : { leaseDurationSeconds: Math.round(inputs['lease-duration'] / 1000) }),
         force: options.force,
         reporter: context.reporter,
         onLost: (holder) => context.reporter.error(`Lost the lock of ${inputs.service} to run ${holder.holder}: stopping before the next change.`),

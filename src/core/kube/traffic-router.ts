@@ -1,4 +1,5 @@
 import type { ObjectRef } from './object-ref.js';
+import type { RoutePin } from './routers/route-pin.js';
 import type { Destinations, Weights } from './weights.js';
 
 export interface WriteOptions {
@@ -25,4 +26,10 @@ export interface TrafficRouter {
    * and throws KubeObjectError when the router cannot express them.
    */
   write(target: Weights, options?: WriteOptions): Promise<Weights>;
+  /**
+   * For a router that changes one route of several (Istio, Gateway API): the route's identity,
+   * fixed by its first successful read or given by its options, never a position. The journal
+   * records it, so every later write of the run and every undo finds the same route.
+   */
+  pinned?(): RoutePin | undefined;
 }

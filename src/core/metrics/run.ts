@@ -159,7 +159,8 @@ export async function runAnalysis(options: RunAnalysisOptions): Promise<Analysis
   const message =
     phase === 'Successful'
       ? `all ${counted.length} metric${counted.length === 1 ? '' : 's'} passed${stoppedEarly ? ` (${stopReason})` : ''}`
-      : culprits.map((r) => `${r.name}: ${r.phase} (${r.message})`).join('; ');
+      : // Every culprit has the analysis's phase, which the callers state ("… Failed: …"): not repeated here.
+        culprits.map((r) => `metric ${r.name}: ${r.message}`).join('; ');
   return {
     phase,
     message: redact(message),

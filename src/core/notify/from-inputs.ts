@@ -96,7 +96,7 @@ export function notificationsFromInputs(inputs: NotifyInputs, ctx: FlowContext, 
     }
   }
 
-  const summary = new JobSummary(ctx.reporter);
+  const summary = new JobSummary(ctx.reporter).holdUntilHeadline();
   const notifications = new Notifications({
     reporter: ctx.reporter,
     secrets: ctx.secrets,

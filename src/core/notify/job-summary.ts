@@ -14,6 +14,7 @@ const TRUNCATION_NOTE =
 export class JobSummary {
   private written = 0;
   private full = false;
+  private held: string[] | undefined;
 
   constructor(
     private readonly reporter: Pick<Reporter, 'summary' | 'warn'>,
@@ -25,7 +26,33 @@ export class JobSummary {
     return this.written;
   }
 
+  /**
+   * From now on, pieces written before the headline (a piece opening with a `## ` heading) wait
+   * for it, so the summary opens with its headline, whatever part of the run wrote first.
+   */
+  holdUntilHeadline(): this {
+    this.held = [];
+    return this;
+  }
+
   write(markdown: string): void {
+    if (!this.held) return this.append(markdown);
+    if (!markdown.startsWith('## ')) {
+      this.held.push(markdown);
+      return;
+    }
+    this.held.unshift(markdown);
+    this.flush();
+  }
+
+  /** Writes what is still held (when no headline came). */
+  flush(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const piece of held) this.append(piece);
+  }
+
+  private append(markdown: string): void {
     if (this.full) return;
     const room = this.limitBytes - this.written;
     const fitted = fitMarkdown(markdown, room);

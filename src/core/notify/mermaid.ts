@@ -4,6 +4,8 @@ import type { TimelineStep } from './event.js';
  * Mermaid `xychart-beta` charts, which GitHub renders in Markdown: one `bar` and/or `line`
  * series over a category x-axis and one numeric y-axis. The chart has a single y-axis, so
  * weight (0-100 %) and a metric (any scale) are drawn as two charts over the same steps.
+ * Numbers are written as plain decimals: Mermaid's chart grammar has no exponent notation, which
+ * JavaScript uses below 1e-6 and from 1e21 up, and one such number breaks the whole chart.
  */
 export interface XyChart {
   title: string;
@@ -39,12 +41,12 @@ export function firstMetric(timeline: TimelineStep[]): string | undefined {
 /**
  * Charts of a timeline: the traffic weight per step (bars, 0-100 %) and, when the steps
  * measured it, `metric` per step (a line). Steps without a weight or without the metric are
- * left out of that chart. Empty when there is nothing to draw.
+ * left out of that chart, and a chart of one point (which shows nothing) is left out.
  */
 export function timelineCharts(timeline: TimelineStep[], metric = firstMetric(timeline)): string[] {
   const charts: string[] = [];
   const weighted = timeline.map((step, i) => ({ step, i })).filter(({ step }) => isFiniteNumber(step.weight));
-  if (weighted.length > 0) {
+  if (weighted.length > 1) {
     charts.push(
       xyChart({
         title: 'Traffic weight per step',
@@ -60,7 +62,7 @@ export function timelineCharts(timeline: TimelineStep[], metric = firstMetric(ti
     const measured = timeline
       .map((step, i) => ({ step, i, value: step.analysis?.[metric] }))
       .filter((p): p is { step: TimelineStep; i: number; value: number } => isFiniteNumber(p.value));
-    if (measured.length > 0) {
+    if (measured.length > 1) {
       const values = measured.map((p) => p.value);
       const [yMin, yMax] = paddedRange(values);
       charts.push(
@@ -97,8 +99,17 @@ function label(text: string): string {
   return clean.length > 40 ? `${clean.slice(0, 39)}…` : clean;
 }
 
-function num(value: number): string {
-  return String(round(value));
+/** `value` to 6 significant digits as a plain decimal: `0.000000123457`, never `1.23457e-7`. */
+export function num(value: number): string {
+  const text = String(round(value));
+  const exponent = /^(-?)(\d)(?:\.(\d+))?e([+-]\d+)$/.exec(text);
+  if (!exponent) return text;
+  const [, sign, lead, fraction = '', power] = exponent;
+  const digits = lead! + fraction;
+  const point = 1 + Number(power); // where the decimal point goes in `digits`
+  if (point <= 0) return `${sign}0.${'0'.repeat(-point)}${digits}`;
+  if (point >= digits.length) return `${sign}${digits}${'0'.repeat(point - digits.length)}`;
+  return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
 }
 
 function round(value: number): number {

@@ -56,7 +56,9 @@ export class Notifications {
   /** The deployment ended: final Slack update, final GitHub status, the job summary. */
   async end(event: DeploymentEvent): Promise<void> {
     const safe = this.prepare(event);
+    // The headline: the summary opens with it, then whatever the flow wrote before it.
     this.options.summary.write(deploymentSummary(safe, this.options.summaryOptions));
+    this.options.summary.flush();
     await this.deliverAll([
       ...this.options.notifiers.map((n) => ({ name: n.name, send: () => n.end(safe) })),
       ...this.trackerEnd(safe),

@@ -1,5 +1,6 @@
 import { CanaryRecordStore, canaryReleaseOf } from '../canary/canary-record.js';
 import { InputError } from '../config/input-error.js';
+import { withRouteRule } from '../delivery/router-spec.js';
 import { postDeliverySession, runDeliverySession, type DeliverySession, type SessionResult } from '../delivery/session.js';
 import { type Flow, type FlowContext, FlowFailure, type FlowOutputs } from '../flow.js';
 import { KubeClient } from '../kube/client.js';
@@ -154,7 +155,7 @@ async function rollBack(session: DeliverySession, inputs: RollbackInputs, contex
 /** The release's recorded changes, undone (or previewed, on a dry run) in the planned order, then read back. */
 async function undoJournal(session: DeliverySession, inputs: RollbackInputs, options: RollbackOptions): Promise<PartResult> {
   const mode = inputs.mode as JournalMode;
-  const plan = planRollback(await session.journal.entries(), mode, inputs.release);
+  const plan = planRollback(withRouteRule(await session.journal.entries(), inputs['route-rule']), mode, inputs.release);
   const part: PartResult = { actions: [], notes: [], recorded: plan.release !== undefined || plan.changedNothing === true, release: plan.release?.id };
   if (plan.release) session.reporter.info(`Release ${plan.release.id} (${plan.release.strategy}; runs ${plan.release.runs.join(', ')}).`);
   if (plan.nothingBecause) part.notes.push(`Nothing to undo: ${plan.nothingBecause}.`);

@@ -52,7 +52,8 @@ export const blueGreenSpec = defineAction({
       schema: maybeNamespaced,
     },
     'route-rule': {
-      description: 'Which HTTP route of the VirtualService or rule of the HTTPRoute: its name or index. Empty: the first.',
+      description:
+        'Which HTTP route of the VirtualService or rule of the HTTPRoute: its name or index. Empty: the first that routes to both blue and green. The run records the route by its name (or, unnamed, by its destinations and match) and keeps to it: a route inserted in front meanwhile does not move it, and the rollback action undoes that same route.',
       schema: z.string().regex(/^[A-Za-z0-9._-]{1,63}$/, 'expected a route name or index'),
     },
     blue: {

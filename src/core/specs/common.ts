@@ -40,6 +40,14 @@ export const runInputs = {
     default: '5m',
     schema: duration,
   },
+  'lease-duration': {
+    description:
+      "How long the service's lock (a Lease) outlives its run's last renewal; the run renews it every third of that. A run that dies (its runner lost) blocks the next run until then; the next run waits it out within its lock-timeout, or rollback's `force` takes the lock at once. From 15s to 10m.",
+    default: '60s',
+    schema: duration.refine((ms) => ms >= 15_000 && ms <= 600_000, {
+      message: 'expected 15s to 10m: shorter risks losing the lock between renewals, longer keeps a dead run blocking the next one that long',
+    }),
+  },
 } satisfies Record<string, InputDef>;
 
 export const notifyInputs = {
@@ -49,7 +57,7 @@ export const notifyInputs = {
     schema: httpUrl,
   },
   'slack-token': {
-    description: 'Slack bot token (xoxb-…) to post and update one message per deployment. Masked in logs.',
+    description: 'Slack bot token (xoxb-…) to post and update one message per deployment: its app needs the bot scope `chat:write`, and the bot must be invited to the channel (`/invite @your-app`). Masked in logs.',
     secret: true,
     schema: z.string().regex(/^xox[a-z]-[A-Za-z0-9-]+$/, 'expected a Slack bot token starting with xoxb-'),
   },

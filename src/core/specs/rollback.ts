@@ -29,6 +29,11 @@ export const rollbackSpec = defineAction({
         'With mode `workload`: roll the Deployment back to this revision (`kubectl rollout history` lists them), and record it so it can be seen and undone.',
       schema: integerInput(1, 1_000_000),
     },
+    'route-rule': {
+      description:
+        'Undo traffic on this HTTP route of the VirtualService or rule of the HTTPRoute (its name or index) instead of the one recorded. Only needed when the recorded route is gone or was renamed: runs record the route by its name (or, unnamed, by its destinations), so a route inserted in front does not move it.',
+      schema: z.string().regex(/^[A-Za-z0-9._-]{1,63}$/, 'expected a route name or index'),
+    },
     reason: {
       description: 'Why: shown in the log, the job summary, Slack and the GitHub deployment status.',
       schema: z.string().max(500, 'expected at most 500 characters'),

@@ -4,6 +4,7 @@ import { KubeObjectError } from '../errors.js';
 import { guardedPatch } from '../guarded-patch.js';
 import { pointer } from '../json-patch.js';
 import { weightOps } from './weight-ops.js';
+import { describePin, findPinned, listRoutes, pinOf, type RoutePin, type RouteView } from './route-pin.js';
 import { describeRef, type ObjectRef } from '../object-ref.js';
 import type { TrafficRouter, WriteOptions } from '../traffic-router.js';
 import { checkWeights, toPercentages, type Destinations, type Weights } from '../weights.js';
@@ -12,8 +13,13 @@ export interface HttpRouteRouterOptions {
   namespace: string;
   /** The HTTPRoute. */
   name: string;
-  /** Which of spec.rules: its `name` (Gateway API 1.2+), or its index. Default: the first. */
+  /**
+   * Which of spec.rules: its `name` (Gateway API 1.2+), or its index. Default: the first with
+   * both backendRefs (else the first). Only read until `pin` is known.
+   */
   rule?: string | number;
+  /** The rule's identity as fixed at the start of the run (see route-pin.ts): once set, the rule is found by it, never by position. */
+  pin?: RoutePin;
   /** The names of the two backendRefs (Services) of that rule. */
   destinations: Destinations;
 }
@@ -39,6 +45,7 @@ interface LocatedRule {
 export class HttpRouteRouter implements TrafficRouter {
   readonly ref: ObjectRef;
   readonly destinations: Destinations;
+  private pin: RoutePin | undefined;
 
   constructor(
     private readonly client: KubeClient,
@@ -46,13 +53,24 @@ export class HttpRouteRouter implements TrafficRouter {
   ) {
     this.ref = customRef(HTTP_ROUTE, options.namespace, options.name);
     this.destinations = options.destinations;
+    this.pin = options.pin;
     if (options.destinations[0] === options.destinations[1]) {
       throw new RangeError(`${describeRef(this.ref)}: the two backendRefs must differ, both are ${options.destinations[0]}`);
     }
   }
 
+  pinned(): RoutePin | undefined {
+    return this.pin;
+  }
+
   describe(): string {
-    const rule = this.options.rule === undefined ? 'the first rule' : `rule ${JSON.stringify(this.options.rule)}`;
+    const rule = this.pin
+      ? 'name' in this.pin
+        ? `rule ${describePin(this.pin)}`
+        : 'unnamed rule'
+      : this.options.rule === undefined
+        ? 'the first rule holding both'
+        : `rule ${JSON.stringify(this.options.rule)}`;
     return `${describeRef(this.ref)} ${rule}: backendRefs ${this.destinations.join(' and ')}`;
   }
 
@@ -86,21 +104,12 @@ export class HttpRouteRouter implements TrafficRouter {
     return getCustomObject(this.client, HTTP_ROUTE, this.options.namespace, this.options.name);
   }
 
+  /** Finds the rule and its two backendRefs; the first success fixes the rule's identity for every later call. */
   private locate(route: KubeObject): LocatedRule {
     const rules: unknown = route.spec?.rules;
     if (!Array.isArray(rules) || rules.length === 0) throw new KubeObjectError(this.ref, 'has no rules (spec.rules is empty)');
-    const wanted = this.options.rule ?? 0;
-    const index =
-      typeof wanted === 'number'
-        ? wanted
-        : /^\d+$/.test(wanted) && !rules.some((r) => r?.name === wanted)
-          ? Number(wanted)
-          : rules.findIndex((r) => r?.name === wanted);
+    const index = this.pin ? this.findPinned(rules, this.pin) : this.select(rules);
     const rule = rules[index];
-    if (index < 0 || !rule) {
-      const names = rules.map((r, i) => (r?.name ? `"${r.name}"` : `#${i}`)).join(', ');
-      throw new KubeObjectError(this.ref, `has no rule ${JSON.stringify(wanted)}; its rules are ${names}`);
-    }
     const label = rule.name ? `rule "${rule.name}"` : `rule #${index}`;
     const refs: BackendRef[] = Array.isArray(rule.backendRefs) ? rule.backendRefs : [];
     const listed = refs.map((r) => r.name ?? '?').join(', ');
@@ -114,7 +123,32 @@ export class HttpRouteRouter implements TrafficRouter {
     const missing = this.destinations.filter((_, i) => refIndex[i]! < 0);
     if (missing.length) throw new KubeObjectError(this.ref, `${label} has no backendRef ${missing.join(' or ')}; its backendRefs are ${listed}`);
     const raw = refIndex.map((i) => refs[i]!.weight) as [number | undefined, number | undefined];
+    this.pin ??= pinOf(viewOf(rule));
     return { index, label, refIndex, raw };
+  }
+
+  /** The rule `rule` names (or its index); by default the first with both backendRefs, else the first. */
+  private select(rules: unknown[]): number {
+    const wanted = this.options.rule;
+    const named = (r: unknown) => (r as { name?: string } | undefined)?.name;
+    if (wanted === undefined) return Math.max(0, rules.findIndex((r) => this.destinations.every((d) => viewOf(r).destinations.includes(d))));
+    const index =
+      typeof wanted === 'number' ? wanted : /^\d+$/.test(wanted) && !rules.some((r) => named(r) === wanted) ? Number(wanted) : rules.findIndex((r) => named(r) === wanted);
+    if (index < 0 || !rules[index]) {
+      const names = rules.map((r, i) => (named(r) ? `"${named(r)}"` : `#${i}`)).join(', ');
+      throw new KubeObjectError(this.ref, `has no rule ${JSON.stringify(wanted)}; its rules are ${names}`);
+    }
+    return index;
+  }
+
+  private findPinned(rules: unknown[], pin: RoutePin): number {
+    const views = rules.map(viewOf);
+    const found = findPinned(views, pin);
+    if (typeof found === 'number') return found;
+    throw new KubeObjectError(
+      this.ref,
+      `the rule recorded at the start of the run, ${describePin(pin)}, cannot be found: ${found}. Its rules now are ${listRoutes(views)}. Give route-rule (the rule's name or index) to say which rule to use`,
+    );
   }
 
   private weightsOf(located: LocatedRule): Weights {
@@ -122,4 +156,14 @@ export class HttpRouteRouter implements TrafficRouter {
     if (!percentages) throw new KubeObjectError(this.ref, `${located.label}: both backendRefs have weight 0, so it routes no traffic`);
     return { [this.destinations[0]]: percentages[0]!, [this.destinations[1]]: percentages[1]! };
   }
+}
+
+/** A rule as route-pin sees it: its backendRef names and its matches. */
+function viewOf(rule: unknown): RouteView {
+  const r = (rule ?? {}) as { name?: string; matches?: unknown; backendRefs?: BackendRef[] };
+  return {
+    ...(r.name ? { name: r.name } : {}),
+    destinations: (Array.isArray(r.backendRefs) ? r.backendRefs : []).map((b) => b.name ?? '?'),
+    ...(r.matches === undefined ? {} : { match: r.matches }),
+  };
 }

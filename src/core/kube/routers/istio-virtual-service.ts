@@ -12,6 +12,7 @@ import { KubeObjectError, isNotFound } from '../errors.js';
 import { guardedPatch } from '../guarded-patch.js';
 import { pointer } from '../json-patch.js';
 import { weightOps } from './weight-ops.js';
+import { describePin, findPinned, listRoutes, pinOf, type RoutePin, type RouteView } from './route-pin.js';
 import { describeRef, type ObjectRef } from '../object-ref.js';
 import type { TrafficRouter, WriteOptions } from '../traffic-router.js';
 import { checkWeights, type Destinations, type Weights } from '../weights.js';
@@ -20,8 +21,17 @@ export interface IstioRouterOptions {
   namespace: string;
   /** The VirtualService. */
   name: string;
-  /** Which entry of spec.http: its `name`, or its index. Default: the first. */
+  /**
+   * Which entry of spec.http: its `name`, or its index. Default: the first that routes to both
+   * destinations (else the first). Only read until `pin` is known.
+   */
   route?: string | number;
+  /**
+   * The route's identity as fixed at the start of the run (see route-pin.ts): once set, the route
+   * is found by it, never by position. Without it (a new run, or a journal entry written before
+   * identities were recorded) the first read fixes it from `route`.
+   */
+  pin?: RoutePin;
   /**
    * The two destinations: two hosts (blue-green across Services or namespaces, e.g.
    * `checkout-blue.shop-blue.svc.cluster.local`) or two subsets of one host (canary `stable`/`canary`).
@@ -55,6 +65,7 @@ export class IstioVirtualServiceRouter implements TrafficRouter {
   readonly destinations: Destinations;
   private readonly kind;
   private subsetsChecked = false;
+  private pin: RoutePin | undefined;
 
   constructor(
     private readonly client: KubeClient,
@@ -63,13 +74,24 @@ export class IstioVirtualServiceRouter implements TrafficRouter {
     this.kind = atVersion(VIRTUAL_SERVICE, options.apiVersion);
     this.ref = customRef(this.kind, options.namespace, options.name);
     this.destinations = options.destinations;
+    this.pin = options.pin;
     if (options.destinations[0] === options.destinations[1]) {
       throw new RangeError(`${describeRef(this.ref)}: the two destinations must differ, both are ${options.destinations[0]}`);
     }
   }
 
+  pinned(): RoutePin | undefined {
+    return this.pin;
+  }
+
   describe(): string {
-    const route = this.options.route === undefined ? 'the first HTTP route' : `HTTP route ${JSON.stringify(this.options.route)}`;
+    const route = this.pin
+      ? 'name' in this.pin
+        ? `HTTP route ${describePin(this.pin)}`
+        : 'unnamed HTTP route'
+      : this.options.route === undefined
+        ? 'the first HTTP route holding both'
+        : `HTTP route ${JSON.stringify(this.options.route)}`;
     const what = this.options.by === 'subset' ? 'subsets' : this.options.by === 'host' ? 'hosts' : 'destinations';
     return `${describeRef(this.ref)} ${route}: ${what} ${this.destinations.join(' and ')}`;
   }
@@ -111,22 +133,15 @@ export class IstioVirtualServiceRouter implements TrafficRouter {
     return getCustomObject(this.client, this.kind, this.options.namespace, this.options.name);
   }
 
-  /** Finds the HTTP route and its two destinations; throws KubeObjectError naming what is wrong. */
+  /**
+   * Finds the HTTP route and its two destinations; throws KubeObjectError naming what is wrong.
+   * The first success fixes the route's identity: every later call finds it by that.
+   */
   private locate(vs: KubeObject): LocatedRoute {
     const http: unknown = vs.spec?.http;
     if (!Array.isArray(http) || http.length === 0) throw new KubeObjectError(this.ref, 'has no HTTP routes (spec.http is empty)');
-    const wanted = this.options.route ?? 0;
-    const index =
-      typeof wanted === 'number'
-        ? wanted
-        : /^\d+$/.test(wanted) && !http.some((r) => r?.name === wanted)
-          ? Number(wanted)
-          : http.findIndex((r) => r?.name === wanted);
+    const index = this.pin ? this.findPinned(http, this.pin) : this.select(http);
     const route = http[index];
-    if (index < 0 || !route) {
-      const names = http.map((r, i) => (r?.name ? `"${r.name}"` : `#${i}`)).join(', ');
-      throw new KubeObjectError(this.ref, `has no HTTP route ${JSON.stringify(wanted)}; its routes are ${names}`);
-    }
     const label = route.name ? `HTTP route "${route.name}"` : `HTTP route #${index}`;
     const entries: RouteEntry[] = Array.isArray(route.route) ? route.route : [];
     const listed = entries.map((e) => `${e.destination?.host ?? '?'}${e.destination?.subset ? ` subset ${e.destination.subset}` : ''}`).join(', ');
@@ -150,7 +165,38 @@ export class IstioVirtualServiceRouter implements TrafficRouter {
     this.destinations.forEach((d, i) => (weights[d] = entries[entryIndex[i]!]!.weight ?? 0));
     const sum = Object.values(weights).reduce((s, w) => s + w, 0);
     if (sum !== 100) throw new KubeObjectError(this.ref, `${label}: weights sum to ${sum}, not 100 (${listed})`);
+    this.pin ??= pinOf(viewOf(route));
     return { index, label, by, entryIndex, weights };
+  }
+
+  /** The route `route` names (or its index); by default the first that routes to both destinations, else the first. */
+  private select(http: unknown[]): number {
+    const wanted = this.options.route;
+    const named = (r: unknown) => (r as { name?: string } | undefined)?.name;
+    if (wanted === undefined) return Math.max(0, http.findIndex((r) => this.holdsBoth(r)));
+    const index =
+      typeof wanted === 'number' ? wanted : /^\d+$/.test(wanted) && !http.some((r) => named(r) === wanted) ? Number(wanted) : http.findIndex((r) => named(r) === wanted);
+    if (index < 0 || !http[index]) {
+      const names = http.map((r, i) => (named(r) ? `"${named(r)}"` : `#${i}`)).join(', ');
+      throw new KubeObjectError(this.ref, `has no HTTP route ${JSON.stringify(wanted)}; its routes are ${names}`);
+    }
+    return index;
+  }
+
+  private findPinned(http: unknown[], pin: RoutePin): number {
+    const views = http.map(viewOf);
+    const found = findPinned(views, pin);
+    if (typeof found === 'number') return found;
+    throw new KubeObjectError(
+      this.ref,
+      `the HTTP route recorded at the start of the run, ${describePin(pin)}, cannot be found: ${found}. Its HTTP routes now are ${listRoutes(views)}. Give route-rule (the route's name or index) to say which route to use`,
+    );
+  }
+
+  private holdsBoth(route: unknown): boolean {
+    const entries: RouteEntry[] = Array.isArray((route as { route?: unknown })?.route) ? (route as { route: RouteEntry[] }).route : [];
+    const by = this.options.by ?? this.inferBy(entries);
+    return this.destinations.every((d) => entries.some((e) => (by === 'host' ? e.destination?.host : e.destination?.subset) === d));
   }
 
   private inferBy(entries: RouteEntry[]): 'host' | 'subset' {
@@ -187,6 +233,17 @@ export class IstioVirtualServiceRouter implements TrafficRouter {
     }
     this.subsetsChecked = true;
   }
+}
+
+/** An HTTP route as route-pin sees it: each destination as `host` or `host/subset`. */
+function viewOf(route: unknown): RouteView {
+  const r = (route ?? {}) as { name?: string; match?: unknown; route?: RouteEntry[] };
+  const entries = Array.isArray(r.route) ? r.route : [];
+  return {
+    ...(r.name ? { name: r.name } : {}),
+    destinations: entries.map((e) => `${e.destination?.host ?? '?'}${e.destination?.subset ? `/${e.destination.subset}` : ''}`),
+    ...(r.match === undefined ? {} : { match: r.match }),
+  };
 }
 
 /** `checkout`, `checkout.shop` and `checkout.shop.svc.cluster.local` are one host seen from namespace shop. */
