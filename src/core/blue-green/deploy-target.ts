@@ -32,19 +32,29 @@ export async function deployTarget(session: DeliverySession, target: DeployTarge
   session.reporter.info(
     container.image === target.image ? `${describeRef(ref)} already runs ${target.image}` : `${describeRef(ref)}: ${container.name} ${container.image} -> ${target.image}${applied ? '' : ' (set earlier by this run)'}`,
   );
+  const notReady = await waitForColour(session, target.workload, target.timeoutMs, `did not finish rolling out ${target.image}`);
+  if (notReady) return { ok: false, reason: notReady };
+  session.reporter.info(`${describeRef(ref)}: rolled out ${target.image}`);
+  return { ok: true, changed: container.image !== target.image };
+}
+
+/**
+ * Waits until every replica of a colour is available; returns why not (a failed rollout, or the
+ * rollout-timeout with the last progress seen), or undefined when it is ready. `what` finishes
+ * "<Deployment> ... within rollout-timeout".
+ */
+export async function waitForColour(session: DeliverySession, d: DeploymentName, timeoutMs: number, what: string): Promise<string | undefined> {
+  const ref = deploymentRef(d);
   try {
-    await waitForDeploymentRollout(session.client, target.workload, {
-      timeoutMs: target.timeoutMs,
+    await waitForDeploymentRollout(session.client, d, {
+      timeoutMs,
       signal: session.signal,
       onProgress: (message) => session.reporter.info(`${describeRef(ref)}: ${message}`),
     });
+    return undefined;
   } catch (error) {
-    if (error instanceof RolloutFailedError) return { ok: false, reason: `${error.message}; traffic was not moved` };
-    if (error instanceof WaitTimeoutError) {
-      return { ok: false, reason: `${describeRef(ref)} did not finish rolling out ${target.image} within rollout-timeout ${formatDuration(target.timeoutMs)}: ${error.lastProgress}; traffic was not moved` };
-    }
+    if (error instanceof RolloutFailedError) return `${error.message}; traffic was not moved`;
+    if (error instanceof WaitTimeoutError) return `${describeRef(ref)} ${what} within rollout-timeout ${formatDuration(timeoutMs)}: ${error.lastProgress}; traffic was not moved`;
     throw error;
   }
-  session.reporter.info(`${describeRef(ref)}: rolled out ${target.image}`);
-  return { ok: true, changed: container.image !== target.image };
 }

@@ -5,13 +5,12 @@
  * for; and right before each weight write that sends more than 0% to a colour, its ready pods are
  * read again (requireReadyPods).
  */
-import { formatDuration } from '../config/primitives.js';
 import type { DeliverySession } from '../delivery/session.js';
-import { deploymentRef, readDeployment, RolloutFailedError, scaleDeployment, waitForDeploymentRollout, type DeploymentName } from '../kube/deployment.js';
+import { deploymentRef, readDeployment, scaleDeployment, type DeploymentName } from '../kube/deployment.js';
 import { describeRef } from '../kube/object-ref.js';
 import { requireReadyPods } from '../kube/ready-pods.js';
-import { WaitTimeoutError } from '../kube/watch-until.js';
 import type { Colour } from './colours.js';
+import { waitForColour } from './deploy-target.js';
 
 /** `ok: false` when the colour did not get ready pods: traffic has not moved, the run stops here. */
 /** `replicas`: how many it was scaled up to (0 when it had replicas already, or in a dry run). */
@@ -31,20 +30,8 @@ export async function scaleUpIdle(session: DeliverySession, target: { idle: Depl
   );
   if (session.dryRun) return { ok: true, replicas: 0 };
   session.reporter.info(`Scaled ${describeRef(ref)} from 0 to ${replicas} replicas before any traffic goes to it${applied ? '' : ' (set earlier by this run)'}; the rollback action scales it back to 0`);
-  try {
-    await waitForDeploymentRollout(session.client, target.idle, {
-      timeoutMs: target.timeoutMs,
-      signal: session.signal,
-      onProgress: (message) => session.reporter.info(`${describeRef(ref)}: ${message}`),
-    });
-  } catch (error) {
-    if (error instanceof RolloutFailedError) return { ok: false, reason: `${error.message}; traffic was not moved` };
-    if (error instanceof WaitTimeoutError) {
-      return { ok: false, reason: `${describeRef(ref)} scaled from 0 to ${replicas} replicas did not have them ready within rollout-timeout ${formatDuration(target.timeoutMs)}: ${error.lastProgress}; traffic was not moved` };
-    }
-    throw error;
-  }
-  return { ok: true, replicas };
+  const notReady = await waitForColour(session, target.idle, target.timeoutMs, `scaled from 0 to ${replicas} replicas did not have them ready`);
+  return notReady ? { ok: false, reason: notReady } : { ok: true, replicas };
 }
 
 /**

@@ -291,13 +291,7 @@ async function runForward(options: PhaseOptions, client: pg.Client, databaseUrl:
   const step = stepRunner(options, databaseUrl, client);
   const prefix = note ? `${note}; ` : '';
 
-  let failed: StepResult | undefined;
-  const command = await step('command', options.command!);
-  if (!command.ok) failed = command;
-  else if (options.verifyCommand) {
-    const verify = await step('verify-command', options.verifyCommand);
-    if (!verify.ok) failed = verify;
-  }
+  const { command, failed } = await commandThenVerify(options, step);
   const afterCommand = await takeSnapshot(client);
   const change = diffSnapshots(before, afterCommand);
   const changed = !isSame(change);
@@ -385,13 +379,7 @@ async function runWithoutDatabase(options: PhaseOptions): Promise<PhaseOutcome> 
       ? outcome(options, 'succeeded', rollback.description, [])
       : { ...outcome(options, 'failed', failureMessage(rollback), []), output: rollback.lastLines };
   }
-  let failed: StepResult | undefined;
-  const command = await step('command', options.command!);
-  if (!command.ok) failed = command;
-  else if (options.verifyCommand) {
-    const verify = await step('verify-command', options.verifyCommand);
-    if (!verify.ok) failed = verify;
-  }
+  const { command, failed } = await commandThenVerify(options, step);
   if (!failed) return outcome(options, 'succeeded', `${command.description}${options.verifyCommand ? ', verify-command passed' : ''}`, []);
   const failure = failureMessage(failed);
   const fail = (message: string, output = failed!.lastLines) => ({ ...outcome(options, 'failed', message, []), output });
@@ -404,6 +392,18 @@ async function runWithoutDatabase(options: PhaseOptions): Promise<PhaseOutcome> 
     '--- rollback-command ---',
     ...rollback.lastLines,
   ]);
+}
+
+/** The phase's command, then (when it passed) its verify-command: the command's result, and the step that failed, if one did. */
+async function commandThenVerify(
+  options: PhaseOptions,
+  step: (name: StepName, argv: readonly string[]) => Promise<StepResult>,
+): Promise<{ command: StepResult; failed?: StepResult }> {
+  const command = await step('command', options.command!);
+  if (!command.ok) return { command, failed: command };
+  if (!options.verifyCommand) return { command };
+  const verify = await step('verify-command', options.verifyCommand);
+  return verify.ok ? { command } : { command, failed: verify };
 }
 
 /**

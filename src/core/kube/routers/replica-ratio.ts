@@ -60,13 +60,7 @@ export class ReplicaRatioRouter implements TrafficRouter {
     const stablePods = Math.max(0, total - canaryPods);
     this.lastAsked = target;
     if (options.dryRun) return this.achieved(stablePods, canaryPods);
-    // Scale up before scaling down, so serving capacity never dips.
-    const order =
-      canaryPods >= c
-        ? ([[this.options.canary, canaryPods], [this.options.stable, stablePods]] as const)
-        : ([[this.options.stable, stablePods], [this.options.canary, canaryPods]] as const);
-    for (const [name, replicas] of order) await scaleDeployment(this.client, { namespace: this.options.namespace, name, replicas });
-    return this.achieved(stablePods, canaryPods);
+    return this.scaleTo(stablePods, canaryPods, c);
   }
 
   /** The replica counts behind the weights, by Deployment name: what an undo puts back exactly. */
@@ -78,10 +72,13 @@ export class ReplicaRatioRouter implements TrafficRouter {
   /** Puts recorded replica counts back (scaling up before down, so serving capacity never dips); returns the weights they give. */
   async restorePods(pods: Record<string, number>): Promise<Weights> {
     const [s, c] = await this.replicas();
-    const stable = pods[this.options.stable] ?? s;
-    const canary = pods[this.options.canary] ?? c;
+    return this.scaleTo(pods[this.options.stable] ?? s, pods[this.options.canary] ?? c, c);
+  }
+
+  /** Scales both Deployments, the one growing first, so serving capacity never dips; returns the weights the pods give. */
+  private async scaleTo(stable: number, canary: number, canaryNow: number): Promise<Weights> {
     const order =
-      canary >= c
+      canary >= canaryNow
         ? ([[this.options.canary, canary], [this.options.stable, stable]] as const)
         : ([[this.options.stable, stable], [this.options.canary, canary]] as const);
     for (const [name, replicas] of order) await scaleDeployment(this.client, { namespace: this.options.namespace, name, replicas });
