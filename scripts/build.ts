@@ -70,7 +70,7 @@ async function writeBundle(distDir: string): Promise<void> {
     format: 'esm',
     platform: 'node',
     // The oldest Node package.json `engines` admits; GitHub runs the actions on node24.
-    target: 'node20',
+    target: 'node22',
     minify: true,
     chunkNames: 'chunks/[name]-[hash]',
     legalComments: 'none',
