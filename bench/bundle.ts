@@ -7,6 +7,9 @@
  *   - how much of dist/ a source-only change to one action changes (≤ 1 MB): the build runs on
  *     a copy of the sources, once as they are and once with one statement added to the canary
  *     flow, and the bytes of the files that differ are added up (what a commit of dist/ stores).
+ * With BENCH_BEFORE_DIST=<a dist/ of the old layout> (e.g. /work/main/dist before the change, or
+ * a `git worktree` of 245fbc6), the old entries' cold starts are measured in the same run, turn
+ * about with the new ones, so both ratios share one machine load.
  * The build measurements need GNU time (/usr/bin/time) for the peak memory of the build and the
  * esbuild process it starts (the larger of the two is shown).
  */
@@ -16,12 +19,12 @@ import { cp, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, appendFile } 
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { actions } from '../src/core/specs/index.js';
-import { type BenchRow, median, timeRuns } from './lib.js';
+import { type BenchRow, median } from './lib.js';
 
 /** Figures from before the one bundle: main at 245fbc6, measured as described beside each. */
 const BEFORE = {
   distMB: 27.8, // the committed dist/: six ncc bundles of 4.5–5.4 MB
-  coldStartTimes: 'about 8× (0.85–1.0 s vs 0.1 s, one run each on the loaded machine); the issue measured 4–6×',
+  coldStartTimes: '8.9× (canary, median of 12 beside this build, load 18); the issue measured 4–6×',
   buildCheck: '3 min and 6 GB (issue 16); one ncc bundle of src/main.ts alone took 333 s and 1.85 GB here',
   changeMB: 10.4, // dist/canary/index.js + dist/cli/index.js: both bundles hold the canary flow and are rewritten
 };
@@ -34,21 +37,40 @@ export async function run(): Promise<BenchRow[]> {
   const distBytes = await folderBytes(join(ROOT, 'dist'));
   rows.push({ area: 'bundle', name: 'dist/ in all', median: distBytes / 1e6, unit: 'MB', runs: 1, note: `target ≤ 8 MB; before ${BEFORE.distMB} MB` });
 
-  const bare = await timeRuns(15, () => runNode(['-e', '0'], 0));
-  const bareMs = median(bare);
-  rows.push({ area: 'bundle', name: 'bare `node -e 0`', median: bareMs, unit: 'ms', runs: bare.length });
+  // Bare node, the new entry and the old one take turns, so that each ratio shares one machine load.
+  const allBare: number[] = [];
+  const coldRows: BenchRow[] = [];
+  const beforeDist = process.env.BENCH_BEFORE_DIST;
   for (const { spec } of actions) {
-    const times = await timeRuns(15, () => runNode([join(ROOT, 'dist', spec.name, 'index.js')], 1));
-    const ms = median(times);
-    rows.push({
+    const now: number[] = [];
+    const old: number[] = [];
+    const bare: number[] = [];
+    for (let i = 0; i < 16; i++) {
+      const bareStarted = performance.now();
+      await runNode(['-e', '0'], 0);
+      if (i > 0) bare.push(performance.now() - bareStarted);
+      const started = performance.now();
+      await runNode([join(ROOT, 'dist', spec.name, 'index.js')], 1);
+      if (i > 0) now.push(performance.now() - started);
+      if (!beforeDist) continue;
+      const oldStarted = performance.now();
+      await runNode([join(beforeDist, spec.name, 'index.js')], 1);
+      if (i > 0) old.push(performance.now() - oldStarted);
+    }
+    const ms = median(now);
+    const bareMs = median(bare);
+    allBare.push(...bare);
+    const before = beforeDist ? `${(median(old) / bareMs).toFixed(2)}× (${median(old).toFixed(0)} ms, ${beforeDist}, same run)` : BEFORE.coldStartTimes;
+    coldRows.push({
       area: 'bundle',
       name: `${spec.name}: cold start to the input error`,
       median: ms,
       unit: 'ms',
-      runs: times.length,
-      note: `${(ms / bareMs).toFixed(2)}× bare node (target ≤ 1.3×); before ${BEFORE.coldStartTimes}`,
+      runs: now.length,
+      note: `${(ms / bareMs).toFixed(2)}× bare node (target ≤ 1.3×); before ${before}`,
     });
   }
+  rows.push({ area: 'bundle', name: 'bare `node -e 0`', median: median(allBare), unit: 'ms', runs: allBare.length, note: 'taking turns with the entries below' }, ...coldRows);
 
   if (!existsSync(TIME)) {
     rows.push({ area: 'bundle', name: 'build measurements skipped: /usr/bin/time (GNU time) is not installed', median: Number.NaN, unit: '', runs: 0 });
