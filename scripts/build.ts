@@ -176,20 +176,23 @@ async function compare(builtRoot: string): Promise<string[]> {
   return problems;
 }
 
-if (check) {
-  const tmp = await mkdtemp(join(tmpdir(), 'pd-build-'));
-  try {
-    await build(tmp);
-    const problems = await compare(tmp);
-    if (problems.length > 0) {
-      console.error(`dist/ or action.yml is stale; run \`npm run build\` and commit:\n  ${problems.join('\n  ')}`);
-      process.exit(1);
+/** Run as a script (not when a test imports actionYaml, actionStub or readmeReference). */
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  if (check) {
+    const tmp = await mkdtemp(join(tmpdir(), 'pd-build-'));
+    try {
+      await build(tmp);
+      const problems = await compare(tmp);
+      if (problems.length > 0) {
+        console.error(`dist/ or action.yml is stale; run \`npm run build\` and commit:\n  ${problems.join('\n  ')}`);
+        process.exit(1);
+      }
+      console.log('dist/ and action.yml match the sources');
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
     }
-    console.log('dist/ and action.yml match the sources');
-  } finally {
-    await rm(tmp, { recursive: true, force: true });
+  } else {
+    await build(outDir ? resolve(outDir) : root);
+    console.log(`built ${Object.keys(actionSpecs).length} actions${docsOnly ? ' (docs only)' : ''}${outDir ? ` into ${outDir}` : ''}`);
   }
-} else {
-  await build(outDir ? resolve(outDir) : root);
-  console.log(`built ${Object.keys(actionSpecs).length} actions${docsOnly ? ' (docs only)' : ''}${outDir ? ` into ${outDir}` : ''}`);
 }
