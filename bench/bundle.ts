@@ -45,7 +45,7 @@ export async function run(): Promise<BenchRow[]> {
     const now: number[] = [];
     const old: number[] = [];
     const bare: number[] = [];
-    for (let i = 0; i < 16; i++) {
+    for (let i = 0; i < 10; i++) {
       const bareStarted = performance.now();
       await runNode(['-e', '0'], 0);
       if (i > 0) bare.push(performance.now() - bareStarted);
