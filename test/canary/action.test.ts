@@ -43,7 +43,7 @@ describe('actions/canary end to end', () => {
     expect(run.code).toBe(0);
     expect(run.outputs).toMatchObject({ result: 'promoted', weight: '0', step: '4', analysis: '[]' });
     expect(run.summary).toContain('## ✅ Deploy checkout registry.example.com/checkout:1.1.0');
-    expect(run.summary).toContain('bar [0, 10, 10, 50, 50, 0]');
+    expect(run.summary).toContain('bar [0, 10, 10, 50, 50, 100]');
     expect(istioWeights(h.cluster, 'e2e')).toEqual([100, 0]);
     expect(deploymentOf(h.cluster, 'e2e', 'checkout').image).toBe(CANARY_IMAGE);
     expect(run.log + run.summary).not.toContain(h.cluster.token);
@@ -71,7 +71,7 @@ describe('actions/canary end to end', () => {
     expect(resumed.error).toBeUndefined();
     expect(resumed.outputs).toMatchObject({ result: 'promoted', weight: 0 });
     const info = resumed.reporter.messages('info').join('\n');
-    expect(info).toContain('Resuming this run\'s canary at step 0 (progressing)');
+    expect(info).toContain('Resuming this run\'s canary at step 1 (progressing)');
     expect(info).toMatch(/step-0-weight-10#\w+: already applied by this run \(kill-1\); not applying it twice/);
     const steps = journal(h.cluster, ns).map((e) => e.step.split('#')[0]);
     expect(steps).toEqual(['canary-image', 'canary-scale-up', 'step-0-weight-10', 'step-2-weight-50', 'promote-stable-image', 'promote-traffic', 'promote-canary-scale-down']);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { sleep } from '../cluster/helpers.js';
-import { CANARY_IMAGE, STABLE_IMAGE, T0, canaryRecord, scaledClock, config, deploymentOf, istioWeights, journal, meshObjects, runCanaryFlow, startHarness, type Harness } from './harness.js';
+import { CANARY_IMAGE, STABLE_IMAGE, T0, canaryRecord, gate, scaledClock, config, deploymentOf, istioWeights, journal, meshObjects, runCanaryFlow, startHarness, type Harness } from './harness.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -56,7 +56,7 @@ describe('canary with Istio subsets', () => {
     expect(summary).toMatch(/\| 2 \| setWeight 10 \| 10% \|/);
     expect(summary).toMatch(/\| analysis error-rate \| 10% \| [^|]+ \| [^|]+ \| 0\.001 \| passed \|/);
     expect(summary).toContain('xychart-beta');
-    expect(summary).toContain('bar [0, 10, 10, 10, 25, 25, 25, 50, 50, 75, 0]');
+    expect(summary).toContain('bar [0, 10, 10, 10, 25, 25, 25, 50, 50, 75, 100]');
     expect(summary).toContain('title "error-rate per step"');
   });
 
@@ -65,9 +65,9 @@ describe('canary with Istio subsets', () => {
     // The gate at 10% measures healthy checkout; the gate at 25% measures payments after its errors rose to 8%.
     const run = await runCanaryFlow(h, { namespace: ns, service: 'checkout', image: CANARY_IMAGE, config: config('checkout', {}, 'payments') }, { runId: 'fail-25', clock: scaledClock(T0 + 10 * 60) });
     expect(run.error?.message).toMatch(
-      /^Canary aborted: analysis error-rate at step 5 \(25%\) Failed: metric error-rate Failed with values \[0\.08\] \(successCondition result\[0\] < 0\.01\)/,
+      /^Canary aborted: analysis error-rate at step 6 \(25%\) Failed: metric error-rate Failed with values \[0\.08\] \(successCondition result\[0\] < 0\.01\)/,
     );
-    expect(run.outputs).toMatchObject({ result: 'aborted', weight: 0, step: 5 });
+    expect(run.outputs).toMatchObject({ result: 'aborted', weight: 0, step: 6 });
     expect(istioWeights(h.cluster, ns)).toEqual([100, 0]);
     expect(deploymentOf(h.cluster, ns, 'checkout-canary').replicas).toBe(0);
     expect(deploymentOf(h.cluster, ns, 'checkout').image).toBe(STABLE_IMAGE);
@@ -89,7 +89,7 @@ describe('canary with Istio subsets', () => {
     expect(run.outputs).toMatchObject({ result: 'aborted', weight: 0 });
     // One of the two pauses: the scaled clock advances with API latency, so on a loaded machine the
     // breach is already visible during the first pause rather than the second.
-    expect([1, 3]).toContain(run.outputs.step);
+    expect([2, 4]).toContain(run.outputs.step);
     expect(istioWeights(h.cluster, ns)).toEqual([100, 0]);
     expect(deploymentOf(h.cluster, ns, 'checkout-canary').replicas).toBe(0);
     const steps = journal(h.cluster, ns).map((e) => e.step.split('#')[0]);
@@ -114,19 +114,21 @@ describe('canary with Istio subsets', () => {
     const cfg = config('checkout', { steps: [{ setWeight: 10 }, { pause: {} }, { setWeight: 50 }, { pause: { duration: '1m' } }] });
     const first = await runCanaryFlow(h, { namespace: ns, service: 'checkout', image: CANARY_IMAGE, config: cfg }, { runId: 'pause-1' });
     expect(first.error).toBeUndefined();
-    expect(first.outputs).toMatchObject({ result: 'paused', weight: 10, step: 1 });
+    expect(first.outputs).toMatchObject({ result: 'paused', weight: 10, step: 2 });
     expect(istioWeights(h.cluster, ns)).toEqual([90, 10]);
     expect(canaryRecord(h.cluster, ns)).toMatchObject({ state: 'paused', stepIndex: 1, weight: 10, runId: 'pause-1' });
 
     // A second start from another run is refused while this one is paused, and changes nothing.
-    const other = await runCanaryFlow(h, { namespace: ns, service: 'checkout', image: 'registry.example.com/checkout:2.0.0', config: cfg }, { runId: 'other-1' }).catch((e: Error) => e);
-    expect((other as Error).message).toMatch(/A canary of registry.example.com\/checkout:1.1.0 \(started by run pause-1\) is paused at step 1 with 10% of traffic: promote it/);
+    const other = await runCanaryFlow(h, { namespace: ns, service: 'checkout', image: 'registry.example.com/checkout:2.0.0', config: cfg }, { runId: 'other-1' });
+    // The refused run still sets result (issue 15: every run writes result).
+    expect(other.outputs.result).toBe('failed');
+    expect(other.error!.message).toMatch(/A canary of registry.example.com\/checkout:1.1.0 \(release pause-1, started by run pause-1\) is paused at step 2 with 10% of traffic: promote it/);
     expect(istioWeights(h.cluster, ns)).toEqual([90, 10]);
 
     const second = await runCanaryFlow(h, { namespace: ns, service: 'checkout', action: 'promote', config: cfg }, { runId: 'promote-1' });
     expect(second.error).toBeUndefined();
     expect(second.outputs).toMatchObject({ result: 'promoted', weight: 0, step: 4 });
-    expect(second.reporter.messages('info').join('\n')).toContain('Continuing the canary of registry.example.com/checkout:1.1.0 from step 2');
+    expect(second.reporter.messages('info').join('\n')).toContain('Continuing the canary of registry.example.com/checkout:1.1.0 from step 3 (it was paused at step 2)');
     expect(istioWeights(h.cluster, ns)).toEqual([100, 0]);
     expect(deploymentOf(h.cluster, ns, 'checkout').image).toBe(CANARY_IMAGE);
     const entries = journal(h.cluster, ns).map((e) => `${e.runId} ${e.step.split('#')[0]}`);
@@ -140,8 +142,23 @@ describe('canary with Istio subsets', () => {
       'promote-1 promote-canary-scale-down',
     ]);
     // Nothing left to promote.
-    const again = await runCanaryFlow(h, { namespace: ns, service: 'checkout', action: 'promote', config: cfg }, { runId: 'promote-2' }).catch((e: Error) => e);
-    expect((again as Error).message).toMatch(/Nothing to promote: the last canary \(registry.example.com\/checkout:1.1.0\) was promoted by run promote-1/);
+    const again = await runCanaryFlow(h, { namespace: ns, service: 'checkout', action: 'promote', config: cfg }, { runId: 'promote-2' });
+    expect(again.outputs.result).toBe('failed');
+    expect(again.error!.message).toMatch(/Nothing to promote: the last canary \(registry.example.com\/checkout:1.1.0\) was promoted by run promote-1/);
+  });
+
+  test('an Inconclusive analysis pauses the canary at its weight (as Argo does): the step fails, and every report says paused, inconclusive, where', async () => {
+    const ns = await namespace();
+    // No series for service "ghost": the gate measures no data, which is Inconclusive.
+    const cfg = config('checkout', { steps: [{ setWeight: 10 }, gate('ghost'), { setWeight: 50 }] });
+    const run = await runCanaryFlow(h, { namespace: ns, service: 'checkout', image: CANARY_IMAGE, config: cfg }, { runId: 'inconclusive-1' });
+    expect(run.outputs).toMatchObject({ result: 'paused', weight: 10, step: 2 });
+    expect(run.error!.message).toMatch(/^inconclusive at step 2 of 3, 10% on canary: analysis error-rate at step 2 \(10%\) Inconclusive: .*Next: action: promote, or action: abort\.$/);
+    const summary = run.reporter.summaries.join('\n');
+    expect(summary).toContain('| Result | Paused |');
+    expect(summary).toContain('inconclusive at step 2 of 3, 10% on canary');
+    expect(istioWeights(h.cluster, ns)).toEqual([90, 10]);
+    expect(canaryRecord(h.cluster, ns)).toMatchObject({ state: 'paused', stepIndex: 1 });
   });
 
   test('an abort by hand sends traffic back to stable and scales the canary to 0; status reports without writing', async () => {
@@ -152,7 +169,7 @@ describe('canary with Istio subsets', () => {
 
     const writesBefore = h.cluster.requests.filter((r) => r.method !== 'GET').length;
     const status = await runCanaryFlow(h, { namespace: ns, service: 'checkout', action: 'status', config: cfg }, { runId: 'status-1' });
-    expect(status.outputs).toMatchObject({ result: 'paused', weight: 25, step: 1 });
+    expect(status.outputs).toMatchObject({ result: 'paused', weight: 25, step: 2 });
     expect(status.reporter.summaries.join('\n')).toContain('Canary status of checkout: paused');
     expect(h.cluster.requests.filter((r) => r.method !== 'GET').length).toBe(writesBefore);
 
@@ -173,7 +190,7 @@ describe('canary with Istio subsets', () => {
     const vsBefore = h.cluster.get('networking.istio.io/v1', 'VirtualService', ns, 'checkout').metadata.resourceVersion;
     const run = await runCanaryFlow(h, { namespace: ns, service: 'checkout', image: 'registry.example.com/checkout:fail-rollout', config: config('checkout'), 'rollout-timeout': '20s' }, { runId: 'never-ready' });
     expect(run.error?.message).toMatch(/^Canary aborted: while deploying the canary: Deployment istio-\d+\/checkout-canary: rollout failed: ProgressDeadlineExceeded/);
-    expect(run.outputs).toMatchObject({ result: 'aborted', weight: 0, step: -1 });
+    expect(run.outputs).toMatchObject({ result: 'aborted', weight: 0, step: 0 });
     expect(h.cluster.get('networking.istio.io/v1', 'VirtualService', ns, 'checkout').metadata.resourceVersion).toBe(vsBefore);
     expect(istioWeights(h.cluster, ns)).toEqual([100, 0]);
     expect(deploymentOf(h.cluster, ns, 'checkout-canary').replicas).toBe(0);

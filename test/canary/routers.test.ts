@@ -97,7 +97,7 @@ describe('canary through each router', () => {
       expect(ro.status.stableRS).toBe(ro.status.currentPodHash);
       const entries = (journal(h.cluster, ns) as unknown as Entry[]).map((e) => `${e.step.split('#')[0]} ${e.change.kind} ${e.change.next.weight ?? ''}`.trim());
       expect(entries).toEqual(['canary-image image', 'step-0-weight-10 argo 10', 'step-2-weight-25 argo 25', 'step-5-weight-50 argo 50', 'promote-full argo 100']);
-      expect(run.reporter.summaries.join('\n')).toContain('bar [0, 10, 10, 25, 25, 25, 50, 0]');
+      expect(run.reporter.summaries.join('\n')).toContain('bar [0, 10, 10, 25, 25, 25, 50, 100]');
     });
 
     test('a failing gate aborts the Rollout: the controller sends all traffic back to stable', async () => {
@@ -105,7 +105,7 @@ describe('canary through each router', () => {
       await h.cluster.apply(rollout(ns));
       await healthy(ns);
       const run = await runCanaryFlow(h, { namespace: ns, service: 'checkout', image: CANARY_IMAGE, config: argoConfig('checkout', 'payments') }, { runId: 'argo-2', clock: scaledClock(T0 + 10 * 60) });
-      expect(run.error?.message).toMatch(/^Canary aborted: analysis error-rate at step 4 \(25%\) Failed: metric error-rate Failed with values \[0\.08\]/);
+      expect(run.error?.message).toMatch(/^Canary aborted: analysis error-rate at step 5 \(25%\) Failed: metric error-rate Failed with values \[0\.08\]/);
       const ro = h.cluster.get('argoproj.io/v1alpha1', 'Rollout', ns, 'checkout');
       expect(ro.status.abort).toBe(true);
       expect(ro.status.canary.weights.canary.weight).toBe(0);

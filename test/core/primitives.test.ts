@@ -24,9 +24,22 @@ describe('durations', () => {
     ['1.5m', 90_000],
     ['45', 45_000],
     [2, 2000],
+    // Go's time.ParseDuration, which Argo Rollouts uses for interval, initialDelay and pause
+    // durations (v1alpha1.DurationString.Duration): time.ParseDuration("1h30m") = 1h30m0s,
+    // ("90s") = 1m30s, ("1.5h") = 1h30m0s, ("500ms") = 500ms, ("2h45m30.5s"), ("1500us") = 1.5ms, ("0") = 0s.
+    ['1h30m', 5_400_000],
+    ['90s', 90_000],
+    ['1.5h', 5_400_000],
+    ['2h45m30.5s', 9_930_500],
+    ['1m0.5s', 60_500],
+    ['.5s', 500],
+    ['1500us', 2],
+    ['0', 0],
   ])('%s is %d ms', (text, ms) => expect(ok(duration, text)).toBe(ms));
 
-  it.each(['-5s', '10 minutes', '5d', '', 'm', '25h'])('%j is refused', (text) =>
+  // Go refuses a missing unit after a number ("1h30"), a unit alone, spaces and unknown units;
+  // a leading sign is valid Go but a negative duration never is here.
+  it.each(['-5s', '10 minutes', '5d', '', 'm', '25h', '1h30', '1h 30m', '1.5.5h', '.s', '+5s'])('%j is refused', (text) =>
     expect(bad(duration, text)).toThrow(InputError),
   );
 });

@@ -85,7 +85,7 @@ metrics:
     expect(problem('kind: AnalysisTemplate\nspec:\n  args: [{ name: service }]\n  metrics:\n    - name: a\n      provider: { prometheus: { query: "up{job=\\"{{args.svc}}\\"}" } }')).toMatch(/'spec.metrics.0': uses \{\{args.svc\}\}, which is not declared in args/);
     expect(problem('metrics: []')).toMatch(/'metrics': expected at least one metric/);
     expect(problem('metrics:\n  - name: w\n    provider: { web: { url: "http://x/", jsonPath: "data.value" } }')).toMatch(
-      /'metrics.0.provider.web.jsonPath': a JSONPath starts with \$/,
+      /'metrics.0.provider.web.jsonPath': a JSONPath goes in braces/,
     );
   });
 

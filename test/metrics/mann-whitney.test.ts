@@ -81,7 +81,7 @@ describe('Kayenta-style classification and score', () => {
   it('says NoData when a side is empty or all NaN, and High when the baseline never errored', () => {
     expect(classifyMetric([], [1, 2], options).classification).toBe('NoData');
     expect(classifyMetric([Number.NaN, Number.NaN], [1, 2], options).classification).toBe('NoData');
-    const result = classifyMetric(new Array(30).fill(0), new Array(30).fill(0.05), options);
+    const result = classifyMetric(new Array(60).fill(0), new Array(60).fill(0.05), options);
     expect(result.classification).toBe('High');
     expect(result.effectSize).toBe(Infinity);
   });

@@ -56,6 +56,18 @@ describe('GitHub deployment statuses', () => {
     }
   });
 
+  it('a paused canary is not final: in_progress with where it holds, never success (which would mark the live deployment inactive)', async () => {
+    const notify = createNotifications(inputs(), makeContext(), { githubApiUrl: github.url });
+    await notify.notifyStart(canaryEvent({ phase: 'start', timeline: [] }));
+    await notify.notifyEnd(canaryEvent({ phase: 'done', outcome: 'paused', result: 'paused', weight: 20, reason: 'at step 2 of 5, 20% on canary' }));
+    expect(sequence()).toEqual([
+      ['/repos/acme/shop/deployments', undefined],
+      ['/repos/acme/shop/deployments/42/statuses', 'in_progress'],
+      ['/repos/acme/shop/deployments/42/statuses', 'in_progress'],
+    ]);
+    expect(github.requests[2]!.json).toMatchObject({ state: 'in_progress', description: 'Paused: at step 2 of 5, 20% on canary' });
+  });
+
   it('records a failure with its reason, cut to 140 characters', async () => {
     const notify = createNotifications(inputs(), makeContext(), { githubApiUrl: github.url });
     await notify.notifyStart(canaryEvent());

@@ -98,7 +98,7 @@ describe('after a blue-green switch', () => {
     expect(run.failure).toBeUndefined();
     expect(run.outputs.result).toBe('nothing-to-do');
     expect(run.actions).toEqual([]);
-    expect(run.log).toContain('every change of the last run (run-100, blue-green) is already undone');
+    expect(run.log).toContain('every change of release run-100 (blue-green) is already undone');
     expect(writesSince(cluster, since).filter((w) => !/\/leases(\/|$)/.test(w))).toEqual([]);
     expect(liveWeights(cluster, t)).toEqual([100, 0]);
   });
@@ -265,7 +265,7 @@ describe('a rollback that fails midway', () => {
   const f = blueGreenFixtures(t);
   const green = { namespace: t.namespace, name: 'cart-green' };
 
-  test('stops after the step that failed, reports what it undid; run again, it finishes the rest', async () => {
+  test('stops after the step that failed, reports what it undid, marks nothing; run again: traffic already as before is left, the rest is undone', async () => {
     await cluster.apply(f.objects);
     await deliver(cluster, t, { runId: 'run-500', strategy: 'blue-green' }, async (s) => {
       await journaledImage(s, green, 'cart:2.0');
@@ -280,15 +280,21 @@ describe('a rollback that fails midway', () => {
     expect(first.summary).toContain('What the rollback undid before it failed');
     expect(liveWeights(cluster, t)).toEqual([100, 0]);
     expect(liveDeployment(cluster, green).image).toBe('cart:2.0');
+    // The release is recorded as undone only once the cluster reads back as before it.
     expect((await journalOf(cluster, t)).map((e) => [e.step, e.status])).toEqual([
       ['image-cart-green', 'applied'],
-      ['switch', 'compensated'],
+      ['switch', 'applied'],
     ]);
 
     const second = await rollBack(cluster, t);
     expect(second.failure).toBeUndefined();
     expect(second.outputs.result).toBe('rolled-back');
     expect(second.actions.map((a) => [a.entry, a.before, a.after])).toEqual([['run-500/image-cart-green', 'cart:2.0', 'cart:1.0']]);
+    expect(second.log).toMatch(/VirtualService half\/cart is already .*as before release run-500: nothing to undo there/);
+    expect((await journalOf(cluster, t)).map((e) => [e.step, e.status])).toEqual([
+      ['image-cart-green', 'compensated'],
+      ['switch', 'compensated'],
+    ]);
     expect(liveDeployment(cluster, green).image).toBe('cart:1.0');
     expect(liveWeights(cluster, t)).toEqual([100, 0]);
   });

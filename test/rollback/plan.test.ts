@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import type { Change, EntryStatus, StateEntry } from '../../src/core/kube/state-store.js';
-import { newestRun, planRollback } from '../../src/core/rollback/plan.js';
+import { newestRelease, planRollback } from '../../src/core/rollback/plan.js';
 
 /** The plan is decided from the journal alone: which run, which entries, in which order. */
 const router = { type: 'istio' as const, namespace: 'shop', name: 'checkout', destinations: ['stable', 'canary'] as const };
@@ -8,20 +8,21 @@ const vs = { kind: 'VirtualService', namespace: 'shop', name: 'checkout' };
 const canary = { kind: 'Deployment', namespace: 'shop', name: 'checkout-canary' };
 
 let clock = 0;
-function entry(runId: string, step: string, change: Change, status: EntryStatus = 'applied', strategy = 'canary'): StateEntry {
+function entry(runId: string, step: string, change: Change, status: EntryStatus = 'applied', strategy = 'canary', release?: string): StateEntry {
   const object = change.kind === 'traffic' ? vs : canary;
-  return { id: `${runId}/${step}`, runId, step, strategy, object, change, status, plannedAt: new Date(1_700_000_000_000 + clock++ * 1000).toISOString() };
+  return { id: `${runId}/${step}`, runId, ...(release ? { release } : {}), step, strategy, object, change, status, plannedAt: new Date(1_700_000_000_000 + clock++ * 1000).toISOString() };
 }
+const inRelease = (release: string, e: StateEntry): StateEntry => ({ ...e, release });
 const weights = (from: number, to: number, step: string, runId: string, status?: EntryStatus) =>
   entry(runId, step, { kind: 'traffic', router: { ...router, destinations: ['stable', 'canary'] }, previous: { stable: 100 - from, canary: from }, next: { stable: 100 - to, canary: to } }, status);
 const image = (runId: string, status?: EntryStatus) => entry(runId, 'image', { kind: 'image', container: 'app', previous: { image: 'app:1' }, next: { image: 'app:2' } }, status);
 const scale = (runId: string) => entry(runId, 'scale', { kind: 'scale', previous: { replicas: 0 }, next: { replicas: 1 } });
 
 describe('planRollback', () => {
-  test('undoes only the newest run: traffic first (one undo per object, from its oldest entry), then workloads newest first', () => {
+  test('undoes only the newest release (entries without one: their run is their release): traffic first (one undo per object, from its oldest entry), then workloads newest first', () => {
     const journal = [image('run-1'), weights(0, 10, 'w10', 'run-1'), image('run-2'), scale('run-2'), weights(0, 10, 'w10', 'run-2'), weights(10, 50, 'w50', 'run-2', 'planned')];
     const plan = planRollback(journal, 'auto');
-    expect(plan.run).toEqual({ runId: 'run-2', strategy: 'canary' });
+    expect(plan.release).toEqual({ id: 'run-2', runs: ['run-2'], strategy: 'canary' });
     expect(plan.undos.map((u) => [u.layer, u.target.id, u.entries.map((e) => e.id)])).toEqual([
       ['traffic', 'run-2/w10', ['run-2/w50', 'run-2/w10']],
       ['workload', 'run-2/scale', ['run-2/scale']],
@@ -35,9 +36,9 @@ describe('planRollback', () => {
     expect(planRollback(journal, 'workload').undos.map((u) => u.target.step)).toEqual(['scale', 'image']);
   });
 
-  test('a run that only failed changed nothing: the newest run is the one before it', () => {
+  test('a run that only failed changed nothing: the newest release is the one before it', () => {
     const journal = [image('run-1'), image('run-2', 'failed')];
-    expect(newestRun(journal)).toEqual({ runId: 'run-1', strategy: 'canary' });
+    expect(newestRelease(journal)).toBe('run-1');
     expect(planRollback(journal, 'auto').undos.map((u) => u.target.id)).toEqual(['run-1/image']);
   });
 
@@ -45,11 +46,11 @@ describe('planRollback', () => {
     const journal = [image('run-1'), image('run-2', 'compensated')];
     const plan = planRollback(journal, 'auto');
     expect(plan.undos).toEqual([]);
-    expect(plan.nothingBecause).toBe('every change of the last run (run-2, canary) is already undone');
+    expect(plan.nothingBecause).toBe('every change of release run-2 (canary) is already undone');
   });
 
   test('an empty journal: nothing recorded, no run', () => {
-    expect(planRollback([], 'all')).toEqual({ undos: [], leftAlone: [], nothingBecause: 'nothing is recorded in the journal' });
+    expect(planRollback([], 'all')).toEqual({ undos: [], trafficLeft: [], leftAlone: [], nothingBecause: 'nothing is recorded in the journal' });
   });
 
   test('auto leaves a rollback alone; mode workload undoes it', () => {
@@ -72,5 +73,42 @@ describe('planRollback', () => {
       ['capacity', 'scale-down'],
       ['traffic', 'switch'],
     ]);
+  });
+
+  test('a release made by several runs (start, then promote) is undone as one, from the state before its first run', () => {
+    // Before releases, rollback undid only the newest run (the promote): traffic went back to 80/20 onto the canary.
+    const journal = [
+      inRelease('rel-1', image('run-start')),
+      inRelease('rel-1', scale('run-start')),
+      inRelease('rel-1', weights(0, 20, 'w20', 'run-start')),
+      inRelease('rel-1', weights(20, 50, 'w50', 'run-promote')),
+    ];
+    const plan = planRollback(journal, 'auto');
+    expect(plan.release).toEqual({ id: 'rel-1', runs: ['run-start', 'run-promote'], strategy: 'canary' });
+    expect(plan.undos.map((u) => [u.layer, u.target.id, u.entries.map((e) => e.id)])).toEqual([
+      ['traffic', 'run-start/w20', ['run-promote/w50', 'run-start/w20']],
+      ['workload', 'run-start/scale', ['run-start/scale']],
+      ['workload', 'run-start/image', ['run-start/image']],
+    ]);
+    const traffic = plan.undos[0]!.target.change;
+    expect(traffic.kind === 'traffic' && traffic.previous).toEqual({ stable: 100, canary: 0 });
+  });
+
+  test('a target names a release or one of its runs; a run that changed nothing has nothing to undo (not a refusal), and never reaches an older release', () => {
+    const journal = [inRelease('rel-1', image('run-a')), inRelease('rel-1', weights(0, 100, 'w100', 'run-b')), inRelease('rel-2', image('run-c', 'failed'))];
+    expect(planRollback(journal, 'auto', 'rel-1').undos.map((u) => u.target.id)).toEqual(['run-b/w100', 'run-a/image']);
+    expect(planRollback(journal, 'auto', 'run-b').release?.id).toBe('rel-1');
+    const failed = planRollback(journal, 'auto', 'rel-2');
+    expect(failed).toMatchObject({ undos: [], changedNothing: true });
+    expect(failed.nothingBecause).toBe('release rel-2 changed nothing (every change it tried failed before it was made)');
+    const unknown = planRollback(journal, 'auto', 'run-release-2');
+    expect(unknown).toMatchObject({ undos: [], changedNothing: true, nothingBecause: 'run-release-2 changed nothing: no change of it is recorded in the journal, so there is nothing to undo' });
+  });
+
+  test('mode workload lists the release\'s open traffic, which the rollback checks live before touching workloads', () => {
+    const journal = [image('run-1'), scale('run-1'), weights(0, 30, 'w30', 'run-1')];
+    const plan = planRollback(journal, 'workload');
+    expect(plan.undos.map((u) => u.target.step)).toEqual(['scale', 'image']);
+    expect(plan.trafficLeft.map((u) => u.target.id)).toEqual(['run-1/w30']);
   });
 });

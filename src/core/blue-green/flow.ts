@@ -3,10 +3,10 @@ import { createRouter } from '../delivery/router-spec.js';
 import { postDeliverySession, runDeliverySession, type DeliverySession, type SessionResult } from '../delivery/session.js';
 import type { Flow, FlowContext, FlowOutputs } from '../flow.js';
 import type { KubeClient } from '../kube/client.js';
-import { deploymentRef, readDeployment, scaleDeployment } from '../kube/deployment.js';
+import { deploymentRef, readDeployment, scaleDeployment, type DeploymentName } from '../kube/deployment.js';
 import { readLockHolder } from '../kube/lease-lock.js';
 import { describeRef } from '../kube/object-ref.js';
-import type { Weights } from '../kube/weights.js';
+import { sameWeights, type Weights } from '../kube/weights.js';
 import type { AnalysisResult } from '../metrics/result.js';
 import { commandEnvironment, spawnCommandRunner, type CommandRunner } from '../migrate/command-runner.js';
 import { sleepMs } from '../retry.js';
@@ -16,10 +16,12 @@ import { analyse, analysisArgs, checkAnalysis, describeFailure, timelineOf, type
 import { COLOURS, describeColourWeights, liveColour, type Colour } from './colours.js';
 import { decide, FINAL_STEP } from './decide.js';
 import { deployTarget } from './deploy-target.js';
+import { notReadyFor, scaleUpIdle } from './ready-colour.js';
 import { settingsFromInputs, type BlueGreenInputs, type BlueGreenSettings } from './settings.js';
 import { runSmokeTest } from './smoke-test.js';
 import { switchSummary, type SwitchReport } from './summary.js';
 import { switchBack, takeStep, weightsAt, type SwitchPlan } from './switch-traffic.js';
+import { verifyClaim } from './verify-switch.js';
 import { warmUp } from './warm-up.js';
 
 /** What tests and benchmarks may replace; the action uses the defaults. */
@@ -136,6 +138,12 @@ async function blueGreen(session: DeliverySession, run: Run): Promise<SessionRes
     session.reporter.info(`Run ${session.runId} already switched traffic to ${decision.to} at ${decision.switchedAt}, and ${routed} still routes ${describeColourWeights(live, destination)}: nothing to do.`);
     report.target = decision.to;
     report.before = { colour: decision.from, weights: weightsAt({ destination, from: decision.from, to: decision.to }, 0) };
+    const differences = await verifyClaim(session.client, router, settings.colours, { weights: live, colour: decision.to });
+    if (differences.length > 0) {
+      const reason = `Run ${session.runId} switched traffic to ${decision.to}, but reading it back does not agree: ${differences.join('; ')}`;
+      session.reporter.error(reason);
+      return finish({ outcome: 'failed', result: 'failed', reason, outputs: outputs(decision.to, decision.from, 'failed') }, { colour: decision.to, weights: live });
+    }
     return finish(
       { outcome: 'succeeded', result: 'switched', outputs: outputs(decision.to, decision.from, 'switched', decision.switchedAt) },
       { colour: decision.to, weights: live },
@@ -160,6 +168,10 @@ async function blueGreen(session: DeliverySession, run: Run): Promise<SessionRes
     const deployed = await deployTarget(session, { workload: settings.colours.workload[to], image: settings.image, container: inputs.container, timeoutMs: inputs['rollout-timeout'] });
     if (!deployed.ok) return fail(deployed.reason);
   }
+  // An idle colour scaled down by an earlier switch gets its pods back before any traffic.
+  const scaled = await scaleUpIdle(session, { idle: settings.colours.workload[to], live: settings.colours.workload[from], timeoutMs: inputs['rollout-timeout'] });
+  if (!scaled.ok) return fail(scaled.reason);
+  if (scaled.replicas > 0) report.scaledUp = scaled.replicas;
   const analysis = analysisFor(settings, inputs, to);
   const analyseTarget = async (title: string, durationMs: number | undefined): Promise<AnalysisResult> => {
     const result = await analyse(analysis!, { title, durationMs, reporter: session.reporter, secrets: run.secrets, signal: session.signal, clock, env: run.env });
@@ -195,7 +207,13 @@ async function blueGreen(session: DeliverySession, run: Run): Promise<SessionRes
     if (!inputs['auto-rollback']) {
       return fail(`${why}; auto-rollback is off, so traffic stays at ${describeColourWeights(current, destination)}: run the rollback action (mode: traffic) to return it to ${from}`, current);
     }
+    const oldNotReady = await notReadyFor(session, from, settings.colours.workload[from], 100);
+    if (oldNotReady) {
+      return fail(`${why}; not switching back to ${from}: ${oldNotReady}. Traffic stays at ${describeColourWeights(current, destination)}: give ${from} ready pods, then run the rollback action (mode: traffic)`, current);
+    }
     const back = await switchBack(session, plan, original);
+    const differences = await verifyClaim(session.client, router, settings.colours, { weights: original, colour: from });
+    if (differences.length > 0) return fail(`${why}; traffic was switched back to ${from}, but reading it back does not agree: ${differences.join('; ')}`, back);
     const reason = `${why}; traffic switched back to ${from} (${describeColourWeights(back, destination)})`;
     session.reporter.error(reason);
     session.event.timeline = [...session.event.timeline, { name: `back to ${from}`, weight: 0, startedAt: at() }];
@@ -203,6 +221,11 @@ async function blueGreen(session: DeliverySession, run: Run): Promise<SessionRes
   };
   try {
     for (let i = 0; i < plan.steps.length; i++) {
+      const notReady = await notReadyFor(session, to, settings.colours.workload[to], plan.steps[i]!);
+      if (notReady) {
+        if (sameWeights(current, original)) return fail(`${notReady}; traffic was not moved`);
+        return await backOrStop(notReady);
+      }
       const step = await takeStep(session, plan, i, current, at);
       current = step.weights;
       if (step.weight < 100 && analysis && !session.dryRun) {
@@ -221,7 +244,7 @@ async function blueGreen(session: DeliverySession, run: Run): Promise<SessionRes
       if (result.phase !== 'Successful') return await backOrStop(`Validation of ${to} after the switch ${result.phase}: ${describeFailure(result)}`);
     }
   } catch (error) {
-    if (!session.dryRun) await switchBackAfterError(session, plan, original, inputs['auto-rollback'], error);
+    if (!session.dryRun) await switchBackAfterError(session, plan, original, inputs['auto-rollback'], error, settings.colours.workload[from]);
     throw error;
   }
 
@@ -236,6 +259,8 @@ async function blueGreen(session: DeliverySession, run: Run): Promise<SessionRes
     await scaleDownOld(session, settings.colours.workload[from], inputs['scale-down-after'], clock);
     report.scaledDown = true;
   }
+  const differences = await verifyClaim(session.client, router, settings.colours, { weights: weightsAt(plan, 100), colour: to });
+  if (differences.length > 0) return fail(`Switched traffic to ${to}, but reading it back does not agree: ${differences.join('; ')}`, await router.read());
   const switchedAt = await switchedAtOf(session);
   session.reporter.info(`Switched: ${to} takes all traffic (${describeColourWeights(current, destination)}).`);
   return finish({ outcome: 'succeeded', result: 'switched', outputs: outputs(to, from, 'switched', switchedAt) }, { colour: to, weights: current });
@@ -250,7 +275,7 @@ function outputs(active: string, previous: string, result: string, switchedAt?: 
  * another run has taken the lock (then the traffic is its business) or, on an error, auto-rollback
  * is off. A cancel always puts traffic back: the run will not finish the switch.
  */
-async function switchBackAfterError(session: DeliverySession, plan: SwitchPlan, original: Weights, autoRollback: boolean, error: unknown): Promise<void> {
+async function switchBackAfterError(session: DeliverySession, plan: SwitchPlan, original: Weights, autoRollback: boolean, error: unknown, oldWorkload: DeploymentName): Promise<void> {
   const cancelled = session.signal.aborted;
   if (!cancelled && !autoRollback) return;
   const why = cancelled ? 'the run was cancelled mid-switch' : `the switch failed (${error instanceof Error ? error.message : String(error)})`;
@@ -258,6 +283,11 @@ async function switchBackAfterError(session: DeliverySession, plan: SwitchPlan, 
     const holder = await readLockHolder(session.client, { namespace: session.event.namespace ?? plan.router.ref.namespace, service: session.event.service });
     if (holder && holder.holder !== session.runId) {
       session.reporter.error(`${why}, but run ${holder.holder} now holds the lock: leaving traffic to it`);
+      return;
+    }
+    const notReady = await notReadyFor(session, plan.from, oldWorkload, 100);
+    if (notReady) {
+      session.reporter.error(`${why}, but not switching back to ${plan.from}: ${notReady}. Traffic stays where it is: give ${plan.from} ready pods, then run the rollback action (mode: traffic).`);
       return;
     }
     session.reporter.warn(`${why}: switching traffic back to ${plan.from}`);

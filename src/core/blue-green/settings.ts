@@ -7,6 +7,7 @@ import { readFileOrInline } from '../config/file-or-inline.js';
 import type { blueGreenSpec } from '../specs/blue-green.js';
 import type { ParsedInputs } from '../specs/spec.js';
 import type { Colours } from './colours.js';
+import { serviceRouterNameProblems } from './service-router-names.js';
 
 export type BlueGreenInputs = ParsedInputs<typeof blueGreenSpec>;
 
@@ -33,6 +34,7 @@ export async function settingsFromInputs(inputs: BlueGreenInputs, workspace: str
   if (inputs.router === 'service' && inputs.steps.length > 1) {
     problems.push(`steps: router service switches a Service selector, which cannot split traffic; remove steps (${inputs.steps.join(',')}) or use router istio or gateway`);
   }
+  if (inputs.router === 'service') problems.push(...serviceRouterNameProblems(inputs));
   const workload = {
     blue: { namespace: inputs['blue-workload']?.namespace ?? namespace, name: inputs['blue-workload']?.name ?? `${service}-blue` },
     green: { namespace: inputs['green-workload']?.namespace ?? namespace, name: inputs['green-workload']?.name ?? `${service}-green` },

@@ -17,6 +17,8 @@ export interface SwitchReport {
   result: string;
   analyses: { title: string; result: AnalysisResult }[];
   dryRun: boolean;
+  /** The new colour had 0 replicas (an earlier switch scaled it down): scaled up to this many before any traffic. */
+  scaledUp?: number;
   /** The old colour was scaled to zero after the switch. */
   scaledDown?: boolean;
   /** `owner/repo/actions/rollback@ref` of this release, when known. */
@@ -39,6 +41,7 @@ export function switchSummary(report: SwitchReport): string {
   if (report.target) {
     const workload = report.colours.workload[report.target];
     rows.push(['New colour', `${report.target}: ${describeRef({ kind: 'Deployment', ...workload })}`]);
+    if (report.scaledUp) rows.push(['Scaled up', `${report.target}: 0 → ${report.scaledUp} replicas, ready before any traffic`]);
   }
   if (report.image) rows.push(['Image', code(report.image)]);
   doc.table(['', ''], rows);

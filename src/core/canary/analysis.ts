@@ -1,3 +1,4 @@
+import { formatDuration } from '../config/primitives.js';
 import { runAnalysis } from '../metrics/run.js';
 import type { Defaults } from '../metrics/resolve.js';
 import type { AnalysisResult } from '../metrics/result.js';
@@ -45,14 +46,16 @@ export function runStepAnalysis(analysis: CanaryAnalysis, context: AnalysisConte
  * `onFailure`, which interrupts the step in progress so the canary is aborted at once. It is
  * stopped when the walk ends (promoted, paused or aborted for another reason).
  *
- * A stopped analysis has no result of its own: runAnalysis ends only at its duration or a verdict,
- * so stopping it aborts it, and its measurements are in the log, not in the summary.
+ * Stopping it ends the run as at its duration (runAnalysis's `stop`): it still has a result,
+ * with every measurement it took, how many each metric planned, and a phase that claims nothing
+ * for measurements that did not happen (a metric that took none is Inconclusive). A stopped run
+ * never aborts the canary: the walk is over by then.
  */
 export class BackgroundAnalysis {
-  private readonly controller = new AbortController();
+  private readonly stopper = new AbortController();
   private running: Promise<void> | undefined;
   private startedMs = 0;
-  /** The result once it ended by itself (a failure, or every metric reached its count). */
+  /** The result: once it ended by itself (a failure, or every metric reached its count), or was stopped. */
   result: AnalysisResult | undefined;
   /** An error that stopped it (a bad template found only at run time, the cancelled run). */
   error: unknown;
@@ -67,14 +70,13 @@ export class BackgroundAnalysis {
     return this.running !== undefined;
   }
 
-  /** Not Successful: the canary must be aborted. */
+  /** It ended by itself, not Successful: the canary must be aborted. A run we stopped is never a failure. */
   get failed(): boolean {
-    return this.error !== undefined || (this.result !== undefined && this.result.phase !== 'Successful');
+    return this.error !== undefined || (this.result !== undefined && this.result.stopped === undefined && this.result.phase !== 'Successful');
   }
 
   start(runSignal: AbortSignal): void {
     if (this.running) return;
-    const signal = AbortSignal.any([this.controller.signal, runSignal]);
     this.startedMs = this.context.clock.now();
     this.context.reporter.info(`Background analysis ${this.analysis.name} started (from step ${this.analysis.startingStep}).`);
     this.running = runAnalysis({
@@ -83,7 +85,8 @@ export class BackgroundAnalysis {
       defaults: this.context.defaults,
       durationMs: BACKGROUND_LIMIT_MS,
       reporter: this.context.reporter,
-      signal,
+      signal: runSignal,
+      stop: this.stopper.signal,
       now: () => this.context.clock.now(),
       sleep: (ms, s) => this.context.clock.sleep(ms, s),
       env: this.context.env,
@@ -91,22 +94,28 @@ export class BackgroundAnalysis {
     }).then(
       (result) => {
         this.result = result;
-        if (result.phase !== 'Successful') this.onFailure();
+        if (this.failed) this.onFailure();
       },
       (error: unknown) => {
-        if (this.controller.signal.aborted) return; // stopped by us
         this.error = error;
         this.onFailure();
       },
     );
   }
 
-  /** Stops it (if still measuring) and waits for it to settle. Returns how long it ran. */
+  /**
+   * Stops it (if still measuring) and waits for its result. Logs once what it measured:
+   * how many measurements of how many planned, and any that were not Successful.
+   * Returns how long it ran.
+   */
   async stop(): Promise<number> {
     if (!this.running) return 0;
-    this.controller.abort(new Error('the canary walk ended'));
+    const first = !this.stopper.signal.aborted;
+    this.stopper.abort(new Error('the canary walk ended'));
     await this.running;
-    return this.context.clock.now() - this.startedMs;
+    const ranMs = this.context.clock.now() - this.startedMs;
+    if (first && this.result?.stopped !== undefined) this.context.reporter.info(describeStopped(this.analysis.name, this.result, ranMs));
+    return ranMs;
   }
 
   /** Why it failed, for the step's error message. */
@@ -115,4 +124,22 @@ export class BackgroundAnalysis {
     if (this.error !== undefined) return `background analysis ${this.analysis.name} stopped with an error: ${this.error instanceof Error ? this.error.message : String(this.error)}`;
     return `background analysis ${this.analysis.name} is running`;
   }
+}
+
+/**
+ * One line for a background run stopped as the walk ended, e.g. "Background analysis bg stopped
+ * after 3m as the walk ended: error-rate took 3 of 10 planned measurements (2 Successful,
+ * 1 Failed); latency took none."
+ */
+export function describeStopped(name: string, result: AnalysisResult, ranMs: number): string {
+  const parts = result.metrics.map((m) => {
+    if (m.measurements.length === 0) return `${m.name} took no measurement`;
+    const tally = (['Successful', 'Failed', 'Inconclusive', 'Error'] as const)
+      .map((phase) => [phase, m.measurements.filter((x) => x.phase === phase).length] as const)
+      .filter(([, n]) => n > 0)
+      .map(([phase, n]) => `${n} ${phase}`);
+    const planned = m.planned === undefined ? '' : ` of ${m.planned} planned`;
+    return `${m.name} took ${m.count}${planned} measurement${(m.planned ?? m.count) === 1 ? '' : 's'} (${tally.join(', ')}): ${m.phase}`;
+  });
+  return `Background analysis ${name} stopped after ${formatDuration(ranMs)} as the walk ended (${result.phase}): ${parts.join('; ')}.`;
 }

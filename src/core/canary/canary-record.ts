@@ -12,13 +12,18 @@ import type { ObjectRef } from '../kube/object-ref.js';
  * promote`), continue one whose run was killed, or refuse to start a second one over it.
  * Written only by the run that holds the service's lock.
  */
-export type CanaryState = 'progressing' | 'paused' | 'promoted' | 'aborted';
+export type CanaryState = 'progressing' | 'paused' | 'promoted' | 'aborted' | 'rolled-back';
 
 export interface CanaryRecord {
   /** The run that last moved the canary. */
   runId: string;
   /** The run that started it. */
   startedBy: string;
+  /** The release it belongs to (every run that moves it journals under it); older records: `startedBy`. */
+  release?: string;
+  /** The routing and workloads it was started with: promote, abort and status use these, and refuse a config that differs. */
+  routing?: unknown;
+  workloads?: unknown;
   image: string;
   /** Container whose image is set, as resolved at the start. */
   container?: string;
@@ -38,6 +43,11 @@ export interface CanaryRecord {
 }
 
 const KEY = 'canary.yaml';
+
+/** The release a canary record belongs to. */
+export function canaryReleaseOf(record: Pick<CanaryRecord, 'release' | 'startedBy'>): string {
+  return record.release ?? record.startedBy;
+}
 
 export function canaryRecordName(service: string): string {
   return `pd-canary-${service}`;

@@ -119,7 +119,7 @@ export const canaryConfigSchema = z
       z.record(z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$/, 'expected a template name'), z.unknown()),
       'Metric templates by name, in the validate action\'s format: an AnalysisTemplate, or { args, metrics }, or a list of metrics.',
     ).default({}),
-    steps: z.array(stepSchema).min(1, 'expected at least one step').max(100, 'expected at most 100 steps'),
+    steps: z.array(stepSchema).min(1, 'expected at least one step').max(250, 'expected at most 250 steps'),
     analysis: described(backgroundAnalysisSchema, 'Background analysis: runs from startingStep through every step and aborts the canary at once when it fails.').optional(),
   })
   .superRefine((config, ctx) => {

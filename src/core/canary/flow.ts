@@ -6,12 +6,12 @@ import { sleepMs } from '../retry.js';
 import { canarySpec } from '../specs/canary.js';
 import type { ParsedInputs } from '../specs/spec.js';
 import type { CanaryClock } from './analysis.js';
-import { CanaryRecordStore, type CanaryRecord } from './canary-record.js';
+import { canaryReleaseOf, CanaryRecordStore, type CanaryRecord } from './canary-record.js';
 import { readFileOrInline } from '../config/file-or-inline.js';
 import { checkAnalyses, parseCanaryConfig, type CanaryConfig } from './config.js';
 import { canaryStatus } from './status.js';
 import { createTarget } from './targets.js';
-import { CanaryWalk } from './walk.js';
+import { CanaryWalk, stepNumber } from './walk.js';
 
 /**
  * The canary action: `start` deploys the canary and walks the steps, `promote` continues a paused
@@ -41,9 +41,12 @@ export async function runCanary(inputs: CanaryInputs, context: FlowContext, opti
   checkAnalyses(config, defaults, env);
   if (inputs.action === 'start' && !inputs.image) throw new InputError("Invalid inputs of canary:\n  - 'image': is required with action: start (the canary's image, e.g. registry.example.com/checkout:1.25.0)");
   if (inputs.full && inputs.action !== 'promote') throw new InputError(`Invalid inputs of canary:\n  - 'full': only applies to action: promote (the action is ${inputs.action})`);
+  if (inputs.force && inputs.action !== 'promote') throw new InputError(`Invalid inputs of canary:\n  - 'force': only applies to action: promote (the action is ${inputs.action})`);
 
   if (inputs.action === 'status') {
     const client = options.client ?? KubeClient.fromKubeconfig({ kubeconfig: inputs.kubeconfig, context: inputs.context, reporter: context.reporter });
+    const record = await new CanaryRecordStore(client, inputs.namespace, inputs.service).read();
+    if (record && (record.state === 'progressing' || record.state === 'paused')) checkSameTargets(record, config);
     return canaryStatus({ client, config, namespace: inputs.namespace, service: inputs.service, container: inputs.container, reporter: context.reporter, rolloutTimeoutMs: inputs['rollout-timeout'] });
   }
 
@@ -58,7 +61,16 @@ export async function runCanary(inputs: CanaryInputs, context: FlowContext, opti
         r,
       );
     const active = record && (record.state === 'progressing' || record.state === 'paused') ? record : undefined;
-    if (active) session.event.image = active.image;
+    if (active) {
+      session.event.image = active.image;
+      // Every run that moves this canary (resume, promote, abort) journals under its release.
+      const release = canaryReleaseOf(active);
+      if (inputs.release !== undefined && inputs.release !== release) {
+        throw new InputError(`Invalid inputs of canary:\n  - 'release': ${inputs.release} was given, but ${describeActive(active)} belongs to release ${release}. Leave release empty to continue it, or abort it first.`);
+      }
+      session.release = release;
+      checkSameTargets(active, config);
+    }
 
     switch (inputs.action) {
       case 'start': {
@@ -67,7 +79,7 @@ export async function runCanary(inputs: CanaryInputs, context: FlowContext, opti
           const ours = active.runId === session.runId || active.startedBy === session.runId;
           if (!ours) throw new Error(`${describeActive(active)}: promote it (action: promote) or abort it (action: abort) before starting another`);
           checkSameCanary(active, config, image);
-          session.reporter.info(`Resuming this run's canary at step ${active.stepIndex} (${active.state}); steps it already applied are not applied again.`);
+          session.reporter.info(`Resuming this run's canary at step ${stepNumber(active.stepIndex)} (${active.state}); steps it already applied are not applied again.`);
           return walkOf(active).walk(active.stepIndex);
         }
         if (live.canaryWeight !== 0) {
@@ -77,6 +89,9 @@ export async function runCanary(inputs: CanaryInputs, context: FlowContext, opti
         const fresh: CanaryRecord = {
           runId: session.runId,
           startedBy: session.runId,
+          release: session.release,
+          routing: config.routing,
+          workloads: config.workloads,
           image,
           container: live.container,
           stableImage: live.stableImage,
@@ -92,19 +107,26 @@ export async function runCanary(inputs: CanaryInputs, context: FlowContext, opti
       case 'promote': {
         if (!active) throw new Error(`Nothing to promote: ${record ? `the last canary (${record.image}) was ${record.state} by run ${record.runId}` : 'no canary is recorded for this service'}`);
         checkSameCanary(active, config, inputs.image ?? active.image);
+        // (An Argo Rollout has one template: what it names is the canary's image, not a stable one.)
+        if (active.stableImage && !config.routing.argo && live.stableImage !== active.stableImage) {
+          const changed = `the stable workload runs ${live.stableImage} now, not ${active.stableImage} as when the canary started (someone changed it since, e.g. a hotfix): promoting replaces it with ${active.image}`;
+          if (!inputs.force) throw new Error(`Not promoting: ${changed}. Abort the canary, or promote with force: true if that is intended.`);
+          session.reporter.warn(`force: ${changed}.`);
+        }
         const walk = walkOf(active);
         if (inputs.full) {
           session.reporter.info(`Promoting fully from step ${active.stepIndex}: the steps left are skipped.`);
           return walk.promoteNow();
         }
         const from = active.state === 'paused' ? active.stepIndex + 1 : active.stepIndex;
-        session.reporter.info(`Continuing the canary of ${active.image} from step ${from} (it was ${active.state} at step ${active.stepIndex}).`);
+        session.reporter.info(`Continuing the canary of ${active.image} from step ${stepNumber(from)} (it was ${active.state} at step ${stepNumber(active.stepIndex)}).`);
         return walk.walk(from);
       }
       case 'abort': {
         const r: CanaryRecord = active ?? record ?? {
           runId: session.runId,
           startedBy: session.runId,
+          release: session.release,
           image: live.canaryImage,
           container: live.container,
           stepsHash: config.stepsHash,
@@ -146,8 +168,34 @@ function checkSameCanary(active: CanaryRecord, config: CanaryConfig, image: stri
   }
 }
 
+/**
+ * promote, abort and status act on the objects the canary was started with: a config naming
+ * another VirtualService or other Deployments would promote or abort the wrong ones and leave the
+ * real traffic on a canary scaled to 0. Refused, with the differences listed.
+ */
+function checkSameTargets(active: CanaryRecord, config: CanaryConfig): void {
+  const differences: string[] = [];
+  if (active.routing !== undefined && JSON.stringify(sortedKeys(active.routing)) !== JSON.stringify(sortedKeys(config.routing))) {
+    differences.push(`routing: started with ${JSON.stringify(active.routing)}, config ${config.source} has ${JSON.stringify(config.routing)}`);
+  }
+  if (active.workloads !== undefined && JSON.stringify(sortedKeys(active.workloads)) !== JSON.stringify(sortedKeys(config.workloads ?? null))) {
+    differences.push(`workloads: started with ${JSON.stringify(active.workloads)}, config ${config.source} has ${JSON.stringify(config.workloads ?? null)}`);
+  }
+  if (differences.length) {
+    throw new Error(`${describeActive(active)}, and config ${config.source} names other objects than it was started with:\n  - ${differences.join('\n  - ')}\nGive the config it was started with.`);
+  }
+}
+
+function sortedKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortedKeys);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.keys(value).filter((k) => (value as Record<string, unknown>)[k] !== undefined).sort().map((k) => [k, sortedKeys((value as Record<string, unknown>)[k])]));
+  }
+  return value;
+}
+
 function describeActive(r: CanaryRecord): string {
-  return `A canary of ${r.image} (started by run ${r.startedBy}) is ${r.state} at step ${r.stepIndex} with ${r.weight}% of traffic`;
+  return `A canary of ${r.image} (release ${canaryReleaseOf(r)}, started by run ${r.startedBy}) is ${r.state} at step ${stepNumber(r.stepIndex)} with ${r.weight}% of traffic`;
 }
 
 export const canaryFlow: Flow<typeof canarySpec> = {

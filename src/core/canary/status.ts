@@ -4,10 +4,10 @@ import { formatWeights } from '../kube/weights.js';
 import { JobSummary } from '../notify/job-summary.js';
 import { code, Markdown } from '../notify/markdown.js';
 import type { Reporter } from '../reporter.js';
-import { CanaryRecordStore } from './canary-record.js';
+import { canaryReleaseOf, CanaryRecordStore } from './canary-record.js';
 import type { CanaryConfig } from './config.js';
 import { createTarget } from './targets.js';
-import { describeStep } from './walk.js';
+import { describeStep, stepNumber } from './walk.js';
 
 /** `action: status`: where the canary stands, from the canary record and the live router. No lock, no writes. */
 export async function canaryStatus(options: {
@@ -27,7 +27,7 @@ export async function canaryStatus(options: {
   const step = record ? (record.stepIndex < 0 ? 'deploying the canary' : describeStep(config.steps[record.stepIndex])) : '';
   reporter.info(
     record
-      ? `Canary of ${record.image} (run ${record.runId}): ${state} at step ${record.stepIndex} (${step}); live traffic ${formatWeights(weights)}${record.reason ? `; ${record.reason}` : ''}`
+      ? `Canary of ${record.image} (release ${canaryReleaseOf(record)}, run ${record.runId}): ${state} at step ${Math.min(stepNumber(record.stepIndex), config.steps.length)} (${step}); live traffic ${formatWeights(weights)}${record.reason ? `; ${record.reason}` : ''}`
       : `No canary is recorded for ${options.service}; live traffic ${formatWeights(weights)}`,
   );
   const doc = new Markdown();
@@ -38,14 +38,15 @@ export async function canaryStatus(options: {
       ['State', state],
       ['Image', record ? code(record.image) : ''],
       ['Stable image', code(live.stableImage)],
-      ['Step', record ? `${record.stepIndex} of ${config.steps.length} (${step})` : ''],
+      ['Step', record ? `${Math.min(stepNumber(record.stepIndex), config.steps.length)} of ${config.steps.length} (${step})` : ''],
       ['Live traffic', formatWeights(weights)],
       ['Router', target.router.describe()],
+      ['Release', record ? canaryReleaseOf(record) : ''],
       ['Run', record?.runId ?? ''],
       ['Updated', record?.updatedAt ?? ''],
       ['Why', record?.reason ?? ''],
     ],
   );
   new JobSummary(reporter).write(doc.toString());
-  return { result: state, weight: live.canaryWeight, step: record?.stepIndex ?? -1, analysis: [] };
+  return { result: state, weight: live.canaryWeight, step: record ? Math.min(stepNumber(record.stepIndex), config.steps.length) : 0, analysis: [] };
 }

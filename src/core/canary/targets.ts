@@ -1,12 +1,14 @@
 import type { DeliverySession } from '../delivery/session.js';
 import { createRouter, type RouterSpec } from '../delivery/router-spec.js';
-import { ArgoRollout } from '../kube/argo-rollout.js';
+import { ArgoRollout, argoRolloutStatus } from '../kube/argo-rollout.js';
+import { readyPodsOf, requireReadyPods } from '../kube/ready-pods.js';
+import { ReplicaRatioRouter } from '../kube/routers/replica-ratio.js';
 import type { KubeClient } from '../kube/client.js';
 import { findContainer, readDeployment, scaleDeployment, setDeploymentImage, waitForDeploymentRollout } from '../kube/deployment.js';
 import type { ObjectRef } from '../kube/object-ref.js';
 import type { Change } from '../kube/state-store.js';
 import type { TrafficRouter } from '../kube/traffic-router.js';
-import { sameWeights, splitWeights, type Weights } from '../kube/weights.js';
+import { formatWeights, sameWeights, splitWeights, type Weights } from '../kube/weights.js';
 import { InputError } from '../config/input-error.js';
 import type { CanaryConfig } from './config.js';
 
@@ -43,6 +45,11 @@ export interface CanaryTarget {
   promote(run: TargetRun, image: string): Promise<void>;
   /** Traffic back to 100% stable, canary scaled to 0. */
   abort(run: TargetRun): Promise<void>;
+  /**
+   * Reads the objects back after a promote (stable runs `image`, all traffic on stable, canary at 0)
+   * or an abort (all traffic on stable, canary at 0): the differences, in words; empty when they match.
+   */
+  verify(end: 'promoted' | 'aborted', image: string): Promise<string[]>;
 }
 
 /** What a target needs from the run: the session, the canary's id for step names, and the rollout wait. */
@@ -91,6 +98,8 @@ class DeploymentCanary implements CanaryTarget {
   readonly workloadRef: ObjectRef;
   private readonly stable: { namespace: string; name: string };
   private readonly canary: { namespace: string; name: string };
+  /** The container the run sets (empty: the first), for the read-back after a promote. */
+  private containerName: string | undefined;
 
   constructor(
     private readonly client: KubeClient,
@@ -134,7 +143,9 @@ class DeploymentCanary implements CanaryTarget {
   async setWeight(run: TargetRun, index: number, weight: number): Promise<number> {
     const next = splitWeights(this.router.destinations, weight);
     const previous = await this.router.read();
-    const done = await run.session.change(stepName(run, `step-${index}-weight-${weight}`), this.router.ref, { kind: 'traffic', router: this.routerSpec, previous, next }, () =>
+    // Replica ratio brings the canary's pods with the weight (and waits for them below).
+    if (weight > 0 && !this.config.routing.replicaRatio && !run.session.dryRun) await requireReadyPods(this.client, this.canary, `${weight}% of traffic`);
+    const done = await run.session.change(stepName(run, `step-${index}-weight-${weight}`), this.router.ref, await this.trafficChange(previous, next), () =>
       this.router.write(next),
     );
     if (run.session.dryRun) return weight;
@@ -145,6 +156,7 @@ class DeploymentCanary implements CanaryTarget {
 
   async promote(run: TargetRun, image: string): Promise<void> {
     const { session } = run;
+    this.containerName = run.container;
     const live = await readDeployment(this.client, this.stable);
     const current = findContainer({ kind: 'Deployment', ...this.stable }, live.spec?.template, run.container);
     await session.change(
@@ -171,7 +183,28 @@ class DeploymentCanary implements CanaryTarget {
       await settleLeftEntry(run, step, (change) => change.kind === 'traffic' && sameWeights(change.next, next));
       return;
     }
-    await run.session.change(stepName(run, step), this.router.ref, { kind: 'traffic', router: this.routerSpec, previous, next }, () => this.router.write(next));
+    await run.session.change(stepName(run, step), this.router.ref, await this.trafficChange(previous, next), () => this.router.write(next));
+  }
+
+  /** A traffic change as journaled; a replica ratio also records the pod counts it found, which an undo puts back exactly. */
+  private async trafficChange(previous: Weights, next: Weights): Promise<Change> {
+    const pods = this.router instanceof ReplicaRatioRouter ? { previous: await this.router.pods() } : undefined;
+    return { kind: 'traffic', router: this.routerSpec, previous, next, ...(pods ? { pods } : {}) };
+  }
+
+  async verify(end: 'promoted' | 'aborted', image: string): Promise<string[]> {
+    const differences: string[] = [];
+    const weights = await this.router.read();
+    const expected = splitWeights(this.router.destinations, 0);
+    if (!sameWeights(weights, expected)) differences.push(`${this.router.describe()} routes ${formatWeights(weights)}, expected ${formatWeights(expected)}`);
+    const [stable, canary] = await Promise.all([readDeployment(this.client, this.stable), readDeployment(this.client, this.canary)]);
+    if ((canary.spec?.replicas ?? 1) !== 0) differences.push(`Deployment ${this.canary.namespace}/${this.canary.name} has ${canary.spec?.replicas ?? 1} replicas, expected 0`);
+    if (readyPodsOf(stable) === 0) differences.push(`Deployment ${this.stable.namespace}/${this.stable.name} has 0 ready pods, and it takes all traffic`);
+    if (end === 'promoted') {
+      const running = findContainer({ kind: 'Deployment', ...this.stable }, stable.spec?.template, this.containerName).image;
+      if (running !== image) differences.push(`Deployment ${this.stable.namespace}/${this.stable.name} runs ${running}, expected ${image}`);
+    }
+    return differences;
   }
 
   private async scale(run: TargetRun, step: string, d: { namespace: string; name: string }, replicas: number): Promise<void> {
@@ -275,6 +308,22 @@ class ArgoCanary implements CanaryTarget {
       { kind: 'argo', action: 'promote-full', previous: { stepIndex: before.stepIndex, weight: before.actualWeight }, next: { weight: 100 } },
       () => this.router.write(splitWeights(this.router.destinations, 100)),
     );
+  }
+
+  async verify(end: 'promoted' | 'aborted', image: string): Promise<string[]> {
+    const differences: string[] = [];
+    const ro = await this.rollout.get();
+    const status = argoRolloutStatus(ro);
+    const ref = `${this.workloadRef.kind} ${this.workloadRef.namespace}/${this.workloadRef.name}`;
+    if (end === 'promoted') {
+      const running = findContainer(this.workloadRef, ro.spec?.template, undefined).image;
+      if (running !== image) differences.push(`${ref} specifies ${running}, expected ${image}`);
+      if (status.currentPodHash !== status.stableRS) differences.push(`${ref}: its stable ReplicaSet (${status.stableRS ?? 'none'}) is not the one running ${image} (${status.currentPodHash ?? 'none'})`);
+    } else if (!status.aborted && status.currentPodHash !== status.stableRS) {
+      differences.push(`${ref} is neither aborted nor back on its stable ReplicaSet (phase ${status.phase})`);
+    }
+    if (status.actualWeight !== 0 && !(end === 'promoted' && status.currentPodHash === status.stableRS)) differences.push(`${ref} sends ${status.actualWeight}% to the canary, expected 0%`);
+    return differences;
   }
 
   async abort(run: TargetRun): Promise<void> {

@@ -90,7 +90,7 @@ export class CanaryWalk {
     } catch (error) {
       if (this.session.signal.aborted) throw error;
       const message = error instanceof Error ? error.message : String(error);
-      const where = index < 0 ? 'while deploying the canary' : `at step ${index} (${describeStep(this.steps[index])})`;
+      const where = index < 0 ? 'while deploying the canary' : `at step ${stepNumber(index)} of ${this.steps.length} (${describeStep(this.steps[index])})`;
       try {
         return await this.abort(`${where}: ${message}`);
       } catch (abortError) {
@@ -119,6 +119,8 @@ export class CanaryWalk {
     await this.stopBackground();
     await this.enter(this.stepIndex, 'abort');
     await this.o.target.abort(this.run);
+    const differences = this.session.dryRun ? [] : await this.o.target.verify('aborted', this.record.image);
+    if (differences.length) return this.unverified('abort', differences);
     this.weight = 0;
     this.markTimelineWeight(0);
     await this.save({ state: 'aborted', reason, weight: 0 });
@@ -130,19 +132,39 @@ export class CanaryWalk {
   private async promote(): Promise<SessionResult> {
     await this.enter(this.steps.length, 'promote');
     await this.o.target.promote(this.run, this.record.image);
+    const differences = this.session.dryRun ? [] : await this.o.target.verify('promoted', this.record.image);
+    if (differences.length) return this.unverified('promote', differences);
     this.weight = 0;
     this.stepIndex = this.steps.length;
-    this.markTimelineWeight(0);
+    // What a person cares about: the new version takes 100%, on stable now (not "canary 0%", which reads like a rollback).
+    this.markTimelineWeight(100);
     await this.save({ stepIndex: this.steps.length, state: 'promoted', weight: 0, reason: undefined });
     this.session.reporter.info(`Canary promoted: ${this.record.image} is now the stable version and takes all traffic.`);
-    return this.result(this.session.dryRun ? 'planned' : 'succeeded', 'promoted');
+    const result = this.result(this.session.dryRun ? 'planned' : 'succeeded', 'promoted');
+    this.session.event.weight = 100;
+    return result;
+  }
+
+  /**
+   * The promote or abort was written, but the objects read back do not show it: the run fails
+   * naming each difference, and the record keeps its state (progressing), so it never claims an end
+   * the cluster does not have. A later run with action promote or abort tries again.
+   */
+  private unverified(what: 'promote' | 'abort', differences: string[]): SessionResult {
+    const reason = `The ${what} was written, but reading the objects back does not show it: ${differences.join('; ')}`;
+    this.session.reporter.error(`${reason}. Check them now; run again with action: ${what}.`);
+    return this.result('failed', 'failed', reason);
   }
 
   private async pause(end: { paused: string; attention: boolean }, index: number): Promise<SessionResult> {
     await this.stopBackground();
     await this.save({ stepIndex: index, state: 'paused', reason: end.paused });
-    this.session.reporter.info(`Canary paused at step ${index} with ${this.weight}% of traffic: ${end.paused}. Run again with action: promote to go on, or action: abort.`);
-    return this.result(end.attention ? 'failed' : 'succeeded', 'paused', end.attention ? `Canary paused: ${end.paused}` : undefined);
+    const where = `${end.attention ? 'inconclusive ' : ''}at step ${stepNumber(index)} of ${this.steps.length}, ${this.weight}% on canary`;
+    this.session.reporter[end.attention ? 'warn' : 'info'](`Canary paused: ${where}: ${end.paused}. Run again with action: promote to go on, or action: abort.`);
+    // Not a final state: most traffic is still on stable until a later run promotes or aborts.
+    // Shown after the outcome: "Paused: inconclusive at step 3 of 6, 25% on canary: …".
+    const reason = `${where}: ${end.paused}. Next: action: promote, or action: abort.`;
+    return { ...this.result('paused', 'paused', reason), attention: end.attention };
   }
 
   /** Takes one step; resolves how it ended. Throws on errors (the walk aborts) and on cancellation. */
@@ -164,10 +186,10 @@ export class CanaryWalk {
       case 'pause': {
         if (step.durationMs === undefined) {
           if (this.session.dryRun) {
-            this.session.reporter.info(`[dry run] would pause at step ${index} until a run with action: promote`);
+            this.session.reporter.info(`[dry run] would pause at step ${stepNumber(index)} until a run with action: promote`);
             return { next: true };
           }
-          return { paused: `step ${index} is pause: {} (until promoted)`, attention: false };
+          return { paused: `step ${stepNumber(index)} is pause: {} (until promoted)`, attention: false };
         }
         if (this.session.dryRun) {
           this.session.reporter.info(`[dry run] would hold ${formatDuration(step.durationMs)} at ${this.weight}%`);
@@ -190,7 +212,7 @@ export class CanaryWalk {
         }
         let result: AnalysisResult;
         try {
-          result = await this.session.reporter.group(`Analysis ${analysis.name} at step ${index} (${this.weight}%)`, () => runStepAnalysis(analysis, this.o.analysis, signal));
+          result = await this.session.reporter.group(`Analysis ${analysis.name} at step ${stepNumber(index)} (${this.weight}%)`, () => runStepAnalysis(analysis, this.o.analysis, signal));
         } catch (error) {
           if (this.session.signal.aborted || !this.background?.failed) throw error;
           return { failed: this.background.describeFailure() };
@@ -199,8 +221,8 @@ export class CanaryWalk {
         entry.analysis = lastValues(result);
         entry.verdict = result.phase === 'Successful' ? 'passed' : result.phase === 'Inconclusive' ? 'inconclusive' : 'failed';
         if (result.phase === 'Successful') return { next: true };
-        const why = `analysis ${analysis.name} at step ${index} (${this.weight}%) ${result.phase}: ${describeFailure(result)}`;
-        if (result.phase === 'Inconclusive') return { paused: `${why}; a person decides`, attention: true };
+        const why = `analysis ${analysis.name} at step ${stepNumber(index)} (${this.weight}%) ${result.phase}: ${describeFailure(result)}`;
+        if (result.phase === 'Inconclusive') return { paused: `${why}; a person decides (as Argo Rollouts pauses on an Inconclusive analysis)`, attention: true };
         return { failed: why };
       }
     }
@@ -212,7 +234,7 @@ export class CanaryWalk {
     this.stepIndex = index;
     const entry: TimelineStep = { name, weight: this.weight, startedAt: new Date(this.o.analysis.clock.now()).toISOString() };
     this.session.event.timeline.push(entry);
-    const of = index >= 0 && index < this.steps.length ? `step ${index + 1}/${this.steps.length}: ${name}` : name;
+    const of = index >= 0 && index < this.steps.length ? `step ${stepNumber(index)}/${this.steps.length}: ${name}` : name;
     this.session.reporter.info(`Canary ${of} (weight ${this.weight}%)`);
     await this.session.phase({ phase: of, weight: this.weight });
     return entry;
@@ -232,20 +254,19 @@ export class CanaryWalk {
   private async stopBackground(): Promise<void> {
     const bg = this.background;
     if (!bg?.started) return;
-    const ranMs = await bg.stop();
+    await bg.stop();
     if (this.analyses.some((a) => a.step === 'background')) return;
     if (bg.result) {
       this.closeTimeline();
       this.analyses.push({ step: 'background', templates: bg.analysis.name, ...bg.result });
+      const counts = bg.result.metrics.map((m) => `${m.count}${m.planned === undefined ? '' : `/${m.planned}`}`).join(', ');
       this.session.event.timeline.push({
-        name: `background analysis ${bg.analysis.name}`,
+        name: `background analysis ${bg.analysis.name}${bg.result.stopped ? ` (stopped: ${counts} measurements)` : ''}`,
         startedAt: bg.result.startedAt,
         heldMs: Date.parse(bg.result.finishedAt) - Date.parse(bg.result.startedAt),
         analysis: lastValues(bg.result),
         verdict: bg.result.phase === 'Successful' ? 'passed' : bg.result.phase === 'Inconclusive' ? 'inconclusive' : 'failed',
       });
-    } else if (!bg.failed) {
-      this.session.reporter.info(`Background analysis ${bg.analysis.name} ran ${formatDuration(ranMs)} without a failure; stopped as the walk ended.`);
     }
   }
 
@@ -263,9 +284,17 @@ export class CanaryWalk {
       outcome,
       result: final,
       reason,
-      outputs: { result: final, weight: this.weight, step: this.stepIndex, analysis: this.analyses },
+      outputs: { result: final, weight: this.weight, step: Math.min(stepNumber(this.stepIndex), this.steps.length), analysis: this.analyses },
     };
   }
+}
+
+/**
+ * Steps are counted from 1 wherever a person reads them (log, summary, Slack, the `step` output);
+ * 0 is deploying the canary. The record keeps the 0-based index it walks by.
+ */
+export function stepNumber(index: number): number {
+  return index + 1;
 }
 
 /** The canary's id in journal step names: one per started canary, so a later canary by the same run id is new. */

@@ -5,17 +5,30 @@ import { z } from 'zod';
  * Action inputs arrive as strings; these schemas accept the string forms.
  */
 
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
-const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
+/** One `<number><unit>` term of a Go duration (time.ParseDuration), e.g. `1.5h` or `30s`. */
+const DURATION_TERM = /(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)/y;
+const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
 const MAX_DURATION_MS = 24 * 3_600_000;
 
-/** Parses "500ms", "30s", "10m", "1h" (or a bare number of seconds) into milliseconds. Returns undefined when malformed. */
+/**
+ * Parses a duration as Argo Rollouts does (Go's time.ParseDuration: a sequence of decimal numbers
+ * with units ns, us, ms, s, m, h, such as `90s`, `1h30m`, `1.5h`, `500ms`), or a bare number of
+ * seconds (our extension, for Argo's `timeout` given in seconds), into milliseconds (rounded).
+ * Returns undefined when malformed. Go's optional leading sign is not accepted: no duration here
+ * may be negative.
+ */
 export function parseDurationMs(text: string): number | undefined {
   const trimmed = text.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const match = DURATION.exec(trimmed);
-  if (!match) return undefined;
-  return Math.round(Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS]);
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
+  if (trimmed === '') return undefined;
+  let total = 0;
+  DURATION_TERM.lastIndex = 0;
+  while (DURATION_TERM.lastIndex < trimmed.length) {
+    const match = DURATION_TERM.exec(trimmed);
+    if (!match) return undefined;
+    total += Number(match[1]) * UNIT_MS[match[2]!]!;
+  }
+  return Math.round(total);
 }
 
 export function formatDuration(ms: number): string {
@@ -25,13 +38,13 @@ export function formatDuration(ms: number): string {
   return `${+(ms / 3_600_000).toFixed(1)}h`;
 }
 
-/** A duration such as `30s`, `10m`, `1h`, `500ms` (a bare number means seconds); output in milliseconds. */
+/** A duration as Argo writes it (`30s`, `1h30m`, `1.5h`, `500ms`; a bare number means seconds); output in milliseconds. */
 export const duration = z
   .union([z.string(), z.number()])
   .transform((value, ctx) => {
     const ms = typeof value === 'number' ? value * 1000 : parseDurationMs(value);
     if (ms === undefined || !Number.isFinite(ms) || ms < 0) {
-      ctx.addIssue({ code: 'custom', message: 'expected a duration such as 30s, 10m or 1h (units ms, s, m, h)', input: value });
+      ctx.addIssue({ code: 'custom', message: 'expected a duration such as 30s, 10m or 1h (Go style, as Argo: 1h30m, 1.5h, 500ms)', input: value });
       return z.NEVER;
     }
     if (ms > MAX_DURATION_MS) {
@@ -200,3 +213,36 @@ export const httpUrl = z
       return false;
     }
   }, 'expected an http(s) URL such as https://example.com/path');
+
+/**
+ * The objects named after the service input (the recorded state, the canary record, the lock),
+ * each `<prefix><service>`. Kept in step with stateConfigMapName, canaryRecordName and lockName
+ * (a test checks it). No label value is built from the service today; a label value is at most
+ * 63 characters (MAX_LABEL_VALUE), so one that were would need its own check here.
+ */
+export const SERVICE_NAMED_OBJECTS = [
+  { kind: 'ConfigMap', prefix: 'pd-state-' },
+  { kind: 'ConfigMap', prefix: 'pd-canary-' },
+  { kind: 'Lease', prefix: 'pd-lock-' },
+] as const;
+
+/** Longest name of an object (a DNS-1123 subdomain) and longest label value, as the API server checks them. */
+export const MAX_OBJECT_NAME = 253;
+export const MAX_LABEL_VALUE = 63;
+
+const longestPrefix = SERVICE_NAMED_OBJECTS.reduce((a, b) => (b.prefix.length > a.prefix.length ? b : a));
+
+/** Longest service input whose derived names all fit: 253 minus the longest prefix (`pd-canary-`), 243. */
+export const MAX_SERVICE_NAME = MAX_OBJECT_NAME - longestPrefix.prefix.length;
+
+/**
+ * The service input: an object name short enough that every name derived from it
+ * (SERVICE_NAMED_OBJECTS) is one too, checked before anything reaches the cluster.
+ */
+export const serviceName = z
+  .string()
+  .max(
+    MAX_SERVICE_NAME,
+    `expected at most ${MAX_SERVICE_NAME} characters: the ${longestPrefix.kind} ${longestPrefix.prefix}<service> is named after it, and a Kubernetes object name is at most ${MAX_OBJECT_NAME} characters`,
+  )
+  .regex(DNS1123_SUBDOMAIN, 'expected a Kubernetes object name: lower-case letters, digits, "-" and ".", starting and ending with a letter or digit');

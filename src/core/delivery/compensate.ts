@@ -5,6 +5,8 @@ import { describeRef } from '../kube/object-ref.js';
 import type { StateEntry } from '../kube/state-store.js';
 import { formatWeights } from '../kube/weights.js';
 import type { Reporter } from '../reporter.js';
+import { ReplicaRatioRouter } from '../kube/routers/replica-ratio.js';
+import { sleepMs } from '../retry.js';
 import { createRouter } from './router-spec.js';
 
 export interface CompensateOptions {
@@ -33,7 +35,9 @@ export async function compensate(client: KubeClient, entry: StateEntry, options:
     case 'traffic': {
       const router = createRouter(client, change.router);
       const before = await router.read();
-      const after = await router.write(change.previous);
+      // A replica ratio puts back the pod counts it found, not pods recomputed from the weights.
+      const after =
+        router instanceof ReplicaRatioRouter && change.pods ? await router.restorePods(change.pods.previous) : await router.write(change.previous);
       options.reporter.info(`${router.describe()}: traffic back to ${formatWeights(after)} (was ${formatWeights(before)})`);
       return { entry, before: formatWeights(before), after: formatWeights(after) };
     }
@@ -41,6 +45,10 @@ export async function compensate(client: KubeClient, entry: StateEntry, options:
       if (object.kind === 'Rollout') {
         const rollout = new ArgoRollout(client, object.namespace, object.name);
         const result = await rollout.setImage(change.previous.image, change.container);
+        // The old template is a new revision to the controller, which would walk it through the
+        // canary steps and stop at the first pause; a rollback goes straight back, as Argo's own
+        // rollbackWindow does for a recent revision: promote it fully once the controller has seen it.
+        if (result.changed && options.wait) await promoteFullOnceObserved(rollout, options.wait);
         if (options.wait) await rollout.waitFor('healthy', options.wait);
         options.reporter.info(`${ref}: container ${change.container} back to ${change.previous.image}`);
         return { entry, before: result.previousImage, after: result.image };
@@ -64,6 +72,13 @@ export async function compensate(client: KubeClient, entry: StateEntry, options:
     }
     case 'argo': {
       if (change.action === 'abort') return { entry, before: 'aborted', after: 'aborted' };
+      const status = await new ArgoRollout(client, object.namespace, object.name).status();
+      if (status.aborted || status.currentPodHash === status.stableRS) {
+        // Nothing in progress to abort (promoted fully, or aborted already): the stable ReplicaSet
+        // serves everything; the image entry of the same release puts the old version back.
+        options.reporter.info(`${ref}: no canary in progress (${status.aborted ? 'aborted' : 'the stable ReplicaSet runs the template'}); nothing to abort`);
+        return { entry, before: `${status.actualWeight}% canary`, after: `${status.actualWeight}% canary` };
+      }
       // A promotion cannot be taken back step by step; aborting returns all traffic to stable.
       await new ArgoRollout(client, object.namespace, object.name).abort();
       options.reporter.info(`${ref}: aborted (traffic back to stable) to undo "${change.action}"`);
@@ -71,5 +86,19 @@ export async function compensate(client: KubeClient, entry: StateEntry, options:
     }
     case 'migration':
       throw new Error(`${ref}: a migration is undone by the migrate phases (rollback with mode migration), not here`);
+  }
+}
+
+/** Waits until the controller has seen the Rollout's new template, then promotes it fully if it started a canary of it. */
+async function promoteFullOnceObserved(rollout: ArgoRollout, wait: { timeoutMs: number; signal?: AbortSignal }): Promise<void> {
+  const deadline = Date.now() + wait.timeoutMs;
+  for (;;) {
+    const status = await rollout.status();
+    if (status.observed) {
+      if (status.currentPodHash !== status.stableRS) await rollout.promote({ full: true });
+      return;
+    }
+    if (Date.now() > deadline) throw new Error(`${rollout.namespace}/${rollout.name}: the Argo Rollouts controller did not observe the restored template within ${Math.round(wait.timeoutMs / 1000)}s`);
+    await sleepMs(100, wait.signal);
   }
 }

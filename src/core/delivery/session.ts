@@ -1,3 +1,4 @@
+import { InputError } from '../config/input-error.js';
 import { formatDuration } from '../config/primitives.js';
 import { type FlowContext, FlowFailure, type FlowOutputs } from '../flow.js';
 import { KubeClient } from '../kube/client.js';
@@ -24,9 +25,11 @@ export interface SessionInputs extends NotifyInputs {
   service: string;
   'dry-run': boolean;
   'lock-timeout': number;
+  /** The release this run belongs to (empty: the run id, unless the flow finds the one it continues). */
+  release?: string;
 }
 
-export type SessionOutcome = Extract<Outcome, 'succeeded' | 'failed' | 'rolled-back' | 'planned'>;
+export type SessionOutcome = Extract<Outcome, 'succeeded' | 'paused' | 'failed' | 'rolled-back' | 'planned'>;
 
 export interface SessionResult {
   outcome: SessionOutcome;
@@ -35,6 +38,8 @@ export interface SessionResult {
   outputs: FlowOutputs;
   /** Why it failed or was rolled back; becomes the step's error message. */
   reason?: string;
+  /** The step fails though the outcome is not a failure: a person must look (a canary paused on an Inconclusive analysis). */
+  attention?: boolean;
 }
 
 export interface SessionOptions {
@@ -53,6 +58,12 @@ export interface DeliverySession {
   readonly client: KubeClient;
   readonly journal: StateStore;
   readonly runId: string;
+  /**
+   * The release every change of this run is journaled under: the `release` input, else the run id.
+   * A flow that continues an earlier run's release (canary promote, abort) sets it to that release
+   * before its first change.
+   */
+  release: string;
   readonly dryRun: boolean;
   readonly reporter: Reporter;
   readonly signal: AbortSignal;
@@ -70,6 +81,8 @@ export interface DeliverySession {
 }
 
 const FINISHED = 'delivery-finished';
+/** Set once the run holds the lock: before it, the run changed nothing, and its post step has nothing to do. */
+const STARTED = 'delivery-started';
 const LOCKED = 'delivery-locked';
 
 export async function runDeliverySession(options: SessionOptions, work: (session: DeliverySession) => Promise<SessionResult>): Promise<FlowOutputs> {
@@ -80,29 +93,38 @@ export async function runDeliverySession(options: SessionOptions, work: (session
   const notify = notificationsFromInputs(inputs, context, { deploymentTracker: context.deploymentTracker });
   const started = Date.now();
 
+  const event = () => notify.newEvent({ service: inputs.service, namespace: inputs.namespace, strategy, image: options.image, version: options.version, dryRun });
   let lock: ServiceLock | undefined;
   if (!dryRun) {
-    lock = await ServiceLock.acquire(client, {
-      namespace: inputs.namespace,
-      service: inputs.service,
-      holder: context.runId,
-      timeoutMs: inputs['lock-timeout'],
-      force: options.force,
-      reporter: context.reporter,
-      onLost: (holder) => context.reporter.error(`Lost the lock of ${inputs.service} to run ${holder.holder}: stopping before the next change.`),
-    });
+    try {
+      lock = await ServiceLock.acquire(client, {
+        namespace: inputs.namespace,
+        service: inputs.service,
+        holder: context.runId,
+        timeoutMs: inputs['lock-timeout'],
+        force: options.force,
+        reporter: context.reporter,
+        onLost: (holder) => context.reporter.error(`Lost the lock of ${inputs.service} to run ${holder.holder}: stopping before the next change.`),
+      });
+    } catch (error) {
+      // Another run holds the service, or the cluster cannot be reached: nothing was changed, and
+      // the run still ends with `result`, a summary and a final notification saying why.
+      throw await ended(notify, context, { ...event(), durationMs: Date.now() - started }, error);
+    }
     context.state.set(LOCKED, 'true');
+    context.state.set(STARTED, 'true');
   }
 
   const session: DeliverySession = {
     client,
     journal,
     runId: context.runId,
+    release: inputs.release ?? context.runId,
     dryRun,
     reporter: context.reporter,
     signal: context.signal,
     notify,
-    event: notify.newEvent({ service: inputs.service, namespace: inputs.namespace, strategy, image: options.image, version: options.version, dryRun }),
+    event: event(),
     async phase(update) {
       session.event = { ...session.event, ...update, durationMs: Date.now() - started };
       await notify.notifyPhase(session.event);
@@ -114,7 +136,7 @@ export async function runDeliverySession(options: SessionOptions, work: (session
       }
       if (lock?.lost) throw new Error(`the lock of ${inputs.service} was taken by another run; not applying ${step}`);
       context.signal.throwIfAborted();
-      const done = await journal.step({ runId: context.runId, step, strategy, object, change }, apply);
+      const done = await journal.step({ runId: context.runId, release: session.release, step, strategy, object, change }, apply);
       if (!done.applied) context.reporter.info(`${step}: already applied by this run (${context.runId}); not applying it twice`);
       return { applied: done.applied, result: done.result, entry: done.entry };
     },
@@ -125,17 +147,13 @@ export async function runDeliverySession(options: SessionOptions, work: (session
     const result = await work(session);
     session.event = { ...session.event, phase: 'done', outcome: result.outcome, result: result.result, reason: result.reason, durationMs: Date.now() - started };
     await notify.notifyEnd(session.event);
-    if (result.outcome === 'failed' || result.outcome === 'rolled-back') {
+    if (result.outcome === 'failed' || result.outcome === 'rolled-back' || result.attention) {
       throw new FlowFailure(result.reason ?? `${strategy} ${result.result}`, result.outputs);
     }
     return result.outputs;
   } catch (error) {
-    if (!(error instanceof FlowFailure)) {
-      const reason = context.secrets.redact(error instanceof Error ? error.message : String(error));
-      session.event = { ...session.event, phase: 'done', outcome: context.signal.aborted ? 'cancelled' : 'failed', result: 'failed', reason, durationMs: Date.now() - started };
-      await notify.notifyEnd(session.event).catch((e: Error) => context.reporter.warn(`could not send the final notification: ${context.secrets.redact(e.message)}`));
-    }
-    throw error;
+    if (error instanceof FlowFailure) throw error;
+    throw await ended(notify, context, { ...session.event, durationMs: Date.now() - started }, error);
   } finally {
     // A cancelled run is not finished: its post step puts traffic back where the run found it.
     if (!context.signal.aborted) context.state.set(FINISHED, 'true');
@@ -156,7 +174,9 @@ export async function runDeliverySession(options: SessionOptions, work: (session
  */
 export async function postDeliverySession(options: Omit<SessionOptions, 'image' | 'version' | 'force'>): Promise<Compensation[]> {
   const { inputs, context } = options;
-  if (context.state.get(FINISHED) === 'true' || inputs['dry-run']) return [];
+  // A run that failed before it took the lock (bad input, the cluster unreachable, the lock held)
+  // changed nothing: its post step neither hides that first error nor raises a second one for it.
+  if (context.state.get(STARTED) !== 'true' || context.state.get(FINISHED) === 'true' || inputs['dry-run']) return [];
   const client = options.client ?? openClient(inputs, context);
   const journal = new StateStore(client, { namespace: inputs.namespace, service: inputs.service });
   const undone: Compensation[] = [];
@@ -175,6 +195,22 @@ export async function postDeliverySession(options: Omit<SessionOptions, 'image' 
   const reason = undone.length ? `traffic restored: ${undone.map((u) => u.after).join('; ')}` : 'nothing to restore';
   await notify.notifyEnd({ ...event, phase: 'cancelled', outcome: 'cancelled', result: 'cancelled', reason }).catch((e: Error) => context.reporter.warn(context.secrets.redact(e.message)));
   return undone;
+}
+
+/**
+ * A run that ended on an error rather than a result: the final notification (and the summary)
+ * says so, and the error comes back as a FlowFailure with `result` (failed, or cancelled), so the
+ * workflow can branch on it. Bad input stays an InputError (the CLI's exit code 2), with `result`
+ * set by the runner all the same.
+ */
+async function ended(notify: DeploymentNotifications, context: FlowContext, event: DeploymentEvent, error: unknown): Promise<Error> {
+  const reason = context.secrets.redact(error instanceof Error ? error.message : String(error));
+  const cancelled = context.signal.aborted;
+  await notify
+    .notifyEnd({ ...event, phase: 'done', outcome: cancelled ? 'cancelled' : 'failed', result: cancelled ? 'cancelled' : 'failed', reason })
+    .catch((e: Error) => context.reporter.warn(`could not send the final notification: ${context.secrets.redact(e.message)}`));
+  if (error instanceof InputError) return error;
+  return new FlowFailure(reason, { result: cancelled ? 'cancelled' : 'failed' });
 }
 
 function openClient(inputs: SessionInputs, context: FlowContext): KubeClient {

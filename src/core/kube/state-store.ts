@@ -10,7 +10,8 @@ import type { Weights } from './weights.js';
 
 /** What a change did, with what it takes to undo it (`previous`). */
 export type Change =
-  | { kind: 'traffic'; router: RouterSpec; previous: Weights; next: Weights }
+  /** `pods`: the replica counts behind the weights, for routers that move pods (replica ratio). */
+  | { kind: 'traffic'; router: RouterSpec; previous: Weights; next: Weights; pods?: { previous: Record<string, number>; next?: Record<string, number> } }
   | { kind: 'image'; container: string; previous: { image: string; revision?: number }; next: { image: string } }
   | { kind: 'scale'; previous: { replicas: number }; next: { replicas: number } }
   | { kind: 'undo'; previous: { revision?: number }; next: { revision: number; images: Record<string, string> } }
@@ -23,6 +24,12 @@ export interface StateEntry {
   /** `<runId>/<step>`: the idempotency key. */
   id: string;
   runId: string;
+  /**
+   * The release the run belongs to: one intended change of the service, made by one or more runs
+   * (a canary's start, promote and abort). Rollback undoes a release as a whole. Entries written
+   * before releases existed have none: their run is their release (`releaseOf`).
+   */
+  release?: string;
   /** The step within the run, e.g. `traffic-50` or `image`. */
   step: string;
   /** blue-green, canary, rollback, migrate. */
@@ -35,14 +42,27 @@ export interface StateEntry {
   failedAt?: string;
   error?: string;
   compensatedAt?: string;
+  /**
+   * Ids of the entries folded into this one by compaction (consecutive traffic changes of one
+   * object in one release): this entry's `previous` is the first one's, its `next` the last one's.
+   */
+  folds?: string[];
 }
 
-export type PlannedChange = Pick<StateEntry, 'runId' | 'step' | 'strategy' | 'object' | 'change'>;
+export type PlannedChange = Pick<StateEntry, 'runId' | 'release' | 'step' | 'strategy' | 'object' | 'change'>;
+
+/** The release an entry belongs to: its own, or (entries from before releases) its run. */
+export function releaseOf(entry: Pick<StateEntry, 'release' | 'runId'>): string {
+  return entry.release ?? entry.runId;
+}
+
+/** A real API server refuses a ConfigMap over 1 MiB (data and metadata); the journal stays below that with room to spare. */
+export const JOURNAL_MAX_BYTES = 900 * 1024;
 
 export interface StateStoreOptions {
   namespace: string;
   service: string;
-  /** Entries kept (oldest settled entries go first; planned ones are never dropped). Default 50. */
+  /** Entries kept before compaction (see `compact`). Default 50. */
   maxEntries?: number;
   now?: () => Date;
 }
@@ -104,7 +124,7 @@ export class StateStore {
     const id = `${change.runId}/${change.step}`;
     let result: { id: string; entry: StateEntry; alreadyApplied: boolean } | undefined;
     await this.update((journal) => {
-      const existing = journal.find((e) => e.id === id);
+      const existing = journal.find((e) => e.id === id || e.folds?.includes(id));
       if (existing && existing.status !== 'compensated') {
         result = { id, entry: existing, alreadyApplied: existing.status === 'applied' };
         return undefined;
@@ -114,7 +134,7 @@ export class StateStore {
         // cluster, so a re-run of the same run (GitHub's "re-run jobs") may make it again.
         const replanned: StateEntry = { id, ...change, status: 'planned', plannedAt: this.now().toISOString() };
         result = { id, entry: replanned, alreadyApplied: false };
-        return journal.map((e) => (e.id === id ? replanned : e));
+        return [...journal.filter((e) => e !== existing), replanned];
       }
       const entry: StateEntry = { id, ...change, status: 'planned', plannedAt: this.now().toISOString() };
       result = { id, entry, alreadyApplied: false };
@@ -158,7 +178,7 @@ export class StateStore {
   private async setStatus(id: string, status: EntryStatus, stamp: (e: StateEntry, at: string) => void): Promise<StateEntry> {
     let updated: StateEntry | undefined;
     await this.update((journal) => {
-      const index = journal.findIndex((e) => e.id === id);
+      const index = journal.findIndex((e) => e.id === id || e.folds?.includes(id));
       if (index < 0) throw new KubeObjectError(this.ref, `has no entry ${id}`);
       const entry = { ...journal[index]!, status };
       stamp(entry, this.now().toISOString());
@@ -216,6 +236,8 @@ export class StateStore {
       });
       return;
     }
+    // Every attempt found the ConfigMap missing, then lost the race to create it: nothing was recorded.
+    throw new KubeObjectError(this.ref, 'could not be created: each of 5 attempts found it missing and then already created by someone else; nothing was recorded');
   }
 
   private async read(): Promise<V1ConfigMap | undefined> {
@@ -235,13 +257,69 @@ export class StateStore {
     return parsed as StateEntry[];
   }
 
-  /** Newest last; beyond maxEntries the oldest settled entries are dropped (never a planned one). */
+  /** Newest last, compacted beyond maxEntries; refused (nothing written) when it still cannot fit a ConfigMap. */
   private serialize(journal: StateEntry[]): string {
-    const kept = [...journal];
-    for (let i = 0; kept.length > this.maxEntries && i < kept.length; ) {
-      if (kept[i]!.status !== 'planned') kept.splice(i, 1);
-      else i++;
+    const text = stringifyYaml(compact(journal, this.maxEntries));
+    const bytes = Buffer.byteLength(text);
+    if (bytes > JOURNAL_MAX_BYTES) {
+      throw new KubeObjectError(
+        this.ref,
+        `would hold ${bytes} bytes of journal, over the ${JOURNAL_MAX_BYTES} bytes kept below the API server's 1 MiB ConfigMap limit, even compacted; not making the change (its undo could not be recorded). Undo or finish the open releases (the rollback action), then run again`,
+      );
     }
-    return stringifyYaml(kept);
+    return text;
   }
+}
+
+/**
+ * Keeps the journal short without losing what an undo needs. Beyond `maxEntries`:
+ *  1. consecutive settled traffic changes of one object within one release fold into one entry
+ *     (the first one's `previous`, the last one's `next`, every id kept in `folds` so a resumed run
+ *     still finds its steps): undoing a release restores the first `previous` anyway;
+ *  2. then whole releases are dropped, oldest first, but only those fully undone or superseded by a
+ *     newer release; the newest release, and any release with a change still `planned`, stay whole.
+ */
+export function compact(journal: readonly StateEntry[], maxEntries: number): StateEntry[] {
+  if (journal.length <= maxEntries) return [...journal];
+  const folded: StateEntry[] = [];
+  for (const entry of journal) {
+    const last = folded.at(-1);
+    if (last && foldable(last, entry)) {
+      const previous = last.change as Extract<Change, { kind: 'traffic' }>;
+      const next = entry.change as Extract<Change, { kind: 'traffic' }>;
+      folded[folded.length - 1] = {
+        ...entry,
+        change: { ...next, previous: previous.previous, ...(previous.pods || next.pods ? { pods: { previous: previous.pods?.previous ?? {}, next: next.pods?.next } } : {}) },
+        folds: [...(last.folds ?? []), last.id, ...(entry.folds ?? [])],
+        plannedAt: last.plannedAt,
+      };
+    } else {
+      folded.push(entry);
+    }
+  }
+  const newest = folded.findLast((e) => e.status !== 'failed') ?? folded.at(-1);
+  const keep = new Set([newest && releaseOf(newest), ...folded.filter((e) => e.status === 'planned').map(releaseOf)]);
+  const order = [...new Set(folded.map(releaseOf))];
+  let kept = folded;
+  for (const release of order) {
+    if (kept.length <= maxEntries) break;
+    if (keep.has(release)) continue;
+    kept = kept.filter((e) => releaseOf(e) !== release);
+  }
+  return kept;
+}
+
+/** Two journal neighbours that undo as one: settled traffic changes of one object, one release, same status. */
+function foldable(a: StateEntry, b: StateEntry): boolean {
+  return (
+    a.change.kind === 'traffic' &&
+    b.change.kind === 'traffic' &&
+    a.status === b.status &&
+    (a.status === 'applied' || a.status === 'compensated') &&
+    releaseOf(a) === releaseOf(b) &&
+    a.object.kind === b.object.kind &&
+    a.object.namespace === b.object.namespace &&
+    a.object.name === b.object.name &&
+    JSON.stringify(a.change.router) === JSON.stringify(b.change.router)
+  );
 }

@@ -36,6 +36,16 @@ const count = z.union([z.number(), z.string()]).transform((value, ctx) => {
   return n;
 });
 
+/** failureLimit: a count, or -1 to turn it off (Argo v1.8, with consecutiveSuccessLimit). */
+const failureLimit = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const n = typeof value === 'number' ? value : /^\s*-?\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isInteger(n) || n < -1 || n > 100_000) {
+    ctx.addIssue({ code: 'custom', message: 'expected a whole number from 0 to 100000, or -1 to turn the limit off', input: value });
+    return z.NEVER;
+  }
+  return n;
+});
+
 const envRef = z.strictObject({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name') });
 
 const header = z
@@ -124,6 +134,7 @@ const judge = z
     step: duration.default(30_000),
     confidence: z.number().gt(0.5).lt(1).default(0.95),
     tolerance: z.number().min(0).max(1).default(0.25),
+    minSamples: z.number().int().min(3, 'expected at least 3 samples per side (a rank test says nothing with fewer)').max(100_000).default(50),
     threshold: z
       .strictObject({ pass: z.number().min(0).max(100), marginal: z.number().min(0).max(100) })
       .refine((t) => t.marginal <= t.pass, { message: 'marginal must not be above pass', path: ['marginal'] }),
@@ -161,8 +172,9 @@ const metric = z
     count: count.optional(),
     successCondition: z.string().trim().min(1).optional(),
     failureCondition: z.string().trim().min(1).optional(),
-    failureLimit: count.default(0),
+    failureLimit: failureLimit.default(0),
     inconclusiveLimit: count.default(0),
+    consecutiveSuccessLimit: count.default(0),
     consecutiveErrorLimit: count.default(4),
     dryRun: z.boolean().default(false),
     provider,
@@ -172,6 +184,12 @@ const metric = z
     if (n > 1 && m.interval === undefined) ctx.addIssue({ code: 'custom', message: 'interval must be given when count > 1', path: ['interval'] });
     if (m.interval === 0) ctx.addIssue({ code: 'custom', message: 'expected an interval above 0', path: ['interval'] });
     if (n > 0 && n < m.failureLimit) ctx.addIssue({ code: 'custom', message: `failureLimit (${m.failureLimit}) must not exceed count (${n})`, path: ['failureLimit'] });
+    // Argo v1.8 ValidateMetrics: one of the two limits must decide the metric, and a
+    // consecutiveSuccessLimit above count could never be reached.
+    if (m.failureLimit < 0 && m.consecutiveSuccessLimit === 0) {
+      ctx.addIssue({ code: 'custom', message: 'failureLimit -1 turns failures off, so give consecutiveSuccessLimit (above 0) to decide the metric', path: ['failureLimit'] });
+    }
+    if (n > 0 && n < m.consecutiveSuccessLimit) ctx.addIssue({ code: 'custom', message: `consecutiveSuccessLimit (${m.consecutiveSuccessLimit}) must not exceed count (${n})`, path: ['consecutiveSuccessLimit'] });
     if (n > 0 && n < m.inconclusiveLimit) ctx.addIssue({ code: 'custom', message: `inconclusiveLimit (${m.inconclusiveLimit}) must not exceed count (${n})`, path: ['inconclusiveLimit'] });
     for (const key of ['successCondition', 'failureCondition'] as const) {
       const source = m[key];
@@ -194,6 +212,7 @@ const metric = z
       failureCondition: m.failureCondition,
       failureLimit: m.failureLimit,
       inconclusiveLimit: m.inconclusiveLimit,
+      consecutiveSuccessLimit: m.consecutiveSuccessLimit,
       consecutiveErrorLimit: m.consecutiveErrorLimit,
       dryRun: m.dryRun,
       provider: m.provider,
@@ -266,10 +285,41 @@ export function parseMetrics(yamlOrObject: unknown, source: string): AnalysisSpe
   if (!doc || typeof doc !== 'object') throw new InputError(`${source}: expected metric definitions (an AnalysisTemplate, or a document with a metrics: list)`);
   const isTemplate = 'kind' in doc || 'spec' in doc;
   const parsed = isTemplate ? parseWith(templateDoc, doc, { label: source }).spec : parseWith(body, doc, { label: source });
-  const dryRun = new Set((parsed.dryRun ?? []).map((d) => d.metricName));
-  const wildcard = dryRun.has('*') || dryRun.has('.*');
+  const dryRun = dryRunMetrics(parsed.dryRun ?? [], parsed.metrics.map((m) => m.name), source, isTemplate ? 'spec.dryRun' : 'dryRun');
   return {
     args: parsed.args?.map((a) => ({ name: a.name, value: a.value })),
-    metrics: parsed.metrics.map((m) => ({ ...m, dryRun: m.dryRun || wildcard || dryRun.has(m.name) })),
+    metrics: parsed.metrics.map((m) => ({ ...m, dryRun: m.dryRun || dryRun.has(m.name) })),
   };
+}
+
+/**
+ * The metrics that `spec.dryRun` puts in dry-run mode, as Argo's GetDryRunMetrics
+ * (utils/analysis/helpers.go) decides: each rule's `metricName` is a regular expression matched
+ * unanchored (Go's regexp.MatchString), so `.*` is every metric and `error` matches `error-rate`;
+ * a rule that matches no metric, or that is not a valid expression (Go ignores the error, so it
+ * matches nothing), is refused (Argo: the AnalysisRun is Error, "dryRun[0]: Rule didn't match any
+ * metric name(s)"). We refuse it before anything runs. Our one extension: a rule `*` (not a valid
+ * expression) means every metric.
+ */
+function dryRunMetrics(rules: ReadonlyArray<{ metricName: string }>, names: readonly string[], source: string, path: string): Set<string> {
+  const chosen = new Set<string>();
+  const problems: string[] = [];
+  rules.forEach((rule, i) => {
+    let matches: (name: string) => boolean;
+    if (rule.metricName === '*') matches = () => true;
+    else {
+      try {
+        const pattern = new RegExp(rule.metricName, 'u');
+        matches = (name) => pattern.test(name);
+      } catch (error) {
+        problems.push(`'${path}.${i}.metricName': ${JSON.stringify(rule.metricName)} is not a valid regular expression (${(error as Error).message})`);
+        return;
+      }
+    }
+    const matched = names.filter(matches);
+    if (matched.length === 0) problems.push(`'${path}.${i}.metricName': ${JSON.stringify(rule.metricName)} matches no metric (metrics: ${names.join(', ')})`);
+    for (const name of matched) chosen.add(name);
+  });
+  if (problems.length > 0) throw new InputError(`${source}: ${problems.join('; ')}`);
+  return chosen;
 }

@@ -6,7 +6,8 @@ import { mannWhitney, type MannWhitneyResult } from './stats/mann-whitney.js';
  * MannWhitneyClassifier per metric, then a weighted score.
  *
  * Per metric (Kayenta's order): NaN dropped; either side empty -> NoData; identical samples, or
- * one value overall -> Pass; else the Mann-Whitney interval for canary − baseline is compared
+ * one value overall -> Pass; fewer than `minSamples` on a side, or no interval at the confidence
+ * asked for -> Insufficient; else the Mann-Whitney interval for canary − baseline is compared
  * with ±tolerance·|estimate|, and the mean ratio canary/baseline with allowedIncrease /
  * allowedDecrease: High when the interval lies above and the ratio >= allowedIncrease
  * (direction increase or either); Low when it lies below and the ratio <= allowedDecrease
@@ -20,8 +21,15 @@ import { mannWhitney, type MannWhitneyResult } from './stats/mann-whitney.js';
  *  - Two constant but different samples are compared as they are (Kayenta adds Gaussian noise):
  *    the shift is exact, and the result does not depend on a random draw.
  *  - Weights are per metric rather than per group.
+ *  - A minimum number of samples per side (`minSamples`, default 50: Spinnaker's canary best
+ *    practices ask for "at least 50 pieces of time series data per metric"; Kayenta itself
+ *    judges any size). Below it, or when the sample sizes allow no interval at the confidence
+ *    asked for, the metric is Insufficient and the verdict Inconclusive, unless a critical metric
+ *    with enough data already failed. No score is claimed from too little data.
+ *  - The interval's stated confidence is its real one (exact for small samples without ties, see
+ *    stats/mann-whitney.ts); Kayenta reports the confidence asked for.
  */
-export type Classification = 'Pass' | 'High' | 'Low' | 'NoData';
+export type Classification = 'Pass' | 'High' | 'Low' | 'NoData' | 'Insufficient';
 
 export interface ClassifyOptions {
   direction: Direction;
@@ -30,7 +38,11 @@ export interface ClassifyOptions {
   confidence: number;
   /** Kayenta's tolerance: the interval must clear this fraction of |estimate|. Default 0.25. */
   tolerance: number;
+  /** Fewest samples on each side for a verdict. Default 50 (Spinnaker's best practice). */
+  minSamples?: number;
 }
+
+export const DEFAULT_MIN_SAMPLES = 50;
 
 export interface SampleSummary {
   count: number;
@@ -65,10 +77,24 @@ export function classifyMetric(baselineRaw: readonly number[], canaryRaw: readon
   if (new Set([...baseline, ...canary]).size === 1) {
     return { classification: 'Pass', reason: 'canary and baseline hold one and the same value', ...summary, effectSize: 1 };
   }
+  const minSamples = options.minSamples ?? DEFAULT_MIN_SAMPLES;
+  if (baseline.length < minSamples || canary.length < minSamples) {
+    const few = [baseline.length < minSamples && `baseline ${baseline.length}`, canary.length < minSamples && `canary ${canary.length}`].filter(Boolean).join(', ');
+    return { classification: 'Insufficient', reason: `too few samples for a verdict: ${few} (minSamples ${minSamples} per side)`, ...summary, effectSize };
+  }
   const test = mannWhitney(canary, baseline, options.confidence);
+  if (Number.isNaN(test.lower)) {
+    return {
+      classification: 'Insufficient',
+      reason: `${baseline.length} baseline and ${canary.length} canary samples allow no ${pct(options.confidence)} interval (the widest has ${pct(test.achieved)}); give more samples`,
+      ...summary,
+      effectSize,
+      test,
+    };
+  }
   const bound = options.tolerance * Math.abs(test.estimate);
   const { direction } = options;
-  const interval = `${pct(options.confidence)} interval of the shift [${fmt(test.lower)}, ${fmt(test.upper)}], estimate ${fmt(test.estimate)}, mean ratio ${fmt(effectSize)}`;
+  const interval = `${pct(test.achieved)} interval (${test.method}) of the shift [${fmt(test.lower)}, ${fmt(test.upper)}], estimate ${fmt(test.estimate)}, mean ratio ${fmt(effectSize)}`;
   if ((direction === 'increase' || direction === 'either') && test.lower > bound && effectSize >= options.allowedIncrease) {
     return { classification: 'High', reason: `canary is higher: ${interval} (allowed increase ${fmt(options.allowedIncrease)})`, ...summary, effectSize, test };
   }
@@ -78,7 +104,7 @@ export function classifyMetric(baselineRaw: readonly number[], canaryRaw: readon
   return { classification: 'Pass', reason: `no significant ${direction === 'either' ? 'change' : direction} beyond what is allowed: ${interval}`, ...summary, effectSize, test };
 }
 
-export type Verdict = 'Pass' | 'Marginal' | 'Fail' | 'NoData';
+export type Verdict = 'Pass' | 'Marginal' | 'Fail' | 'NoData' | 'Inconclusive';
 
 export interface ScoredMetric {
   name: string;
@@ -100,7 +126,11 @@ export function scoreMetrics(metrics: readonly ScoredMetric[], threshold: { pass
     return { score: 0, verdict: 'NoData', reason: 'no metric had data on both sides' };
   }
   const passed = metrics.filter((m) => m.classification === 'Pass').reduce((s, m) => s + m.weight, 0);
-  const criticalFailure = metrics.find((m) => m.critical && m.classification !== 'Pass');
+  const criticalFailure = metrics.find((m) => m.critical && (m.classification === 'High' || m.classification === 'Low')) ?? metrics.find((m) => m.critical && m.classification === 'NoData');
+  const insufficient = metrics.filter((m) => m.classification === 'Insufficient');
+  if (!criticalFailure && insufficient.length > 0) {
+    return { score: 0, verdict: 'Inconclusive', reason: `not enough data to judge ${insufficient.map((m) => `'${m.name}'`).join(', ')}: no score` };
+  }
   const score = criticalFailure ? 0 : Math.round((passed / total) * 10_000) / 100;
   const verdict: Verdict = score >= threshold.pass ? 'Pass' : score >= threshold.marginal ? 'Marginal' : 'Fail';
   const reason = criticalFailure
@@ -129,5 +159,5 @@ export function fmt(value: number): string {
 }
 
 function pct(confidence: number): string {
-  return `${Number((confidence * 100).toPrecision(4))}%`;
+  return `${Number((confidence * 100).toPrecision(3))}%`;
 }

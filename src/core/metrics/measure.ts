@@ -49,7 +49,7 @@ export async function measure(metric: ResolvedMetric, options: MeasureOptions): 
 }
 
 async function fetchValue(provider: Exclude<ResolvedProvider, { kind: 'judge' }>, options: MeasureOptions): Promise<{ value: Value; note?: string }> {
-  if (provider.kind === 'web') return { value: await measureWeb(provider, options) };
+  if (provider.kind === 'web') return measureWeb(provider, options);
   const answer = provider.range
     ? await queryRange(provider.connection, provider.query, options.atMs - provider.range.windowMs, options.atMs, provider.range.stepMs, options)
     : await queryInstant(provider.connection, provider.query, options.atMs, options);
@@ -70,17 +70,37 @@ export function toValue(result: PromResult): Value {
   }
 }
 
+/**
+ * The judge's samples: for a plain selector (`latency_p95_ms{version="canary"}`), the raw samples
+ * in the window, read as a range vector (`selector[window]`): each scraped value once, never the
+ * same sample repeated by Prometheus' lookback at every step. For any other query (rate(), sum(),
+ * histogram_quantile()...), its value at every `step` over the window (query_range): these are
+ * evaluations, so choose a step no shorter than the query's own range, or they overlap.
+ */
+async function judgeSamples(provider: Extract<ResolvedProvider, { kind: 'judge' }>, query: string, start: number, end: number, options: MeasureOptions): Promise<{ values: number[]; kind: 'raw' | 'evaluated' }> {
+  const flat = (result: PromResult) => (result.type === 'matrix' ? result.series.flatMap((s) => s.points.map((p) => p[1])) : []);
+  if (isVectorSelector(query)) {
+    const answer = await queryInstant(provider.connection, `${query.trim()}[${Math.max(1, Math.round((end - start) / 1000))}s]`, end, options);
+    return { values: flat(answer.result), kind: 'raw' };
+  }
+  const answer = await queryRange(provider.connection, query, start, end, provider.stepMs, options);
+  return { values: flat(answer.result), kind: 'evaluated' };
+}
+
+/** A PromQL instant vector selector and nothing else: `name`, `name{...}` or `{...}`. */
+export function isVectorSelector(query: string): boolean {
+  const text = query.trim();
+  const match = /^([A-Za-z_:][A-Za-z0-9_:]*)?\s*(\{(?:[^{}"'`]|"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)*\})?$/.exec(text);
+  return match !== null && (match[1] !== undefined || match[2] !== undefined);
+}
+
 async function judge(provider: Extract<ResolvedProvider, { kind: 'judge' }>, options: MeasureOptions): Promise<Judgement> {
   const end = options.atMs;
   const start = end - provider.windowMs;
-  const samples = (query: string) =>
-    queryRange(provider.connection, query, start, end, provider.stepMs, options).then((a) =>
-      a.result.type === 'matrix' ? a.result.series.flatMap((s) => s.points.map((p) => p[1])) : [],
-    );
   const metrics = await Promise.all(
     provider.metrics.map(async (m): Promise<JudgedMetric> => {
-      const [baseline, canary] = await Promise.all([samples(m.baseline), samples(m.canary)]);
-      const c = classifyMetric(baseline, canary, { ...m, confidence: provider.confidence, tolerance: provider.tolerance });
+      const [baseline, canary] = await Promise.all([judgeSamples(provider, m.baseline, start, end, options), judgeSamples(provider, m.canary, start, end, options)]);
+      const c = classifyMetric(baseline.values, canary.values, { ...m, confidence: provider.confidence, tolerance: provider.tolerance, minSamples: provider.minSamples });
       return {
         name: m.name,
         weight: m.weight,
@@ -90,10 +110,12 @@ async function judge(provider: Extract<ResolvedProvider, { kind: 'judge' }>, opt
         reason: c.reason,
         baseline: c.baseline,
         canary: c.canary,
+        samples: baseline.kind === canary.kind ? baseline.kind : `${baseline.kind} baseline, ${canary.kind} canary`,
         effectSize: c.effectSize,
         estimate: c.test?.estimate,
-        lower: c.test?.lower,
-        upper: c.test?.upper,
+        lower: c.test && Number.isFinite(c.test.lower) ? c.test.lower : undefined,
+        upper: c.test && Number.isFinite(c.test.upper) ? c.test.upper : undefined,
+        confidence: c.test && Number.isFinite(c.test.lower) ? c.test.achieved : undefined,
         pValue: c.test?.pValue,
       };
     }),

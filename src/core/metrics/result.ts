@@ -44,11 +44,14 @@ export interface JudgedMetric {
   reason: string;
   baseline: SampleSummary;
   canary: SampleSummary;
+  /** Where the samples came from: raw scraped samples (a selector read as a range vector) or evaluations at every step. */
+  samples: string;
   effectSize: number;
-  /** Hodges–Lehmann estimate of canary − baseline and its interval. */
+  /** Hodges–Lehmann estimate of canary − baseline and its interval, with the interval's real confidence. */
   estimate?: number;
   lower?: number;
   upper?: number;
+  confidence?: number;
   pValue?: number;
 }
 
@@ -70,6 +73,10 @@ export interface MetricResult {
   inconclusive: number;
   error: number;
   consecutiveError: number;
+  /** Successful measurements in a row (Argo v1.8's ConsecutiveSuccess). */
+  consecutiveSuccess: number;
+  /** How many counted measurements it was to take (Argo's EffectiveCount); undefined: until stopped. */
+  planned?: number;
   measurements: Measurement[];
 }
 
@@ -78,5 +85,7 @@ export interface AnalysisResult {
   message: string;
   startedAt: string;
   finishedAt: string;
+  /** Why the run ended before every metric finished by itself (its duration, or `stop`). */
+  stopped?: string;
   metrics: MetricResult[];
 }

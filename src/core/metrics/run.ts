@@ -9,25 +9,35 @@ import { worst, type AnalysisPhase, type AnalysisResult, type MetricResult } fro
 import { effectiveCount, type AnalysisSpec, type MetricSpec } from './spec.js';
 
 /**
- * Runs an analysis the way an Argo Rollouts AnalysisRun does, in-process:
+ * Runs an analysis the way an Argo Rollouts AnalysisRun does (analysis/analysis.go), in-process:
  *
  *  - each metric measures first after `initialDelay`, then every `interval`, until it has
  *    `count` counted measurements (Argo's EffectiveCount: count; else 1 without an interval;
  *    else until the analysis stops); metrics due at the same time are measured concurrently;
- *  - Error measurements do not count; without an interval they are retried after 10 s;
- *  - a metric is Failed when failed > failureLimit (default 0), Inconclusive when
- *    inconclusive > inconclusiveLimit (default 0), Error when consecutive errors >
- *    consecutiveErrorLimit (default 4), Successful when count is reached — checked in that order;
+ *  - Error measurements do not count; after one, the next measurement comes 10 s later
+ *    (Argo's DefaultErrorRetryInterval), whatever the metric's interval;
+ *  - a metric is Failed when failed > failureLimit (default 0; -1 turns the limit off),
+ *    Inconclusive when inconclusive > inconclusiveLimit (default 0), Error when consecutive
+ *    errors > consecutiveErrorLimit (default 4), Successful when consecutiveSuccessLimit (> 0)
+ *    successes in a row were measured; when `count` is reached without any of these it is
+ *    Successful, or with a consecutiveSuccessLimit: Inconclusive when failureLimit applies too,
+ *    Failed when it does not (Argo v1.8 assessMetricStatus) — checked in that order;
  *  - once a metric that is not dryRun ends anything but Successful, the analysis stops; the
  *    analysis phase is the worst of its non-dryRun metrics (Successful < Inconclusive < Error < Failed).
  *
- * Where we differ from Argo, and why:
+ * A run ends early at `durationMs`, or when `stop` fires (the caller is done with it, e.g. the
+ * canary finished while its background analysis was still measuring). Either way no measurement
+ * starts after that, every metric is assessed on what it measured, and the result says so
+ * (`stopped`, and per metric `planned` against `count`).
+ *
+ * Where we differ from Argo, and why (the README's "Differences from Argo Rollouts" lists them all):
  *  - `durationMs` bounds the whole run (a pipeline step has to end). A metric without a count
  *    (interval only) needs it; at the end such a metric is Successful if it took at least one
  *    measurement within its limits (Argo: Successful when terminated) — but a metric that took no
  *    counted measurement at all is Inconclusive: no data is never a pass.
- *  - For the same reason a metric cut short by another metric's failure is Inconclusive when it had
- *    no counted measurement (Argo: Successful). The run's phase is unaffected: it is already worse.
+ *  - For the same reason a metric cut short by another metric's failure, or by `stop`, is
+ *    Inconclusive when it had no counted measurement (Argo: Successful), and a metric whose
+ *    consecutiveSuccessLimit was not reached when stopped is Inconclusive (Argo: Successful).
  *  - No data (empty vector, NaN) is Inconclusive, not Failed/Error (see condition/verdict.ts).
  *  - Each request is retried with the core's backoff before a measurement counts as an Error.
  */
@@ -38,6 +48,12 @@ export interface RunAnalysisOptions {
   defaults?: Defaults;
   /** Stop measuring after this long. Required when a metric has an interval but no count. */
   durationMs?: number;
+  /**
+   * Ends the run as at its duration when it fires: no measurement starts after it (one in flight
+   * is abandoned and not counted), and the result is assessed on what was measured. Unlike
+   * `signal`, which cancels the run (runAnalysis then throws), this gives a result.
+   */
+  stop?: AbortSignal;
   reporter: Reporter;
   signal?: AbortSignal;
   /** Clock (epoch ms) and sleep, injectable so tests and callers control time. */
@@ -51,7 +67,11 @@ export interface RunAnalysisOptions {
   retry?: Pick<RetryOptions, 'attempts' | 'baseDelayMs' | 'maxDelayMs' | 'maxElapsedMs'>;
 }
 
-/** Argo retries a metric whose last measurement errored after this long when it has no interval. */
+/**
+ * Argo's DefaultErrorRetryInterval: after an Error measurement the next one is taken this long
+ * after it finished, whatever the metric's interval (analysis.go generateMetricTasks and
+ * calculateNextReconcileTime: `if lastMeasurement.Phase == Error { interval = DefaultErrorRetryInterval }`).
+ */
 export const ERROR_RETRY_INTERVAL_MS = 10_000;
 
 interface MetricState {
@@ -84,23 +104,44 @@ export async function runAnalysis(options: RunAnalysisOptions): Promise<Analysis
     done: false,
   }));
   let stopReason: string | undefined;
+  let stoppedEarly = false;
+  const stopNow = () => options.stop?.aborted === true && !options.signal?.aborted;
+  const stopped = () => `the analysis was stopped (${describeReason(options.stop?.reason)})`;
+  const measuring = options.stop && options.signal ? AbortSignal.any([options.signal, options.stop]) : (options.stop ?? options.signal);
 
   for (;;) {
     const active = states.filter((s) => !s.done);
     if (active.length === 0) break;
+    if (stopNow()) {
+      stopReason = stopped();
+      stoppedEarly = true;
+      break;
+    }
     const wake = Math.min(...active.map((s) => s.nextAt));
     if (deadline !== undefined && wake > deadline) {
       stopReason = `the analysis reached its duration (${formatDuration(options.durationMs!)})`;
+      stoppedEarly = true;
       break;
     }
     const wait = wake - now();
-    if (wait > 0) await sleep(wait, options.signal);
+    try {
+      if (wait > 0) await sleep(wait, measuring);
+    } catch (error) {
+      if (!stopNow()) throw error;
+    }
     options.signal?.throwIfAborted();
+    if (stopNow()) continue;
     const atMs = now();
     const due = active.filter((s) => s.nextAt <= atMs);
     await Promise.all(
       due.map(async (state) => {
-        const measurement = await measure(state.metric, { atMs, now, redact, signal: options.signal, retry: { ...options.retry, sleep, now } });
+        let measurement: MetricResult['measurements'][number];
+        try {
+          measurement = await measure(state.metric, { atMs, now, redact, signal: measuring, retry: { ...options.retry, sleep, now } });
+        } catch (error) {
+          if (stopNow()) return; // abandoned by stop: not a measurement
+          throw error;
+        }
         record(state, measurement, reporter, redact);
       }),
     );
@@ -117,9 +158,21 @@ export async function runAnalysis(options: RunAnalysisOptions): Promise<Analysis
   const culprits = counted.filter((r) => r.phase === phase && phase !== 'Successful');
   const message =
     phase === 'Successful'
-      ? `all ${counted.length} metric${counted.length === 1 ? '' : 's'} passed`
+      ? `all ${counted.length} metric${counted.length === 1 ? '' : 's'} passed${stoppedEarly ? ` (${stopReason})` : ''}`
       : culprits.map((r) => `${r.name}: ${r.phase} (${r.message})`).join('; ');
-  return { phase, message: redact(message), startedAt: new Date(startedMs).toISOString(), finishedAt: new Date(now()).toISOString(), metrics: states.map((s) => s.result) };
+  return {
+    phase,
+    message: redact(message),
+    startedAt: new Date(startedMs).toISOString(),
+    finishedAt: new Date(now()).toISOString(),
+    ...(stoppedEarly ? { stopped: redact(stopReason!) } : {}),
+    metrics: states.map((s) => s.result),
+  };
+}
+
+function describeReason(reason: unknown): string {
+  if (reason instanceof Error) return reason.message;
+  return reason === undefined ? 'asked to stop' : String(reason);
 }
 
 function checkDuration(metrics: readonly MetricSpec[], durationMs: number | undefined): void {
@@ -148,6 +201,8 @@ function emptyResult(metric: ResolvedMetric): MetricResult {
     inconclusive: 0,
     error: 0,
     consecutiveError: 0,
+    consecutiveSuccess: 0,
+    planned: effectiveCount(metric.spec),
     measurements: [],
   };
 }
@@ -158,12 +213,13 @@ function record(state: MetricState, measurement: MetricResult['measurements'][nu
   if (measurement.phase === 'Error') {
     r.error++;
     r.consecutiveError++;
+    r.consecutiveSuccess = 0;
   } else {
     r.count++;
     r.consecutiveError = 0;
-    if (measurement.phase === 'Successful') r.successful++;
-    else if (measurement.phase === 'Failed') r.failed++;
-    else r.inconclusive++;
+    if (measurement.phase === 'Successful') (r.successful++, r.consecutiveSuccess++);
+    else if (measurement.phase === 'Failed') (r.failed++, (r.consecutiveSuccess = 0));
+    else (r.inconclusive++, (r.consecutiveSuccess = 0));
   }
   const line = `${r.name} #${r.measurements.length}: ${measurement.value ?? '-'} -> ${measurement.phase}${measurement.message ? ` (${measurement.message})` : ''}`;
   (measurement.phase === 'Successful' ? reporter.info : reporter.warn).call(reporter, redact(line));
@@ -178,29 +234,56 @@ function record(state: MetricState, measurement: MetricResult['measurements'][nu
     return;
   }
   const last = Date.parse(measurement.finishedAt);
-  state.nextAt = last + (spec.intervalMs ?? ERROR_RETRY_INTERVAL_MS);
+  state.nextAt = last + (measurement.phase === 'Error' ? ERROR_RETRY_INTERVAL_MS : (spec.intervalMs ?? ERROR_RETRY_INTERVAL_MS));
 }
 
-/** Argo's assessMetricStatus for a metric still running; undefined while it should go on. */
+/** Argo's assessMetricStatus (v1.8) for a metric still running; undefined while it should go on. */
 function assess(spec: MetricSpec, r: MetricResult): { phase: AnalysisPhase; message: string } | undefined {
   const last = r.measurements.at(-1)?.message;
   const why = (text: string) => (last ? `${text}; last: ${last}` : text);
-  if (r.failed > spec.failureLimit) return { phase: 'Failed', message: why(`${r.failed} failed measurement${r.failed === 1 ? '' : 's'} > failureLimit ${spec.failureLimit}`) };
-  if (r.inconclusive > spec.inconclusiveLimit) return { phase: 'Inconclusive', message: why(`${r.inconclusive} inconclusive measurement${r.inconclusive === 1 ? '' : 's'} > inconclusiveLimit ${spec.inconclusiveLimit}`) };
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  if (spec.failureLimit >= 0 && r.failed > spec.failureLimit) return { phase: 'Failed', message: why(`${plural(r.failed, 'failed measurement')} > failureLimit ${spec.failureLimit}`) };
+  if (r.inconclusive > spec.inconclusiveLimit) return { phase: 'Inconclusive', message: why(`${plural(r.inconclusive, 'inconclusive measurement')} > inconclusiveLimit ${spec.inconclusiveLimit}`) };
   if (r.consecutiveError > spec.consecutiveErrorLimit) return { phase: 'Error', message: why(`${r.consecutiveError} consecutive errors > consecutiveErrorLimit ${spec.consecutiveErrorLimit}`) };
+  const successLimit = spec.consecutiveSuccessLimit;
+  if (successLimit > 0 && r.consecutiveSuccess >= successLimit) {
+    return { phase: 'Successful', message: `${plural(r.consecutiveSuccess, 'successful measurement')} in a row (consecutiveSuccessLimit ${successLimit} reached)` };
+  }
   const count = effectiveCount(spec);
-  if (count !== undefined && r.count >= count) return { phase: 'Successful', message: `${r.successful} of ${r.count} measurements successful (count ${count} reached)` };
+  if (count !== undefined && r.count >= count) {
+    if (successLimit > 0) {
+      const notReached = `count ${count} reached without ${successLimit} successful measurements in a row (consecutiveSuccessLimit)`;
+      return spec.failureLimit >= 0
+        ? { phase: 'Inconclusive', message: why(`${notReached}, and failureLimit ${spec.failureLimit} not exceeded`) }
+        : { phase: 'Failed', message: why(notReached) };
+    }
+    return { phase: 'Successful', message: `${r.successful} of ${r.count} measurements successful (count ${count} reached)` };
+  }
   return undefined;
 }
 
+/** A metric that had not finished when the run ended: assessed on what it measured. */
 function stopEarly(state: MetricState, reason: string): void {
   const r = state.result;
   state.done = true;
+  const taken = `${r.count}${r.planned === undefined ? '' : ` of ${r.planned} planned`} measurement${(r.planned ?? r.count) === 1 ? '' : 's'}`;
   if (r.count === 0) {
     r.phase = 'Inconclusive';
-    r.message = r.error > 0 ? `stopped before a measurement succeeded (${reason}); ${r.error} error${r.error === 1 ? '' : 's'}` : `not measured: ${reason}`;
+    r.message = r.error > 0 ? `no measurement succeeded before ${reason}: ${r.error} error${r.error === 1 ? '' : 's'}` : `not measured: ${reason}`;
     return;
   }
+  const spec = state.metric.spec;
+  if (spec.consecutiveSuccessLimit > 0) {
+    r.phase = 'Inconclusive';
+    r.message = `${taken} taken, ${r.consecutiveSuccess} successful in a row (consecutiveSuccessLimit ${spec.consecutiveSuccessLimit} not reached), when ${reason}`;
+    return;
+  }
+  const tally = [
+    `${r.successful} Successful`,
+    r.failed > 0 && `${r.failed} Failed (failureLimit ${spec.failureLimit})`,
+    r.inconclusive > 0 && `${r.inconclusive} Inconclusive (inconclusiveLimit ${spec.inconclusiveLimit})`,
+    r.error > 0 && `${r.error} Error`,
+  ].filter(Boolean);
   r.phase = 'Successful';
-  r.message = `${r.successful} of ${r.count} measurements successful, within limits, when ${reason}`;
+  r.message = `${taken} taken (${tally.join(', ')}), within limits, when ${reason}`;
 }

@@ -22,8 +22,11 @@ export interface MetricSpec {
   count?: number;
   successCondition?: string;
   failureCondition?: string;
+  /** -1 turns it off (then consecutiveSuccessLimit must be set), as in Argo v1.8. */
   failureLimit: number;
   inconclusiveLimit: number;
+  /** Successful measurements in a row that make the metric Successful; 0: not used. */
+  consecutiveSuccessLimit: number;
   consecutiveErrorLimit: number;
   dryRun: boolean;
   provider: ProviderSpec;
@@ -89,6 +92,8 @@ export interface JudgeSpec extends PrometheusConnectionSpec {
   stepMs: number;
   confidence: number;
   tolerance: number;
+  /** Fewest samples per side for a verdict (below: Inconclusive). */
+  minSamples: number;
   threshold: { pass: number; marginal: number };
   metrics: JudgeMetricSpec[];
 }

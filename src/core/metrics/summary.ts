@@ -16,6 +16,7 @@ export function renderSummary(result: AnalysisResult, title = 'Metric analysis')
     '',
     escape(result.message),
     '',
+    ...(result.stopped ? [`Stopped before every metric finished: ${escape(result.stopped)}.`, ''] : []),
     `<sub>${escape(result.startedAt)} → ${escape(result.finishedAt)}</sub>`,
     '',
   ];
@@ -38,6 +39,7 @@ function renderMetric(metric: MetricResult): string[] {
     ].filter(Boolean);
     lines.push(`Condition: ${conditions.length > 0 ? conditions.join(', ') : 'none (any value that can be measured passes)'}`, '');
   }
+  if (metric.planned !== undefined && metric.count < metric.planned) lines.push(`Measured ${metric.count} of ${metric.planned} planned (errors not counted: ${metric.error}).`, '');
   const shown = metric.measurements.slice(-MAX_ROWS);
   if (shown.length < metric.measurements.length) lines.push(`Last ${shown.length} of ${metric.measurements.length} measurements:`, '');
   lines.push('| # | Time (UTC) | Value | Result | Why |', '| ---: | --- | --- | --- | --- |');
@@ -55,14 +57,15 @@ function renderJudgement(j: Judgement): string[] {
   const lines = [
     `Canary against baseline over ${escape(j.windowStart.slice(11, 19))}–${escape(j.windowEnd.slice(11, 19))}: ${escape(j.reason)}`,
     '',
-    '| Metric | Baseline median | Canary median | Mean ratio | Shift (Hodges–Lehmann) [interval] | Classification | Weight |',
+    '| Metric | Baseline median | Canary median | Mean ratio | Shift (Hodges–Lehmann) [interval, its confidence] | Classification | Weight |',
     '| --- | ---: | ---: | ---: | --- | --- | ---: |',
   ];
   for (const m of j.metrics) {
-    const shift = m.estimate === undefined ? '–' : `${fmt(m.estimate)} [${fmt(m.lower!)}, ${fmt(m.upper!)}]`;
-    const label = `${m.classification === 'Pass' ? '✅' : m.classification === 'NoData' ? '⚠️' : '❌'} ${m.classification}${m.critical ? ' (critical)' : ''}`;
+    const interval = m.lower === undefined || m.upper === undefined ? 'no interval' : `${fmt(m.lower)}, ${fmt(m.upper)}, ${fmt(Math.round((m.confidence ?? Number.NaN) * 1000) / 10)}%`;
+    const shift = m.estimate === undefined ? '–' : `${fmt(m.estimate)} [${interval}]`;
+    const label = `${m.classification === 'Pass' ? '✅' : m.classification === 'NoData' || m.classification === 'Insufficient' ? '⚠️' : '❌'} ${m.classification}${m.critical ? ' (critical)' : ''}`;
     lines.push(
-      `| ${escape(m.name)} | ${escape(fmt(m.baseline.median))} (n=${m.baseline.count}) | ${escape(fmt(m.canary.median))} (n=${m.canary.count}) | ${escape(fmt(m.effectSize))} | ${escape(shift)} | ${label} | ${m.weight} |`,
+      `| ${escape(m.name)} (${escape(m.samples)} samples) | ${escape(fmt(m.baseline.median))} (n=${m.baseline.count}) | ${escape(fmt(m.canary.median))} (n=${m.canary.count}) | ${escape(fmt(m.effectSize))} | ${escape(shift)} | ${label} | ${m.weight} |`,
     );
   }
   return lines;

@@ -9,6 +9,7 @@ import { timelineCharts } from './mermaid.js';
 const OUTCOME_ICON: Record<Outcome, string> = {
   running: '🔄',
   succeeded: '✅',
+  paused: '⏸️',
   failed: '❌',
   'rolled-back': '↩️',
   cancelled: '🚫',

@@ -8,6 +8,7 @@ import type { Outcome } from './event.js';
  *
  * How outcomes map to statuses:
  * - start: in_progress.
+ * - paused (a canary holding its weight for a later promote): in_progress, not success.
  * - succeeded: success. GitHub then marks the environment's earlier successful deployments
  *   inactive, so the environment page shows what is live.
  * - failed, and rolled-back (the action undid its own change): failure. A failure does not
@@ -58,6 +59,8 @@ export function deploymentStateFor(outcome: Outcome): DeploymentState {
   switch (outcome) {
     case 'running':
     case 'planned':
+    // Not final: most traffic is still on the old version, and an earlier deployment must not be made inactive.
+    case 'paused':
       return 'in_progress';
     case 'succeeded':
       return 'success';

@@ -9,7 +9,8 @@ export type Strategy = 'blue-green' | 'canary' | 'migrate' | 'rollback' | 'valid
  * Where the deployment stands. `running` until the end; the end is one of the others.
  * `rolled-back`: it failed and what it changed was undone. `planned`: a dry run changed nothing.
  */
-export type Outcome = 'running' | 'succeeded' | 'failed' | 'rolled-back' | 'cancelled' | 'planned';
+/** `paused`: not final (a canary holding its weight until a later run promotes or aborts it). */
+export type Outcome = 'running' | 'succeeded' | 'paused' | 'failed' | 'rolled-back' | 'cancelled' | 'planned';
 
 export interface DeploymentEvent {
   service: string;
@@ -61,6 +62,7 @@ export interface TimelineStep {
 export const OUTCOME_LABEL: Record<Outcome, string> = {
   running: 'In progress',
   succeeded: 'Succeeded',
+  paused: 'Paused',
   failed: 'Failed',
   'rolled-back': 'Rolled back',
   cancelled: 'Cancelled',
@@ -70,6 +72,7 @@ export const OUTCOME_LABEL: Record<Outcome, string> = {
 export const OUTCOME_EMOJI: Record<Outcome, string> = {
   running: ':arrows_counterclockwise:',
   succeeded: ':white_check_mark:',
+  paused: ':double_vertical_bar:',
   failed: ':x:',
   'rolled-back': ':leftwards_arrow_with_hook:',
   cancelled: ':no_entry_sign:',

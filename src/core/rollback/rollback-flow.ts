@@ -1,4 +1,4 @@
-import { CanaryRecordStore } from '../canary/canary-record.js';
+import { CanaryRecordStore, canaryReleaseOf } from '../canary/canary-record.js';
 import { InputError } from '../config/input-error.js';
 import { postDeliverySession, runDeliverySession, type DeliverySession, type SessionResult } from '../delivery/session.js';
 import { type Flow, type FlowContext, FlowFailure, type FlowOutputs } from '../flow.js';
@@ -130,7 +130,9 @@ async function rollBack(session: DeliverySession, inputs: RollbackInputs, contex
   const result: RollbackResult = failure ? 'failed' : actions.length === 0 ? 'nothing-to-do' : session.dryRun ? 'planned' : 'rolled-back';
   if (failure) {
     notes.unshift(
-      `Failed: ${failure}. The compensations in the actions output and the summary were applied and marked; run the rollback again once the cause is fixed: it picks up what is left.`,
+      actions.length
+        ? `Failed: ${failure}. The compensations in the actions output and the summary were written, but the release is not recorded as undone; run the rollback again once the cause is fixed: what is already as before is left, the rest is undone.`
+        : `Failed: ${failure}. Nothing was changed.`,
     );
   }
   if (!recorded) {
@@ -143,12 +145,12 @@ async function rollBack(session: DeliverySession, inputs: RollbackInputs, contex
   return { result, service: inputs.service, namespace: inputs.namespace, actions, notes, reason: inputs.reason, refused: !recorded };
 }
 
-/** The last run's recorded changes, undone (or previewed, on a dry run) in the planned order. */
+/** The release's recorded changes, undone (or previewed, on a dry run) in the planned order, then read back. */
 async function undoJournal(session: DeliverySession, inputs: RollbackInputs, options: RollbackOptions): Promise<PartResult> {
   const mode = inputs.mode as JournalMode;
-  const plan = planRollback(await session.journal.entries(), mode);
-  const part: PartResult = { actions: [], notes: [], recorded: plan.run !== undefined };
-  if (plan.run) session.reporter.info(`The last recorded run is ${plan.run.runId} (${plan.run.strategy}).`);
+  const plan = planRollback(await session.journal.entries(), mode, inputs.release);
+  const part: PartResult = { actions: [], notes: [], recorded: plan.release !== undefined || plan.changedNothing === true };
+  if (plan.release) session.reporter.info(`Release ${plan.release.id} (${plan.release.strategy}; runs ${plan.release.runs.join(', ')}).`);
   if (plan.nothingBecause) part.notes.push(`Nothing to undo: ${plan.nothingBecause}.`);
   if (plan.leftAlone.length) part.notes.push(`Left alone (not part of mode ${mode}): ${plan.leftAlone.join('; ')}.`);
   for (const [i, undo] of plan.undos.entries()) {
@@ -160,34 +162,42 @@ async function undoJournal(session: DeliverySession, inputs: RollbackInputs, opt
     for (const undo of plan.undos) part.actions.push(await previewUndo(session.client, undo));
     return part;
   }
+  if (plan.undos.length === 0) return part;
   try {
-    part.actions = await undoRecorded(session.client, session.journal, plan.undos, {
+    const outcome = await undoRecorded(session.client, session.journal, plan, {
       reporter: session.reporter,
       rolloutTimeoutMs: inputs['rollout-timeout'],
       signal: session.signal,
+      force: inputs.force,
       onUndone: options.onUndone,
     });
+    part.actions = outcome.actions;
+    if (outcome.alreadyBefore.length) {
+      part.notes.push(`Already as before release ${plan.release!.id}, so not written: ${outcome.alreadyBefore.join('; ')}.`);
+    }
   } catch (error) {
     if (!(error instanceof UndoFailure)) throw error;
     part.actions = error.done;
     part.failure = error.message;
+    return part;
   }
-  if (!part.failure && plan.run?.strategy === 'canary' && part.actions.length) await settleCanaryRecord(session, inputs, plan.run.runId);
+  if (plan.release?.strategy === 'canary') await settleCanaryRecord(session, inputs, plan.release);
   return part;
 }
 
 /**
- * The canary's own record (pd-canary-<service>) still says the undone run is progressing or paused
- * at some weight: left so, it contradicts the cluster, a later `promote` would walk on from a step
- * whose traffic was undone, and a new canary is refused. Say it was aborted, as the canary's post
- * step does for a cancelled run.
+ * The canary's own record (pd-canary-<service>) still says the undone release is progressing,
+ * paused or promoted: left so, it contradicts the cluster, a later `promote` would walk on from a
+ * step whose traffic was undone, and a new canary is refused. Say it was rolled back. Written
+ * only after the cluster read back as before the release.
  */
-async function settleCanaryRecord(session: DeliverySession, inputs: RollbackInputs, runId: string): Promise<void> {
+async function settleCanaryRecord(session: DeliverySession, inputs: RollbackInputs, release: { id: string; runs: string[] }): Promise<void> {
   const records = new CanaryRecordStore(session.client, inputs.namespace, inputs.service);
   const record = await records.read();
-  if (!record || (record.runId !== runId && record.startedBy !== runId) || (record.state !== 'progressing' && record.state !== 'paused')) return;
-  await records.write({ ...record, state: 'aborted', weight: 0, reason: `rolled back by run ${session.runId}${inputs.reason ? `: ${inputs.reason}` : ''}` });
-  session.reporter.info(`${describeRef(records.ref)}: the canary of ${record.image} (run ${runId}) is recorded as aborted; its traffic and workloads were rolled back.`);
+  const ours = record && (canaryReleaseOf(record) === release.id || release.runs.includes(record.runId) || release.runs.includes(record.startedBy));
+  if (!record || !ours || record.state === 'aborted' || record.state === 'rolled-back') return;
+  await records.write({ ...record, state: 'rolled-back', weight: 0, reason: `rolled back by run ${session.runId}${inputs.reason ? `: ${inputs.reason}` : ''}` });
+  session.reporter.info(`${describeRef(records.ref)}: the canary of ${record.image} (release ${release.id}) is recorded as rolled back; its traffic and workloads are as before it.`);
 }
 
 /** Mode workload with to-revision: the Deployment's own revision history is the record. */

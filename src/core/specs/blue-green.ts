@@ -123,7 +123,7 @@ export const blueGreenSpec = defineAction({
     'auto-rollback': { description: 'Switch back automatically when an analysis fails.', default: 'true', schema: booleanInput },
     'scale-down-after': {
       description:
-        'Scale the old colour to zero this long after a successful switch (recorded, so rollback scales it up again). Empty: keep it warm for instant rollback.',
+        'Scale the old colour to zero this long after a successful switch (recorded, so rollback scales it up again). The next switch to it scales it back up to the live colour\'s replicas (recorded too) and waits for its pods to be ready before any traffic goes to it. Empty: keep it warm for instant rollback.',
       schema: duration,
     },
     ...runInputs,

@@ -28,6 +28,12 @@ export const canarySpec = defineAction({
     image: { description: 'Image of the canary (required for start; with promote, must match the canary being promoted).', schema: imageRef },
     container: { description: 'Container whose image is set. Empty: the first container.', schema: objectName },
     full: { description: 'With promote: skip the remaining steps and promote now.', default: 'false', schema: booleanInput },
+    force: {
+      description:
+        'With promote: promote even though the stable image changed since the canary started (a hotfix set by hand would be replaced by the canary image; both are named in the log).',
+      default: 'false',
+      schema: booleanInput,
+    },
     'prometheus-address': { description: 'Default Prometheus address for the analysis.', schema: httpUrl },
     'prometheus-token': { description: 'Bearer token for Prometheus. Masked in logs.', secret: true, schema: z.string().min(1) },
     'rollout-timeout': { description: 'Longest wait for a workload (or the Argo Rollout) to roll out or settle; a canary not ready by then is aborted.', default: '10m', schema: duration },
@@ -35,9 +41,12 @@ export const canarySpec = defineAction({
     ...notifyInputs,
   },
   outputs: {
-    result: { description: 'promoted, aborted, paused, failed or planned (dry run); with action status: progressing, paused, promoted, aborted or none.' },
+    result: {
+      description:
+        'promoted, aborted, paused (an indefinite pause, or an Inconclusive analysis: then the step fails; continue with action promote or abort), failed or planned (dry run); with action status: progressing, paused, promoted, aborted, rolled-back or none.',
+    },
     weight: { description: 'Canary traffic weight (%) at the end.' },
-    step: { description: 'Index of the step reached (-1: deploying the canary; the number of steps once promoted).' },
+    step: { description: 'The step reached, counted from 1 as in the log and the summary (0: deploying the canary; the number of steps once promoted).' },
     analysis: { description: 'JSON: every analysis run (step index or "background", templates, phase, message, metrics with their measurements).' },
   },
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { booleanInput, duration, httpUrl, namespaceName, objectName } from '../config/primitives.js';
+import { booleanInput, duration, httpUrl, MAX_SERVICE_NAME, namespaceName, serviceName } from '../config/primitives.js';
 import type { InputDef } from './spec.js';
 
 /** Inputs that every action that talks to the cluster shares. */
@@ -13,9 +13,9 @@ export const clusterInputs = {
   context: { description: 'Kubeconfig context to use. Empty: its current-context.', schema: objectNameLike() },
   namespace: { description: 'Namespace of the service.', required: true, schema: namespaceName },
   service: {
-    description: 'Name of the service being delivered; names the lock and the recorded state.',
+    description: `Name of the service being delivered; names the lock and the recorded state (\`pd-lock-\`, \`pd-state-\` and \`pd-canary-<service>\`), so at most ${MAX_SERVICE_NAME} characters.`,
     required: true,
-    schema: objectName,
+    schema: serviceName,
   },
 } satisfies Record<string, InputDef>;
 

@@ -43,6 +43,8 @@ export const migrateSpec = defineAction({
       schema: z.string(),
     },
     'run-id': runInputs['run-id'],
+    release: runInputs.release,
+    'dry-run': runInputs['dry-run'],
     'require-rollout': {
       description:
         'Deployments (`namespace/name`, comma-separated) whose every replica must already run the new version before contract.',

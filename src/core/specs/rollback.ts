@@ -16,7 +16,7 @@ export const rollbackSpec = defineAction({
     ...clusterInputs,
     mode: {
       description:
-        'What to undo. `auto`: the changes not yet undone of the last run recorded for the service: a Deployment it scaled down is scaled back up (and waited for) first, then traffic, then images and other workload changes; never a migration, never a rollback. `traffic` (with that capacity) or `workload`: only that part of them. `workload` with `to-revision`: roll the Deployment back to that revision, as `kubectl rollout undo --to-revision`. `migration`: the compensating migration of the furthest phase done (needs `database-url` and `rollback-command`). `all`: traffic, workloads, then the migration.',
+        'What to undo. `auto`: the changes not yet undone of the release (see `release`; the newest one of the service by default), across all its runs, back to the state before it: a Deployment it scaled down is scaled back up (and waited for) first, then traffic, then images and other workload changes; never a migration, never a rollback. Each object is read first (already as before: nothing written; changed by someone since: refused unless `force`) and read back after. `traffic` (with that capacity) or `workload`: only that part of them. `workload` with `to-revision`: roll the Deployment back to that revision, as `kubectl rollout undo --to-revision`. `migration`: the compensating migration of the furthest phase done (needs `database-url` and `rollback-command`). `all`: traffic, workloads, then the migration.',
       default: 'auto',
       schema: z.enum(['auto', 'traffic', 'workload', 'migration', 'all']),
     },
@@ -35,7 +35,7 @@ export const rollbackSpec = defineAction({
     },
     force: {
       description:
-        'Take over the service lock from the run holding it (use only when that run was cancelled or died), and say so in the log and summary.',
+        'Take over the service lock from the run holding it (use only when that run was cancelled or died), and put back the recorded state even over a change someone made since the release; both are said in the log and summary.',
       default: 'false',
       schema: booleanInput,
     },
@@ -70,7 +70,7 @@ export const rollbackSpec = defineAction({
   outputs: {
     result: {
       description:
-        'rolled-back (something was undone), nothing-to-do (everything recorded was already undone; the step fails instead when nothing was ever recorded), failed, or planned (dry run).',
+        'rolled-back (something was undone, and every object read back as before the release), nothing-to-do (the release was already undone or as before it, or the run or release given changed nothing; the step fails instead when nothing was ever recorded), failed (an undo failed, someone changed an object since, or the read-back differs), or planned (dry run).',
     },
     actions: {
       description:

@@ -69,6 +69,25 @@ export class ReplicaRatioRouter implements TrafficRouter {
     return this.achieved(stablePods, canaryPods);
   }
 
+  /** The replica counts behind the weights, by Deployment name: what an undo puts back exactly. */
+  async pods(): Promise<Record<string, number>> {
+    const [s, c] = await this.replicas();
+    return { [this.options.stable]: s, [this.options.canary]: c };
+  }
+
+  /** Puts recorded replica counts back (scaling up before down, so serving capacity never dips); returns the weights they give. */
+  async restorePods(pods: Record<string, number>): Promise<Weights> {
+    const [s, c] = await this.replicas();
+    const stable = pods[this.options.stable] ?? s;
+    const canary = pods[this.options.canary] ?? c;
+    const order =
+      canary >= c
+        ? ([[this.options.canary, canary], [this.options.stable, stable]] as const)
+        : ([[this.options.stable, stable], [this.options.canary, canary]] as const);
+    for (const [name, replicas] of order) await scaleDeployment(this.client, { namespace: this.options.namespace, name, replicas });
+    return this.achieved(stable, canary);
+  }
+
   private async replicas(): Promise<[number, number]> {
     const [stable, canary] = await Promise.all(
       [this.options.stable, this.options.canary].map((name) => readDeployment(this.client, { namespace: this.options.namespace, name })),

@@ -5,8 +5,14 @@ import { selectJsonPath } from './jsonpath.js';
 
 type WebProvider = Extract<ResolvedProvider, { kind: 'web' }>;
 
-/** Argo's `web` provider: fetch JSON, pick the value with `jsonPath` (the whole document without one). */
-export async function measureWeb(provider: WebProvider, options: RequestOptions = {}): Promise<Value> {
+/**
+ * Argo's `web` provider (metricproviders/webmetric): fetch the URL; a JSON body gives the first
+ * value `jsonPath` selects (the whole document without one); a body that is not JSON is the
+ * result as text, jsonPath not applied (Argo's parseResponse: "non JSON body return as string"),
+ * so `result == "OK"` can check a plain-text health endpoint. Unlike the Argo version that marks
+ * such a body Successful without looking at it, the conditions decide, as for any value.
+ */
+export async function measureWeb(provider: WebProvider, options: RequestOptions = {}): Promise<{ value: Value; note?: string }> {
   const origin = new URL(provider.url).origin;
   const response = await request(
     {
@@ -23,7 +29,7 @@ export async function measureWeb(provider: WebProvider, options: RequestOptions 
   try {
     document = JSON.parse(response.text) as Value;
   } catch {
-    throw new Error(`the web metric endpoint ${origin} did not answer with JSON`);
+    return { value: response.text, note: `the body is not JSON, so it is the result as text${provider.jsonPath ? ' (jsonPath not applied)' : ''}` };
   }
-  return provider.jsonPath ? selectJsonPath(document, provider.jsonPath) : document;
+  return { value: provider.jsonPath ? selectJsonPath(document, provider.jsonPath) : document };
 }
