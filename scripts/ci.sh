@@ -38,6 +38,9 @@ npm run setup:node24
 log "typecheck"
 npm run typecheck
 
+log "lint (Biome, lint rules only; see biome.json)"
+npm run lint
+
 log "bundles match the sources"
 npm run build -- --check
 

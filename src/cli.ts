@@ -1,6 +1,7 @@
 #!/usr/bin/env node
+/** `npm run cli -- <action> ...`: the command line from the sources (the bundle's is dist/cli/index.js). */
 import './quiet-deprecations.js';
 import { runCli } from './cli/main.js';
-import { flows } from './flows.js';
+import { actions } from './core/specs/index.js';
 
-process.exitCode = await runCli(flows, process.argv.slice(2));
+process.exitCode = await runCli(actions, process.argv.slice(2));

@@ -4,7 +4,7 @@ import { isAbsolute, join, relative } from 'node:path';
 import { stringify as stringifyYaml } from 'yaml';
 import type { Flow } from '../../src/core/flow.js';
 import type { ActionSpec } from '../../src/core/specs/spec.js';
-import { flows } from '../../src/flows.js';
+import { actionNamed } from '../../src/core/specs/index.js';
 import { startTestCluster, type TestCluster } from '../../test/cluster/server.js';
 import { NAMESPACE, shopManifests } from './manifests.js';
 import { startMetricSource, type MetricSource } from './metrics.js';
@@ -82,7 +82,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     stops.push({ name: 'Slack receiver', stop: () => slack.stop() });
     print(`Slack       a webhook receiver on 127.0.0.1 stands in for Slack; payloads are saved to ${join(shown, 'slack')}/`);
 
-    const registered = flowsToRun();
+    const registered = await flowsToRun();
     for (const [index, scenario] of scenarios().entries()) {
       if (options.signal.aborted) break;
       print('');
@@ -126,14 +126,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   return result;
 }
 
-/** The flows the command line runs (src/flows.ts), by the action each scenario uses. */
-function flowsToRun(): Record<Scenario['action'], Flow<ActionSpec>> {
-  const pick = (name: Scenario['action']) => {
-    const flow = flows[name];
-    if (!flow) throw new Error(`src/flows.ts has no ${name} flow`);
-    return flow;
-  };
-  return { 'blue-green': pick('blue-green'), canary: pick('canary') };
+/** The flows the command line runs (the list in src/core/specs/index.ts), by the action each scenario uses. */
+async function flowsToRun(): Promise<Record<Scenario['action'], Flow<ActionSpec>>> {
+  return { 'blue-green': await actionNamed('blue-green').flow(), canary: await actionNamed('canary').flow() };
 }
 
 interface ScenarioDeps {

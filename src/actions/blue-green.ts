@@ -1,6 +1,9 @@
+/**
+ * actions/blue-green: the blue-green switch (src/core/blue-green), its post step restoring an unfinished switch.
+ * The source twin of the dist/blue-green/index.js stub that `npm run build` writes from the list in
+ * src/core/specs/index.ts; tests run this one through tsx.
+ */
 import '../quiet-deprecations.js';
-import { blueGreenFlow } from '../core/blue-green/flow.js';
-import { runFlow } from './runtime.js';
+import { runAction } from './runtime.js';
 
-/** actions/blue-green: the blue-green switch (src/core/blue-green), its post step restoring an unfinished switch. */
-await runFlow(blueGreenFlow);
+await runAction('blue-green');

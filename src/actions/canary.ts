@@ -1,6 +1,9 @@
+/**
+ * actions/canary: walks a canary through its steps (src/core/canary), promoting or aborting it.
+ * The source twin of the dist/canary/index.js stub that `npm run build` writes from the list in
+ * src/core/specs/index.ts; tests run this one through tsx.
+ */
 import '../quiet-deprecations.js';
-import { canaryFlow } from '../core/canary/index.js';
-import { runFlow } from './runtime.js';
+import { runAction } from './runtime.js';
 
-/** actions/canary: walks a canary through its steps (src/core/canary), promoting or aborting it. */
-await runFlow(canaryFlow);
+await runAction('canary');

@@ -1,5 +1,9 @@
+/**
+ * actions/migrate: database migration phases (src/core/migrate).
+ * The source twin of the dist/migrate/index.js stub that `npm run build` writes from the list in
+ * src/core/specs/index.ts; tests run this one through tsx.
+ */
 import '../quiet-deprecations.js';
-import { migrateFlow } from '../core/migrate/migrate-flow.js';
-import { runFlow } from './runtime.js';
+import { runAction } from './runtime.js';
 
-await runFlow(migrateFlow);
+await runAction('migrate');

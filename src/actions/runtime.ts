@@ -1,18 +1,23 @@
-import * as core from '@actions/core';
-import { type Flow, type FlowContext, FlowFailure, outputStrings, runIdFor, runInfoFromEnv } from '../core/flow.js';
-import { githubDeploymentTracker } from './notify.js';
-import type { Reporter } from '../core/reporter.js';
-import { Secrets } from '../core/secrets.js';
-import { parseInputs, secretInputs, type ActionSpec, type ParsedInputs } from '../core/specs/spec.js';
-
 /**
  * The one place that speaks to the GitHub Actions runner: masks secrets before anything
  * else, parses inputs through the action's spec, runs the flow, sets outputs, and turns
- * any error into a failed step with the secrets redacted. The same bundle runs the `post:`
+ * any error into a failed step with the secrets redacted. The same entry runs the `post:`
  * step (after the job, also when it was cancelled).
+ *
+ * The flow and the GitHub deployments client are loaded only once the inputs are valid
+ * (src/core/specs/index.ts), so bad input fails before the heavy modules are read.
  */
-export async function runFlow<S extends ActionSpec>(flow: Flow<S>): Promise<void> {
-  const { spec } = flow;
+import * as core from '@actions/core';
+import { type FlowContext, FlowFailure, outputStrings, runIdFor, runInfoFromEnv } from '../core/flow.js';
+import type { Reporter } from '../core/reporter.js';
+import { Secrets } from '../core/secrets.js';
+import { actionNamed } from '../core/specs/index.js';
+import { parseInputs, secretInputs, type ActionSpec, type ParsedInputs } from '../core/specs/spec.js';
+
+/** Runs the action called `name` (one of src/core/specs/index.ts) as the runner's main or post step. */
+export async function runAction(name: string): Promise<void> {
+  const entry = actionNamed(name);
+  const { spec } = entry;
   const secrets = new Secrets();
   for (const name of secretInputs(spec)) {
     for (const piece of secrets.add(core.getInput(name))) core.setSecret(piece);
@@ -28,9 +33,10 @@ export async function runFlow<S extends ActionSpec>(flow: Flow<S>): Promise<void
   try {
     if (!isPost) core.saveState('isPost', 'true');
     const raw = Object.fromEntries(Object.keys(spec.inputs).map((name) => [name, core.getInput(name)]));
-    if (isPost && !flow.post) return;
+    if (isPost && !spec.post) return;
     const inputs = isPost ? parsePostInputs(spec, raw) : parseInputs(spec, raw);
     if (!inputs) return;
+    const [flow, { githubDeploymentTracker }] = await Promise.all([entry.flow(), import('./notify.js')]);
     const run = runInfoFromEnv();
     const context: FlowContext = {
       reporter,

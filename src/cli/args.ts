@@ -53,6 +53,29 @@ function readInputFile(name: string, path: string): string {
   }
 }
 
+/** `progressive-delivery --help`: the actions, one line each, and the options every action takes. */
+export function topUsage(specs: readonly ActionSpec[]): string {
+  const width = Math.max(...specs.map((s) => s.name.length));
+  return [
+    'usage: progressive-delivery <action> [--input value]...',
+    '',
+    'Actions (progressive-delivery <action> --help lists its inputs):',
+    ...specs.map((s) => `  ${s.name.padEnd(width)}  ${firstSentence(s.description)}`),
+    '',
+    'Options of every action:',
+    '  --verbose              print debug messages',
+    '  --summary-file <path>  write the run\'s Markdown summary to this file',
+    '  --help                 list the action\'s inputs',
+    '',
+    'A value @path is read from that file. Secrets may come from PD_<INPUT_NAME> variables instead.',
+    'Exit codes: 0 success, 1 the run failed, 2 bad usage or input.',
+  ].join('\n');
+}
+
+function firstSentence(text: string): string {
+  return /^.*?\.(?=\s|$)/.exec(text)?.[0] ?? text;
+}
+
 export function usage(spec: ActionSpec): string {
   const lines = [`progressive-delivery ${spec.name} [--input value]...`, '', spec.description, '', 'Inputs:'];
   for (const [name, def] of Object.entries(spec.inputs)) {

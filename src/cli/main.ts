@@ -1,38 +1,46 @@
+/**
+ * The command line: runs the same flows as the actions, outside GitHub Actions (other CI
+ * systems, local dry runs). Progress goes to stderr, outputs to stdout as name=value lines.
+ * Exit codes: 0 success, 1 the flow failed, 2 bad usage or input. The inputs are parsed before
+ * the flow is loaded, so bad input fails fast and before any cluster call.
+ */
 import { writeFile } from 'node:fs/promises';
 import { InputError } from '../core/config/input-error.js';
 import { type Flow, type FlowContext, FlowFailure, type FlowOutputs, outputStrings, runIdFor, runInfoFromEnv } from '../core/flow.js';
 import type { Reporter } from '../core/reporter.js';
 import { Secrets } from '../core/secrets.js';
-import { parseInputs, secretInputs, type ActionSpec } from '../core/specs/spec.js';
-import { parseCliArgs, usage } from './args.js';
+import type { ActionEntry } from '../core/specs/index.js';
+import { parseInputs, secretInputs, type ActionSpec, type ParsedInputs } from '../core/specs/spec.js';
+import { parseCliArgs, topUsage, usage } from './args.js';
 import { ConsoleReporter } from './console-reporter.js';
 
-/**
- * The command line: runs the same flows as the actions, outside GitHub Actions (other CI
- * systems, local dry runs). Progress goes to stderr, outputs to stdout as name=value lines.
- * Exit codes: 0 success, 1 the flow failed, 2 bad usage or input.
- */
-export async function runCli(flows: Record<string, Flow<ActionSpec>>, argv: readonly string[]): Promise<number> {
+export async function runCli(actions: readonly ActionEntry[], argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
-  const flow = name ? flows[name] : undefined;
-  if (!flow) {
-    process.stderr.write(`usage: progressive-delivery <${Object.keys(flows).join('|')}> [--input value]... (--help for the inputs)\n`);
-    return name === '--help' ? 0 : 2;
+  const entry = actions.find((a) => a.spec.name === name);
+  if (!entry) {
+    const help = name === '--help' || name === '-h' || name === 'help';
+    if (!help && name !== undefined) process.stderr.write(`error: no action "${name}"\n\n`);
+    (help ? process.stdout : process.stderr).write(`${topUsage(actions.map((a) => a.spec))}\n`);
+    return help ? 0 : 2;
   }
   const secrets = new Secrets();
-  const reporter = new ConsoleReporter(secrets);
+  let reporter = new ConsoleReporter(secrets);
   const controller = new AbortController();
   const cancel = () => controller.abort(new Error('the run was cancelled'));
   process.once('SIGINT', cancel);
   process.once('SIGTERM', cancel);
   let args;
   try {
-    args = parseCliArgs(flow.spec, rest);
+    args = parseCliArgs(entry.spec, rest);
     if (args.help) {
-      process.stdout.write(`${usage(flow.spec)}\n`);
+      process.stdout.write(`${usage(entry.spec)}\n`);
       return 0;
     }
-    printOutputs(await runFlowOnce(flow, args.inputs, { reporter, secrets, signal: controller.signal }));
+    reporter = new ConsoleReporter(secrets, process.stderr, args.verbose);
+    for (const input of secretInputs(entry.spec)) secrets.add(args.inputs[input]);
+    const inputs = parseInputs(entry.spec, args.inputs);
+    const flow = await entry.flow();
+    printOutputs(await runParsedFlowOnce(flow, inputs, { reporter, secrets, signal: controller.signal }));
     return 0;
   } catch (error) {
     if (error instanceof FlowFailure) printOutputs(error.outputs);
@@ -59,7 +67,11 @@ export interface FlowRunOptions {
  */
 export async function runFlowOnce(flow: Flow<ActionSpec>, raw: Record<string, string>, options: FlowRunOptions): Promise<FlowOutputs> {
   for (const input of secretInputs(flow.spec)) options.secrets.add(raw[input]);
-  const inputs = parseInputs(flow.spec, raw);
+  return runParsedFlowOnce(flow, parseInputs(flow.spec, raw), options);
+}
+
+/** runFlowOnce with inputs already parsed (the command line parses them before loading the flow). */
+async function runParsedFlowOnce(flow: Flow<ActionSpec>, inputs: ParsedInputs<ActionSpec>, options: FlowRunOptions): Promise<FlowOutputs> {
   const run = runInfoFromEnv(options.env);
   const state = new Map<string, string>();
   const context: FlowContext = {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify as stringifyYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { flows } from '../../src/flows.js';
+import { actionNamed } from '../../src/core/specs/index.js';
 import { parseInputs } from '../../src/core/specs/spec.js';
 import { startTestCluster, type TestCluster } from '../cluster/server.js';
 import { colourDeployments, hostOf, hostsVirtualService, testContext } from '../blue-green/harness.js';
@@ -167,7 +167,7 @@ describe(`${cases.length} hostile inputs through the flows`, () => {
   test.each(cases)('$action: $name is refused naming $names; the cluster is unchanged', async (c) => {
     const before = snapshot();
     const since = cluster.requests.length;
-    const flow = flows[c.action]!;
+    const flow = await actionNamed(c.action).flow();
     const context = testContext(`hostile-${c.action}`);
     let message = '';
     try {

@@ -22,10 +22,10 @@ function yamlFiles(dir: string): string[] {
     .map((name) => join(dir, name));
 }
 
-/** Every workflow this repository ships: the reusable ones and the examples (not ci.yml, the lead's). */
+/** Every workflow this repository ships: the reusable ones and the examples (not ci.yml or release.yml, the repository's own). */
 export function ourWorkflows(): WorkflowFile[] {
   return [...yamlFiles(WORKFLOWS_DIR), ...yamlFiles(join(WORKFLOWS_DIR, 'examples'))]
-    .filter((file) => !file.endsWith('/ci.yml'))
+    .filter((file) => !/\/(ci|release)\.yml$/.test(file))
     .map((file) => {
       const content = readFileSync(file, 'utf8');
       return { path: file.slice(ROOT.length), content, doc: parseYaml(content) };

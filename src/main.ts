@@ -1,0 +1,16 @@
+/**
+ * The entry of the one bundle (`npm run build` writes it to dist/index.js, with the modules it
+ * loads on demand beside it as numbered chunks). Every action's `dist/<name>/index.js` and the
+ * command line's `dist/cli/index.js` are stubs of a few lines over it, written from the list in
+ * src/core/specs/index.ts.
+ */
+import './quiet-deprecations.js';
+import { runCli } from './cli/main.js';
+import { actions } from './core/specs/index.js';
+
+export { runAction } from './actions/runtime.js';
+
+/** The command line over every action of the list; resolves to the exit code. */
+export function cli(argv: readonly string[]): Promise<number> {
+  return runCli(actions, argv);
+}
