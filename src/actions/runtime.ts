@@ -9,6 +9,7 @@
  */
 import * as core from '@actions/core';
 import { type FlowContext, FlowFailure, outputStrings, runIdFor, runInfoFromEnv } from '../core/flow.js';
+import { Markdown } from '../core/notify/markdown.js';
 import type { Reporter } from '../core/reporter.js';
 import { Secrets } from '../core/secrets.js';
 import { actionNamed } from '../core/specs/index.js';
@@ -54,8 +55,14 @@ export async function runAction(name: string): Promise<void> {
     const outputs = await flow.main(inputs, context);
     for (const [name, value] of outputStrings(outputs)) core.setOutput(name, value);
   } catch (error) {
-    if (error instanceof FlowFailure) for (const [name, value] of outputStrings(error.outputs)) core.setOutput(name, value);
     const message = error instanceof Error ? error.message : String(error);
+    if (error instanceof FlowFailure) for (const [name, value] of outputStrings(error.outputs)) core.setOutput(name, value);
+    else if (!isPost) {
+      // Bad input, or an error before the flow had a result: workflows branch on `result`, and the
+      // summary says why; neither is ever left empty.
+      core.setOutput('result', 'failed');
+      reporter.summary(new Markdown().heading(2, `❌ ${spec.title}: failed`).codeBlock('text', secrets.redact(message)).toString());
+    }
     core.setFailed(secrets.redact(isPost ? `post step: ${message}` : message));
   } finally {
     await flushSummary().catch((error: Error) => core.warning(`could not write the job summary: ${secrets.redact(error.message)}`));
