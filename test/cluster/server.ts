@@ -51,6 +51,13 @@ export interface TestCluster {
   writeKubeconfig(path: string): Promise<void>;
   apply(objects: object | object[]): Promise<void>;
   get(apiVersion: string, kind: string, namespace: string | undefined, name: string): any | undefined;
+  /** Objects of a kind (deep copies), optionally in one namespace. */
+  list(apiVersion: string, kind: string, namespace?: string): any[];
+  /**
+   * Told of every stored change, synchronously, as it happens (for tests that check
+   * what never happened in between, e.g. the most pods a rollout ever ran). Returns unsubscribe.
+   */
+  onChange(listener: (event: { type: 'ADDED' | 'MODIFIED' | 'DELETED'; kind: string; object: any }) => void): () => void;
   requests: RequestRecord[];
   resetRequests(): void;
   faults: FaultInjector;
@@ -114,6 +121,15 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
       if (!t) throw new Error(`test cluster does not serve ${apiVersion} ${kind}`);
       const obj = store.peek(t, t.namespaced ? (namespace ?? 'default') : undefined, name);
       return obj ? withVersion(t, splitApiVersion(apiVersion).version, obj) : undefined;
+    },
+    list(apiVersion, kind, namespace) {
+      const t = findByKind(apiVersion, kind);
+      if (!t) throw new Error(`test cluster does not serve ${apiVersion} ${kind}`);
+      const version = splitApiVersion(apiVersion).version;
+      return store.list(t, t.namespaced ? namespace : undefined).map((obj) => withVersion(t, version, obj));
+    },
+    onChange(listener) {
+      return store.subscribe((e) => listener({ type: e.type, kind: e.type_.kind, object: e.object }));
     },
     resetRequests() {
       requests.length = 0;

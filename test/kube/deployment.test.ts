@@ -112,6 +112,9 @@ describe('Deployment rollout', () => {
   test('scale goes through the scale subresource and returns the replicas before', async () => {
     await h.cluster.apply(deployment('web', 'web:1', 3));
     const d = { namespace: 'shop', name: 'web' };
+    // The controller writes the Deployment (revision annotation) while it rolls out; a guarded scale
+    // retried after that 409 would read twice. Start from a settled Deployment.
+    await waitForDeploymentRollout(h.client, d, wait);
     h.cluster.resetRequests();
     expect(await scaleDeployment(h.client, { ...d, replicas: 0 })).toEqual({ previousReplicas: 3 });
     expect(h.cluster.requests.map((r) => `${r.method} ${r.path}`)).toEqual([

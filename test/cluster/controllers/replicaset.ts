@@ -10,6 +10,19 @@ export function isPodReady(pod: KubeObject): boolean {
   return (pod.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
 }
 
+/**
+ * podutil.IsPodAvailable: Ready, and Ready for at least minReadySeconds (by the
+ * condition's lastTransitionTime, whole seconds as the kubelet writes it).
+ * Returns the ms until it will be available when it is Ready but not yet.
+ */
+export function podAvailability(pod: KubeObject, minReadySeconds: number, now = Date.now()): { available: boolean; inMs?: number } {
+  const ready = (pod.status?.conditions ?? []).find((c: any) => c.type === 'Ready' && c.status === 'True');
+  if (!ready) return { available: false };
+  if (!minReadySeconds) return { available: true };
+  const at = Date.parse(ready.lastTransitionTime ?? '') + minReadySeconds * 1000;
+  return Number.isFinite(at) && at < now ? { available: true } : { available: false, inMs: Number.isFinite(at) ? at - now + 1 : minReadySeconds * 1000 };
+}
+
 export class ReplicaSetController {
   private readonly queue: WorkQueue;
   private readonly unsubscribe: () => void;
@@ -50,12 +63,16 @@ export class ReplicaSetController {
     if (!current) return;
     pods = this.store.list(POD, ns).filter((p) => isControlledBy(p, current));
     const ready = pods.filter(isPodReady).length;
+    const availability = pods.map((p) => podAvailability(p, current.spec?.minReadySeconds ?? 0));
+    const available = availability.filter((a) => a.available).length;
+    const soonest = Math.min(...availability.map((a) => a.inMs ?? Infinity));
+    if (Number.isFinite(soonest)) this.queue.addAfter(key, soonest);
     const status = omitZero(
       {
         replicas: pods.length,
         fullyLabeledReplicas: pods.length,
         readyReplicas: ready,
-        availableReplicas: ready,
+        availableReplicas: available,
         observedGeneration: current.metadata.generation,
       },
       ['replicas'],
