@@ -9,6 +9,10 @@ import {
   waitForDeploymentRollout,
 } from '../../src/core/kube/deployment.js';
 import { startHarness, type KubeHarness } from './harness.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run } from '../cluster/helpers.js';
 
 let h: KubeHarness;
 beforeAll(async () => {
@@ -107,6 +111,51 @@ describe('Deployment rollout', () => {
     expect(live.spec?.template.spec?.containers[0]?.image).toBe('cart:1');
 
     await expect(undoDeployment(h.client, { ...d, toRevision: 42 })).rejects.toThrow(/Deployment shop\/cart: has no revision 42 in its history/);
+  });
+
+  test('undo leaves the Deployment as `kubectl rollout undo` does: template and annotations of the revision', async () => {
+    // kubectl/pkg/polymorphichelpers/rollback.go: the template of the revision's ReplicaSet (minus pod-template-hash),
+    // and its annotations, which the controller copied from the Deployment (SetNewReplicaSetAnnotations), but
+    // the skipped ones (revision, revision-history, desired/max-replicas, last-applied-configuration).
+    const dir = await mkdtemp(join(tmpdir(), 'undo-'));
+    const kubeconfig = join(dir, 'kubeconfig');
+    await h.cluster.writeKubeconfig(kubeconfig);
+    const kubectl = async (...args: string[]) => {
+      const r = await run('kubectl', ['--kubeconfig', kubeconfig, '-n', 'shop', ...args], { env: { ...process.env, HOME: dir } });
+      expect(r.stderr).toBe('');
+      return r.stdout;
+    };
+    try {
+      for (const name of ['undo-ours', 'undo-kubectl']) {
+        const manifest = deployment(name, 'app:1');
+        (manifest.metadata as any).annotations = { 'example.com/release': 'r1', 'example.com/owner': 'team-a' };
+        await h.cluster.apply(manifest);
+        await waitForDeploymentRollout(h.client, { namespace: 'shop', name }, wait);
+        // Annotations and image in one write, as an apply of a new release does. (Annotating first and changing
+        // the image after would copy r2 to revision 1's ReplicaSet too: the controller keeps the new ReplicaSet's
+        // annotations in step with the Deployment's.)
+        const patch = { metadata: { annotations: { 'example.com/release': 'r2', 'example.com/ticket': 'T-2' } }, spec: { template: { spec: { containers: [{ name: 'app', image: 'app:2' }] } } } };
+        await kubectl('patch', `deployment/${name}`, '--type', 'strategic', '-p', JSON.stringify(patch));
+        await waitForDeploymentRollout(h.client, { namespace: 'shop', name }, wait);
+      }
+      const ours = await undoDeployment(h.client, { namespace: 'shop', name: 'undo-ours' });
+      expect(ours).toMatchObject({ toRevision: 1, skipped: false });
+      await kubectl('rollout', 'undo', 'deployment/undo-kubectl');
+      const theirs = await readDeployment(h.client, { namespace: 'shop', name: 'undo-kubectl' });
+      const mine = await readDeployment(h.client, { namespace: 'shop', name: 'undo-ours' });
+      const normal = (x: unknown) => JSON.parse(JSON.stringify(x).replaceAll('undo-ours', 'NAME').replaceAll('undo-kubectl', 'NAME'));
+      expect(normal(mine.metadata?.annotations)).toEqual(normal(theirs.metadata?.annotations));
+      expect(normal(mine.spec?.template)).toEqual(normal(theirs.spec?.template));
+      // Revision 1's ReplicaSet had r1 and no ticket: they come back.
+      expect(mine.metadata?.annotations).toMatchObject({ 'example.com/release': 'r1', 'example.com/owner': 'team-a' });
+      expect(mine.metadata?.annotations?.['example.com/ticket']).toBeUndefined();
+      const done = await waitForDeploymentRollout(h.client, { namespace: 'shop', name: 'undo-ours' }, wait);
+      expect(done.revision).toBe(3);
+      // Undoing again goes back to revision 2 (the previous), not to 3 itself.
+      expect(await undoDeployment(h.client, { namespace: 'shop', name: 'undo-ours' })).toMatchObject({ toRevision: 2, skipped: false });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   test('scale goes through the scale subresource and returns the replicas before', async () => {
