@@ -9,6 +9,7 @@ import {
   waitForDeploymentRollout,
 } from '../../src/core/kube/deployment.js';
 import { startHarness, type KubeHarness } from './harness.js';
+import { WaitTimeoutError } from '../../src/core/kube/watch-until.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,13 +78,61 @@ describe('Deployment rollout', () => {
     const error = await waitForDeploymentRollout(h.client, d, wait).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RolloutFailedError);
     expect((error as RolloutFailedError).reason).toBe('ProgressDeadlineExceeded');
-    expect((error as Error).message).toMatch(/^Deployment shop\/orders: rollout failed: ProgressDeadlineExceeded: ReplicaSet "orders-[a-z0-9]+" has timed out progressing\.$/);
+    // 2 replicas, 25%/25%: one surge pod (rounded up), none unavailable (rounded down), so one new pod that never starts.
+    expect((error as Error).message).toMatch(
+      /^Deployment shop\/orders: rollout failed: ProgressDeadlineExceeded: ReplicaSet "orders-[a-z0-9]+" has timed out progressing\. \(1\/2 updated, 1 unavailable, 2 old still running; ImagePullBackOff on pod orders-[a-z0-9]+-[a-z0-9]+\)$/,
+    );
   });
 
   test('a wait that runs out of time says what was still missing', async () => {
     await h.cluster.apply(deployment('search', 'search:fail-rollout', 1));
     const error = await waitForDeploymentRollout(h.client, { namespace: 'shop', name: 'search' }, { timeoutMs: 300 }).catch((e: unknown) => e);
-    expect((error as Error).message).toMatch(/^Deployment shop\/search: not done after 300ms: .*(replicas|observed)/);
+    expect((error as Error).message).toMatch(/^Deployment shop\/search: not done after 300ms: .*(updated|observed)/);
+  });
+
+  test('on a cluster with the default 600s progress deadline, a slow rollout times out our wait first and says why', async () => {
+    const real = await startHarness({ podReadyDelayMs: 20 }); // no deadline override: spec.progressDeadlineSeconds defaults to 600
+    try {
+      const manifest = deployment('slow', 'slow:1', 3);
+      (manifest.spec as any).strategy = { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } };
+      await real.cluster.apply(manifest);
+      const d = { namespace: 'shop', name: 'slow' };
+      await waitForDeploymentRollout(real.client, d, wait);
+      expect(real.cluster.get('apps/v1', 'Deployment', 'shop', 'slow').spec.progressDeadlineSeconds).toBe(600);
+      await setDeploymentImage(real.client, { ...d, image: 'slow:fail-rollout' });
+      const error = await waitForDeploymentRollout(real.client, d, { timeoutMs: 800 }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(WaitTimeoutError);
+      expect((error as Error).message).toMatch(
+        /^Deployment shop\/slow: not done after 800ms: 1\/3 updated, 1 unavailable, 3 old still running \(ImagePullBackOff on pod slow-[a-z0-9]+-[a-z0-9]+\)$/,
+      );
+      // The cluster has not given up: Progressing is still True, as for 10 minutes on a real one.
+      const progressing = real.cluster.get('apps/v1', 'Deployment', 'shop', 'slow').status.conditions.find((c: any) => c.type === 'Progressing');
+      expect(progressing).toMatchObject({ status: 'True' });
+    } finally {
+      await real.close();
+    }
+  });
+
+  test('a ResourceQuota that refuses the new pods is named; once lifted the rollout completes', async () => {
+    const quota = { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'pods-limit', namespace: 'quota' }, spec: { hard: { pods: '2' } } };
+    await h.cluster.apply(quota);
+    const manifest = deployment('capped', 'capped:1', 2);
+    (manifest.metadata as any).namespace = 'quota';
+    await h.cluster.apply(manifest);
+    const d = { namespace: 'quota', name: 'capped' };
+    await waitForDeploymentRollout(h.client, d, wait);
+    await setDeploymentImage(h.client, { ...d, image: 'capped:2' }); // needs a third (surge) pod
+    const error = await waitForDeploymentRollout(h.client, d, wait).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RolloutFailedError);
+    expect((error as Error).message).toContain('0/2 updated, 1 unavailable, 2 old still running, ReplicaFailure: pods "capped-');
+    expect((error as Error).message).toContain('is forbidden: exceeded quota: pods-limit, requested: pods=1, used: pods=2, limited: pods=2');
+
+    // Lift the quota: the ReplicaSet creates its pods, the condition clears and the rollout finishes.
+    await h.cluster.apply({ ...quota, spec: { hard: { pods: '3' } } });
+    await setDeploymentImage(h.client, { ...d, image: 'capped:3' }); // a new rollout (the old one hit its deadline)
+    expect((await waitForDeploymentRollout(h.client, d, wait)).revision).toBe(3);
+    const live = await readDeployment(h.client, d);
+    expect(live.status?.conditions?.some((c) => c.type === 'ReplicaFailure')).toBe(false);
   });
 
   test('undo goes back to the previous revision, and to a given revision, as kubectl rollout undo does', async () => {
