@@ -35,7 +35,7 @@ export interface TestClusterOptions {
   token?: string;
   /** How long a new Pod takes to turn Ready (default 50). */
   podReadyDelayMs?: number;
-  /** Overrides spec.progressDeadlineSeconds for Deployments (ms). */
+  /** Overrides spec.progressDeadlineSeconds of Deployments and Argo Rollouts (ms). */
   progressDeadlineMs?: number;
   /** Seed of the RNG behind fault rules' `probability` (default 1). */
   faultSeed?: number;
@@ -82,7 +82,7 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
     new PodLifecycleController(store, opts.podReadyDelayMs ?? 50),
     new ReplicaSetController(store),
     new DeploymentController(store, { progressDeadlineMs: opts.progressDeadlineMs }),
-    new RolloutController(store),
+    new RolloutController(store, { progressDeadlineMs: opts.progressDeadlineMs }),
   ];
 
   const tls = selfSignedCertificate();

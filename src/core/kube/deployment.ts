@@ -136,23 +136,25 @@ export async function diagnosePods(client: KubeClient, dep: V1Deployment): Promi
     const newest = replicaSets.find((rs) => revisionOf(rs) === revision) ?? replicaSets.sort((a, b) => (revisionOf(b) ?? 0) - (revisionOf(a) ?? 0))[0];
     const matchLabels = newest?.spec?.selector?.matchLabels;
     if (!newest || !matchLabels) return undefined;
-    const namespace = dep.metadata!.namespace!;
-    const labelSelector = Object.entries(matchLabels).map(([k, v]) => `${k}=${v}`).join(',');
-    const pods = await client.call('list', { kind: 'Pod', namespace, name: `(of ReplicaSet ${newest.metadata?.name})` }, () =>
-      client.core.listNamespacedPod({ namespace, labelSelector }),
-    );
-    const byReason = new Map<string, string[]>();
-    for (const pod of pods.items) {
-      const reason = notReadyReason(pod);
-      if (reason) byReason.set(reason, [...(byReason.get(reason) ?? []), pod.metadata?.name ?? '?']);
-    }
-    if (byReason.size === 0) return undefined;
-    return [...byReason]
-      .map(([reason, names]) => `${reason} on pod${names.length > 1 ? 's' : ''} ${names.slice(0, 3).join(', ')}${names.length > 3 ? ` and ${names.length - 3} more` : ''}`)
-      .join('; ');
+    return await describeNotReadyPods(client, dep.metadata!.namespace!, matchLabels);
   } catch {
     return undefined;
   }
+}
+
+/** "ImagePullBackOff on pod x; Pending on pods y, z" for the pods matching `matchLabels` that are not Ready. */
+export async function describeNotReadyPods(client: KubeClient, namespace: string, matchLabels: Record<string, string>): Promise<string | undefined> {
+  const labelSelector = Object.entries(matchLabels).map(([k, v]) => `${k}=${v}`).join(',');
+  const pods = await client.call('list', { kind: 'Pod', namespace, name: `(${labelSelector})` }, () => client.core.listNamespacedPod({ namespace, labelSelector }));
+  const byReason = new Map<string, string[]>();
+  for (const pod of pods.items) {
+    const reason = notReadyReason(pod);
+    if (reason) byReason.set(reason, [...(byReason.get(reason) ?? []), pod.metadata?.name ?? '?']);
+  }
+  if (byReason.size === 0) return undefined;
+  return [...byReason]
+    .map(([reason, names]) => `${reason} on pod${names.length > 1 ? 's' : ''} ${names.slice(0, 3).join(', ')}${names.length > 3 ? ` and ${names.length - 3} more` : ''}`)
+    .join('; ');
 }
 
 function notReadyReason(pod: V1Pod): string | undefined {
