@@ -39,6 +39,12 @@ export interface TestClusterOptions {
   progressDeadlineMs?: number;
   /** Seed of the RNG behind fault rules' `probability` (default 1). */
   faultSeed?: number;
+  /** How often watches with allowWatchBookmarks get a BOOKMARK (default 60000, about every minute as on a real server). */
+  bookmarkIntervalMs?: number;
+  /** How long past events stay resumable by a watch before 410 Gone (default 300000: etcd compacts every 5 minutes). */
+  watchHistoryMs?: number;
+  /** When the server ends a watch that gave no timeoutSeconds (default 30-60 minutes, random, as the kube-apiserver). */
+  watchTimeoutMs?: number;
 }
 
 export interface TestCluster {
@@ -60,6 +66,10 @@ export interface TestCluster {
   onChange(listener: (event: { type: 'ADDED' | 'MODIFIED' | 'DELETED'; kind: string; object: any }) => void): () => void;
   requests: RequestRecord[];
   resetRequests(): void;
+  /** Compact now: watches resuming from any earlier resourceVersion get 410 Gone (as after an etcd compaction). */
+  compact(): void;
+  /** End every open watch now, as the server does when their timeout comes. */
+  closeWatches(): void;
   faults: FaultInjector;
   stop(): Promise<void>;
 }
@@ -68,9 +78,9 @@ const NAMESPACE = findByKind('v1', 'Namespace')!;
 
 export async function startTestCluster(opts: TestClusterOptions = {}): Promise<TestCluster> {
   const token = opts.token ?? randomBytes(16).toString('hex');
-  const store = new Store();
+  const store = new Store(opts.watchHistoryMs);
   const api = new Api(store);
-  const watches = new WatchHub(store);
+  const watches = new WatchHub(store, { bookmarkIntervalMs: opts.bookmarkIntervalMs, watchTimeoutMs: opts.watchTimeoutMs });
   const faults = new FaultInjector(opts.faultSeed ?? 1);
   const requests: RequestRecord[] = [];
 
@@ -133,6 +143,12 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
     },
     resetRequests() {
       requests.length = 0;
+    },
+    compact() {
+      store.compact();
+    },
+    closeWatches() {
+      watches.closeAll();
     },
     async stop() {
       if (stopped) return;
