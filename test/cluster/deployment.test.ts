@@ -199,6 +199,21 @@ describe('ReplicaSet bookkeeping and kubectl rollout undo', () => {
     expect(revisions).toEqual([3, 4, 5]);
   });
 
+  it('scaling up a finished Deployment is not a rollout: no ProgressDeadlineExceeded however long its pods fail', async () => {
+    // progress.go syncRolloutStatus: isCompleteDeployment (replicas == updatedReplicas and the condition is
+    // NewReplicaSetAvailable) skips progress estimation; sync.go handles a scaling event without it.
+    const d = deployment('scaleup', 'scaleup:fail-rollout', 0);
+    await h.cluster.apply(d);
+    await waitFor(() => getDeployment('scaleup')?.status?.conditions?.some((c: any) => c.reason === 'NewReplicaSetAvailable'), 5000, 'finished at 0');
+    const r = await h.kubectl(['scale', 'deployment/scaleup', '--replicas=2']);
+    expect(r.code).toBe(0);
+    await new Promise((done) => setTimeout(done, 2300)); // past this cluster's 2 s deadline
+    const live = getDeployment('scaleup');
+    expect(live.status).toMatchObject({ replicas: 2, updatedReplicas: 2 });
+    expect(live.status.availableReplicas ?? 0).toBe(0);
+    expect(live.status.conditions.find((c: any) => c.type === 'Progressing')).toMatchObject({ status: 'True', reason: 'NewReplicaSetAvailable' });
+  });
+
   it('the progress deadline defaults to 600 seconds', async () => {
     const d = deployment('deadline', 'deadline:1', 1);
     await h.cluster.apply(d);
