@@ -46,22 +46,27 @@ describe('watchUntil', () => {
     expect(h.cluster.requests.filter((r) => r.method === 'GET' && r.path === objectPath('resume'))).toHaveLength(1);
   });
 
-  test('after 410 Gone it reads the object again and watches from the fresh resourceVersion', async () => {
-    await h.cluster.apply(deployment('expire', 'expire:1'));
-    const d = { namespace: 'shop', name: 'expire' };
+  test('after 410 Gone it watches from now (an unchanged object keeps its old resourceVersion, so re-reading would not help)', async () => {
+    await h.cluster.apply(deployment('quiet', 'quiet:1'));
+    const d = { namespace: 'shop', name: 'quiet' };
     await waitForDeploymentRollout(h.client, d, wait);
-    await setDeploymentImage(h.client, { ...d, image: 'expire:2' });
+    // A rollout that is stuck and quiet: its pods never start, nothing changes (the deadline is 600 s).
+    await setDeploymentImage(h.client, { ...d, image: 'quiet:fail-rollout' });
+    await new Promise((r) => setTimeout(r, 600));
     h.cluster.resetRequests();
     const done = waitForDeploymentRollout(h.client, d, wait);
-    // Once the first watch is open: other writes move the resourceVersion on, then history is compacted,
-    // so the resume (from the last version of *this* Deployment) is too old.
     for (let i = 0; i < 200 && watchRequests().length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    // Other writes move the resourceVersion on; compaction then makes the Deployment's own version too old.
     await h.cluster.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'unrelated', namespace: 'shop' }, data: { at: String(Date.now()) } });
     h.cluster.compact();
-    expect((await done).revision).toBe(2);
-    const log = h.cluster.requests.map((r) => (r.query.includes('watch=true') ? 'watch' : `${r.method} ${r.path}`));
-    expect(log.filter((x) => x === `GET ${objectPath('expire')}`).length).toBeGreaterThanOrEqual(2); // the relist
-    const relist = log.lastIndexOf(`GET ${objectPath('expire')}`);
-    expect(log.slice(0, relist)).toContain('watch');
+    await new Promise((r) => setTimeout(r, 800)); // several server-side watch ends (150 ms each)
+    const log = h.cluster.requests.map((r) => (r.query.includes('watch=true') ? `watch rv=${new URLSearchParams(r.query).get('resourceVersion') ?? ''}` : `${r.method} ${r.path}`));
+    // One read at the start; after the 410, a watch from now (no resourceVersion), then resumes from what it sent.
+    expect(log.filter((x) => x === `GET ${objectPath('quiet')}`)).toHaveLength(1);
+    expect(log).toContain('watch rv=');
+
+    // The rollout is repaired: the wait, still watching, sees it finish.
+    await setDeploymentImage(h.client, { ...d, image: 'quiet:2' });
+    expect((await done).revision).toBe(3);
   });
 });
