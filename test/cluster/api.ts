@@ -23,6 +23,25 @@ export interface Target {
 export interface ListOptions {
   labelSelector?: string | null;
   fieldSelector?: string | null;
+  /** Page size (`limit`); 0 or absent: everything. */
+  limit?: number | undefined;
+  /** `continue` token from the previous page. */
+  continue?: string | null;
+}
+
+/** Continue tokens as the apiserver's storage encodes them: base64 JSON of the list's resourceVersion and the next key. */
+function encodeContinue(rv: number, start: string): string {
+  return Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv, start })).toString('base64');
+}
+
+function decodeContinue(token: string): { rv: number; start: string } {
+  try {
+    const parsed = JSON.parse(Buffer.from(token, 'base64').toString('utf8'));
+    if (parsed?.v === 'meta.k8s.io/v1' && Number.isInteger(parsed.rv) && typeof parsed.start === 'string') return parsed;
+  } catch {
+    // fall through
+  }
+  throw errors.badRequest('continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
 }
 
 export function withVersion(t: ResourceType, version: string, obj: KubeObject): KubeObject {
@@ -130,15 +149,38 @@ export class Api {
     const items = this.store
       .list(t, t.namespaced ? target.namespace : undefined)
       .filter((o) => labelMatch(o.metadata.labels) && fieldMatch(o))
-      .sort((a, b) =>
-        (a.metadata.namespace ?? '').localeCompare(b.metadata.namespace ?? '') || a.metadata.name.localeCompare(b.metadata.name),
-      )
+      .sort((a, b) => {
+        // etcd key order (byte-wise): namespace, then name.
+        const ka = `${a.metadata.namespace ?? ''}/${a.metadata.name}`;
+        const kb = `${b.metadata.namespace ?? ''}/${b.metadata.name}`;
+        return ka < kb ? -1 : ka > kb ? 1 : 0;
+      })
       .map((o) => withVersion(t, target.version, o));
+    // limit / continue (storage/etcd3 GetList): pages in key order; a token whose resourceVersion has been
+    // compacted is refused with 410 Expired. Later pages are read from the current state, not a snapshot.
+    const keyOf = (o: KubeObject) => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+    let listRv = this.store.resourceVersion;
+    let page = items;
+    if (opts.continue) {
+      const token = decodeContinue(opts.continue);
+      if (token.rv < this.store.oldestResumableVersion) {
+        throw errors.gone('The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.');
+      }
+      listRv = token.rv;
+      page = page.filter((o) => keyOf(o) >= token.start);
+    }
+    const metadata: Record<string, unknown> = { resourceVersion: String(listRv) };
+    const limit = opts.limit ?? 0;
+    if (limit > 0 && page.length > limit) {
+      metadata.continue = encodeContinue(listRv, `${keyOf(page[limit]!)}`);
+      metadata.remainingItemCount = page.length - limit;
+      page = page.slice(0, limit);
+    }
     return {
       apiVersion: apiVersionOf(t.group, target.version),
       kind: t.listKind,
-      metadata: { resourceVersion: String(this.store.resourceVersion) },
-      items,
+      metadata,
+      items: page,
     };
   }
 

@@ -30,6 +30,17 @@ function defaultPodSpec(spec: any): void {
   spec.schedulerName ??= 'default-scheduler';
 }
 
+/**
+ * A defaulted copy of a pod template, as a built-in PodTemplate gets on write
+ * (corev1defaults.SetObjectDefaults_PodTemplate, what Argo Rollouts applies to a
+ * Rollout's template before comparing it with a ReplicaSet's).
+ */
+export function defaultPodTemplate(template: any): any {
+  const copy = structuredClone(template ?? {});
+  defaultPodSpec(copy.spec);
+  return copy;
+}
+
 let nextClusterIp = 10;
 
 export function applyDefaults(t: ResourceType, obj: KubeObject): void {
@@ -55,9 +66,9 @@ export function applyDefaults(t: ResourceType, obj: KubeObject): void {
       defaultPodSpec(spec.template?.spec);
       break;
     case 'Rollout':
-      if (!spec) return;
-      spec.replicas ??= 1;
-      defaultPodSpec(spec.template?.spec);
+      // A custom resource: the API server applies only its CRD schema's defaults, and Argo's
+      // Rollout CRD declares none for the pod template (the controller defaults a copy when it
+      // compares templates: PodTemplateEqualIgnoreHash). See defaultPodTemplate.
       break;
     case 'Pod':
       defaultPodSpec(spec);

@@ -271,6 +271,7 @@ async function serveResource(
   const t: ResourceType = route.type;
   const isCollection = route.name === undefined;
   const listOpts = { labelSelector: q.get('labelSelector'), fieldSelector: q.get('fieldSelector') };
+  const pageOpts = { limit: q.get('limit') ? Number(q.get('limit')) : undefined, continue: q.get('continue') };
   const respond = (code: number, body: any) => {
     if (wantsTable(req.headers.accept)) sendJson(res, code, toTable(t, body), 'application/json;as=Table;v=v1;g=meta.k8s.io');
     else sendJson(res, code, body);
@@ -299,7 +300,7 @@ async function serveResource(
   if (isCollection) {
     switch (method) {
       case 'GET':
-        return respond(200, ctx.api.list(route, listOpts));
+        return respond(200, ctx.api.list(route, { ...listOpts, ...pageOpts }));
       case 'POST': {
         const body = await readObjectBody(req);
         return sendJson(res, 201, ctx.api.create(route, body, dryRun));

@@ -42,6 +42,7 @@ export const RESOURCE_TYPES: ResourceType[] = [
   type({ group: '', versions: ['v1'], kind: 'Pod', plural: 'pods', shortNames: ['po'], categories: ['all'], subresources: ['status'] }),
   type({ group: '', versions: ['v1'], kind: 'ConfigMap', plural: 'configmaps', shortNames: ['cm'] }),
   type({ group: '', versions: ['v1'], kind: 'Secret', plural: 'secrets' }),
+  type({ group: '', versions: ['v1'], kind: 'ResourceQuota', plural: 'resourcequotas', shortNames: ['quota'], subresources: ['status'] }),
   type({
     group: 'apps', versions: ['v1'], kind: 'Deployment', plural: 'deployments', shortNames: ['deploy'],
     categories: ['all'], subresources: ['status', 'scale'], hasGeneration: true,

@@ -182,3 +182,34 @@ describe('Argo Rollout step jumps', () => {
     expect(s.pauseConditions).toHaveLength(1);
   });
 });
+
+describe('Argo Rollout as the API server and Argo store it', () => {
+  it('basic canary: no pod-template defaulting, no status.canary.weights, stable shrinks as the canary grows; a stuck canary turns Degraded', async () => {
+    // Argo Rollouts docs (features/canary): without trafficRouting the weight is the ratio of pods;
+    // reconcileTrafficRouting is what sets status.canary.weights. utils/conditions RolloutTimedOut / CalculateRolloutPhase.
+    const ro = rollout('basic', 'basic:1', [{ setWeight: 25 }, { pause: {} }]);
+    delete ro.spec.strategy.canary.trafficRouting;
+    delete ro.spec.strategy.canary.canaryService;
+    delete ro.spec.strategy.canary.stableService;
+    ro.spec.progressDeadlineSeconds = 1;
+    await custom.createNamespacedCustomObject({ ...ref, body: ro });
+    const stable = await waitFor(() => (status('basic').phase === 'Healthy' ? status('basic') : undefined), 5000, 'initial Healthy');
+    const stored = cluster.get('argoproj.io/v1alpha1', 'Rollout', 'default', 'basic');
+    expect(stored.spec.template.spec.containers[0]).toEqual({ name: 'app', image: 'basic:1' }); // a CRD: not defaulted
+    expect(stored.spec.replicas).toBe(4);
+    const rsOf = (hash: string) => cluster.get('apps/v1', 'ReplicaSet', 'default', `basic-${hash}`);
+    expect(rsOf(stable.stableRS).spec.template.spec.containers[0].terminationMessagePath).toBe('/dev/termination-log'); // a ReplicaSet: defaulted
+
+    await setImage('basic', 'basic:2');
+    const paused = await waitFor(() => (status('basic').phase === 'Paused' ? status('basic') : undefined), 5000, 'Paused');
+    expect(paused.canary?.weights).toBeUndefined();
+    expect(rsOf(paused.currentPodHash).spec.replicas).toBe(1);
+    expect(rsOf(stable.stableRS).spec.replicas).toBe(3);
+
+    await setImage('basic', 'basic:fail-rollout');
+    const degraded = await waitFor(() => (status('basic').phase === 'Degraded' ? status('basic') : undefined), 5000, 'Degraded');
+    expect(degraded.message).toMatch(/^ProgressDeadlineExceeded: ReplicaSet "basic-[a-z0-9]+" has timed out progressing\.$/);
+    expect(degraded.conditions.find((c: any) => c.type === 'Progressing')).toMatchObject({ status: 'False', reason: 'ProgressDeadlineExceeded' });
+    expect(degraded.abort).toBeUndefined(); // timing out does not abort (progressDeadlineAbort is false by default)
+  });
+});

@@ -35,10 +35,16 @@ export interface TestClusterOptions {
   token?: string;
   /** How long a new Pod takes to turn Ready (default 50). */
   podReadyDelayMs?: number;
-  /** Overrides spec.progressDeadlineSeconds for Deployments (ms). */
+  /** Overrides spec.progressDeadlineSeconds of Deployments and Argo Rollouts (ms). */
   progressDeadlineMs?: number;
   /** Seed of the RNG behind fault rules' `probability` (default 1). */
   faultSeed?: number;
+  /** How often watches with allowWatchBookmarks get a BOOKMARK (default 60000, about every minute as on a real server). */
+  bookmarkIntervalMs?: number;
+  /** How long past events stay resumable by a watch before 410 Gone (default 300000: etcd compacts every 5 minutes). */
+  watchHistoryMs?: number;
+  /** When the server ends a watch that gave no timeoutSeconds (default 30-60 minutes, random, as the kube-apiserver). */
+  watchTimeoutMs?: number;
 }
 
 export interface TestCluster {
@@ -51,8 +57,19 @@ export interface TestCluster {
   writeKubeconfig(path: string): Promise<void>;
   apply(objects: object | object[]): Promise<void>;
   get(apiVersion: string, kind: string, namespace: string | undefined, name: string): any | undefined;
+  /** Objects of a kind (deep copies), optionally in one namespace. */
+  list(apiVersion: string, kind: string, namespace?: string): any[];
+  /**
+   * Told of every stored change, synchronously, as it happens (for tests that check
+   * what never happened in between, e.g. the most pods a rollout ever ran). Returns unsubscribe.
+   */
+  onChange(listener: (event: { type: 'ADDED' | 'MODIFIED' | 'DELETED'; kind: string; object: any }) => void): () => void;
   requests: RequestRecord[];
   resetRequests(): void;
+  /** Compact now: watches resuming from any earlier resourceVersion get 410 Gone (as after an etcd compaction). */
+  compact(): void;
+  /** End every open watch now, as the server does when their timeout comes. */
+  closeWatches(): void;
   faults: FaultInjector;
   stop(): Promise<void>;
 }
@@ -61,9 +78,9 @@ const NAMESPACE = findByKind('v1', 'Namespace')!;
 
 export async function startTestCluster(opts: TestClusterOptions = {}): Promise<TestCluster> {
   const token = opts.token ?? randomBytes(16).toString('hex');
-  const store = new Store();
+  const store = new Store(opts.watchHistoryMs);
   const api = new Api(store);
-  const watches = new WatchHub(store);
+  const watches = new WatchHub(store, { bookmarkIntervalMs: opts.bookmarkIntervalMs, watchTimeoutMs: opts.watchTimeoutMs });
   const faults = new FaultInjector(opts.faultSeed ?? 1);
   const requests: RequestRecord[] = [];
 
@@ -75,7 +92,7 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
     new PodLifecycleController(store, opts.podReadyDelayMs ?? 50),
     new ReplicaSetController(store),
     new DeploymentController(store, { progressDeadlineMs: opts.progressDeadlineMs }),
-    new RolloutController(store),
+    new RolloutController(store, { progressDeadlineMs: opts.progressDeadlineMs }),
   ];
 
   const tls = selfSignedCertificate();
@@ -115,8 +132,23 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
       const obj = store.peek(t, t.namespaced ? (namespace ?? 'default') : undefined, name);
       return obj ? withVersion(t, splitApiVersion(apiVersion).version, obj) : undefined;
     },
+    list(apiVersion, kind, namespace) {
+      const t = findByKind(apiVersion, kind);
+      if (!t) throw new Error(`test cluster does not serve ${apiVersion} ${kind}`);
+      const version = splitApiVersion(apiVersion).version;
+      return store.list(t, t.namespaced ? namespace : undefined).map((obj) => withVersion(t, version, obj));
+    },
+    onChange(listener) {
+      return store.subscribe((e) => listener({ type: e.type, kind: e.type_.kind, object: e.object }));
+    },
     resetRequests() {
       requests.length = 0;
+    },
+    compact() {
+      store.compact();
+    },
+    closeWatches() {
+      watches.closeAll();
     },
     async stop() {
       if (stopped) return;

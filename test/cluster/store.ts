@@ -20,6 +20,8 @@ export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 export interface StoreEvent {
   type: EventType;
   resourceVersion: number;
+  /** When it happened (ms), for the history window. */
+  at: number;
   type_: ResourceType;
   object: KubeObject; // frozen snapshot, do not mutate
 }
@@ -63,9 +65,21 @@ export class Store {
   private readonly listeners = new Set<Listener>();
   private readonly history: StoreEvent[] = [];
   private revision = 1;
+  /** Everything up to this resourceVersion has been compacted away (no watch can resume from before it). */
+  private compactedTo = 1;
 
-  constructor() {
+  /**
+   * @param historyWindowMs how long events stay resumable: the kube-apiserver's watch cache and
+   * etcd compaction (every 5 minutes by default, --etcd-compaction-interval) bound it the same way.
+   */
+  constructor(private readonly historyWindowMs = 5 * 60_000) {
     for (const t of RESOURCE_TYPES) this.tables.set(storageKey(t), new Map());
+  }
+
+  /** Compact now: a watch from any resourceVersion before the current one gets 410 Gone. */
+  compact(): void {
+    this.history.length = 0;
+    this.compactedTo = this.revision;
   }
 
   get resourceVersion(): number {
@@ -74,7 +88,18 @@ export class Store {
 
   /** The oldest resourceVersion a watch may resume from. */
   get oldestResumableVersion(): number {
-    return this.history.length > 0 ? this.history[0]!.resourceVersion - 1 : this.revision;
+    this.trimHistory();
+    return this.history.length > 0 ? Math.max(this.compactedTo, this.history[0]!.resourceVersion - 1) : Math.max(this.compactedTo, this.revision);
+  }
+
+  private trimHistory(): void {
+    const cutoff = Date.now() - this.historyWindowMs;
+    let drop = 0;
+    while (drop < this.history.length && this.history[drop]!.at < cutoff) drop++;
+    if (drop > 0) {
+      this.compactedTo = this.history[drop - 1]!.resourceVersion;
+      this.history.splice(0, drop);
+    }
   }
 
   subscribe(listener: Listener): () => void {
@@ -237,9 +262,13 @@ export class Store {
   }
 
   private emit(type: EventType, t: ResourceType, obj: KubeObject): void {
-    const event: StoreEvent = { type, resourceVersion: this.revision, type_: t, object: obj };
+    const event: StoreEvent = { type, resourceVersion: this.revision, at: Date.now(), type_: t, object: obj };
     this.history.push(event);
-    if (this.history.length > HISTORY_LIMIT) this.history.splice(0, this.history.length - HISTORY_LIMIT);
+    if (this.history.length > HISTORY_LIMIT) {
+      this.compactedTo = this.history[this.history.length - HISTORY_LIMIT - 1]!.resourceVersion;
+      this.history.splice(0, this.history.length - HISTORY_LIMIT);
+    }
+    this.trimHistory();
     for (const l of [...this.listeners]) {
       try {
         l(event);

@@ -110,6 +110,45 @@ function checkSelectorMatchesTemplate(spec: any, causes: StatusCause[]): void {
   }
 }
 
+/**
+ * ValidateDeploymentStrategy / ValidateRollingUpdateDeployment in kubernetes/kubernetes
+ * pkg/apis/apps/validation/validation.go.
+ */
+function checkStrategy(strategy: any, causes: StatusCause[]): void {
+  const field = 'spec.strategy';
+  if (!strategy) return;
+  const type = strategy.type;
+  if (type !== 'RollingUpdate' && type !== 'Recreate') {
+    causes.push({ reason: 'FieldValueNotSupported', message: `Unsupported value: ${JSON.stringify(type)}: supported values: "Recreate", "RollingUpdate"`, field: `${field}.type` });
+    return;
+  }
+  const ru = strategy.rollingUpdate;
+  if (type === 'Recreate') {
+    if (ru) causes.push({ reason: 'FieldValueForbidden', message: "Forbidden: may not be specified when strategy `type` is 'Recreate'", field: `${field}.rollingUpdate` });
+    return;
+  }
+  if (!ru) return;
+  const values: Record<string, number | undefined> = {};
+  for (const name of ['maxUnavailable', 'maxSurge']) {
+    const v = ru[name];
+    const path = `${field}.rollingUpdate.${name}`;
+    if (typeof v === 'number') {
+      if (!Number.isInteger(v) || v < 0) causes.push(invalid(path, v, 'must be greater than or equal to 0'));
+      values[name] = v;
+    } else if (typeof v === 'string') {
+      const m = /^(\d+)%$/.exec(v);
+      if (!m) causes.push(invalid(path, v, "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')"));
+      else {
+        values[name] = Number(m[1]);
+        if (name === 'maxUnavailable' && Number(m[1]) > 100) causes.push(invalid(path, v, 'must not be greater than 100%'));
+      }
+    }
+  }
+  if (values.maxUnavailable === 0 && values.maxSurge === 0) {
+    causes.push(invalid(`${field}.rollingUpdate.maxUnavailable`, ru.maxUnavailable, 'may not be 0 when `maxSurge` is 0'));
+  }
+}
+
 export function validateObject(t: ResourceType, obj: KubeObject, old?: KubeObject): void {
   const causes: StatusCause[] = [];
   const meta = obj.metadata ?? ({} as any);
@@ -123,6 +162,7 @@ export function validateObject(t: ResourceType, obj: KubeObject, old?: KubeObjec
       checkReplicas(spec?.replicas, 'spec.replicas', causes);
       checkSelectorMatchesTemplate(spec, causes);
       checkPodTemplate(spec?.template, 'spec.template', causes);
+      if (t.kind === 'Deployment') checkStrategy(spec?.strategy, causes);
       if (old && !deepEqual(old.spec?.selector, spec?.selector)) {
         causes.push(invalid('spec.selector', spec?.selector, 'field is immutable'));
       }

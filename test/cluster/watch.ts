@@ -21,10 +21,20 @@ export interface WatchOptions {
 
 type WireEvent = { type: string; object: unknown };
 
+export interface WatchHubOptions {
+  /** How often a watch with allowWatchBookmarks gets a BOOKMARK (default 60 s, as the watch cache sends them about every minute). */
+  bookmarkIntervalMs?: number | undefined;
+  /**
+   * When the server ends a watch that gave no timeoutSeconds. The kube-apiserver picks
+   * minRequestTimeout (1800 s) x (1 + rand) per watch (apiserver endpoints/handlers/get.go).
+   */
+  watchTimeoutMs?: number | undefined;
+}
+
 export class WatchHub {
   private readonly active = new Set<() => void>();
 
-  constructor(private readonly store: Store) {}
+  constructor(private readonly store: Store, private readonly opts: WatchHubOptions = {}) {}
 
   get count(): number {
     return this.active.size;
@@ -111,11 +121,14 @@ export class WatchHub {
     };
     this.active.add(close);
     res.on('close', close);
-    if (opts.timeoutSeconds !== undefined && opts.timeoutSeconds > 0) {
-      timers.push(setTimeout(close, opts.timeoutSeconds * 1000));
-    }
+    const timeoutMs = opts.timeoutSeconds !== undefined && opts.timeoutSeconds > 0
+      ? opts.timeoutSeconds * 1000
+      : this.opts.watchTimeoutMs ?? 1_800_000 * (1 + Math.random());
+    const timeout = setTimeout(close, timeoutMs);
+    timeout.unref();
+    timers.push(timeout);
     if (opts.allowWatchBookmarks) {
-      const interval = setInterval(() => bookmark(), opts.bookmarkIntervalMs ?? 1000);
+      const interval = setInterval(() => bookmark(), opts.bookmarkIntervalMs ?? this.opts.bookmarkIntervalMs ?? 60_000);
       interval.unref();
       timers.push(interval);
     }

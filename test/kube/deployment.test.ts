@@ -9,6 +9,11 @@ import {
   waitForDeploymentRollout,
 } from '../../src/core/kube/deployment.js';
 import { startHarness, type KubeHarness } from './harness.js';
+import { WaitTimeoutError } from '../../src/core/kube/watch-until.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run } from '../cluster/helpers.js';
 
 let h: KubeHarness;
 beforeAll(async () => {
@@ -73,13 +78,61 @@ describe('Deployment rollout', () => {
     const error = await waitForDeploymentRollout(h.client, d, wait).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RolloutFailedError);
     expect((error as RolloutFailedError).reason).toBe('ProgressDeadlineExceeded');
-    expect((error as Error).message).toMatch(/^Deployment shop\/orders: rollout failed: ProgressDeadlineExceeded: ReplicaSet "orders-[a-z0-9]+" has timed out progressing\.$/);
+    // 2 replicas, 25%/25%: one surge pod (rounded up), none unavailable (rounded down), so one new pod that never starts.
+    expect((error as Error).message).toMatch(
+      /^Deployment shop\/orders: rollout failed: ProgressDeadlineExceeded: ReplicaSet "orders-[a-z0-9]+" has timed out progressing\. \(1\/2 updated, 1 unavailable, 2 old still running; ImagePullBackOff on pod orders-[a-z0-9]+-[a-z0-9]+\)$/,
+    );
   });
 
   test('a wait that runs out of time says what was still missing', async () => {
     await h.cluster.apply(deployment('search', 'search:fail-rollout', 1));
     const error = await waitForDeploymentRollout(h.client, { namespace: 'shop', name: 'search' }, { timeoutMs: 300 }).catch((e: unknown) => e);
-    expect((error as Error).message).toMatch(/^Deployment shop\/search: not done after 300ms: .*(replicas|observed)/);
+    expect((error as Error).message).toMatch(/^Deployment shop\/search: not done after 300ms: .*(updated|observed)/);
+  });
+
+  test('on a cluster with the default 600s progress deadline, a slow rollout times out our wait first and says why', async () => {
+    const real = await startHarness({ podReadyDelayMs: 20 }); // no deadline override: spec.progressDeadlineSeconds defaults to 600
+    try {
+      const manifest = deployment('slow', 'slow:1', 3);
+      (manifest.spec as any).strategy = { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } };
+      await real.cluster.apply(manifest);
+      const d = { namespace: 'shop', name: 'slow' };
+      await waitForDeploymentRollout(real.client, d, wait);
+      expect(real.cluster.get('apps/v1', 'Deployment', 'shop', 'slow').spec.progressDeadlineSeconds).toBe(600);
+      await setDeploymentImage(real.client, { ...d, image: 'slow:fail-rollout' });
+      const error = await waitForDeploymentRollout(real.client, d, { timeoutMs: 800 }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(WaitTimeoutError);
+      expect((error as Error).message).toMatch(
+        /^Deployment shop\/slow: not done after 800ms: 1\/3 updated, 1 unavailable, 3 old still running \(ImagePullBackOff on pod slow-[a-z0-9]+-[a-z0-9]+\)$/,
+      );
+      // The cluster has not given up: Progressing is still True, as for 10 minutes on a real one.
+      const progressing = real.cluster.get('apps/v1', 'Deployment', 'shop', 'slow').status.conditions.find((c: any) => c.type === 'Progressing');
+      expect(progressing).toMatchObject({ status: 'True' });
+    } finally {
+      await real.close();
+    }
+  });
+
+  test('a ResourceQuota that refuses the new pods is named; once lifted the rollout completes', async () => {
+    const quota = { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'pods-limit', namespace: 'quota' }, spec: { hard: { pods: '2' } } };
+    await h.cluster.apply(quota);
+    const manifest = deployment('capped', 'capped:1', 2);
+    (manifest.metadata as any).namespace = 'quota';
+    await h.cluster.apply(manifest);
+    const d = { namespace: 'quota', name: 'capped' };
+    await waitForDeploymentRollout(h.client, d, wait);
+    await setDeploymentImage(h.client, { ...d, image: 'capped:2' }); // needs a third (surge) pod
+    const error = await waitForDeploymentRollout(h.client, d, wait).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RolloutFailedError);
+    expect((error as Error).message).toContain('0/2 updated, 1 unavailable, 2 old still running, ReplicaFailure: pods "capped-');
+    expect((error as Error).message).toContain('is forbidden: exceeded quota: pods-limit, requested: pods=1, used: pods=2, limited: pods=2');
+
+    // Lift the quota: the ReplicaSet creates its pods, the condition clears and the rollout finishes.
+    await h.cluster.apply({ ...quota, spec: { hard: { pods: '3' } } });
+    await setDeploymentImage(h.client, { ...d, image: 'capped:3' }); // a new rollout (the old one hit its deadline)
+    expect((await waitForDeploymentRollout(h.client, d, wait)).revision).toBe(3);
+    const live = await readDeployment(h.client, d);
+    expect(live.status?.conditions?.some((c) => c.type === 'ReplicaFailure')).toBe(false);
   });
 
   test('undo goes back to the previous revision, and to a given revision, as kubectl rollout undo does', async () => {
@@ -109,9 +162,57 @@ describe('Deployment rollout', () => {
     await expect(undoDeployment(h.client, { ...d, toRevision: 42 })).rejects.toThrow(/Deployment shop\/cart: has no revision 42 in its history/);
   });
 
+  test('undo leaves the Deployment as `kubectl rollout undo` does: template and annotations of the revision', async () => {
+    // kubectl/pkg/polymorphichelpers/rollback.go: the template of the revision's ReplicaSet (minus pod-template-hash),
+    // and its annotations, which the controller copied from the Deployment (SetNewReplicaSetAnnotations), but
+    // the skipped ones (revision, revision-history, desired/max-replicas, last-applied-configuration).
+    const dir = await mkdtemp(join(tmpdir(), 'undo-'));
+    const kubeconfig = join(dir, 'kubeconfig');
+    await h.cluster.writeKubeconfig(kubeconfig);
+    const kubectl = async (...args: string[]) => {
+      const r = await run('kubectl', ['--kubeconfig', kubeconfig, '-n', 'shop', ...args], { env: { ...process.env, HOME: dir } });
+      expect(r.stderr).toBe('');
+      return r.stdout;
+    };
+    try {
+      for (const name of ['undo-ours', 'undo-kubectl']) {
+        const manifest = deployment(name, 'app:1');
+        (manifest.metadata as any).annotations = { 'example.com/release': 'r1', 'example.com/owner': 'team-a' };
+        await h.cluster.apply(manifest);
+        await waitForDeploymentRollout(h.client, { namespace: 'shop', name }, wait);
+        // Annotations and image in one write, as an apply of a new release does. (Annotating first and changing
+        // the image after would copy r2 to revision 1's ReplicaSet too: the controller keeps the new ReplicaSet's
+        // annotations in step with the Deployment's.)
+        const patch = { metadata: { annotations: { 'example.com/release': 'r2', 'example.com/ticket': 'T-2' } }, spec: { template: { spec: { containers: [{ name: 'app', image: 'app:2' }] } } } };
+        await kubectl('patch', `deployment/${name}`, '--type', 'strategic', '-p', JSON.stringify(patch));
+        await waitForDeploymentRollout(h.client, { namespace: 'shop', name }, wait);
+      }
+      const ours = await undoDeployment(h.client, { namespace: 'shop', name: 'undo-ours' });
+      expect(ours).toMatchObject({ toRevision: 1, skipped: false });
+      await kubectl('rollout', 'undo', 'deployment/undo-kubectl');
+      const theirs = await readDeployment(h.client, { namespace: 'shop', name: 'undo-kubectl' });
+      const mine = await readDeployment(h.client, { namespace: 'shop', name: 'undo-ours' });
+      const normal = (x: unknown) => JSON.parse(JSON.stringify(x).replaceAll('undo-ours', 'NAME').replaceAll('undo-kubectl', 'NAME'));
+      expect(normal(mine.metadata?.annotations)).toEqual(normal(theirs.metadata?.annotations));
+      expect(normal(mine.spec?.template)).toEqual(normal(theirs.spec?.template));
+      // Revision 1's ReplicaSet had r1 and no ticket: they come back.
+      expect(mine.metadata?.annotations).toMatchObject({ 'example.com/release': 'r1', 'example.com/owner': 'team-a' });
+      expect(mine.metadata?.annotations?.['example.com/ticket']).toBeUndefined();
+      const done = await waitForDeploymentRollout(h.client, { namespace: 'shop', name: 'undo-ours' }, wait);
+      expect(done.revision).toBe(3);
+      // Undoing again goes back to revision 2 (the previous), not to 3 itself.
+      expect(await undoDeployment(h.client, { namespace: 'shop', name: 'undo-ours' })).toMatchObject({ toRevision: 2, skipped: false });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   test('scale goes through the scale subresource and returns the replicas before', async () => {
     await h.cluster.apply(deployment('web', 'web:1', 3));
     const d = { namespace: 'shop', name: 'web' };
+    // The controller writes the Deployment (revision annotation) while it rolls out; a guarded scale
+    // retried after that 409 would read twice. Start from a settled Deployment.
+    await waitForDeploymentRollout(h.client, d, wait);
     h.cluster.resetRequests();
     expect(await scaleDeployment(h.client, { ...d, replicas: 0 })).toEqual({ previousReplicas: 3 });
     expect(h.cluster.requests.map((r) => `${r.method} ${r.path}`)).toEqual([

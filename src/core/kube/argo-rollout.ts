@@ -1,7 +1,7 @@
 import type { V1ReplicaSet } from '@kubernetes/client-node';
 import type { KubeClient } from './client.js';
 import { ARGO_ROLLOUT, customRef, getCustomObject, jsonPatchCustomObject, mergePatchCustomObject, mergePatchCustomStatus, type KubeObject } from './custom-resources.js';
-import { findContainer, RolloutFailedError, type ImageChange, type UndoResult, type WaitOptions } from './deployment.js';
+import { describeNotReadyPods, findContainer, RolloutFailedError, type ImageChange, type UndoResult, type WaitOptions } from './deployment.js';
 import { KubeObjectError, isConflict } from './errors.js';
 import { guardedPatch } from './guarded-patch.js';
 import { pointer } from './json-patch.js';
@@ -190,8 +190,11 @@ export class ArgoRollout {
       ref: this.ref,
       read: async () => {
         const ro = await this.get();
+        // Only the Rollout's ReplicaSets (its selector), not every ReplicaSet in the namespace.
+        const matchLabels: Record<string, string> = ro.spec?.selector?.matchLabels ?? {};
+        const labelSelector = Object.entries(matchLabels).map(([k, v]) => `${k}=${v}`).join(',') || undefined;
         const list = await this.client.call('list', { kind: 'ReplicaSet', namespace: this.namespace, name: `(owned by Rollout ${this.name})` }, () =>
-          this.client.apps.listNamespacedReplicaSet({ namespace: this.namespace }),
+          this.client.apps.listNamespacedReplicaSet({ namespace: this.namespace, labelSelector }),
         );
         replicaSets = list.items.filter((rs) => rs.metadata?.ownerReferences?.some((o) => o.controller && o.uid === ro.metadata.uid));
         return ro;
@@ -209,10 +212,12 @@ export class ArgoRollout {
         }
         const template = JSON.parse(JSON.stringify(target.rs.spec?.template ?? {}));
         delete template.metadata?.labels?.[ROLLOUT_HASH_LABEL];
-        const current = structuredClone(ro.spec?.template ?? {});
-        delete current.metadata?.labels?.[ROLLOUT_HASH_LABEL];
         const images = Object.fromEntries((template.spec?.containers ?? []).map((c: { name: string; image?: string }) => [c.name, c.image ?? '']));
-        const skipped = JSON.stringify(sortKeys(current)) === JSON.stringify(sortKeys(template));
+        // The API server does not default a custom resource, so the Rollout's template never equals a
+        // ReplicaSet's (defaulted) one field for field. The controller's word is: the ReplicaSet it
+        // matched to the current template is status.currentPodHash, once it has seen this spec.
+        const s = argoRolloutStatus(ro);
+        const skipped = s.observed && s.currentPodHash !== undefined && target.rs.metadata?.labels?.[ROLLOUT_HASH_LABEL] === s.currentPodHash;
         result = { toRevision: target.revision, images, skipped };
         return skipped ? [] : [{ op: 'replace', path: pointer('spec', 'template'), value: template }];
       },
@@ -225,7 +230,31 @@ export class ArgoRollout {
    * Waits for the controller: `healthy` (fully promoted) or `paused` (at a pause step). Degraded or
    * aborted fails with RolloutFailedError carrying the controller's message.
    */
-  waitFor(until: 'healthy' | 'paused', options: WaitOptions): Promise<ArgoRolloutStatus> {
+  async waitFor(until: 'healthy' | 'paused', options: WaitOptions): Promise<ArgoRolloutStatus> {
+    try {
+      return await this.watch(until, options);
+    } catch (error) {
+      // A stuck canary: say why its pods are not available (ImagePullBackOff on pod x).
+      if (error instanceof RolloutFailedError && error.reason === 'ProgressDeadlineExceeded') {
+        const why = await this.describeCanaryPods();
+        if (why) throw new RolloutFailedError(this.ref, error.reason, `${error.detail} (${why})`);
+      }
+      throw error;
+    }
+  }
+
+  private async describeCanaryPods(): Promise<string | undefined> {
+    try {
+      const ro = await this.get();
+      const hash: string | undefined = ro.status?.currentPodHash;
+      if (!hash) return undefined;
+      return await describeNotReadyPods(this.client, this.namespace, { ...(ro.spec?.selector?.matchLabels ?? {}), [ROLLOUT_HASH_LABEL]: hash });
+    } catch {
+      return undefined;
+    }
+  }
+
+  private watch(until: 'healthy' | 'paused', options: WaitOptions): Promise<ArgoRolloutStatus> {
     return watchUntil<KubeObject, ArgoRolloutStatus>({
       client: this.client,
       ref: this.ref,
@@ -236,6 +265,7 @@ export class ArgoRollout {
         const s = argoRolloutStatus(ro);
         if (!s.observed) return { done: false, progress: 'waiting for the controller to observe the new spec' };
         if (s.phase === 'Degraded' || s.aborted) {
+          // status.message is "<reason>: <message>" (RolloutAborted, ProgressDeadlineExceeded, InvalidSpec).
           const [reason, ...rest] = (s.message || 'Degraded').split(': ');
           throw new RolloutFailedError(this.ref, reason ?? 'Degraded', rest.join(': ') || s.message);
         }
@@ -254,15 +284,3 @@ export class ArgoRollout {
   }
 }
 
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.keys(value)
-        .filter((k) => (value as Record<string, unknown>)[k] != null)
-        .sort()
-        .map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]),
-    );
-  }
-  return value;
-}

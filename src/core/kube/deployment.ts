@@ -1,10 +1,10 @@
-import type { V1Deployment, V1PodTemplateSpec, V1ReplicaSet, V1Scale } from '@kubernetes/client-node';
+import type { V1Deployment, V1Pod, V1PodTemplateSpec, V1ReplicaSet, V1Scale } from '@kubernetes/client-node';
 import type { KubeClient } from './client.js';
 import { KubeObjectError } from './errors.js';
 import { guardedPatch } from './guarded-patch.js';
 import { JSON_PATCH, pointer } from './json-patch.js';
 import { describeRef, type ObjectRef } from './object-ref.js';
-import { watchUntil } from './watch-until.js';
+import { WaitTimeoutError, watchUntil } from './watch-until.js';
 
 export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
 const POD_TEMPLATE_HASH = 'pod-template-hash';
@@ -103,10 +103,72 @@ export function deploymentRolloutState(dep: V1Deployment): RolloutState {
   const updated = status.updatedReplicas ?? 0;
   const replicas = status.replicas ?? 0;
   const available = status.availableReplicas ?? 0;
-  if (updated < desired) return { state: 'progressing', message: `${updated} out of ${desired} new replicas have been updated` };
-  if (replicas > updated) return { state: 'progressing', message: `${replicas - updated} old replicas are pending termination` };
-  if (available < updated) return { state: 'progressing', message: `${available} of ${updated} updated replicas are available` };
-  return { state: 'done', message: `deployment "${name}" successfully rolled out` };
+  if (updated >= desired && replicas <= updated && available >= updated) return { state: 'done', message: `deployment "${name}" successfully rolled out` };
+  return { state: 'progressing', message: rolloutSummary(dep) };
+}
+
+/**
+ * "2/3 updated, 1 unavailable" (+ old replicas still running, + a ReplicaFailure condition's
+ * message, e.g. the ResourceQuota that refused the new pods). The counts are the ones
+ * `kubectl rollout status` decides on.
+ */
+export function rolloutSummary(dep: V1Deployment): string {
+  const status = dep.status ?? {};
+  const desired = dep.spec?.replicas ?? 1;
+  const updated = status.updatedReplicas ?? 0;
+  const old = Math.max(0, (status.replicas ?? 0) - updated);
+  const parts = [`${updated}/${desired} updated`, `${status.unavailableReplicas ?? 0} unavailable`];
+  if (old > 0) parts.push(`${old} old still running`);
+  const failure = status.conditions?.find((c) => c.type === 'ReplicaFailure' && c.status === 'True');
+  if (failure) parts.push(`ReplicaFailure: ${failure.message ?? failure.reason ?? ''}`);
+  return parts.join(', ');
+}
+
+/**
+ * Why the newest ReplicaSet's pods are not available: "ImagePullBackOff on pod x",
+ * "CrashLoopBackOff on pods x, y", "Pending on pod z". Lists the pods of that ReplicaSet only
+ * (its selector includes pod-template-hash). Undefined when nothing is known or the list fails.
+ */
+export async function diagnosePods(client: KubeClient, dep: V1Deployment): Promise<string | undefined> {
+  try {
+    const replicaSets = await listOwnedReplicaSets(client, dep);
+    const revision = revisionOf(dep);
+    const newest = replicaSets.find((rs) => revisionOf(rs) === revision) ?? replicaSets.sort((a, b) => (revisionOf(b) ?? 0) - (revisionOf(a) ?? 0))[0];
+    const matchLabels = newest?.spec?.selector?.matchLabels;
+    if (!newest || !matchLabels) return undefined;
+    return await describeNotReadyPods(client, dep.metadata!.namespace!, matchLabels);
+  } catch {
+    return undefined;
+  }
+}
+
+/** "ImagePullBackOff on pod x; Pending on pods y, z" for the pods matching `matchLabels` that are not Ready. */
+export async function describeNotReadyPods(client: KubeClient, namespace: string, matchLabels: Record<string, string>): Promise<string | undefined> {
+  const labelSelector = Object.entries(matchLabels).map(([k, v]) => `${k}=${v}`).join(',');
+  const pods = await client.call('list', { kind: 'Pod', namespace, name: `(${labelSelector})` }, () => client.core.listNamespacedPod({ namespace, labelSelector }));
+  const byReason = new Map<string, string[]>();
+  for (const pod of pods.items) {
+    const reason = notReadyReason(pod);
+    if (reason) byReason.set(reason, [...(byReason.get(reason) ?? []), pod.metadata?.name ?? '?']);
+  }
+  if (byReason.size === 0) return undefined;
+  return [...byReason]
+    .map(([reason, names]) => `${reason} on pod${names.length > 1 ? 's' : ''} ${names.slice(0, 3).join(', ')}${names.length > 3 ? ` and ${names.length - 3} more` : ''}`)
+    .join('; ');
+}
+
+function notReadyReason(pod: V1Pod): string | undefined {
+  if (pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) return undefined;
+  const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
+  for (const c of statuses) {
+    const waiting = c.state?.waiting?.reason;
+    if (waiting && waiting !== 'PodInitializing' && waiting !== 'ContainerCreating') return waiting;
+    const terminated = c.state?.terminated?.reason;
+    if (terminated && terminated !== 'Completed') return terminated;
+  }
+  const unschedulable = pod.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False');
+  if (unschedulable) return unschedulable.reason ?? 'Unschedulable';
+  return pod.status?.phase === 'Pending' ? 'Pending' : 'not Ready';
 }
 
 /** The rollout failed (ProgressDeadlineExceeded, or the Argo Rollout was aborted or degraded). */
@@ -115,7 +177,7 @@ export class RolloutFailedError extends Error {
   constructor(
     readonly ref: ObjectRef,
     readonly reason: string,
-    detail: string,
+    readonly detail: string,
   ) {
     super(`${describeRef(ref)}: rollout failed: ${reason}: ${detail}`);
   }
@@ -132,7 +194,23 @@ export interface WaitOptions {
  * Throws RolloutFailedError on ProgressDeadlineExceeded and WaitTimeoutError on timeout.
  * Returns the revision rolled out.
  */
-export function waitForDeploymentRollout(client: KubeClient, d: DeploymentName, options: WaitOptions): Promise<{ revision: number | undefined }> {
+export async function waitForDeploymentRollout(client: KubeClient, d: DeploymentName, options: WaitOptions): Promise<{ revision: number | undefined }> {
+  const ref = deploymentRef(d);
+  let last: V1Deployment | undefined;
+  try {
+    return await watchRollout(client, d, options, (dep) => (last = dep));
+  } catch (error) {
+    // Say why the new pods are not available (ImagePullBackOff on pod x), read when the wait ends.
+    if (last && (error instanceof WaitTimeoutError || (error instanceof RolloutFailedError && error.reason === 'ProgressDeadlineExceeded'))) {
+      const why = await diagnosePods(client, last);
+      if (error instanceof WaitTimeoutError) throw new WaitTimeoutError(ref, `${error.lastProgress}${why ? ` (${why})` : ''}`, options.timeoutMs);
+      throw new RolloutFailedError(ref, error.reason, `${error.detail} (${rolloutSummary(last)}${why ? `; ${why}` : ''})`);
+    }
+    throw error;
+  }
+}
+
+function watchRollout(client: KubeClient, d: DeploymentName, options: WaitOptions, seen: (dep: V1Deployment) => void): Promise<{ revision: number | undefined }> {
   const ref = deploymentRef(d);
   return watchUntil<V1Deployment, { revision: number | undefined }>({
     client,
@@ -141,6 +219,7 @@ export function waitForDeploymentRollout(client: KubeClient, d: DeploymentName, 
     read: () => readDeployment(client, d),
     resourceVersionOf: (dep) => dep.metadata?.resourceVersion,
     decide: (dep) => {
+      seen(dep);
       const state = deploymentRolloutState(dep);
       if (state.state === 'failed') throw new RolloutFailedError(ref, state.reason, state.message);
       return state.state === 'done' ? { done: true, value: { revision: revisionOf(dep) } } : { done: false, progress: state.message };

@@ -55,9 +55,11 @@ export async function watchUntil<T, R>(options: WatchUntilOptions<T, R>): Promis
   };
 
   let resourceVersion: string | undefined;
+  /** After a 410: watch without a resourceVersion (the server starts with the object as it is now). */
+  let fromNow = false;
   for (;;) {
     if (options.signal?.aborted) throw options.signal.reason;
-    if (resourceVersion === undefined) {
+    if (resourceVersion === undefined && !fromNow) {
       const object = await options.read();
       const decision = consider(object);
       if (decision.done) return decision.value;
@@ -70,7 +72,14 @@ export async function watchUntil<T, R>(options: WatchUntilOptions<T, R>): Promis
     if (outcome.kind === 'done') return outcome.value;
     if (outcome.kind === 'failed') throw outcome.error;
     resourceVersion = outcome.resourceVersion;
-    if (outcome.kind === 'broken') {
+    fromNow = false;
+    if (outcome.kind === 'expired') {
+      // 410 Gone: our resourceVersion was compacted. Re-reading would not help: an object that has not changed
+      // since keeps that old resourceVersion, and a watch from it is refused again. Watch from now instead: the
+      // server first sends the object as it is (ADDED), then its changes.
+      resourceVersion = undefined;
+      fromNow = true;
+    } else if (outcome.kind === 'broken') {
       failures++;
       resourceVersion = undefined; // read again: events may have been missed
       await sleepMs(Math.min(2000, 100 * 2 ** Math.min(failures, 5)), options.signal);
@@ -84,7 +93,8 @@ type WatchOutcome<R> =
   | { kind: 'done'; value: R }
   | { kind: 'failed'; error: unknown }
   | { kind: 'closed'; resourceVersion: string | undefined }
-  | { kind: 'broken'; resourceVersion: undefined };
+  | { kind: 'broken'; resourceVersion: undefined }
+  | { kind: 'expired'; resourceVersion: undefined };
 
 function watchOnce<T, R>(
   client: KubeClient,
@@ -114,8 +124,8 @@ function watchOnce<T, R>(
       if (settled) return;
       const object = raw as T & { metadata?: { name?: string; resourceVersion?: string }; code?: number };
       if (type === 'ERROR') {
-        // e.g. 410 Gone: our resourceVersion is too old. Read again.
-        finish({ kind: 'broken', resourceVersion: undefined });
+        // 410 Gone: our resourceVersion is too old (compacted): read again at once. Anything else: read again after a backoff.
+        finish({ kind: object?.code === 410 ? 'expired' : 'broken', resourceVersion: undefined });
         return;
       }
       if (object?.metadata?.resourceVersion) resourceVersion = object.metadata.resourceVersion;

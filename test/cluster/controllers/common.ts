@@ -2,7 +2,7 @@
  * Helpers shared by the simulated controllers: a de-duplicating work queue,
  * owner references, pod-template hashing and conditions.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { RESOURCE_TYPES, type ResourceType } from '../resources.js';
 import { deepEqual, nowTimestamp, type KubeObject } from '../store.js';
 
@@ -50,9 +50,20 @@ export function templateWithoutHash(template: any): any {
   return copy;
 }
 
+/**
+ * pod-template-hash as the controllers write it: ComputeHash in
+ * kubernetes/kubernetes pkg/controller/controller_utils.go is FNV-32a over the
+ * template, printed in decimal and encoded with rand.SafeEncodeString (each
+ * digit mapped into SAFE_ALPHABET). The real hasher feeds FNV a spew dump of the
+ * Go struct; we feed it canonical JSON, so the value differs from a real
+ * cluster's for the same template but has the same form (up to 10 characters
+ * from the same alphabet) and is as deterministic.
+ */
 export function templateHash(template: any): string {
-  const digest = createHash('sha256').update(stableStringify(templateWithoutHash(template))).digest();
-  return [...digest.subarray(0, 10)].map((b) => SAFE_ALPHABET[b % SAFE_ALPHABET.length]).join('');
+  const bytes = Buffer.from(stableStringify(templateWithoutHash(template)), 'utf8');
+  let h = 0x811c9dc5;
+  for (const b of bytes) h = Math.imul(h ^ b, 0x01000193) >>> 0;
+  return [...String(h)].map((c) => SAFE_ALPHABET[c.charCodeAt(0) % SAFE_ALPHABET.length]).join('');
 }
 
 export function templatesEqual(a: any, b: any): boolean {

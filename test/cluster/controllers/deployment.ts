@@ -1,17 +1,28 @@
 /**
- * Deployment controller (simplified rolling update, faithful status):
- *  - a template change creates ReplicaSet `<deploy>-<hash>` (or adopts an old one
- *    with the same template, giving it the next revision: a rollback),
- *  - the new ReplicaSet goes to full scale; once its pods are all available the
- *    old ReplicaSets go to 0,
- *  - status and the Progressing / Available conditions move as on a real cluster,
- *    including ProgressDeadlineExceeded for a rollout whose pods never turn Ready.
+ * Deployment controller, following kubernetes/kubernetes pkg/controller/deployment
+ * (v1.32): sync.go (getNewReplicaSet, scale, cleanupDeployment, calculateStatus),
+ * rolling.go (rolloutRolling, reconcileNewReplicaSet, reconcileOldReplicaSets,
+ * cleanupUnhealthyReplicas, scaleDownOldReplicaSetsForRollingUpdate), recreate.go
+ * (rolloutRecreate), progress.go (syncRolloutStatus) and util/deployment_util.go
+ * (NewRSNewReplicas, SetNewReplicaSetAnnotations, copyDeploymentAnnotationsToReplicaSet,
+ * DeploymentComplete, DeploymentProgressing, getReplicaFailures).
+ *
+ * One reconcile does one step (scale the new ReplicaSet up, or the old ones down)
+ * and the ReplicaSet events it causes bring the next, as the real controller
+ * re-syncs on informer events. It waits while a ReplicaSet's status is behind
+ * its spec (observedGeneration), which the real controller's expectations and
+ * informer ordering give it.
+ *
+ * Simplified: no proportional scaling of several active ReplicaSets on a scale
+ * event (the newest takes the difference), no collisionCount (hashes do not collide
+ * here), pods are deleted at once (no graceful termination).
  */
 import type { KubeObject, Store } from '../store.js';
-import { deepEqual } from '../store.js';
+import { deepEqual, nowTimestamp } from '../store.js';
 import { labelSelectorObjectMatcher } from '../selectors.js';
 import {
   DEPLOYMENT,
+  POD,
   POD_TEMPLATE_HASH,
   REPLICA_SET,
   REVISION_ANNOTATION,
@@ -28,26 +39,41 @@ import {
   templatesEqual,
   type Condition,
 } from './common.js';
+import { isRollingUpdate, maxSurge, maxUnavailable } from './intstr.js';
+
+export const REVISION_HISTORY_ANNOTATION = 'deployment.kubernetes.io/revision-history';
+export const DESIRED_REPLICAS_ANNOTATION = 'deployment.kubernetes.io/desired-replicas';
+export const MAX_REPLICAS_ANNOTATION = 'deployment.kubernetes.io/max-replicas';
+
+/** annotationsToSkip in deployment_util.go: never copied from the Deployment to its ReplicaSets. */
+const ANNOTATIONS_NOT_COPIED = new Set([
+  'kubectl.kubernetes.io/last-applied-configuration',
+  REVISION_ANNOTATION,
+  REVISION_HISTORY_ANNOTATION,
+  DESIRED_REPLICAS_ANNOTATION,
+  MAX_REPLICAS_ANNOTATION,
+  'deprecated.deployment.rollback.to',
+]);
 
 export interface DeploymentControllerOptions {
   /** Overrides spec.progressDeadlineSeconds (ms). */
   progressDeadlineMs?: number | undefined;
 }
 
-function maxUnavailable(d: KubeObject): number {
-  const replicas = d.spec?.replicas ?? 1;
-  if (d.spec?.strategy?.type === 'Recreate') return replicas;
-  const v = d.spec?.strategy?.rollingUpdate?.maxUnavailable ?? '25%';
-  if (typeof v === 'number') return Math.min(v, replicas);
-  const pct = Number(String(v).replace('%', ''));
-  return Math.min(replicas, Math.floor((replicas * pct) / 100));
-}
+const specReplicas = (rs: KubeObject | undefined) => rs?.spec?.replicas ?? 0;
+const statusOf = (rs: KubeObject | undefined, field: string): number => rs?.status?.[field] ?? 0;
+const sum = (rss: KubeObject[], f: (rs: KubeObject) => number) => rss.reduce((n, rs) => n + f(rs), 0);
+const byCreation = (a: KubeObject, b: KubeObject) =>
+  String(a.metadata.creationTimestamp).localeCompare(String(b.metadata.creationTimestamp)) || a.metadata.name.localeCompare(b.metadata.name);
 
 export class DeploymentController {
   private readonly queue: WorkQueue;
   private readonly unsubscribe: () => void;
-  /** When the current rollout last made progress, by deployment uid. */
-  private readonly lastProgress = new Map<string, { hash: string; at: number; available: number }>();
+  /**
+   * When the Progressing condition's lastUpdateTime last moved, in ms (the condition itself
+   * has whole seconds, and tests use deadlines under a second), by Deployment uid.
+   */
+  private readonly lastProgress = new Map<string, number>();
 
   constructor(private readonly store: Store, private readonly opts: DeploymentControllerOptions = {}) {
     this.queue = new WorkQueue((key) => this.reconcile(key));
@@ -58,6 +84,12 @@ export class DeploymentController {
       } else if (e.type_ === REPLICA_SET) {
         const owner = controllerOf(e.object);
         if (owner?.kind === 'Deployment') this.queue.add(`${e.object.metadata.namespace}/${owner.name}`);
+      } else if (e.type_ === POD && e.type === 'DELETED') {
+        // Recreate waits for the old pods to be gone (oldPodsRunning).
+        const owner = controllerOf(e.object);
+        const rs = owner?.kind === 'ReplicaSet' ? store.peek(REPLICA_SET, e.object.metadata.namespace, owner.name) : undefined;
+        const d = rs && controllerOf(rs);
+        if (d?.kind === 'Deployment') this.queue.add(`${e.object.metadata.namespace}/${d.name}`);
       }
     });
     for (const d of store.list(DEPLOYMENT)) this.queue.add(nsName(d));
@@ -72,81 +104,190 @@ export class DeploymentController {
     return this.opts.progressDeadlineMs ?? (d.spec?.progressDeadlineSeconds ?? 600) * 1000;
   }
 
+  private owned(d: KubeObject): KubeObject[] {
+    const selector = labelSelectorObjectMatcher(d.spec?.selector);
+    return this.store.list(REPLICA_SET, d.metadata.namespace).filter((rs) => isControlledBy(rs, d) && selector(rs.metadata.labels));
+  }
+
   private reconcile(key: string): void {
     const [ns, name] = splitKey(key);
     let d = this.store.peek(DEPLOYMENT, ns, name);
     if (!d || d.metadata.deletionTimestamp) return;
-    const selector = labelSelectorObjectMatcher(d.spec?.selector);
-    const owned = this.store.list(REPLICA_SET, ns).filter((rs) => isControlledBy(rs, d!) && selector(rs.metadata.labels));
-    const maxRevision = owned.reduce((m, rs) => Math.max(m, revisionOf(rs)), 0);
-    let newRS = owned.find((rs) => templatesEqual(rs.spec?.template, d!.spec?.template));
-    const paused = d.spec?.paused === true;
-    let createdNew = false;
+    let all = this.owned(d);
+    // Wait for the ReplicaSet controller to catch up with the last scale (its status is what we count).
+    if (all.some((rs) => (rs.status?.observedGeneration ?? 0) < (rs.metadata.generation ?? 0))) return;
 
-    if (!paused) {
-      if (!newRS) {
-        newRS = this.createReplicaSet(d, maxRevision + 1);
-        createdNew = true;
-      } else if (revisionOf(newRS) < maxRevision) {
-        // Rolling back to an old template: that ReplicaSet becomes the newest revision.
-        newRS = this.updateReplicaSet(newRS, (rs) => {
-          rs.metadata.annotations = { ...(rs.metadata.annotations ?? {}), [REVISION_ANNOTATION]: String(maxRevision + 1) };
-        });
-      }
-      const desired = d.spec?.replicas ?? 1;
-      if ((newRS.spec?.replicas ?? 0) !== desired) {
-        newRS = this.updateReplicaSet(newRS, (rs) => {
-          rs.spec.replicas = desired;
-          rs.metadata.annotations = { ...(rs.metadata.annotations ?? {}), 'deployment.kubernetes.io/desired-replicas': String(desired) };
-        });
-      }
-      const newAvailable = newRS.status?.availableReplicas ?? 0;
-      const newCurrent = newRS.status?.replicas ?? 0;
-      if (newAvailable >= desired && newCurrent === desired) {
-        for (const rs of owned) {
-          if (rs.metadata.uid !== newRS.metadata.uid && (rs.spec?.replicas ?? 0) !== 0) {
-            this.updateReplicaSet(rs, (x) => {
-              x.spec.replicas = 0;
-            });
-          }
-        }
-      }
-      this.cleanupHistory(d, newRS);
-      const revision = String(revisionOf(newRS));
-      if (d.metadata.annotations?.[REVISION_ANNOTATION] !== revision) {
-        const next = structuredClone(d);
-        next.metadata.annotations = { ...(next.metadata.annotations ?? {}), [REVISION_ANNOTATION]: revision };
-        d = this.store.update(DEPLOYMENT, next);
-      }
+    let conditions: Condition[] = structuredClone(d.status?.conditions ?? []);
+    const existing = all.find((rs) => templatesEqual(rs.spec?.template, d!.spec?.template));
+    let newRS = existing;
+    const oldRSs = () => all.filter((rs) => rs.metadata.uid !== newRS?.metadata.uid);
+
+    if (d.spec?.paused) {
+      // sync(): a paused Deployment is only scaled, and its history cleaned up.
+      if (newRS) this.syncRevision(d, newRS, oldRSs(), conditions);
+      this.cleanupHistory(d, newRS, oldRSs());
+      this.updateStatus(d.metadata.namespace!, name, conditions);
+      return;
     }
-    this.updateStatus(d, newRS, createdNew);
+
+    let acted = false;
+    if (isRollingUpdate(d)) {
+      if (!newRS) {
+        newRS = this.createReplicaSet(d, oldRSs(), conditions);
+        all = [...all, newRS];
+        acted = true;
+      } else {
+        [d, newRS] = this.syncRevision(d, newRS, oldRSs(), conditions);
+        all = all.map((rs) => (rs.metadata.uid === newRS!.metadata.uid ? newRS! : rs));
+      }
+      acted = acted || this.reconcileNewReplicaSet(d, newRS, all) || this.reconcileOldReplicaSets(d, newRS, all);
+    } else {
+      acted = this.rolloutRecreate(d, newRS, all, conditions);
+      newRS = this.owned(d).find((rs) => templatesEqual(rs.spec?.template, d!.spec?.template));
+    }
+    d = this.store.peek(DEPLOYMENT, ns, name)!;
+    if (!acted && this.complete(d, this.owned(d), newRS)) this.cleanupHistory(d, newRS, this.owned(d).filter((rs) => rs.metadata.uid !== newRS?.metadata.uid));
+    this.updateStatus(ns, name, conditions);
   }
 
-  private createReplicaSet(d: KubeObject, revision: number): KubeObject {
+  /**
+   * getNewReplicaSet for an existing ReplicaSet: its revision becomes max(old)+1 if lower
+   * (a rollback, recorded in revision-history), it gets the Deployment's annotations
+   * and minReadySeconds, and the Deployment gets its revision.
+   */
+  private syncRevision(d: KubeObject, rs: KubeObject, oldRSs: KubeObject[], conditions: Condition[]): [KubeObject, KubeObject] {
+    const newRevision = oldRSs.reduce((m, x) => Math.max(m, revisionOf(x)), 0) + 1;
+    const annotations = { ...(rs.metadata.annotations ?? {}) };
+    setNewReplicaSetAnnotations(d, annotations, newRevision);
+    const minReady = d.spec?.minReadySeconds ?? 0;
+    if (!deepEqual(annotations, rs.metadata.annotations ?? {}) || (rs.spec?.minReadySeconds ?? 0) !== minReady) {
+      rs = this.updateReplicaSet(rs, (x) => {
+        x.metadata.annotations = annotations;
+        x.spec.minReadySeconds = minReady;
+      });
+    }
+    if (!conditions.some((c) => c.type === 'Progressing')) {
+      conditions.splice(0, conditions.length, ...setCondition(conditions, {
+        type: 'Progressing', status: 'True', reason: 'FoundNewReplicaSet', message: `Found new replica set "${rs.metadata.name}"`,
+      }));
+      this.lastProgress.set(d.metadata.uid, Date.now());
+    }
+    return [this.setDeploymentRevision(d, rs), rs];
+  }
+
+  private setDeploymentRevision(d: KubeObject, rs: KubeObject): KubeObject {
+    const revision = rs.metadata.annotations?.[REVISION_ANNOTATION];
+    if (revision === undefined || d.metadata.annotations?.[REVISION_ANNOTATION] === revision) return d;
+    const next = structuredClone(d);
+    next.metadata.annotations = { ...(next.metadata.annotations ?? {}), [REVISION_ANNOTATION]: revision };
+    return this.store.update(DEPLOYMENT, next);
+  }
+
+  /** getNewReplicaSet, creating: `<deployment>-<hash>`, sized by NewRSNewReplicas. */
+  private createReplicaSet(d: KubeObject, oldRSs: KubeObject[], conditions: Condition[]): KubeObject {
     const hash = templateHash(d.spec.template);
     const template = structuredClone(d.spec.template);
     template.metadata = { ...(template.metadata ?? {}) };
     template.metadata.labels = { ...(template.metadata.labels ?? {}), [POD_TEMPLATE_HASH]: hash };
     const selector = structuredClone(d.spec.selector);
     selector.matchLabels = { ...(selector.matchLabels ?? {}), [POD_TEMPLATE_HASH]: hash };
-    const replicas = d.spec?.replicas ?? 1;
-    const rs: KubeObject = {
+    const annotations: Record<string, string> = {};
+    setNewReplicaSetAnnotations(d, annotations, oldRSs.reduce((m, x) => Math.max(m, revisionOf(x)), 0) + 1);
+    Object.assign(annotations, replicasAnnotations(d));
+    const replicas = newRSNewReplicas(d, oldRSs, 0);
+    const rs = this.store.create(REPLICA_SET, {
       apiVersion: 'apps/v1',
       kind: 'ReplicaSet',
       metadata: {
         name: `${d.metadata.name}-${hash}`,
         namespace: d.metadata.namespace,
         labels: { ...template.metadata.labels },
-        annotations: {
-          [REVISION_ANNOTATION]: String(revision),
-          'deployment.kubernetes.io/desired-replicas': String(replicas),
-          'deployment.kubernetes.io/max-replicas': String(replicas + 1),
-        },
+        annotations,
         ownerReferences: [controllerRef(d)],
       },
       spec: { replicas, minReadySeconds: d.spec?.minReadySeconds ?? 0, selector, template },
-    };
-    return this.store.create(REPLICA_SET, rs);
+    });
+    conditions.splice(0, conditions.length, ...setCondition(conditions, {
+      type: 'Progressing', status: 'True', reason: 'NewReplicaSetCreated', message: `Created new replica set "${rs.metadata.name}"`,
+    }));
+    this.lastProgress.set(d.metadata.uid, Date.now());
+    this.setDeploymentRevision(d, rs);
+    return rs;
+  }
+
+  /** rolling.go reconcileNewReplicaSet. */
+  private reconcileNewReplicaSet(d: KubeObject, newRS: KubeObject, all: KubeObject[]): boolean {
+    const desired = d.spec?.replicas ?? 1;
+    if (specReplicas(newRS) === desired) return this.scale(d, newRS, desired);
+    if (specReplicas(newRS) > desired) return this.scale(d, newRS, desired);
+    const old = all.filter((rs) => rs.metadata.uid !== newRS.metadata.uid);
+    return this.scale(d, newRS, newRSNewReplicas(d, old, specReplicas(newRS)));
+  }
+
+  /** rolling.go reconcileOldReplicaSets: scale down what maxUnavailable allows, unhealthy replicas first. */
+  private reconcileOldReplicaSets(d: KubeObject, newRS: KubeObject, all: KubeObject[]): boolean {
+    const old = all.filter((rs) => rs.metadata.uid !== newRS.metadata.uid).sort(byCreation);
+    if (sum(old, specReplicas) === 0) return false;
+    const minAvailable = (d.spec?.replicas ?? 1) - maxUnavailable(d);
+    const newUnavailable = specReplicas(newRS) - statusOf(newRS, 'availableReplicas');
+    const maxScaledDown = sum(all, specReplicas) - minAvailable - newUnavailable;
+    if (maxScaledDown <= 0) return false;
+
+    // cleanupUnhealthyReplicas: old replicas that are not available go first, whatever availability says.
+    let cleaned = 0;
+    const sizes = new Map(old.map((rs) => [rs.metadata.uid, specReplicas(rs)]));
+    for (const rs of old) {
+      if (cleaned >= maxScaledDown) break;
+      const unhealthy = specReplicas(rs) - statusOf(rs, 'availableReplicas');
+      if (specReplicas(rs) === 0 || unhealthy <= 0) continue;
+      const count = Math.min(maxScaledDown - cleaned, unhealthy);
+      sizes.set(rs.metadata.uid, specReplicas(rs) - count);
+      cleaned += count;
+    }
+    // scaleDownOldReplicaSetsForRollingUpdate: then available replicas, down to minAvailable.
+    const available = sum(all, (rs) => statusOf(rs, 'availableReplicas'));
+    let total = Math.min(available - minAvailable, maxScaledDown - cleaned);
+    for (const rs of old) {
+      if (total <= 0) break;
+      const size = sizes.get(rs.metadata.uid)!;
+      if (size === 0) continue;
+      const count = Math.min(size, total);
+      sizes.set(rs.metadata.uid, size - count);
+      total -= count;
+    }
+    let acted = false;
+    for (const rs of old) acted = this.scale(d, rs, sizes.get(rs.metadata.uid)!) || acted;
+    return acted;
+  }
+
+  /** recreate.go rolloutRecreate: all old ReplicaSets to 0, wait for their pods to go, then the new one at full size. */
+  private rolloutRecreate(d: KubeObject, newRS: KubeObject | undefined, all: KubeObject[], conditions: Condition[]): boolean {
+    const old = all.filter((rs) => rs.metadata.uid !== newRS?.metadata.uid);
+    let acted = false;
+    for (const rs of old) if (specReplicas(rs) !== 0) acted = this.scale(d, rs, 0) || acted;
+    if (acted) return true;
+    const oldPods = this.store.list(POD, d.metadata.namespace).filter((p) => old.some((rs) => isControlledBy(p, rs)));
+    if (oldPods.some((p) => p.status?.phase !== 'Failed' && p.status?.phase !== 'Succeeded')) return false;
+    if (!newRS) {
+      this.createReplicaSet(d, old, conditions);
+      return true;
+    }
+    const [, rs] = this.syncRevision(d, newRS, old, conditions);
+    return this.scale(d, rs, d.spec?.replicas ?? 1);
+  }
+
+  /** sync.go scaleReplicaSet: replicas and the desired/max-replicas annotations. Returns whether it wrote. */
+  private scale(d: KubeObject, rs: KubeObject, replicas: number): boolean {
+    const current = this.store.peek(REPLICA_SET, rs.metadata.namespace, rs.metadata.name);
+    if (!current) return false;
+    const want = replicasAnnotations(d);
+    const annotationsStale = Object.entries(want).some(([k, v]) => current.metadata.annotations?.[k] !== v);
+    if (specReplicas(current) === replicas && !annotationsStale) return false;
+    this.updateReplicaSet(current, (x) => {
+      x.spec.replicas = replicas;
+      x.metadata.annotations = { ...(x.metadata.annotations ?? {}), ...want };
+    });
+    return specReplicas(current) !== replicas;
   }
 
   private updateReplicaSet(rs: KubeObject, mutate: (rs: KubeObject) => void): KubeObject {
@@ -155,82 +296,99 @@ export class DeploymentController {
     return this.store.update(REPLICA_SET, next);
   }
 
-  /** Delete the oldest scaled-down ReplicaSets beyond spec.revisionHistoryLimit. */
-  private cleanupHistory(d: KubeObject, newRS: KubeObject): void {
+  /** util.DeploymentComplete on the ReplicaSets as they stand. */
+  private complete(d: KubeObject, all: KubeObject[], newRS: KubeObject | undefined): boolean {
+    const desired = d.spec?.replicas ?? 1;
+    return !!newRS && statusOf(newRS, 'replicas') === desired && sum(all, (rs) => statusOf(rs, 'replicas')) === desired
+      && sum(all, (rs) => statusOf(rs, 'availableReplicas')) === desired;
+  }
+
+  /** sync.go cleanupDeployment: delete the oldest scaled-down ReplicaSets beyond spec.revisionHistoryLimit. */
+  private cleanupHistory(d: KubeObject, newRS: KubeObject | undefined, oldRSs: KubeObject[]): void {
     const limit = d.spec?.revisionHistoryLimit ?? 10;
-    const old = this.store
-      .list(REPLICA_SET, d.metadata.namespace)
-      .filter((rs) => isControlledBy(rs, d) && rs.metadata.uid !== newRS.metadata.uid)
-      .filter((rs) => (rs.spec?.replicas ?? 0) === 0 && (rs.status?.replicas ?? 0) === 0)
-      .sort((a, b) => revisionOf(a) - revisionOf(b));
-    for (const rs of old.slice(0, Math.max(0, old.length - limit))) {
+    const cleanable = oldRSs
+      .filter((rs) => rs.metadata.uid !== newRS?.metadata.uid)
+      .filter((rs) => specReplicas(rs) === 0 && statusOf(rs, 'replicas') === 0 && !rs.metadata.deletionTimestamp)
+      .sort((a, b) => revisionOf(a) - revisionOf(b) || byCreation(a, b));
+    for (const rs of cleanable.slice(0, Math.max(0, cleanable.length - limit))) {
       this.store.delete(REPLICA_SET, rs.metadata.namespace, rs.metadata.name);
     }
   }
 
-  private updateStatus(d: KubeObject, newRS: KubeObject | undefined, createdNew: boolean): void {
-    const all = this.store.list(REPLICA_SET, d.metadata.namespace).filter((rs) => isControlledBy(rs, d));
+  /** sync.go calculateStatus and progress.go syncRolloutStatus. */
+  private updateStatus(ns: string, name: string, conditionsIn: Condition[]): void {
+    const d = this.store.peek(DEPLOYMENT, ns, name);
+    if (!d) return;
+    const all = this.owned(d);
+    const newRS = all.find((rs) => templatesEqual(rs.spec?.template, d.spec?.template));
     const desired = d.spec?.replicas ?? 1;
-    const sum = (f: (rs: KubeObject) => number) => all.reduce((n, rs) => n + f(rs), 0);
-    const replicas = sum((rs) => rs.status?.replicas ?? 0);
-    const ready = sum((rs) => rs.status?.readyReplicas ?? 0);
-    const available = sum((rs) => rs.status?.availableReplicas ?? 0);
-    const totalSpec = sum((rs) => rs.spec?.replicas ?? 0);
-    const updated = newRS?.status?.replicas ?? 0;
-    const newAvailable = newRS?.status?.availableReplicas ?? 0;
+    const replicas = sum(all, (rs) => statusOf(rs, 'replicas'));
+    const updated = statusOf(newRS, 'replicas');
+    const ready = sum(all, (rs) => statusOf(rs, 'readyReplicas'));
+    const available = sum(all, (rs) => statusOf(rs, 'availableReplicas'));
     const uid = d.metadata.uid as string;
-    const hash = newRS ? templateHash(newRS.spec?.template) : '';
     const now = Date.now();
+    const old = d.status ?? {};
 
-    let conditions: Condition[] = structuredClone(d.status?.conditions ?? []);
-    const minAvailable = desired - maxUnavailable(d);
+    let conditions = conditionsIn;
     conditions = setCondition(
       conditions,
-      available >= minAvailable
+      available >= desired - maxUnavailable(d)
         ? { type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', message: 'Deployment has minimum availability.' }
         : { type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable', message: 'Deployment does not have minimum availability.' },
     );
 
-    const complete = !!newRS && updated === desired && newAvailable === desired && replicas === desired && available === desired;
-    const progress = this.lastProgress.get(uid);
-    const rolloutChanged = !progress || progress.hash !== hash;
-    if (rolloutChanged) {
-      this.lastProgress.set(uid, { hash, at: now, available: newAvailable });
-    } else if (newAvailable !== progress.available) {
-      progress.available = newAvailable;
-      progress.at = now;
-    }
-    const since = this.lastProgress.get(uid)!.at;
     const rsName = newRS?.metadata.name ?? '';
     const previous = conditions.find((c) => c.type === 'Progressing');
-    const old = d.status ?? {};
+    const complete = !!newRS && updated === desired && replicas === desired && available === desired;
     const progressMade =
       updated > (old.updatedReplicas ?? 0) ||
       ready > (old.readyReplicas ?? 0) ||
       available > (old.availableReplicas ?? 0) ||
       replicas - updated < (old.replicas ?? 0) - (old.updatedReplicas ?? 0);
+    if (!this.lastProgress.has(uid)) this.lastProgress.set(uid, now);
+    const deadline = this.deadlineMs(d);
 
+    // progress.go: a finished rollout (only the new ReplicaSet has pods) is not estimated again.
+    const finished = replicas === updated && previous?.reason === 'NewReplicaSetAvailable';
     if (d.spec?.paused) {
       conditions = setCondition(conditions, { type: 'Progressing', status: 'Unknown', reason: 'DeploymentPaused', message: 'Deployment is paused' });
+    } else if (previous?.reason === 'DeploymentPaused') {
+      conditions = setCondition(conditions, { type: 'Progressing', status: 'Unknown', reason: 'DeploymentResumed', message: 'Deployment is resumed' });
+      this.lastProgress.set(uid, now);
+      this.queue.addAfter(nsName(d), deadline + 1);
+    } else if (finished) {
+      this.lastProgress.set(uid, now);
     } else if (complete) {
       conditions = setCondition(conditions, {
         type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: `ReplicaSet "${rsName}" has successfully progressed.`,
       });
-    } else if (previous?.reason === 'ProgressDeadlineExceeded' && !rolloutChanged) {
-      // A timed-out rollout stays failed until the template changes or it completes.
-    } else if (now - since >= this.deadlineMs(d)) {
+    } else if (progressMade) {
+      // progress.go: the same reason with a fresh lastUpdateTime (setCondition would keep the old one).
+      const next: Condition = { type: 'Progressing', status: 'True', reason: 'ReplicaSetUpdated', message: `ReplicaSet "${rsName}" is progressing.`, lastUpdateTime: nowTimestamp() };
+      next.lastTransitionTime = previous?.status === 'True' ? previous.lastTransitionTime : next.lastUpdateTime;
+      conditions = [...conditions.filter((c) => c.type !== 'Progressing'), next];
+      this.lastProgress.set(uid, now);
+      this.queue.addAfter(nsName(d), deadline + 1);
+    } else if (previous?.reason === 'NewReplicaSetAvailable') {
+      // DeploymentTimedOut is false after a successful rollout until a new one makes progress.
+      this.lastProgress.set(uid, now);
+    } else if (previous?.reason === 'ProgressDeadlineExceeded' || now - this.lastProgress.get(uid)! >= deadline) {
       conditions = setCondition(conditions, {
         type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: `ReplicaSet "${rsName}" has timed out progressing.`,
       });
     } else {
-      if (createdNew) {
-        conditions = setCondition(conditions, { type: 'Progressing', status: 'True', reason: 'NewReplicaSetCreated', message: `Created new replica set "${rsName}"` });
-      } else if (!previous || previous.status !== 'True' || previous.reason === 'NewReplicaSetAvailable' || progressMade) {
-        conditions = setCondition(conditions, { type: 'Progressing', status: 'True', reason: 'ReplicaSetUpdated', message: `ReplicaSet "${rsName}" is progressing.` });
-      }
-      this.queue.addAfter(nsName(d), since + this.deadlineMs(d) - now + 1);
+      this.queue.addAfter(nsName(d), this.lastProgress.get(uid)! + deadline - now + 1);
     }
-    conditions.sort((a, b) => (a.type === 'Available' ? -1 : b.type === 'Available' ? 1 : 0));
+
+    // getReplicaFailures: the ReplicaSets' ReplicaFailure condition, newest ReplicaSet first.
+    const failure = [newRS, ...all.filter((rs) => rs !== newRS)]
+      .map((rs) => (rs?.status?.conditions ?? []).find((c: Condition) => c.type === 'ReplicaFailure' && c.status === 'True'))
+      .find((c) => c);
+    if (failure) conditions = setCondition(conditions, { type: 'ReplicaFailure', status: 'True', reason: failure.reason, message: failure.message });
+    else conditions = conditions.filter((c) => c.type !== 'ReplicaFailure');
+    const order = ['Available', 'Progressing', 'ReplicaFailure'];
+    conditions.sort((a, b) => order.indexOf(a.type) - order.indexOf(b.type));
 
     const status = omitZero({
       observedGeneration: d.metadata.generation,
@@ -238,7 +396,7 @@ export class DeploymentController {
       updatedReplicas: updated,
       readyReplicas: ready,
       availableReplicas: available,
-      unavailableReplicas: Math.max(0, totalSpec - available),
+      unavailableReplicas: Math.max(0, sum(all, specReplicas) - available),
       conditions,
       collisionCount: d.status?.collisionCount,
     });
@@ -247,5 +405,46 @@ export class DeploymentController {
       next.status = status;
       this.store.update(DEPLOYMENT, next, { subresource: 'status' });
     }
+  }
+}
+
+/**
+ * NewRSNewReplicas for RollingUpdate: grow the new ReplicaSet up to replicas + maxSurge
+ * pods in all (counting spec.replicas of every ReplicaSet); Recreate: full size at once.
+ */
+export function newRSNewReplicas(d: KubeObject, oldRSs: KubeObject[], newReplicas: number): number {
+  const desired = d.spec?.replicas ?? 1;
+  if (!isRollingUpdate(d)) return desired;
+  const current = sum(oldRSs, specReplicas) + newReplicas;
+  const maxTotal = desired + maxSurge(d);
+  if (current >= maxTotal) return newReplicas;
+  return newReplicas + Math.min(maxTotal - current, desired - newReplicas);
+}
+
+function replicasAnnotations(d: KubeObject): Record<string, string> {
+  const desired = d.spec?.replicas ?? 1;
+  return { [DESIRED_REPLICAS_ANNOTATION]: String(desired), [MAX_REPLICAS_ANNOTATION]: String(desired + maxSurge(d)) };
+}
+
+/**
+ * SetNewReplicaSetAnnotations: copy the Deployment's annotations (but annotationsToSkip),
+ * raise the revision if it is lower than newRevision, and then keep the revision it had
+ * in revision-history (a rollback to this ReplicaSet).
+ */
+function setNewReplicaSetAnnotations(d: KubeObject, annotations: Record<string, string>, newRevision: number): void {
+  let changed = false;
+  for (const [k, v] of Object.entries(d.metadata.annotations ?? {})) {
+    if (ANNOTATIONS_NOT_COPIED.has(k) || annotations[k] === v) continue;
+    annotations[k] = String(v);
+    changed = true;
+  }
+  const oldRevision = annotations[REVISION_ANNOTATION];
+  if (Number(oldRevision ?? 0) < newRevision) {
+    annotations[REVISION_ANNOTATION] = String(newRevision);
+    changed = true;
+  }
+  if (oldRevision !== undefined && changed && oldRevision !== annotations[REVISION_ANNOTATION]) {
+    const history = annotations[REVISION_HISTORY_ANNOTATION];
+    annotations[REVISION_HISTORY_ANNOTATION] = history ? `${history},${oldRevision}` : oldRevision;
   }
 }

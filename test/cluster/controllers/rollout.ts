@@ -10,13 +10,24 @@
  *  - `status.abort: true` aborts (phase Degraded, canary weight 0, message
  *    "RolloutAborted: ..."), `status.promoteFull: true` skips the remaining steps;
  *  - after the last step the canary becomes stable (stableRS = currentPodHash, phase Healthy);
- *  - with trafficRouting.istio the referenced VirtualService route weights follow.
+ *  - with trafficRouting.istio the referenced VirtualService route weights follow,
+ *    and status.canary.weights is reported (only with trafficRouting, as Argo's
+ *    reconcileTrafficRouting does); without it (basic canary) the stable
+ *    ReplicaSet is scaled down as the canary grows (replicas - canary pods);
+ *  - the Rollout's template is not defaulted by the API server (a CRD): it is
+ *    compared with ReplicaSet templates after defaulting a copy, as Argo's
+ *    replicasetutil.PodTemplateEqualIgnoreHash does;
+ *  - no progress for spec.progressDeadlineSeconds (600) while Progressing
+ *    (not paused) turns the Rollout Degraded with a Progressing condition
+ *    ProgressDeadlineExceeded (argo-rollouts utils/conditions RolloutTimedOut,
+ *    CalculateRolloutPhase: "ProgressDeadlineExceeded: ReplicaSet "x" has timed out progressing.").
  */
 import { createHash } from 'node:crypto';
 import type { KubeObject, Store } from '../store.js';
 import { deepEqual, nowTimestamp } from '../store.js';
 import { labelSelectorToString } from '../selectors.js';
 import { RESOURCE_TYPES } from '../resources.js';
+import { defaultPodTemplate } from '../defaults.js';
 import {
   REPLICA_SET,
   ROLLOUT,
@@ -57,16 +68,24 @@ function stepsHash(steps: unknown): string {
   return createHash('sha256').update(JSON.stringify(steps ?? [])).digest('hex').slice(0, 10);
 }
 
+export interface RolloutControllerOptions {
+  /** Overrides spec.progressDeadlineSeconds (ms). */
+  progressDeadlineMs?: number | undefined;
+}
+
 export class RolloutController {
   private readonly queue: WorkQueue;
   private readonly unsubscribe: () => void;
   /** When the current pause step began (ms), by `${uid}/${hash}/${stepIndex}`. */
   private readonly pauseStarted = new Map<string, number>();
+  /** The last progress seen (what changed, when), by Rollout uid. */
+  private readonly progress = new Map<string, { key: string; at: number }>();
 
-  constructor(private readonly store: Store) {
+  constructor(private readonly store: Store, private readonly opts: RolloutControllerOptions = {}) {
     this.queue = new WorkQueue((key) => this.reconcile(key));
     this.unsubscribe = store.subscribe((e) => {
-      if (e.type_ === ROLLOUT && e.type !== 'DELETED') this.queue.add(nsName(e.object));
+      if (e.type_ === ROLLOUT && e.type === 'DELETED') this.progress.delete(e.object.metadata.uid);
+      else if (e.type_ === ROLLOUT) this.queue.add(nsName(e.object));
       else if (e.type_ === REPLICA_SET) {
         const owner = controllerOf(e.object);
         if (owner?.kind === 'Rollout') this.queue.add(`${e.object.metadata.namespace}/${owner.name}`);
@@ -86,14 +105,17 @@ export class RolloutController {
     if (!ro || !ro.spec?.template) return;
     const replicas: number = ro.spec.replicas ?? 1;
     const steps: any[] = ro.spec.strategy?.canary?.steps ?? [];
-    const hash = templateHash(ro.spec.template);
     const status: any = structuredClone(ro.status ?? {});
     const owned = this.store.list(REPLICA_SET, ns).filter((rs) => isControlledBy(rs, ro!));
     const maxRevision = owned.reduce((m, rs) => Math.max(m, Number(rs.metadata.annotations?.[REVISION] ?? 0)), 0);
 
-    let canaryRS = owned.find((rs) => templatesEqual(rs.spec?.template, ro!.spec.template));
-    if (!canaryRS) canaryRS = this.createReplicaSet(ro, hash, maxRevision + 1);
-    else if (Number(canaryRS.metadata.annotations?.[REVISION] ?? 0) < maxRevision && status.currentPodHash !== hash) {
+    const desiredTemplate = defaultPodTemplate(ro.spec.template);
+    let canaryRS = owned.find((rs) => templatesEqual(rs.spec?.template, desiredTemplate));
+    if (!canaryRS) canaryRS = this.createReplicaSet(ro, templateHash(ro.spec.template), maxRevision + 1);
+    // Argo takes currentPodHash from the ReplicaSet that matches the template (an undo writes
+    // back a defaulted template, whose own hash would differ).
+    const hash: string = canaryRS.metadata.labels?.[HASH_LABEL] ?? templateHash(ro.spec.template);
+    if (Number(canaryRS.metadata.annotations?.[REVISION] ?? 0) < maxRevision && status.currentPodHash !== hash) {
       canaryRS = this.patchRS(canaryRS, (rs) => (rs.metadata.annotations = { ...(rs.metadata.annotations ?? {}), [REVISION]: String(maxRevision + 1) }));
     }
     const revision = canaryRS.metadata.annotations?.[REVISION];
@@ -121,6 +143,7 @@ export class RolloutController {
     const stableRS = owned.find((rs) => rs.metadata.labels?.[HASH_LABEL] === stableHash) ?? (stableHash === hash ? canaryRS : undefined);
     const isStableTemplate = stableHash === hash;
 
+    const trafficRouted = !!ro.spec.strategy?.canary?.trafficRouting;
     let weight = 0;
     let phase = 'Progressing';
     let message = '';
@@ -149,6 +172,8 @@ export class RolloutController {
           weight = Number(step.setWeight);
           const want = Math.min(replicas, Math.ceil((replicas * weight) / 100));
           canaryRS = this.scale(canaryRS, want);
+          // Basic canary (no trafficRouting): the pod ratio is the traffic ratio, so stable shrinks as the canary grows.
+          if (!trafficRouted && stableRS && stableRS.metadata.uid !== canaryRS.metadata.uid) this.scale(stableRS, replicas - want);
           if ((canaryRS.status?.availableReplicas ?? 0) >= want && (canaryRS.status?.replicas ?? 0) === want) idx++;
           else waiting = true;
         } else if (step.pause !== undefined) {
@@ -177,7 +202,7 @@ export class RolloutController {
         } else {
           weight = isStableTemplate ? 0 : 100;
         }
-      } else if (stableRS && stableRS.metadata.uid !== canaryRS.metadata.uid) {
+      } else if (stableRS && stableRS.metadata.uid !== canaryRS.metadata.uid && trafficRouted) {
         this.scale(stableRS, replicas);
       }
     }
@@ -186,13 +211,29 @@ export class RolloutController {
     const sum = (f: (rs: KubeObject) => number) => all.reduce((n, rs) => n + f(rs), 0);
     const canary = ro.spec.strategy?.canary ?? {};
     const finalStable = status.stableRS as string;
-    status.canary = {
-      ...(status.canary ?? {}),
-      weights: {
+    status.canary = { ...(status.canary ?? {}) };
+    if (trafficRouted) {
+      status.canary.weights = {
         canary: { podTemplateHash: hash, weight: finalStable === hash ? 0 : weight, ...(canary.canaryService ? { serviceName: canary.canaryService } : {}) },
         stable: { podTemplateHash: finalStable, weight: finalStable === hash ? 100 : 100 - weight, ...(canary.stableService ? { serviceName: canary.stableService } : {}) },
-      },
-    };
+      };
+    } else delete status.canary.weights;
+
+    // Progress deadline: only while Progressing; a pause (or any change) restarts the clock.
+    const progressKey = [hash, status.currentStepIndex, canaryRS.status?.replicas ?? 0, canaryRS.status?.availableReplicas ?? 0, phase === 'Paused', !!status.abort].join('/');
+    const seen = this.progress.get(ro.metadata.uid);
+    const now = Date.now();
+    if (!seen || seen.key !== progressKey || phase !== 'Progressing') this.progress.set(ro.metadata.uid, { key: progressKey, at: now });
+    const deadlineMs = this.opts.progressDeadlineMs ?? (ro.spec.progressDeadlineSeconds ?? 600) * 1000;
+    let timedOut = false;
+    if (phase === 'Progressing') {
+      const since = this.progress.get(ro.metadata.uid)!.at;
+      if (now - since >= deadlineMs) {
+        timedOut = true;
+        phase = 'Degraded';
+        message = `ProgressDeadlineExceeded: ReplicaSet "${canaryRS.metadata.name}" has timed out progressing.`;
+      } else this.queue.addAfter(nsName(ro), since + deadlineMs - now + 1);
+    }
     status.replicas = sum((rs) => rs.status?.replicas ?? 0);
     status.updatedReplicas = canaryRS.status?.replicas ?? 0;
     status.readyReplicas = sum((rs) => rs.status?.readyReplicas ?? 0);
@@ -206,7 +247,9 @@ export class RolloutController {
     conditions = setCondition(conditions, status.availableReplicas >= replicas
       ? { type: 'Available', status: 'True', reason: 'AvailableReason', message: 'Rollout has minimum availability' }
       : { type: 'Available', status: 'False', reason: 'AvailableReason', message: 'Rollout does not have minimum availability' });
-    const progressing: Condition = phase === 'Degraded'
+    const progressing: Condition = timedOut
+      ? { type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: `ReplicaSet "${canaryRS.metadata.name}" has timed out progressing.` }
+      : phase === 'Degraded'
       ? { type: 'Progressing', status: 'False', reason: 'RolloutAborted', message }
       : phase === 'Paused'
         ? { type: 'Progressing', status: 'Unknown', reason: 'RolloutPaused', message: 'Rollout is paused' }
@@ -269,7 +312,8 @@ export class RolloutController {
   }
 
   private createReplicaSet(ro: KubeObject, hash: string, revision: number): KubeObject {
-    const template = structuredClone(ro.spec.template);
+    // The API server defaults the ReplicaSet (a built-in kind) as it stores it.
+    const template = defaultPodTemplate(ro.spec.template);
     template.metadata = { ...(template.metadata ?? {}) };
     template.metadata.labels = { ...(template.metadata.labels ?? {}), [HASH_LABEL]: hash };
     const selector = structuredClone(ro.spec.selector ?? {});
