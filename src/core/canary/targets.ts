@@ -150,13 +150,22 @@ class DeploymentCanary implements CanaryTarget {
     const { session } = run;
     const live = await readDeployment(this.client, this.canary);
     const current = findContainer(this.workloadRef, live.spec?.template, run.container);
-    await session.change(stepName(run, 'canary-image'), this.workloadRef, { kind: 'image', container: current.name, previous: { image: current.image }, next: { image } }, () =>
-      setDeploymentImage(this.client, { ...this.canary, image, container: current.name }),
-    );
-    if (!this.config.routing.replicaRatio) {
-      const stable = await readDeployment(this.client, this.stable);
-      const replicas = this.config.workloads!.canaryReplicas ?? Math.max(1, stable.spec?.replicas ?? 1);
-      await this.scale(run, 'canary-scale-up', this.canary, replicas);
+    const imageChange: Change = { kind: 'image', container: current.name, previous: { image: current.image }, next: { image } };
+    const setImage = (replicas?: number) => setDeploymentImage(this.client, { ...this.canary, image, container: current.name, replicas });
+    // Replica ratio brings the canary's pods with the first weight.
+    const replicas = this.config.routing.replicaRatio ? undefined : (this.config.workloads!.canaryReplicas ?? Math.max(1, (await readDeployment(this.client, this.stable)).spec?.replicas ?? 1));
+    const liveReplicas = live.spec?.replicas ?? 1;
+    if (replicas !== undefined && liveReplicas !== replicas && current.image !== image && !session.dryRun) {
+      // Image and replicas in one write, each journaled: the canary's pods come up as a rollout of
+      // the new template, so a canary that never becomes ready fails at its progress deadline
+      // instead of waiting out rollout-timeout (a bare scale-up of a finished Deployment is not a rollout).
+      const scaleChange: Change = { kind: 'scale', previous: { replicas: liveReplicas }, next: { replicas } };
+      await session.change(stepName(run, 'canary-image'), this.workloadRef, imageChange, () =>
+        session.change(stepName(run, 'canary-scale-up'), this.workloadRef, scaleChange, () => setImage(replicas)),
+      );
+    } else {
+      await session.change(stepName(run, 'canary-image'), this.workloadRef, imageChange, () => setImage());
+      if (replicas !== undefined) await this.scale(run, 'canary-scale-up', this.canary, replicas);
     }
     if (!session.dryRun) await this.waitReady(run, this.canary);
   }

@@ -2,7 +2,7 @@ import type { V1Deployment, V1Pod, V1PodTemplateSpec, V1ReplicaSet, V1Scale } fr
 import type { KubeClient } from './client.js';
 import { KubeObjectError } from './errors.js';
 import { guardedPatch } from './guarded-patch.js';
-import { JSON_PATCH, pointer } from './json-patch.js';
+import { JSON_PATCH, pointer, type JsonPatchOp } from './json-patch.js';
 import { describeRef, type ObjectRef } from './object-ref.js';
 import { WaitTimeoutError, watchUntil } from './watch-until.js';
 
@@ -46,10 +46,14 @@ export interface ImageChange {
   changed: boolean;
 }
 
-/** Sets one container's image (the named one, or the first), guarded by the resourceVersion read. */
+/**
+ * Sets one container's image (the named one, or the first), guarded by the resourceVersion read.
+ * With `replicas`, the same patch sets them too: pods that come up with a new template are a
+ * rollout, which the progress deadline watches (a bare scale-up of a finished Deployment is not).
+ */
 export async function setDeploymentImage(
   client: KubeClient,
-  d: DeploymentName & { image: string; container?: string },
+  d: DeploymentName & { image: string; container?: string; replicas?: number },
 ): Promise<ImageChange> {
   const ref = deploymentRef(d);
   let change: ImageChange | undefined;
@@ -60,7 +64,9 @@ export async function setDeploymentImage(
     plan: (dep) => {
       const { index, name, image } = findContainer(ref, dep.spec?.template, d.container);
       change = { container: name, previousImage: image, image: d.image, previousRevision: revisionOf(dep), changed: image !== d.image };
-      return change.changed ? [{ op: 'replace', path: pointer('spec', 'template', 'spec', 'containers', index, 'image'), value: d.image }] : [];
+      const ops: JsonPatchOp[] = change.changed ? [{ op: 'replace', path: pointer('spec', 'template', 'spec', 'containers', index, 'image'), value: d.image }] : [];
+      if (d.replicas !== undefined && dep.spec?.replicas !== d.replicas) ops.push({ op: 'replace', path: pointer('spec', 'replicas'), value: d.replicas });
+      return ops;
     },
     send: (ops) => client.call('patch', ref, () => client.apps.patchNamespacedDeployment({ name: d.name, namespace: d.namespace, body: ops }, JSON_PATCH)),
   });
