@@ -93,6 +93,8 @@ test("killed after its first step, the run's post step puts traffic back and rel
 
   // The post step of the killed run: same run id, and no word from main that it finished.
   const context = testContext('run-kill-2');
+  // What the killed main step had saved for its post step (the runner keeps a step's state file): it held the lock.
+  context.state.set('delivery-started', 'true');
   await blueGreenFlow.post!(inputs({ ...hostsInputs('killed2'), kubeconfig: h.cluster.kubeconfig }), context);
   expect(liveHostWeights(h, 'killed2')).toEqual({ blue: 100, green: 0 });
   expect(h.cluster.get('coordination.k8s.io/v1', 'Lease', 'shop', 'pd-lock-killed2').spec.holderIdentity ?? undefined).toBeUndefined();

@@ -58,9 +58,11 @@ test('a run started while another holds the lock waits, then fails naming the ho
   try {
     const before = liveVirtualService(h, 'orders').metadata.resourceVersion;
     const started = Date.now();
-    const error = await runFlow(h, hostsInputs('orders', { 'lock-timeout': '1s' }), 'run-3').catch((e: unknown) => e);
+    const run = await runFlow(h, hostsInputs('orders', { 'lock-timeout': '1s' }), 'run-3');
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
-    expect((error as Error).message).toMatch(/^Lease shop\/pd-lock-orders: held by run run-deploying since .*gave up after waiting/);
+    // The run still sets result, for the workflow to branch on (issue 15).
+    expect(run.outputs).toEqual({ result: 'failed' });
+    expect(run.failure!.message).toMatch(/^Lease shop\/pd-lock-orders: held by run run-deploying since .*gave up after waiting/);
     expect(liveVirtualService(h, 'orders').metadata.resourceVersion).toBe(before);
     expect(h.cluster.get('v1', 'ConfigMap', 'shop', 'pd-state-orders')).toBeUndefined();
   } finally {

@@ -340,8 +340,9 @@ describe('a switch that stopped midway', () => {
     // The run is cancelled while the analysis at 10 % waits for its second measurement.
     const cancellingClock = { now: clock.now, sleep: async (ms: number, signal?: AbortSignal) => (context.controller.abort(new Error('the run was cancelled')), clock.sleep(ms, signal)) };
     const raw = hostsInputs('cancel', { steps: '10,100', 'pre-switch-analysis': 'false', ...analysisInputs('healthy', { 'step-analysis-duration': '5m' }) });
-    const error = await runFlow(h, raw, 'run-1100', { clock: cancellingClock, context }).catch((e: unknown) => e);
-    expect((error as Error).message).toBe('the run was cancelled');
+    const run = await runFlow(h, raw, 'run-1100', { clock: cancellingClock, context });
+    expect(run.failure!.message).toBe('the run was cancelled');
+    expect(run.outputs).toEqual({ result: 'cancelled' });
     expect(liveHostWeights(h, 'cancel')).toEqual({ blue: 100, green: 0 });
     expect((await journal(h, 'shop', 'cancel')).map((e) => [e.step, e.status])).toEqual([['traffic-10', 'compensated']]);
     expect(h.cluster.get('coordination.k8s.io/v1', 'Lease', 'shop', 'pd-lock-cancel').spec.holderIdentity ?? undefined).toBeUndefined();
