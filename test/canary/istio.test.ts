@@ -101,7 +101,7 @@ describe('canary with Istio subsets', () => {
     expect(Number(/[\d.]+/.exec(measurements.at(-1)!.value)![0])).toBeGreaterThan(0.02);
     // Held far less than the pause: the trigger cut it short.
     const summary = run.reporter.summaries.join('\n');
-    if (run.outputs.step === 3) {
+    if (run.outputs.step === 4) {
       expect(measurements.filter((m) => m.phase === 'Successful').length).toBeGreaterThan(3);
       expect(summary).toMatch(/\| pause 30m \| 25% \| [^|]+ \| (\d+s|[1-9]m \d\ds) \|/);
     } else {
