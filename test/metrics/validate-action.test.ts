@@ -83,7 +83,8 @@ describe('actions/validate end to end', () => {
     const run = await runAction({ metrics: 'metrics:\n  - name: x\n    successCondition: result[0] <\n    provider: { prometheus: { query: up } }', 'prometheus-address': prom.url }, 'invalid');
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(/::error::Invalid metrics input:%0A  - 'metrics.0.successCondition': does not parse: unexpected end of condition/);
-    expect(run.outputs.result).toBeUndefined();
+    // Bad input still sets result, for the workflow to branch on (issue 15), and nothing was measured.
+    expect(run.outputs.result).toBe('failed');
   }, 30_000);
 
   it('refuses a metrics file outside the workspace', async () => {

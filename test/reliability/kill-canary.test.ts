@@ -112,7 +112,7 @@ test('killed at every write boundary, a resumed run or the rollback leaves a kno
         // refuses to guess, and the record names the dead run; the canary's abort settles it.
         expect(record).toMatchObject({ state: 'progressing', runId: `kill-${ns}`, weight: 0 });
         const refused = await canary(ns, `other-${ns}`);
-        expect(refused.error?.message ?? '').toMatch(/A canary of .* \(started by run kill-cnk\d+\) is progressing .*abort it \(action: abort\)/);
+        expect(refused.error?.message ?? '').toMatch(/A canary of .* \(release kill-cnk\d+, started by run kill-cnk\d+\) is progressing .*abort it \(action: abort\)/);
         const abort = await settle(runCanary(parseInputs(canarySpec, { ...raw(ns, `abort-${ns}`), action: 'abort' }) as CanaryInputs, flowContext(`abort-${ns}`), { client, clock: scaledClock(), env: {} }));
         expect(abort.outputs.result).toBe('aborted');
         expect(state(ns)).toEqual(BEFORE);

@@ -98,7 +98,8 @@ test('a rollback racing a canary waits for its lock, then undoes it: the end sta
   expect(deploymentState(cluster, ns, 'checkout')).toEqual({ image: STABLE_IMAGE, replicas: 4 });
   expect(deploymentState(cluster, ns, 'checkout-canary')?.replicas).toBe(0);
   expect(journalOf(cluster, ns, 'checkout').every((e) => e.status === 'compensated')).toBe(true);
-  expect(canaryRecord(cluster, ns)).toMatchObject({ state: 'promoted' });
+  // The release it promoted was undone: its record says so, not "promoted".
+  expect(canaryRecord(cluster, ns)).toMatchObject({ state: 'rolled-back' });
   expect(leaseHolder(cluster, ns, 'checkout')).toBeUndefined();
 }, 60_000);
 

@@ -89,16 +89,21 @@ export async function compensate(client: KubeClient, entry: StateEntry, options:
   }
 }
 
-/** Waits until the controller has seen the Rollout's new template, then promotes it fully if it started a canary of it. */
+/**
+ * Promotes the Rollout fully until its stable ReplicaSet is the one running the restored template.
+ * The controller may move (to its first pause step) between our read and our promote, which then
+ * gives up rather than promote twice; here promoting again is what is wanted, so it is asked until
+ * the Rollout stands on the restored template.
+ */
 async function promoteFullOnceObserved(rollout: ArgoRollout, wait: { timeoutMs: number; signal?: AbortSignal }): Promise<void> {
   const deadline = Date.now() + wait.timeoutMs;
   for (;;) {
     const status = await rollout.status();
-    if (status.observed) {
-      if (status.currentPodHash !== status.stableRS) await rollout.promote({ full: true });
-      return;
+    if (status.observed && status.currentPodHash === status.stableRS) return;
+    if (status.observed) await rollout.promote({ full: true });
+    if (Date.now() > deadline) {
+      throw new Error(`${rollout.namespace}/${rollout.name}: the Argo Rollouts controller did not make the restored template stable within ${Math.round(wait.timeoutMs / 1000)}s (phase ${status.phase}${status.message ? `: ${status.message}` : ''})`);
     }
-    if (Date.now() > deadline) throw new Error(`${rollout.namespace}/${rollout.name}: the Argo Rollouts controller did not observe the restored template within ${Math.round(wait.timeoutMs / 1000)}s`);
     await sleepMs(100, wait.signal);
   }
 }

@@ -59,7 +59,8 @@ export async function runRollback(inputs: RollbackInputs, context: FlowContext, 
       return sessionResult(report);
     });
   } catch (error) {
-    if (error instanceof FlowFailure) throw error;
+    // The session's failure (the lock, the cluster) carries result only: the actions output is always there.
+    if (error instanceof FlowFailure) throw error.outputs.actions === undefined ? new FlowFailure(error.message, { ...error.outputs, actions: [] }) : error;
     // Lock timeout, unreachable cluster or database: the step fails, and `result` still reaches the workflow.
     const message = context.secrets.redact(error instanceof Error ? error.message : String(error));
     throw new FlowFailure(message, { result: 'failed', actions: [] });
