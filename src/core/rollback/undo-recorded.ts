@@ -67,7 +67,7 @@ export async function undoRecorded(client: KubeClient, journal: StateStore, plan
         outcome.alreadyBefore.push(`${ref} (${live})`);
         continue;
       }
-      if (after !== undefined && live !== undefined && live !== after) {
+      if (after !== undefined && live !== undefined && !passedThrough(undo.entries).has(live)) {
         const changed = `${ref} is ${live}, but release ${release} left it ${after} (and it was ${before ?? 'not recorded'} before): someone changed it since`;
         if (!options.force) throw new Error(`${changed}. Not overwriting that; check who changed it, then run again with force: true to put back ${before ?? 'what was recorded'}`);
         options.reporter.warn(`${changed}; force: putting back ${before ?? 'what was recorded'} anyway`);
@@ -93,6 +93,15 @@ export async function undoRecorded(client: KubeClient, journal: StateStore, plan
   }
   for (const entry of plan.undos.flatMap((u) => u.entries)) await journal.markCompensated(entry.id);
   return outcome;
+}
+
+/**
+ * Every state the release left the object in on its way (each change's before and after): a run
+ * killed around a write leaves one of them live, not necessarily the last one recorded. Anything
+ * else was someone else's change.
+ */
+function passedThrough(entries: readonly StateEntry[]): Set<string | undefined> {
+  return new Set(entries.flatMap((e) => [stateBefore(e.change), stateAfter(e.change)]));
 }
 
 /** Each undone object read back against its state before the release; the differences, in words. */
