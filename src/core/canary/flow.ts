@@ -1,3 +1,4 @@
+import { canonicalJson } from '../canonical-json.js';
 import { InputError } from '../config/input-error.js';
 import { postDeliverySession, runDeliverySession } from '../delivery/session.js';
 import type { Flow, FlowContext, FlowOutputs } from '../flow.js';
@@ -175,23 +176,15 @@ function checkSameCanary(active: CanaryRecord, config: CanaryConfig, image: stri
  */
 function checkSameTargets(active: CanaryRecord, config: CanaryConfig): void {
   const differences: string[] = [];
-  if (active.routing !== undefined && JSON.stringify(sortedKeys(active.routing)) !== JSON.stringify(sortedKeys(config.routing))) {
+  if (active.routing !== undefined && canonicalJson(active.routing) !== canonicalJson(config.routing)) {
     differences.push(`routing: started with ${JSON.stringify(active.routing)}, config ${config.source} has ${JSON.stringify(config.routing)}`);
   }
-  if (active.workloads !== undefined && JSON.stringify(sortedKeys(active.workloads)) !== JSON.stringify(sortedKeys(config.workloads ?? null))) {
+  if (active.workloads !== undefined && canonicalJson(active.workloads) !== canonicalJson(config.workloads ?? null)) {
     differences.push(`workloads: started with ${JSON.stringify(active.workloads)}, config ${config.source} has ${JSON.stringify(config.workloads ?? null)}`);
   }
   if (differences.length) {
     throw new Error(`${describeActive(active)}, and config ${config.source} names other objects than it was started with:\n  - ${differences.join('\n  - ')}\nGive the config it was started with.`);
   }
-}
-
-function sortedKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortedKeys);
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.keys(value).filter((k) => (value as Record<string, unknown>)[k] !== undefined).sort().map((k) => [k, sortedKeys((value as Record<string, unknown>)[k])]));
-  }
-  return value;
 }
 
 function describeActive(r: CanaryRecord): string {

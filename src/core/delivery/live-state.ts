@@ -29,31 +29,18 @@ function podsText(pods: Record<string, number>): string {
     .join(', ');
 }
 
-/** What the change found before it was made. */
-export function stateBefore(change: Change): string | undefined {
+/** What the change found before it was made (`previous`), or left (`next`). */
+export function recordedState(change: Change, side: 'previous' | 'next'): string | undefined {
   switch (change.kind) {
-    case 'traffic':
-      if (change.router.type === 'replica-ratio') return change.pods ? podsText(change.pods.previous) : undefined;
-      return weightsText(change.previous);
+    case 'traffic': {
+      if (change.router.type !== 'replica-ratio') return weightsText(change[side]);
+      const pods = change.pods?.[side];
+      return pods ? podsText(pods) : undefined;
+    }
     case 'image':
-      return change.previous.image;
+      return change[side].image;
     case 'scale':
-      return `${change.previous.replicas} replicas`;
-    default:
-      return undefined;
-  }
-}
-
-/** What the change left. */
-export function stateAfter(change: Change): string | undefined {
-  switch (change.kind) {
-    case 'traffic':
-      if (change.router.type === 'replica-ratio') return change.pods?.next ? podsText(change.pods.next) : undefined;
-      return weightsText(change.next);
-    case 'image':
-      return change.next.image;
-    case 'scale':
-      return `${change.next.replicas} replicas`;
+      return `${change[side].replicas} replicas`;
     default:
       return undefined;
   }

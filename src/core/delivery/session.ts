@@ -85,7 +85,6 @@ export interface DeliverySession {
 const FINISHED = 'delivery-finished';
 /** Set once the run holds the lock: before it, the run changed nothing, and its post step has nothing to do. */
 const STARTED = 'delivery-started';
-const LOCKED = 'delivery-locked';
 
 export async function runDeliverySession(options: SessionOptions, work: (session: DeliverySession) => Promise<SessionResult>): Promise<FlowOutputs> {
   const { inputs, context, strategy } = options;
@@ -114,7 +113,6 @@ export async function runDeliverySession(options: SessionOptions, work: (session
       // the run still ends with `result`, a summary and a final notification saying why.
       throw await ended(notify, context, { ...event(), durationMs: Date.now() - started }, error);
     }
-    context.state.set(LOCKED, 'true');
     context.state.set(STARTED, 'true');
   }
 
@@ -162,7 +160,6 @@ export async function runDeliverySession(options: SessionOptions, work: (session
     if (!context.signal.aborted) context.state.set(FINISHED, 'true');
     if (lock) {
       await lock.release().catch((e: Error) => context.reporter.warn(`could not release the lock of ${inputs.service}: ${e.message} (it expires by itself)`));
-      context.state.set(LOCKED, '');
     }
     context.reporter.debug(`${strategy}: ${client.requestCount} Kubernetes API requests in ${formatDuration(Date.now() - started)}`);
   }

@@ -1,4 +1,5 @@
 import type { V1Deployment, V1Pod, V1PodTemplateSpec, V1ReplicaSet, V1Scale } from '@kubernetes/client-node';
+import { canonicalJson } from '../canonical-json.js';
 import type { KubeClient } from './client.js';
 import { KubeObjectError } from './errors.js';
 import { guardedPatch } from './guarded-patch.js';
@@ -322,21 +323,9 @@ function sameTemplate(a: any, b: any): boolean {
   const strip = (t: any) => {
     const copy = structuredClone(t ?? {});
     delete copy.metadata?.labels?.[POD_TEMPLATE_HASH];
-    return canonical(copy);
+    return canonicalJson(copy, { dropNull: true });
   };
   return strip(a) === strip(b);
-}
-
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value && typeof value === 'object') {
-    return `{${Object.keys(value)
-      .filter((k) => (value as Record<string, unknown>)[k] !== undefined && (value as Record<string, unknown>)[k] !== null)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value);
 }
 
 /** Scales through the scale subresource, guarded by the resourceVersion read. Returns the replicas before. */

@@ -1,5 +1,5 @@
 import { compensate } from '../delivery/compensate.js';
-import { liveState, stateAfter, stateBefore } from '../delivery/live-state.js';
+import { liveState, recordedState } from '../delivery/live-state.js';
 import type { KubeClient } from '../kube/client.js';
 import { readDeployment, waitForDeploymentRollout } from '../kube/deployment.js';
 import { describeRef } from '../kube/object-ref.js';
@@ -42,7 +42,7 @@ export async function undoRecorded(client: KubeClient, journal: StateStore, plan
   const outcome: UndoOutcome = { actions: [], alreadyBefore: [] };
   const release = plan.release?.id ?? '?';
   for (const undo of plan.trafficLeft) {
-    const before = stateBefore(undo.target.change);
+    const before = recordedState(undo.target.change, 'previous');
     const live = await liveState(client, undo.target);
     if (before === undefined || live !== before) {
       throw new UndoFailure(
@@ -59,8 +59,8 @@ export async function undoRecorded(client: KubeClient, journal: StateStore, plan
       options.signal.throwIfAborted();
       const ref = describeRef(undo.target.object);
       const newest = undo.entries[0]!;
-      const before = stateBefore(undo.target.change);
-      const after = stateAfter(newest.change);
+      const before = recordedState(undo.target.change, 'previous');
+      const after = recordedState(newest.change, 'next');
       const live = await liveState(client, undo.target);
       if (before !== undefined && live === before) {
         options.reporter.info(`${ref} is already ${live}, as before release ${release}: nothing to undo there`);
@@ -101,7 +101,7 @@ export async function undoRecorded(client: KubeClient, journal: StateStore, plan
  * else was someone else's change.
  */
 function passedThrough(entries: readonly StateEntry[]): Set<string | undefined> {
-  return new Set(entries.flatMap((e) => [stateBefore(e.change), stateAfter(e.change)]));
+  return new Set(entries.flatMap((e) => [recordedState(e.change, 'previous'), recordedState(e.change, 'next')]));
 }
 
 /** Each undone object read back against its state before the release; the differences, in words. */
@@ -110,7 +110,7 @@ async function verifyUndone(client: KubeClient, undos: readonly PlannedUndo[]): 
   for (const undo of undos) {
     const { object, change } = undo.target;
     const ref = describeRef(object);
-    const expected = stateBefore(change);
+    const expected = recordedState(change, 'previous');
     if (expected !== undefined) {
       const actual = await liveState(client, undo.target);
       if (actual !== expected) differences.push(`${ref} ${fieldOf(undo.target)} is ${actual}, expected ${expected}`);

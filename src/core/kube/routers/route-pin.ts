@@ -12,6 +12,8 @@
  */
 
 /** A route as recorded: by name, or (unnamed) by its destinations and match conditions. */
+import { canonicalJson } from '../../canonical-json.js';
+
 export type RoutePin = { name: string } | { destinations: string[]; match?: unknown };
 
 /** What a router knows of one of its object's routes, to identify it. */
@@ -60,9 +62,7 @@ export function listRoutes(routes: RouteView[]): string {
   return routes.map((r, i) => `${r.name ? `"${r.name}"` : `#${i}`} (${r.destinations.join(', ') || 'no destinations'})`).join(', ');
 }
 
-/** JSON with sorted keys, so two equal match conditions compare equal whatever their key order. */
+/** Match conditions compare equal whatever their key order; an absent one reads `none`. */
 function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b))) : v,
-  ) ?? 'none';
+  return canonicalJson(value) ?? 'none';
 }
