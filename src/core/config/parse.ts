@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { InputError } from './input-error.js';
 
 /** Where the value came from, used to name it in messages: `input` for action inputs, a file path for config files. */
