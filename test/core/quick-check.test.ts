@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { deriveQuickChecks, quickCheckInputs } from '../../src/core/config/quick-check.js';
+import { quickCheckInputs } from '../../src/core/config/quick-check.js';
+import { deriveQuickChecks } from '../../src/core/specs/derive-quick-checks.js';
 import { actions } from '../../src/core/specs/index.js';
 import { quickChecks } from '../../src/core/specs/quick-checks.js';
 import { parseInputs } from '../../src/core/specs/spec.js';
