@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { duration, objectName, percentage } from '../config/primitives.js';
 
 /**

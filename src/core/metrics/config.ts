@@ -1,5 +1,5 @@
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { InputError } from '../config/input-error.js';
 import { parseWith } from '../config/parse.js';
 import { duration } from '../config/primitives.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { booleanInput, duration, httpUrl, MAX_SERVICE_NAME, namespaceName, serviceName } from '../config/primitives.js';
 import type { InputDef } from './spec.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { booleanInput, commandInput, duration, imageRef, listInput, namespacedName, objectName } from '../config/primitives.js';
 import { notifyInputs, runInputs } from './common.js';
 import { defineAction } from './spec.js';

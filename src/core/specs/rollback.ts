@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { booleanInput, duration, integerInput, objectName } from '../config/primitives.js';
 import { clusterInputs, notifyInputs, runInputs } from './common.js';
 import { migrateSpec } from './migrate.js';
