@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { FlowFailure } from '../../src/core/flow.js';
 import { KubeClient } from '../../src/core/kube/client.js';
-import { runRollback } from '../../src/core/rollback/rollback-flow.js';
+import { runRollback } from '../../src/core/rollback/flow.js';
 import { rollbackSpec } from '../../src/core/specs/rollback.js';
 import { parseInputs } from '../../src/core/specs/spec.js';
 import { startTestCluster, type TestCluster } from '../cluster/server.js';

@@ -16,7 +16,7 @@ import {
 import { StateStore, type StateEntry } from '../../src/core/kube/state-store.js';
 import type { Weights } from '../../src/core/kube/weights.js';
 import { MemoryReporter } from '../../src/core/reporter.js';
-import { runRollback, type RollbackInputs } from '../../src/core/rollback/rollback-flow.js';
+import { runRollback, type RollbackInputs } from '../../src/core/rollback/flow.js';
 import type { RollbackAction } from '../../src/core/rollback/report.js';
 import { Secrets } from '../../src/core/secrets.js';
 import { rollbackSpec } from '../../src/core/specs/rollback.js';
