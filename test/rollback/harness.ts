@@ -177,9 +177,9 @@ export function deployment(namespace: string, name: string, image: string, repli
   };
 }
 
-/** Blue-green with Istio: two colour Deployments and a VirtualService routing 100% to blue by host. */
+/** Blue-green with Istio: two color Deployments and a VirtualService routing 100% to blue by host. */
 export function blueGreenFixtures(t: Target) {
-  const host = (colour: string) => `${t.service}-${colour}.${t.namespace}.svc.cluster.local`;
+  const host = (color: string) => `${t.service}-${color}.${t.namespace}.svc.cluster.local`;
   const objects = [
     deployment(t.namespace, `${t.service}-blue`, `${t.service}:1.0`),
     deployment(t.namespace, `${t.service}-green`, `${t.service}:1.0`),

@@ -12,7 +12,7 @@ export interface Clock {
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
-/** The analysis with its arguments filled in for the new colour: checked in full before the first write. */
+/** The analysis with its arguments filled in for the new color: checked in full before the first write. */
 export interface Analysis {
   spec: AnalysisSpec;
   args: Record<string, string>;
@@ -20,7 +20,7 @@ export interface Analysis {
 }
 
 /**
- * The arguments a blue-green run gives its analysis (about the new colour), overridden by the
+ * The arguments a blue-green run gives its analysis (about the new color), overridden by the
  * `analysis-args` input. A template that declares its args gets only the built-ins it declares.
  */
 export function analysisArgs(spec: AnalysisSpec, builtIn: Record<string, string | undefined>, given: Record<string, string> = {}): Record<string, string> {

@@ -13,10 +13,10 @@ import { sleepMs } from '../retry.js';
 import type { Secrets } from '../secrets.js';
 import { blueGreenSpec } from '../specs/blue-green.js';
 import { analyse, analysisArgs, checkAnalysis, describeFailure, timelineOf, type Analysis, type Clock } from './analysis.js';
-import { COLOURS, describeColourWeights, liveColour, type Colour } from './colours.js';
+import { COLORS, describeColorWeights, liveColor, type Color } from './colors.js';
 import { decide, FINAL_STEP } from './decide.js';
 import { deployTarget } from './deploy-target.js';
-import { notReadyFor, scaleUpIdle } from './ready-colour.js';
+import { notReadyFor, scaleUpIdle } from './ready-color.js';
 import { settingsFromInputs, type BlueGreenInputs, type BlueGreenSettings } from './settings.js';
 import { runSmokeTest } from './smoke-test.js';
 import { switchSummary, type SwitchReport } from './summary.js';
@@ -38,16 +38,16 @@ export interface BlueGreenOptions {
 const realClock: Clock = { now: Date.now, sleep: sleepMs };
 
 /**
- * actions/blue-green: find the live colour on the router, deploy and check the idle one, switch
+ * actions/blue-green: find the live color on the router, deploy and check the idle one, switch
  * traffic to it (at once or in steps, each step journaled before it is written), validate, and
- * switch back when the new colour fails. The seed's deploy-blue-green.sh, as a typed program.
+ * switch back when the new color fails. The seed's deploy-blue-green.sh, as a typed program.
  */
 export async function runBlueGreen(inputs: BlueGreenInputs, context: FlowContext, options: BlueGreenOptions = {}): Promise<FlowOutputs> {
   const env = options.env ?? process.env;
   const settings = await settingsFromInputs(inputs, env.GITHUB_WORKSPACE ?? process.cwd());
-  // Every argument and query checked for both colours before anything is written.
-  for (const colour of COLOURS) {
-    const analysis = analysisFor(settings, inputs, colour);
+  // Every argument and query checked for both colors before anything is written.
+  for (const color of COLORS) {
+    const analysis = analysisFor(settings, inputs, color);
     if (analysis) checkAnalysis(analysis, context.secrets, env);
   }
   return runDeliverySession(
@@ -81,15 +81,15 @@ interface Run {
   secrets: Secrets;
 }
 
-function analysisFor(settings: BlueGreenSettings, inputs: BlueGreenInputs, target: Colour): Analysis | undefined {
+function analysisFor(settings: BlueGreenSettings, inputs: BlueGreenInputs, target: Color): Analysis | undefined {
   if (!settings.analysis) return undefined;
-  const workload = settings.colours.workload[target];
+  const workload = settings.colors.workload[target];
   const builtIn = {
     service: inputs.service,
     namespace: workload.namespace,
     color: target,
     workload: workload.name,
-    destination: settings.colours.destination[target],
+    destination: settings.colors.destination[target],
     version: settings.version,
   };
   return {
@@ -104,7 +104,7 @@ async function blueGreen(session: DeliverySession, run: Run): Promise<SessionRes
   const at = () => new Date(clock.now()).toISOString();
   const routerSpec = withRecordedPin(settings.router, await session.journal.entries(), session.runId, 'blue-green');
   const router = createRouter(session.client, routerSpec);
-  const { destination } = settings.colours;
+  const { destination } = settings.colors;
   const routed = router.describe();
 
   const live = await router.read();
@@ -114,15 +114,15 @@ async function blueGreen(session: DeliverySession, run: Run): Promise<SessionRes
     service: inputs.service,
     namespace: inputs.namespace,
     routed,
-    colours: settings.colours,
-    before: { colour: liveColour(live, destination), weights: live },
+    colors: settings.colors,
+    before: { color: liveColor(live, destination), weights: live },
     image: settings.image,
     result: '',
     analyses: [],
     dryRun: session.dryRun,
     rollbackAction: rollbackActionOf(run.env),
   };
-  const finish = (result: SessionResult, after?: { colour?: Colour; weights: Weights }): SessionResult => {
+  const finish = (result: SessionResult, after?: { color?: Color; weights: Weights }): SessionResult => {
     report.result = result.result;
     if (after) report.after = after;
     session.notify.summary.write(switchSummary(report));
@@ -135,41 +135,41 @@ async function blueGreen(session: DeliverySession, run: Run): Promise<SessionRes
     return finish({ outcome: 'failed', result: 'failed', reason: decision.reason, outputs: outputs(active, active, 'failed') });
   }
   if (decision.kind === 'done') {
-    session.reporter.info(`Run ${session.runId} already switched traffic to ${decision.to} at ${decision.switchedAt}, and ${routed} still routes ${describeColourWeights(live, destination)}: nothing to do.`);
+    session.reporter.info(`Run ${session.runId} already switched traffic to ${decision.to} at ${decision.switchedAt}, and ${routed} still routes ${describeColorWeights(live, destination)}: nothing to do.`);
     report.target = decision.to;
-    report.before = { colour: decision.from, weights: weightsAt({ destination, from: decision.from, to: decision.to }, 0) };
-    const differences = await verifyClaim(session.client, router, settings.colours, { weights: live, colour: decision.to });
+    report.before = { color: decision.from, weights: weightsAt({ destination, from: decision.from, to: decision.to }, 0) };
+    const differences = await verifyClaim(session.client, router, settings.colors, { weights: live, color: decision.to });
     if (differences.length > 0) {
       const reason = `Run ${session.runId} switched traffic to ${decision.to}, but reading it back does not agree: ${differences.join('; ')}`;
       session.reporter.error(reason);
-      return finish({ outcome: 'failed', result: 'failed', reason, outputs: outputs(decision.to, decision.from, 'failed') }, { colour: decision.to, weights: live });
+      return finish({ outcome: 'failed', result: 'failed', reason, outputs: outputs(decision.to, decision.from, 'failed') }, { color: decision.to, weights: live });
     }
     return finish(
       { outcome: 'succeeded', result: 'switched', outputs: outputs(decision.to, decision.from, 'switched', decision.switchedAt) },
-      { colour: decision.to, weights: live },
+      { color: decision.to, weights: live },
     );
   }
 
   const { from, to, original } = decision;
-  report.before = { colour: from, weights: original };
+  report.before = { color: from, weights: original };
   report.target = to;
   const plan: SwitchPlan = { router, routerSpec, destination, from, to, steps: settings.steps };
   const fail = (reason: string, weights: Weights = live): SessionResult => {
     session.reporter.error(reason);
-    return finish({ outcome: 'failed', result: 'failed', reason, outputs: outputs(from, from, 'failed') }, { colour: liveColour(weights, destination), weights });
+    return finish({ outcome: 'failed', result: 'failed', reason, outputs: outputs(from, from, 'failed') }, { color: liveColor(weights, destination), weights });
   };
   session.reporter.info(
-    `${routed}: live ${describeColourWeights(live, destination)}. ${decision.resumed ? `Resuming this run's switch from ${from} to ${to}` : `Active ${from}; switching to ${to}`} in ${settings.steps.length === 1 ? 'one step' : `steps ${settings.steps.join(', ')}%`}.`,
+    `${routed}: live ${describeColorWeights(live, destination)}. ${decision.resumed ? `Resuming this run's switch from ${from} to ${to}` : `Active ${from}; switching to ${to}`} in ${settings.steps.length === 1 ? 'one step' : `steps ${settings.steps.join(', ')}%`}.`,
   );
   await session.phase({ phase: 'prepare', colour: to, weight: live[destination[to]] });
 
-  // 2. Deploy the idle colour.
+  // 2. Deploy the idle color.
   if (settings.image) {
-    const deployed = await deployTarget(session, { workload: settings.colours.workload[to], image: settings.image, container: inputs.container, timeoutMs: inputs['rollout-timeout'] });
+    const deployed = await deployTarget(session, { workload: settings.colors.workload[to], image: settings.image, container: inputs.container, timeoutMs: inputs['rollout-timeout'] });
     if (!deployed.ok) return fail(deployed.reason);
   }
-  // An idle colour scaled down by an earlier switch gets its pods back before any traffic.
-  const scaled = await scaleUpIdle(session, { idle: settings.colours.workload[to], live: settings.colours.workload[from], timeoutMs: inputs['rollout-timeout'] });
+  // An idle color scaled down by an earlier switch gets its pods back before any traffic.
+  const scaled = await scaleUpIdle(session, { idle: settings.colors.workload[to], live: settings.colors.workload[from], timeoutMs: inputs['rollout-timeout'] });
   if (!scaled.ok) return fail(scaled.reason);
   if (scaled.replicas > 0) report.scaledUp = scaled.replicas;
   const analysis = analysisFor(settings, inputs, to);
@@ -179,7 +179,7 @@ async function blueGreen(session: DeliverySession, run: Run): Promise<SessionRes
     return result;
   };
 
-  // 3, 4. Warm up, smoke test and analyse the idle colour; traffic has not moved yet.
+  // 3, 4. Warm up, smoke test and analyse the idle color; traffic has not moved yet.
   if (!session.dryRun) {
     if (inputs['warmup-url'] && inputs['warmup-requests'] > 0) {
       await warmUp({ url: inputs['warmup-url'], requests: inputs['warmup-requests'], timeoutMs: inputs['warmup-timeout'], reporter: session.reporter, signal: session.signal });
@@ -187,7 +187,7 @@ async function blueGreen(session: DeliverySession, run: Run): Promise<SessionRes
     if (inputs['smoke-command']) {
       const failed = await runSmokeTest({
         argv: inputs['smoke-command'],
-        env: { TARGET_COLOR: to, NAMESPACE: settings.colours.workload[to].namespace, SERVICE: inputs.service, VERSION: settings.version ?? '' },
+        env: { TARGET_COLOR: to, NAMESPACE: settings.colors.workload[to].namespace, SERVICE: inputs.service, VERSION: settings.version ?? '' },
         timeoutMs: inputs['smoke-timeout'],
         runner: run.runner,
         reporter: session.reporter,
@@ -205,23 +205,23 @@ async function blueGreen(session: DeliverySession, run: Run): Promise<SessionRes
   let current = live;
   const backOrStop = async (why: string): Promise<SessionResult> => {
     if (!inputs['auto-rollback']) {
-      return fail(`${why}; auto-rollback is off, so traffic stays at ${describeColourWeights(current, destination)}: run the rollback action (mode: traffic) to return it to ${from}`, current);
+      return fail(`${why}; auto-rollback is off, so traffic stays at ${describeColorWeights(current, destination)}: run the rollback action (mode: traffic) to return it to ${from}`, current);
     }
-    const oldNotReady = await notReadyFor(session, from, settings.colours.workload[from], 100);
+    const oldNotReady = await notReadyFor(session, from, settings.colors.workload[from], 100);
     if (oldNotReady) {
-      return fail(`${why}; not switching back to ${from}: ${oldNotReady}. Traffic stays at ${describeColourWeights(current, destination)}: give ${from} ready pods, then run the rollback action (mode: traffic)`, current);
+      return fail(`${why}; not switching back to ${from}: ${oldNotReady}. Traffic stays at ${describeColorWeights(current, destination)}: give ${from} ready pods, then run the rollback action (mode: traffic)`, current);
     }
     const back = await switchBack(session, plan, original);
-    const differences = await verifyClaim(session.client, router, settings.colours, { weights: original, colour: from });
+    const differences = await verifyClaim(session.client, router, settings.colors, { weights: original, color: from });
     if (differences.length > 0) return fail(`${why}; traffic was switched back to ${from}, but reading it back does not agree: ${differences.join('; ')}`, back);
-    const reason = `${why}; traffic switched back to ${from} (${describeColourWeights(back, destination)})`;
+    const reason = `${why}; traffic switched back to ${from} (${describeColorWeights(back, destination)})`;
     session.reporter.error(reason);
     session.event.timeline = [...session.event.timeline, { name: `back to ${from}`, weight: 0, startedAt: at() }];
-    return finish({ outcome: 'rolled-back', result: 'rolled-back', reason, outputs: outputs(from, from, 'rolled-back') }, { colour: from, weights: back });
+    return finish({ outcome: 'rolled-back', result: 'rolled-back', reason, outputs: outputs(from, from, 'rolled-back') }, { color: from, weights: back });
   };
   try {
     for (let i = 0; i < plan.steps.length; i++) {
-      const notReady = await notReadyFor(session, to, settings.colours.workload[to], plan.steps[i]!);
+      const notReady = await notReadyFor(session, to, settings.colors.workload[to], plan.steps[i]!);
       if (notReady) {
         if (sameWeights(current, original)) return fail(`${notReady}; traffic was not moved`);
         return await backOrStop(notReady);
@@ -244,26 +244,26 @@ async function blueGreen(session: DeliverySession, run: Run): Promise<SessionRes
       if (result.phase !== 'Successful') return await backOrStop(`Validation of ${to} after the switch ${result.phase}: ${describeFailure(result)}`);
     }
   } catch (error) {
-    if (!session.dryRun) await switchBackAfterError(session, plan, original, inputs['auto-rollback'], error, settings.colours.workload[from]);
+    if (!session.dryRun) await switchBackAfterError(session, plan, original, inputs['auto-rollback'], error, settings.colors.workload[from]);
     throw error;
   }
 
   if (session.dryRun) {
-    session.reporter.info(`Dry run: nothing was changed. ${routed} would route ${describeColourWeights(weightsAt(plan, 100), destination)}.`);
-    if (inputs['scale-down-after'] !== undefined) session.reporter.info(`Dry run: would scale ${describeRef(deploymentRef(settings.colours.workload[from]))} to 0 after ${formatDuration(inputs['scale-down-after'])}.`);
-    return finish({ outcome: 'planned', result: 'planned', outputs: outputs(from, from, 'planned') }, { colour: to, weights: weightsAt(plan, 100) });
+    session.reporter.info(`Dry run: nothing was changed. ${routed} would route ${describeColorWeights(weightsAt(plan, 100), destination)}.`);
+    if (inputs['scale-down-after'] !== undefined) session.reporter.info(`Dry run: would scale ${describeRef(deploymentRef(settings.colors.workload[from]))} to 0 after ${formatDuration(inputs['scale-down-after'])}.`);
+    return finish({ outcome: 'planned', result: 'planned', outputs: outputs(from, from, 'planned') }, { color: to, weights: weightsAt(plan, 100) });
   }
 
-  // 7. The old colour: kept warm for an instant switch back, or scaled down after a delay.
+  // 7. The old color: kept warm for an instant switch back, or scaled down after a delay.
   if (inputs['scale-down-after'] !== undefined) {
-    await scaleDownOld(session, settings.colours.workload[from], inputs['scale-down-after'], clock);
+    await scaleDownOld(session, settings.colors.workload[from], inputs['scale-down-after'], clock);
     report.scaledDown = true;
   }
-  const differences = await verifyClaim(session.client, router, settings.colours, { weights: weightsAt(plan, 100), colour: to });
+  const differences = await verifyClaim(session.client, router, settings.colors, { weights: weightsAt(plan, 100), color: to });
   if (differences.length > 0) return fail(`Switched traffic to ${to}, but reading it back does not agree: ${differences.join('; ')}`, await router.read());
   const switchedAt = await switchedAtOf(session);
-  session.reporter.info(`Switched: ${to} takes all traffic (${describeColourWeights(current, destination)}).`);
-  return finish({ outcome: 'succeeded', result: 'switched', outputs: outputs(to, from, 'switched', switchedAt) }, { colour: to, weights: current });
+  session.reporter.info(`Switched: ${to} takes all traffic (${describeColorWeights(current, destination)}).`);
+  return finish({ outcome: 'succeeded', result: 'switched', outputs: outputs(to, from, 'switched', switchedAt) }, { color: to, weights: current });
 }
 
 function outputs(active: string, previous: string, result: string, switchedAt?: string): FlowOutputs {
@@ -297,7 +297,7 @@ async function switchBackAfterError(session: DeliverySession, plan: SwitchPlan, 
   }
 }
 
-/** Waits `delayMs` (the old colour stays warm meanwhile), then scales it to zero as a recorded `scale` change. */
+/** Waits `delayMs` (the old color stays warm meanwhile), then scales it to zero as a recorded `scale` change. */
 async function scaleDownOld(session: DeliverySession, workload: { namespace: string; name: string }, delayMs: number, clock: Clock): Promise<void> {
   const ref = deploymentRef(workload);
   if (delayMs > 0) {

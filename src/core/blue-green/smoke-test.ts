@@ -11,7 +11,7 @@ export interface SmokeTestOptions {
   signal: AbortSignal;
 }
 
-/** The smoke test against the idle colour: an argument list, no shell. Returns why it failed, or undefined when it passed. */
+/** The smoke test against the idle color: an argument list, no shell. Returns why it failed, or undefined when it passed. */
 export async function runSmokeTest(options: SmokeTestOptions): Promise<string | undefined> {
   const shown = options.argv.join(' ');
   options.reporter.info(`Smoke test: ${shown} (TARGET_COLOR=${options.env.TARGET_COLOR})`);

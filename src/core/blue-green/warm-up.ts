@@ -18,7 +18,7 @@ export interface WarmUpResult {
 }
 
 /**
- * Warms the idle colour before it takes traffic: `requests` GETs to its own address, a few at a
+ * Warms the idle color before it takes traffic: `requests` GETs to its own address, a few at a
  * time, each bounded by `timeoutMs`. Best effort, as in the seed's script: the result is counted
  * and reported; the smoke test and the analysis are the gates.
  */

@@ -16,7 +16,7 @@ import { releaseOf, type Change, type StateEntry } from '../kube/state-store.js'
  */
 
 /**
- * `capacity`: a Deployment the release scaled down (blue-green's old colour), scaled back up and
+ * `capacity`: a Deployment the release scaled down (blue-green's old color), scaled back up and
  * waited for before traffic returns to it; `traffic`: weights back; `workload`: images, revisions
  * and scale-ups put back once no traffic depends on them.
  */
