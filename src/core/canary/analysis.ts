@@ -4,7 +4,7 @@ import type { Defaults } from '../metrics/resolve.js';
 import type { AnalysisResult } from '../metrics/result.js';
 import type { Reporter } from '../reporter.js';
 import type { Secrets } from '../secrets.js';
-import type { CanaryAnalysis } from './config.js';
+import type { BackgroundAnalysis, CanaryAnalysis } from './config.js';
 
 /** Time as the canary sees it: injectable so tests run a 10-minute pause in milliseconds. */
 export interface CanaryClock {
@@ -41,7 +41,7 @@ export function runStepAnalysis(analysis: CanaryAnalysis, context: AnalysisConte
 }
 
 /**
- * The background analysis (Argo's `strategy.canary.analysis`): started at `startingStep`, it
+ * A run of the background analysis (Argo's `strategy.canary.analysis`): started at `startingStep`, it
  * measures alongside every later step, and the moment it ends anything but Successful it calls
  * `onFailure`, which interrupts the step in progress so the canary is aborted at once. It is
  * stopped when the walk ends (promoted, paused or aborted for another reason).
@@ -51,7 +51,7 @@ export function runStepAnalysis(analysis: CanaryAnalysis, context: AnalysisConte
  * for measurements that did not happen (a metric that took none is Inconclusive). A stopped run
  * never aborts the canary: the walk is over by then.
  */
-export class BackgroundAnalysis {
+export class BackgroundRun {
   private readonly stopper = new AbortController();
   private running: Promise<void> | undefined;
   private startedMs = 0;
@@ -61,7 +61,7 @@ export class BackgroundAnalysis {
   error: unknown;
 
   constructor(
-    readonly analysis: CanaryAnalysis & { startingStep: number },
+    readonly analysis: BackgroundAnalysis,
     private readonly context: AnalysisContext,
     private readonly onFailure: () => void,
   ) {}

@@ -2,7 +2,7 @@ import { formatDuration } from '../config/primitives.js';
 import type { DeliverySession, SessionResult } from '../delivery/session.js';
 import type { AnalysisResult } from '../metrics/result.js';
 import type { TimelineStep } from '../notify/event.js';
-import { BackgroundAnalysis, runStepAnalysis, type AnalysisContext } from './analysis.js';
+import { BackgroundRun, runStepAnalysis, type AnalysisContext } from './analysis.js';
 import type { CanaryRecord, CanaryRecordStore } from './canary-record.js';
 import type { CanaryConfig, CanaryStep } from './config.js';
 import type { CanaryTarget, TargetRun } from './targets.js';
@@ -41,7 +41,7 @@ export class CanaryWalk {
   readonly analyses: AnalysisOutput[] = [];
   private weight: number;
   private stepIndex: number;
-  private background: BackgroundAnalysis | undefined;
+  private background: BackgroundRun | undefined;
   private stepController = new AbortController();
   private readonly run: TargetRun;
 
@@ -53,7 +53,7 @@ export class CanaryWalk {
     this.stepIndex = record.stepIndex;
     this.run = { session: o.session, canaryId: canaryIdOf(record), container: record.container ?? '', rolloutTimeoutMs: o.rolloutTimeoutMs };
     const bg = o.config.background;
-    if (bg) this.background = new BackgroundAnalysis(bg, o.analysis, () => this.stepController.abort(new Error(this.background!.describeFailure())));
+    if (bg) this.background = new BackgroundRun(bg, o.analysis, () => this.stepController.abort(new Error(this.background!.describeFailure())));
   }
 
   private get session(): DeliverySession {

@@ -4,7 +4,7 @@ import { InputError } from '../config/input-error.js';
 import type { NamespacedName } from '../config/primitives.js';
 import type { Reporter } from '../reporter.js';
 import type { Secrets } from '../secrets.js';
-import { acquireMigrationLock, describeHolder, LockTimeoutError } from './advisory-lock.js';
+import { acquireMigrationLock, describeHolder, MigrationLockTimeoutError } from './advisory-lock.js';
 import type { CommandRunner } from './command-runner.js';
 import { applicationName, openConnection, stopCommandSessions, type Db } from './connection.js';
 import { describeChange, commandChecksum } from './checksum.js';
@@ -177,7 +177,7 @@ async function runWithDatabase(options: PhaseOptions, databaseUrl: string): Prom
         if (!lost()) await lock.release().catch(() => undefined);
       }
     } catch (error) {
-      if (error instanceof LockTimeoutError) return outcome(options, 'refused', error.message, await readLedger(client, version));
+      if (error instanceof MigrationLockTimeoutError) return outcome(options, 'refused', error.message, await readLedger(client, version));
       throw error;
     }
   } finally {
