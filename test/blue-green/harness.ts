@@ -1,7 +1,7 @@
 import { startTestCluster, type TestCluster } from '../cluster/server.js';
 import { deployment, waitFor } from '../cluster/helpers.js';
 import { runBlueGreen, type BlueGreenOptions } from '../../src/core/blue-green/flow.js';
-import type { Clock } from '../../src/core/blue-green/analysis.js';
+import type { Clock } from '../../src/core/metrics/clock.js';
 import { type FlowContext, type FlowOutputs, FlowFailure } from '../../src/core/flow.js';
 import { KubeClient } from '../../src/core/kube/client.js';
 import { StateStore, type StateEntry } from '../../src/core/kube/state-store.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { Clock } from '../../src/core/blue-green/analysis.js';
+import type { Clock } from '../../src/core/metrics/clock.js';
 import { scaleDeployment } from '../../src/core/kube/deployment.js';
 import { JSON_PATCH } from '../../src/core/kube/json-patch.js';
 import { waitFor } from '../cluster/helpers.js';

@@ -272,10 +272,10 @@ describe('after the switch', () => {
     expect(outputs).toEqual({ 'active-color': 'blue', 'previous-color': 'blue', result: 'rolled-back', 'switched-at': '' });
     expect(liveHostWeights(h, 'ledger')).toEqual({ blue: 100, green: 0 });
     expect(failure?.message).toMatch(
-      /^Validation of green after the switch Failed: metric 'error-rate' measured \[0\.\d+\] \(success when result\[0\] < 0\.05\): Failed, .*; traffic switched back to blue \(blue 100%, green 0%\)$/,
+      /^Validation of green after the switch Failed: metric error-rate Failed with values (\[[\d.]+\], )*\[0\.\d+\] \(successCondition result\[0\] < 0\.05\): .*; traffic switched back to blue \(blue 100%, green 0%\)$/,
     );
-    // The measured value is the real ratio: a quarter to a half of the window at 20 % errors.
-    const value = Number(/measured \[([\d.]+)\]/.exec(failure!.message)![1]);
+    // The last measured value is the real ratio: a quarter to a half of the window at 20 % errors.
+    const value = Number(/\[([\d.]+)\] \(successCondition/.exec(failure!.message)![1]);
     expect(value).toBeGreaterThan(0.05);
     expect(value).toBeLessThan(0.2);
     // The switch is journaled as undone, so neither the post step nor a rollback undoes it again.

@@ -7,12 +7,13 @@ import { deploymentRef, readDeployment, scaleDeployment, type DeploymentName } f
 import { readLockHolder } from '../kube/lease-lock.js';
 import { describeRef } from '../kube/object-ref.js';
 import { sameWeights, type Weights } from '../kube/weights.js';
+import { type Clock, realClock } from '../metrics/clock.js';
+import { describeFailure, timelineOf } from '../metrics/describe.js';
 import type { AnalysisResult } from '../metrics/result.js';
 import { commandEnvironment, spawnCommandRunner, type CommandRunner } from '../migrate/command-runner.js';
-import { sleepMs } from '../retry.js';
 import type { Secrets } from '../secrets.js';
 import { blueGreenSpec } from '../specs/blue-green.js';
-import { analyse, analysisArgs, checkAnalysis, describeFailure, timelineOf, type Analysis, type Clock } from './analysis.js';
+import { analyse, analysisArgs, checkAnalysis, type Analysis } from './analysis.js';
 import { COLORS, describeColorWeights, liveColor, type Color } from './colors.js';
 import { decide, FINAL_STEP } from './decide.js';
 import { deployTarget } from './deploy-target.js';
@@ -34,8 +35,6 @@ export interface BlueGreenOptions {
   /** Environment of the smoke test, the analysis' env references and the workspace. Default process.env. */
   env?: NodeJS.ProcessEnv;
 }
-
-const realClock: Clock = { now: Date.now, sleep: sleepMs };
 
 /**
  * actions/blue-green: find the live color on the router, deploy and check the idle one, switch

@@ -1,4 +1,5 @@
 import { formatDuration } from '../config/primitives.js';
+import type { Clock } from '../metrics/clock.js';
 import { runAnalysis } from '../metrics/run.js';
 import type { Defaults } from '../metrics/resolve.js';
 import type { AnalysisResult } from '../metrics/result.js';
@@ -6,19 +7,13 @@ import type { Reporter } from '../reporter.js';
 import type { Secrets } from '../secrets.js';
 import type { BackgroundAnalysis, CanaryAnalysis } from './config.js';
 
-/** Time as the canary sees it: injectable so tests run a 10-minute pause in milliseconds. */
-export interface CanaryClock {
-  now(): number;
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
-
 /** What an analysis needs besides its definition. */
 export interface AnalysisContext {
   defaults: Defaults;
   env: Readonly<Record<string, string | undefined>>;
   reporter: Reporter;
   secrets: Secrets;
-  clock: CanaryClock;
+  clock: Clock;
 }
 
 /** The longest a background analysis can run: the longest duration the config accepts. */

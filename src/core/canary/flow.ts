@@ -3,10 +3,9 @@ import { InputError } from '../config/input-error.js';
 import { postDeliverySession, runDeliverySession } from '../delivery/session.js';
 import type { Flow, FlowContext, FlowOutputs } from '../flow.js';
 import { KubeClient } from '../kube/client.js';
-import { sleepMs } from '../retry.js';
+import { type Clock, realClock } from '../metrics/clock.js';
 import { canarySpec } from '../specs/canary.js';
 import type { ParsedInputs } from '../specs/spec.js';
-import type { CanaryClock } from './analysis.js';
 import { canaryReleaseOf, CanaryRecordStore, type CanaryRecord } from './canary-record.js';
 import { readFileOrInline } from '../config/file-or-inline.js';
 import { checkAnalyses, parseCanaryConfig, type CanaryConfig } from './config.js';
@@ -26,12 +25,10 @@ export interface CanaryRunOptions {
   /** A client built elsewhere (tests); otherwise from the kubeconfig input. */
   client?: KubeClient;
   /** Time for pauses and analyses (tests run a 10-minute pause in milliseconds). */
-  clock?: CanaryClock;
+  clock?: Clock;
   /** Where GITHUB_WORKSPACE and the metrics' credentials (valueFrom.env) are read. Default process.env. */
   env?: NodeJS.ProcessEnv;
 }
-
-export const realClock: CanaryClock = { now: () => Date.now(), sleep: sleepMs };
 
 export async function runCanary(inputs: CanaryInputs, context: FlowContext, options: CanaryRunOptions = {}): Promise<FlowOutputs> {
   const env = options.env ?? process.env;
