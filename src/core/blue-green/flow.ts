@@ -10,7 +10,7 @@ import { sameWeights, type Weights } from '../kube/weights.js';
 import { type Clock, realClock } from '../metrics/clock.js';
 import { describeFailure, timelineOf } from '../metrics/describe.js';
 import type { AnalysisResult } from '../metrics/result.js';
-import { commandEnvironment, spawnCommandRunner, type CommandRunner } from '../migrate/command-runner.js';
+import { commandEnvironment, spawnCommandRunner, type CommandRunner } from '../command-runner.js';
 import type { Secrets } from '../secrets.js';
 import { blueGreenSpec } from '../specs/blue-green.js';
 import { analyse, analysisArgs, checkAnalysis, type Analysis } from './analysis.js';

@@ -1,5 +1,5 @@
 import { formatDuration } from '../config/primitives.js';
-import type { CommandRunner } from '../migrate/command-runner.js';
+import type { CommandRunner } from '../command-runner.js';
 import type { Reporter } from '../reporter.js';
 
 export interface SmokeTestOptions {

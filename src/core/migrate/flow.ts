@@ -5,9 +5,9 @@ import { notificationsFromInputs } from '../notify/from-inputs.js';
 import { migrateSpec } from '../specs/migrate.js';
 import type { ParsedInputs } from '../specs/spec.js';
 import { recordCancelledRun } from './cancelled-run.js';
-import { spawnCommandRunner } from './command-runner.js';
+import { spawnCommandRunner } from '../command-runner.js';
 import type { Outcome } from '../notify/event.js';
-import { type PhaseLimits, type PhaseOutcome, runPhase, type RolloutRequirement } from './phase.js';
+import { phaseLimits, type PhaseOutcome, runPhase, type RolloutRequirement } from './phase.js';
 
 type MigrateInputs = ParsedInputs<typeof migrateSpec>;
 
@@ -90,23 +90,6 @@ export const migrateFlow: Flow<typeof migrateSpec> = {
 };
 
 const UNREACHABLE_KEY = 'migrate-database-unreachable';
-
-/** The phase's time limits from the inputs that migrate and rollback share (durations in ms). */
-export function phaseLimits(inputs: {
-  'command-timeout': number;
-  'lock-timeout': number;
-  'max-transaction-age': number;
-  'statement-lock-timeout': number;
-  'statement-timeout': number;
-}): PhaseLimits {
-  return {
-    commandTimeoutMs: inputs['command-timeout'],
-    lockTimeoutMs: inputs['lock-timeout'],
-    maxTransactionAgeMs: inputs['max-transaction-age'],
-    statementLockTimeoutMs: inputs['statement-lock-timeout'],
-    statementTimeoutMs: inputs['statement-timeout'],
-  };
-}
 
 function rolloutRequirement(inputs: MigrateInputs): RolloutRequirement | undefined {
   const deployments = inputs['require-rollout'];

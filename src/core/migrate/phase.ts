@@ -5,7 +5,7 @@ import type { NamespacedName } from '../config/primitives.js';
 import type { Reporter } from '../reporter.js';
 import type { Secrets } from '../secrets.js';
 import { acquireMigrationLock, describeHolder, MigrationLockTimeoutError } from './advisory-lock.js';
-import type { CommandRunner } from './command-runner.js';
+import type { CommandRunner } from '../command-runner.js';
 import { applicationName, openConnection, stopCommandSessions, type Db } from './connection.js';
 import { describeChange, commandChecksum } from './checksum.js';
 import { compensate, compensationGate, type Compensation } from './compensation.js';
@@ -41,6 +41,23 @@ export interface PhaseLimits {
   statementTimeoutMs: number;
   /** How often to try the lock again. Default 1 s. */
   lockPollMs?: number;
+}
+
+/** The phase's time limits from the inputs that migrate and rollback share (durations in ms). */
+export function phaseLimits(inputs: {
+  'command-timeout': number;
+  'lock-timeout': number;
+  'max-transaction-age': number;
+  'statement-lock-timeout': number;
+  'statement-timeout': number;
+}): PhaseLimits {
+  return {
+    commandTimeoutMs: inputs['command-timeout'],
+    lockTimeoutMs: inputs['lock-timeout'],
+    maxTransactionAgeMs: inputs['max-transaction-age'],
+    statementLockTimeoutMs: inputs['statement-lock-timeout'],
+    statementTimeoutMs: inputs['statement-timeout'],
+  };
 }
 
 export interface RolloutRequirement {

@@ -1,7 +1,7 @@
 import { formatDuration } from '../config/primitives.js';
 import type { Reporter } from '../reporter.js';
 import type { Secrets } from '../secrets.js';
-import type { CommandRunner } from './command-runner.js';
+import type { CommandRunner } from '../command-runner.js';
 
 /** One of the team's commands, named as its input is. */
 export type StepName = 'command' | 'verify-command' | 'rollback-command' | 'contract-rollback-command';

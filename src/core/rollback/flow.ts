@@ -15,7 +15,7 @@ import { previewUndo } from './preview.js';
 import { rollbackSummary, type RollbackAction, type RollbackReport, type RollbackResult } from './report.js';
 import { undoRecorded, UndoFailure } from './undo-recorded.js';
 import { undoToRevision } from './undo-to-revision.js';
-import { phaseLimits } from '../migrate/flow.js';
+import { phaseLimits } from '../migrate/index.js';
 
 export type RollbackInputs = ParsedInputs<typeof rollbackSpec>;
 
