@@ -1,11 +1,12 @@
 import { formatDuration } from '../config/primitives.js';
-import { createRouter, withRecordedPin } from '../delivery/router-spec.js';
+import { createRouter, withRecordedPin, type RouterSpec } from '../delivery/router-spec.js';
 import { postDeliverySession, runDeliverySession, type DeliverySession, type SessionResult } from '../delivery/session.js';
 import type { Flow, FlowContext, FlowOutputs } from '../flow.js';
 import type { KubeClient } from '../kube/client.js';
 import { deploymentRef, readDeployment, scaleDeployment, type DeploymentName } from '../kube/deployment.js';
 import { readLockHolder } from '../kube/lease-lock.js';
 import { describeRef } from '../kube/object-ref.js';
+import type { TrafficRouter } from '../kube/traffic-router.js';
 import { sameWeights, type Weights } from '../kube/weights.js';
 import { type Clock, realClock } from '../metrics/clock.js';
 import { describeFailure, timelineOf } from '../metrics/describe.js';
@@ -15,7 +16,7 @@ import type { Secrets } from '../secrets.js';
 import { blueGreenSpec } from '../specs/blue-green.js';
 import { analyse, analysisArgs, checkAnalysis, type Analysis } from './analysis.js';
 import { COLORS, describeColorWeights, liveColor, type Color } from './colors.js';
-import { decide, FINAL_STEP } from './decide.js';
+import { decide, FINAL_STEP, type Decision } from './decide.js';
 import { deployTarget } from './deploy-target.js';
 import { notReadyFor, scaleUpIdle } from './ready-color.js';
 import { settingsFromInputs, type BlueGreenInputs, type BlueGreenSettings } from './settings.js';
@@ -98,14 +99,49 @@ function analysisFor(settings: BlueGreenSettings, inputs: BlueGreenInputs, targe
   };
 }
 
+/**
+ * One blue-green run as a short list of named steps, as Argo Rollouts' rolloutBlueGreen()
+ * reconciles: read where traffic is and decide; prepare the idle color; check it while traffic
+ * has not moved; switch step by step and validate (a failure or a cancel switches back); retire
+ * the old color; confirm by reading back. Each step returns the run's end when the run stops
+ * there, or undefined to go on.
+ */
 async function blueGreen(session: DeliverySession, run: Run): Promise<SessionResult> {
-  const { inputs, settings, clock } = run;
-  const at = () => new Date(clock.now()).toISOString();
+  const start = await readTraffic(session, run);
+  const { decision } = start;
+  if (decision.kind === 'refuse') return refuse(start, decision);
+  if (decision.kind === 'done') return await confirmDone(start, decision);
+  const bg = new BlueGreenSwitch(start, decision);
+  return (
+    (await bg.prepareIdle()) ??
+    (await bg.checkIdle()) ??
+    (await bg.switchTraffic()) ??
+    bg.endDryRun() ??
+    (await bg.retireOld()) ??
+    (await bg.confirmSwitched())
+  );
+}
+
+/** What a run reads before it changes anything: the route (pinned to the one this release recorded), its live weights, and the decision. */
+interface Start {
+  session: DeliverySession;
+  run: Run;
+  router: TrafficRouter;
+  routerSpec: RouterSpec;
+  /** Names the router object in messages, e.g. `VirtualService shop/checkout`. */
+  routed: string;
+  live: Weights;
+  decision: Decision;
+  /** The job summary's facts, filled as the run goes. */
+  report: SwitchReport;
+}
+
+async function readTraffic(session: DeliverySession, run: Run): Promise<Start> {
+  const { inputs, settings } = run;
   const routerSpec = withRecordedPin(settings.router, await session.journal.entries(), session.runId, 'blue-green');
   const router = createRouter(session.client, routerSpec);
   const { destination } = settings.colors;
   const routed = router.describe();
-
   const live = await router.read();
   const mine = (await session.journal.entries()).filter((e) => e.runId === session.runId && e.strategy === 'blue-green');
   const decision = decide({ live, destination, mine, routed: describeRef(router.ref), runId: session.runId });
@@ -121,65 +157,100 @@ async function blueGreen(session: DeliverySession, run: Run): Promise<SessionRes
     dryRun: session.dryRun,
     rollbackAction: rollbackActionOf(run.env),
   };
-  const finish = (result: SessionResult, after?: { color?: Color; weights: Weights }): SessionResult => {
-    report.result = result.result;
-    if (after) report.after = after;
-    session.notify.summary.write(switchSummary(report));
-    return result;
-  };
+  return { session, run, router, routerSpec, routed, live, decision, report };
+}
 
-  if (decision.kind === 'refuse') {
-    session.reporter.error(decision.reason);
-    const active = decision.active ?? '';
-    return finish({ outcome: 'failed', result: 'failed', reason: decision.reason, outputs: outputs(active, active, 'failed') });
-  }
-  if (decision.kind === 'done') {
-    session.reporter.info(`Run ${session.runId} already switched traffic to ${decision.to} at ${decision.switchedAt}, and ${routed} still routes ${describeColorWeights(live, destination)}: nothing to do.`);
-    report.target = decision.to;
-    report.before = { color: decision.from, weights: weightsAt({ destination, from: decision.from, to: decision.to }, 0) };
-    const differences = await verifyClaim(session.client, router, settings.colors, { weights: live, color: decision.to });
-    if (differences.length > 0) {
-      const reason = `Run ${session.runId} switched traffic to ${decision.to}, but reading it back does not agree: ${differences.join('; ')}`;
-      session.reporter.error(reason);
-      return finish({ outcome: 'failed', result: 'failed', reason, outputs: outputs(decision.to, decision.from, 'failed') }, { color: decision.to, weights: live });
-    }
-    return finish(
-      { outcome: 'succeeded', result: 'switched', outputs: outputs(decision.to, decision.from, 'switched', decision.switchedAt) },
-      { color: decision.to, weights: live },
-    );
-  }
+/** The run's end, with the job summary written from the report. */
+function finish(start: Start, result: SessionResult, after?: { color?: Color; weights: Weights }): SessionResult {
+  start.report.result = result.result;
+  if (after) start.report.after = after;
+  start.session.notify.summary.write(switchSummary(start.report));
+  return result;
+}
 
-  const { from, to, original } = decision;
-  report.before = { color: from, weights: original };
-  report.target = to;
-  const plan: SwitchPlan = { router, routerSpec, destination, from, to, steps: settings.steps };
-  const fail = (reason: string, weights: Weights = live): SessionResult => {
-    session.reporter.error(reason);
-    return finish({ outcome: 'failed', result: 'failed', reason, outputs: outputs(from, from, 'failed') }, { color: liveColor(weights, destination), weights });
-  };
+/** Traffic is in a state that needs a person (decide.ts says which): nothing is written. */
+function refuse(start: Start, decision: Extract<Decision, { kind: 'refuse' }>): SessionResult {
+  start.session.reporter.error(decision.reason);
+  const active = decision.active ?? '';
+  return finish(start, { outcome: 'failed', result: 'failed', reason: decision.reason, outputs: outputs(active, active, 'failed') });
+}
+
+/** This run id already switched (a re-run): read the claim back and report it, writing nothing. */
+async function confirmDone(start: Start, decision: Extract<Decision, { kind: 'done' }>): Promise<SessionResult> {
+  const { session, router, live, report } = start;
+  const { colors } = start.run.settings;
   session.reporter.info(
-    `${routed}: live ${describeColorWeights(live, destination)}. ${decision.resumed ? `Resuming this run's switch from ${from} to ${to}` : `Active ${from}; switching to ${to}`} in ${settings.steps.length === 1 ? 'one step' : `steps ${settings.steps.join(', ')}%`}.`,
+    `Run ${session.runId} already switched traffic to ${decision.to} at ${decision.switchedAt}, and ${start.routed} still routes ${describeColorWeights(live, colors.destination)}: nothing to do.`,
   );
-  await session.phase({ phase: 'prepare', colour: to, weight: live[destination[to]] });
-
-  // 2. Deploy the idle color.
-  if (settings.image) {
-    const deployed = await deployTarget(session, { workload: settings.colors.workload[to], image: settings.image, container: inputs.container, timeoutMs: inputs['rollout-timeout'] });
-    if (!deployed.ok) return fail(deployed.reason);
+  report.target = decision.to;
+  report.before = { color: decision.from, weights: weightsAt({ destination: colors.destination, from: decision.from, to: decision.to }, 0) };
+  const differences = await verifyClaim(session.client, router, colors, { weights: live, color: decision.to });
+  if (differences.length > 0) {
+    const reason = `Run ${session.runId} switched traffic to ${decision.to}, but reading it back does not agree: ${differences.join('; ')}`;
+    session.reporter.error(reason);
+    return finish(start, { outcome: 'failed', result: 'failed', reason, outputs: outputs(decision.to, decision.from, 'failed') }, { color: decision.to, weights: live });
   }
-  // An idle color scaled down by an earlier switch gets its pods back before any traffic.
-  const scaled = await scaleUpIdle(session, { idle: settings.colors.workload[to], live: settings.colors.workload[from], timeoutMs: inputs['rollout-timeout'] });
-  if (!scaled.ok) return fail(scaled.reason);
-  if (scaled.replicas > 0) report.scaledUp = scaled.replicas;
-  const analysis = analysisFor(settings, inputs, to);
-  const analyseTarget = async (title: string, durationMs: number | undefined): Promise<AnalysisResult> => {
-    const result = await analyse(analysis!, { title, durationMs, reporter: session.reporter, secrets: run.secrets, signal: session.signal, clock, env: run.env });
-    report.analyses.push({ title, result });
-    return result;
-  };
+  return finish(
+    start,
+    { outcome: 'succeeded', result: 'switched', outputs: outputs(decision.to, decision.from, 'switched', decision.switchedAt) },
+    { color: decision.to, weights: live },
+  );
+}
 
-  // 3, 4. Warm up, smoke test and analyse the idle color; traffic has not moved yet.
-  if (!session.dryRun) {
+/** The steps of a switch from the live color to the idle one. */
+class BlueGreenSwitch {
+  private readonly session: DeliverySession;
+  private readonly inputs: BlueGreenInputs;
+  private readonly settings: BlueGreenSettings;
+  private readonly clock: Clock;
+  private readonly plan: SwitchPlan;
+  private readonly analysis: Analysis | undefined;
+  private readonly from: Color;
+  private readonly to: Color;
+  /** The weights this run found, which a switch back restores. */
+  private readonly original: Weights;
+  /** The weights as this run last wrote them. */
+  private current: Weights;
+
+  constructor(
+    private readonly start: Start,
+    private readonly decision: Extract<Decision, { kind: 'switch' }>,
+  ) {
+    const { session, run, router, routerSpec, live, report } = start;
+    this.session = session;
+    this.inputs = run.inputs;
+    this.settings = run.settings;
+    this.clock = run.clock;
+    ({ from: this.from, to: this.to, original: this.original } = decision);
+    this.current = live;
+    report.before = { color: this.from, weights: this.original };
+    report.target = this.to;
+    this.plan = { router, routerSpec, destination: this.settings.colors.destination, from: this.from, to: this.to, steps: this.settings.steps };
+    this.analysis = analysisFor(this.settings, this.inputs, this.to);
+  }
+
+  /** Deploys the image to the idle color and gives it its pods back if an earlier switch scaled it down. */
+  async prepareIdle(): Promise<SessionResult | undefined> {
+    const { session, settings, inputs, from, to } = this;
+    const { live, routed } = this.start;
+    session.reporter.info(
+      `${routed}: live ${describeColorWeights(live, settings.colors.destination)}. ${this.decision.resumed ? `Resuming this run's switch from ${from} to ${to}` : `Active ${from}; switching to ${to}`} in ${settings.steps.length === 1 ? 'one step' : `steps ${settings.steps.join(', ')}%`}.`,
+    );
+    await session.phase({ phase: 'prepare', colour: to, weight: live[settings.colors.destination[to]] });
+    if (settings.image) {
+      const deployed = await deployTarget(session, { workload: settings.colors.workload[to], image: settings.image, container: inputs.container, timeoutMs: inputs['rollout-timeout'] });
+      if (!deployed.ok) return this.fail(deployed.reason);
+    }
+    const scaled = await scaleUpIdle(session, { idle: settings.colors.workload[to], live: settings.colors.workload[from], timeoutMs: inputs['rollout-timeout'] });
+    if (!scaled.ok) return this.fail(scaled.reason);
+    if (scaled.replicas > 0) this.start.report.scaledUp = scaled.replicas;
+    return undefined;
+  }
+
+  /** Warms up, smoke tests and analyses the idle color while traffic has not moved (not in a dry run). */
+  async checkIdle(): Promise<SessionResult | undefined> {
+    const { session, settings, inputs, to } = this;
+    if (session.dryRun) return undefined;
     if (inputs['warmup-url'] && inputs['warmup-requests'] > 0) {
       await warmUp({ url: inputs['warmup-url'], requests: inputs['warmup-requests'], timeoutMs: inputs['warmup-timeout'], reporter: session.reporter, signal: session.signal });
     }
@@ -188,81 +259,126 @@ async function blueGreen(session: DeliverySession, run: Run): Promise<SessionRes
         argv: inputs['smoke-command'],
         env: { TARGET_COLOR: to, NAMESPACE: settings.colors.workload[to].namespace, SERVICE: inputs.service, VERSION: settings.version ?? '' },
         timeoutMs: inputs['smoke-timeout'],
-        runner: run.runner,
+        runner: this.start.run.runner,
         reporter: session.reporter,
         signal: session.signal,
       });
-      if (failed) return fail(`${failed}; traffic was not moved`);
+      if (failed) return this.fail(`${failed}; traffic was not moved`);
     }
-    if (analysis && inputs['pre-switch-analysis']) {
-      const result = await analyseTarget(`Analysis of ${to} before the switch`, inputs['step-analysis-duration']);
-      if (result.phase !== 'Successful') return fail(`Analysis of ${to} before the switch ${result.phase}: ${describeFailure(result)}; traffic was not moved`);
+    if (this.analysis && inputs['pre-switch-analysis']) {
+      const result = await this.analyse(`Analysis of ${to} before the switch`, inputs['step-analysis-duration']);
+      if (result.phase !== 'Successful') return this.fail(`Analysis of ${to} before the switch ${result.phase}: ${describeFailure(result)}; traffic was not moved`);
+    }
+    return undefined;
+  }
+
+  /**
+   * Switches traffic step by step, analysing between steps, then validates: a failed analysis
+   * switches back (or stops, with auto-rollback off); an error or a cancel switches back and throws.
+   */
+  async switchTraffic(): Promise<SessionResult | undefined> {
+    try {
+      return (await this.takeSteps()) ?? (await this.validate());
+    } catch (error) {
+      if (!this.session.dryRun) await switchBackAfterError(this.session, this.plan, this.original, this.inputs['auto-rollback'], error, this.settings.colors.workload[this.from]);
+      throw error;
     }
   }
 
-  // 5, 6. Switch, step by step, then validate; any failure (or a cancel) puts traffic back.
-  let current = live;
-  const backOrStop = async (why: string): Promise<SessionResult> => {
-    if (!inputs['auto-rollback']) {
-      return fail(`${why}; auto-rollback is off, so traffic stays at ${describeColorWeights(current, destination)}: run the rollback action (mode: traffic) to return it to ${from}`, current);
-    }
-    const oldNotReady = await notReadyFor(session, from, settings.colors.workload[from], 100);
-    if (oldNotReady) {
-      return fail(`${why}; not switching back to ${from}: ${oldNotReady}. Traffic stays at ${describeColorWeights(current, destination)}: give ${from} ready pods, then run the rollback action (mode: traffic)`, current);
-    }
-    const back = await switchBack(session, plan, original);
-    const differences = await verifyClaim(session.client, router, settings.colors, { weights: original, color: from });
-    if (differences.length > 0) return fail(`${why}; traffic was switched back to ${from}, but reading it back does not agree: ${differences.join('; ')}`, back);
-    const reason = `${why}; traffic switched back to ${from} (${describeColorWeights(back, destination)})`;
-    session.reporter.error(reason);
-    session.event.timeline = [...session.event.timeline, { name: `back to ${from}`, weight: 0, startedAt: at() }];
-    return finish({ outcome: 'rolled-back', result: 'rolled-back', reason, outputs: outputs(from, from, 'rolled-back') }, { color: from, weights: back });
-  };
-  try {
+  private async takeSteps(): Promise<SessionResult | undefined> {
+    const { session, settings, inputs, plan, to } = this;
+    const at = () => new Date(this.clock.now()).toISOString();
     for (let i = 0; i < plan.steps.length; i++) {
       const notReady = await notReadyFor(session, to, settings.colors.workload[to], plan.steps[i]!);
       if (notReady) {
-        if (sameWeights(current, original)) return fail(`${notReady}; traffic was not moved`);
-        return await backOrStop(notReady);
+        if (sameWeights(this.current, this.original)) return this.fail(`${notReady}; traffic was not moved`);
+        return await this.backOrStop(notReady);
       }
-      const step = await takeStep(session, plan, i, current, at);
-      current = step.weights;
-      if (step.weight < 100 && analysis && !session.dryRun) {
-        const startedMs = clock.now();
-        const result = await analyseTarget(`Analysis at ${to} ${step.weight}%`, inputs['step-analysis-duration']);
-        Object.assign(step.timeline, timelineOf(result), { heldMs: clock.now() - startedMs });
-        if (result.phase !== 'Successful') return await backOrStop(`Analysis at ${to} ${step.weight}% ${result.phase}: ${describeFailure(result)}`);
+      const step = await takeStep(session, plan, i, this.current, at);
+      this.current = step.weights;
+      if (step.weight < 100 && this.analysis && !session.dryRun) {
+        const startedMs = this.clock.now();
+        const result = await this.analyse(`Analysis at ${to} ${step.weight}%`, inputs['step-analysis-duration']);
+        Object.assign(step.timeline, timelineOf(result), { heldMs: this.clock.now() - startedMs });
+        if (result.phase !== 'Successful') return await this.backOrStop(`Analysis at ${to} ${step.weight}% ${result.phase}: ${describeFailure(result)}`);
       }
     }
-    if (analysis && inputs['validation-duration'] > 0 && !session.dryRun) {
-      await session.phase({ phase: 'validate' });
-      const startedMs = clock.now();
-      const result = await analyseTarget(`Validation of ${to} after the switch`, inputs['validation-duration']);
-      const last = session.event.timeline.at(-1);
-      if (last) Object.assign(last, timelineOf(result), { heldMs: clock.now() - startedMs });
-      if (result.phase !== 'Successful') return await backOrStop(`Validation of ${to} after the switch ${result.phase}: ${describeFailure(result)}`);
+    return undefined;
+  }
+
+  private async validate(): Promise<SessionResult | undefined> {
+    const { session, inputs, to } = this;
+    if (!this.analysis || inputs['validation-duration'] <= 0 || session.dryRun) return undefined;
+    await session.phase({ phase: 'validate' });
+    const startedMs = this.clock.now();
+    const result = await this.analyse(`Validation of ${to} after the switch`, inputs['validation-duration']);
+    const last = session.event.timeline.at(-1);
+    if (last) Object.assign(last, timelineOf(result), { heldMs: this.clock.now() - startedMs });
+    if (result.phase !== 'Successful') return await this.backOrStop(`Validation of ${to} after the switch ${result.phase}: ${describeFailure(result)}`);
+    return undefined;
+  }
+
+  /** A dry run ends here: it says what it would have done. */
+  endDryRun(): SessionResult | undefined {
+    const { session, inputs, plan, from, to } = this;
+    if (!session.dryRun) return undefined;
+    session.reporter.info(`Dry run: nothing was changed. ${this.start.routed} would route ${describeColorWeights(weightsAt(plan, 100), plan.destination)}.`);
+    if (inputs['scale-down-after'] !== undefined) session.reporter.info(`Dry run: would scale ${describeRef(deploymentRef(this.settings.colors.workload[from]))} to 0 after ${formatDuration(inputs['scale-down-after'])}.`);
+    return finish(this.start, { outcome: 'planned', result: 'planned', outputs: outputs(from, from, 'planned') }, { color: to, weights: weightsAt(plan, 100) });
+  }
+
+  /** The old color: kept warm for an instant switch back, or scaled down after a delay. */
+  async retireOld(): Promise<undefined> {
+    const delayMs = this.inputs['scale-down-after'];
+    if (delayMs === undefined) return undefined;
+    await scaleDownOld(this.session, this.settings.colors.workload[this.from], delayMs, this.clock);
+    this.start.report.scaledDown = true;
+    return undefined;
+  }
+
+  /** Reads the end state back before claiming it: the new color takes all traffic and has ready pods. */
+  async confirmSwitched(): Promise<SessionResult> {
+    const { session, plan, from, to } = this;
+    const differences = await verifyClaim(session.client, plan.router, this.settings.colors, { weights: weightsAt(plan, 100), color: to });
+    if (differences.length > 0) return this.fail(`Switched traffic to ${to}, but reading it back does not agree: ${differences.join('; ')}`, await plan.router.read());
+    const switchedAt = await switchedAtOf(session);
+    session.reporter.info(`Switched: ${to} takes all traffic (${describeColorWeights(this.current, plan.destination)}).`);
+    return finish(this.start, { outcome: 'succeeded', result: 'switched', outputs: outputs(to, from, 'switched', switchedAt) }, { color: to, weights: this.current });
+  }
+
+  /** The run fails where it is: traffic stays at `weights` (default: as this run found it). */
+  private fail(reason: string, weights: Weights = this.start.live): SessionResult {
+    this.session.reporter.error(reason);
+    const { from } = this;
+    return finish(this.start, { outcome: 'failed', result: 'failed', reason, outputs: outputs(from, from, 'failed') }, { color: liveColor(weights, this.plan.destination), weights });
+  }
+
+  /** After a failed check mid-switch: traffic back to the old color (read back), or, with auto-rollback off, left where it is. */
+  private async backOrStop(why: string): Promise<SessionResult> {
+    const { session, settings, plan, from, current } = this;
+    const { destination } = plan;
+    if (!this.inputs['auto-rollback']) {
+      return this.fail(`${why}; auto-rollback is off, so traffic stays at ${describeColorWeights(current, destination)}: run the rollback action (mode: traffic) to return it to ${from}`, current);
     }
-  } catch (error) {
-    if (!session.dryRun) await switchBackAfterError(session, plan, original, inputs['auto-rollback'], error, settings.colors.workload[from]);
-    throw error;
+    const oldNotReady = await notReadyFor(session, from, settings.colors.workload[from], 100);
+    if (oldNotReady) {
+      return this.fail(`${why}; not switching back to ${from}: ${oldNotReady}. Traffic stays at ${describeColorWeights(current, destination)}: give ${from} ready pods, then run the rollback action (mode: traffic)`, current);
+    }
+    const back = await switchBack(session, plan, this.original);
+    const differences = await verifyClaim(session.client, plan.router, settings.colors, { weights: this.original, color: from });
+    if (differences.length > 0) return this.fail(`${why}; traffic was switched back to ${from}, but reading it back does not agree: ${differences.join('; ')}`, back);
+    const reason = `${why}; traffic switched back to ${from} (${describeColorWeights(back, destination)})`;
+    session.reporter.error(reason);
+    session.event.timeline = [...session.event.timeline, { name: `back to ${from}`, weight: 0, startedAt: new Date(this.clock.now()).toISOString() }];
+    return finish(this.start, { outcome: 'rolled-back', result: 'rolled-back', reason, outputs: outputs(from, from, 'rolled-back') }, { color: from, weights: back });
   }
 
-  if (session.dryRun) {
-    session.reporter.info(`Dry run: nothing was changed. ${routed} would route ${describeColorWeights(weightsAt(plan, 100), destination)}.`);
-    if (inputs['scale-down-after'] !== undefined) session.reporter.info(`Dry run: would scale ${describeRef(deploymentRef(settings.colors.workload[from]))} to 0 after ${formatDuration(inputs['scale-down-after'])}.`);
-    return finish({ outcome: 'planned', result: 'planned', outputs: outputs(from, from, 'planned') }, { color: to, weights: weightsAt(plan, 100) });
+  private async analyse(title: string, durationMs: number | undefined): Promise<AnalysisResult> {
+    const { run } = this.start;
+    const result = await analyse(this.analysis!, { title, durationMs, reporter: this.session.reporter, secrets: run.secrets, signal: this.session.signal, clock: this.clock, env: run.env });
+    this.start.report.analyses.push({ title, result });
+    return result;
   }
-
-  // 7. The old color: kept warm for an instant switch back, or scaled down after a delay.
-  if (inputs['scale-down-after'] !== undefined) {
-    await scaleDownOld(session, settings.colors.workload[from], inputs['scale-down-after'], clock);
-    report.scaledDown = true;
-  }
-  const differences = await verifyClaim(session.client, router, settings.colors, { weights: weightsAt(plan, 100), color: to });
-  if (differences.length > 0) return fail(`Switched traffic to ${to}, but reading it back does not agree: ${differences.join('; ')}`, await router.read());
-  const switchedAt = await switchedAtOf(session);
-  session.reporter.info(`Switched: ${to} takes all traffic (${describeColorWeights(current, destination)}).`);
-  return finish({ outcome: 'succeeded', result: 'switched', outputs: outputs(to, from, 'switched', switchedAt) }, { color: to, weights: current });
 }
 
 function outputs(active: string, previous: string, result: string, switchedAt?: string): FlowOutputs {
