@@ -1,3 +1,7 @@
+/**
+ * Blue-green's analysis of the new color: its arguments (built-ins about the color, overridden by
+ * `analysis-args`), checked in full before the first write, and run as a log group.
+ */
 import type { Clock } from '../metrics/clock.js';
 import type { Defaults } from '../metrics/resolve.js';
 import { resolveMetrics } from '../metrics/resolve.js';

@@ -1,3 +1,7 @@
+/**
+ * The two colors, blue and green: each one's router destination and Deployment, which takes all
+ * traffic, and weights in color words.
+ */
 import type { DeploymentName } from '../kube/deployment.js';
 import type { Weights } from '../kube/weights.js';
 

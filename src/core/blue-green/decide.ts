@@ -1,7 +1,3 @@
-import type { StateEntry } from '../kube/state-store.js';
-import { sameWeights, type Weights } from '../kube/weights.js';
-import { describeColorWeights, liveColor, otherColor, type Color, type ColorMap } from './colors.js';
-
 /**
  * What this run does, decided on the router's live weights (never on an input that may be stale)
  * and on what this run id already recorded in the journal:
@@ -12,6 +8,10 @@ import { describeColorWeights, liveColor, otherColor, type Color, type ColorMap 
  *  - `refuse`: anything else that needs a person (a split left by another run, a switch this run
  *    already undid, traffic changed since this run switched).
  */
+import type { StateEntry } from '../kube/state-store.js';
+import { sameWeights, type Weights } from '../kube/weights.js';
+import { describeColorWeights, liveColor, otherColor, type Color, type ColorMap } from './colors.js';
+
 export type Decision =
   | { kind: 'switch'; from: Color; to: Color; original: Weights; resumed: boolean }
   | { kind: 'done'; from: Color; to: Color; switchedAt: string }

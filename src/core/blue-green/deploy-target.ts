@@ -1,3 +1,7 @@
+/**
+ * Deploys the image to the idle color (a recorded `image` change) and waits for a color to be
+ * fully available.
+ */
 import type { DeliverySession } from '../delivery/session.js';
 import { deploymentRef, findContainer, readDeployment, RolloutFailedError, revisionOf, setDeploymentImage, waitForDeploymentRollout, type DeploymentName } from '../kube/deployment.js';
 import { describeRef } from '../kube/object-ref.js';

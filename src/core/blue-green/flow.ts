@@ -1,3 +1,8 @@
+/**
+ * actions/blue-green: find the live color on the router, deploy and check the idle one, switch
+ * traffic to it (at once or in steps, each step journaled before it is written), validate, and
+ * switch back when the new color fails. `blueGreen()` lists the steps; `BlueGreenSwitch` takes them.
+ */
 import { formatDuration } from '../config/primitives.js';
 import { createRouter, withRecordedPin, type RouterSpec } from '../delivery/router-spec.js';
 import { postDeliverySession, runDeliverySession, type DeliverySession, type SessionResult } from '../delivery/session.js';
@@ -37,11 +42,7 @@ export interface BlueGreenOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/**
- * actions/blue-green: find the live color on the router, deploy and check the idle one, switch
- * traffic to it (at once or in steps, each step journaled before it is written), validate, and
- * switch back when the new color fails. The seed's deploy-blue-green.sh, as a typed program.
- */
+/** Checks every input and analysis, then runs the switch in a delivery session (lock, journal, notifications). */
 export async function runBlueGreen(inputs: BlueGreenInputs, context: FlowContext, options: BlueGreenOptions = {}): Promise<FlowOutputs> {
   const env = options.env ?? process.env;
   const settings = await settingsFromInputs(inputs, env.GITHUB_WORKSPACE ?? process.cwd());

@@ -1,3 +1,7 @@
+/**
+ * Blue-green's inputs made into one checked plan (router, colors, steps, analysis, version) before
+ * the first request.
+ */
 import { InputError } from '../config/input-error.js';
 import type { RouterSpec } from '../delivery/router-spec.js';
 import type { AnalysisSpec } from '../metrics/spec.js';

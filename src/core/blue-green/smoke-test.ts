@@ -1,3 +1,7 @@
+/**
+ * The smoke test run against the idle color before traffic moves: the team's command as an
+ * argument list, no shell.
+ */
 import { formatDuration } from '../config/primitives.js';
 import type { CommandRunner } from '../command-runner.js';
 import type { Reporter } from '../reporter.js';

@@ -1,3 +1,7 @@
+/**
+ * Blue-green's job summary: before and after, the deployed image, each analysis, and how to switch
+ * back.
+ */
 import { describeRef } from '../kube/object-ref.js';
 import type { Weights } from '../kube/weights.js';
 import type { AnalysisResult } from '../metrics/result.js';

@@ -1,3 +1,7 @@
+/**
+ * Moving blue-green traffic: one journaled weight step at a time, and the switch back in one
+ * write.
+ */
 import type { DeliverySession } from '../delivery/session.js';
 import { recordedSpec, type RouterSpec } from '../delivery/router-spec.js';
 import type { StateEntry } from '../kube/state-store.js';

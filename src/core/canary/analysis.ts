@@ -1,3 +1,7 @@
+/**
+ * The canary's analyses: a step's analysis, which the walk waits for, and the background analysis,
+ * which runs alongside later steps and aborts the canary the moment it fails.
+ */
 import { formatDuration } from '../config/primitives.js';
 import type { Clock } from '../metrics/clock.js';
 import { runAnalysis } from '../metrics/run.js';

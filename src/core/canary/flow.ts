@@ -1,3 +1,9 @@
+/**
+ * The canary action: `start` deploys the canary and walks the steps, `promote` continues a paused
+ * (or interrupted) canary, `abort` sends all traffic back to stable, `status` only reports.
+ * Everything the run will use is read and checked before the first write: the config, every
+ * analysis, and the live objects the router and workloads name.
+ */
 import { canonicalJson } from '../canonical-json.js';
 import { InputError } from '../config/input-error.js';
 import { postDeliverySession, runDeliverySession } from '../delivery/session.js';
@@ -13,12 +19,6 @@ import { canaryStatus } from './status.js';
 import { createTarget } from './targets.js';
 import { CanaryWalk, stepNumber } from './walk.js';
 
-/**
- * The canary action: `start` deploys the canary and walks the steps, `promote` continues a paused
- * (or interrupted) canary, `abort` sends all traffic back to stable, `status` only reports.
- * Everything the run will use is read and checked before the first write: the config, every
- * analysis, and the live objects the router and workloads name.
- */
 export type CanaryInputs = ParsedInputs<typeof canarySpec>;
 
 export interface CanaryRunOptions {

@@ -1,13 +1,3 @@
-import { formatDuration } from '../config/primitives.js';
-import type { DeliverySession, SessionResult } from '../delivery/session.js';
-import { describeFailure, timelineOf } from '../metrics/describe.js';
-import type { AnalysisResult } from '../metrics/result.js';
-import type { TimelineStep } from '../notify/event.js';
-import { BackgroundRun, runStepAnalysis, type AnalysisContext } from './analysis.js';
-import type { CanaryRecord, CanaryRecordStore } from './canary-record.js';
-import type { CanaryConfig, CanaryStep } from './config.js';
-import type { CanaryTarget, TargetRun } from './targets.js';
-
 /**
  * Walks a canary through its steps, from a given step, to one of three ends:
  *  - promoted: every step passed; the stable workload runs the new image and takes all traffic;
@@ -19,6 +9,16 @@ import type { CanaryTarget, TargetRun } from './targets.js';
  * point is resumed at that step; the changes inside it are journaled and not applied twice.
  * A cancelled run (its signal aborted) is not aborted here: its post step restores the traffic.
  */
+import { formatDuration } from '../config/primitives.js';
+import type { DeliverySession, SessionResult } from '../delivery/session.js';
+import { describeFailure, timelineOf } from '../metrics/describe.js';
+import type { AnalysisResult } from '../metrics/result.js';
+import type { TimelineStep } from '../notify/event.js';
+import { BackgroundRun, runStepAnalysis, type AnalysisContext } from './analysis.js';
+import type { CanaryRecord, CanaryRecordStore } from './canary-record.js';
+import type { CanaryConfig, CanaryStep } from './config.js';
+import type { CanaryTarget, TargetRun } from './targets.js';
+
 export interface CanaryWalkOptions {
   session: DeliverySession;
   config: CanaryConfig;

@@ -1,13 +1,12 @@
-import { formatDuration } from '../config/primitives.js';
-import { sleepMs } from '../retry.js';
-import type { Db } from './connection.js';
-
 /**
  * One migration at a time per database: a session-level PostgreSQL advisory lock, keyed from a
  * fixed namespace and the database's name, held on a dedicated connection for the whole phase.
  * It is released by `release()`, and by PostgreSQL when the connection ends, so a run that
  * crashes or is cancelled cannot leave it behind.
  */
+import { formatDuration } from '../config/primitives.js';
+import { sleepMs } from '../retry.js';
+import type { Db } from './connection.js';
 
 /** First key: the namespace of this tool's locks ("PDMG"), so other advisory lock users do not collide. */
 export const LOCK_NAMESPACE = 0x5044_4d47;

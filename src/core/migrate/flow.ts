@@ -1,3 +1,9 @@
+/**
+ * actions/migrate: one phase of an expand / migrate / contract migration (src/core/migrate/phase.ts).
+ * Commands run through node:child_process (argument list, no shell) rather than @actions/exec:
+ * @actions/exec cannot stop a child, and a migration must be stoppable at command-timeout and
+ * when the job is cancelled, or it holds the migration lock until the runner kills the job.
+ */
 import { InputError } from '../config/input-error.js';
 import { type Flow, FlowFailure } from '../flow.js';
 import { loadKubeConfig } from '../kube/kubeconfig.js';
@@ -11,12 +17,6 @@ import { phaseLimits, type PhaseOutcome, runPhase, type RolloutRequirement } fro
 
 type MigrateInputs = ParsedInputs<typeof migrateSpec>;
 
-/**
- * actions/migrate: one phase of an expand / migrate / contract migration (src/core/migrate/phase.ts).
- * Commands run through node:child_process (argument list, no shell) rather than @actions/exec:
- * @actions/exec cannot stop a child, and a migration must be stoppable at command-timeout and
- * when the job is cancelled, or it holds the migration lock until the runner kills the job.
- */
 export const migrateFlow: Flow<typeof migrateSpec> = {
   spec: migrateSpec,
   main: async (inputs, context) => {

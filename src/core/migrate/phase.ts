@@ -1,3 +1,10 @@
+/**
+ * One phase of an expand / migrate / contract migration, or the compensating migration
+ * (`rollback`), or a read of the ledger (`status`). With a database URL the phase runs under
+ * the migration lock, in ledger order, between safety checks, with a schema snapshot before and
+ * after and a checksum of what it ran; without one only the commands run (and a warning says
+ * what is not enforced). A dry run reads and plans, and changes nothing.
+ */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type pg from 'pg';
 import { InputError } from '../config/input-error.js';
@@ -18,13 +25,6 @@ import { psqlWarning, runStep, type StepContext, type StepName, type StepResult 
 import { describeConnections, inspectDatabase, safetyProblems } from './safety-checks.js';
 import { describeDifference, diffSnapshots, isSame, takeSnapshot } from './schema-snapshot.js';
 
-/**
- * One phase of an expand / migrate / contract migration, or the compensating migration
- * (`rollback`), or a read of the ledger (`status`). With a database URL the phase runs under
- * the migration lock, in ledger order, between safety checks, with a schema snapshot before and
- * after and a checksum of what it ran; without one only the commands run (and a warning says
- * what is not enforced). A dry run reads and plans, and changes nothing.
- */
 export type PhaseName = ForwardPhase | 'rollback' | 'status';
 export type PhaseResult = 'succeeded' | 'skipped' | 'refused' | 'failed' | 'rolled-back' | 'planned';
 

@@ -1,3 +1,7 @@
+/**
+ * The rollback action's migration layer: a release's compensating migration, through migrate's own
+ * `rollback` phase.
+ */
 import { spawnCommandRunner } from '../command-runner.js';
 import { openConnection, readLedger, readRelease, runPhase, type LedgerRow, type PhaseLimits } from '../migrate/index.js';
 import type { Reporter } from '../reporter.js';
