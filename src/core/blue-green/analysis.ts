@@ -10,12 +10,33 @@ import { runAnalysis } from '../metrics/run.js';
 import type { AnalysisSpec } from '../metrics/spec.js';
 import type { Reporter } from '../reporter.js';
 import type { Secrets } from '../secrets.js';
+import type { Color } from './colors.js';
+import type { BlueGreenInputs, BlueGreenSettings } from './settings.js';
 
 /** The analysis with its arguments filled in for the new color: checked in full before the first write. */
 export interface Analysis {
   spec: AnalysisSpec;
   args: Record<string, string>;
   defaults: Defaults;
+}
+
+/** The analysis of `target` (the new color), or undefined when the run has none. */
+export function analysisFor(settings: BlueGreenSettings, inputs: BlueGreenInputs, target: Color): Analysis | undefined {
+  if (!settings.analysis) return undefined;
+  const workload = settings.colors.workload[target];
+  const builtIn = {
+    service: inputs.service,
+    namespace: workload.namespace,
+    color: target,
+    workload: workload.name,
+    destination: settings.colors.destination[target],
+    version: settings.version,
+  };
+  return {
+    spec: settings.analysis,
+    args: analysisArgs(settings.analysis, builtIn, inputs['analysis-args']),
+    defaults: { prometheusAddress: inputs['prometheus-address'], prometheusToken: inputs['prometheus-token'] },
+  };
 }
 
 /**
