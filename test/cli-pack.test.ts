@@ -12,7 +12,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type BlueGreenHarness, colourDeployments, hostsInputs, hostsVirtualService, liveHostWeights, startBlueGreenHarness } from './blue-green/harness.js';
+import { type BlueGreenHarness, colorDeployments, hostsInputs, hostsVirtualService, liveHostWeights, startBlueGreenHarness } from './blue-green/harness.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
@@ -87,7 +87,7 @@ describe('the packed command line', () => {
 
     test('a blue-green dry run plans the switch and changes nothing', async () => {
       const service = `packed-${name.replace(/\W+/g, '-').toLowerCase()}`;
-      await h.cluster.apply([...colourDeployments(service), hostsVirtualService(service)]);
+      await h.cluster.apply([...colorDeployments(service), hostsVirtualService(service)]);
       const kubeconfig = join(dir, `kubeconfig-${service}`);
       await writeFile(kubeconfig, h.cluster.kubeconfig);
       const inputs = { ...hostsInputs(service), 'dry-run': 'true', image: 'registry.example.com/app:2.0.0', kubeconfig: `@${kubeconfig}` };

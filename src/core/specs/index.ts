@@ -33,9 +33,9 @@ export const actions: readonly ActionEntry[] = [
     flow: async () => (await import('../canary/flow.js')).canaryFlow,
     files: async () => ({ 'config.schema.json': (await import('../canary/json-schema.js')).canaryConfigJsonSchemaText() }),
   },
-  { spec: validateSpec, flow: async () => (await import('../metrics/validate-flow.js')).validateFlow },
-  { spec: migrateSpec, flow: async () => (await import('../migrate/migrate-flow.js')).migrateFlow },
-  { spec: rollbackSpec, flow: async () => (await import('../rollback/rollback-flow.js')).rollbackFlow },
+  { spec: validateSpec, flow: async () => (await import('../validate/flow.js')).validateFlow },
+  { spec: migrateSpec, flow: async () => (await import('../migrate/flow.js')).migrateFlow },
+  { spec: rollbackSpec, flow: async () => (await import('../rollback/flow.js')).rollbackFlow },
 ];
 
 /** The action called `name`; throws naming the actions there are. */
