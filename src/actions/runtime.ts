@@ -13,7 +13,9 @@ import { Markdown } from '../core/notify/markdown.js';
 import type { Reporter } from '../core/reporter.js';
 import { Secrets } from '../core/secrets.js';
 import { actionNamed } from '../core/specs/index.js';
-import { parseInputs, secretInputs, type ActionSpec, type ParsedInputs } from '../core/specs/spec.js';
+import { postedSlackMessage } from '../core/notify/from-inputs.js';
+import { parseInputsWithFile } from '../core/specs/delivery-file.js';
+import { secretInputs, type ActionSpec, type ParsedInputs } from '../core/specs/spec.js';
 
 /** Runs the action called `name` (one of src/core/specs/index.ts) as the runner's main or post step. */
 export async function runAction(name: string): Promise<void> {
@@ -31,11 +33,21 @@ export async function runAction(name: string): Promise<void> {
   const cancel = () => controller.abort(new Error('the run was cancelled'));
   process.once('SIGINT', cancel);
   process.once('SIGTERM', cancel);
+  // What this step saved, readable in the same step (core.getState only sees the main step's state, in the post step).
+  const saved = new Map<string, string>();
+  const state = {
+    get: (key: string) => saved.get(key) ?? core.getState(key),
+    set: (key: string, value: string) => {
+      saved.set(key, value);
+      core.saveState(key, value);
+    },
+  };
   try {
     if (!isPost) core.saveState('isPost', 'true');
     const raw = Object.fromEntries(Object.keys(spec.inputs).map((name) => [name, core.getInput(name)]));
     if (isPost && !spec.post) return;
-    const inputs = isPost ? parsePostInputs(spec, raw) : parseInputs(spec, raw);
+    const workspace = process.env.GITHUB_WORKSPACE ?? process.cwd();
+    const inputs = isPost ? await parsePostInputs(spec, raw, workspace) : await parseMainInputs(spec, raw, workspace, reporter);
     if (!inputs) return;
     const [flow, { githubDeploymentTracker }] = await Promise.all([entry.flow(), import('./notify.js')]);
     const run = runInfoFromEnv();
@@ -44,7 +56,7 @@ export async function runAction(name: string): Promise<void> {
       secrets,
       runId: runIdFor(inputs, run),
       signal: controller.signal,
-      state: { get: (key) => core.getState(key), set: (key, value) => core.saveState(key, value) },
+      state,
       run,
       deploymentTracker: githubDeploymentTracker(),
     };
@@ -54,7 +66,9 @@ export async function runAction(name: string): Promise<void> {
     }
     const outputs = await flow.main(inputs, context);
     for (const [name, value] of outputStrings(outputs)) core.setOutput(name, value);
+    setSlackMessage(spec, state);
   } catch (error) {
+    if (!isPost) setSlackMessage(spec, state);
     const message = error instanceof Error ? error.message : String(error);
     if (error instanceof FlowFailure) for (const [name, value] of outputStrings(error.outputs)) core.setOutput(name, value);
     else if (!isPost) {
@@ -71,10 +85,26 @@ export async function runAction(name: string): Promise<void> {
   }
 }
 
+/** The inputs, with the service's delivery file applied (said in the log). */
+async function parseMainInputs<S extends ActionSpec>(spec: S, raw: Record<string, string>, workspace: string, reporter: Reporter): Promise<ParsedInputs<S>> {
+  const { inputs, file } = await parseInputsWithFile(spec, raw, workspace);
+  if (file) {
+    const used = Object.keys(file.values).filter((key) => !raw[key]?.trim());
+    reporter.info(`Delivery file ${file.path}: ${used.length > 0 ? `${used.join(', ')} from the file` : 'every input it sets was given'}.`);
+  }
+  return inputs;
+}
+
+/** The Slack message this step posted or updated, for the next job of the release (`<channel>/<ts>`: not a secret). */
+function setSlackMessage(spec: ActionSpec, state: { get(key: string): string }): void {
+  const message = postedSlackMessage(state);
+  if (message && 'slack-message' in spec.outputs) core.setOutput('slack-message', message);
+}
+
 /** The post step re-reads the inputs; when they were invalid, the main step changed nothing to clean up. */
-function parsePostInputs<S extends ActionSpec>(spec: S, raw: Record<string, string>): ParsedInputs<S> | undefined {
+async function parsePostInputs<S extends ActionSpec>(spec: S, raw: Record<string, string>, workspace: string): Promise<ParsedInputs<S> | undefined> {
   try {
-    return parseInputs(spec, raw);
+    return (await parseInputsWithFile(spec, raw, workspace)).inputs;
   } catch {
     core.info('Post step: the inputs were invalid, so the main step changed nothing; nothing to clean up.');
     return undefined;

@@ -23,12 +23,14 @@ export interface NotifyInputs {
   'github-token'?: string;
   environment?: string;
   'environment-url'?: string;
+  /** A message an earlier job of the release posted, `<channel>/<ts>`: updated instead of posting a new one. */
+  'slack-message'?: string;
 }
 
 export interface NotifySetup {
   /** Records GitHub deployments; without it a github-token is ignored with a warning. */
   deploymentTracker?: DeploymentTrackerFactory;
-  /** Slack Web API base. Default https://slack.com/api. */
+  /** Slack Web API base. Default: the SLACK_API_URL environment variable (e.g. https://slack-gov.com/api for GovSlack), else https://slack.com/api. */
   slackApiUrl?: string;
   retry?: RetryOptions;
 }
@@ -77,8 +79,8 @@ export function notificationsFromInputs(inputs: NotifyInputs, ctx: FlowContext, 
   if (inputs['slack-token']) {
     const channel = inputs['slack-channel'];
     if (!channel) throw new InputError("Invalid inputs: 'slack-channel' is required with 'slack-token' (the channel id to post to, e.g. C0123456789).");
-    const api = new SlackWebApi(inputs['slack-token'], { retry, baseUrl: setup.slackApiUrl });
-    bot = new SlackBotNotifier(api, channel, saved.slack);
+    const api = new SlackWebApi(inputs['slack-token'], { retry, baseUrl: setup.slackApiUrl ?? slackApiUrlFromEnv() });
+    bot = new SlackBotNotifier(api, channel, saved.slack ?? earlierMessage(inputs['slack-message']));
     notifiers.push(bot);
     if (inputs['slack-webhook-url']) ctx.reporter.info('Both slack-token and slack-webhook-url are set: posting with the bot token only.');
   } else if (inputs['slack-webhook-url']) {
@@ -127,7 +129,25 @@ export function notificationsFromInputs(inputs: NotifyInputs, ctx: FlowContext, 
   };
 }
 
-function readState(ctx: FlowContext): SavedState {
+/** `<channel>/<ts>` of an earlier job (the slack-message input), as the bot notifier resumes it. */
+function earlierMessage(value: string | undefined): PostedMessage | undefined {
+  const match = value ? /^([A-Z0-9]+)\/(\d+\.\d+)$/.exec(value.trim()) : null;
+  return match ? { channel: match[1]!, ts: match[2]! } : undefined;
+}
+
+/** The Slack message this step posted or updated, `<channel>/<ts>`, from its step state; undefined when none. */
+export function postedSlackMessage(state: Pick<FlowContext['state'], 'get'>): string | undefined {
+  const slack = readState({ state } as FlowContext).slack;
+  return slack ? `${slack.channel}/${slack.ts}` : undefined;
+}
+
+/** SLACK_API_URL when it is an http(s) URL (GovSlack, or a stand-in); anything else is ignored. */
+function slackApiUrlFromEnv(): string | undefined {
+  const value = process.env.SLACK_API_URL?.trim();
+  return value && /^https?:\/\/[^\s]+$/.test(value) ? value : undefined;
+}
+
+function readState(ctx: Pick<FlowContext, 'state'>): SavedState {
   const text = ctx.state.get(STATE_KEY);
   if (!text) return {};
   try {
