@@ -186,8 +186,8 @@ describe('the published schema and the example', () => {
     expect(schema.additionalProperties).toBe(false);
   });
 
-  it('the example .github/delivery/checkout.yaml is valid for every action and environment in it', () => {
-    const text = readFileSync(join(ROOT, '.github/delivery/checkout.yaml'), 'utf8');
+  it('the example delivery file (examples/delivery/checkout.yaml) is valid for every action and environment in it', () => {
+    const text = readFileSync(join(ROOT, '.github/workflows/examples/delivery/checkout.yaml'), 'utf8');
     for (const spec of deliveryFileActions) {
       for (const environment of [undefined, 'staging', 'production']) {
         expect(() => deliveryFileValues(spec, text, '.github/delivery/checkout.yaml', environment), `${spec.name} ${environment}`).not.toThrow();
