@@ -13,6 +13,7 @@ import { blueGreenSpec } from '../../src/core/specs/blue-green.js';
 import { canarySpec } from '../../src/core/specs/canary.js';
 import { deliveryFileActions, deliveryFileJsonSchemaText, deliveryFileValues, parseInputsWithFile } from '../../src/core/specs/delivery-file.js';
 import { rollbackSpec } from '../../src/core/specs/rollback.js';
+import type { ActionSpec } from '../../src/core/specs/spec.js';
 import { actionInputs, ROOT } from './workflow-files.js';
 
 const workspaces: string[] = [];
@@ -115,7 +116,7 @@ describe('precedence: input given > environments.<env>.<action> > environments.<
 });
 
 describe('file errors name the file, the key and the fix', () => {
-  const read = (text: string, spec = blueGreenSpec, environment?: string) => {
+  const read = (text: string, spec: ActionSpec = blueGreenSpec, environment?: string) => {
     try {
       deliveryFileValues(spec, text, '.github/delivery/checkout.yaml', environment);
     } catch (error) {
@@ -145,6 +146,7 @@ describe('file errors name the file, the key and the fix', () => {
   });
 
   it('a per-run key: give it as an input', () => {
+    expect(read('service: checkout\n')).toMatch(/'service' is what the run names/);
     expect(read('image: registry.example.com/checkout:1.0\n')).toMatch(/'image' changes from run to run, so it is an input/);
     expect(read('canary:\n  dry-run: true\n')).toMatch(/'canary\.dry-run' changes from run to run/);
   });

@@ -271,9 +271,11 @@ function refuseSecrets(doc: unknown, label: string): void {
         );
       }
       if (ownKey && PER_RUN.has(key) && !(path.length === 1 && path[0] === 'environments')) {
-        throw new InputError(
-          `${label}: '${at.join('.')}' changes from run to run, so it is an input, not a delivery file key: give \`${key}\` to the action or the workflow (a dispatch asks for it).`,
-        );
+        const why =
+          key === 'service' || key === 'environment'
+            ? `is what the run names (the file is one service's; per-environment settings go under environments.<name>)`
+            : 'changes from run to run, so it is an input, not a delivery file key';
+        throw new InputError(`${label}: '${at.join('.')}' ${why}: give \`${key}\` to the action or the workflow (a dispatch asks for it).`);
       }
       walk(child, at);
     }
