@@ -13,7 +13,7 @@ import { Markdown } from '../core/notify/markdown.js';
 import type { Reporter } from '../core/reporter.js';
 import { Secrets } from '../core/secrets.js';
 import { actionNamed } from '../core/specs/index.js';
-import { postedSlackMessage } from '../core/notify/from-inputs.js';
+import { postedSlackMessage } from '../core/notify/posted-message.js';
 import { parseInputsWithFile } from '../core/specs/delivery-file.js';
 import { secretInputs, type ActionSpec, type ParsedInputs } from '../core/specs/spec.js';
 

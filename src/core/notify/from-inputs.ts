@@ -5,7 +5,8 @@ import type { DeploymentTracker, DeploymentTrackerFactory } from './deployment-t
 import type { DeploymentEvent, Strategy } from './event.js';
 import { JobSummary } from './job-summary.js';
 import { Notifications } from './notifications.js';
-import { SlackWebApi, type PostedMessage } from './slack-client.js';
+import { NOTIFY_STATE_KEY, parseSlackMessage, readNotifyState, type SavedNotifyState } from './posted-message.js';
+import { SlackWebApi } from './slack-client.js';
 import { SlackBotNotifier, SlackWebhookNotifier, type DeploymentNotifier } from './slack-notifier.js';
 
 /**
@@ -58,13 +59,6 @@ export interface DeploymentNotifications {
   summary: JobSummary;
 }
 
-const STATE_KEY = 'notify';
-
-interface SavedState {
-  slack?: PostedMessage;
-  deploymentId?: number;
-}
-
 /**
  * Notifications are not bound to the run's cancel signal: a cancelled run must still tell Slack
  * and GitHub that it was cancelled. Each request has its own timeout and the retries are bounded.
@@ -80,7 +74,7 @@ export function notificationsFromInputs(inputs: NotifyInputs, ctx: FlowContext, 
     const channel = inputs['slack-channel'];
     if (!channel) throw new InputError("Invalid inputs: 'slack-channel' is required with 'slack-token' (the channel id to post to, e.g. C0123456789).");
     const api = new SlackWebApi(inputs['slack-token'], { retry, baseUrl: setup.slackApiUrl ?? slackApiUrlFromEnv() });
-    bot = new SlackBotNotifier(api, channel, saved.slack ?? earlierMessage(inputs['slack-message']));
+    bot = new SlackBotNotifier(api, channel, saved.slack ?? parseSlackMessage(inputs['slack-message']));
     notifiers.push(bot);
     if (inputs['slack-webhook-url']) ctx.reporter.info('Both slack-token and slack-webhook-url are set: posting with the bot token only.');
   } else if (inputs['slack-webhook-url']) {
@@ -129,17 +123,8 @@ export function notificationsFromInputs(inputs: NotifyInputs, ctx: FlowContext, 
   };
 }
 
-/** `<channel>/<ts>` of an earlier job (the slack-message input), as the bot notifier resumes it. */
-function earlierMessage(value: string | undefined): PostedMessage | undefined {
-  const match = value ? /^([A-Z0-9]+)\/(\d+\.\d+)$/.exec(value.trim()) : null;
-  return match ? { channel: match[1]!, ts: match[2]! } : undefined;
-}
-
-/** The Slack message this step posted or updated, `<channel>/<ts>`, from its step state; undefined when none. */
-export function postedSlackMessage(state: Pick<FlowContext['state'], 'get'>): string | undefined {
-  const slack = readState({ state } as FlowContext).slack;
-  return slack ? `${slack.channel}/${slack.ts}` : undefined;
-}
+/** The Slack message this step posted or updated, `<channel>/<ts>` (see posted-message.ts). */
+export { postedSlackMessage } from './posted-message.js';
 
 /** SLACK_API_URL when it is an http(s) URL (GovSlack, or a stand-in); anything else is ignored. */
 function slackApiUrlFromEnv(): string | undefined {
@@ -147,18 +132,12 @@ function slackApiUrlFromEnv(): string | undefined {
   return value && /^https?:\/\/[^\s]+$/.test(value) ? value : undefined;
 }
 
-function readState(ctx: Pick<FlowContext, 'state'>): SavedState {
-  const text = ctx.state.get(STATE_KEY);
-  if (!text) return {};
-  try {
-    return JSON.parse(text) as SavedState;
-  } catch {
-    return {};
-  }
+function readState(ctx: Pick<FlowContext, 'state'>): SavedNotifyState {
+  return readNotifyState(ctx.state);
 }
 
-function saveState(ctx: FlowContext, state: SavedState): void {
-  if (state.slack || state.deploymentId !== undefined) ctx.state.set(STATE_KEY, JSON.stringify(state));
+function saveState(ctx: FlowContext, state: SavedNotifyState): void {
+  if (state.slack || state.deploymentId !== undefined) ctx.state.set(NOTIFY_STATE_KEY, JSON.stringify(state));
 }
 
 /** Each retry is told in the log, redacted: "Slack chat.update answered HTTP 429: …; trying again in 3.0s". */
