@@ -22,8 +22,9 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build as esbuild, type Plugin } from 'esbuild';
 import { stringify } from 'yaml';
-import { actions, actionSpecs } from '../src/core/specs/index.js';
 import { deriveQuickChecks } from '../src/core/specs/derive-quick-checks.js';
+import { isFileKey } from '../src/core/specs/delivery-file.js';
+import { actions, actionSpecs, publishedFiles } from '../src/core/specs/index.js';
 import type { ActionSpec } from '../src/core/specs/spec.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -40,10 +41,14 @@ export function actionYaml(spec: ActionSpec): string {
     description: spec.description,
     author: 'progressive-delivery-actions',
     branding: spec.branding,
+    // An input the delivery file may set gets no runner default (nor `required`): the runner
+    // would fill it in, and a default would then win over the file. Our parser applies it after the file.
     inputs: Object.fromEntries(
       Object.entries(spec.inputs).map(([name, def]) => [
         name,
-        { description: def.description, required: def.required ?? false, ...(def.default !== undefined ? { default: def.default } : {}) },
+        isFileKey(spec, name)
+          ? { description: def.default !== undefined ? `${def.description} Default: \`${def.default}\`.` : def.description, required: false }
+          : { description: def.description, required: def.required ?? false, ...(def.default !== undefined ? { default: def.default } : {}) },
       ]),
     ),
     outputs: spec.outputs,
@@ -165,6 +170,7 @@ async function build(outRoot: string): Promise<void> {
     await writeFile(join(actionDir, 'action.yml'), actionYaml(entry.spec));
     for (const [file, text] of Object.entries((await entry.files?.()) ?? {})) await writeFile(join(actionDir, file), text);
   }
+  for (const [file, text] of Object.entries(await publishedFiles())) await writeFile(join(outRoot, 'actions', file), text);
   await mkdir(dirname(join(outRoot, QUICK_CHECKS)), { recursive: true });
   await writeFile(join(outRoot, QUICK_CHECKS), quickChecksModule(actions.map((a) => a.spec)));
   if (docsOnly) return;

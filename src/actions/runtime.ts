@@ -16,6 +16,7 @@ import { Markdown } from '../core/notify/markdown.js';
 import type { Reporter } from '../core/reporter.js';
 import { quickCheckInputs } from '../core/config/quick-check.js';
 import { Secrets } from '../core/secrets.js';
+import { postedSlackMessage } from '../core/notify/posted-message.js';
 import { quickChecks } from '../core/specs/quick-checks.js';
 import type { ActionSpec, ParsedInputs } from '../core/specs/spec.js';
 
@@ -37,14 +38,27 @@ export async function runAction(name: string): Promise<void> {
   const cancel = () => controller.abort(new Error('the run was cancelled'));
   process.once('SIGINT', cancel);
   process.once('SIGTERM', cancel);
+  // What this step saved, readable in the same step (core.getState only sees the main step's state, in the post step).
+  const saved = new Map<string, string>();
+  const state = {
+    get: (key: string) => saved.get(key) ?? core.getState(key),
+    set: (key: string, value: string) => {
+      saved.set(key, value);
+      core.saveState(key, value);
+    },
+  };
+  // Every action with Slack inputs has the slack-message input and output (specs/common.ts).
+  const hasSlackMessage = 'slack-message' in quick.inputs;
   try {
     if (!isPost) core.saveState('isPost', 'true');
     const raw = Object.fromEntries(inputNames.map((name) => [name, core.getInput(name)]));
     if (isPost && !quick.post) return;
     if (!isPost) quickCheckInputs(name, quick, raw);
-    const [{ actionNamed }, { parseInputs }] = await Promise.all([import('../core/specs/index.js'), import('../core/specs/spec.js')]);
+    const [{ actionNamed }, { parseInputsWithFile }] = await Promise.all([import('../core/specs/index.js'), import('../core/specs/delivery-file.js')]);
     const entry = actionNamed(name);
-    const inputs = isPost ? parsePostInputs(entry.spec, raw, parseInputs) : parseInputs(entry.spec, raw);
+    const workspace = process.env.GITHUB_WORKSPACE ?? process.cwd();
+    const parse = () => parseInputsWithFile(entry.spec, raw, workspace);
+    const inputs = isPost ? await parsePostInputs(parse) : await parseMainInputs(parse, raw, reporter);
     if (!inputs) return;
     const [flow, { githubDeploymentTracker }] = await Promise.all([entry.flow(), import('./notify.js')]);
     const run = runInfoFromEnv();
@@ -53,7 +67,7 @@ export async function runAction(name: string): Promise<void> {
       secrets,
       runId: runIdFor(inputs, run),
       signal: controller.signal,
-      state: { get: (key) => core.getState(key), set: (key, value) => core.saveState(key, value) },
+      state,
       run,
       deploymentTracker: githubDeploymentTracker(),
     };
@@ -63,7 +77,9 @@ export async function runAction(name: string): Promise<void> {
     }
     const outputs = await flow.main(inputs, context);
     for (const [name, value] of outputStrings(outputs)) core.setOutput(name, value);
+    if (hasSlackMessage) setSlackMessage(state);
   } catch (error) {
+    if (!isPost && hasSlackMessage) setSlackMessage(state);
     const message = error instanceof Error ? error.message : String(error);
     if (error instanceof FlowFailure) for (const [name, value] of outputStrings(error.outputs)) core.setOutput(name, value);
     else if (!isPost) {
@@ -80,14 +96,30 @@ export async function runAction(name: string): Promise<void> {
   }
 }
 
-/** The post step re-reads the inputs; when they were invalid, the main step changed nothing to clean up. */
-function parsePostInputs<S extends ActionSpec>(
-  spec: S,
+/** The inputs, with the service's delivery file applied (said in the log). */
+async function parseMainInputs<S extends ActionSpec>(
+  parse: () => Promise<{ inputs: ParsedInputs<S>; file?: { path: string; values: Record<string, unknown> } }>,
   raw: Record<string, string>,
-  parseInputs: (spec: S, raw: Record<string, string>) => ParsedInputs<S>,
-): ParsedInputs<S> | undefined {
+  reporter: Reporter,
+): Promise<ParsedInputs<S>> {
+  const { inputs, file } = await parse();
+  if (file) {
+    const used = Object.keys(file.values).filter((key) => !raw[key]?.trim());
+    reporter.info(`Delivery file ${file.path}: ${used.length > 0 ? `${used.join(', ')} from the file` : 'every input it sets was given'}.`);
+  }
+  return inputs;
+}
+
+/** The Slack message this step posted or updated, for the next job of the release (`<channel>/<ts>`: not a secret). */
+function setSlackMessage(state: { get(key: string): string }): void {
+  const message = postedSlackMessage(state);
+  if (message) core.setOutput('slack-message', message);
+}
+
+/** The post step re-reads the inputs; when they were invalid, the main step changed nothing to clean up. */
+async function parsePostInputs<S extends ActionSpec>(parse: () => Promise<{ inputs: ParsedInputs<S> }>): Promise<ParsedInputs<S> | undefined> {
   try {
-    return parseInputs(spec, raw);
+    return (await parse()).inputs;
   } catch {
     core.info('Post step: the inputs were invalid, so the main step changed nothing; nothing to clean up.');
     return undefined;

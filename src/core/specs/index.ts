@@ -38,6 +38,11 @@ export const actions: readonly ActionEntry[] = [
   { spec: rollbackSpec, flow: async () => (await import('../rollback/flow.js')).rollbackFlow },
 ];
 
+/** Files published in actions/ that belong to no one action: the delivery file's JSON schema. */
+export async function publishedFiles(): Promise<Record<string, string>> {
+  return { 'delivery.schema.json': (await import('./delivery-file.js')).deliveryFileJsonSchemaText() };
+}
+
 /** The action called `name`; throws naming the actions there are. */
 export function actionNamed(name: string): ActionEntry {
   const entry = actions.find((a) => a.spec.name === name);

@@ -80,6 +80,17 @@ export const quickChecks: Record<string, QuickSpec> = {
           ]
         }
       },
+      "delivery-file": {
+        "check": {
+          "string": [
+            {
+              "pattern": "^[^\\n]+\\.(ya?ml|json)$",
+              "flags": "i",
+              "message": "expected the path of a .yaml, .yml or .json file, e.g. .github/delivery/checkout.yaml"
+            }
+          ]
+        }
+      },
       "router": {
         "required": true,
         "missing": [
@@ -333,7 +344,18 @@ export const quickChecks: Record<string, QuickSpec> = {
           ]
         }
       },
-      "environment-url": {}
+      "environment-url": {},
+      "slack-message": {
+        "check": {
+          "string": [
+            {
+              "pattern": "^[A-Z0-9]{8,12}\\/\\d{1,12}\\.\\d{1,8}$",
+              "flags": "",
+              "message": "expected <channel id>/<ts>, the slack-message output of an earlier step, e.g. C0123456789/1733112000.000100"
+            }
+          ]
+        }
+      }
     }
   },
   "canary": {
@@ -406,6 +428,17 @@ export const quickChecks: Record<string, QuickSpec> = {
               "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
               "flags": "",
               "message": "expected a Kubernetes object name: lower-case letters, digits, \"-\" and \".\", starting and ending with a letter or digit"
+            }
+          ]
+        }
+      },
+      "delivery-file": {
+        "check": {
+          "string": [
+            {
+              "pattern": "^[^\\n]+\\.(ya?ml|json)$",
+              "flags": "i",
+              "message": "expected the path of a .yaml, .yml or .json file, e.g. .github/delivery/checkout.yaml"
             }
           ]
         }
@@ -583,7 +616,18 @@ export const quickChecks: Record<string, QuickSpec> = {
           ]
         }
       },
-      "environment-url": {}
+      "environment-url": {},
+      "slack-message": {
+        "check": {
+          "string": [
+            {
+              "pattern": "^[A-Z0-9]{8,12}\\/\\d{1,12}\\.\\d{1,8}$",
+              "flags": "",
+              "message": "expected <channel id>/<ts>, the slack-message output of an earlier step, e.g. C0123456789/1733112000.000100"
+            }
+          ]
+        }
+      }
     }
   },
   "validate": {
@@ -844,7 +888,18 @@ export const quickChecks: Record<string, QuickSpec> = {
           ]
         }
       },
-      "environment-url": {}
+      "environment-url": {},
+      "slack-message": {
+        "check": {
+          "string": [
+            {
+              "pattern": "^[A-Z0-9]{8,12}\\/\\d{1,12}\\.\\d{1,8}$",
+              "flags": "",
+              "message": "expected <channel id>/<ts>, the slack-message output of an earlier step, e.g. C0123456789/1733112000.000100"
+            }
+          ]
+        }
+      }
     }
   },
   "rollback": {
@@ -917,6 +972,17 @@ export const quickChecks: Record<string, QuickSpec> = {
               "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
               "flags": "",
               "message": "expected a Kubernetes object name: lower-case letters, digits, \"-\" and \".\", starting and ending with a letter or digit"
+            }
+          ]
+        }
+      },
+      "delivery-file": {
+        "check": {
+          "string": [
+            {
+              "pattern": "^[^\\n]+\\.(ya?ml|json)$",
+              "flags": "i",
+              "message": "expected the path of a .yaml, .yml or .json file, e.g. .github/delivery/checkout.yaml"
             }
           ]
         }
@@ -1129,7 +1195,18 @@ export const quickChecks: Record<string, QuickSpec> = {
           ]
         }
       },
-      "environment-url": {}
+      "environment-url": {},
+      "slack-message": {
+        "check": {
+          "string": [
+            {
+              "pattern": "^[A-Z0-9]{8,12}\\/\\d{1,12}\\.\\d{1,8}$",
+              "flags": "",
+              "message": "expected <channel id>/<ts>, the slack-message output of an earlier step, e.g. C0123456789/1733112000.000100"
+            }
+          ]
+        }
+      }
     }
   }
 };
