@@ -14,9 +14,9 @@ import * as core from '@actions/core';
 import { type FlowContext, FlowFailure, outputStrings, runIdFor, runInfoFromEnv } from '../core/flow.js';
 import { Markdown } from '../core/notify/markdown.js';
 import type { Reporter } from '../core/reporter.js';
-import { quickCheckInputs } from '../core/config/quick-check.js';
 import { Secrets } from '../core/secrets.js';
 import { postedSlackMessage } from '../core/notify/posted-message.js';
+import { quickCheckWithoutFile } from '../core/specs/delivery-file-path.js';
 import { quickChecks } from '../core/specs/quick-checks.js';
 import type { ActionSpec, ParsedInputs } from '../core/specs/spec.js';
 
@@ -53,10 +53,10 @@ export async function runAction(name: string): Promise<void> {
     if (!isPost) core.saveState('isPost', 'true');
     const raw = Object.fromEntries(inputNames.map((name) => [name, core.getInput(name)]));
     if (isPost && !quick.post) return;
-    if (!isPost) quickCheckInputs(name, quick, raw);
+    const workspace = process.env.GITHUB_WORKSPACE ?? process.cwd();
+    if (!isPost) quickCheckWithoutFile(name, quick, raw, workspace);
     const [{ actionNamed }, { parseInputsWithFile }] = await Promise.all([import('../core/specs/index.js'), import('../core/specs/delivery-file.js')]);
     const entry = actionNamed(name);
-    const workspace = process.env.GITHUB_WORKSPACE ?? process.cwd();
     const parse = () => parseInputsWithFile(entry.spec, raw, workspace);
     const inputs = isPost ? await parsePostInputs(parse) : await parseMainInputs(parse, raw, reporter);
     if (!inputs) return;

@@ -1,15 +1,19 @@
-import { describe, expect, it } from 'vitest';
-import { quickCheckInputs } from '../../src/core/config/quick-check.js';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { quickCheckWithoutFile } from '../../src/core/specs/delivery-file-path.js';
+import { parseInputsWithFile } from '../../src/core/specs/delivery-file.js';
 import { deriveQuickChecks } from '../../src/core/specs/derive-quick-checks.js';
 import { actions } from '../../src/core/specs/index.js';
 import { quickChecks } from '../../src/core/specs/quick-checks.js';
-import { parseInputs } from '../../src/core/specs/spec.js';
 
 /**
  * The quick checks (run before zod is loaded) against zod itself: whenever the quick checks
  * refuse inputs, parseInputs refuses them with the very same message; whenever parseInputs
  * accepts inputs, the quick checks do too. Inputs come from a pool of good and bad values, one
- * input at a time and in random mixes.
+ * input at a time and in random mixes. The actions that read a delivery file are compared with
+ * parseInputsWithFile in a workspace without one (the runtime's path when no file exists).
  */
 const POOL = [
   '',
@@ -44,14 +48,17 @@ const POOL = [
   'apiVersion: v1\nkind: Config\nclusters: []\nusers: []\ncontexts: []\n',
 ];
 
-function outcome(run: () => unknown): string | undefined {
+async function outcome(run: () => unknown): Promise<string | undefined> {
   try {
-    run();
+    await run();
     return undefined;
   } catch (error) {
     return (error as Error).message;
   }
 }
+
+const workspace = mkdtempSync(join(tmpdir(), 'quick-check-'));
+afterAll(() => rmSync(workspace, { recursive: true, force: true }));
 
 /** A small deterministic generator, so a failure can be rerun. */
 function random(seed: number): () => number {
@@ -68,7 +75,7 @@ describe('quick input checks', () => {
   });
 
   for (const { spec } of actions) {
-    it(`${spec.name}: refuse only what zod refuses, with zod's message`, () => {
+    it(`${spec.name}: refuse only what zod refuses, with zod's message`, async () => {
       const quick = quickChecks[spec.name]!;
       const names = Object.keys(spec.inputs);
       const cases: Record<string, string>[] = [{}];
@@ -79,8 +86,8 @@ describe('quick input checks', () => {
       }
       let decided = 0;
       for (const raw of cases) {
-        const fast = outcome(() => quickCheckInputs(spec.name, quick, raw));
-        const full = outcome(() => parseInputs(spec, raw));
+        const fast = await outcome(() => quickCheckWithoutFile(spec.name, quick, raw, workspace));
+        const full = await outcome(() => parseInputsWithFile(spec, raw, workspace));
         if (fast !== undefined) {
           decided++;
           expect(fast, JSON.stringify(raw)).toBe(full);
@@ -92,4 +99,17 @@ describe('quick input checks', () => {
       expect(decided).toBeGreaterThan(0);
     });
   }
+
+  it('leave the inputs to the full parse when a delivery file can fill them', async () => {
+    const quick = quickChecks['blue-green']!;
+    mkdirSync(join(workspace, 'files/.github/delivery'), { recursive: true });
+    writeFileSync(join(workspace, 'files/.github/delivery/checkout.yaml'), 'namespace: shop\n');
+    // Without a file, the missing inputs are refused at once, saying where they may go.
+    expect(await outcome(() => quickCheckWithoutFile('blue-green', quick, { service: 'checkout' }, workspace))).toContain(
+      'No delivery file was read (.github/delivery/checkout.yaml does not exist)',
+    );
+    // With one at the service's path, or one named by delivery-file, the quick checks decide nothing.
+    expect(await outcome(() => quickCheckWithoutFile('blue-green', quick, { service: 'checkout' }, join(workspace, 'files')))).toBeUndefined();
+    expect(await outcome(() => quickCheckWithoutFile('blue-green', quick, { 'delivery-file': 'x.yaml' }, workspace))).toBeUndefined();
+  });
 });

@@ -51,8 +51,6 @@ export function quickCheckInputs(name: string, spec: QuickSpec, raw: Record<stri
     // As parseInputs: an empty (or blank) input is not given, and then its default applies.
     const value = (raw[input]?.trim() === '' ? undefined : raw[input]) ?? def.default;
     if (value === undefined) {
-      // The service's delivery file may give it (specs/delivery-file.ts): only the full parse can tell.
-      if (def.required && 'delivery-file' in spec.inputs) return;
       if (def.required) issues.push(...(def.missing ?? []).map((issue) => ({ ...issue, path: [input] })));
       continue;
     }

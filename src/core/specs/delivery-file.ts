@@ -30,6 +30,7 @@ import { serviceName } from '../config/primitives.js';
 import { blueGreenSpec } from './blue-green.js';
 import { canarySpec } from './canary.js';
 import { rollbackSpec } from './rollback.js';
+import { defaultDeliveryFile, noDeliveryFileHint } from './delivery-file-path.js';
 import { parseInputs, type ActionSpec, type ParsedInputs } from './spec.js';
 
 /** The actions that read a delivery file (each has the `delivery-file` input). */
@@ -150,10 +151,6 @@ export function deliveryFileJsonSchemaText(): string {
   return `${JSON.stringify(deliveryFileJsonSchema(), null, 2)}\n`;
 }
 
-/** Where a service's delivery file is when the `delivery-file` input is empty. */
-export function defaultDeliveryFile(service: string): string {
-  return `.github/delivery/${service}.yaml`;
-}
 
 export interface LoadedDeliveryFile {
   path: string;
@@ -327,10 +324,7 @@ export async function parseInputsWithFile<S extends ActionSpec>(
     return { inputs: parseInputs(spec, merged), file };
   } catch (error) {
     if (!(error instanceof InputError) || !('delivery-file' in spec.inputs)) throw error;
-    const service = raw.service?.trim() || '<service>';
-    const where = file
-      ? `Inputs left empty were read from the delivery file ${file.path}; give them there or as inputs.`
-      : `No delivery file was read (${raw['delivery-file']?.trim() || defaultDeliveryFile(service)} does not exist): give the inputs, or put them in that file.`;
+    const where = file ? `Inputs left empty were read from the delivery file ${file.path}; give them there or as inputs.` : noDeliveryFileHint(raw);
     throw new InputError(`${error.message}\n  ${where}`);
   }
 }
