@@ -1,4 +1,5 @@
 import { formatDuration } from '../config/primitives.js';
+import { blueGreenPermissions } from '../delivery/needed-permissions.js';
 import { createRouter, withRecordedPin } from '../delivery/router-spec.js';
 import { postDeliverySession, runDeliverySession, type DeliverySession, type SessionResult } from '../delivery/session.js';
 import type { Flow, FlowContext, FlowOutputs } from '../flow.js';
@@ -51,7 +52,15 @@ export async function runBlueGreen(inputs: BlueGreenInputs, context: FlowContext
     if (analysis) checkAnalysis(analysis, context.secrets, env);
   }
   return runDeliverySession(
-    { inputs, strategy: 'blue-green', context, image: settings.image, version: settings.version, client: options.client },
+    {
+      inputs,
+      strategy: 'blue-green',
+      context,
+      image: settings.image,
+      version: settings.version,
+      client: options.client,
+      permissions: () => blueGreenPermissions({ namespace: inputs.namespace, service: inputs.service, router: settings.router, workloads: COLOURS.map((c) => settings.colours.workload[c]) }),
+    },
     (session) =>
       blueGreen(session, {
         inputs,
