@@ -40,6 +40,8 @@ export class KubeClient {
   readonly coordination: CoordinationV1Api;
   readonly custom: CustomObjectsApi;
   readonly authorization: AuthorizationV1Api;
+  /** The shared configuration (request counter, timeout, credentials) for any other client-node API. */
+  readonly configuration: ReturnType<typeof createConfiguration>;
   private readonly counter: CountingHttpLibrary;
   private readonly watcher: Watch;
   private watches = 0;
@@ -51,11 +53,11 @@ export class KubeClient {
     const cluster = kubeConfig.getCurrentCluster();
     if (!cluster) throw new Error('KubeClient: the kubeconfig has no current cluster (use loadKubeConfig)');
     this.counter = new CountingHttpLibrary(options.requestTimeoutMs ?? 30_000, kubeConfig, kubeCredentials(kubeConfig));
-    const configuration = createConfiguration({
+    const configuration = (this.configuration = createConfiguration({
       baseServer: new ServerConfiguration(cluster.server, {}),
       authMethods: { default: kubeConfig },
       httpApi: this.counter,
-    });
+    }));
     this.core = new CoreV1Api(configuration);
     this.apps = new AppsV1Api(configuration);
     this.coordination = new CoordinationV1Api(configuration);
