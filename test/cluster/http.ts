@@ -9,6 +9,7 @@ import { findByPlural, type ResourceType } from './resources.js';
 import type { Api, Target } from './api.js';
 import type { WatchHub } from './watch.js';
 import type { FaultInjector } from './faults.js';
+import type { AccessControl } from './access.js';
 import {
   AGGREGATED_DISCOVERY_CONTENT_TYPE,
   aggregatedDiscovery,
@@ -35,7 +36,8 @@ export interface HttpContext {
   api: Api;
   watches: WatchHub;
   faults: FaultInjector;
-  token: string;
+  /** Authentication, authorization (RBAC) and the auth endpoints (access.ts). */
+  access: AccessControl;
   requests: RequestRecord[];
 }
 
@@ -142,7 +144,7 @@ export function parseResourcePath(pathname: string): ResourceRoute | undefined {
   if (!plural || extra.length > 0) return undefined;
   const type = findByPlural(group, version, plural);
   if (!type) return undefined;
-  if (subresource && !type.subresources.includes(subresource as 'status' | 'scale')) return undefined;
+  if (subresource && !type.subresources.includes(subresource as 'status' | 'scale' | 'token')) return undefined;
   return { type, version, namespace, name, subresource, watch };
 }
 
@@ -188,12 +190,6 @@ async function applyFault(ctx: HttpContext, req: IncomingMessage, res: ServerRes
   return false;
 }
 
-function authorized(ctx: HttpContext, req: IncomingMessage): boolean {
-  const header = req.headers.authorization ?? '';
-  const m = /^Bearer\s+(.+)$/i.exec(header);
-  return !!m && m[1]!.trim() === ctx.token;
-}
-
 async function handle(ctx: HttpContext, req: IncomingMessage, res: ServerResponse, url: URL, method: string): Promise<void> {
   if (await applyFault(ctx, req, res, url, method)) return;
   const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
@@ -204,7 +200,9 @@ async function handle(ctx: HttpContext, req: IncomingMessage, res: ServerRespons
     res.end('ok');
     return;
   }
-  if (!authorized(ctx, req)) throw errors.unauthorized();
+  const user = ctx.access.authenticate(req); // 401
+  const info = ctx.access.authorize(user, method, url.pathname, url.searchParams); // 403
+  if (await ctx.access.serve(user, info, req, res)) return; // TokenRequest, access reviews
 
   if (method === 'GET' && (await serveDiscovery(req, res, path))) return;
 

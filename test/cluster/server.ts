@@ -17,7 +17,8 @@ import { WatchHub } from './watch.js';
 import { FaultInjector } from './faults.js';
 import { createRequestHandler, type RequestRecord } from './http.js';
 import { findByKind, splitApiVersion } from './resources.js';
-import { buildKubeconfig } from './kubeconfig.js';
+import { buildKubeconfig, buildKubeconfigFor, type KubeconfigUser } from './kubeconfig.js';
+import { AccessControl } from './access.js';
 import { selfSignedCertificate } from './certs.js';
 import { PodLifecycleController } from './controllers/pods.js';
 import { ReplicaSetController } from './controllers/replicaset.js';
@@ -27,6 +28,7 @@ import { RolloutController } from './controllers/rollout.js';
 export type { FaultRule } from './faults.js';
 export { FaultInjector } from './faults.js';
 export type { RequestRecord } from './http.js';
+export type { KubeconfigUser } from './kubeconfig.js';
 
 export interface TestClusterOptions {
   /** 0 = random (default). */
@@ -72,6 +74,21 @@ export interface TestCluster {
   closeWatches(): void;
   faults: FaultInjector;
   stop(): Promise<void>;
+
+  // Identities (see README "Identities and RBAC").
+  /**
+   * A ServiceAccount token through the TokenRequest code path (as `kubectl create token`):
+   * expirationSeconds defaults to 3600 and must be >= 600. The ServiceAccount must exist.
+   */
+  createToken(namespace: string, serviceAccount: string, opts?: { expirationSeconds?: number; audiences?: string[] }): string;
+  /** A client certificate signed by the cluster's client CA: CN = user, one O per group (PEM). */
+  issueClientCertificate(user: string, groups?: string[]): { cert: string; key: string };
+  /** A kubeconfig (context `test`, namespace `default` unless given) for any identity. */
+  kubeconfigFor(user: KubeconfigUser, opts?: { namespace?: string }): string;
+  /** PEM of the CA that signs client certificates (kube-apiserver --client-ca-file). */
+  clientCaCert: string;
+  /** Move the cluster's token clock forward (ServiceAccount tokens expire as if the time had passed). */
+  advanceTime(ms: number): void;
 }
 
 const NAMESPACE = findByKind('v1', 'Namespace')!;
@@ -83,6 +100,7 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
   const watches = new WatchHub(store, { bookmarkIntervalMs: opts.bookmarkIntervalMs, watchTimeoutMs: opts.watchTimeoutMs });
   const faults = new FaultInjector(opts.faultSeed ?? 1);
   const requests: RequestRecord[] = [];
+  const access = new AccessControl(store, token);
 
   for (const name of ['default', 'kube-system', 'kube-public']) {
     api.create({ type: NAMESPACE, version: 'v1' }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
@@ -97,8 +115,10 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
 
   const tls = selfSignedCertificate();
   const server: Server = createServer(
-    { key: tls.key, cert: tls.cert, keepAlive: true, requestTimeout: 0 },
-    createRequestHandler({ api, watches, faults, token, requests }),
+    // Ask for (not require) a client certificate and check it against the client CA, as the
+    // kube-apiserver does with --client-ca-file; a request without one falls through to tokens.
+    { key: tls.key, cert: tls.cert, keepAlive: true, requestTimeout: 0, requestCert: true, rejectUnauthorized: false, ca: [access.clientCa.cert] },
+    createRequestHandler({ api, watches, faults, access, requests }),
   );
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve, reject) => {
@@ -149,6 +169,19 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
     },
     closeWatches() {
       watches.closeAll();
+    },
+    clientCaCert: access.clientCa.cert,
+    createToken(namespace, serviceAccount, tokenOpts = {}) {
+      return access.createToken(namespace, serviceAccount, tokenOpts).token;
+    },
+    issueClientCertificate(user, groups = []) {
+      return access.issueClientCertificate(user, groups);
+    },
+    kubeconfigFor(user, kubeconfigOpts = {}) {
+      return buildKubeconfigFor(url, tls.cert, user, kubeconfigOpts.namespace);
+    },
+    advanceTime(ms) {
+      access.tokens.advance(ms);
     },
     async stop() {
       if (stopped) return;
