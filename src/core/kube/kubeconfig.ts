@@ -102,19 +102,19 @@ interface LoadedText {
 
 function load(kc: KubeConfig, given: string | undefined, inClusterRoot: string | undefined): { origin: string; texts: LoadedText[] } {
   if (given) {
-    parseInto(kc, 'the kubeconfig input', () => kc.loadFromString(given));
+    parseInto('the kubeconfig input', () => kc.loadFromString(given));
     return { origin: 'the kubeconfig input', texts: [{ text: given, dir: undefined }] };
   }
   const files = (process.env.KUBECONFIG ?? '').split(delimiter).filter((f) => f && existsSync(f));
   if (files.length) {
     const origin = `the runner's KUBECONFIG (${files.join(delimiter)})`;
-    parseInto(kc, origin, () => (files.length === 1 ? kc.loadFromFile(files[0]!) : kc.loadFromDefault()));
+    parseInto(origin, () => (files.length === 1 ? kc.loadFromFile(files[0]!) : kc.loadFromDefault()));
     return { origin, texts: files.map((f) => ({ text: readFileSync(f, 'utf8'), dir: dirname(f) })) };
   }
   const home = join(homedir(), '.kube', 'config');
   if (existsSync(home)) {
     const origin = `the runner's ~/.kube/config`;
-    parseInto(kc, origin, () => kc.loadFromFile(home));
+    parseInto(origin, () => kc.loadFromFile(home));
     return { origin, texts: [{ text: readFileSync(home, 'utf8'), dir: dirname(home) }] };
   }
   const root = inClusterRoot ?? '';
@@ -129,7 +129,7 @@ function load(kc: KubeConfig, given: string | undefined, inClusterRoot: string |
   );
 }
 
-function parseInto(kc: KubeConfig, origin: string, parse: () => void): void {
+function parseInto(origin: string, parse: () => void): void {
   try {
     parse();
   } catch (error) {
