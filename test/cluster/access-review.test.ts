@@ -110,3 +110,24 @@ describe('SubjectAccessReview', () => {
     expect(asSa.json().message).toBe(`subjectaccessreviews.authorization.k8s.io is forbidden: User "${SA}" cannot create resource "subjectaccessreviews" in API group "authorization.k8s.io" at the cluster scope`);
   });
 });
+
+describe('impersonation (kubectl --as)', () => {
+  it('lets the admin act as the ServiceAccount, with its groups', async () => {
+    const as = ['--as', SA];
+    expect(await h.kubectl(['auth', 'can-i', 'patch', 'virtualservices.networking.istio.io', '-n', 'shop', ...as])).toMatchObject({ code: 0, stdout: 'yes\n' });
+    expect(await h.kubectl(['auth', 'can-i', 'delete', 'virtualservices.networking.istio.io', '-n', 'shop', ...as])).toMatchObject({ code: 1, stdout: 'no\n' });
+    const whoami = await h.kubectl(['auth', 'whoami', '-o', 'json', ...as]);
+    expect(JSON.parse(whoami.stdout).status.userInfo).toEqual({ username: SA, groups: ['system:serviceaccounts', 'system:serviceaccounts:shop', 'system:authenticated'] });
+    const pods = await h.kubectl(['get', 'pods', '-n', 'shop', ...as]);
+    expect(pods.stderr).toBe(`Error from server (Forbidden): pods is forbidden: User "${SA}" cannot list resource "pods" in API group "" in the namespace "shop"\n`);
+    const jane = await h.kubectl(['auth', 'whoami', '-o', 'json', '--as', 'jane', '--as-group', 'dev']);
+    expect(JSON.parse(jane.stdout).status.userInfo).toEqual({ username: 'jane', groups: ['dev', 'system:authenticated'] });
+  });
+
+  it('refuses impersonation to whoever may not impersonate, with the 403 of the impersonate check', async () => {
+    const r = await h.kubectlWith(deployer, ['get', 'pods', '--as', 'jane']);
+    expect(r.stderr).toBe(`Error from server (Forbidden): users "jane" is forbidden: User "${SA}" cannot impersonate resource "users" in API group "" at the cluster scope\n`);
+    const sa = await h.kubectlWith(deployer, ['get', 'pods', '--as', 'system:serviceaccount:kube-system:admin']);
+    expect(sa.stderr).toBe(`Error from server (Forbidden): serviceaccounts "admin" is forbidden: User "${SA}" cannot impersonate resource "serviceaccounts" in API group "" in the namespace "kube-system"\n`);
+  });
+});

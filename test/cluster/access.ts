@@ -1,7 +1,7 @@
 /**
  * Access control of the test cluster, in the order of the kube-apiserver's handler chain
  * (staging/src/k8s.io/apiserver/pkg/server/config.go DefaultBuildHandlerChain): authentication
- * (authn.ts, 401), request info (request-info.ts), authorization (rbac.ts, 403), then the
+ * (authn.ts, 401), impersonation (impersonation.ts), request info (request-info.ts), authorization (rbac.ts, 403), then the
  * authentication / authorization endpoints (auth-endpoints.ts) before the resource routes.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -13,6 +13,7 @@ import { TokenIssuer } from './tokens.js';
 import { bootstrapPolicy, forbidden, Rbac } from './rbac.js';
 import { requestInfo, type RequestInfo } from './request-info.js';
 import { AuthEndpoints } from './auth-endpoints.js';
+import { impersonatedUser } from './impersonation.js';
 import { createClientCa, issueClientCertificate, type CertificateAuthority } from './certs.js';
 
 const SERVICE_ACCOUNT = findByKind('v1', 'ServiceAccount')!;
@@ -31,11 +32,11 @@ export class AccessControl {
     for (const obj of bootstrapPolicy()) store.create(findByKind(obj.apiVersion, obj.kind)!, obj);
   }
 
-  /** The request's user, or 401. */
+  /** The request's user (or whom it may impersonate), or 401 (403 for a refused impersonation). */
   authenticate(req: IncomingMessage): UserInfo {
     const user = this.authenticator.authenticate(req);
     if (!user) throw errors.unauthorized();
-    return user;
+    return impersonatedUser(user, req.headers, this.rbac);
   }
 
   /** The request's attributes if the user may make it, else the 403 Status. */

@@ -128,6 +128,22 @@ describe('token expiry and revocation', () => {
     expect((await request(h.cluster, 'GET', '/apis', { token })).status).toBe(401);
   });
 
+  it('a token bound to a Pod (kubectl create token --bound-object-kind Pod) lives only as long as the Pod', async () => {
+    await h.cluster.apply([{ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'runner', namespace: 'shop' }, spec: { serviceAccountName: 'deployer', containers: [{ name: 'c', image: 'runner:1' }] } }]);
+    const r = await h.kubectl(['create', 'token', 'deployer', '-n', 'shop', '--bound-object-kind', 'Pod', '--bound-object-name', 'runner']);
+    expect(r.stderr).toBe('');
+    const token = r.stdout.trim();
+    const pod = h.cluster.get('v1', 'Pod', 'shop', 'runner');
+    expect(claimsOf(token)['kubernetes.io'].pod).toEqual({ name: 'runner', uid: pod.metadata.uid });
+    expect((await request(h.cluster, 'GET', '/apis', { token })).status).toBe(200);
+    expect((await h.kubectl(['delete', 'pod', 'runner', '-n', 'shop'])).code).toBe(0);
+    expect((await request(h.cluster, 'GET', '/apis', { token })).status).toBe(401);
+    // A Pod that runs as another ServiceAccount cannot be bound (token.go).
+    await h.cluster.apply([{ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'other', namespace: 'shop' }, spec: { serviceAccountName: 'builder', containers: [{ name: 'c', image: 'x:1' }] } }]);
+    const refused = await h.kubectl(['create', 'token', 'deployer', '-n', 'shop', '--bound-object-kind', 'Pod', '--bound-object-name', 'other']);
+    expect(refused.stderr).toBe('error: failed to create token: cannot bind token for serviceaccount "deployer" to pod running with serviceaccount "builder"\n');
+  });
+
   it('refuses a forged, a foreign, a garbage and a missing token with 401', async () => {
     const token = h.cluster.createToken('shop', 'deployer');
     const [header, payload, signature] = token.split('.') as [string, string, string];

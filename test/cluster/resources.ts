@@ -117,9 +117,10 @@ export function findByKind(apiVersion: string, kind: string): ResourceType | und
   return RESOURCE_TYPES.find((t) => t.group === group && t.kind === kind && t.versions.includes(version));
 }
 
-export function groups(): { name: string; versions: string[] }[] {
+/** The named groups of some types (all served types by default), versions in preference order. */
+export function groups(types: ResourceType[] = RESOURCE_TYPES): { name: string; versions: string[] }[] {
   const out: { name: string; versions: string[] }[] = [];
-  for (const t of RESOURCE_TYPES) {
+  for (const t of types) {
     if (t.group === '') continue;
     let g = out.find((x) => x.name === t.group);
     if (!g) out.push((g = { name: t.group, versions: [] }));

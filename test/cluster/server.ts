@@ -19,6 +19,7 @@ import { createRequestHandler, type RequestRecord } from './http.js';
 import { findByKind, splitApiVersion } from './resources.js';
 import { buildKubeconfig, buildKubeconfigFor, type KubeconfigUser } from './kubeconfig.js';
 import { AccessControl } from './access.js';
+import { ServedApis } from './served-apis.js';
 import { selfSignedCertificate } from './certs.js';
 import { PodLifecycleController } from './controllers/pods.js';
 import { ReplicaSetController } from './controllers/replicaset.js';
@@ -47,6 +48,11 @@ export interface TestClusterOptions {
   watchHistoryMs?: number;
   /** When the server ends a watch that gave no timeoutSeconds (default 30-60 minutes, random, as the kube-apiserver). */
   watchTimeoutMs?: number;
+  /**
+   * API groups or group/versions this cluster does not serve, as a cluster without that CRD or
+   * version: e.g. ['networking.istio.io/v1', 'gateway.networking.k8s.io'] (see served-apis.ts).
+   */
+  omitApis?: string[];
 }
 
 export interface TestCluster {
@@ -95,6 +101,7 @@ const NAMESPACE = findByKind('v1', 'Namespace')!;
 
 export async function startTestCluster(opts: TestClusterOptions = {}): Promise<TestCluster> {
   const token = opts.token ?? randomBytes(16).toString('hex');
+  const served = new ServedApis(opts.omitApis);
   const store = new Store(opts.watchHistoryMs);
   const api = new Api(store);
   const watches = new WatchHub(store, { bookmarkIntervalMs: opts.bookmarkIntervalMs, watchTimeoutMs: opts.watchTimeoutMs });
@@ -118,7 +125,7 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
     // Ask for (not require) a client certificate and check it against the client CA, as the
     // kube-apiserver does with --client-ca-file; a request without one falls through to tokens.
     { key: tls.key, cert: tls.cert, keepAlive: true, requestTimeout: 0, requestCert: true, rejectUnauthorized: false, ca: [access.clientCa.cert] },
-    createRequestHandler({ api, watches, faults, access, requests }),
+    createRequestHandler({ api, watches, faults, access, served, requests }),
   );
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve, reject) => {
@@ -144,16 +151,16 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
       await writeFile(path, kubeconfig, { mode: 0o600 });
     },
     async apply(objects: object | object[]) {
-      for (const raw of Array.isArray(objects) ? objects : [objects]) applyObject(api, store, raw as KubeObject);
+      for (const raw of Array.isArray(objects) ? objects : [objects]) applyObject(api, store, served, raw as KubeObject);
     },
     get(apiVersion, kind, namespace, name) {
-      const t = findByKind(apiVersion, kind);
+      const t = servedType(served, apiVersion, kind);
       if (!t) throw new Error(`test cluster does not serve ${apiVersion} ${kind}`);
       const obj = store.peek(t, t.namespaced ? (namespace ?? 'default') : undefined, name);
       return obj ? withVersion(t, splitApiVersion(apiVersion).version, obj) : undefined;
     },
     list(apiVersion, kind, namespace) {
-      const t = findByKind(apiVersion, kind);
+      const t = servedType(served, apiVersion, kind);
       if (!t) throw new Error(`test cluster does not serve ${apiVersion} ${kind}`);
       const version = splitApiVersion(apiVersion).version;
       return store.list(t, t.namespaced ? namespace : undefined).map((obj) => withVersion(t, version, obj));
@@ -197,10 +204,17 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
   return cluster;
 }
 
+/** The type of apiVersion/kind if this cluster serves that version (not omitted by omitApis). */
+function servedType(served: ServedApis, apiVersion: string, kind: string) {
+  const t = findByKind(apiVersion, kind);
+  const { group, version } = splitApiVersion(apiVersion);
+  return t && served.serves(group, version) ? t : undefined;
+}
+
 /** Test setup: create or replace an object (including its status, if given), creating its namespace if needed. */
-function applyObject(api: Api, store: Store, raw: KubeObject): void {
+function applyObject(api: Api, store: Store, served: ServedApis, raw: KubeObject): void {
   if (!raw || typeof raw !== 'object' || !raw.apiVersion || !raw.kind) throw new Error('apply: objects need apiVersion and kind');
-  const t = findByKind(raw.apiVersion, raw.kind);
+  const t = servedType(served, raw.apiVersion, raw.kind);
   if (!t) throw new Error(`test cluster does not serve ${raw.apiVersion} ${raw.kind}`);
   const version = splitApiVersion(raw.apiVersion).version;
   const namespace = t.namespaced ? (raw.metadata?.namespace ?? 'default') : undefined;
