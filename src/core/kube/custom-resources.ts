@@ -60,9 +60,9 @@ export async function getCustomObject(client: KubeClient, kind: CustomKind, name
 export class KindNotServedError extends KubeObjectError {}
 
 const INSTALLS: Record<string, string> = {
-  'networking.istio.io': 'Istio',
-  'gateway.networking.k8s.io': 'the Gateway API CRDs',
-  'argoproj.io': 'Argo Rollouts',
+  'networking.istio.io': ' (is Istio installed?)',
+  'gateway.networking.k8s.io': ' (are the Gateway API CRDs installed?)',
+  'argoproj.io': ' (is Argo Rollouts installed?)',
 };
 
 /**
@@ -84,7 +84,7 @@ export async function notServed(client: KubeClient, kind: CustomKind): Promise<s
   );
   const group = groups.groups.find((g) => g.name === kind.group);
   const versions = group?.versions.map((v) => v.version) ?? [];
-  const install = INSTALLS[kind.group] ? ` (is ${INSTALLS[kind.group]} installed?)` : '';
+  const install = INSTALLS[kind.group] ?? '';
   if (!versions.length) return `the cluster does not serve ${kind.group} at all: the ${kind.kind} CRD (${resource}) is missing${install}`;
   if (!versions.includes(kind.version)) {
     return `the cluster does not serve ${kind.group}/${kind.version}; it serves ${versions.map((v) => `${kind.group}/${v}`).join(', ')}, so the ${kind.kind} CRD (${resource}) is older or newer than this action expects${VERSION_HINT[kind.group] ?? ''}`;
