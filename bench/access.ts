@@ -24,6 +24,7 @@ export async function run(): Promise<BenchRow[]> {
     const role = parseYaml(readFileSync(join(import.meta.dirname, '..', 'deploy', 'rbac', 'pd-all.yaml'), 'utf8'));
     await cluster.apply([
       { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'deployer', namespace: 'shop' } },
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'pd-state-web', namespace: 'shop' }, data: {} },
       { ...role, metadata: { name: 'pd-all', namespace: 'shop' } },
       {
         apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -58,7 +59,7 @@ export async function run(): Promise<BenchRow[]> {
     const script = join(dir, 'plugin.mjs');
     await writeFile(script, `process.stdout.write(JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential', status: { token: ${JSON.stringify(token)} } }));`);
     const exec = { apiVersion: 'client.authentication.k8s.io/v1', command: process.execPath, args: [script] };
-    const read = (c: KubeClient) => c.call('get', { kind: 'ServiceAccount', namespace: ns, name: 'deployer' }, () => c.core.readNamespacedServiceAccount({ name: 'deployer', namespace: ns }));
+    const read = (c: KubeClient) => c.call('get', { kind: 'ConfigMap', namespace: ns, name: 'pd-state-web' }, () => c.core.readNamespacedConfigMap({ name: 'pd-state-web', namespace: ns }));
     const first = await timeRuns(RUNS, () => read(KubeClient.fromKubeconfig({ kubeconfig: cluster.kubeconfigFor({ exec }, { namespace: ns }) })));
     const cachedClient = KubeClient.fromKubeconfig({ kubeconfig: cluster.kubeconfigFor({ exec }, { namespace: ns }) });
     const cached = await timeRuns(RUNS, () => read(cachedClient));
