@@ -18,6 +18,12 @@ import { KubeApiError } from '../../src/core/kube/errors.js';
 import { checkPermissions, MissingPermissionsError } from '../../src/core/kube/preflight.js';
 import { inNamespace, JOURNAL } from '../../src/core/kube/permissions.js';
 import { startTestCluster, type TestCluster } from '../cluster/server.js';
+import { runBlueGreen } from '../../src/core/blue-green/flow.js';
+import { InputError } from '../../src/core/config/input-error.js';
+import { MemoryReporter } from '../../src/core/reporter.js';
+import { Secrets } from '../../src/core/secrets.js';
+import { blueGreenSpec } from '../../src/core/specs/blue-green.js';
+import { parseInputs } from '../../src/core/specs/spec.js';
 
 let cluster: TestCluster;
 let dir: string;
@@ -80,7 +86,7 @@ process.stdout.write(JSON.stringify({ apiVersion: 'client.authentication.k8s.io/
     );
     const client = KubeClient.fromKubeconfig({ kubeconfig: cluster.kubeconfigFor({ exec: { apiVersion: 'client.authentication.k8s.io/v1beta1', command: process.execPath, args: [script] } }) });
     expect((await read(client)).data).toEqual({ a: '1' });
-    cluster.advanceTime(11 * 60_000); // past exp and go-jose's minute of leeway
+    cluster.advanceTime(12 * 60_000); // past exp and go-jose's minute of leeway
     await writeFile(tokenPath, cluster.createToken('shop', 'deployer', { expirationSeconds: 600 }));
     cluster.resetRequests();
     expect((await read(client)).data).toEqual({ a: '1' });
@@ -92,7 +98,7 @@ process.stdout.write(JSON.stringify({ apiVersion: 'client.authentication.k8s.io/
     const token = cluster.createToken('shop', 'deployer', { expirationSeconds: 600 });
     const client = KubeClient.fromKubeconfig({ kubeconfig: cluster.kubeconfigFor({ token }), retry: { baseDelayMs: 1, maxDelayMs: 2 } });
     expect((await read(client)).data).toEqual({ a: '1' });
-    cluster.advanceTime(11 * 60_000);
+    cluster.advanceTime(12 * 60_000);
     cluster.resetRequests();
     const error = await failure(read(client));
     expect(error.message).toBe(
@@ -158,6 +164,34 @@ describe('RBAC on watches and the preflight', () => {
       ].join('\n'),
     );
   });
+});
+
+test('bad kubeconfig input stops a flow with an InputError naming it, before anything is written', async () => {
+  const script = join(dir, 'garbage.mjs');
+  await writeFile(script, "process.stdout.write('Please log in: https://login.example.com/device')");
+  const garbage = cluster.kubeconfigFor({ exec: { apiVersion: 'client.authentication.k8s.io/v1', command: process.execPath, args: [script] } });
+  const cases: [Record<string, string>, RegExp][] = [
+    [{ kubeconfig: garbage }, /^kubeconfig: the exec credential plugin of user "test" in the kubeconfig input \(.*garbage\.mjs\) printed 47 bytes that are not JSON/],
+    [{ kubeconfig: cluster.kubeconfig, context: 'prod' }, /^context: "prod" is not a context of the kubeconfig input; it has test$/],
+    [{ kubeconfig: cluster.kubeconfig.replace('current-context: test', 'current-context: ""') }, /^kubeconfig: the kubeconfig input has no current context/],
+  ];
+  for (const [raw, message] of cases) {
+    const since = cluster.requests.length;
+    const saved = new Map<string, string>();
+    const context = {
+      reporter: new MemoryReporter(),
+      secrets: new Secrets(),
+      runId: 'bad-input',
+      signal: new AbortController().signal,
+      state: { get: (k: string) => saved.get(k) ?? '', set: (k: string, v: string) => void saved.set(k, v) },
+      run: { serverUrl: 'https://github.com', repository: 'acme/shop', runId: '1', runAttempt: '1', actor: 'octocat', sha: '', ref: '', runUrl: '' },
+    };
+    const inputs = parseInputs(blueGreenSpec, { namespace: 'shop', service: 'web', router: 'service', blue: 'blue', green: 'green', image: 'web:2', ...raw });
+    const error = await failure(runBlueGreen(inputs, context, { env: {} }));
+    expect(error).toBeInstanceOf(InputError);
+    expect(error.message).toMatch(message);
+    expect(cluster.requests.slice(since).filter((r) => r.method !== 'GET' && !r.path.endsWith('accessreviews'))).toEqual([]);
+  }
 });
 
 test('deploy/rbac/ holds exactly the Roles src/core/delivery/roles.ts gives (npx tsx scripts/rbac-roles.ts)', () => {

@@ -63,7 +63,7 @@ export function loadKubeConfig(source: KubeconfigSource = {}): KubeConfig {
     throw new InputError(`kubeconfig: ${origin} has no current context; set current-context or give the context input`);
   }
   const cluster = kc.getCurrentCluster();
-  if (!cluster || !cluster.server) {
+  if (!cluster?.server) {
     throw new InputError(`kubeconfig: context "${context.name}" of ${origin} names no cluster with a server address`);
   }
   const user = kc.getCurrentUser();
