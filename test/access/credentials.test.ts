@@ -185,14 +185,15 @@ describe('exec credential plugins', () => {
 
   test('a 401 on a watch renews the credential and watches again', async () => {
     const { waitForDeploymentRollout } = await import('../../src/core/kube/deployment.js');
+    const p = await plugin({});
+    const client = KubeClient.fromKubeconfig({ kubeconfig: kubeconfigWith({ exec: p.exec }) });
+    await read(client); // the plugin has run: the wait below starts at once, well before the pods are ready
     await cluster.apply({
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: { name: 'renew', namespace: 'shop' },
       spec: { replicas: 1, selector: { matchLabels: { app: 'renew' } }, template: { metadata: { labels: { app: 'renew' } }, spec: { containers: [{ name: 'app', image: 'renew:1' }] } } },
     });
-    const p = await plugin({});
-    const client = KubeClient.fromKubeconfig({ kubeconfig: kubeconfigWith({ exec: p.exec }) });
     const fault = cluster.faults.add({ method: 'GET', path: /deployments\?.*watch=true/, status: 401, times: 1 });
     await waitForDeploymentRollout(client, { namespace: 'shop', name: 'renew' }, { timeoutMs: 10_000 });
     expect(cluster.faults.hits(fault)).toBe(1);
