@@ -17,6 +17,7 @@ const AREAS: Record<string, string> = {
   startup: 'cold start of each action bundle (`node dist/<name>/index.js`, no inputs)',
   bundle: 'the one bundle: size of dist/, cold start against bare node, `build --check`, dist/ churn per change',
   kube: 'Kubernetes client against the test API server',
+  access: 'cluster access: the preflight (access reviews) and exec credential plugins',
   metrics: 'analysis engine against a real Prometheus, and the statistics',
   migrate: 'migration phases against a test PostgreSQL',
   'blue-green': 'blue-green flow against the test API server',

@@ -1,7 +1,7 @@
-import { chmod, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { isAbsolute, join, relative } from 'node:path';
-import { stringify as stringifyYaml } from 'yaml';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import type { Flow } from '../../src/core/flow.js';
 import type { ActionSpec } from '../../src/core/specs/spec.js';
 import { actionNamed } from '../../src/core/specs/index.js';
@@ -68,8 +68,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     await cluster.writeKubeconfig(kubeconfigPath);
     await chmod(kubeconfigPath, 0o600);
     await writeFile(join(out, 'manifests.yaml'), manifests.map((m) => stringifyYaml(m)).join('---\n'));
+    // The actions run as a ServiceAccount under the shipped Roles (deploy/rbac/), with a TokenRequest token, as on a real cluster.
+    const deployerKubeconfig = await serviceAccountKubeconfig(cluster);
     print(`Kubernetes  test API server at ${cluster.url} (controllers simulated, no containers run)`);
     print(`            namespace ${NAMESPACE}: checkout-blue/-green + VirtualService checkout (blue-green), cart + cart-canary + VirtualService/DestinationRule cart (canary)`);
+    print(`            the actions run as ServiceAccount ${NAMESPACE}/deployer under the Roles pd-blue-green-istio and pd-canary-istio (deploy/rbac/)`);
     print(`            while it runs:  kubectl --kubeconfig ${join(shown, 'kubeconfig')} get vs -n ${NAMESPACE} -o yaml`);
 
     const metrics = await startMetricSource(options.metrics);
@@ -90,6 +93,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       const verdict = await runScenario(scenario, {
         flow: registered[scenario.action],
         cluster,
+        kubeconfig: deployerKubeconfig,
         metrics,
         slack,
         out,
@@ -134,12 +138,31 @@ async function flowsToRun(): Promise<Record<Scenario['action'], Flow<ActionSpec>
 interface ScenarioDeps {
   flow: Flow<ActionSpec>;
   cluster: TestCluster;
+  /** What the actions get as their kubeconfig input: the deployer ServiceAccount's. */
+  kubeconfig: string;
   metrics: MetricSource;
   slack: SlackReceiver;
   out: string;
   signal: AbortSignal;
   verbose: boolean;
   print: (line: string) => void;
+}
+
+/** ServiceAccount shop/deployer bound to the shipped Roles of the demo's actions; its kubeconfig (a one-hour token). */
+async function serviceAccountKubeconfig(cluster: TestCluster): Promise<string> {
+  const objects: object[] = [{ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'deployer', namespace: NAMESPACE } }];
+  for (const role of ['pd-blue-green-istio', 'pd-canary-istio']) {
+    const shipped = parseYaml(await readFile(join(import.meta.dirname, '..', '..', 'deploy', 'rbac', `${role}.yaml`), 'utf8'));
+    objects.push({ ...shipped, metadata: { name: role, namespace: NAMESPACE } }, {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: role, namespace: NAMESPACE },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role },
+      subjects: [{ kind: 'ServiceAccount', name: 'deployer', namespace: NAMESPACE }],
+    });
+  }
+  await cluster.apply(objects);
+  return cluster.kubeconfigFor({ token: cluster.createToken(NAMESPACE, 'deployer', { expirationSeconds: 3600 }) }, { namespace: NAMESPACE });
 }
 
 async function runScenario(scenario: Scenario, deps: ScenarioDeps): Promise<Verdict> {
@@ -157,7 +180,7 @@ async function runScenario(scenario: Scenario, deps: ScenarioDeps): Promise<Verd
 
   const raw = {
     ...scenario.inputs,
-    kubeconfig: deps.cluster.kubeconfig,
+    kubeconfig: deps.kubeconfig,
     'prometheus-address': deps.metrics.url,
     'slack-webhook-url': deps.slack.url,
   };

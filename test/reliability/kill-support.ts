@@ -30,7 +30,7 @@ export function startCli(cluster: TestCluster, flow: string, raw: Record<string,
 
 /** Non-GET, non-Lease requests since `since`: the writes a run makes. */
 export function runWrites(cluster: TestCluster, since: number): { method: string; path: string; status: number }[] {
-  return cluster.requests.slice(since).filter((r) => r.method !== 'GET' && !r.path.includes('/leases'));
+  return cluster.requests.slice(since).filter((r) => r.method !== 'GET' && !r.path.endsWith('accessreviews') && !r.path.includes('/leases'));
 }
 
 /** Runs the flow in a child and kills it while its n-th write is held. Returns undefined if the run finished with fewer writes. */
@@ -38,6 +38,7 @@ export async function killAtWrite(cluster: TestCluster, flow: string, raw: Recor
   const ids = [
     cluster.faults.add({ method: 'GET', path: /./ }),
     cluster.faults.add({ path: /\/leases(\/|$|\?)/ }),
+    cluster.faults.add({ path: /accessreviews$/ }), // the preflight's questions: not writes
     ...(n > 1 ? [cluster.faults.add({ path: /^\/apis?\//, times: n - 1 })] : []),
   ];
   const hold = cluster.faults.add({ path: /^\/apis?\//, delayMs: 4000, drop: true, times: 1 });

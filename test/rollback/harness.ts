@@ -156,9 +156,9 @@ export async function journalOf(cluster: TestCluster, target: Target): Promise<S
   return new StateStore(clientFor(cluster), target).entries();
 }
 
-/** Write requests (not GET, not watches) the cluster saw since `since`, as `METHOD path`. */
+/** Write requests (not GET, not watches, not access reviews: the preflight's questions change nothing) since `since`, as `METHOD path`. */
 export function writesSince(cluster: TestCluster, since: number): string[] {
-  return cluster.requests.slice(since).filter((r) => r.method !== 'GET').map((r) => `${r.method} ${r.path}`);
+  return cluster.requests.slice(since).filter((r) => r.method !== 'GET' && !r.path.endsWith('accessreviews')).map((r) => `${r.method} ${r.path}`);
 }
 
 // --- Fixtures -------------------------------------------------------------------------------------

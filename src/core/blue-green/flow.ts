@@ -3,6 +3,7 @@
  * traffic to it (at once or in steps, each step journaled before it is written), validate, and
  * switch back when the new color fails. `blueGreen()` lists the steps; steps.ts takes them.
  */
+import { blueGreenPermissions } from '../delivery/needed-permissions.js';
 import { postDeliverySession, runDeliverySession, type DeliverySession, type SessionResult } from '../delivery/session.js';
 import type { Flow, FlowContext, FlowOutputs } from '../flow.js';
 import type { KubeClient } from '../kube/client.js';
@@ -35,7 +36,15 @@ export async function runBlueGreen(inputs: BlueGreenInputs, context: FlowContext
     if (analysis) checkAnalysis(analysis, context.secrets, env);
   }
   return runDeliverySession(
-    { inputs, strategy: 'blue-green', context, image: settings.image, version: settings.version, client: options.client },
+    {
+      inputs,
+      strategy: 'blue-green',
+      context,
+      image: settings.image,
+      version: settings.version,
+      client: options.client,
+      permissions: () => blueGreenPermissions({ namespace: inputs.namespace, service: inputs.service, router: settings.router, workloads: COLORS.map((c) => settings.colors.workload[c]) }),
+    },
     (session) =>
       blueGreen(session, {
         inputs,

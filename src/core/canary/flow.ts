@@ -6,6 +6,7 @@
  */
 import { canonicalJson } from '../canonical-json.js';
 import { InputError } from '../config/input-error.js';
+import { canaryPermissions } from '../delivery/needed-permissions.js';
 import { postDeliverySession, runDeliverySession } from '../delivery/session.js';
 import type { Flow, FlowContext, FlowOutputs } from '../flow.js';
 import { KubeClient } from '../kube/client.js';
@@ -16,7 +17,7 @@ import { canaryReleaseOf, CanaryRecordStore, type CanaryRecord } from './canary-
 import { readFileOrInline } from '../config/file-or-inline.js';
 import { checkAnalyses, parseCanaryConfig, type CanaryConfig } from './config.js';
 import { canaryStatus } from './status.js';
-import { createTarget } from './targets.js';
+import { createTarget, routerSpecOf } from './targets.js';
 import { CanaryWalk, stepNumber } from './walk.js';
 
 export type CanaryInputs = ParsedInputs<typeof canarySpec>;
@@ -48,7 +49,9 @@ export async function runCanary(inputs: CanaryInputs, context: FlowContext, opti
     return canaryStatus({ client, config, namespace: inputs.namespace, service: inputs.service, container: inputs.container, reporter: context.reporter, rolloutTimeoutMs: inputs['rollout-timeout'] });
   }
 
-  return runDeliverySession({ inputs, strategy: 'canary', context, image: inputs.image, client: options.client }, async (session) => {
+  const workloads = config.workloads ? [config.workloads.stable, config.workloads.canary].map((name) => ({ namespace: inputs.namespace, name })) : [];
+  const permissions = () => canaryPermissions({ namespace: inputs.namespace, service: inputs.service, router: routerSpecOf(config, inputs.namespace, 0), workloads });
+  return runDeliverySession({ inputs, strategy: 'canary', context, image: inputs.image, client: options.client, permissions }, async (session) => {
     const target = createTarget(session.client, config, inputs.namespace, inputs['rollout-timeout']);
     const records = new CanaryRecordStore(session.client, inputs.namespace, inputs.service, clock.now);
     const live = await target.inspect(inputs.container);

@@ -2,8 +2,12 @@ import { InputError } from '../config/input-error.js';
 import { formatDuration } from '../config/primitives.js';
 import { type FlowContext, FlowFailure, type FlowOutputs } from '../flow.js';
 import { KubeClient } from '../kube/client.js';
+import { KubeApiError } from '../kube/errors.js';
+import { describeIdentity } from '../kube/kubeconfig.js';
 import { releaseLockIfHeldBy, ServiceLock } from '../kube/lease-lock.js';
 import { describeRef, type ObjectRef } from '../kube/object-ref.js';
+import type { NeededPermission } from '../kube/permissions.js';
+import { checkPermissions, MissingPermissionsError } from '../kube/preflight.js';
 import { type Change, type StateEntry, StateStore } from '../kube/state-store.js';
 import type { DeploymentEvent, Outcome, Strategy } from '../notify/event.js';
 import { notificationsFromInputs, type DeploymentNotifications, type NotifyInputs } from '../notify/from-inputs.js';
@@ -54,6 +58,11 @@ export interface SessionOptions {
   force?: boolean;
   /** For tests: a client built elsewhere (the inputs' kubeconfig is used otherwise). */
   client?: KubeClient;
+  /**
+   * What the run's plan needs from the API server (delivery/needed-permissions.ts), asked before
+   * the first write (the preflight). May read (the journal), never write.
+   */
+  permissions?: (client: KubeClient) => NeededPermission[] | Promise<NeededPermission[]>;
 }
 
 export interface DeliverySession {
@@ -96,6 +105,13 @@ export async function runDeliverySession(options: SessionOptions, work: (session
 
   const event = () => notify.newEvent({ service: inputs.service, namespace: inputs.namespace, strategy, image: options.image, version: options.version, dryRun });
   let lock: ServiceLock | undefined;
+  if (options.permissions) {
+    try {
+      await preflight(client, await options.permissions(client), dryRun, context.reporter);
+    } catch (error) {
+      throw await ended(notify, context, { ...event(), durationMs: Date.now() - started }, error);
+    }
+  }
   if (!dryRun) {
     try {
       lock = await ServiceLock.acquire(client, {
@@ -211,6 +227,24 @@ async function ended(notify: DeploymentNotifications, context: FlowContext, even
     .catch((e: Error) => context.reporter.warn(`could not send the final notification: ${context.secrets.redact(e.message)}`));
   if (error instanceof InputError) return error;
   return new FlowFailure(reason, { result: cancelled ? 'cancelled' : 'failed' });
+}
+
+/** The preflight: every permission asked at once; a dry run only warns of what is missing. */
+async function preflight(client: KubeClient, needed: NeededPermission[], dryRun: boolean, reporter: Reporter): Promise<void> {
+  let result: Awaited<ReturnType<typeof checkPermissions>>;
+  try {
+    result = await checkPermissions(client, needed);
+  } catch (error) {
+    // An API server that does not serve SelfSubjectAccessReview (authorization.k8s.io/v1) cannot be asked.
+    if (!(error instanceof KubeApiError && error.status === 404)) throw error;
+    reporter.warn('preflight: the cluster does not serve SelfSubjectAccessReview (authorization.k8s.io/v1), so permissions were not checked before the first write');
+    return;
+  }
+  reporter.debug(`preflight: ${result.requests} access reviews in ${result.durationMs} ms`);
+  if (!result.missing.length) return;
+  const error = new MissingPermissionsError(result.missing, describeIdentity(client.kubeConfig));
+  if (!dryRun) throw error;
+  reporter.warn(`[dry run] a real run would stop here: ${error.message}`);
 }
 
 function openClient(inputs: SessionInputs, context: FlowContext): KubeClient {

@@ -1,5 +1,6 @@
 import {
   AppsV1Api,
+  AuthorizationV1Api,
   CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
@@ -13,8 +14,10 @@ import {
 import type { HttpLibrary } from '@kubernetes/client-node';
 import { retry, type RetryOptions } from '../retry.js';
 import type { Reporter } from '../reporter.js';
-import { toKubeApiError, type Verb } from './errors.js';
-import { loadKubeConfig, type KubeconfigSource } from './kubeconfig.js';
+import { InputError } from '../config/input-error.js';
+import { CredentialError, type Credentials } from './credentials.js';
+import { KubeApiError, toKubeApiError, type Verb } from './errors.js';
+import { describeIdentity, kubeCredentials, loadKubeConfig, type KubeconfigSource } from './kubeconfig.js';
 import type { ObjectRef } from './object-ref.js';
 
 export interface KubeClientOptions extends KubeconfigSource {
@@ -36,6 +39,9 @@ export class KubeClient {
   readonly apps: AppsV1Api;
   readonly coordination: CoordinationV1Api;
   readonly custom: CustomObjectsApi;
+  readonly authorization: AuthorizationV1Api;
+  /** The shared configuration (request counter, timeout, credentials) for any other client-node API. */
+  readonly configuration: ReturnType<typeof createConfiguration>;
   private readonly counter: CountingHttpLibrary;
   private readonly watcher: Watch;
   private watches = 0;
@@ -46,23 +52,24 @@ export class KubeClient {
   ) {
     const cluster = kubeConfig.getCurrentCluster();
     if (!cluster) throw new Error('KubeClient: the kubeconfig has no current cluster (use loadKubeConfig)');
-    this.counter = new CountingHttpLibrary(options.requestTimeoutMs ?? 30_000);
-    const configuration = createConfiguration({
+    this.counter = new CountingHttpLibrary(options.requestTimeoutMs ?? 30_000, kubeConfig, kubeCredentials(kubeConfig));
+    const configuration = (this.configuration = createConfiguration({
       baseServer: new ServerConfiguration(cluster.server, {}),
       authMethods: { default: kubeConfig },
       httpApi: this.counter,
-    });
+    }));
     this.core = new CoreV1Api(configuration);
     this.apps = new AppsV1Api(configuration);
     this.coordination = new CoordinationV1Api(configuration);
     this.custom = new CustomObjectsApi(configuration);
+    this.authorization = new AuthorizationV1Api(configuration);
     this.watcher = new Watch(kubeConfig);
   }
 
   /** A client from the kubeconfig input (or the runner's default) and an optional context. Throws InputError. */
   static fromKubeconfig(options: KubeClientOptions = {}): KubeClient {
-    const { kubeconfig, context, ...rest } = options;
-    return new KubeClient(loadKubeConfig({ kubeconfig, context }), rest);
+    const { kubeconfig, context, inClusterRoot, execTimeoutMs, ...rest } = options;
+    return new KubeClient(loadKubeConfig({ kubeconfig, context, inClusterRoot, execTimeoutMs }), rest);
   }
 
   /** API requests sent so far (retries and watch connections included). */
@@ -91,8 +98,34 @@ export class KubeClient {
         },
       });
     } catch (error) {
-      throw toKubeApiError(verb, ref, error);
+      // A plugin that failed or printed garbage: its own message names the command and what to fix.
+      if (error instanceof InputError || error instanceof CredentialError) throw error;
+      const failure = toKubeApiError(verb, ref, error);
+      if (failure.status === 401) throw this.refused(failure);
+      throw failure;
     }
+  }
+
+  /**
+   * Drops a renewable credential (exec plugin, token file) so the next request gets a fresh one.
+   * False when there is nothing to renew (a static token or certificate).
+   */
+  renewCredentials(): boolean {
+    const user = this.kubeConfig.getCurrentUser();
+    const credentials = kubeCredentials(this.kubeConfig);
+    if (!credentials?.renewable(user)) return false;
+    credentials.renew(user);
+    return true;
+  }
+
+  /** A 401 (after the one renewal a renewable credential gets): the credential itself was refused; no retry helps. */
+  refused(failure: KubeApiError): KubeApiError {
+    const renewable = kubeCredentials(this.kubeConfig)?.renewable(this.kubeConfig.getCurrentUser());
+    const what = renewable ? 'the credential (renewed once) was refused (401)' : 'the token was refused (401)';
+    const fix = renewable
+      ? 'check what the exec plugin or token file yields'
+      : 'it is expired, revoked or for another cluster; give a fresh kubeconfig';
+    return new KubeApiError(failure.verb, failure.ref, 401, 'Unauthorized', `${what} for ${describeIdentity(this.kubeConfig)}: ${fix}`, { cause: failure });
   }
 
   /**
@@ -110,14 +143,31 @@ export class KubeClient {
   }
 }
 
-/** client-node's fetch library, counting each request and giving it a timeout. */
+/**
+ * client-node's fetch library, counting each request and giving it a timeout. A 401 to a request
+ * made with a renewable credential (exec plugin, token file) renews it and sends the request once
+ * more, as client-go does: a 40-minute canary outlives 15-minute EKS tokens.
+ */
 class CountingHttpLibrary implements HttpLibrary {
   count = 0;
   private readonly inner = new IsomorphicFetchHttpLibrary();
-  constructor(private readonly timeoutMs: number) {}
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly kubeConfig: KubeConfig,
+    private readonly credentials: Credentials | undefined,
+  ) {}
   send(request: RequestContext) {
     this.count++;
     if (!request.getSignal()) request.setSignal(AbortSignal.timeout(this.timeoutMs));
-    return this.inner.send(request);
+    const first = this.inner.send(request);
+    const user = this.kubeConfig.getCurrentUser();
+    if (!this.credentials?.renewable(user)) return first;
+    return first.pipe(async (response) => {
+      if (response.httpStatusCode !== 401) return response;
+      this.credentials!.renew(user);
+      await this.kubeConfig.applySecurityAuthentication(request);
+      this.count++;
+      return this.inner.send(request).toPromise();
+    });
   }
 }

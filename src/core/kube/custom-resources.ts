@@ -1,4 +1,6 @@
+import { ApisApi } from '@kubernetes/client-node';
 import type { KubeClient } from './client.js';
+import { isNotFound, KubeObjectError } from './errors.js';
 import { JSON_PATCH, MERGE_PATCH, type JsonPatchOp } from './json-patch.js';
 import type { ObjectRef } from './object-ref.js';
 
@@ -36,11 +38,64 @@ export function customRef(kind: CustomKind, namespace: string, name: string): Ob
   return { kind: kind.kind, namespace, name };
 }
 
-export function getCustomObject(client: KubeClient, kind: CustomKind, namespace: string, name: string): Promise<KubeObject> {
-  return client.call('get', customRef(kind, namespace, name), () =>
-    client.custom.getNamespacedCustomObject({ group: kind.group, version: kind.version, plural: kind.plural, namespace, name }),
-  );
+/**
+ * Reads a custom object. A 404 is checked against API discovery: when the cluster does not serve
+ * the kind at that version (the CRD is missing, or serves other versions), the error says so and
+ * names the versions served, instead of calling the object "not found".
+ */
+export async function getCustomObject(client: KubeClient, kind: CustomKind, namespace: string, name: string): Promise<KubeObject> {
+  try {
+    return await client.call('get', customRef(kind, namespace, name), () =>
+      client.custom.getNamespacedCustomObject({ group: kind.group, version: kind.version, plural: kind.plural, namespace, name }),
+    );
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+    const problem = await notServed(client, kind);
+    if (problem) throw new KindNotServedError(customRef(kind, namespace, name), problem);
+    throw error;
+  }
 }
+
+/** The cluster does not serve a custom resource at the version asked for. */
+export class KindNotServedError extends KubeObjectError {}
+
+const INSTALLS: Record<string, string> = {
+  'networking.istio.io': ' (is Istio installed?)',
+  'gateway.networking.k8s.io': ' (are the Gateway API CRDs installed?)',
+  'argoproj.io': ' (is Argo Rollouts installed?)',
+};
+
+/**
+ * Why the cluster does not serve `kind` (discovery: /apis/<group>/<version>, then /apis), or
+ * undefined when it does. The same questions kubectl asks (k8s.io/client-go/discovery).
+ */
+export async function notServed(client: KubeClient, kind: CustomKind): Promise<string | undefined> {
+  const resource = `${kind.plural}.${kind.group}`;
+  try {
+    const list = await client.call('get', { kind: 'APIResourceList', namespace: '', name: `${kind.group}/${kind.version}` }, () =>
+      client.custom.getAPIResources({ group: kind.group, version: kind.version }),
+    );
+    if (list.resources.some((r) => r.name === kind.plural)) return undefined;
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+  }
+  const groups = await client.call('get', { kind: 'APIGroupList', namespace: '', name: 'apis' }, () =>
+    new ApisApi(client.configuration).getAPIVersions(),
+  );
+  const group = groups.groups.find((g) => g.name === kind.group);
+  const versions = group?.versions.map((v) => v.version) ?? [];
+  const install = INSTALLS[kind.group] ?? '';
+  if (!versions.length) return `the cluster does not serve ${kind.group} at all: the ${kind.kind} CRD (${resource}) is missing${install}`;
+  if (!versions.includes(kind.version)) {
+    return `the cluster does not serve ${kind.group}/${kind.version}; it serves ${versions.map((v) => `${kind.group}/${v}`).join(', ')}, so the ${kind.kind} CRD (${resource}) is older or newer than this action expects${VERSION_HINT[kind.group] ?? ''}`;
+  }
+  return `the cluster serves ${kind.group}/${kind.version} (${versions.join(', ')}) but no ${kind.plural} in it: the ${kind.kind} CRD (${resource}) is missing${install}`;
+}
+
+const VERSION_HINT: Record<string, string> = {
+  'gateway.networking.k8s.io': '; HTTPRoute v1 comes with Gateway API 1.0: upgrade the CRDs',
+  'networking.istio.io': '; the canary config\'s routing.istio.apiVersion picks networking.istio.io/v1beta1 for Istio before 1.22',
+};
 
 /** JSON patch of a custom resource (never strategic merge: custom resources do not support it). */
 export function jsonPatchCustomObject(

@@ -1,7 +1,8 @@
 import { formatDuration } from '../config/primitives.js';
 import { sleepMs } from '../retry.js';
 import type { KubeClient } from './client.js';
-import { KubeObjectError } from './errors.js';
+import { KubeApiError, KubeObjectError } from './errors.js';
+import { describeIdentity } from './kubeconfig.js';
 import { describeRef, type ObjectRef } from './object-ref.js';
 
 /** What a waiter decides on one version of the object: done with a value, or not yet (and why). */
@@ -39,12 +40,15 @@ export class WaitTimeoutError extends Error {
  * Waits until `decide` says done, reading once and then watching the object (client-node Watch,
  * fieldSelector on its name, from the resourceVersion read). A watch that closes is re-opened from
  * the last resourceVersion seen; one that fails (or expires: 410 Gone) is re-opened after a fresh read.
+ * A watch refused with 403 fails the wait (reads may be allowed where watch is not: that is a
+ * missing permission, not a broken connection); a 401 renews the credential once.
  */
 export async function watchUntil<T, R>(options: WatchUntilOptions<T, R>): Promise<R> {
   const { client, ref } = options;
   const deadline = Date.now() + options.timeoutMs;
   let progress = 'not observed yet';
   let failures = 0;
+  let renewed = false;
   const consider = (object: T): WaitDecision<R> => {
     const decision = options.decide(object);
     if (!decision.done && decision.progress !== progress) {
@@ -68,9 +72,15 @@ export async function watchUntil<T, R>(options: WatchUntilOptions<T, R>): Promis
     const remaining = deadline - Date.now();
     if (remaining <= 0) throw new WaitTimeoutError(ref, progress, options.timeoutMs);
 
-    const outcome = await watchOnce<T, R>(client, options, resourceVersion, remaining, consider);
+    const outcome = await watchOnce<T, R>(client, options, resourceVersion, remaining, consider, !renewed);
     if (outcome.kind === 'done') return outcome.value;
     if (outcome.kind === 'failed') throw outcome.error;
+    if (outcome.kind === 'renewed') {
+      // A 401: the credential was renewed; one more watch with it (a second 401 fails).
+      renewed = true;
+      continue;
+    }
+    renewed = false;
     resourceVersion = outcome.resourceVersion;
     fromNow = false;
     if (outcome.kind === 'expired') {
@@ -94,7 +104,14 @@ type WatchOutcome<R> =
   | { kind: 'failed'; error: unknown }
   | { kind: 'closed'; resourceVersion: string | undefined }
   | { kind: 'broken'; resourceVersion: undefined }
-  | { kind: 'expired'; resourceVersion: undefined };
+  | { kind: 'expired'; resourceVersion: undefined }
+  | { kind: 'renewed' };
+
+function watchRefused<T, R>(client: KubeClient, options: WatchUntilOptions<T, R>, status: number, reason: string): KubeApiError {
+  const resource = options.collectionPath.split('/').pop();
+  const detail = status === 403 ? `${describeIdentity(client.kubeConfig)} may not watch ${resource} (${options.collectionPath}); add the verb watch on ${resource} to its Role` : '';
+  return new KubeApiError('watch', options.ref, status, reason, detail);
+}
 
 function watchOnce<T, R>(
   client: KubeClient,
@@ -102,6 +119,7 @@ function watchOnce<T, R>(
   fromVersion: string | undefined,
   remainingMs: number,
   consider: (object: T) => WaitDecision<R>,
+  mayRenew: boolean,
 ): Promise<WatchOutcome<R>> {
   return new Promise((resolve) => {
     let settled = false;
@@ -142,7 +160,14 @@ function watchOnce<T, R>(
         finish({ kind: 'failed', error });
       }
     };
-    const onDone = (error: unknown) => finish(error ? { kind: 'broken', resourceVersion: undefined } : { kind: 'closed', resourceVersion });
+    const onDone = (error: unknown) => {
+      const status = (error as { statusCode?: unknown } | null)?.statusCode;
+      // Refused (401 after a renewal, 403): reported, never turned into polling with reads that may be allowed.
+      if (status === 403) finish({ kind: 'failed', error: watchRefused(client, options, 403, 'Forbidden') });
+      else if (status === 401) {
+        finish(mayRenew && client.renewCredentials() ? { kind: 'renewed' } : { kind: 'failed', error: client.refused(watchRefused(client, options, 401, 'Unauthorized')) });
+      } else finish(error ? { kind: 'broken', resourceVersion: undefined } : { kind: 'closed', resourceVersion });
+    };
 
     client
       .watch(

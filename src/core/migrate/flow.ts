@@ -98,5 +98,5 @@ function rolloutRequirement(inputs: MigrateInputs): RolloutRequirement | undefin
   if (!expectedImage) {
     throw new InputError("Invalid inputs of migrate: 'expected-image' is required with 'require-rollout' (the image every replica must run)");
   }
-  return { deployments, expectedImage, kubeConfig: loadKubeConfig({ kubeconfig: inputs.kubeconfig }) };
+  return { deployments, expectedImage, kubeConfig: loadKubeConfig({ kubeconfig: inputs.kubeconfig, context: inputs.context }) };
 }

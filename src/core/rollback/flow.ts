@@ -8,6 +8,7 @@
  */
 import { CanaryRecordStore, canaryReleaseOf } from '../canary/canary-record.js';
 import { InputError } from '../config/input-error.js';
+import { rollbackPermissionsFromJournal } from '../delivery/needed-permissions.js';
 import { withRouteRule } from '../delivery/router-spec.js';
 import { postDeliverySession, runDeliverySession, type DeliverySession, type SessionResult } from '../delivery/session.js';
 import { type Flow, type FlowContext, FlowFailure, type FlowOutputs } from '../flow.js';
@@ -52,7 +53,9 @@ export async function runRollback(inputs: RollbackInputs, context: FlowContext, 
   let summary: JobSummary | undefined;
   try {
     const tookOverFrom = inputs.force && !inputs['dry-run'] ? await liveHolderTakenOver(client, inputs, context) : undefined;
-    return await runDeliverySession({ inputs, strategy: 'rollback', context, force: inputs.force, client }, async (session) => {
+    const revisionOf = inputs['to-revision'] === undefined ? undefined : { namespace: inputs.namespace, name: inputs.deployment ?? inputs.service };
+    const permissions = (c: KubeClient) => rollbackPermissionsFromJournal(c, { namespace: inputs.namespace, service: inputs.service, revisionOf });
+    return await runDeliverySession({ inputs, strategy: 'rollback', context, force: inputs.force, client, permissions }, async (session) => {
       summary = session.notify.summary;
       report = await rollBack(session, inputs, context, options);
       report.tookOverFrom = tookOverFrom;

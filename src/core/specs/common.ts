@@ -6,7 +6,7 @@ import type { InputDef } from './spec.js';
 export const clusterInputs = {
   kubeconfig: {
     description:
-      "Kubeconfig content (use a secret). Empty: the runner's default (`KUBECONFIG` or ~/.kube/config). Masked in logs.",
+      "Kubeconfig content (use a secret). Empty: the runner's default (`KUBECONFIG`, ~/.kube/config, else the in-cluster ServiceAccount). Masked in logs.",
     secret: true,
     schema: z.string().min(20, 'expected the content of a kubeconfig file, not a path or a fragment'),
   },

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { booleanInput, commandInput, duration, imageRef, listInput, namespacedName, objectName } from '../config/primitives.js';
-import { notifyInputs, notifyOutputs, runInputs } from './common.js';
+import { clusterInputs, notifyInputs, notifyOutputs, runInputs } from './common.js';
 import { defineAction } from './spec.js';
 
 export const migrateSpec = defineAction({
@@ -84,6 +84,7 @@ export const migrateSpec = defineAction({
       secret: true,
       schema: z.string().min(20, 'expected the content of a kubeconfig file'),
     },
+    context: { ...clusterInputs.context, description: 'Kubeconfig context for `require-rollout`. Empty: its current-context.' },
     'command-timeout': { description: 'Longest the command may run.', default: '30m', schema: duration },
     'lock-timeout': {
       description: 'How long to wait for another migration of the same database to finish (a PostgreSQL advisory lock).',

@@ -788,6 +788,17 @@ export const quickChecks: Record<string, QuickSpec> = {
           ]
         }
       },
+      "context": {
+        "check": {
+          "string": [
+            {
+              "pattern": "^[A-Za-z0-9@:._/-]{1,253}$",
+              "flags": "",
+              "message": "expected a kubeconfig context name"
+            }
+          ]
+        }
+      },
       "command-timeout": {
         "default": "30m",
         "check": {

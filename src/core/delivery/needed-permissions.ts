@@ -1,0 +1,95 @@
+/**
+ * What each delivery action needs from the API server, built from its plan: the session's lock
+ * and journal, the router it writes through, and the workloads it changes. The parts come from
+ * kube/permissions.ts, where each names the calls it stands for. The preflight asks for these.
+ */
+import type { DeploymentName } from '../kube/deployment.js';
+import {
+  argoPermissions,
+  CANARY_RECORD,
+  dedupe,
+  DEPLOYMENT_ROLLOUT,
+  DEPLOYMENT_SCALE,
+  DEPLOYMENT_UNDO,
+  gatewayPermissions,
+  inNamespace,
+  istioPermissions,
+  JOURNAL,
+  LOCK,
+  type NeededPermission,
+  replicaRatioPermissions,
+  servicePermissions,
+} from '../kube/permissions.js';
+import type { KubeClient } from '../kube/client.js';
+import { KubeApiError } from '../kube/errors.js';
+import { type StateEntry, StateStore } from '../kube/state-store.js';
+import type { RouterSpec } from './router-spec.js';
+
+export function routerPermissions(spec: RouterSpec): NeededPermission[] {
+  switch (spec.type) {
+    case 'istio':
+      return istioPermissions(spec);
+    case 'gateway':
+      return gatewayPermissions(spec);
+    case 'service':
+      return servicePermissions(spec);
+    case 'replica-ratio':
+      return replicaRatioPermissions(spec);
+    case 'argo':
+      return argoPermissions(spec);
+  }
+}
+
+/** The lock (Lease) and the journal (ConfigMap) of every delivery run. */
+export function sessionPermissions(namespace: string, service: string): NeededPermission[] {
+  return [...inNamespace(namespace, `pd-lock-${service}`, LOCK), ...inNamespace(namespace, `pd-state-${service}`, JOURNAL)];
+}
+
+/** A Deployment whose image is set and rolled out, and which is scaled. */
+export function workloadPermissions(d: DeploymentName): NeededPermission[] {
+  return inNamespace(d.namespace, d.name, [...DEPLOYMENT_ROLLOUT, ...DEPLOYMENT_SCALE]);
+}
+
+/** blue-green: the router, both colors' Deployments (image, rollout, scale). */
+export function blueGreenPermissions(o: { namespace: string; service: string; router: RouterSpec; workloads: DeploymentName[] }): NeededPermission[] {
+  return dedupe([...sessionPermissions(o.namespace, o.service), ...routerPermissions(o.router), ...o.workloads.flatMap(workloadPermissions)]);
+}
+
+/** canary: the router, the canary's record, and the two Deployments or the Argo Rollout. */
+export function canaryPermissions(o: { namespace: string; service: string; router: RouterSpec; workloads: DeploymentName[] }): NeededPermission[] {
+  return dedupe([
+    ...sessionPermissions(o.namespace, o.service),
+    ...inNamespace(o.namespace, `pd-canary-${o.service}`, CANARY_RECORD),
+    ...routerPermissions(o.router),
+    ...o.workloads.flatMap(workloadPermissions),
+  ]);
+}
+
+/**
+ * rollback: what undoing the journal's entries takes (each entry's router or workload), the
+ * canary's record (settled after a canary release), and for `to-revision` the Deployment's revisions.
+ */
+export function rollbackPermissions(o: { namespace: string; service: string; entries: readonly StateEntry[]; revisionOf?: DeploymentName }): NeededPermission[] {
+  const needed = [...sessionPermissions(o.namespace, o.service), ...inNamespace(o.namespace, `pd-canary-${o.service}`, CANARY_RECORD)];
+  for (const { change, object } of o.entries) {
+    const d = { namespace: object.namespace, name: object.name };
+    if (change.kind === 'traffic') needed.push(...routerPermissions(change.router));
+    else if (change.kind === 'image') needed.push(...(object.kind === 'Rollout' ? argoPermissions(d) : inNamespace(d.namespace, d.name, DEPLOYMENT_ROLLOUT)));
+    else if (change.kind === 'scale') needed.push(...workloadPermissions(d));
+    else if (change.kind === 'undo') needed.push(...inNamespace(d.namespace, d.name, [...DEPLOYMENT_ROLLOUT, ...DEPLOYMENT_UNDO]));
+    else if (change.kind === 'argo') needed.push(...argoPermissions(d));
+  }
+  if (o.revisionOf) needed.push(...inNamespace(o.revisionOf.namespace, o.revisionOf.name, [...DEPLOYMENT_ROLLOUT, ...DEPLOYMENT_UNDO]));
+  return dedupe(needed);
+}
+
+/** rollbackPermissions from the live journal; unreadable (403): the preflight reports `get configmaps` with the rest. */
+export async function rollbackPermissionsFromJournal(client: KubeClient, o: { namespace: string; service: string; revisionOf?: DeploymentName }): Promise<NeededPermission[]> {
+  let entries: StateEntry[] = [];
+  try {
+    entries = await new StateStore(client, { namespace: o.namespace, service: o.service }).entries();
+  } catch (error) {
+    if (!(error instanceof KubeApiError && error.status === 403)) throw error;
+  }
+  return rollbackPermissions({ ...o, entries });
+}

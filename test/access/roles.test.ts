@@ -1,0 +1,228 @@
+/**
+ * The shipped Roles (deploy/rbac/) are exactly enough. Each action runs in-process as a
+ * ServiceAccount whose token comes from the TokenRequest API, bound to exactly the shipped Role of
+ * its action and router, against the test cluster's RBAC (rbac.ts, the real authorizer's rules):
+ * it succeeds. Then each rule of that Role is removed in turn: the run fails at its preflight,
+ * naming that rule's resource and verbs, and writes nothing.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { runBlueGreen } from '../../src/core/blue-green/flow.js';
+import { runCanary, type CanaryInputs } from '../../src/core/canary/index.js';
+import { type FlowContext, type FlowOutputs, FlowFailure } from '../../src/core/flow.js';
+import { KubeClient } from '../../src/core/kube/client.js';
+import { MemoryReporter } from '../../src/core/reporter.js';
+import { runRollback } from '../../src/core/rollback/flow.js';
+import { Secrets } from '../../src/core/secrets.js';
+import { blueGreenSpec } from '../../src/core/specs/blue-green.js';
+import { canarySpec } from '../../src/core/specs/canary.js';
+import { rollbackSpec } from '../../src/core/specs/rollback.js';
+import { parseInputs } from '../../src/core/specs/spec.js';
+import { startTestCluster, type TestCluster } from '../cluster/server.js';
+
+let cluster: TestCluster;
+beforeAll(async () => {
+  cluster = await startTestCluster({ podReadyDelayMs: 5, progressDeadlineMs: 2000 });
+});
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+interface Rule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+}
+const roleFile = (name: string) => parseYaml(readFileSync(join(import.meta.dirname, '../../deploy/rbac', `${name}.yaml`), 'utf8')) as { metadata: { name: string }; rules: Rule[] };
+
+/** A ServiceAccount (named as the Role, so it holds no other) bound to the shipped Role `role` in `namespace`; a client with its TokenRequest token. */
+async function serviceAccountUnder(namespace: string, role: string, rules?: Rule[]): Promise<KubeClient> {
+  const shipped = roleFile(role);
+  await cluster.apply([
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: role, namespace } },
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: role, namespace }, rules: rules ?? shipped.rules },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: role, namespace },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role },
+      subjects: [{ kind: 'ServiceAccount', name: role, namespace }],
+    },
+  ]);
+  const token = cluster.createToken(namespace, role, { expirationSeconds: 600 });
+  return KubeClient.fromKubeconfig({ kubeconfig: cluster.kubeconfigFor({ token }, { namespace }), retry: { baseDelayMs: 10, maxDelayMs: 50 } });
+}
+
+function context(runId: string): FlowContext & { reporter: MemoryReporter } {
+  const saved = new Map<string, string>();
+  return {
+    reporter: new MemoryReporter(),
+    secrets: new Secrets(),
+    runId,
+    signal: new AbortController().signal,
+    state: { get: (k) => saved.get(k) ?? '', set: (k, v) => void saved.set(k, v) },
+    run: { serverUrl: 'https://github.com', repository: 'acme/shop', runId, runAttempt: '1', actor: 'octocat', sha: '', ref: 'refs/heads/main', runUrl: '' },
+  };
+}
+
+async function outcome(run: Promise<FlowOutputs>): Promise<{ outputs: FlowOutputs; failure?: FlowFailure }> {
+  try {
+    return { outputs: await run };
+  } catch (error) {
+    if (error instanceof FlowFailure) return { outputs: error.outputs, failure: error };
+    throw error;
+  }
+}
+
+const deployment = (namespace: string, name: string, replicas: number, labels: Record<string, string>, image = 'shop/app:1.0') => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name, namespace },
+  spec: { replicas, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'app', image }] } } },
+});
+
+type Run = (client: KubeClient, runId: string) => Promise<{ outputs: FlowOutputs; failure?: FlowFailure }>;
+
+interface Scenario {
+  name: string;
+  role: string;
+  objects: (ns: string) => object[];
+  run: (ns: string) => Run;
+  /** Then the rollback of what it did, under its own Role. */
+  rollback?: string;
+  /** The Deployment a rollback with to-revision rolls back (the plan that needs every rule of the rollback Role). */
+  revisionOf?: string;
+}
+
+const blueGreen = (router: 'istio' | 'gateway' | 'service'): Scenario => ({
+  name: `blue-green ${router}`,
+  role: `pd-blue-green-${router}`,
+  rollback: `pd-rollback-${router}`,
+  revisionOf: 'web-green',
+  objects: (ns) => [
+    deployment(ns, 'web-blue', 2, { app: 'web', color: 'blue' }),
+    deployment(ns, 'web-green', 0, { app: 'web', color: 'green' }), // idle at 0: the run scales it up (a journaled scale)
+    router === 'istio'
+      ? {
+          apiVersion: 'networking.istio.io/v1',
+          kind: 'VirtualService',
+          metadata: { name: 'web', namespace: ns },
+          spec: { hosts: ['web'], http: [{ name: 'primary', route: [{ destination: { host: 'web-blue' }, weight: 100 }, { destination: { host: 'web-green' }, weight: 0 }] }] },
+        }
+      : router === 'gateway'
+        ? {
+            apiVersion: 'gateway.networking.k8s.io/v1',
+            kind: 'HTTPRoute',
+            metadata: { name: 'web', namespace: ns },
+            spec: { parentRefs: [{ name: 'public' }], rules: [{ name: 'main', backendRefs: [{ name: 'web-blue', port: 80, weight: 100 }, { name: 'web-green', port: 80, weight: 0 }] }] },
+          }
+        : { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: ns }, spec: { selector: { app: 'web', color: 'blue' }, ports: [{ port: 80 }] } },
+  ],
+  run: (ns) => (client, runId) => {
+    const raw: Record<string, string> = { namespace: ns, service: 'web', router, image: 'shop/app:2.0', 'lock-timeout': '2s', 'blue-workload': 'web-blue', 'green-workload': 'web-green' };
+    if (router === 'service') Object.assign(raw, { blue: 'blue', green: 'green' });
+    else Object.assign(raw, { blue: 'web-blue', green: 'web-green' });
+    return outcome(runBlueGreen(parseInputs(blueGreenSpec, raw), context(runId), { client, env: {} }));
+  },
+});
+
+const canary = (routing: 'istio' | 'gateway' | 'replica-ratio' | 'argo'): Scenario => ({
+  name: `canary ${routing}`,
+  role: `pd-canary-${routing}`,
+  rollback: routing === 'argo' || routing === 'replica-ratio' ? `pd-rollback-${routing}` : undefined,
+  revisionOf: routing === 'replica-ratio' ? 'web' : undefined,
+  objects: (ns) =>
+    routing === 'argo'
+      ? [
+          {
+            apiVersion: 'argoproj.io/v1alpha1',
+            kind: 'Rollout',
+            metadata: { name: 'web', namespace: ns },
+            spec: {
+              replicas: 2,
+              selector: { matchLabels: { app: 'web' } },
+              template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'shop/app:1.0' }] } },
+              strategy: { canary: { steps: [{ setWeight: 50 }, { pause: {} }] } },
+            },
+          },
+        ]
+      : [
+          deployment(ns, 'web', 2, { app: 'web', track: 'stable' }),
+          deployment(ns, 'web-canary', 0, { app: 'web', track: 'canary' }),
+          {
+            apiVersion: 'networking.istio.io/v1',
+            kind: 'VirtualService',
+            metadata: { name: 'web', namespace: ns },
+            spec: { hosts: ['web'], http: [{ name: 'primary', route: [{ destination: { host: 'web', subset: 'stable' }, weight: 100 }, { destination: { host: 'web', subset: 'canary' }, weight: 0 }] }] },
+          },
+          {
+            apiVersion: 'networking.istio.io/v1',
+            kind: 'DestinationRule',
+            metadata: { name: 'web', namespace: ns },
+            spec: { host: 'web', subsets: [{ name: 'stable', labels: { track: 'stable' } }, { name: 'canary', labels: { track: 'canary' } }] },
+          },
+          {
+            apiVersion: 'gateway.networking.k8s.io/v1',
+            kind: 'HTTPRoute',
+            metadata: { name: 'web', namespace: ns },
+            spec: { parentRefs: [{ name: 'public' }], rules: [{ name: 'main', backendRefs: [{ name: 'web-stable', port: 80, weight: 100 }, { name: 'web-canary', port: 80, weight: 0 }] }] },
+          },
+        ],
+  run: (ns) => (client, runId) => {
+    const routingConfig = {
+      istio: { istio: { virtualService: 'web', route: 'primary' } },
+      gateway: { gateway: { httpRoute: 'web', rule: 'main', stableBackend: 'web-stable', canaryBackend: 'web-canary' } },
+      'replica-ratio': { replicaRatio: {} },
+      argo: { argo: { rollout: 'web' } },
+    }[routing];
+    const config = { routing: routingConfig, ...(routing === 'argo' ? {} : { workloads: { stable: 'web', canary: 'web-canary' } }), steps: [{ setWeight: 50 }, { pause: {} }] };
+    const inputs = parseInputs(canarySpec, { namespace: ns, service: 'web', action: 'start', image: 'shop/app:2.0', config: stringifyYaml(config), 'lock-timeout': '2s', 'rollout-timeout': '20s' }) as CanaryInputs;
+    return outcome(runCanary(inputs, context(runId), { client, env: {} }));
+  },
+});
+
+const rollbackRun =
+  (ns: string, raw: Record<string, string> = { mode: 'auto' }): Run =>
+  (client, runId) =>
+    outcome(runRollback(parseInputs(rollbackSpec, { namespace: ns, service: 'web', 'lock-timeout': '2s', ...raw }), context(runId), { client }));
+
+/** Writes (not GET, not access reviews) since `since`. */
+const writesSince = (since: number) => cluster.requests.slice(since).filter((r) => r.method !== 'GET' && !r.path.endsWith('accessreviews')).map((r) => `${r.method} ${r.path}`);
+
+let namespaces = 0;
+const scenarios = [blueGreen('istio'), blueGreen('gateway'), blueGreen('service'), canary('istio'), canary('gateway'), canary('replica-ratio'), canary('argo')];
+
+describe.each(scenarios)('$name', (scenario) => {
+  test(`runs under exactly ${scenario.role}${scenario.rollback ? `, and is rolled back under exactly ${scenario.rollback}` : ''}; without any one rule, stops before any write naming it`, async () => {
+    const ns = `access-${++namespaces}`;
+    await cluster.apply(scenario.objects(ns));
+    const run = scenario.run(ns);
+    await checkRole(ns, scenario.role, run, run, 'run');
+    // A rollback's plan comes from the journal; with to-revision it also needs the Deployment's revisions: every rule of its Role.
+    const fullPlan = scenario.revisionOf ? rollbackRun(ns, { mode: 'workload', 'to-revision': '1', deployment: scenario.revisionOf }) : rollbackRun(ns);
+    if (scenario.rollback) await checkRole(ns, scenario.rollback, fullPlan, rollbackRun(ns), 'rollback');
+  });
+});
+
+async function checkRole(ns: string, role: string, withoutRule: Run, run: Run, label: string): Promise<void> {
+  const rules = roleFile(role).rules;
+  // Without each rule: the preflight stops the run before its first write, naming the rule.
+  for (const [i, rule] of rules.entries()) {
+    const client = await serviceAccountUnder(ns, role, rules.filter((_, j) => j !== i));
+    const since = cluster.requests.length;
+    const result = await withoutRule(client, `${label}-without-${i}`);
+    const resource = `${rule.resources[0]}${rule.apiGroups[0] ? `.${rule.apiGroups[0]}` : ''}`;
+    expect(result.failure?.message, `${role} without rule ${resource}`).toContain('lacks');
+    expect(result.outputs.result).toBe('failed');
+    for (const verb of rule.verbs) expect(result.failure!.message).toMatch(new RegExp(`- ${verb} ${resource.replace(/\./g, '\\.')}\\b`));
+    expect(result.failure!.message).toContain(`resources: ["${rule.resources[0]}"]`);
+    expect(writesSince(since), `${role} without rule ${resource} wrote`).toEqual([]);
+  }
+  // With exactly the shipped Role: it runs.
+  const client = await serviceAccountUnder(ns, role);
+  const result = await run(client, `${label}-ok`);
+  expect(result.failure?.message, `${role}`).toBeUndefined();
+  expect(result.outputs.result, role).toBe(label === 'rollback' ? 'rolled-back' : role.startsWith('pd-blue-green') ? 'switched' : 'paused');
+}
