@@ -132,4 +132,4 @@ test('killed at every write boundary, a resumed run or the rollback leaves a kno
     tally.restored++;
   }
   expect(tally.restored).toBe(total);
-}, 170_000);
+}, 300_000);
