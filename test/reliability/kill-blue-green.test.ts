@@ -98,4 +98,4 @@ test('killed at every write boundary, the rollback restores exactly the state be
     tally.restored++;
   }
   expect(tally.restored).toBe(total);
-}, 170_000);
+}, 300_000);
