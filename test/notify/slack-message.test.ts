@@ -70,12 +70,12 @@ describe('deploymentMessage', () => {
     expectWithinLimits(message);
   });
 
-  it('shows the colour for blue-green, the reason on failure, and the outcome with the action word', () => {
+  it('shows the color for blue-green, the reason on failure, and the outcome with the action word', () => {
     const message = deploymentMessage(
-      canaryEvent({ strategy: 'blue-green', weight: undefined, colour: 'green', outcome: 'rolled-back', result: 'switched back', reason: 'p95 > 250ms on green', timeline: [] }),
+      canaryEvent({ strategy: 'blue-green', weight: undefined, color: 'green', outcome: 'rolled-back', result: 'switched back', reason: 'p95 > 250ms on green', timeline: [] }),
     );
     const fields = (message.blocks[1] as Extract<SlackBlock, { type: 'section' }>).fields!.map((f) => f.text);
-    expect(fields).toContain('*Colour*\ngreen');
+    expect(fields).toContain('*Color*\ngreen');
     expect(fields).toContain('*Result*\nRolled back (switched back)');
     expect(message.blocks[0]).toMatchObject({ text: { text: ':leftwards_arrow_with_hook: Deploy checkout 1.25.0 to production' } });
     expect(message.blocks[2]).toEqual({ type: 'section', text: { type: 'mrkdwn', text: '*Why:* p95 &gt; 250ms on green' } });

@@ -85,7 +85,7 @@ function releaseRun(runId: string, inputs: Record<string, string | boolean>): Pr
 function live() {
   const service = cluster.get('v1', 'Service', 'shop', 'checkout');
   const green = cluster.get('apps/v1', 'Deployment', 'shop', 'checkout-green');
-  return { colour: service.spec.selector.color as string, greenImage: green.spec.template.spec.containers[0].image as string };
+  return { color: service.spec.selector.color as string, greenImage: green.spec.template.spec.containers[0].image as string };
 }
 
 async function hasColumn(column: string): Promise<boolean> {
@@ -114,7 +114,7 @@ describe('deploy.yml on the test cluster and PostgreSQL', { timeout: 300_000 }, 
     const ran = Object.values(first.jobs).filter((j) => j.ran).map((j) => `${j.id}:${j.result}`);
     expect(ran, logs.join('\n')).toEqual(['prepare:success', 'expand:success', 'deliver:success', 'summary:success']);
     expect(first.jobs.deliver!.outputs.result).toBe('switched');
-    expect(live()).toEqual({ colour: 'green', greenImage: 'registry.example.com/checkout:1.1' });
+    expect(live()).toEqual({ color: 'green', greenImage: 'registry.example.com/checkout:1.1' });
     expect(await emailColumn()).toBe(true);
   });
 
@@ -141,7 +141,7 @@ describe('deploy.yml on the test cluster and PostgreSQL', { timeout: 300_000 }, 
   it('…and that rollback ends nothing-to-do (exit 0), leaving release 1 live with its migration', async () => {
     expect(second.jobs.rollback!.outputs.result, secondLog).toBe('nothing-to-do');
     expect(second.jobs.rollback!.result).toBe('success');
-    expect(live()).toEqual({ colour: 'green', greenImage: 'registry.example.com/checkout:1.1' });
+    expect(live()).toEqual({ color: 'green', greenImage: 'registry.example.com/checkout:1.1' });
     expect(await emailColumn()).toBe(true);
   });
 
@@ -161,8 +161,8 @@ describe('deploy.yml on the test cluster and PostgreSQL', { timeout: 300_000 }, 
     expect(third.jobs.rollback!.result, log).toBe('success');
     expect(third.jobs.rollback!.outputs.result).toBe('rolled-back');
     expect(await hasColumn('coupon')).toBe(false);
-    // Release 1 untouched: its migration and its live colour.
+    // Release 1 untouched: its migration and its live color.
     expect(await emailColumn()).toBe(true);
-    expect(live()).toEqual({ colour: 'green', greenImage: 'registry.example.com/checkout:1.1' });
+    expect(live()).toEqual({ color: 'green', greenImage: 'registry.example.com/checkout:1.1' });
   });
 });

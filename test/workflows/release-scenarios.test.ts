@@ -245,7 +245,7 @@ describe('deploy.yml: contract only after a delivered, validated release (item 5
     expect(await actionParse(run, 'contract', 'contract')).toMatchObject({ ok: true });
   });
 
-  it('blue-green: contract requires the colour now live', async () => {
+  it('blue-green: contract requires the color now live', async () => {
     const run = await release({ ...PRODUCTION, strategy: 'blue-green' });
     expect(withOf(run, 'contract', 'contract')['require-rollout']).toBe('shop/checkout-green');
   });

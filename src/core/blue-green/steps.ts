@@ -154,7 +154,7 @@ export class BlueGreenSwitch {
     session.reporter.info(
       `${routed}: live ${describeColorWeights(live, settings.colors.destination)}. ${this.decision.resumed ? `Resuming this run's switch from ${from} to ${to}` : `Active ${from}; switching to ${to}`} in ${settings.steps.length === 1 ? 'one step' : `steps ${settings.steps.join(', ')}%`}.`,
     );
-    await session.phase({ phase: 'prepare', colour: to, weight: live[settings.colors.destination[to]] });
+    await session.phase({ phase: 'prepare', color: to, weight: live[settings.colors.destination[to]] });
     if (settings.image) {
       const deployed = await deployTarget(session, { workload: settings.colors.workload[to], image: settings.image, container: inputs.container, timeoutMs: inputs['rollout-timeout'] });
       if (!deployed.ok) return this.fail(deployed.reason);

@@ -54,7 +54,7 @@ export async function takeStep(session: DeliverySession, plan: SwitchPlan, index
   session.reporter.info(`Step ${index + 1}/${plan.steps.length}: ${plan.router.describe()} ${verb} ${describeColorWeights(weights, plan.destination)}`);
   const timeline: TimelineStep = { name: `${plan.to} ${weight}%`, weight, startedAt };
   session.event.timeline = [...session.event.timeline, timeline];
-  await session.phase({ phase: `step ${index + 1}/${plan.steps.length}`, weight, colour: plan.to });
+  await session.phase({ phase: `step ${index + 1}/${plan.steps.length}`, weight, color: plan.to });
   return { weight, weights, applied, timeline };
 }
 

@@ -34,7 +34,7 @@ export function deploymentSummary(event: DeploymentEvent, options: SummaryOption
     ['Version', event.version],
     ['Image', event.image ? code(event.image) : undefined],
     ['Strategy', event.strategy],
-    [event.colour && event.weight === undefined ? 'Colour' : 'Weight', describeTraffic(event)],
+    [event.color && event.weight === undefined ? 'Color' : 'Weight', describeTraffic(event)],
     ['Phase', event.phase],
     ['Duration', event.durationMs === undefined ? undefined : formatElapsed(event.durationMs)],
     ['Started', event.startedAt],

@@ -24,8 +24,8 @@ export interface DeploymentEvent {
   phase: string;
   /** Canary weight (0..100) at this point. */
   weight?: number;
-  /** Blue-green: the colour taking (or about to take) traffic. */
-  colour?: string;
+  /** Blue-green: the color taking (or about to take) traffic. */
+  color?: string;
   outcome: Outcome;
   /** The action's own result word (promoted, switched, rolled-back, succeeded, Successful…), shown beside the outcome. */
   result?: string;
@@ -87,10 +87,10 @@ export function describeResult(event: Pick<DeploymentEvent, 'outcome' | 'result'
 }
 
 /** "25%" for a canary, "green" for blue-green, undefined when neither applies. */
-export function describeTraffic(event: Pick<DeploymentEvent, 'weight' | 'colour'>): string | undefined {
-  if (event.weight !== undefined && event.colour) return `${event.colour} ${event.weight}%`;
+export function describeTraffic(event: Pick<DeploymentEvent, 'weight' | 'color'>): string | undefined {
+  if (event.weight !== undefined && event.color) return `${event.color} ${event.weight}%`;
   if (event.weight !== undefined) return `${event.weight}%`;
-  return event.colour || undefined;
+  return event.color || undefined;
 }
 
 export function describeVersion(event: Pick<DeploymentEvent, 'version' | 'image'>): string | undefined {

@@ -44,7 +44,7 @@ export interface EventStart {
   version?: string;
   image?: string;
   weight?: number;
-  colour?: string;
+  color?: string;
   dryRun?: boolean;
 }
 

@@ -92,7 +92,7 @@ function eventFields(event: DeploymentEvent): MrkdwnText[] {
     ['Environment', event.environment],
     ['Version', describeVersion(event)],
     ['Strategy', event.strategy],
-    [event.colour && event.weight === undefined ? 'Colour' : 'Weight', describeTraffic(event)],
+    [event.color && event.weight === undefined ? 'Color' : 'Weight', describeTraffic(event)],
     ['Result', describeResult(event)],
     ['Phase', event.phase],
     ['Duration', event.durationMs === undefined ? undefined : formatElapsed(event.durationMs)],

@@ -14,7 +14,7 @@ import { clusterInputs, deliveryFileInput, notifyInputs, notifyOutputs, runInput
 import { defineAction } from './spec.js';
 import { validateSpec } from './validate.js';
 
-/** `name`, or `namespace/name` for an object outside the service's namespace (the seeds put each colour in its own). */
+/** `name`, or `namespace/name` for an object outside the service's namespace. */
 const maybeNamespaced = z.string().transform((value, ctx): { namespace?: string; name: string } => {
   const parts = value.trim().split('/');
   const [namespace, name] = parts.length === 2 ? parts : [undefined, parts[0]];
@@ -35,7 +35,7 @@ export const blueGreenSpec = defineAction({
   name: 'blue-green',
   title: 'Progressive delivery: blue-green switch',
   description:
-    'Deploys the idle colour, checks it, switches traffic (at once or in steps) through Istio, Gateway API or a Service selector, validates, and switches back on failure.',
+    'Deploys the idle color, checks it, switches traffic (at once or in steps) through Istio, Gateway API or a Service selector, validates, and switches back on failure.',
   branding: { icon: 'shuffle', color: 'blue' },
   post: true,
   permissions: ['deployments: write (only with github-token)'],
@@ -65,19 +65,19 @@ export const blueGreenSpec = defineAction({
     },
     green: { description: 'Green destination, as for blue.', default: 'green', schema: destination },
     'selector-label': {
-      description: 'With router service: the selector label whose value picks the colour (its values are `blue` and `green`).',
+      description: 'With router service: the selector label whose value picks the color (its values are `blue` and `green`).',
       default: 'color',
       schema: z.string().regex(/^([a-z0-9.-]{1,253}\/)?[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/, 'expected a label key such as color or app.kubernetes.io/color'),
     },
     'blue-workload': {
-      description: 'Deployment of the blue colour: name, or namespace/name (e.g. shop-blue/checkout). Empty: <service>-blue in `namespace`.',
+      description: 'Deployment of the blue color: name, or namespace/name (e.g. shop-blue/checkout). Empty: <service>-blue in `namespace`.',
       schema: maybeNamespaced,
     },
-    'green-workload': { description: 'Deployment of the green colour, as for blue-workload. Empty: <service>-green.', schema: maybeNamespaced },
-    image: { description: 'Image to deploy to the idle colour before switching. Empty: switch without deploying.', schema: imageRef },
+    'green-workload': { description: 'Deployment of the green color, as for blue-workload. Empty: <service>-green.', schema: maybeNamespaced },
+    image: { description: 'Image to deploy to the idle color before switching. Empty: switch without deploying.', schema: imageRef },
     container: { description: 'Container whose image is set. Empty: the first container.', schema: objectName },
-    'rollout-timeout': { description: 'Longest wait for the idle colour to roll out.', default: '10m', schema: duration },
-    'warmup-url': { description: 'URL requested before the switch to warm the idle colour (its own, internal address).', schema: httpUrl },
+    'rollout-timeout': { description: 'Longest wait for the idle color to roll out.', default: '10m', schema: duration },
+    'warmup-url': { description: 'URL requested before the switch to warm the idle color (its own, internal address).', schema: httpUrl },
     'warmup-requests': { description: 'How many warm-up requests (a failed one is counted and reported, not fatal).', default: '10', schema: integerInput(0, 1000) },
     'warmup-timeout': { description: 'Longest wait for one warm-up request.', default: '5s', schema: duration },
     'smoke-command': {
@@ -87,7 +87,7 @@ export const blueGreenSpec = defineAction({
     },
     'smoke-timeout': { description: 'Longest run of the smoke test.', default: '5m', schema: duration },
     steps: {
-      description: 'Weights for the new colour, comma-separated (e.g. 10,50,100), with the analysis between steps. Default: switch at once.',
+      description: 'Weights for the new color, comma-separated (e.g. 10,50,100), with the analysis between steps. Default: switch at once.',
       default: '100',
       schema: z
         .string()
@@ -98,7 +98,7 @@ export const blueGreenSpec = defineAction({
     },
     analysis: {
       description:
-        'Metrics checked before the switch, between steps and after it: inline YAML or a path in the workspace (validate action format). Args `service`, `namespace`, `color`, `workload`, `destination` and `version` describe the new colour.',
+        'Metrics checked before the switch, between steps and after it: inline YAML or a path in the workspace (validate action format). Args `service`, `namespace`, `color`, `workload`, `destination` and `version` describe the new color.',
       schema: z.string().trim().min(1, 'expected metric definitions (inline YAML) or the path of a YAML file'),
     },
     'analysis-args': {
@@ -106,7 +106,7 @@ export const blueGreenSpec = defineAction({
       schema: validateSpec.inputs.args.schema,
     },
     'pre-switch-analysis': {
-      description: 'Run the analysis against the new colour before any traffic moves to it.',
+      description: 'Run the analysis against the new color before any traffic moves to it.',
       default: 'true',
       schema: booleanInput,
     },
@@ -125,17 +125,17 @@ export const blueGreenSpec = defineAction({
     'auto-rollback': { description: 'Switch back automatically when an analysis fails.', default: 'true', schema: booleanInput },
     'scale-down-after': {
       description:
-        'Scale the old colour to zero this long after a successful switch (recorded, so rollback scales it up again). The next switch to it scales it back up to the live colour\'s replicas (recorded too) and waits for its pods to be ready before any traffic goes to it. Empty: keep it warm for instant rollback.',
+        'Scale the old color to zero this long after a successful switch (recorded, so rollback scales it up again). The next switch to it scales it back up to the live color\'s replicas (recorded too) and waits for its pods to be ready before any traffic goes to it. Empty: keep it warm for instant rollback.',
       schema: duration,
     },
     ...runInputs,
     ...notifyInputs,
   },
   outputs: {
-    'active-color': { description: 'The colour taking traffic at the end: blue or green.' },
-    'previous-color': { description: 'The colour that took traffic before this run.' },
+    'active-color': { description: 'The color taking traffic at the end: blue or green.' },
+    'previous-color': { description: 'The color that took traffic before this run.' },
     result: { description: 'switched, rolled-back, failed or planned (dry run).' },
-    'switched-at': { description: 'ISO time when the new colour took all traffic (empty unless switched).' },
+    'switched-at': { description: 'ISO time when the new color took all traffic (empty unless switched).' },
     ...notifyOutputs,
   },
 });
