@@ -60,7 +60,7 @@ export async function runAction(name: string): Promise<void> {
     const parse = () => parseInputsWithFile(entry.spec, raw, workspace);
     const inputs = isPost ? await parsePostInputs(parse) : await parseMainInputs(parse, raw, reporter);
     if (!inputs) return;
-    const [flow, { githubDeploymentTracker }] = await Promise.all([entry.flow(), import('./notify.js')]);
+    const [flow, { githubDeploymentTracker }] = await Promise.all([entry.flow(), import('./adapters/notify.js')]);
     const run = runInfoFromEnv();
     const context: FlowContext = {
       reporter,

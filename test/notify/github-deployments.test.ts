@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createNotifications } from '../../src/actions/notify.js';
+import { createNotifications } from '../../src/actions/adapters/notify.js';
 import type { NotifyInputs } from '../../src/core/notify/from-inputs.js';
 import { canaryEvent, makeContext, makeSecrets, recordingRetry, startGitHub } from './fakes.js';
 import type { HttpRecorder } from './http-recorder.js';

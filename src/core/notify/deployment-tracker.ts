@@ -3,7 +3,7 @@ import type { Outcome } from './event.js';
 
 /**
  * A GitHub deployment for one run of one action, seen through the core: created once for the
- * environment, then given statuses. The implementation lives in src/actions/github-deployments.ts
+ * environment, then given statuses. The implementation lives in src/actions/adapters/github-deployments.ts
  * (it needs @actions/github); the core only speaks this interface.
  *
  * How outcomes map to statuses:

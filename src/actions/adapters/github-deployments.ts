@@ -1,7 +1,7 @@
 import { getOctokit } from '@actions/github';
-import { HttpStatusError } from '../core/http-error.js';
-import type { DeploymentRequest, DeploymentState, DeploymentStatusDetails, DeploymentTracker } from '../core/notify/deployment-tracker.js';
-import { retry, type RetryOptions } from '../core/retry.js';
+import { HttpStatusError } from '../../core/http-error.js';
+import type { DeploymentRequest, DeploymentState, DeploymentStatusDetails, DeploymentTracker } from '../../core/notify/deployment-tracker.js';
+import { retry, type RetryOptions } from '../../core/retry.js';
 
 /**
  * GitHub deployments through the REST API (@actions/github's Octokit): one deployment per

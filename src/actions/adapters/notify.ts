@@ -1,6 +1,6 @@
-import type { DeploymentTrackerFactory } from '../core/notify/deployment-tracker.js';
-import { notificationsFromInputs, type DeploymentNotifications, type NotifyInputs, type NotifySetup } from '../core/notify/from-inputs.js';
-import type { FlowContext } from '../core/flow.js';
+import type { DeploymentTrackerFactory } from '../../core/notify/deployment-tracker.js';
+import { notificationsFromInputs, type DeploymentNotifications, type NotifyInputs, type NotifySetup } from '../../core/notify/from-inputs.js';
+import type { FlowContext } from '../../core/flow.js';
 import { GitHubDeployments } from './github-deployments.js';
 
 /**
@@ -14,7 +14,7 @@ import { GitHubDeployments } from './github-deployments.js';
  *   await notify.notifyPhase(event);
  *   await notify.notifyEnd({ ...event, phase: 'done', outcome: 'succeeded', result: 'promoted' });
  */
-export type { DeploymentNotifications, NotifyInputs } from '../core/notify/from-inputs.js';
+export type { DeploymentNotifications, NotifyInputs } from '../../core/notify/from-inputs.js';
 
 export function createNotifications(
   inputs: NotifyInputs,
