@@ -1,14 +1,14 @@
-import { getOctokit } from '@actions/github';
-import { HttpStatusError } from '../../core/http-error.js';
-import type { DeploymentRequest, DeploymentState, DeploymentStatusDetails, DeploymentTracker } from '../../core/notify/deployment-tracker.js';
-import { retry, type RetryOptions } from '../../core/retry.js';
-
 /**
  * GitHub deployments through the REST API (@actions/github's Octokit): one deployment per
  * action run, created for the environment at the workflow's commit, then its statuses. The
  * API address comes from `baseUrl` (the runner's GITHUB_API_URL, so GHES and tests work).
  * Needs a token with `deployments: write`.
  */
+import { getOctokit } from '@actions/github';
+import { HttpStatusError } from '../../core/http-error.js';
+import type { DeploymentRequest, DeploymentState, DeploymentStatusDetails, DeploymentTracker } from '../../core/notify/deployment-tracker.js';
+import { retry, type RetryOptions } from '../../core/retry.js';
+
 export interface GitHubDeploymentsOptions {
   token: string;
   /** owner/name */

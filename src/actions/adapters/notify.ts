@@ -1,8 +1,3 @@
-import type { DeploymentTrackerFactory } from '../../core/notify/deployment-tracker.js';
-import { notificationsFromInputs, type DeploymentNotifications, type NotifyInputs, type NotifySetup } from '../../core/notify/from-inputs.js';
-import type { FlowContext } from '../../core/flow.js';
-import { GitHubDeployments } from './github-deployments.js';
-
 /**
  * The glue an action calls: core notifications from the notify inputs, with GitHub
  * deployments recorded through @actions/github at the runner's GITHUB_API_URL.
@@ -14,6 +9,11 @@ import { GitHubDeployments } from './github-deployments.js';
  *   await notify.notifyPhase(event);
  *   await notify.notifyEnd({ ...event, phase: 'done', outcome: 'succeeded', result: 'promoted' });
  */
+import type { DeploymentTrackerFactory } from '../../core/notify/deployment-tracker.js';
+import { notificationsFromInputs, type DeploymentNotifications, type NotifyInputs, type NotifySetup } from '../../core/notify/from-inputs.js';
+import type { FlowContext } from '../../core/flow.js';
+import { GitHubDeployments } from './github-deployments.js';
+
 export type { DeploymentNotifications, NotifyInputs } from '../../core/notify/from-inputs.js';
 
 export function createNotifications(

@@ -1,3 +1,7 @@
+/**
+ * Inputs that take YAML either inline or as the path of a file in the workspace: which one
+ * a value is, and reading the file without leaving the workspace.
+ */
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { InputError } from './input-error.js';

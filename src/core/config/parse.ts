@@ -1,3 +1,7 @@
+/**
+ * Parsing a value with its zod schema into one InputError that lists every problem, each naming
+ * its input or config path, what was expected and what was given (never a secret's value).
+ */
 import type * as z from 'zod';
 import { InputError } from './input-error.js';
 

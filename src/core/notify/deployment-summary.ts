@@ -1,11 +1,11 @@
-import { describeResult, describeTraffic, eventTitle, formatElapsed, type DeploymentEvent, type Outcome } from './event.js';
-import { code, escapeText, link, Markdown, raw, type Inline } from './markdown.js';
-import { timelineCharts } from './mermaid.js';
-
 /**
  * The job summary of a deployment: what, where, the result and why, every step with its
  * measurements, and charts of the weight and one analysed metric over the steps.
  */
+import { describeResult, describeTraffic, eventTitle, formatElapsed, type DeploymentEvent, type Outcome } from './event.js';
+import { code, escapeText, link, Markdown, raw, type Inline } from './markdown.js';
+import { timelineCharts } from './mermaid.js';
+
 const OUTCOME_ICON: Record<Outcome, string> = {
   running: '🔄',
   succeeded: '✅',

@@ -1,10 +1,8 @@
-import type { RetryOptions } from '../retry.js';
-import type { Outcome } from './event.js';
-
 /**
  * A GitHub deployment for one run of one action, seen through the core: created once for the
- * environment, then given statuses. The implementation lives in src/actions/adapters/github-deployments.ts
- * (it needs @actions/github); the core only speaks this interface.
+ * environment, then given statuses. The implementation lives in
+ * src/actions/adapters/github-deployments.ts (it needs @actions/github); the core only speaks
+ * this interface.
  *
  * How outcomes map to statuses:
  * - start: in_progress.
@@ -17,6 +15,9 @@ import type { Outcome } from './event.js';
  * - A rollback run (the rollback action) records its own deployment of the restored state:
  *   in_progress, then success, which makes the failed version's deployment inactive.
  */
+import type { RetryOptions } from '../retry.js';
+import type { Outcome } from './event.js';
+
 export type DeploymentState = 'in_progress' | 'success' | 'failure' | 'error' | 'inactive';
 
 export interface DeploymentRequest {

@@ -3,6 +3,8 @@
  * and the GitHub deployment status are all drawn from it. Actions fill it as they go and hand
  * it to `Notifications` at the start, at each phase and at the end.
  */
+
+/** The action that reports. */
 export type Strategy = 'blue-green' | 'canary' | 'migrate' | 'rollback' | 'validate';
 
 /**

@@ -1,3 +1,10 @@
+/**
+ * From the shared notify inputs (src/core/specs/common.ts) and a flow's context: the Slack
+ * notifier (bot token, else webhook), the GitHub deployment (github-token and environment,
+ * through the tracker factory the caller supplies) and the job summary. What was posted is
+ * kept in the step state, so the post step (cancel, cleanup) updates the same Slack message
+ * and the same GitHub deployment.
+ */
 import { InputError } from '../config/input-error.js';
 import type { FlowContext } from '../flow.js';
 import type { RetryOptions } from '../retry.js';
@@ -9,13 +16,6 @@ import { NOTIFY_STATE_KEY, parseSlackMessage, readNotifyState, type SavedNotifyS
 import { SlackWebApi } from './slack-client.js';
 import { SlackBotNotifier, SlackWebhookNotifier, type DeploymentNotifier } from './slack-notifier.js';
 
-/**
- * From the shared notify inputs (src/core/specs/common.ts) and a flow's context: the Slack
- * notifier (bot token, else webhook), the GitHub deployment (github-token and environment,
- * through the tracker factory the caller supplies) and the job summary. What was posted is
- * kept in the step state, so the post step (cancel, cleanup) updates the same Slack message
- * and the same GitHub deployment.
- */
 export interface NotifyInputs {
   'slack-webhook-url'?: string;
   'slack-token'?: string;

@@ -1,11 +1,11 @@
-import type { Reporter } from '../reporter.js';
-import { utf8Bytes, utf8Prefix } from './text.js';
-
 /**
  * GitHub keeps at most 1 MiB of job summary per step and rejects the rest. Every action writes
  * its summary through one JobSummary, which counts what it wrote and cuts the last piece to
  * fit, with a note saying so, rather than losing the whole summary.
  */
+import type { Reporter } from '../reporter.js';
+import { utf8Bytes, utf8Prefix } from './text.js';
+
 export const SUMMARY_LIMIT_BYTES = 1024 * 1024;
 
 const TRUNCATION_NOTE =

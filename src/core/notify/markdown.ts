@@ -3,6 +3,8 @@
  * escaped, so a service name or an error message cannot break a table or inject HTML; build
  * links and other trusted Markdown with `link()` / `raw()`.
  */
+
+/** Markdown that is inserted as is (made by `raw()`, `link()`, `code()`). */
 export class Raw {
   constructor(readonly markdown: string) {}
 }

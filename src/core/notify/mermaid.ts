@@ -1,5 +1,3 @@
-import type { TimelineStep } from './event.js';
-
 /**
  * Mermaid `xychart-beta` charts, which GitHub renders in Markdown: one `bar` and/or `line`
  * series over a category x-axis and one numeric y-axis. The chart has a single y-axis, so
@@ -7,6 +5,8 @@ import type { TimelineStep } from './event.js';
  * Numbers are written as plain decimals: Mermaid's chart grammar has no exponent notation, which
  * JavaScript uses below 1e-6 and from 1e21 up, and one such number breaks the whole chart.
  */
+import type { TimelineStep } from './event.js';
+
 export interface XyChart {
   title: string;
   xLabels: string[];

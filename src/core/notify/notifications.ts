@@ -1,3 +1,9 @@
+/**
+ * Tells everyone about a deployment: each notifier (Slack), the GitHub deployment, and at the
+ * end the job summary. Secrets are redacted from the event before anything is built from it.
+ * A notification that cannot be delivered is a warning, and the deployment goes on, unless
+ * `failOnError` (the `notify-failure-fails` input): then it throws once everything was tried.
+ */
 import type { Reporter } from '../reporter.js';
 import type { Secrets } from '../secrets.js';
 import { deploymentSummary, type SummaryOptions } from './deployment-summary.js';
@@ -7,12 +13,6 @@ import type { JobSummary } from './job-summary.js';
 import type { DeploymentNotifier } from './slack-notifier.js';
 import { truncate } from './text.js';
 
-/**
- * Tells everyone about a deployment: each notifier (Slack), the GitHub deployment, and at the
- * end the job summary. Secrets are redacted from the event before anything is built from it.
- * A notification that cannot be delivered is a warning, and the deployment goes on, unless
- * `failOnError` (the `notify-failure-fails` input): then it throws once everything was tried.
- */
 export interface NotificationsOptions {
   reporter: Reporter;
   secrets: Secrets;

@@ -4,6 +4,8 @@
  * of the same release). A small module of its own, so the action runtime reads it without loading
  * the notifiers. The channel id and ts name a message; they are not secrets.
  */
+
+/** The step-state key of what was posted (the Slack message, the GitHub deployment id). */
 export const NOTIFY_STATE_KEY = 'notify';
 
 export interface PostedMessage {

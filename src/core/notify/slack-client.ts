@@ -1,13 +1,13 @@
-import { HttpStatusError } from '../http-error.js';
-import { classifyError, retry, type RetryDecision, type RetryOptions } from '../retry.js';
-import type { PostedMessage } from './posted-message.js';
-import type { SlackMessage } from './slack-message.js';
-
 /**
  * The two ways to reach Slack, over global fetch, each request retried through core `retry`
  * (429 with its Retry-After, 5xx, network errors). No error message ever carries the webhook
  * URL or the token: they name the method and what Slack answered, nothing more.
  */
+import { HttpStatusError } from '../http-error.js';
+import { classifyError, retry, type RetryDecision, type RetryOptions } from '../retry.js';
+import type { PostedMessage } from './posted-message.js';
+import type { SlackMessage } from './slack-message.js';
+
 export interface SlackHttpOptions {
   /** Retry policy; default: 5 attempts within 30 s. */
   retry?: RetryOptions;

@@ -1,3 +1,8 @@
+/**
+ * Block Kit messages for a deployment: the main message (posted once, then updated in place
+ * with the bot token) and the short thread reply for each phase. Every text is cut to Slack's
+ * limits here, so what reaches Slack is always accepted.
+ */
 import {
   describeResult,
   describeTraffic,
@@ -10,11 +15,6 @@ import {
 } from './event.js';
 import { isWebUrl, truncate } from './text.js';
 
-/**
- * Block Kit messages for a deployment: the main message (posted once, then updated in place
- * with the bot token) and the short thread reply for each phase. Every text is cut to Slack's
- * limits here, so what reaches Slack is always accepted.
- */
 export const SLACK_LIMITS = {
   headerText: 150,
   sectionText: 3000,

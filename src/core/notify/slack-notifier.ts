@@ -1,3 +1,7 @@
+/**
+ * The Slack notifiers a deployment reports to as it goes: through an incoming webhook (start
+ * and end only) or a bot token (one message updated in place, a thread reply per phase).
+ */
 import type { DeploymentEvent } from './event.js';
 import { postToWebhook, SlackApiError, type PostedMessage, type SlackHttpOptions, type SlackWebApi } from './slack-client.js';
 import { deploymentMessage, phaseReply } from './slack-message.js';

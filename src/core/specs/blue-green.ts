@@ -1,3 +1,7 @@
+/**
+ * The blue-green action's inputs and outputs (src/core/blue-green runs it); `npm run build`
+ * writes actions/blue-green/action.yml and its README reference from this spec.
+ */
 import * as z from 'zod';
 import {
   booleanInput,

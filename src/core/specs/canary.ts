@@ -1,3 +1,7 @@
+/**
+ * The canary action's inputs and outputs (src/core/canary runs it); `npm run build` writes
+ * actions/canary/action.yml and its README reference from this spec.
+ */
 import * as z from 'zod';
 import { booleanInput, duration, httpUrl, imageRef, objectName } from '../config/primitives.js';
 import { clusterInputs, deliveryFileInput, notifyInputs, notifyOutputs, runInputs } from './common.js';

@@ -1,3 +1,8 @@
+/**
+ * Inputs and outputs that several actions share, written once: the cluster (kubeconfig,
+ * namespace, service), the run (dry-run, run id, release, lock timeout), notifications (Slack,
+ * GitHub deployments) and the delivery file.
+ */
 import * as z from 'zod';
 import { booleanInput, duration, httpUrl, MAX_SERVICE_NAME, namespaceName, serviceName } from '../config/primitives.js';
 import type { InputDef } from './spec.js';

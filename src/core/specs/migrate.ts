@@ -1,3 +1,7 @@
+/**
+ * The migrate action's inputs and outputs (src/core/migrate runs it); `npm run build` writes
+ * actions/migrate/action.yml and its README reference from this spec.
+ */
 import * as z from 'zod';
 import { booleanInput, commandInput, duration, imageRef, listInput, namespacedName, objectName } from '../config/primitives.js';
 import { clusterInputs, notifyInputs, notifyOutputs, runInputs } from './common.js';

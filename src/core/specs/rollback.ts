@@ -1,3 +1,7 @@
+/**
+ * The rollback action's inputs and outputs (src/core/rollback runs it); `npm run build` writes
+ * actions/rollback/action.yml and its README reference from this spec.
+ */
 import * as z from 'zod';
 import { booleanInput, duration, integerInput, objectName } from '../config/primitives.js';
 import { clusterInputs, deliveryFileInput, notifyInputs, notifyOutputs, runInputs } from './common.js';

@@ -1,11 +1,11 @@
-import * as z from 'zod';
-import { parseWith } from '../config/parse.js';
-
 /**
  * One action's interface: its inputs (each with the schema that parses it), outputs and
  * branding. `npm run build` writes `actions/<name>/action.yml` from this, so the
  * documentation, the validation and the runner's defaults cannot drift apart.
  */
+import * as z from 'zod';
+import { parseWith } from '../config/parse.js';
+
 export interface InputDef {
   description: string;
   required?: boolean;

@@ -1,3 +1,7 @@
+/**
+ * The validate action's inputs and outputs (src/core/validate runs it); `npm run build` writes
+ * actions/validate/action.yml and its README reference from this spec.
+ */
 import { parse as parseYaml } from 'yaml';
 import * as z from 'zod';
 import { duration, httpUrl } from '../config/primitives.js';
