@@ -7,6 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { ApiError, errors, failureStatus, messageForCode, reasonForCode, successStatus } from './status.js';
 import { findByPlural, type ResourceType } from './resources.js';
 import type { Api, Target } from './api.js';
+import { CREATED } from './apply.js';
 import type { WatchHub } from './watch.js';
 import type { FaultInjector } from './faults.js';
 import {
@@ -268,6 +269,7 @@ async function serveResource(
 ): Promise<void> {
   const q = url.searchParams;
   const dryRun = q.getAll('dryRun').includes('All');
+  const writeCtx = { fieldManager: q.get('fieldManager') ?? undefined, force: q.get('force'), userAgent: req.headers['user-agent'], fieldValidation: q.get('fieldValidation') ?? undefined };
   const t: ResourceType = route.type;
   const isCollection = route.name === undefined;
   const listOpts = { labelSelector: q.get('labelSelector'), fieldSelector: q.get('fieldSelector') };
@@ -303,7 +305,7 @@ async function serveResource(
         return respond(200, ctx.api.list(route, { ...listOpts, ...pageOpts }));
       case 'POST': {
         const body = await readObjectBody(req);
-        return sendJson(res, 201, ctx.api.create(route, body, dryRun));
+        return sendJson(res, 201, ctx.api.create(route, body, dryRun, writeCtx));
       }
       case 'DELETE':
         await readBody(req);
@@ -318,11 +320,12 @@ async function serveResource(
       return respond(200, ctx.api.get(route));
     case 'PUT': {
       const body = await readObjectBody(req);
-      return sendJson(res, 200, ctx.api.update(route, body, dryRun));
+      return sendJson(res, 200, ctx.api.update(route, body, dryRun, writeCtx));
     }
     case 'PATCH': {
       const text = await readBody(req);
-      return sendJson(res, 200, ctx.api.patch(route, req.headers['content-type'] ?? '', text, dryRun));
+      const patched = ctx.api.patch(route, req.headers['content-type'] ?? '', text, dryRun, writeCtx);
+      return sendJson(res, (patched as any)[CREATED] ? 201 : 200, patched);
     }
     case 'DELETE': {
       if (route.subresource) throw errors.methodNotAllowed(method);
