@@ -13,6 +13,7 @@ import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch, PATCH_TYPES 
 import { parseFieldSelector, parseLabelSelector, labelSelectorToString } from './selectors.js';
 import { APPLY_PATCH_TYPES, CREATED, checkPatchOptions, decodeApplyBody, serverSideApply, type WriteContext } from './apply.js';
 import { trackManagedFields } from './managed-fields.js';
+import { admitFields } from './schemas.js';
 
 export interface Target {
   type: ResourceType;
@@ -193,6 +194,7 @@ export class Api {
     delete obj.metadata.resourceVersion;
     delete obj.metadata.uid;
     if (t.subresources.includes('status') && t.kind !== 'Namespace') delete obj.status;
+    admitFields(t, obj, ctx, target.version);
     applyDefaults(t, obj);
     validateObject(t, obj);
     trackManagedFields(t, target.version, undefined, obj, ctx);
@@ -245,7 +247,7 @@ export class Api {
       throw errors.badRequest(`the name of the object (${patched.metadata.name}) does not match the name on the URL (${current.metadata.name})`);
     }
     const obj = this.prepareBody(target, patched, 'update');
-    return this.write(target, current, obj, dryRun, ctx);
+    return this.write(target, current, obj, dryRun, ctx && { ...ctx, patch: true });
   }
 
   /** Server-side apply (see apply.ts): creates the object when it does not exist. */
@@ -275,6 +277,7 @@ export class Api {
     }
     const subresource = target.subresource === 'status' ? 'status' : undefined;
     if (target.subresource && target.subresource !== 'status') throw errors.methodNotAllowed('PUT');
+    if (!subresource) admitFields(t, obj, ctx, target.version);
     // Validate what would be stored.
     const candidate = deepCopy(obj);
     if (subresource === 'status') {

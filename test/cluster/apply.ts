@@ -28,6 +28,10 @@ export interface WriteContext {
   userAgent?: string | undefined;
   /** `fieldValidation` query parameter: Strict, Warn (the default) or Ignore. */
   fieldValidation?: string | undefined;
+  /** Warnings for the response's `Warning` header (unknown fields under fieldValidation=Warn). */
+  warnings?: string[];
+  /** A patch (its strict decoding errors are not wrapped in "cannot be handled as"). */
+  patch?: boolean;
   /** Set by the apply path: managedFields are already computed. */
   applied?: boolean;
 }
