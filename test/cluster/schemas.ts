@@ -362,7 +362,8 @@ export function admitFields(
   const schema = schemaOf(t);
   if (!schema) return;
   const directive = ctx ? fieldValidationOf(ctx.fieldValidation) : 'Ignore';
-  const unknown = prune(obj, schema);
+  // Custom resources: the pruned paths sorted (apiextensions-apiserver sorts them); built-ins: in document order.
+  const unknown = t.builtin ? prune(obj, schema) : prune(obj, schema).sort();
   if (unknown.length > 0 && directive === 'Strict') {
     const strict = `strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(', ')}`;
     // Create and update decode the body (handlers/create.go transformDecodeError); a patch reports the bare error.
