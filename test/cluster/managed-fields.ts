@@ -109,7 +109,7 @@ function listShape(kind: string, names: string[]): ListShape {
   }
   if (kind === 'Service' && joined === 'spec.ports') return { type: 'map', keys: ['port', 'protocol'] };
   const podSpec = POD_SPEC_AT[kind];
-  if (podSpec && podSpec.every((n, i) => names[i] === n)) {
+  if (podSpec?.every((n, i) => names[i] === n)) {
     const rest = names.slice(podSpec.length).join('.');
     if (POD_SPEC_LISTS[rest]) return POD_SPEC_LISTS[rest]!;
   }

@@ -257,7 +257,7 @@ export function prune(value: unknown, schema: Schema, path = ''): string[] {
       unknown.push(...prune(value[key], child, childPath));
     }
   } else if (schema.type === 'array' && Array.isArray(value)) {
-    value.forEach((item, i) => unknown.push(...prune(item, schema.items, `${path}[${i}]`)));
+    for (const [i, item] of value.entries()) unknown.push(...prune(item, schema.items, `${path}[${i}]`));
   }
   return unknown;
 }
@@ -312,7 +312,7 @@ export function validateSchema(value: unknown, schema: Schema, path = ''): Statu
       if (schema.maxItems !== undefined && value.length > schema.maxItems) {
         causes.push({ reason: 'FieldValueTooMany', message: `Too many: ${value.length}: must have at most ${schema.maxItems} items`, field: path });
       }
-      value.forEach((item, i) => causes.push(...validateSchema(item, schema.items, `${path}[${i}]`)));
+      for (const [i, item] of value.entries()) causes.push(...validateSchema(item, schema.items, `${path}[${i}]`));
       return causes;
     case 'integer':
       if (typeof value !== 'number' || !Number.isInteger(value)) {

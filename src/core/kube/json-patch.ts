@@ -1,4 +1,4 @@
-import { PatchStrategy, setHeaderMiddleware, setHeaderOptions, type ObservableMiddleware } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderMiddleware, type ConfigurationOptions, type ObservableMiddleware } from '@kubernetes/client-node';
 import { FIELD_MANAGER } from './field-owners.js';
 
 /** RFC 6902 operations, as the API server applies them (`application/json-patch+json`). */
@@ -17,7 +17,7 @@ export function pointer(...segments: (string | number)[]): string {
  * managedFields (instead of the User-Agent's prefix), so that GitOps tools can be told to leave
  * the fields we own alone (README "GitOps (Argo CD, Flux)").
  */
-function patchOptions(contentType: string): ReturnType<typeof setHeaderOptions> {
+function patchOptions(contentType: string): ConfigurationOptions<ObservableMiddleware> {
   const header = setHeaderMiddleware('Content-Type', contentType);
   const middleware: ObservableMiddleware = {
     pre: (request) => {
