@@ -88,11 +88,24 @@ describe('scale-down delays of Argo Rollouts with trafficRouting', () => {
 
   test('scaleDownDelaySeconds: 1 scales the previous stable ReplicaSet to 0 a second later, and drops the annotation', async () => {
     const { ro, stableHash } = await startCanary('fast', { scaleDownDelaySeconds: 1 });
+    // Every stored version of the old ReplicaSet: it must carry the deadline while still at 2 replicas.
+    const versions: { replicas: number; deadline: string | undefined; at: number }[] = [];
+    const stop = h.cluster.onChange((event) => {
+      const o = event.object;
+      if (o.kind === 'ReplicaSet' && o.metadata.name === `fast-${stableHash}`) {
+        versions.push({ replicas: o.spec.replicas, deadline: o.metadata.annotations?.['scale-down-deadline'], at: Date.now() });
+      }
+    });
     await ro.promote({ full: true });
     await ro.waitFor('healthy', wait);
-    expect(replicaSet(`fast-${stableHash}`).spec.replicas).toBe(2);
     const gone = await waitFor(() => (replicaSet(`fast-${stableHash}`).spec.replicas === 0 ? replicaSet(`fast-${stableHash}`) : undefined), 5000, 'scale down');
+    stop();
     expect(gone.metadata.annotations?.['scale-down-deadline']).toBeUndefined();
+    const marked = versions.find((v) => v.deadline !== undefined);
+    expect(marked).toMatchObject({ replicas: 2 });
+    const scaled = versions.find((v) => v.replicas === 0)!;
+    // Not before the deadline (second resolution, as the annotation is RFC 3339).
+    expect(scaled.at).toBeGreaterThanOrEqual(Date.parse(marked!.deadline!));
     expect(await ro.scaleDowns()).toEqual([]);
   });
 
