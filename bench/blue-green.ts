@@ -1,7 +1,7 @@
 /**
  * The blue-green flow against the test cluster: wall time and Kubernetes API requests
- *  - from the switch decision (live colour read, target chosen) to the new weights stored, and
- *  - from a failed post-switch validation (one measurement, no interval) to traffic back on the old colour.
+ *  - from the switch decision (live color read, target chosen) to the new weights stored, and
+ *  - from a failed post-switch validation (one measurement, no interval) to traffic back on the old color.
  * Marks are taken from the flow's own log lines, so the flow runs unchanged.
  */
 import { runBlueGreen } from '../src/core/blue-green/flow.js';
@@ -11,7 +11,7 @@ import { MemoryReporter } from '../src/core/reporter.js';
 import { Secrets } from '../src/core/secrets.js';
 import { blueGreenSpec } from '../src/core/specs/blue-green.js';
 import { parseInputs } from '../src/core/specs/spec.js';
-import { colourDeployments, hostsInputs, hostsVirtualService } from '../test/blue-green/harness.js';
+import { colorDeployments, hostsInputs, hostsVirtualService } from '../test/blue-green/harness.js';
 import { startTestCluster } from '../test/cluster/server.js';
 import { startPrometheus, toOpenMetrics } from '../test/support/prometheus.js';
 import { median, type BenchRow } from './lib.js';
@@ -52,7 +52,7 @@ export async function run(): Promise<BenchRow[]> {
   const [cluster, prom] = await Promise.all([startTestCluster({ podReadyDelayMs: 5 }), startPrometheus({ openMetrics: toOpenMetrics() })]);
   try {
     const client = KubeClient.fromKubeconfig({ kubeconfig: cluster.kubeconfig });
-    await cluster.apply([...colourDeployments('checkout'), hostsVirtualService('checkout'), ...colourDeployments('ledger'), hostsVirtualService('ledger')]);
+    await cluster.apply([...colorDeployments('checkout'), hostsVirtualService('checkout'), ...colorDeployments('ledger'), hostsVirtualService('ledger')]);
     const failing = `metrics: [{ name: errors, successCondition: "result[0] < 0.05", provider: { prometheus: { query: "vector(0.2)" } } }]`;
     const plans = [
       {
@@ -62,7 +62,7 @@ export async function run(): Promise<BenchRow[]> {
         to: 'stored',
       },
       {
-        name: 'failed validation -> traffic back on the old colour (istio hosts)',
+        name: 'failed validation -> traffic back on the old color (istio hosts)',
         raw: hostsInputs('ledger', { analysis: failing, 'prometheus-address': prom.url, 'pre-switch-analysis': 'false', 'validation-duration': '1s' }),
         from: 'failed',
         to: 'back',

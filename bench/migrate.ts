@@ -1,4 +1,4 @@
-import { spawnCommandRunner } from '../src/core/migrate/command-runner.js';
+import { spawnCommandRunner } from '../src/core/command-runner.js';
 import { runPhase, type PhaseOptions } from '../src/core/migrate/phase.js';
 import { MemoryReporter } from '../src/core/reporter.js';
 import { Secrets } from '../src/core/secrets.js';

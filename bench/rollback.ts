@@ -4,7 +4,7 @@
  * took, after a blue-green switch and after a canary stopped at 50% (image, scale, three weights).
  */
 import { KubeClient } from '../src/core/kube/client.js';
-import { runRollback } from '../src/core/rollback/rollback-flow.js';
+import { runRollback } from '../src/core/rollback/flow.js';
 import { startTestCluster, type TestCluster } from '../test/cluster/server.js';
 import { blueGreenFixtures, canaryFixtures, deliver, flowContext, journaledImage, journaledScale, journaledWeights, rollbackInputs, type Target } from '../test/rollback/harness.js';
 import { median, type BenchRow } from './lib.js';

@@ -35,6 +35,9 @@ npm ci --no-audit --no-fund
 log "node24, the runtime GitHub runs our bundles on (for the tests that run them there)"
 npm run setup:node24
 
+log "node22, the oldest Node package.json engines admits (the packed command line is tested on it)"
+npm run setup:node22
+
 log "typecheck"
 npm run typecheck
 

@@ -5,12 +5,15 @@
  * src/core/specs/index.ts.
  */
 import './quiet-deprecations.js';
-import { runCli } from './cli/main.js';
-import { actions } from './core/specs/index.js';
 
 export { runAction } from './actions/runtime.js';
 
-/** The command line over every action of the list; resolves to the exit code. */
-export function cli(argv: readonly string[]): Promise<number> {
+/**
+ * The command line over every action of the list; resolves to the exit code. Loaded on demand:
+ * an action's start-up path (runAction, up to its quick input checks) then holds neither the
+ * command line nor the specs and zod.
+ */
+export async function cli(argv: readonly string[]): Promise<number> {
+  const [{ runCli }, { actions }] = await Promise.all([import('./cli/main.js'), import('./core/specs/index.js')]);
   return runCli(actions, argv);
 }

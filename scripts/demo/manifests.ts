@@ -1,9 +1,9 @@
 /**
  * The demo's `shop` namespace, as a newcomer would find it on a cluster with Istio:
  *
- *  - checkout (blue-green): Deployments checkout-blue and checkout-green, a Service per colour,
+ *  - checkout (blue-green): Deployments checkout-blue and checkout-green, a Service per color,
  *    and a VirtualService `checkout` whose route `primary` splits traffic between the two hosts
- *    (blue takes 100% at the start; both colours run 1.24.0).
+ *    (blue takes 100% at the start; both colors run 1.24.0).
  *  - cart (canary): Deployments cart (stable, 3 replicas, 2.3.0) and cart-canary (0 replicas),
  *    a Service `cart`, a VirtualService `cart` routing between the DestinationRule's subsets
  *    `stable` and `canary` (stable takes 100%).
@@ -14,7 +14,7 @@ export const REGISTRY = 'registry.example.com';
 export const CHECKOUT_OLD = `${REGISTRY}/checkout:1.24.0`;
 export const CART_OLD = `${REGISTRY}/cart:2.3.0`;
 
-export const hostOf = (colour: 'blue' | 'green') => `checkout-${colour}.${NAMESPACE}.svc.cluster.local`;
+export const hostOf = (color: 'blue' | 'green') => `checkout-${color}.${NAMESPACE}.svc.cluster.local`;
 
 function deployment(name: string, labels: Record<string, string>, image: string, replicas: number): object {
   return {

@@ -69,7 +69,7 @@ export function scenarios(): Scenario[] {
       title: 'checkout blue-green',
       action: 'blue-green',
       expected: 'switched',
-      story: 'deploys checkout 1.25.0 to the idle green colour, checks it, moves traffic 50% then 100% with an analysis between steps, and validates after the switch',
+      story: 'deploys checkout 1.25.0 to the idle green color, checks it, moves traffic 50% then 100% with an analysis between steps, and validates after the switch',
       inputs: {
         namespace: NAMESPACE,
         service: 'checkout',

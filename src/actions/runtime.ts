@@ -5,22 +5,29 @@
  * step (after the job, also when it was cancelled).
  *
  * The flow and the GitHub deployments client are loaded only once the inputs are valid
- * (src/core/specs/index.ts), so bad input fails before the heavy modules are read.
+ * (src/core/specs/index.ts), so bad input fails before the heavy modules are read. Before even
+ * the specs and zod are loaded, the inputs go through their quick checks, derived from the specs
+ * by the build (src/core/config/quick-check.ts): most bad inputs fail there, with the message
+ * zod would give, in a fraction of the time.
  */
 import * as core from '@actions/core';
 import { type FlowContext, FlowFailure, outputStrings, runIdFor, runInfoFromEnv } from '../core/flow.js';
 import { Markdown } from '../core/notify/markdown.js';
 import type { Reporter } from '../core/reporter.js';
+import { quickCheckInputs } from '../core/config/quick-check.js';
 import { Secrets } from '../core/secrets.js';
-import { actionNamed } from '../core/specs/index.js';
-import { parseInputs, secretInputs, type ActionSpec, type ParsedInputs } from '../core/specs/spec.js';
+import { postedSlackMessage } from '../core/notify/posted-message.js';
+import { quickChecks } from '../core/specs/quick-checks.js';
+import type { ActionSpec, ParsedInputs } from '../core/specs/spec.js';
 
 /** Runs the action called `name` (one of src/core/specs/index.ts) as the runner's main or post step. */
 export async function runAction(name: string): Promise<void> {
-  const entry = actionNamed(name);
-  const { spec } = entry;
+  // The quick checks list the same actions and inputs as the specs (the build derives them).
+  const quick = quickChecks[name];
+  if (!quick) throw new Error(`no action "${name}"; the actions are ${Object.keys(quickChecks).join(', ')}`);
+  const inputNames = Object.keys(quick.inputs);
   const secrets = new Secrets();
-  for (const name of secretInputs(spec)) {
+  for (const name of inputNames.filter((input) => quick.inputs[input]!.secret)) {
     for (const piece of secrets.add(core.getInput(name))) core.setSecret(piece);
   }
   // Saved first thing, so that the post step knows it is the post step even when the main step
@@ -31,11 +38,27 @@ export async function runAction(name: string): Promise<void> {
   const cancel = () => controller.abort(new Error('the run was cancelled'));
   process.once('SIGINT', cancel);
   process.once('SIGTERM', cancel);
+  // What this step saved, readable in the same step (core.getState only sees the main step's state, in the post step).
+  const saved = new Map<string, string>();
+  const state = {
+    get: (key: string) => saved.get(key) ?? core.getState(key),
+    set: (key: string, value: string) => {
+      saved.set(key, value);
+      core.saveState(key, value);
+    },
+  };
+  // Every action with Slack inputs has the slack-message input and output (specs/common.ts).
+  const hasSlackMessage = 'slack-message' in quick.inputs;
   try {
     if (!isPost) core.saveState('isPost', 'true');
-    const raw = Object.fromEntries(Object.keys(spec.inputs).map((name) => [name, core.getInput(name)]));
-    if (isPost && !spec.post) return;
-    const inputs = isPost ? parsePostInputs(spec, raw) : parseInputs(spec, raw);
+    const raw = Object.fromEntries(inputNames.map((name) => [name, core.getInput(name)]));
+    if (isPost && !quick.post) return;
+    if (!isPost) quickCheckInputs(name, quick, raw);
+    const [{ actionNamed }, { parseInputsWithFile }] = await Promise.all([import('../core/specs/index.js'), import('../core/specs/delivery-file.js')]);
+    const entry = actionNamed(name);
+    const workspace = process.env.GITHUB_WORKSPACE ?? process.cwd();
+    const parse = () => parseInputsWithFile(entry.spec, raw, workspace);
+    const inputs = isPost ? await parsePostInputs(parse) : await parseMainInputs(parse, raw, reporter);
     if (!inputs) return;
     const [flow, { githubDeploymentTracker }] = await Promise.all([entry.flow(), import('./notify.js')]);
     const run = runInfoFromEnv();
@@ -44,7 +67,7 @@ export async function runAction(name: string): Promise<void> {
       secrets,
       runId: runIdFor(inputs, run),
       signal: controller.signal,
-      state: { get: (key) => core.getState(key), set: (key, value) => core.saveState(key, value) },
+      state,
       run,
       deploymentTracker: githubDeploymentTracker(),
     };
@@ -54,14 +77,16 @@ export async function runAction(name: string): Promise<void> {
     }
     const outputs = await flow.main(inputs, context);
     for (const [name, value] of outputStrings(outputs)) core.setOutput(name, value);
+    if (hasSlackMessage) setSlackMessage(state);
   } catch (error) {
+    if (!isPost && hasSlackMessage) setSlackMessage(state);
     const message = error instanceof Error ? error.message : String(error);
     if (error instanceof FlowFailure) for (const [name, value] of outputStrings(error.outputs)) core.setOutput(name, value);
     else if (!isPost) {
       // Bad input, or an error before the flow had a result: workflows branch on `result`, and the
       // summary says why; neither is ever left empty.
       core.setOutput('result', 'failed');
-      reporter.summary(new Markdown().heading(2, `❌ ${spec.title}: failed`).codeBlock('text', secrets.redact(message)).toString());
+      reporter.summary(new Markdown().heading(2, `❌ ${quick.title}: failed`).codeBlock('text', secrets.redact(message)).toString());
     }
     core.setFailed(secrets.redact(isPost ? `post step: ${message}` : message));
   } finally {
@@ -71,10 +96,30 @@ export async function runAction(name: string): Promise<void> {
   }
 }
 
+/** The inputs, with the service's delivery file applied (said in the log). */
+async function parseMainInputs<S extends ActionSpec>(
+  parse: () => Promise<{ inputs: ParsedInputs<S>; file?: { path: string; values: Record<string, unknown> } }>,
+  raw: Record<string, string>,
+  reporter: Reporter,
+): Promise<ParsedInputs<S>> {
+  const { inputs, file } = await parse();
+  if (file) {
+    const used = Object.keys(file.values).filter((key) => !raw[key]?.trim());
+    reporter.info(`Delivery file ${file.path}: ${used.length > 0 ? `${used.join(', ')} from the file` : 'every input it sets was given'}.`);
+  }
+  return inputs;
+}
+
+/** The Slack message this step posted or updated, for the next job of the release (`<channel>/<ts>`: not a secret). */
+function setSlackMessage(state: { get(key: string): string }): void {
+  const message = postedSlackMessage(state);
+  if (message) core.setOutput('slack-message', message);
+}
+
 /** The post step re-reads the inputs; when they were invalid, the main step changed nothing to clean up. */
-function parsePostInputs<S extends ActionSpec>(spec: S, raw: Record<string, string>): ParsedInputs<S> | undefined {
+async function parsePostInputs<S extends ActionSpec>(parse: () => Promise<{ inputs: ParsedInputs<S> }>): Promise<ParsedInputs<S> | undefined> {
   try {
-    return parseInputs(spec, raw);
+    return (await parse()).inputs;
   } catch {
     core.info('Post step: the inputs were invalid, so the main step changed nothing; nothing to clean up.');
     return undefined;

@@ -1,3 +1,7 @@
+/**
+ * The command line's arguments: `--name value` per input of the action (values from `@file` or,
+ * for secrets, PD_<INPUT> variables), and the help text built from the specs.
+ */
 import { readFileSync } from 'node:fs';
 import { InputError } from '../core/config/input-error.js';
 import type { ActionSpec } from '../core/specs/spec.js';

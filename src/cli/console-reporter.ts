@@ -1,3 +1,7 @@
+/**
+ * The command line's Reporter: progress on stderr, secrets redacted, job summaries kept for the
+ * end.
+ */
 import type { Reporter } from '../core/reporter.js';
 import type { Secrets } from '../core/secrets.js';
 

@@ -9,6 +9,7 @@ import { InputError } from '../core/config/input-error.js';
 import { type Flow, type FlowContext, FlowFailure, type FlowOutputs, outputStrings, runIdFor, runInfoFromEnv } from '../core/flow.js';
 import type { Reporter } from '../core/reporter.js';
 import { Secrets } from '../core/secrets.js';
+import { parseInputsWithFile } from '../core/specs/delivery-file.js';
 import type { ActionEntry } from '../core/specs/index.js';
 import { parseInputs, secretInputs, type ActionSpec, type ParsedInputs } from '../core/specs/spec.js';
 import { parseCliArgs, topUsage, usage } from './args.js';
@@ -38,7 +39,9 @@ export async function runCli(actions: readonly ActionEntry[], argv: readonly str
     }
     reporter = new ConsoleReporter(secrets, process.stderr, args.verbose);
     for (const input of secretInputs(entry.spec)) secrets.add(args.inputs[input]);
-    const inputs = parseInputs(entry.spec, args.inputs);
+    const raw: Record<string, string | undefined> = args.inputs;
+    const { inputs, file } = await parseInputsWithFile(entry.spec, raw, process.env.GITHUB_WORKSPACE ?? process.cwd());
+    if (file) reporter.info(`Delivery file ${file.path}: ${Object.keys(file.values).filter((key) => !raw[key]?.trim()).join(', ') || 'nothing'} from the file.`);
     const flow = await entry.flow();
     printOutputs(await runParsedFlowOnce(flow, inputs, { reporter, secrets, signal: controller.signal }));
     return 0;

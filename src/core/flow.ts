@@ -1,13 +1,13 @@
-import type { DeploymentTrackerFactory } from './notify/deployment-tracker.js';
-import type { Reporter } from './reporter.js';
-import type { Secrets } from './secrets.js';
-import type { ActionSpec, ParsedInputs } from './specs/spec.js';
-
 /**
  * What an action does, apart from how it is started. The GitHub Actions runtime
  * (src/actions/runtime.ts) and the command line (src/cli.ts) both run the same Flow;
  * only the context they hand it differs.
  */
+import type { DeploymentTrackerFactory } from './notify/deployment-tracker.js';
+import type { Reporter } from './reporter.js';
+import type { Secrets } from './secrets.js';
+import type { ActionSpec, ParsedInputs } from './specs/spec.js';
+
 export interface Flow<S extends ActionSpec> {
   spec: S;
   main(inputs: ParsedInputs<S>, context: FlowContext): Promise<FlowOutputs>;

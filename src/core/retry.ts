@@ -1,11 +1,11 @@
-import { HttpStatusError } from './http-error.js';
-
 /**
  * Exponential backoff with full jitter (delay = random(0, min(cap, base * 2^n))), bounded in
  * attempts and in total time, honouring Retry-After, and retrying only what is transient:
  * connection resets, timeouts, 429 and 5xx. A 4xx that means the request itself is wrong is
  * never retried.
  */
+import { HttpStatusError } from './http-error.js';
+
 export interface RetryOptions {
   /** Attempts in all, the first included. Default 5. */
   attempts?: number;

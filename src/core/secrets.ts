@@ -1,11 +1,11 @@
-import { parse as parseYaml } from 'yaml';
-
 /**
  * Secret values and the pieces of them that could leak on their own (a kubeconfig's token,
  * a database URL's password, a webhook URL's path). The action entries register every piece
  * with the runner's log masking before anything else runs; the core redacts them from error
  * messages and summaries so that the CLI and the tests are protected too.
  */
+import { parse as parseYaml } from 'yaml';
+
 export class Secrets {
   private readonly pieces = new Set<string>();
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAction, visibleLog } from '../support/action-runner.js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { colourDeployments, hostsInputs, hostsVirtualService, liveHostWeights, startBlueGreenHarness, type BlueGreenHarness } from '../blue-green/harness.js';
+import { colorDeployments, hostsInputs, hostsVirtualService, liveHostWeights, startBlueGreenHarness, type BlueGreenHarness } from '../blue-green/harness.js';
 
 /**
  * The committed bundles themselves (what GitHub runs), on the machine's Node 20 and on node24:
@@ -31,7 +31,7 @@ describe.each(Object.entries(RUNTIMES))('the bundles on %s', (runtime, node) => 
   const service = runtime === 'node24' ? 'bundle-24' : 'bundle-20';
 
   test('dist/blue-green switches traffic and dist/rollback puts it back', async () => {
-    await h.cluster.apply([...colourDeployments(service), hostsVirtualService(service)]);
+    await h.cluster.apply([...colorDeployments(service), hostsVirtualService(service)]);
     const kube = { kubeconfig: h.cluster.kubeconfig, 'lock-timeout': '5s' };
 
     const switched = await runBundle(node, 'blue-green', { ...hostsInputs(service), ...kube }, `${service}-switch`);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ActionRun, runAction as runActionEntry, visibleLog } from '../support/action-runner.js';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { colourDeployments, hostsInputs, hostsVirtualService, liveHostWeights, startBlueGreenHarness, type BlueGreenHarness } from './harness.js';
+import { colorDeployments, hostsInputs, hostsVirtualService, liveHostWeights, startBlueGreenHarness, type BlueGreenHarness } from './harness.js';
 
 /**
  * actions/blue-green as the runner starts it: `src/actions/blue-green.ts` with INPUT_* variables
@@ -37,7 +37,7 @@ function visible(run: ActionRun): string {
 }
 
 test('the action deploys green, switches to it and sets its outputs and summary; the token is never shown', async () => {
-  await h.cluster.apply([...colourDeployments('checkout'), hostsVirtualService('checkout')]);
+  await h.cluster.apply([...colorDeployments('checkout'), hostsVirtualService('checkout')]);
   const run = await runAction({ ...hostsInputs('checkout'), kubeconfig: h.cluster.kubeconfig, image: 'registry.example.com/app:2.0.0', 'lock-timeout': '5s' }, 'switch');
   expect(run.stdout).not.toMatch(/::error::/);
   expect(run.code).toBe(0);
@@ -53,7 +53,7 @@ test('the action deploys green, switches to it and sets its outputs and summary;
 }, 60_000);
 
 test('a failing smoke test fails the step with exit code 1, still setting the outputs, traffic untouched', async () => {
-  await h.cluster.apply([...colourDeployments('billing'), hostsVirtualService('billing')]);
+  await h.cluster.apply([...colorDeployments('billing'), hostsVirtualService('billing')]);
   const run = await runAction(
     { ...hostsInputs('billing'), kubeconfig: h.cluster.kubeconfig, 'smoke-command': JSON.stringify([process.execPath, '-e', 'process.exit(2)']), 'lock-timeout': '5s' },
     'smoke',

@@ -1,7 +1,7 @@
 import { startTestCluster, type TestCluster } from '../cluster/server.js';
 import { deployment, waitFor } from '../cluster/helpers.js';
 import { runBlueGreen, type BlueGreenOptions } from '../../src/core/blue-green/flow.js';
-import type { Clock } from '../../src/core/blue-green/analysis.js';
+import type { Clock } from '../../src/core/metrics/clock.js';
 import { type FlowContext, type FlowOutputs, FlowFailure } from '../../src/core/flow.js';
 import { KubeClient } from '../../src/core/kube/client.js';
 import { StateStore, type StateEntry } from '../../src/core/kube/state-store.js';
@@ -90,14 +90,14 @@ export async function journal(h: BlueGreenHarness, namespace: string, service: s
 }
 
 // ---------------------------------------------------------------------------------------------
-// Fixtures: the seed's layout, each colour a Deployment in its own namespace, one router in `shop`.
+// Fixtures: the seed's layout, each color a Deployment in its own namespace, one router in `shop`.
 
-export const hostOf = (service: string, colour: string) => `${service}-${colour}.shop-${colour}.svc.cluster.local`;
+export const hostOf = (service: string, color: string) => `${service}-${color}.shop-${color}.svc.cluster.local`;
 
-export function colourDeployments(service: string, image = 'registry.example.com/app:1.0.0', replicas = 2): object[] {
-  return ['blue', 'green'].map((colour) => {
+export function colorDeployments(service: string, image = 'registry.example.com/app:1.0.0', replicas = 2): object[] {
+  return ['blue', 'green'].map((color) => {
     const d = deployment(service, image, replicas);
-    d.metadata.namespace = `shop-${colour}`;
+    d.metadata.namespace = `shop-${color}`;
     return d;
   });
 }
@@ -147,7 +147,7 @@ export function liveVirtualService(h: BlueGreenHarness, service: string): any {
 /** Weights of the primary route as `{ blue, green }`. */
 export function liveHostWeights(h: BlueGreenHarness, service: string): { blue: number; green: number } {
   const route = liveVirtualService(h, service).spec.http[0].route as { destination: { host: string }; weight: number }[];
-  const weightOf = (colour: string) => route.find((r) => r.destination.host === hostOf(service, colour))!.weight;
+  const weightOf = (color: string) => route.find((r) => r.destination.host === hostOf(service, color))!.weight;
   return { blue: weightOf('blue'), green: weightOf('green') };
 }
 

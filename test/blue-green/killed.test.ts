@@ -6,7 +6,7 @@ import { StateStore } from '../../src/core/kube/state-store.js';
 import { MemoryReporter } from '../../src/core/reporter.js';
 import { httpTraffic, startPrometheus, toOpenMetrics, type PrometheusServer } from '../support/prometheus.js';
 import { waitFor } from '../cluster/helpers.js';
-import { colourDeployments, hostsInputs, hostsVirtualService, inputs, liveHostWeights, startBlueGreenHarness, testContext, type BlueGreenHarness } from './harness.js';
+import { colorDeployments, hostsInputs, hostsVirtualService, inputs, liveHostWeights, startBlueGreenHarness, testContext, type BlueGreenHarness } from './harness.js';
 
 /**
  * A run whose process is killed (SIGKILL: no cleanup of its own) after its first weight step:
@@ -70,7 +70,7 @@ async function killAfterFirstStep({ child, log }: { child: ChildProcess; log: ()
 }
 
 test('killed after its first step, the run is undone exactly by compensating its journal entries', async () => {
-  await h.cluster.apply([...colourDeployments('killed'), hostsVirtualService('killed')]);
+  await h.cluster.apply([...colorDeployments('killed'), hostsVirtualService('killed')]);
   const child = await killAfterFirstStep(startSwitch('killed', 'run-kill-1'), 'killed');
   expect(child.signalCode).toBe('SIGKILL');
   expect(liveHostWeights(h, 'killed')).toEqual({ blue: 90, green: 10 });
@@ -87,7 +87,7 @@ test('killed after its first step, the run is undone exactly by compensating its
 });
 
 test("killed after its first step, the run's post step puts traffic back and releases the lock", async () => {
-  await h.cluster.apply([...colourDeployments('killed2'), hostsVirtualService('killed2')]);
+  await h.cluster.apply([...colorDeployments('killed2'), hostsVirtualService('killed2')]);
   await killAfterFirstStep(startSwitch('killed2', 'run-kill-2'), 'killed2');
   expect(liveHostWeights(h, 'killed2')).toEqual({ blue: 90, green: 10 });
 

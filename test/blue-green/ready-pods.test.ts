@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { Clock } from '../../src/core/blue-green/analysis.js';
+import type { Clock } from '../../src/core/metrics/clock.js';
 import { scaleDeployment } from '../../src/core/kube/deployment.js';
 import { JSON_PATCH } from '../../src/core/kube/json-patch.js';
 import { waitFor } from '../cluster/helpers.js';
 import { rollBack } from '../rollback/harness.js';
 import { FIXED_DAY, httpTraffic, startPrometheus, toOpenMetrics, type PrometheusServer } from '../support/prometheus.js';
 import {
-  colourDeployments,
+  colorDeployments,
   fakeClock,
   hostsInputs,
   hostsVirtualService,
@@ -22,8 +22,8 @@ import {
 } from './harness.js';
 
 /**
- * No weight goes to a colour without ready pods, and a switch or a switch back says where traffic
- * is only after reading it back. Release after release against the test cluster: a colour scaled
+ * No weight goes to a color without ready pods, and a switch or a switch back says where traffic
+ * is only after reading it back. Release after release against the test cluster: a color scaled
  * down by `scale-down-after` is scaled up (journaled) before the next switch sends it traffic,
  * and a rollback of that release puts traffic back and scales it down again.
  */
@@ -67,8 +67,8 @@ const validation = (app: string) => ({
   'validation-duration': '5m',
 });
 
-const dep = (colour: string, service: string) => h.cluster.get('apps/v1', 'Deployment', `shop-${colour}`, service);
-const imageOf = (colour: string, service: string) => dep(colour, service).spec.template.spec.containers[0].image;
+const dep = (color: string, service: string) => h.cluster.get('apps/v1', 'Deployment', `shop-${color}`, service);
+const imageOf = (color: string, service: string) => dep(color, service).spec.template.spec.containers[0].image;
 
 /** A clock that runs `once` (another writer's edit) the first time the analysis waits. */
 function clockThatEdits(once: () => Promise<void>): Clock {
@@ -88,7 +88,7 @@ function clockThatEdits(once: () => Promise<void>): Clock {
 
 /** Release 1: blue -> green with image 2.0.0 and scale-down-after 0s, so blue is left at 0 replicas. */
 async function releaseOne(service: string): Promise<void> {
-  await h.cluster.apply([...colourDeployments(service), hostsVirtualService(service)]);
+  await h.cluster.apply([...colorDeployments(service), hostsVirtualService(service)]);
   await settled(h, ['shop-blue', service], ['shop-green', service]);
   const first = await runFlow(h, hostsInputs(service, { image: 'registry.example.com/app:2.0.0', 'scale-down-after': '0s' }), `rel-1-${service}`);
   expect(first.failure).toBeUndefined();
@@ -98,7 +98,7 @@ async function releaseOne(service: string): Promise<void> {
   expect(liveHostWeights(h, service)).toEqual({ blue: 0, green: 100 });
 }
 
-describe('a colour scaled down by the last release', () => {
+describe('a color scaled down by the last release', () => {
   test('is scaled up and ready before the next switch sends it traffic; rollback of that release puts traffic back and scales it down again', async () => {
     await releaseOne('orders');
     // A dry run of release 2 says it would scale blue up, and changes nothing.
@@ -111,7 +111,7 @@ describe('a colour scaled down by the last release', () => {
     h.cluster.resetRequests();
 
     // Release 2: green -> blue with an image. Before the fix, blue stayed at 0 replicas, "rolled
-    // out" at once, and the run said `switched` with 100% on a colour with no pod.
+    // out" at once, and the run said `switched` with 100% on a color with no pod.
     const second = await runFlow(h, hostsInputs('orders', { image: 'registry.example.com/app:3.0.0' }), 'rel-2-orders');
     expect(second.failure).toBeUndefined();
     expect(second.outputs).toMatchObject({ 'active-color': 'blue', 'previous-color': 'green', result: 'switched' });
@@ -152,7 +152,7 @@ describe('a colour scaled down by the last release', () => {
     expect(imageOf('green', 'orders')).toBe('registry.example.com/app:2.0.0');
   });
 
-  test('switched back to without an image: scaled up to the live colour\'s replicas and ready first', async () => {
+  test('switched back to without an image: scaled up to the live color\'s replicas and ready first', async () => {
     await releaseOne('refunds');
     // Green now runs 3 replicas; blue comes back with as many.
     await scaleDeployment(h.other, { namespace: 'shop-green', name: 'refunds', replicas: 3 });
@@ -199,9 +199,9 @@ describe('a colour scaled down by the last release', () => {
 });
 
 describe('ready pods before each weight', () => {
-  test('a colour with replicas but no ready pod, switched to without an image: refused before the first step, traffic untouched', async () => {
+  test('a color with replicas but no ready pod, switched to without an image: refused before the first step, traffic untouched', async () => {
     // Green's pods run but never turn Ready (CrashLoopBackOff); nothing waits for a rollout without an image.
-    const [blue, green] = colourDeployments('invoices') as any[];
+    const [blue, green] = colorDeployments('invoices') as any[];
     green.spec.template.metadata.annotations = { 'test.cluster/fail': 'true' };
     await h.cluster.apply([blue, green, hostsVirtualService('invoices')]);
     await settled(h, ['shop-blue', 'invoices']);
@@ -217,8 +217,8 @@ describe('ready pods before each weight', () => {
     expect((await journal(h, 'shop', 'invoices')).filter((e) => e.change.kind === 'traffic')).toEqual([]);
   });
 
-  test('the new colour loses its pods between two steps: no further weight, traffic switched back and read back', async () => {
-    await h.cluster.apply([...colourDeployments('quotes'), hostsVirtualService('quotes')]);
+  test('the new color loses its pods between two steps: no further weight, traffic switched back and read back', async () => {
+    await h.cluster.apply([...colorDeployments('quotes'), hostsVirtualService('quotes')]);
     await settled(h, ['shop-blue', 'quotes'], ['shop-green', 'quotes']);
     // While the analysis at 10% runs, green is scaled to 0 by someone else.
     const clock = clockThatEdits(async () => {
@@ -240,8 +240,8 @@ describe('ready pods before each weight', () => {
 });
 
 describe('the claim is read back', () => {
-  test('a switch back to a colour that has no ready pod is not made: result failed, traffic left where it is, saying why', async () => {
-    await h.cluster.apply([...colourDeployments('ledger'), hostsVirtualService('ledger')]);
+  test('a switch back to a color that has no ready pod is not made: result failed, traffic left where it is, saying why', async () => {
+    await h.cluster.apply([...colorDeployments('ledger'), hostsVirtualService('ledger')]);
     await settled(h, ['shop-blue', 'ledger'], ['shop-green', 'ledger']);
     // During validation (green's errors rise), blue is scaled to 0 by someone else.
     const clock = clockThatEdits(async () => {
@@ -259,7 +259,7 @@ describe('the claim is read back', () => {
   });
 
   test('a switch back whose weights are changed by someone else before it is read back: result failed, not rolled-back', async () => {
-    await h.cluster.apply([...colourDeployments('tills'), hostsVirtualService('tills')]);
+    await h.cluster.apply([...colorDeployments('tills'), hostsVirtualService('tills')]);
     await settled(h, ['shop-blue', 'tills'], ['shop-green', 'tills']);
     // During validation: our next two reads of the VirtualService (the switch back's own read, then
     // the read-back) are held 300 ms at the server; as soon as the switch back lands, an operator
@@ -297,7 +297,7 @@ describe('the claim is read back', () => {
   });
 
   test('a switch whose weights were changed by someone else before the end: result failed, naming the object, field, expected and actual', async () => {
-    await h.cluster.apply([...colourDeployments('wallet'), hostsVirtualService('wallet')]);
+    await h.cluster.apply([...colorDeployments('wallet'), hostsVirtualService('wallet')]);
     await settled(h, ['shop-blue', 'wallet'], ['shop-green', 'wallet']);
     // During validation an operator moves half the traffic back to blue by hand.
     const clock = clockThatEdits(async () => {
@@ -324,8 +324,8 @@ describe('the claim is read back', () => {
     expect(liveHostWeights(h, 'wallet')).toEqual({ blue: 50, green: 50 });
   });
 
-  test('a switch whose new colour lost its pods before the end: result failed, naming its ready replicas', async () => {
-    await h.cluster.apply([...colourDeployments('points'), hostsVirtualService('points')]);
+  test('a switch whose new color lost its pods before the end: result failed, naming its ready replicas', async () => {
+    await h.cluster.apply([...colorDeployments('points'), hostsVirtualService('points')]);
     await settled(h, ['shop-blue', 'points'], ['shop-green', 'points']);
     const clock = clockThatEdits(async () => {
       await scaleDeployment(h.other, { namespace: 'shop-green', name: 'points', replicas: 0 });

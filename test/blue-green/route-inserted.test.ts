@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { deployment } from '../cluster/helpers.js';
 import { rollBack } from '../rollback/harness.js';
-import { colourDeployments, hostOf, hostsInputs, journal, runFlow, settled, startBlueGreenHarness, testContext, type BlueGreenHarness } from './harness.js';
+import { colorDeployments, hostOf, hostsInputs, journal, runFlow, settled, startBlueGreenHarness, testContext, type BlueGreenHarness } from './harness.js';
 
 /**
  * Someone inserts a route in front of ours while a blue-green switch is between two steps (a
@@ -59,7 +59,7 @@ function failureOf(run: { error?: unknown; failure?: Error }): string {
 }
 
 async function setUp(service: string, http: Http[]) {
-  await h.cluster.apply([...colourDeployments(service), vs(service, http)]);
+  await h.cluster.apply([...colorDeployments(service), vs(service, http)]);
   await settled(h, ['shop-blue', service], ['shop-green', service]);
 }
 
@@ -187,12 +187,12 @@ describe('a route inserted in front between two steps', () => {
       },
     });
     const liveRules = () => (h.cluster.get('gateway.networking.k8s.io/v1', 'HTTPRoute', 'shop', service).spec.rules as { backendRefs: { weight: number }[] }[]).map((r) => r.backendRefs.map((b) => b.weight));
-    const colours = ['blue', 'green'].map((c) => {
+    const colors = ['blue', 'green'].map((c) => {
       const d = deployment(`${service}-${c}`, 'app:1', 1);
       d.metadata.namespace = 'shop';
       return d;
     });
-    await h.cluster.apply([...colours, rules({ blue: 100 })]);
+    await h.cluster.apply([...colors, rules({ blue: 100 })]);
     await settled(h, ['shop', `${service}-blue`], ['shop', `${service}-green`]);
     const raw = { namespace: 'shop', service, router: 'gateway', blue: `${service}-blue`, green: `${service}-green`, steps: '10,50,100', 'pre-switch-analysis': 'false' };
     const context = testContext('run-ins-gw');

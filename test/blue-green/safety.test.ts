@@ -4,7 +4,7 @@ import { JSON_PATCH } from '../../src/core/kube/json-patch.js';
 import { ServiceLock } from '../../src/core/kube/lease-lock.js';
 import { waitFor } from '../cluster/helpers.js';
 import {
-  colourDeployments,
+  colorDeployments,
   hostsInputs,
   hostsVirtualService,
   journal,
@@ -29,7 +29,7 @@ afterAll(async () => {
 });
 
 test('the same run repeated after success writes nothing and does not flip traffic back', async () => {
-  await h.cluster.apply([...colourDeployments('checkout'), hostsVirtualService('checkout')]);
+  await h.cluster.apply([...colorDeployments('checkout'), hostsVirtualService('checkout')]);
   const first = await runFlow(h, hostsInputs('checkout', { image: 'registry.example.com/app:2.0.0' }), 'run-1');
   expect(first.outputs).toMatchObject({ 'active-color': 'green', 'previous-color': 'blue', result: 'switched' });
   const resourceVersion = liveVirtualService(h, 'checkout').metadata.resourceVersion;
@@ -53,7 +53,7 @@ test('the same run repeated after success writes nothing and does not flip traff
 });
 
 test('a run started while another holds the lock waits, then fails naming the holder, and changes nothing', async () => {
-  await h.cluster.apply([...colourDeployments('orders'), hostsVirtualService('orders')]);
+  await h.cluster.apply([...colorDeployments('orders'), hostsVirtualService('orders')]);
   const holder = await ServiceLock.acquire(h.other, { namespace: 'shop', service: 'orders', holder: 'run-deploying', leaseDurationSeconds: 30 });
   try {
     const before = liveVirtualService(h, 'orders').metadata.resourceVersion;
@@ -71,7 +71,7 @@ test('a run started while another holds the lock waits, then fails naming the ho
 });
 
 test("a VirtualService edited by someone else between our read and our write keeps their edit and gets our weights", async () => {
-  await h.cluster.apply([...colourDeployments('search'), hostsVirtualService('search')]);
+  await h.cluster.apply([...colorDeployments('search'), hostsVirtualService('search')]);
   h.cluster.resetRequests();
   // Hold our weight write at the server; meanwhile an operator raises the retries of the same route.
   h.cluster.faults.add({ method: 'PATCH', path: vsPath('search'), delayMs: 300, times: 1 });
@@ -95,7 +95,7 @@ test("a VirtualService edited by someone else between our read and our write kee
 });
 
 test('a dry run prints the plan and leaves every object as it was', async () => {
-  await h.cluster.apply([...colourDeployments('cart'), hostsVirtualService('cart')]);
+  await h.cluster.apply([...colorDeployments('cart'), hostsVirtualService('cart')]);
   await settled(h, ['shop-blue', 'cart'], ['shop-green', 'cart']);
   const versions = () => [
     liveVirtualService(h, 'cart').metadata.resourceVersion,
@@ -143,11 +143,11 @@ describe('bad input never reaches the cluster', () => {
   });
 
   test('a split left by another run is refused, pointing at the rollback action', async () => {
-    await h.cluster.apply([...colourDeployments('split'), hostsVirtualService('split', 70)]);
+    await h.cluster.apply([...colorDeployments('split'), hostsVirtualService('split', 70)]);
     const before = liveVirtualService(h, 'split').metadata.resourceVersion;
     const { outputs, failure } = await runFlow(h, hostsInputs('split', { image: 'registry.example.com/app:2.0.0' }), 'run-7');
     expect(outputs.result).toBe('failed');
-    expect(failure?.message).toMatch(/^VirtualService shop\/split routes blue 70%, green 30%: neither colour takes all traffic, so a previous run stopped mid-switch\. Run the rollback action \(mode: traffic\)/);
+    expect(failure?.message).toMatch(/^VirtualService shop\/split routes blue 70%, green 30%: neither color takes all traffic, so a previous run stopped mid-switch\. Run the rollback action \(mode: traffic\)/);
     expect(liveVirtualService(h, 'split').metadata.resourceVersion).toBe(before);
     expect(h.cluster.get('apps/v1', 'Deployment', 'shop-green', 'split').spec.template.spec.containers[0].image).toBe('registry.example.com/app:1.0.0');
   });

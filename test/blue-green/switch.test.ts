@@ -8,7 +8,7 @@ import { FIXED_DAY, httpTraffic, startPrometheus, toOpenMetrics, type Prometheus
 import { deployment } from '../cluster/helpers.js';
 import { postDeliverySession } from '../../src/core/delivery/session.js';
 import {
-  colourDeployments,
+  colorDeployments,
   fakeClock,
   hostOf,
   hostsInputs,
@@ -45,7 +45,7 @@ beforeAll(async () => {
       openMetrics: toOpenMetrics(
         httpTraffic({ ...span, service: 'healthy', version: 'blue', errorRatio: () => 0.001 }),
         httpTraffic({ ...span, service: 'healthy', version: 'green', errorRatio: () => 0.001 }),
-        // The new colour is fine until three minutes after T0, then one request in five fails.
+        // The new color is fine until three minutes after T0, then one request in five fails.
         httpTraffic({ ...span, service: 'rising', version: 'green', errorRatio: (t) => (t > T0 + 180 ? 0.2 : 0.001) }),
       ),
     }),
@@ -83,7 +83,7 @@ const analysisInputs = (app: string, extra: Record<string, string> = {}) => ({
 
 describe('a healthy switch', () => {
   test('Istio, two hosts in two namespaces: deploy, warm up, smoke test, analyse, switch, validate', async () => {
-    await h.cluster.apply([...colourDeployments('checkout'), hostsVirtualService('checkout')]);
+    await h.cluster.apply([...colorDeployments('checkout'), hostsVirtualService('checkout')]);
     const envFile = join(dir, 'smoke-env.json');
     const clock = fakeClock(T0 * 1000);
     const smoke = `require('fs').writeFileSync(${JSON.stringify(envFile)}, JSON.stringify(process.env))`;
@@ -134,7 +134,7 @@ describe('a healthy switch', () => {
     // Lock released.
     expect(h.cluster.get('coordination.k8s.io/v1', 'Lease', 'shop', 'pd-lock-checkout').spec.holderIdentity ?? undefined).toBeUndefined();
 
-    // Summary: colours, image, both analyses, the steps and how to roll back.
+    // Summary: colors, image, both analyses, the steps and how to roll back.
     const summary = context.reporter.summaries.join('\n');
     expect(summary).toContain('Blue-green switch: switched');
     expect(summary).toMatch(/Before \| blue \(blue 100%, green 0%\)/);
@@ -229,7 +229,7 @@ describe('a healthy switch', () => {
     expect(failure).toBeUndefined();
     expect(outputs).toMatchObject({ 'active-color': 'blue', 'previous-color': 'green', result: 'switched' });
     expect(h.cluster.get('v1', 'Service', 'shop', 'cart').spec.selector).toEqual({ app: 'cart', color: 'blue' });
-    // The old colour scaled down, recorded so a rollback scales it up again.
+    // The old color scaled down, recorded so a rollback scales it up again.
     expect(h.cluster.get('apps/v1', 'Deployment', 'shop', 'cart-green').spec.replicas).toBe(0);
     const scale = (await journal(h, 'shop', 'cart')).find((e) => e.step === 'scale-down');
     expect(scale).toMatchObject({ status: 'applied', object: { kind: 'Deployment', namespace: 'shop', name: 'cart-green' }, change: { kind: 'scale', previous: { replicas: 1 }, next: { replicas: 0 } } });
@@ -237,8 +237,8 @@ describe('a healthy switch', () => {
 });
 
 describe('stops before traffic moves', () => {
-  test('a rollout of the new colour that fails: result failed, the VirtualService untouched', async () => {
-    await h.cluster.apply([...colourDeployments('payments'), hostsVirtualService('payments')]);
+  test('a rollout of the new color that fails: result failed, the VirtualService untouched', async () => {
+    await h.cluster.apply([...colorDeployments('payments'), hostsVirtualService('payments')]);
     const before = liveVirtualService(h, 'payments').metadata.resourceVersion;
     h.cluster.resetRequests();
     const { outputs, failure } = await runFlow(h, hostsInputs('payments', { image: 'registry.example.com/app:fail-rollout', 'rollout-timeout': '20s' }), 'run-500');
@@ -250,7 +250,7 @@ describe('stops before traffic moves', () => {
   });
 
   test('a failing smoke test: result failed, the VirtualService untouched', async () => {
-    await h.cluster.apply([...colourDeployments('billing'), hostsVirtualService('billing')]);
+    await h.cluster.apply([...colorDeployments('billing'), hostsVirtualService('billing')]);
     const before = liveVirtualService(h, 'billing').metadata.resourceVersion;
     const { outputs, failure, context } = await runFlow(
       h,
@@ -266,16 +266,16 @@ describe('stops before traffic moves', () => {
 
 describe('after the switch', () => {
   test('an error rate that rises during validation switches traffic back exactly and names the metric', async () => {
-    await h.cluster.apply([...colourDeployments('ledger'), hostsVirtualService('ledger')]);
+    await h.cluster.apply([...colorDeployments('ledger'), hostsVirtualService('ledger')]);
     const clock = fakeClock(T0 * 1000);
     const { outputs, failure, context } = await runFlow(h, hostsInputs('ledger', { ...analysisInputs('rising', { 'validation-duration': '5m' }) }), 'run-700', { clock });
     expect(outputs).toEqual({ 'active-color': 'blue', 'previous-color': 'blue', result: 'rolled-back', 'switched-at': '' });
     expect(liveHostWeights(h, 'ledger')).toEqual({ blue: 100, green: 0 });
     expect(failure?.message).toMatch(
-      /^Validation of green after the switch Failed: metric 'error-rate' measured \[0\.\d+\] \(success when result\[0\] < 0\.05\): Failed, .*; traffic switched back to blue \(blue 100%, green 0%\)$/,
+      /^Validation of green after the switch Failed: metric error-rate Failed with values (\[[\d.]+\], )*\[0\.\d+\] \(successCondition result\[0\] < 0\.05\): .*; traffic switched back to blue \(blue 100%, green 0%\)$/,
     );
-    // The measured value is the real ratio: a quarter to a half of the window at 20 % errors.
-    const value = Number(/measured \[([\d.]+)\]/.exec(failure!.message)![1]);
+    // The last measured value is the real ratio: a quarter to a half of the window at 20 % errors.
+    const value = Number(/\[([\d.]+)\] \(successCondition/.exec(failure!.message)![1]);
     expect(value).toBeGreaterThan(0.05);
     expect(value).toBeLessThan(0.2);
     // The switch is journaled as undone, so neither the post step nor a rollback undoes it again.
@@ -284,7 +284,7 @@ describe('after the switch', () => {
   });
 
   test('with auto-rollback off, a failed step analysis leaves traffic where it is and says how to return it', async () => {
-    await h.cluster.apply([...colourDeployments('stock'), hostsVirtualService('stock')]);
+    await h.cluster.apply([...colorDeployments('stock'), hostsVirtualService('stock')]);
     // Errors on green start three minutes after T0: the analysis at 10 % measures from T0+4m.
     const clock = fakeClock((T0 + 240) * 1000);
     const { outputs, failure } = await runFlow(
@@ -307,14 +307,14 @@ test('paths outside the workspace are refused for analysis', async () => {
 
 describe('a switch that stopped midway', () => {
   test('is refused to another run id, and resumed by the same run id without redoing its steps', async () => {
-    await h.cluster.apply([...colourDeployments('stock2'), hostsVirtualService('stock2')]);
+    await h.cluster.apply([...colorDeployments('stock2'), hostsVirtualService('stock2')]);
     const raw = (app: string) => hostsInputs('stock2', { steps: '10,100', 'auto-rollback': 'false', 'pre-switch-analysis': 'false', ...analysisInputs(app) });
     const first = await runFlow(h, raw('rising'), 'run-1000', { clock: fakeClock((T0 + 240) * 1000) });
     expect(first.outputs.result).toBe('failed');
     expect(liveHostWeights(h, 'stock2')).toEqual({ blue: 90, green: 10 });
 
     const other = await runFlow(h, raw('healthy'), 'run-1001', { clock: fakeClock(T0 * 1000) });
-    expect(other.failure?.message).toMatch(/routes blue 90%, green 10%: neither colour takes all traffic.*Run the rollback action/);
+    expect(other.failure?.message).toMatch(/routes blue 90%, green 10%: neither color takes all traffic.*Run the rollback action/);
     expect(liveHostWeights(h, 'stock2')).toEqual({ blue: 90, green: 10 });
 
     h.cluster.resetRequests();
@@ -334,7 +334,7 @@ describe('a switch that stopped midway', () => {
   });
 
   test('a cancel during the analysis at 10 % puts traffic back, releases the lock, and leaves the post step nothing to do', async () => {
-    await h.cluster.apply([...colourDeployments('cancel'), hostsVirtualService('cancel')]);
+    await h.cluster.apply([...colorDeployments('cancel'), hostsVirtualService('cancel')]);
     const context = testContext('run-1100');
     const clock = fakeClock(T0 * 1000);
     // The run is cancelled while the analysis at 10 % waits for its second measurement.

@@ -1,5 +1,6 @@
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { runCanary, type CanaryClock, type CanaryInputs } from '../../src/core/canary/index.js';
+import { runCanary, type CanaryInputs } from '../../src/core/canary/index.js';
+import type { Clock } from '../../src/core/metrics/clock.js';
 import { runInfoFromEnv, type FlowContext, type FlowOutputs, FlowFailure } from '../../src/core/flow.js';
 import { KubeClient } from '../../src/core/kube/client.js';
 import { MemoryReporter } from '../../src/core/reporter.js';
@@ -25,7 +26,7 @@ import { FIXED_DAY, httpTraffic, startPrometheus, toOpenMetrics, type Prometheus
 export const T0 = FIXED_DAY + 3600;
 export const SCALE = 1000;
 
-export function scaledClock(startSeconds = T0, scale = SCALE): CanaryClock {
+export function scaledClock(startSeconds = T0, scale = SCALE): Clock {
   const realStart = performance.now();
   return {
     now: () => Math.round(startSeconds * 1000 + (performance.now() - realStart) * scale),
@@ -184,7 +185,7 @@ export function flowContext(runId: string): FlowContext {
 export async function runCanaryFlow(
   h: Harness,
   raw: Record<string, string | object | undefined>,
-  options: { runId: string; clock?: CanaryClock; context?: FlowContext } = { runId: 'run-1' },
+  options: { runId: string; clock?: Clock; context?: FlowContext } = { runId: 'run-1' },
 ): Promise<RunResult> {
   const strings: Record<string, string | undefined> = { 'prometheus-address': h.prom.url, 'lock-timeout': '5s', 'rollout-timeout': '20s' };
   for (const [key, value] of Object.entries(raw)) strings[key] = typeof value === 'object' ? stringifyYaml(value) : value;

@@ -1,6 +1,7 @@
 /**
  * Standalone test cluster:
  *   npx tsx test/cluster/cli.ts --port 6443 --kubeconfig /tmp/kubeconfig [--manifests dir] [--pod-ready-delay-ms N] [--token T]
+ *     [--omit-api group[/version]]...
  * Prints `ready` once it accepts requests; stops on SIGINT / SIGTERM.
  */
 import { parseArgs } from 'node:util';
@@ -16,6 +17,7 @@ async function main(): Promise<void> {
       'pod-ready-delay-ms': { type: 'string' },
       'progress-deadline-ms': { type: 'string' },
       token: { type: 'string' },
+      'omit-api': { type: 'string', multiple: true },
     },
     strict: true,
   });
@@ -24,6 +26,7 @@ async function main(): Promise<void> {
     ...(values.token ? { token: values.token } : {}),
     ...(values['pod-ready-delay-ms'] ? { podReadyDelayMs: Number(values['pod-ready-delay-ms']) } : {}),
     ...(values['progress-deadline-ms'] ? { progressDeadlineMs: Number(values['progress-deadline-ms']) } : {}),
+    ...(values['omit-api'] ? { omitApis: values['omit-api'] } : {}),
   });
   const stop = async (signal: string) => {
     process.stderr.write(`test cluster: ${signal}, stopping\n`);

@@ -32,21 +32,30 @@ function groupDoc(g: { name: string; versions: string[] }): object {
   return { name: g.name, versions, preferredVersion: versions[0] };
 }
 
-export function apiGroupList(): object {
-  return { kind: 'APIGroupList', apiVersion: 'v1', groups: groups().map(groupDoc) };
+// Every document below describes the given types (ServedApis.types: all but omitted groups/versions).
+
+export function apiGroupList(types: ResourceType[] = RESOURCE_TYPES): object {
+  return { kind: 'APIGroupList', apiVersion: 'v1', groups: groups(types).map(groupDoc) };
 }
 
-export function apiGroup(name: string): object | undefined {
-  const g = groups().find((x) => x.name === name);
+export function apiGroup(name: string, types: ResourceType[] = RESOURCE_TYPES): object | undefined {
+  const g = groups(types).find((x) => x.name === name);
   return g ? { kind: 'APIGroup', apiVersion: 'v1', ...groupDoc(g) } : undefined;
 }
 
-function typesIn(group: string, version: string): ResourceType[] {
-  return RESOURCE_TYPES.filter((t) => t.group === group && t.versions.includes(version));
+function typesIn(group: string, version: string, types: ResourceType[]): ResourceType[] {
+  return types.filter((t) => t.group === group && t.versions.includes(version));
 }
 
-export function apiResourceList(group: string, version: string): object | undefined {
-  const types = typesIn(group, version);
+/** What a subresource answers and allows: scale is an autoscaling/v1 Scale, token a TokenRequest (create only). */
+function subresourceFacts(t: ResourceType, version: string, sub: string): { group: string; version: string; kind: string; verbs: string[] } {
+  if (sub === 'scale') return { group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] };
+  if (sub === 'token') return { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest', verbs: ['create'] };
+  return { group: t.group, version, kind: t.kind, verbs: ['get', 'patch', 'update'] };
+}
+
+export function apiResourceList(group: string, version: string, served: ResourceType[] = RESOURCE_TYPES): object | undefined {
+  const types = typesIn(group, version, served);
   if (types.length === 0) return undefined;
   const resources: object[] = [];
   for (const t of types) {
@@ -61,16 +70,17 @@ export function apiResourceList(group: string, version: string): object | undefi
     if (t.categories.length) r.categories = t.categories;
     resources.push(r);
     for (const sub of t.subresources) {
-      const s: Record<string, unknown> = { name: `${t.plural}/${sub}`, singularName: '', namespaced: t.namespaced, kind: t.kind, verbs: ['get', 'patch', 'update'] };
-      if (sub === 'scale') Object.assign(s, { group: 'autoscaling', version: 'v1', kind: 'Scale' });
+      const f = subresourceFacts(t, version, sub);
+      const s: Record<string, unknown> = { name: `${t.plural}/${sub}`, singularName: '', namespaced: t.namespaced, kind: f.kind, verbs: f.verbs };
+      if (f.group !== t.group || f.version !== version) Object.assign(s, { group: f.group, version: f.version });
       resources.push(s);
     }
   }
   return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: apiVersionOf(group, version), resources };
 }
 
-function aggregatedResources(group: string, version: string): object[] {
-  return typesIn(group, version).map((t) => {
+function aggregatedResources(group: string, version: string, types: ResourceType[]): object[] {
+  return typesIn(group, version, types).map((t) => {
     const r: Record<string, unknown> = {
       resource: t.plural,
       responseKind: { group: t.group, version, kind: t.kind },
@@ -81,23 +91,22 @@ function aggregatedResources(group: string, version: string): object[] {
     if (t.shortNames.length) r.shortNames = t.shortNames;
     if (t.categories.length) r.categories = t.categories;
     if (t.subresources.length) {
-      r.subresources = t.subresources.map((sub) => ({
-        subresource: sub,
-        responseKind: sub === 'scale' ? { group: 'autoscaling', version: 'v1', kind: 'Scale' } : { group: t.group, version, kind: t.kind },
-        verbs: ['get', 'patch', 'update'],
-      }));
+      r.subresources = t.subresources.map((sub) => {
+        const f = subresourceFacts(t, version, sub);
+        return { subresource: sub, responseKind: { group: f.group, version: f.version, kind: f.kind }, verbs: f.verbs };
+      });
     }
     return r;
   });
 }
 
 /** Aggregated discovery for /api (core) or /apis (all named groups). */
-export function aggregatedDiscovery(core: boolean): object {
+export function aggregatedDiscovery(core: boolean, types: ResourceType[] = RESOURCE_TYPES): object {
   const items = core
-    ? [{ metadata: { creationTimestamp: null }, versions: [{ version: 'v1', resources: aggregatedResources('', 'v1'), freshness: 'Current' }] }]
-    : groups().map((g) => ({
+    ? [{ metadata: { creationTimestamp: null }, versions: [{ version: 'v1', resources: aggregatedResources('', 'v1', types), freshness: 'Current' }] }]
+    : groups(types).map((g) => ({
         metadata: { name: g.name, creationTimestamp: null },
-        versions: g.versions.map((v) => ({ version: v, resources: aggregatedResources(g.name, v), freshness: 'Current' })),
+        versions: g.versions.map((v) => ({ version: v, resources: aggregatedResources(g.name, v, types), freshness: 'Current' })),
       }));
   return { kind: 'APIGroupDiscoveryList', apiVersion: 'apidiscovery.k8s.io/v2', metadata: {}, items };
 }

@@ -1,7 +1,7 @@
 /** Helpers for tests that drive the test cluster with the real kubectl. */
 import { execFile } from 'node:child_process';
 import { request as httpsRequest } from 'node:https';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestCluster, type TestCluster, type TestClusterOptions } from './server.js';
@@ -18,6 +18,8 @@ export interface KubectlHarness {
   dir: string;
   /** Run kubectl against the cluster; never throws for a non-zero exit. */
   kubectl(args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<KubectlResult>;
+  /** Run kubectl with another kubeconfig (e.g. `cluster.kubeconfigFor({ token })`), written to a file of its own. */
+  kubectlWith(kubeconfig: string, args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<KubectlResult>;
   close(): Promise<void>;
 }
 
@@ -35,6 +37,7 @@ export async function startKubectlHarness(opts: TestClusterOptions = {}): Promis
   const cluster = await startTestCluster(opts);
   const dir = await mkdtemp(join(tmpdir(), 'test-cluster-'));
   const kubeconfigPath = join(dir, 'kubeconfig');
+  let configs = 0;
   await cluster.writeKubeconfig(kubeconfigPath);
   return {
     cluster,
@@ -45,6 +48,14 @@ export async function startKubectlHarness(opts: TestClusterOptions = {}): Promis
         ...o,
         env: { ...process.env, KUBECONFIG: kubeconfigPath, HOME: dir },
       }),
+    async kubectlWith(kubeconfig, args, o = {}) {
+      const path = join(dir, `kubeconfig-${++configs}`);
+      await writeFile(path, kubeconfig, { mode: 0o600 });
+      return run('kubectl', ['--kubeconfig', path, '--cache-dir', join(dir, 'cache'), ...args], {
+        ...o,
+        env: { ...process.env, KUBECONFIG: path, HOME: dir },
+      });
+    },
     async close() {
       await cluster.stop();
       await rm(dir, { recursive: true, force: true });

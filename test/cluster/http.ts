@@ -11,6 +11,8 @@ import { CREATED } from './apply.js';
 import { warningHeaders } from './schemas.js';
 import type { WatchHub } from './watch.js';
 import type { FaultInjector } from './faults.js';
+import type { AccessControl } from './access.js';
+import type { ServedApis } from './served-apis.js';
 import {
   AGGREGATED_DISCOVERY_CONTENT_TYPE,
   aggregatedDiscovery,
@@ -37,7 +39,10 @@ export interface HttpContext {
   api: Api;
   watches: WatchHub;
   faults: FaultInjector;
-  token: string;
+  /** Authentication, authorization (RBAC) and the auth endpoints (access.ts). */
+  access: AccessControl;
+  /** The groups and versions served (option omitApis). */
+  served: ServedApis;
   requests: RequestRecord[];
 }
 
@@ -144,7 +149,7 @@ export function parseResourcePath(pathname: string): ResourceRoute | undefined {
   if (!plural || extra.length > 0) return undefined;
   const type = findByPlural(group, version, plural);
   if (!type) return undefined;
-  if (subresource && !type.subresources.includes(subresource as 'status' | 'scale')) return undefined;
+  if (subresource && !type.subresources.includes(subresource as 'status' | 'scale' | 'token')) return undefined;
   return { type, version, namespace, name, subresource, watch };
 }
 
@@ -190,12 +195,6 @@ async function applyFault(ctx: HttpContext, req: IncomingMessage, res: ServerRes
   return false;
 }
 
-function authorized(ctx: HttpContext, req: IncomingMessage): boolean {
-  const header = req.headers.authorization ?? '';
-  const m = /^Bearer\s+(.+)$/i.exec(header);
-  return !!m && m[1]!.trim() === ctx.token;
-}
-
 async function handle(ctx: HttpContext, req: IncomingMessage, res: ServerResponse, url: URL, method: string): Promise<void> {
   if (await applyFault(ctx, req, res, url, method)) return;
   const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
@@ -206,53 +205,55 @@ async function handle(ctx: HttpContext, req: IncomingMessage, res: ServerRespons
     res.end('ok');
     return;
   }
-  if (!authorized(ctx, req)) throw errors.unauthorized();
+  const user = ctx.access.authenticate(req); // 401
+  const info = ctx.access.authorize(user, method, url.pathname, url.searchParams); // 403
+  if (await ctx.access.serve(user, info, req, res)) return; // TokenRequest, access reviews
 
-  if (method === 'GET' && (await serveDiscovery(req, res, path))) return;
+  if (method === 'GET' && (await serveDiscovery(req, res, path, ctx.served.types))) return;
 
   const route = parseResourcePath(path);
-  if (!route) throw errors.pathNotFound();
+  if (!route || !ctx.served.serves(route.type.group, route.version)) throw errors.pathNotFound();
   await serveResource(ctx, req, res, url, method, route);
 }
 
-async function serveDiscovery(req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean> {
+async function serveDiscovery(req: IncomingMessage, res: ServerResponse, path: string, types: ResourceType[]): Promise<boolean> {
   const accept = req.headers.accept;
   if (path === '/api' || path === '/apis') {
     if (wantsAggregated(accept)) {
-      sendJson(res, 200, aggregatedDiscovery(path === '/api'), AGGREGATED_DISCOVERY_CONTENT_TYPE);
+      sendJson(res, 200, aggregatedDiscovery(path === '/api', types), AGGREGATED_DISCOVERY_CONTENT_TYPE);
     } else {
-      sendJson(res, 200, path === '/api' ? legacyApiVersions() : apiGroupList());
+      sendJson(res, 200, path === '/api' ? legacyApiVersions() : apiGroupList(types));
     }
     return true;
   }
   if (path === '/openapi/v3') {
-    sendJson(res, 200, openApiV3Root());
+    sendJson(res, 200, openApiV3Root(types));
     return true;
   }
   const parts = path.split('/').filter(Boolean);
   if (parts[0] === 'openapi' && parts[1] === 'v3') {
     const rest = parts.slice(2);
     const doc = rest[0] === 'api' && rest.length === 2
-      ? openApiV3GroupVersion('', rest[1]!)
-      : rest[0] === 'apis' && rest.length === 3 ? openApiV3GroupVersion(rest[1]!, rest[2]!) : undefined;
+      ? openApiV3GroupVersion('', rest[1]!, types)
+      : rest[0] === 'apis' && rest.length === 3 ? openApiV3GroupVersion(rest[1]!, rest[2]!, types) : undefined;
     if (!doc) throw errors.pathNotFound();
     sendJson(res, 200, doc);
     return true;
   }
   if (parts[0] === 'api' && parts.length === 2) {
-    const list = apiResourceList('', parts[1]!);
+    const list = apiResourceList('', parts[1]!, types);
     if (!list) throw errors.pathNotFound();
     sendJson(res, 200, list);
     return true;
   }
   if (parts[0] === 'apis' && parts.length === 2) {
-    const group = apiGroup(parts[1]!);
+    const group = apiGroup(parts[1]!, types);
     if (!group) throw errors.pathNotFound();
     sendJson(res, 200, group);
     return true;
   }
   if (parts[0] === 'apis' && parts.length === 3) {
-    const list = apiResourceList(parts[1]!, parts[2]!);
+    const list = apiResourceList(parts[1]!, parts[2]!, types);
     if (!list) throw errors.pathNotFound();
     sendJson(res, 200, list);
     return true;

@@ -13,15 +13,16 @@ function gvPath(group: string, version: string): string {
   return group ? `apis/${group}/${version}` : `api/${version}`;
 }
 
-function allGroupVersions(): { group: string; version: string }[] {
+function allGroupVersions(types: ResourceType[]): { group: string; version: string }[] {
   const seen = new Map<string, { group: string; version: string }>();
-  for (const t of RESOURCE_TYPES) for (const v of t.versions) seen.set(gvPath(t.group, v), { group: t.group, version: v });
+  for (const t of types) for (const v of t.versions) seen.set(gvPath(t.group, v), { group: t.group, version: v });
   return [...seen.values()];
 }
 
-export function openApiV3Root(): object {
+/** The documents of the given types (ServedApis.types: all but omitted groups/versions). */
+export function openApiV3Root(types: ResourceType[] = RESOURCE_TYPES): object {
   const paths: Record<string, { serverRelativeURL: string }> = {};
-  for (const { group, version } of allGroupVersions()) {
+  for (const { group, version } of allGroupVersions(types)) {
     const p = gvPath(group, version);
     paths[p] = { serverRelativeURL: `/openapi/v3/${p}?hash=TESTCLUSTER0001` };
   }
@@ -42,8 +43,8 @@ function operation(t: ResourceType, version: string, action: string, extra: obje
 
 const writeParams = [param('dryRun'), param('fieldManager'), param('fieldValidation')];
 
-export function openApiV3GroupVersion(group: string, version: string): object | undefined {
-  const types = RESOURCE_TYPES.filter((t) => t.group === group && t.versions.includes(version));
+export function openApiV3GroupVersion(group: string, version: string, served: ResourceType[] = RESOURCE_TYPES): object | undefined {
+  const types = served.filter((t) => t.group === group && t.versions.includes(version));
   if (types.length === 0) return undefined;
   const base = `/${gvPath(group, version)}`;
   const paths: Record<string, object> = {};

@@ -9,7 +9,7 @@ import { ApiError } from './status.js';
 
 export const PROTOBUF_CONTENT_TYPE = 'application/vnd.kubernetes.protobuf';
 
-type Field = { no: number; wire: number; value: Buffer | bigint };
+export type Field = { no: number; wire: number; value: Buffer | bigint };
 
 function readVarint(buf: Buffer, pos: number): [bigint, number] {
   let result = 0n;
@@ -23,7 +23,7 @@ function readVarint(buf: Buffer, pos: number): [bigint, number] {
   }
 }
 
-function fields(buf: Buffer): Field[] {
+export function fields(buf: Buffer): Field[] {
   const out: Field[] = [];
   let pos = 0;
   while (pos < buf.length) {
@@ -66,7 +66,7 @@ function mapEntry(f: Field, valueAsBase64 = false): [string, string] {
   return [key, value];
 }
 
-function objectMeta(buf: Buffer): Record<string, any> {
+export function objectMeta(buf: Buffer): Record<string, any> {
   const meta: Record<string, any> = {};
   for (const f of fields(buf)) {
     switch (f.no) {
@@ -116,6 +116,12 @@ function decodeKind(kind: string, buf: Buffer): Record<string, any> {
 
 /** Decode a `k8s\0`-prefixed runtime.Unknown envelope into a plain JSON object. */
 export function decodeProtobufObject(body: Buffer): Record<string, any> {
+  const { apiVersion, kind, raw } = decodeEnvelope(body);
+  return { apiVersion, kind, ...decodeKind(kind, raw) };
+}
+
+/** The type and raw message of a `k8s\0`-prefixed runtime.Unknown envelope. */
+export function decodeEnvelope(body: Buffer): { apiVersion: string; kind: string; raw: Buffer } {
   if (body.length < 4 || body.subarray(0, 4).toString('latin1') !== 'k8s\0') {
     throw new ApiError(400, 'BadRequest', 'provided protobuf data is missing the "k8s\\x00" prefix');
   }
@@ -131,5 +137,5 @@ export function decodeProtobufObject(body: Buffer): Record<string, any> {
     }
     if (f.no === 2) raw = f.value as Buffer;
   }
-  return { apiVersion, kind, ...decodeKind(kind, raw) };
+  return { apiVersion, kind, raw };
 }

@@ -13,7 +13,12 @@ export interface ResourceType {
   namespaced: boolean;
   shortNames: string[];
   categories: string[];
-  subresources: ('status' | 'scale')[];
+  subresources: ('status' | 'scale' | 'token')[];
+  /**
+   * Verbs when not the full set: the authentication.k8s.io / authorization.k8s.io reviews are
+   * create-only and never stored (auth-endpoints.ts answers them).
+   */
+  verbs?: string[];
   /** Built-in kinds accept strategic merge patches; custom resources do not. */
   builtin: boolean;
   /** Whether metadata.generation is maintained (and bumped on spec changes). */
@@ -51,6 +56,20 @@ export const RESOURCE_TYPES: ResourceType[] = [
     group: 'apps', versions: ['v1'], kind: 'ReplicaSet', plural: 'replicasets', shortNames: ['rs'],
     categories: ['all'], subresources: ['status', 'scale'], hasGeneration: true,
   }),
+  // ServiceAccounts with the TokenRequest subresource (pkg/registry/core/serviceaccount/storage/token.go).
+  type({ group: '', versions: ['v1'], kind: 'ServiceAccount', plural: 'serviceaccounts', shortNames: ['sa'], subresources: ['token'] }),
+  // RBAC (pkg/apis/rbac, served by every v1.32 kube-apiserver as rbac.authorization.k8s.io/v1).
+  type({ group: 'rbac.authorization.k8s.io', versions: ['v1'], kind: 'Role', plural: 'roles' }),
+  type({ group: 'rbac.authorization.k8s.io', versions: ['v1'], kind: 'RoleBinding', plural: 'rolebindings' }),
+  type({ group: 'rbac.authorization.k8s.io', versions: ['v1'], kind: 'ClusterRole', plural: 'clusterroles', namespaced: false }),
+  type({ group: 'rbac.authorization.k8s.io', versions: ['v1'], kind: 'ClusterRoleBinding', plural: 'clusterrolebindings', namespaced: false }),
+  // Create-only reviews (pkg/registry/authentication, pkg/registry/authorization): never stored.
+  type({ group: 'authentication.k8s.io', versions: ['v1'], kind: 'SelfSubjectReview', plural: 'selfsubjectreviews', namespaced: false, verbs: ['create'] }),
+  type({ group: 'authentication.k8s.io', versions: ['v1'], kind: 'TokenReview', plural: 'tokenreviews', namespaced: false, verbs: ['create'] }),
+  type({ group: 'authorization.k8s.io', versions: ['v1'], kind: 'SelfSubjectAccessReview', plural: 'selfsubjectaccessreviews', namespaced: false, verbs: ['create'] }),
+  type({ group: 'authorization.k8s.io', versions: ['v1'], kind: 'SelfSubjectRulesReview', plural: 'selfsubjectrulesreviews', namespaced: false, verbs: ['create'] }),
+  type({ group: 'authorization.k8s.io', versions: ['v1'], kind: 'SubjectAccessReview', plural: 'subjectaccessreviews', namespaced: false, verbs: ['create'] }),
+  type({ group: 'authorization.k8s.io', versions: ['v1'], kind: 'LocalSubjectAccessReview', plural: 'localsubjectaccessreviews', verbs: ['create'] }),
   type({ group: 'coordination.k8s.io', versions: ['v1'], kind: 'Lease', plural: 'leases' }),
   type({
     group: 'networking.istio.io', versions: ['v1', 'v1beta1'], kind: 'VirtualService', plural: 'virtualservices',
@@ -61,7 +80,8 @@ export const RESOURCE_TYPES: ResourceType[] = [
     shortNames: ['dr'], categories: ['istio-io', 'networking-istio-io'], builtin: false, hasGeneration: true, subresources: ['status'],
   }),
   type({
-    group: 'gateway.networking.k8s.io', versions: ['v1'], kind: 'HTTPRoute', plural: 'httproutes',
+    // Gateway API v1.x CRDs serve HTTPRoute as v1 (storage) and v1beta1, one storage.
+    group: 'gateway.networking.k8s.io', versions: ['v1', 'v1beta1'], kind: 'HTTPRoute', plural: 'httproutes',
     categories: ['gateway-api'], builtin: false, hasGeneration: true, subresources: ['status'],
   }),
   type({
@@ -70,8 +90,13 @@ export const RESOURCE_TYPES: ResourceType[] = [
   }),
 ];
 
-export function verbsFor(_t: ResourceType): string[] {
-  return VERBS;
+export function verbsFor(t: ResourceType): string[] {
+  return t.verbs ?? VERBS;
+}
+
+/** Whether a type is answered by auth-endpoints.ts instead of being stored (the create-only reviews). */
+export function isReview(t: ResourceType): boolean {
+  return t.verbs !== undefined && t.verbs.length === 1 && t.verbs[0] === 'create';
 }
 
 export function apiVersionOf(group: string, version: string): string {
@@ -92,9 +117,10 @@ export function findByKind(apiVersion: string, kind: string): ResourceType | und
   return RESOURCE_TYPES.find((t) => t.group === group && t.kind === kind && t.versions.includes(version));
 }
 
-export function groups(): { name: string; versions: string[] }[] {
+/** The named groups of some types (all served types by default), versions in preference order. */
+export function groups(types: ResourceType[] = RESOURCE_TYPES): { name: string; versions: string[] }[] {
   const out: { name: string; versions: string[] }[] = [];
-  for (const t of RESOURCE_TYPES) {
+  for (const t of types) {
     if (t.group === '') continue;
     let g = out.find((x) => x.name === t.group);
     if (!g) out.push((g = { name: t.group, versions: [] }));

@@ -17,7 +17,9 @@ import { WatchHub } from './watch.js';
 import { FaultInjector } from './faults.js';
 import { createRequestHandler, type RequestRecord } from './http.js';
 import { findByKind, splitApiVersion } from './resources.js';
-import { buildKubeconfig } from './kubeconfig.js';
+import { buildKubeconfig, buildKubeconfigFor, type KubeconfigUser } from './kubeconfig.js';
+import { AccessControl } from './access.js';
+import { ServedApis } from './served-apis.js';
 import { selfSignedCertificate } from './certs.js';
 import { PodLifecycleController } from './controllers/pods.js';
 import { ReplicaSetController } from './controllers/replicaset.js';
@@ -27,6 +29,7 @@ import { RolloutController } from './controllers/rollout.js';
 export type { FaultRule } from './faults.js';
 export { FaultInjector } from './faults.js';
 export type { RequestRecord } from './http.js';
+export type { KubeconfigUser } from './kubeconfig.js';
 
 export interface TestClusterOptions {
   /** 0 = random (default). */
@@ -45,6 +48,11 @@ export interface TestClusterOptions {
   watchHistoryMs?: number;
   /** When the server ends a watch that gave no timeoutSeconds (default 30-60 minutes, random, as the kube-apiserver). */
   watchTimeoutMs?: number;
+  /**
+   * API groups or group/versions this cluster does not serve, as a cluster without that CRD or
+   * version: e.g. ['networking.istio.io/v1', 'gateway.networking.k8s.io'] (see served-apis.ts).
+   */
+  omitApis?: string[];
 }
 
 export interface TestCluster {
@@ -72,17 +80,34 @@ export interface TestCluster {
   closeWatches(): void;
   faults: FaultInjector;
   stop(): Promise<void>;
+
+  // Identities (see README "Identities and RBAC").
+  /**
+   * A ServiceAccount token through the TokenRequest code path (as `kubectl create token`):
+   * expirationSeconds defaults to 3600 and must be >= 600. The ServiceAccount must exist.
+   */
+  createToken(namespace: string, serviceAccount: string, opts?: { expirationSeconds?: number; audiences?: string[] }): string;
+  /** A client certificate signed by the cluster's client CA: CN = user, one O per group (PEM). */
+  issueClientCertificate(user: string, groups?: string[]): { cert: string; key: string };
+  /** A kubeconfig (context `test`, namespace `default` unless given) for any identity. */
+  kubeconfigFor(user: KubeconfigUser, opts?: { namespace?: string }): string;
+  /** PEM of the CA that signs client certificates (kube-apiserver --client-ca-file). */
+  clientCaCert: string;
+  /** Move the cluster's token clock forward (ServiceAccount tokens expire as if the time had passed). */
+  advanceTime(ms: number): void;
 }
 
 const NAMESPACE = findByKind('v1', 'Namespace')!;
 
 export async function startTestCluster(opts: TestClusterOptions = {}): Promise<TestCluster> {
   const token = opts.token ?? randomBytes(16).toString('hex');
+  const served = new ServedApis(opts.omitApis);
   const store = new Store(opts.watchHistoryMs);
   const api = new Api(store);
   const watches = new WatchHub(store, { bookmarkIntervalMs: opts.bookmarkIntervalMs, watchTimeoutMs: opts.watchTimeoutMs });
   const faults = new FaultInjector(opts.faultSeed ?? 1);
   const requests: RequestRecord[] = [];
+  const access = new AccessControl(store, token);
 
   for (const name of ['default', 'kube-system', 'kube-public']) {
     api.create({ type: NAMESPACE, version: 'v1' }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
@@ -97,8 +122,10 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
 
   const tls = selfSignedCertificate();
   const server: Server = createServer(
-    { key: tls.key, cert: tls.cert, keepAlive: true, requestTimeout: 0 },
-    createRequestHandler({ api, watches, faults, token, requests }),
+    // Ask for (not require) a client certificate and check it against the client CA, as the
+    // kube-apiserver does with --client-ca-file; a request without one falls through to tokens.
+    { key: tls.key, cert: tls.cert, keepAlive: true, requestTimeout: 0, requestCert: true, rejectUnauthorized: false, ca: [access.clientCa.cert] },
+    createRequestHandler({ api, watches, faults, access, served, requests }),
   );
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve, reject) => {
@@ -124,16 +151,16 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
       await writeFile(path, kubeconfig, { mode: 0o600 });
     },
     async apply(objects: object | object[]) {
-      for (const raw of Array.isArray(objects) ? objects : [objects]) applyObject(api, store, raw as KubeObject);
+      for (const raw of Array.isArray(objects) ? objects : [objects]) applyObject(api, store, served, raw as KubeObject);
     },
     get(apiVersion, kind, namespace, name) {
-      const t = findByKind(apiVersion, kind);
+      const t = servedType(served, apiVersion, kind);
       if (!t) throw new Error(`test cluster does not serve ${apiVersion} ${kind}`);
       const obj = store.peek(t, t.namespaced ? (namespace ?? 'default') : undefined, name);
       return obj ? withVersion(t, splitApiVersion(apiVersion).version, obj) : undefined;
     },
     list(apiVersion, kind, namespace) {
-      const t = findByKind(apiVersion, kind);
+      const t = servedType(served, apiVersion, kind);
       if (!t) throw new Error(`test cluster does not serve ${apiVersion} ${kind}`);
       const version = splitApiVersion(apiVersion).version;
       return store.list(t, t.namespaced ? namespace : undefined).map((obj) => withVersion(t, version, obj));
@@ -150,6 +177,19 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
     closeWatches() {
       watches.closeAll();
     },
+    clientCaCert: access.clientCa.cert,
+    createToken(namespace, serviceAccount, tokenOpts = {}) {
+      return access.createToken(namespace, serviceAccount, tokenOpts).token;
+    },
+    issueClientCertificate(user, groups = []) {
+      return access.issueClientCertificate(user, groups);
+    },
+    kubeconfigFor(user, kubeconfigOpts = {}) {
+      return buildKubeconfigFor(url, tls.cert, user, kubeconfigOpts.namespace);
+    },
+    advanceTime(ms) {
+      access.tokens.advance(ms);
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -164,10 +204,17 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
   return cluster;
 }
 
+/** The type of apiVersion/kind if this cluster serves that version (not omitted by omitApis). */
+function servedType(served: ServedApis, apiVersion: string, kind: string) {
+  const t = findByKind(apiVersion, kind);
+  const { group, version } = splitApiVersion(apiVersion);
+  return t && served.serves(group, version) ? t : undefined;
+}
+
 /** Test setup: create or replace an object (including its status, if given), creating its namespace if needed. */
-function applyObject(api: Api, store: Store, raw: KubeObject): void {
+function applyObject(api: Api, store: Store, served: ServedApis, raw: KubeObject): void {
   if (!raw || typeof raw !== 'object' || !raw.apiVersion || !raw.kind) throw new Error('apply: objects need apiVersion and kind');
-  const t = findByKind(raw.apiVersion, raw.kind);
+  const t = servedType(served, raw.apiVersion, raw.kind);
   if (!t) throw new Error(`test cluster does not serve ${raw.apiVersion} ${raw.kind}`);
   const version = splitApiVersion(raw.apiVersion).version;
   const namespace = t.namespaced ? (raw.metadata?.namespace ?? 'default') : undefined;

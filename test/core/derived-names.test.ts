@@ -81,11 +81,11 @@ describe('the service input and the objects named after it', () => {
   test('a blue-green switch of a 243-character service records its state and lock under names the API server accepts', async () => {
     const service = name(243);
     await h.cluster.apply([
-      ...['blue', 'green'].map((colour) => ({
+      ...['blue', 'green'].map((color) => ({
         apiVersion: 'apps/v1',
         kind: 'Deployment',
-        metadata: { name: `long-${colour}`, namespace: 'shop' },
-        spec: { replicas: 1, selector: { matchLabels: { app: `long-${colour}` } }, template: { metadata: { labels: { app: `long-${colour}` } }, spec: { containers: [{ name: 'app', image: 'app:1' }] } } },
+        metadata: { name: `long-${color}`, namespace: 'shop' },
+        spec: { replicas: 1, selector: { matchLabels: { app: `long-${color}` } }, template: { metadata: { labels: { app: `long-${color}` } }, spec: { containers: [{ name: 'app', image: 'app:1' }] } } },
       })),
       {
         apiVersion: 'networking.istio.io/v1',
@@ -108,7 +108,7 @@ describe('the service input and the objects named after it', () => {
 });
 
 describe('router service: the Service and label values named by the inputs', () => {
-  test('a service of 64 characters without route, and colours that are not label values, are refused before any request', async () => {
+  test('a service of 64 characters without route, and colors that are not label values, are refused before any request', async () => {
     h.cluster.resetRequests();
     const run = () => runFlow(h, { namespace: 'shop', service: name(64), router: 'service', blue: `b${name(63)}`, green: 'green.' }, 'run-svc');
     await expect(run()).rejects.toThrow(InputError);
@@ -120,15 +120,15 @@ describe('router service: the Service and label values named by the inputs', () 
   });
 
   test('with route given, a 100-character service switches a Service selector', async () => {
-    const colour = (c: string) => ({
+    const color = (c: string) => ({
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: { name: `cart-${c}`, namespace: 'store' },
       spec: { replicas: 1, selector: { matchLabels: { app: 'cart', color: c } }, template: { metadata: { labels: { app: 'cart', color: c } }, spec: { containers: [{ name: 'app', image: 'app:1' }] } } },
     });
     await h.cluster.apply([
-      colour('blue'),
-      colour('green'),
+      color('blue'),
+      color('green'),
       { apiVersion: 'v1', kind: 'Service', metadata: { name: 'cart', namespace: 'store' }, spec: { selector: { app: 'cart', color: 'blue' }, ports: [{ port: 80, targetPort: 8080 }] } },
     ]);
     await waitFor(() => h.cluster.get('apps/v1', 'Deployment', 'store', 'cart-green')?.status?.readyReplicas === 1, 5000, 'green ready');

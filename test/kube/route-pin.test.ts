@@ -145,7 +145,7 @@ test("rollback's route-rule replaces the recorded route (and its identity) of Is
   });
   const istio: RouterSpec = { type: 'istio', namespace: 'shop', name: 'x', destinations: ['a', 'b'], pin: { name: 'gone' } };
   const gateway: RouterSpec = { type: 'gateway', namespace: 'shop', name: 'x', rule: 0, destinations: ['a', 'b'], pin: { destinations: ['a', 'b'] } };
-  const service: RouterSpec = { type: 'service', namespace: 'shop', name: 'x', label: 'colour', destinations: ['a', 'b'] };
+  const service: RouterSpec = { type: 'service', namespace: 'shop', name: 'x', label: 'color', destinations: ['a', 'b'] };
   const [i, g, s] = withRouteRule([entry(istio), entry(gateway), entry(service)], 'main');
   expect(i!.change).toMatchObject({ router: { type: 'istio', route: 'main' } });
   expect(g!.change).toMatchObject({ router: { type: 'gateway', rule: 'main' } });

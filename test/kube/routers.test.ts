@@ -191,7 +191,7 @@ describe('Gateway API HTTPRoute', () => {
 });
 
 describe('Service selector', () => {
-  test('flips the colour label and refuses a split it cannot express', async () => {
+  test('flips the color label and refuses a split it cannot express', async () => {
     await h.cluster.apply({
       apiVersion: 'v1',
       kind: 'Service',

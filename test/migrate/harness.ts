@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
-import { spawnCommandRunner } from '../../src/core/migrate/command-runner.js';
+import { spawnCommandRunner } from '../../src/core/command-runner.js';
 import type { PhaseOptions } from '../../src/core/migrate/phase.js';
 import { MemoryReporter } from '../../src/core/reporter.js';
 import { Secrets } from '../../src/core/secrets.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/core/config/input-error.js';
-import { spawnCommandRunner } from '../../src/core/migrate/command-runner.js';
+import { spawnCommandRunner } from '../../src/core/command-runner.js';
 import type { LedgerRow } from '../../src/core/migrate/ledger.js';
 import { escapeCell, ledgerTable } from '../../src/core/migrate/ledger-markdown.js';
 import { commandEnv, pgInterval, runPhase } from '../../src/core/migrate/phase.js';

@@ -3,14 +3,14 @@ import { stringify as stringifyYaml } from 'yaml';
 import { runCanary, type CanaryInputs } from '../../src/core/canary/index.js';
 import { FlowFailure, type FlowOutputs } from '../../src/core/flow.js';
 import { KubeClient } from '../../src/core/kube/client.js';
-import { runRollback } from '../../src/core/rollback/rollback-flow.js';
-import { runValidate } from '../../src/core/metrics/validate-flow.js';
+import { runRollback } from '../../src/core/rollback/flow.js';
+import { runValidate } from '../../src/core/validate/flow.js';
 import { canarySpec } from '../../src/core/specs/canary.js';
 import { rollbackSpec } from '../../src/core/specs/rollback.js';
 import { validateSpec } from '../../src/core/specs/validate.js';
 import { parseInputs } from '../../src/core/specs/spec.js';
 import { startTestCluster, type TestCluster } from '../cluster/server.js';
-import { colourDeployments, fakeClock, hostsInputs, hostsVirtualService, inputs as blueGreenInputs, testContext } from '../blue-green/harness.js';
+import { colorDeployments, fakeClock, hostsInputs, hostsVirtualService, inputs as blueGreenInputs, testContext } from '../blue-green/harness.js';
 import { runBlueGreen } from '../../src/core/blue-green/flow.js';
 import { CANARY_IMAGE, ISTIO_ROUTING, WORKLOADS, meshObjects, scaledClock, flowContext } from '../canary/harness.js';
 import { httpTraffic, startPrometheus, toOpenMetrics } from '../support/prometheus.js';
@@ -61,14 +61,14 @@ async function settle<T>(promise: Promise<T>): Promise<{ outputs: FlowOutputs; e
 }
 
 // ---------------------------------------------------------------------------------------------
-// Blue-green: deploy the idle colour, 10 -> 50 -> 100, scale the old colour down.
+// Blue-green: deploy the idle color, 10 -> 50 -> 100, scale the old color down.
 
 function blueGreenRaw(service: string): Record<string, string> {
   return hostsInputs(service, { image: 'registry.example.com/app:2.0.0', steps: '10,50,100', 'scale-down-after': '0s', 'rollout-timeout': '30s', 'run-id': `bg-${service}` });
 }
 
 async function blueGreenRun(service: string) {
-  await cluster.apply([...colourDeployments(service), hostsVirtualService(service)]);
+  await cluster.apply([...colorDeployments(service), hostsVirtualService(service)]);
   const context = testContext(`bg-${service}`);
   const result = await settle(runBlueGreen(blueGreenInputs(blueGreenRaw(service)), context, { client, clock: fakeClock(Date.now()) }));
   return { ...result, context };

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { actionNamed } from '../../src/core/specs/index.js';
 import { parseInputs } from '../../src/core/specs/spec.js';
 import { startTestCluster, type TestCluster } from '../cluster/server.js';
-import { colourDeployments, hostOf, hostsVirtualService, testContext } from '../blue-green/harness.js';
+import { colorDeployments, hostOf, hostsVirtualService, testContext } from '../blue-green/harness.js';
 import { CANARY_IMAGE, ISTIO_ROUTING, WORKLOADS, meshObjects } from '../canary/harness.js';
 
 /**
@@ -22,7 +22,7 @@ const NO_CLUSTER = 'apiVersion: v1\nkind: Config\nclusters: []\nusers: []\nconte
 
 beforeAll(async () => {
   cluster = await startTestCluster({ podReadyDelayMs: 5 });
-  await cluster.apply([...colourDeployments('checkout'), hostsVirtualService('checkout'), ...meshObjects('shop')]);
+  await cluster.apply([...colorDeployments('checkout'), hostsVirtualService('checkout'), ...meshObjects('shop')]);
   workspace = await mkdtemp(join(tmpdir(), 'pd-hostile-'));
   await writeFile(join(workspace, 'broken.yaml'), 'steps: [ { setWeight: 10 }\n');
   process.env.GITHUB_WORKSPACE = workspace;

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { FlowFailure } from '../../src/core/flow.js';
 import { KubeClient } from '../../src/core/kube/client.js';
-import { runRollback } from '../../src/core/rollback/rollback-flow.js';
+import { runRollback } from '../../src/core/rollback/flow.js';
 import { rollbackSpec } from '../../src/core/specs/rollback.js';
 import { parseInputs } from '../../src/core/specs/spec.js';
 import { startTestCluster, type TestCluster } from '../cluster/server.js';
-import { colourDeployments, hostsInputs, hostsVirtualService, testContext } from '../blue-green/harness.js';
+import { colorDeployments, hostsInputs, hostsVirtualService, testContext } from '../blue-green/harness.js';
 import { killAtWrite, runWrites, startCli } from './kill-support.js';
 import { deploymentState, expireLease, journalOf, leaseHolder } from './support.js';
 
@@ -13,7 +13,7 @@ import { deploymentState, expireLease, journalOf, leaseHolder } from './support.
  * A blue-green switch in its own process, SIGKILLed at every write boundary in turn (the n-th
  * write held, then the kill). Afterwards its Lease is left as a dead runner leaves it; once the
  * lease has expired, the rollback action takes the lock over without force and puts back exactly
- * the state before the run: weights, both colours' images and replicas; every entry compensated.
+ * the state before the run: weights, both colors' images and replicas; every entry compensated.
  */
 
 let cluster: TestCluster;
@@ -49,7 +49,7 @@ const BEFORE = { weights: [100, 0], blue: { image: OLD, replicas: 2 }, green: { 
 
 test('killed at every write boundary, the rollback restores exactly the state before the run', async () => {
   // A clean run in a process: how many writes a whole switch makes, and where it ends.
-  await cluster.apply([...colourDeployments('bgk0'), hostsVirtualService('bgk0')]);
+  await cluster.apply([...colorDeployments('bgk0'), hostsVirtualService('bgk0')]);
   const since = cluster.requests.length;
   const clean = startCli(cluster, 'blue-green', raw('bgk0'));
   await clean.exited;
@@ -60,7 +60,7 @@ test('killed at every write boundary, the rollback restores exactly the state be
 
   for (let n = 1; n <= total; n++) {
     const service = `bgk${n}`;
-    await cluster.apply([...colourDeployments(service), hostsVirtualService(service)]);
+    await cluster.apply([...colorDeployments(service), hostsVirtualService(service)]);
     const point = await killAtWrite(cluster, 'blue-green', raw(service), n);
     expect(point, `write ${n} of ${total}`).toBeDefined();
     tally.killPoints++;

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { runCanary, type CanaryInputs } from '../../src/core/canary/index.js';
 import { FlowFailure, type FlowOutputs } from '../../src/core/flow.js';
 import { KubeClient } from '../../src/core/kube/client.js';
-import { runRollback } from '../../src/core/rollback/rollback-flow.js';
+import { runRollback } from '../../src/core/rollback/flow.js';
 import { canarySpec } from '../../src/core/specs/canary.js';
 import { rollbackSpec } from '../../src/core/specs/rollback.js';
 import { parseInputs } from '../../src/core/specs/spec.js';

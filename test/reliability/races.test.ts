@@ -4,12 +4,12 @@ import { runBlueGreen } from '../../src/core/blue-green/flow.js';
 import { runCanary, type CanaryInputs } from '../../src/core/canary/index.js';
 import { FlowFailure, type FlowOutputs } from '../../src/core/flow.js';
 import { KubeClient } from '../../src/core/kube/client.js';
-import { runRollback } from '../../src/core/rollback/rollback-flow.js';
+import { runRollback } from '../../src/core/rollback/flow.js';
 import { canarySpec } from '../../src/core/specs/canary.js';
 import { rollbackSpec } from '../../src/core/specs/rollback.js';
 import { parseInputs } from '../../src/core/specs/spec.js';
 import { startTestCluster, type TestCluster } from '../cluster/server.js';
-import { colourDeployments, fakeClock, hostsInputs, hostsVirtualService, inputs as blueGreenInputs, testContext } from '../blue-green/harness.js';
+import { colorDeployments, fakeClock, hostsInputs, hostsVirtualService, inputs as blueGreenInputs, testContext } from '../blue-green/harness.js';
 import { CANARY_IMAGE, ISTIO_ROUTING, STABLE_IMAGE, WORKLOADS, canaryRecord, flowContext, meshObjects, scaledClock } from '../canary/harness.js';
 import { deploymentState, journalOf, leaseHolder, recordWeights, until } from './support.js';
 
@@ -46,7 +46,7 @@ const weightsOf = (ns: string, name: string) => cluster.get('networking.istio.io
 
 test('two blue-green runs on one service: the second fails naming the holder, traffic is switched once', async () => {
   races++;
-  await cluster.apply([...colourDeployments('twice'), hostsVirtualService('twice')]);
+  await cluster.apply([...colorDeployments('twice'), hostsVirtualService('twice')]);
   const recorder = await recordWeights(cluster, 'shop');
   // The first run's first weight write is slow, so it is still holding the lock when the second starts.
   const slow = cluster.faults.add({ method: 'PATCH', path: '/apis/networking.istio.io/v1/namespaces/shop/virtualservices/twice', delayMs: 2500, times: 1 });
@@ -105,7 +105,7 @@ test('a rollback racing a canary waits for its lock, then undoes it: the end sta
 
 test('an outside edit between our read and our write is kept: the write is redone on top of it', async () => {
   races++;
-  await cluster.apply([...colourDeployments('edited'), hostsVirtualService('edited')]);
+  await cluster.apply([...colorDeployments('edited'), hostsVirtualService('edited')]);
   const vsPath = '/apis/networking.istio.io/v1/namespaces/shop/virtualservices/edited';
   // Our first weight write waits at the server; meanwhile someone edits the VirtualService (timeout and retries).
   const hold = cluster.faults.add({ method: 'PATCH', path: vsPath, delayMs: 600, times: 1 });

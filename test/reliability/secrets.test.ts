@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { stringify as stringifyYaml } from 'yaml';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startTestCluster, type TestCluster } from '../cluster/server.js';
-import { colourDeployments, hostsInputs, hostsVirtualService } from '../blue-green/harness.js';
+import { colorDeployments, hostsInputs, hostsVirtualService } from '../blue-green/harness.js';
 import { CANARY_IMAGE, ISTIO_ROUTING, WORKLOADS, meshObjects } from '../canary/harness.js';
 import { startRecorder, type HttpRecorder } from '../notify/http-recorder.js';
 
@@ -61,7 +61,7 @@ async function runAction(action: string, inputs: Record<string, string>): Promis
 }
 
 test('no secret of any action reaches a log, an output, a summary, a Slack payload or a GitHub API body', async () => {
-  await cluster.apply([...colourDeployments('sec'), hostsVirtualService('sec'), ...meshObjects('sec-canary')]);
+  await cluster.apply([...colorDeployments('sec'), hostsVirtualService('sec'), ...meshObjects('sec-canary')]);
   const common = { kubeconfig: cluster.kubeconfig, 'slack-webhook-url': `${recorder.url}${WEBHOOK_PATH}`, 'github-token': GITHUB_TOKEN, environment: 'production' };
   const dbUrl = `postgresql://app:${DB_PASSWORD}@127.0.0.1:1/shop`;
   const metrics = `metrics: [{ name: up, consecutiveErrorLimit: 0, successCondition: "result[0] >= 0", provider: { prometheus: { query: up } } }]`;

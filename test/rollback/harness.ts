@@ -16,7 +16,7 @@ import {
 import { StateStore, type StateEntry } from '../../src/core/kube/state-store.js';
 import type { Weights } from '../../src/core/kube/weights.js';
 import { MemoryReporter } from '../../src/core/reporter.js';
-import { runRollback, type RollbackInputs } from '../../src/core/rollback/rollback-flow.js';
+import { runRollback, type RollbackInputs } from '../../src/core/rollback/flow.js';
 import type { RollbackAction } from '../../src/core/rollback/report.js';
 import { Secrets } from '../../src/core/secrets.js';
 import { rollbackSpec } from '../../src/core/specs/rollback.js';
@@ -177,9 +177,9 @@ export function deployment(namespace: string, name: string, image: string, repli
   };
 }
 
-/** Blue-green with Istio: two colour Deployments and a VirtualService routing 100% to blue by host. */
+/** Blue-green with Istio: two color Deployments and a VirtualService routing 100% to blue by host. */
 export function blueGreenFixtures(t: Target) {
-  const host = (colour: string) => `${t.service}-${colour}.${t.namespace}.svc.cluster.local`;
+  const host = (color: string) => `${t.service}-${color}.${t.namespace}.svc.cluster.local`;
   const objects = [
     deployment(t.namespace, `${t.service}-blue`, `${t.service}:1.0`),
     deployment(t.namespace, `${t.service}-green`, `${t.service}:1.0`),

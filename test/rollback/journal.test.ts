@@ -34,7 +34,7 @@ describe('after a blue-green switch', () => {
   const f = blueGreenFixtures(t);
   const green = { namespace: t.namespace, name: 'checkout-green' };
 
-  test('puts the weights back exactly, then the idle colour image, traffic first; each entry marked compensated', async () => {
+  test('puts the weights back exactly, then the idle color image, traffic first; each entry marked compensated', async () => {
     await cluster.apply(f.objects);
     await deliver(cluster, t, { runId: 'run-100', strategy: 'blue-green' }, async (s) => {
       await journaledImage(s, green, 'checkout:2.0');
@@ -336,13 +336,13 @@ describe('after an Argo Rollouts canary promoted to 50%', () => {
   });
 });
 
-describe('after a blue-green switch that scaled the old colour down', () => {
+describe('after a blue-green switch that scaled the old color down', () => {
   const t = { namespace: 'bgs', service: 'search' };
   const f = blueGreenFixtures(t);
   const blue = { namespace: t.namespace, name: 'search-blue' };
   const green = { namespace: t.namespace, name: 'search-green' };
 
-  test('scales the old colour back up and waits for it before traffic returns to it, then the rest', async () => {
+  test('scales the old color back up and waits for it before traffic returns to it, then the rest', async () => {
     await cluster.apply(f.objects);
     await deliver(cluster, t, { runId: 'run-550', strategy: 'blue-green' }, async (s) => {
       await journaledImage(s, green, 'search:2.0');

@@ -5,8 +5,9 @@
  * actions' own input parsing (src/core/specs).
  */
 import { describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { parseInputsWithFile } from '../../src/core/specs/delivery-file.js';
 import { actionSpecs } from '../../src/core/specs/index.js';
-import { parseInputs } from '../../src/core/specs/spec.js';
 import { callInputs, loadModels, ranJobs, simulate, type JobPlan, type Scenario, type WorkflowRun } from './simulate.js';
 import { actionInputs, ownActionName } from './workflow-files.js';
 import { parse as parseYaml } from 'yaml';
@@ -26,7 +27,11 @@ const STAGING = {
   image: 'registry.example.com/checkout',
   version: '1.25.0',
   strategy: 'blue-green',
+  router: 'service',
 };
+
+/** The caller's checked-out repository: its delivery file gives what the inputs leave empty. */
+const WORKSPACE = fileURLToPath(new URL('./fixtures/workspace/', import.meta.url));
 
 const PRODUCTION = {
   service: 'checkout',
@@ -79,12 +84,12 @@ function release(inputs: Scenario['inputs'], ...overrides: Record<string, JobPla
   return simulate(deploy, { trigger: 'call', inputs, secrets: SECRETS, jobs: plans(...overrides) });
 }
 
-/** The inputs of one action step, as the action parses them (defaults from its action.yml), or the parse error. */
-function actionParse(run: WorkflowRun, job: string, step: string): { ok: true; inputs: Record<string, unknown> } | { ok: false; error: string } {
+/** The inputs of one action step, as the action parses them (the delivery file of WORKSPACE, then the defaults), or the parse error. */
+async function actionParse(run: WorkflowRun, job: string, step: string): Promise<{ ok: true; inputs: Record<string, unknown> } | { ok: false; error: string }> {
   const s = run.jobs[job]!.steps[step]!;
   const name = ownActionName(s.uses!)!;
   try {
-    return { ok: true, inputs: parseInputs(actionSpecs[name]!, s.with) as Record<string, unknown> };
+    return { ok: true, inputs: (await parseInputsWithFile(actionSpecs[name]!, s.with, WORKSPACE)).inputs as Record<string, unknown> };
   } catch (error) {
     return { ok: false, error: (error as Error).message };
   }
@@ -103,7 +108,7 @@ describe('deploy.yml: rollback undoes this release only, and only when it change
     const given = withOf(run, 'rollback', 'rollback');
     expect(given.mode).toBe('auto');
     expect(given['database-url']).toBe('');
-    expect(actionParse(run, 'rollback', 'rollback')).toMatchObject({ ok: true });
+    expect(await actionParse(run, 'rollback', 'rollback')).toMatchObject({ ok: true });
   });
 
   it("the rollback names this release (one id for every job of this call), so a previous good release is never the target", async () => {
@@ -131,7 +136,7 @@ describe('deploy.yml: rollback undoes this release only, and only when it change
     expect(given).toMatchObject({ mode: 'all', release: run.jobs.prepare!.outputs.release, version: '2026_11_23_split_name', 'database-url': SECRETS.DATABASE_URL });
     // The expand recorded its compensation in the ledger: the rollback passes no command of its own.
     expect(given).not.toHaveProperty('rollback-command');
-    expect(actionParse(run, 'rollback', 'rollback')).toMatchObject({ ok: true });
+    expect(await actionParse(run, 'rollback', 'rollback')).toMatchObject({ ok: true });
   });
 
   it('deliver fails before its first write (lock timeout, bad kubeconfig) → rollback of this release, which has nothing to undo', async () => {
@@ -158,7 +163,7 @@ describe('deploy.yml: rollback undoes this release only, and only when it change
     expect(given.jobs.prepare!.outputs.release).toBe('checkout-1.25.0');
     const odd = await release({ ...STAGING, service: 'a-very-long-service-name-for-the-checkout-of-the-shop', environment: 'Production EU west with a long environment name' });
     expect(odd.jobs.prepare!.outputs.release).toMatch(/^[A-Za-z0-9._-]{1,63}$/);
-    expect(actionParse(odd, 'deliver', 'blue-green')).toMatchObject({ ok: true });
+    expect(await actionParse(odd, 'deliver', 'blue-green')).toMatchObject({ ok: true });
   });
 
   it('a bad explicit release stops the release before anything runs', async () => {
@@ -237,7 +242,7 @@ describe('deploy.yml: contract only after a delivered, validated release (item 5
     const run = await release(PRODUCTION);
     const given = withOf(run, 'contract', 'contract');
     expect(given).toMatchObject({ 'require-rollout': 'shop/checkout', 'expected-image': 'registry.example.com/checkout:1.25.0', kubeconfig: SECRETS.KUBECONFIG, confirm: 'contract' });
-    expect(actionParse(run, 'contract', 'contract')).toMatchObject({ ok: true });
+    expect(await actionParse(run, 'contract', 'contract')).toMatchObject({ ok: true });
   });
 
   it('blue-green: contract requires the colour now live', async () => {
@@ -255,7 +260,7 @@ describe('rollback.yml (items 6 and 7)', () => {
   const rollback = models[ROLLBACK]!;
 
   it('checks out the caller’s repository before the rollback step, so file-based commands exist', async () => {
-    const run = await simulate(rollback, { trigger: 'dispatch', inputs: { service: 'checkout', namespace: 'shop', environment: 'production', reason: 'bad release' }, secrets: SECRETS });
+    const run = await simulate(rollback, { trigger: 'dispatch', inputs: { service: 'checkout', environment: 'production', reason: 'bad release' }, secrets: SECRETS });
     const steps = Object.values(run.jobs.rollback!.steps);
     const checkout = steps.findIndex((s) => s.uses?.startsWith('actions/checkout@'));
     const ours = steps.findIndex((s) => s.id === 'rollback');
@@ -266,15 +271,15 @@ describe('rollback.yml (items 6 and 7)', () => {
   it('a dispatched migration rollback gets its command, version and release', async () => {
     const run = await simulate(rollback, {
       trigger: 'dispatch',
-      inputs: { service: 'checkout', namespace: 'shop', environment: 'production', reason: 'bad migration', mode: 'all', release: 'checkout-production-17000000001', version: '2026_11_23_split_name', 'rollback-command': 'npx knex migrate:down x.js' },
+      inputs: { service: 'checkout', environment: 'production', reason: 'bad migration', mode: 'all', release: 'checkout-production-17000000001', version: '2026_11_23_split_name', 'rollback-command': 'npx knex migrate:down x.js' },
       secrets: SECRETS,
     });
     expect(withOf(run, 'rollback', 'rollback')).toMatchObject({ mode: 'all', release: 'checkout-production-17000000001', version: '2026_11_23_split_name', 'rollback-command': 'npx knex migrate:down x.js' });
-    expect(actionParse(run, 'rollback', 'rollback')).toMatchObject({ ok: true });
+    expect(await actionParse(run, 'rollback', 'rollback')).toMatchObject({ ok: true });
   });
 
   it('does not queue behind releases: its concurrency group is not the release group', async () => {
-    const inputs = { service: 'checkout', namespace: 'shop', environment: 'production', reason: 'now' };
+    const inputs = { service: 'checkout', environment: 'production', reason: 'now' };
     const r = await simulate(rollback, { trigger: 'dispatch', inputs, secrets: SECRETS });
     const d = await release(PRODUCTION);
     expect(r.concurrency).toBeDefined();
@@ -338,33 +343,42 @@ describe('deploy.yml: what would mislead', () => {
   });
 
   it('a hand-run deploy.yml evaluates every input the actions get, and they parse', async () => {
-    const run = await simulate(deploy, { trigger: 'dispatch', inputs: { ...STAGING, strategy: 'blue-green' }, secrets: SECRETS, jobs: plans() });
+    const { router: _, ...asked } = STAGING; // a dispatch does not ask for the router: the delivery file has it
+    const run = await simulate(deploy, { trigger: 'dispatch', inputs: asked, secrets: SECRETS, jobs: plans() });
     expect(run.jobs.deliver!.ran).toBe(true);
-    expect(actionParse(run, 'deliver', 'blue-green')).toMatchObject({ ok: true });
+    expect(await actionParse(run, 'deliver', 'blue-green')).toMatchObject({ ok: true });
   });
 });
 
 describe('blue-green.yml: auto-rollback under both triggers', () => {
   const bg = models[BLUE_GREEN]!;
-  it('dispatch (where auto-rollback is not an input) switches back on failure', async () => {
-    const run = await simulate(bg, { trigger: 'dispatch', inputs: { service: 'checkout', namespace: 'shop', environment: 'production' }, secrets: SECRETS });
-    expect(withOf(run, 'blue-green', 'switch')['auto-rollback']).toBe('true');
+  const autoRollback = async (run: WorkflowRun) => {
+    const parsed = await actionParse(run, 'blue-green', 'switch');
+    expect(parsed.ok).toBe(true);
+    return parsed.ok ? parsed.inputs['auto-rollback'] : undefined;
+  };
+  it('dispatch (where auto-rollback is not an input) switches back on failure: empty, so the file or the default (on)', async () => {
+    const run = await simulate(bg, { trigger: 'dispatch', inputs: { service: 'checkout', environment: 'production' }, secrets: SECRETS });
+    expect(withOf(run, 'blue-green', 'switch')['auto-rollback']).toBe('');
+    expect(await autoRollback(run)).toBe(true);
   });
-  it('call: as given, default true', async () => {
-    const base = { service: 'checkout', namespace: 'shop', environment: 'production' };
-    expect(withOf(await simulate(bg, { trigger: 'call', inputs: base }), 'blue-green', 'switch')['auto-rollback']).toBe('true');
-    expect(withOf(await simulate(bg, { trigger: 'call', inputs: { ...base, 'auto-rollback': false } }), 'blue-green', 'switch')['auto-rollback']).toBe('false');
+  it('call: false turns it off; the default leaves it to the file, else on', async () => {
+    const base = { service: 'checkout', environment: 'production' };
+    expect(await autoRollback(await simulate(bg, { trigger: 'call', inputs: base }))).toBe(true);
+    const off = await simulate(bg, { trigger: 'call', inputs: { ...base, 'auto-rollback': false } });
+    expect(withOf(off, 'blue-green', 'switch')['auto-rollback']).toBe('false');
+    expect(await autoRollback(off)).toBe(false);
   });
 });
 
 describe('blue-green.yml and canary.yml pass a release through', () => {
   it.each([[BLUE_GREEN, 'blue-green', 'switch'], [CANARY, 'canary', 'canary']] as const)('%s', async (path, job, step) => {
-    const base = { service: 'checkout', namespace: 'shop', environment: 'production', release: 'checkout-1.25.0' };
-    const inputs: Scenario['inputs'] = path === CANARY ? { ...base, image: 'registry.example.com/checkout:1.25.0', config: 'deploy/canary.yaml' } : base;
+    const base = { service: 'checkout', environment: 'production', release: 'checkout-1.25.0' };
+    const inputs: Scenario['inputs'] = path === CANARY ? { ...base, image: 'registry.example.com/checkout:1.25.0' } : base;
     for (const trigger of ['call', 'dispatch'] as const) {
       const run = await simulate(models[path]!, { trigger, inputs, secrets: SECRETS });
       expect(withOf(run, job, step).release, trigger).toBe('checkout-1.25.0');
-      expect(actionParse(run, job, step), trigger).toMatchObject({ ok: true });
+      expect(await actionParse(run, job, step), trigger).toMatchObject({ ok: true });
     }
   });
 });
@@ -396,7 +410,7 @@ describe('deploy.yml: hygiene', () => {
     const run = await release(PRODUCTION);
     expect(withOf(run, 'expand', 'expand').service).toBe('checkout');
     expect(withOf(run, 'contract', 'contract').service).toBe('checkout');
-    expect(actionParse(run, 'expand', 'expand')).toMatchObject({ ok: true });
+    expect(await actionParse(run, 'expand', 'expand')).toMatchObject({ ok: true });
   });
 
   it('the summary shows the expand and contract results', async () => {
@@ -417,13 +431,13 @@ describe('deploy.yml: hygiene', () => {
 
   it('validation gets service, namespace and version as arguments', async () => {
     const run = await release(PRODUCTION);
-    const parsed = actionParse(run, 'deliver', 'validate');
+    const parsed = await actionParse(run, 'deliver', 'validate');
     expect(parsed).toMatchObject({ ok: true, inputs: { args: { service: 'checkout', namespace: 'shop', version: '1.25.0' } } });
   });
 
   it('a version such as 1.10 stays text in the validation arguments', async () => {
     const run = await release({ ...PRODUCTION, version: '1.10' });
-    expect(actionParse(run, 'deliver', 'validate')).toMatchObject({ ok: true, inputs: { args: { version: '1.10' } } });
+    expect(await actionParse(run, 'deliver', 'validate')).toMatchObject({ ok: true, inputs: { args: { version: '1.10' } } });
   });
 
   it('one GitHub deployment per release: only deliver records one (and the rollback, when it runs)', async () => {
@@ -444,7 +458,7 @@ describe('deploy.yml: hygiene', () => {
       for (const job of Object.values(run.jobs)) {
         for (const step of Object.values(job.steps)) {
           if (!step.ran || !step.uses || !ownActionName(step.uses)) continue;
-          expect(actionParse(run, job.id, step.id), `${job.id}.${step.id}`).toMatchObject({ ok: true });
+          expect(await actionParse(run, job.id, step.id), `${job.id}.${step.id}`).toMatchObject({ ok: true });
           const declared = actionInputs(ownActionName(step.uses)!).declared;
           expect(Object.keys(step.with).filter((k) => !declared.has(k))).toEqual([]);
         }
@@ -476,7 +490,7 @@ describe('examples/release-checkout.yml is safe to copy', () => {
   it('staging fails in deliver → its rollback needs no database', async () => {
     const staging = callInputs(example, 'staging', { trigger: 'call', inputs: {} });
     const run = await simulate(deploy, { trigger: 'call', inputs: staging, secrets: SECRETS, jobs: plans({ deliver: { failAt: 'blue-green' } }) });
-    expect(actionParse(run, 'rollback', 'rollback')).toMatchObject({ ok: true });
+    expect(await actionParse(run, 'rollback', 'rollback')).toMatchObject({ ok: true });
     expect(withOf(run, 'rollback', 'rollback').mode).toBe('auto');
   });
 });

@@ -1,26 +1,46 @@
+/**
+ * Blue-green's analysis of the new color: its arguments (built-ins about the color, overridden by
+ * `analysis-args`), checked in full before the first write, and run as a log group.
+ */
+import type { Clock } from '../metrics/clock.js';
 import type { Defaults } from '../metrics/resolve.js';
 import { resolveMetrics } from '../metrics/resolve.js';
-import type { AnalysisResult, MetricResult } from '../metrics/result.js';
+import type { AnalysisResult } from '../metrics/result.js';
 import { runAnalysis } from '../metrics/run.js';
 import type { AnalysisSpec } from '../metrics/spec.js';
 import type { Reporter } from '../reporter.js';
 import type { Secrets } from '../secrets.js';
-import type { TimelineStep } from '../notify/event.js';
+import type { Color } from './colors.js';
+import type { BlueGreenInputs, BlueGreenSettings } from './settings.js';
 
-export interface Clock {
-  now: () => number;
-  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
-}
-
-/** The analysis with its arguments filled in for the new colour: checked in full before the first write. */
+/** The analysis with its arguments filled in for the new color: checked in full before the first write. */
 export interface Analysis {
   spec: AnalysisSpec;
   args: Record<string, string>;
   defaults: Defaults;
 }
 
+/** The analysis of `target` (the new color), or undefined when the run has none. */
+export function analysisFor(settings: BlueGreenSettings, inputs: BlueGreenInputs, target: Color): Analysis | undefined {
+  if (!settings.analysis) return undefined;
+  const workload = settings.colors.workload[target];
+  const builtIn = {
+    service: inputs.service,
+    namespace: workload.namespace,
+    color: target,
+    workload: workload.name,
+    destination: settings.colors.destination[target],
+    version: settings.version,
+  };
+  return {
+    spec: settings.analysis,
+    args: analysisArgs(settings.analysis, builtIn, inputs['analysis-args']),
+    defaults: { prometheusAddress: inputs['prometheus-address'], prometheusToken: inputs['prometheus-token'] },
+  };
+}
+
 /**
- * The arguments a blue-green run gives its analysis (about the new colour), overridden by the
+ * The arguments a blue-green run gives its analysis (about the new color), overridden by the
  * `analysis-args` input. A template that declares its args gets only the built-ins it declares.
  */
 export function analysisArgs(spec: AnalysisSpec, builtIn: Record<string, string | undefined>, given: Record<string, string> = {}): Record<string, string> {
@@ -56,33 +76,8 @@ export async function analyse(analysis: Analysis, options: AnalysisRunOptions): 
       signal: options.signal,
       secrets: options.secrets,
       env: options.env,
-      now: options.clock.now,
-      sleep: options.clock.sleep,
+      now: () => options.clock.now(),
+      sleep: (ms, signal) => options.clock.sleep(ms, signal),
     }),
   );
-}
-
-/** `metric 'error-rate' measured [0.08] against result[0] < 0.01 (Failed: 1 failed measurement > failureLimit 0)`. */
-export function describeFailure(result: AnalysisResult): string {
-  const failing = result.metrics.filter((m) => !m.dryRun && m.phase === result.phase);
-  if (failing.length === 0) return result.message;
-  return failing.map(describeMetric).join('; ');
-}
-
-function describeMetric(m: MetricResult): string {
-  const last = [...m.measurements].reverse().find((x) => x.phase === m.phase) ?? m.measurements.at(-1);
-  const condition = [m.successCondition && `success when ${m.successCondition}`, m.failureCondition && `failure when ${m.failureCondition}`].filter(Boolean).join(', ');
-  const value = last?.value ?? 'no value';
-  return `metric '${m.name}' measured ${value}${condition ? ` (${condition})` : ''}: ${m.phase}, ${m.message}`;
-}
-
-/** What a timeline step shows of an analysis: the last value of each metric that has a number, and the verdict. */
-export function timelineOf(result: AnalysisResult): Pick<TimelineStep, 'analysis' | 'verdict'> {
-  const values: Record<string, number> = {};
-  for (const m of result.metrics) {
-    const value = Number(/-?\d+(\.\d+)?(e[-+]?\d+)?/i.exec(m.measurements.at(-1)?.value ?? '')?.[0]);
-    if (m.measurements.length > 0 && Number.isFinite(value)) values[m.name] = value;
-  }
-  const verdict = result.phase === 'Successful' ? 'passed' : result.phase === 'Inconclusive' ? 'inconclusive' : 'failed';
-  return { ...(Object.keys(values).length ? { analysis: values } : {}), verdict };
 }

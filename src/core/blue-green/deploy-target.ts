@@ -1,3 +1,7 @@
+/**
+ * Deploys the image to the idle color (a recorded `image` change) and waits for a color to be
+ * fully available.
+ */
 import type { DeliverySession } from '../delivery/session.js';
 import { deploymentRef, findContainer, readDeployment, RolloutFailedError, revisionOf, setDeploymentImage, waitForDeploymentRollout, type DeploymentName } from '../kube/deployment.js';
 import { describeRef } from '../kube/object-ref.js';
@@ -11,11 +15,11 @@ export interface DeployTarget {
   timeoutMs: number;
 }
 
-/** `ok: false` when the new colour did not roll out: traffic has not moved, the run stops here. */
+/** `ok: false` when the new color did not roll out: traffic has not moved, the run stops here. */
 export type DeployOutcome = { ok: true; changed: boolean } | { ok: false; reason: string };
 
 /**
- * Sets the image on the idle colour's Deployment (recorded as an `image` change, so rollback can
+ * Sets the image on the idle color's Deployment (recorded as an `image` change, so rollback can
  * put the old one back) and waits until every replica runs it and is available.
  */
 export async function deployTarget(session: DeliverySession, target: DeployTarget): Promise<DeployOutcome> {
@@ -32,18 +36,18 @@ export async function deployTarget(session: DeliverySession, target: DeployTarge
   session.reporter.info(
     container.image === target.image ? `${describeRef(ref)} already runs ${target.image}` : `${describeRef(ref)}: ${container.name} ${container.image} -> ${target.image}${applied ? '' : ' (set earlier by this run)'}`,
   );
-  const notReady = await waitForColour(session, target.workload, target.timeoutMs, `did not finish rolling out ${target.image}`);
+  const notReady = await waitForColor(session, target.workload, target.timeoutMs, `did not finish rolling out ${target.image}`);
   if (notReady) return { ok: false, reason: notReady };
   session.reporter.info(`${describeRef(ref)}: rolled out ${target.image}`);
   return { ok: true, changed: container.image !== target.image };
 }
 
 /**
- * Waits until every replica of a colour is available; returns why not (a failed rollout, or the
+ * Waits until every replica of a color is available; returns why not (a failed rollout, or the
  * rollout-timeout with the last progress seen), or undefined when it is ready. `what` finishes
  * "<Deployment> ... within rollout-timeout".
  */
-export async function waitForColour(session: DeliverySession, d: DeploymentName, timeoutMs: number, what: string): Promise<string | undefined> {
+export async function waitForColor(session: DeliverySession, d: DeploymentName, timeoutMs: number, what: string): Promise<string | undefined> {
   const ref = deploymentRef(d);
   try {
     await waitForDeploymentRollout(session.client, d, {

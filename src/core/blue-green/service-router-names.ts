@@ -22,11 +22,11 @@ export function serviceRouterNameProblems(inputs: Pick<BlueGreenInputs, 'service
       );
     }
   }
-  for (const colour of ['blue', 'green'] as const) {
-    const value = inputs[colour];
+  for (const color of ['blue', 'green'] as const) {
+    const value = inputs[color];
     if (value.length > MAX_LABEL_VALUE || !LABEL_VALUE.test(value)) {
       problems.push(
-        `${colour}: with router service it is the value of label ${inputs['selector-label']} (${value.length} characters), and a label value is at most ${MAX_LABEL_VALUE} letters, digits, "-", "_" and ".", starting and ending with a letter or digit`,
+        `${color}: with router service it is the value of label ${inputs['selector-label']} (${value.length} characters), and a label value is at most ${MAX_LABEL_VALUE} letters, digits, "-", "_" and ".", starting and ending with a letter or digit`,
       );
     }
   }

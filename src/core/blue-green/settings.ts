@@ -1,3 +1,7 @@
+/**
+ * Blue-green's inputs made into one checked plan (router, colors, steps, analysis, version) before
+ * the first request.
+ */
 import { InputError } from '../config/input-error.js';
 import type { RouterSpec } from '../delivery/router-spec.js';
 import type { AnalysisSpec } from '../metrics/spec.js';
@@ -6,7 +10,7 @@ import { parseMetrics } from '../metrics/config.js';
 import { readFileOrInline } from '../config/file-or-inline.js';
 import type { blueGreenSpec } from '../specs/blue-green.js';
 import type { ParsedInputs } from '../specs/spec.js';
-import type { Colours } from './colours.js';
+import type { Colors } from './colors.js';
 import { serviceRouterNameProblems } from './service-router-names.js';
 
 export type BlueGreenInputs = ParsedInputs<typeof blueGreenSpec>;
@@ -14,8 +18,8 @@ export type BlueGreenInputs = ParsedInputs<typeof blueGreenSpec>;
 /** Everything the inputs decide, checked together before the first request: bad input never changes the cluster. */
 export interface BlueGreenSettings {
   router: RouterSpec;
-  colours: Colours;
-  /** Weights of the new colour, ending at 100. */
+  colors: Colors;
+  /** Weights of the new color, ending at 100. */
   steps: number[];
   image?: string;
   /** The image's tag (or digest), for messages and the smoke test's VERSION. */
@@ -30,7 +34,7 @@ export interface BlueGreenSettings {
 export async function settingsFromInputs(inputs: BlueGreenInputs, workspace: string): Promise<BlueGreenSettings> {
   const problems: string[] = [];
   const { namespace, service } = inputs;
-  if (inputs.blue === inputs.green) problems.push(`green: must differ from blue (both are ${inputs.green}); give each colour its own destination`);
+  if (inputs.blue === inputs.green) problems.push(`green: must differ from blue (both are ${inputs.green}); give each color its own destination`);
   if (inputs.router === 'service' && inputs.steps.length > 1) {
     problems.push(`steps: router service switches a Service selector, which cannot split traffic; remove steps (${inputs.steps.join(',')}) or use router istio or gateway`);
   }
@@ -81,7 +85,7 @@ export async function settingsFromInputs(inputs: BlueGreenInputs, workspace: str
         : { type: 'service', ...route, label: inputs['selector-label'], destinations };
   return {
     router,
-    colours: { destination, workload },
+    colors: { destination, workload },
     steps: inputs.steps,
     ...(inputs.image ? { image: inputs.image, version: versionOf(inputs.image) } : {}),
     ...(analysis ? { analysis } : {}),

@@ -1,5 +1,9 @@
+/**
+ * The smoke test run against the idle color before traffic moves: the team's command as an
+ * argument list, no shell.
+ */
 import { formatDuration } from '../config/primitives.js';
-import type { CommandRunner } from '../migrate/command-runner.js';
+import type { CommandRunner } from '../command-runner.js';
 import type { Reporter } from '../reporter.js';
 
 export interface SmokeTestOptions {
@@ -11,7 +15,7 @@ export interface SmokeTestOptions {
   signal: AbortSignal;
 }
 
-/** The smoke test against the idle colour: an argument list, no shell. Returns why it failed, or undefined when it passed. */
+/** The smoke test against the idle color: an argument list, no shell. Returns why it failed, or undefined when it passed. */
 export async function runSmokeTest(options: SmokeTestOptions): Promise<string | undefined> {
   const shown = options.argv.join(' ');
   options.reporter.info(`Smoke test: ${shown} (TARGET_COLOR=${options.env.TARGET_COLOR})`);

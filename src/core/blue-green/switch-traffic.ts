@@ -1,23 +1,27 @@
+/**
+ * Moving blue-green traffic: one journaled weight step at a time, and the switch back in one
+ * write.
+ */
 import type { DeliverySession } from '../delivery/session.js';
 import { recordedSpec, type RouterSpec } from '../delivery/router-spec.js';
 import type { StateEntry } from '../kube/state-store.js';
 import type { TrafficRouter } from '../kube/traffic-router.js';
 import { splitWeights, type Weights } from '../kube/weights.js';
 import type { TimelineStep } from '../notify/event.js';
-import { describeColourWeights, type Colour, type ColourMap } from './colours.js';
+import { describeColorWeights, type Color, type ColorMap } from './colors.js';
 
 export interface SwitchPlan {
   /** Fixed on its route by its first read, at the start of the run (see route-pin.ts). */
   router: TrafficRouter;
   routerSpec: RouterSpec;
-  destination: ColourMap<string>;
-  from: Colour;
-  to: Colour;
-  /** The new colour's weight at each step, ending at 100. */
+  destination: ColorMap<string>;
+  from: Color;
+  to: Color;
+  /** The new color's weight at each step, ending at 100. */
   steps: readonly number[];
 }
 
-/** The weights that put `weight`% on the new colour. */
+/** The weights that put `weight`% on the new color. */
 export function weightsAt(plan: Pick<SwitchPlan, 'destination' | 'from' | 'to'>, weight: number): Weights {
   return splitWeights([plan.destination[plan.from], plan.destination[plan.to]], weight);
 }
@@ -47,7 +51,7 @@ export async function takeStep(session: DeliverySession, plan: SwitchPlan, index
   );
   const weights = result ?? next;
   const verb = session.dryRun ? 'would route' : applied ? 'routes' : 'already routes (this run set it before)';
-  session.reporter.info(`Step ${index + 1}/${plan.steps.length}: ${plan.router.describe()} ${verb} ${describeColourWeights(weights, plan.destination)}`);
+  session.reporter.info(`Step ${index + 1}/${plan.steps.length}: ${plan.router.describe()} ${verb} ${describeColorWeights(weights, plan.destination)}`);
   const timeline: TimelineStep = { name: `${plan.to} ${weight}%`, weight, startedAt };
   session.event.timeline = [...session.event.timeline, timeline];
   await session.phase({ phase: `step ${index + 1}/${plan.steps.length}`, weight, colour: plan.to });
@@ -55,7 +59,7 @@ export async function takeStep(session: DeliverySession, plan: SwitchPlan, index
 }
 
 /**
- * Puts all traffic back on the old colour in one write (not step by step: the new colour is
+ * Puts all traffic back on the old color in one write (not step by step: the new color is
  * failing), then marks this run's traffic entries compensated, newest first, so neither the post
  * step nor the rollback action undoes them again.
  */
@@ -65,6 +69,6 @@ export async function switchBack(session: DeliverySession, plan: SwitchPlan, ori
   );
   const weights = await plan.router.write(original);
   for (const entry of entries) await session.journal.markCompensated(entry.id);
-  session.reporter.warn(`Switched back: ${plan.router.describe()} routes ${describeColourWeights(weights, plan.destination)}`);
+  session.reporter.warn(`Switched back: ${plan.router.describe()} routes ${describeColorWeights(weights, plan.destination)}`);
   return weights;
 }

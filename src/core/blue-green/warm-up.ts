@@ -1,3 +1,8 @@
+/**
+ * Warms the idle color before it takes traffic: `requests` GETs to its own address, a few at a
+ * time, each bounded by `timeoutMs`. Best effort: the result is counted and reported; the smoke
+ * test and the analysis are the gates.
+ */
 import type { Reporter } from '../reporter.js';
 
 export interface WarmUpOptions {
@@ -17,11 +22,6 @@ export interface WarmUpResult {
   failures: string[];
 }
 
-/**
- * Warms the idle colour before it takes traffic: `requests` GETs to its own address, a few at a
- * time, each bounded by `timeoutMs`. Best effort, as in the seed's script: the result is counted
- * and reported; the smoke test and the analysis are the gates.
- */
 export async function warmUp(options: WarmUpOptions): Promise<WarmUpResult> {
   const result: WarmUpResult = { sent: 0, succeeded: 0, failures: [] };
   let next = 0;

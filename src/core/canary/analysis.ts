@@ -1,16 +1,15 @@
+/**
+ * The canary's analyses: a step's analysis, which the walk waits for, and the background analysis,
+ * which runs alongside later steps and aborts the canary the moment it fails.
+ */
 import { formatDuration } from '../config/primitives.js';
+import type { Clock } from '../metrics/clock.js';
 import { runAnalysis } from '../metrics/run.js';
 import type { Defaults } from '../metrics/resolve.js';
 import type { AnalysisResult } from '../metrics/result.js';
 import type { Reporter } from '../reporter.js';
 import type { Secrets } from '../secrets.js';
-import type { CanaryAnalysis } from './config.js';
-
-/** Time as the canary sees it: injectable so tests run a 10-minute pause in milliseconds. */
-export interface CanaryClock {
-  now(): number;
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
+import type { BackgroundAnalysis, CanaryAnalysis } from './config.js';
 
 /** What an analysis needs besides its definition. */
 export interface AnalysisContext {
@@ -18,7 +17,7 @@ export interface AnalysisContext {
   env: Readonly<Record<string, string | undefined>>;
   reporter: Reporter;
   secrets: Secrets;
-  clock: CanaryClock;
+  clock: Clock;
 }
 
 /** The longest a background analysis can run: the longest duration the config accepts. */
@@ -41,7 +40,7 @@ export function runStepAnalysis(analysis: CanaryAnalysis, context: AnalysisConte
 }
 
 /**
- * The background analysis (Argo's `strategy.canary.analysis`): started at `startingStep`, it
+ * A run of the background analysis (Argo's `strategy.canary.analysis`): started at `startingStep`, it
  * measures alongside every later step, and the moment it ends anything but Successful it calls
  * `onFailure`, which interrupts the step in progress so the canary is aborted at once. It is
  * stopped when the walk ends (promoted, paused or aborted for another reason).
@@ -51,7 +50,7 @@ export function runStepAnalysis(analysis: CanaryAnalysis, context: AnalysisConte
  * for measurements that did not happen (a metric that took none is Inconclusive). A stopped run
  * never aborts the canary: the walk is over by then.
  */
-export class BackgroundAnalysis {
+export class BackgroundRun {
   private readonly stopper = new AbortController();
   private running: Promise<void> | undefined;
   private startedMs = 0;
@@ -61,7 +60,7 @@ export class BackgroundAnalysis {
   error: unknown;
 
   constructor(
-    readonly analysis: CanaryAnalysis & { startingStep: number },
+    readonly analysis: BackgroundAnalysis,
     private readonly context: AnalysisContext,
     private readonly onFailure: () => void,
   ) {}

@@ -1,9 +1,3 @@
-import type { V1ConfigMap } from '@kubernetes/client-node';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import type { KubeClient } from '../kube/client.js';
-import { isConflict, isNotFound, KubeObjectError } from '../kube/errors.js';
-import type { ObjectRef } from '../kube/object-ref.js';
-
 /**
  * Where a service's canary stands, kept on the cluster in the ConfigMap `pd-canary-<service>`
  * (`kubectl get configmap pd-canary-checkout -o yaml`): which image, which step, and whether it is
@@ -12,6 +6,12 @@ import type { ObjectRef } from '../kube/object-ref.js';
  * promote`), continue one whose run was killed, or refuse to start a second one over it.
  * Written only by the run that holds the service's lock.
  */
+import type { V1ConfigMap } from '@kubernetes/client-node';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import type { KubeClient } from '../kube/client.js';
+import { isConflict, isNotFound, KubeObjectError } from '../kube/errors.js';
+import type { ObjectRef } from '../kube/object-ref.js';
+
 export type CanaryState = 'progressing' | 'paused' | 'promoted' | 'aborted' | 'rolled-back';
 
 export interface CanaryRecord {

@@ -1,6 +1,3 @@
-import { z } from 'zod';
-import { duration, objectName, percentage } from '../config/primitives.js';
-
 /**
  * The canary config file, in Argo Rollouts' vocabulary (`strategy.canary` of a Rollout), as a
  * zod schema: the one source of its validation and of its published JSON schema
@@ -13,6 +10,8 @@ import { duration, objectName, percentage } from '../config/primitives.js';
  *   steps:     [ { setWeight: 10 }, { pause: { duration: 10m } }, { analysis: { templates: [...] } }, ... ]
  *   analysis:  { templates: [...], startingStep: 1 }               # background analysis
  */
+import * as z from 'zod';
+import { duration, objectName, percentage } from '../config/primitives.js';
 
 const described = <T extends z.ZodType>(schema: T, description: string) => schema.meta({ description });
 

@@ -1,3 +1,10 @@
+/**
+ * The canary config as the flow uses it: steps as a tagged union, each analysis (a step's, or
+ * the background one) with its templates merged into one AnalysisSpec, as Argo merges the
+ * templates of one analysis into one AnalysisRun. Everything is checked here, before the
+ * cluster is touched: the schema, every metric template, the references between them, and
+ * (checkAnalyses) that every analysis resolves: its args are given and it has a Prometheus.
+ */
 import { createHash } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import { InputError } from '../config/input-error.js';
@@ -7,13 +14,6 @@ import { resolveMetrics, type Defaults } from '../metrics/resolve.js';
 import { effectiveCount, type AnalysisSpec, type ArgSpec } from '../metrics/spec.js';
 import { canaryConfigSchema, type ParsedCanaryConfig } from './config-schema.js';
 
-/**
- * The canary config as the flow uses it: steps as a tagged union, each analysis (a step's, or
- * the background one) with its templates merged into one AnalysisSpec, as Argo merges the
- * templates of one analysis into one AnalysisRun. Everything is checked here, before the
- * cluster is touched: the schema, every metric template, the references between them, and
- * (checkAnalyses) that every analysis resolves: its args are given and it has a Prometheus.
- */
 export type CanaryStep =
   | { kind: 'setWeight'; weight: number }
   | { kind: 'pause'; durationMs?: number }

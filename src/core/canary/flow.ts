@@ -1,12 +1,17 @@
+/**
+ * The canary action: `start` deploys the canary and walks the steps, `promote` continues a paused
+ * (or interrupted) canary, `abort` sends all traffic back to stable, `status` only reports.
+ * Everything the run will use is read and checked before the first write: the config, every
+ * analysis, and the live objects the router and workloads name.
+ */
 import { canonicalJson } from '../canonical-json.js';
 import { InputError } from '../config/input-error.js';
 import { postDeliverySession, runDeliverySession } from '../delivery/session.js';
 import type { Flow, FlowContext, FlowOutputs } from '../flow.js';
 import { KubeClient } from '../kube/client.js';
-import { sleepMs } from '../retry.js';
+import { type Clock, realClock } from '../metrics/clock.js';
 import { canarySpec } from '../specs/canary.js';
 import type { ParsedInputs } from '../specs/spec.js';
-import type { CanaryClock } from './analysis.js';
 import { canaryReleaseOf, CanaryRecordStore, type CanaryRecord } from './canary-record.js';
 import { readFileOrInline } from '../config/file-or-inline.js';
 import { checkAnalyses, parseCanaryConfig, type CanaryConfig } from './config.js';
@@ -14,24 +19,16 @@ import { canaryStatus } from './status.js';
 import { createTarget } from './targets.js';
 import { CanaryWalk, stepNumber } from './walk.js';
 
-/**
- * The canary action: `start` deploys the canary and walks the steps, `promote` continues a paused
- * (or interrupted) canary, `abort` sends all traffic back to stable, `status` only reports.
- * Everything the run will use is read and checked before the first write: the config, every
- * analysis, and the live objects the router and workloads name.
- */
 export type CanaryInputs = ParsedInputs<typeof canarySpec>;
 
 export interface CanaryRunOptions {
   /** A client built elsewhere (tests); otherwise from the kubeconfig input. */
   client?: KubeClient;
   /** Time for pauses and analyses (tests run a 10-minute pause in milliseconds). */
-  clock?: CanaryClock;
+  clock?: Clock;
   /** Where GITHUB_WORKSPACE and the metrics' credentials (valueFrom.env) are read. Default process.env. */
   env?: NodeJS.ProcessEnv;
 }
-
-export const realClock: CanaryClock = { now: () => Date.now(), sleep: sleepMs };
 
 export async function runCanary(inputs: CanaryInputs, context: FlowContext, options: CanaryRunOptions = {}): Promise<FlowOutputs> {
   const env = options.env ?? process.env;

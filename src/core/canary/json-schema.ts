@@ -1,12 +1,12 @@
-import { z } from 'zod';
-import { canaryConfigSchema } from './config-schema.js';
-
 /**
  * The JSON schema of the canary config file, generated from the zod schema that validates it
  * (what a user writes: the input side of every transform). Published as
  * `actions/canary/config.schema.json` for editors (`# yaml-language-server: $schema=...`);
  * a test keeps the committed file equal to this.
  */
+import * as z from 'zod';
+import { canaryConfigSchema } from './config-schema.js';
+
 export function canaryConfigJsonSchema(): Record<string, unknown> {
   const schema = z.toJSONSchema(canaryConfigSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
   return {

@@ -1,3 +1,4 @@
+/** `action: status`: where the canary stands, from the canary record and the live router. No lock, no writes. */
 import type { FlowOutputs } from '../flow.js';
 import type { KubeClient } from '../kube/client.js';
 import { formatWeights } from '../kube/weights.js';
@@ -9,7 +10,6 @@ import type { CanaryConfig } from './config.js';
 import { createTarget } from './targets.js';
 import { describeStep, stepNumber } from './walk.js';
 
-/** `action: status`: where the canary stands, from the canary record and the live router. No lock, no writes. */
 export async function canaryStatus(options: {
   client: KubeClient;
   config: CanaryConfig;

@@ -1,17 +1,3 @@
-import type { DeliverySession } from '../delivery/session.js';
-import { createRouter, recordedSpec, type RouterSpec } from '../delivery/router-spec.js';
-import { ArgoRollout, argoRolloutStatus } from '../kube/argo-rollout.js';
-import { readyPodsOf, requireReadyPods } from '../kube/ready-pods.js';
-import { ReplicaRatioRouter } from '../kube/routers/replica-ratio.js';
-import type { KubeClient } from '../kube/client.js';
-import { findContainer, readDeployment, scaleDeployment, setDeploymentImage, waitForDeploymentRollout } from '../kube/deployment.js';
-import type { ObjectRef } from '../kube/object-ref.js';
-import type { Change } from '../kube/state-store.js';
-import type { TrafficRouter } from '../kube/traffic-router.js';
-import { formatWeights, sameWeights, splitWeights, type Weights } from '../kube/weights.js';
-import { InputError } from '../config/input-error.js';
-import type { CanaryConfig } from './config.js';
-
 /**
  * What the canary walk moves, whatever the router: the canary workload, the traffic split and the
  * stable workload. Two kinds:
@@ -29,6 +15,20 @@ import type { CanaryConfig } from './config.js';
  * this run (and this canary) already made it, and only planned in a dry run. Journal step names
  * carry the canary's id: a later canary started by the same run id is a new set of steps.
  */
+import type { DeliverySession } from '../delivery/session.js';
+import { createRouter, recordedSpec, type RouterSpec } from '../delivery/router-spec.js';
+import { ArgoRollout, argoRolloutStatus } from '../kube/argo-rollout.js';
+import { readyPodsOf, requireReadyPods } from '../kube/ready-pods.js';
+import { ReplicaRatioRouter } from '../kube/routers/replica-ratio.js';
+import type { KubeClient } from '../kube/client.js';
+import { findContainer, readDeployment, scaleDeployment, setDeploymentImage, waitForDeploymentRollout } from '../kube/deployment.js';
+import type { ObjectRef } from '../kube/object-ref.js';
+import type { Change } from '../kube/state-store.js';
+import type { TrafficRouter } from '../kube/traffic-router.js';
+import { formatWeights, sameWeights, splitWeights, type Weights } from '../kube/weights.js';
+import { InputError } from '../config/input-error.js';
+import type { CanaryConfig } from './config.js';
+
 export interface CanaryTarget {
   readonly router: TrafficRouter;
   readonly routerSpec: RouterSpec;

@@ -1,12 +1,3 @@
-import { formatDuration } from '../config/primitives.js';
-import type { DeliverySession, SessionResult } from '../delivery/session.js';
-import type { AnalysisResult } from '../metrics/result.js';
-import type { TimelineStep } from '../notify/event.js';
-import { BackgroundAnalysis, runStepAnalysis, type AnalysisContext } from './analysis.js';
-import type { CanaryRecord, CanaryRecordStore } from './canary-record.js';
-import type { CanaryConfig, CanaryStep } from './config.js';
-import type { CanaryTarget, TargetRun } from './targets.js';
-
 /**
  * Walks a canary through its steps, from a given step, to one of three ends:
  *  - promoted: every step passed; the stable workload runs the new image and takes all traffic;
@@ -18,6 +9,16 @@ import type { CanaryTarget, TargetRun } from './targets.js';
  * point is resumed at that step; the changes inside it are journaled and not applied twice.
  * A cancelled run (its signal aborted) is not aborted here: its post step restores the traffic.
  */
+import { formatDuration } from '../config/primitives.js';
+import type { DeliverySession, SessionResult } from '../delivery/session.js';
+import { describeFailure, timelineOf } from '../metrics/describe.js';
+import type { AnalysisResult } from '../metrics/result.js';
+import type { TimelineStep } from '../notify/event.js';
+import { BackgroundRun, runStepAnalysis, type AnalysisContext } from './analysis.js';
+import type { CanaryRecord, CanaryRecordStore } from './canary-record.js';
+import type { CanaryConfig, CanaryStep } from './config.js';
+import type { CanaryTarget, TargetRun } from './targets.js';
+
 export interface CanaryWalkOptions {
   session: DeliverySession;
   config: CanaryConfig;
@@ -41,7 +42,7 @@ export class CanaryWalk {
   readonly analyses: AnalysisOutput[] = [];
   private weight: number;
   private stepIndex: number;
-  private background: BackgroundAnalysis | undefined;
+  private background: BackgroundRun | undefined;
   private stepController = new AbortController();
   private readonly run: TargetRun;
 
@@ -53,7 +54,7 @@ export class CanaryWalk {
     this.stepIndex = record.stepIndex;
     this.run = { session: o.session, canaryId: canaryIdOf(record), container: record.container ?? '', rolloutTimeoutMs: o.rolloutTimeoutMs };
     const bg = o.config.background;
-    if (bg) this.background = new BackgroundAnalysis(bg, o.analysis, () => this.stepController.abort(new Error(this.background!.describeFailure())));
+    if (bg) this.background = new BackgroundRun(bg, o.analysis, () => this.stepController.abort(new Error(this.background!.describeFailure())));
   }
 
   private get session(): DeliverySession {
@@ -218,8 +219,7 @@ export class CanaryWalk {
           return { failed: this.background.describeFailure() };
         }
         this.analyses.push({ step: index, templates: analysis.name, ...result });
-        entry.analysis = lastValues(result);
-        entry.verdict = result.phase === 'Successful' ? 'passed' : result.phase === 'Inconclusive' ? 'inconclusive' : 'failed';
+        Object.assign(entry, timelineOf(result));
         if (result.phase === 'Successful') return { next: true };
         const why = `analysis ${analysis.name} at step ${stepNumber(index)} (${this.weight}%) ${result.phase}: ${describeFailure(result)}`;
         if (result.phase === 'Inconclusive') return { paused: `${why}; a person decides (as Argo Rollouts pauses on an Inconclusive analysis)`, attention: true };
@@ -264,8 +264,7 @@ export class CanaryWalk {
         name: `background analysis ${bg.analysis.name}${bg.result.stopped ? ` (stopped: ${counts} measurements)` : ''}`,
         startedAt: bg.result.startedAt,
         heldMs: Date.parse(bg.result.finishedAt) - Date.parse(bg.result.startedAt),
-        analysis: lastValues(bg.result),
-        verdict: bg.result.phase === 'Successful' ? 'passed' : bg.result.phase === 'Inconclusive' ? 'inconclusive' : 'failed',
+        ...timelineOf(bg.result),
       });
     }
   }
@@ -314,28 +313,4 @@ export function describeStep(step: CanaryStep | undefined): string {
     case 'analysis':
       return `analysis ${step.analysis.name}`;
   }
-}
-
-/** The failing metrics with their values and conditions: what the step's error message says. */
-export function describeFailure(result: AnalysisResult): string {
-  const failing = result.metrics.filter((m) => !m.dryRun && m.phase === result.phase);
-  if (failing.length === 0) return result.message;
-  return failing
-    .map((m) => {
-      const values = m.measurements.map((x) => x.value ?? x.phase).slice(-5);
-      const condition = [m.successCondition && `successCondition ${m.successCondition}`, m.failureCondition && `failureCondition ${m.failureCondition}`].filter(Boolean).join(', ');
-      return `metric ${m.name} ${m.phase} with values ${values.join(', ') || 'none'}${condition ? ` (${condition})` : ''}: ${m.message}`;
-    })
-    .join('; ');
-}
-
-/** Each metric's last measured value as a number (the first number of a vector), for the timeline and chart. */
-export function lastValues(result: AnalysisResult): Record<string, number> {
-  const values: Record<string, number> = {};
-  for (const metric of result.metrics) {
-    const text = [...metric.measurements].reverse().find((m) => m.value !== undefined)?.value;
-    const number = text === undefined ? undefined : /-?\d+(?:\.\d+)?(?:e[-+]?\d+)?/i.exec(text)?.[0];
-    if (number !== undefined) values[metric.name] = Number(number);
-  }
-  return values;
 }

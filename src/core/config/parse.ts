@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { InputError } from './input-error.js';
 
 /** Where the value came from, used to name it in messages: `input` for action inputs, a file path for config files. */
@@ -18,13 +18,24 @@ export function parseWith<S extends z.ZodType>(schema: S, value: unknown, source
   throw new InputError(formatIssues(result.error.issues, source));
 }
 
-export function formatIssues(issues: readonly z.core.$ZodIssue[], source: ParseSource): string {
+/** What formatIssues reads of an issue: a zod issue, or one of the quick checks (quick-check.ts). */
+export interface FormattableIssue {
+  code: string;
+  path: PropertyKey[];
+  message: string;
+  input?: unknown;
+  expected?: string;
+  values?: readonly unknown[];
+  keys?: readonly string[];
+}
+
+export function formatIssues(issues: readonly FormattableIssue[], source: ParseSource): string {
   const lines = issues.map((issue) => formatIssue(issue, source));
   const head = lines.length === 1 ? 'Invalid' : `${lines.length} problems in`;
   return `${head} ${source.label}:\n${lines.map((l) => `  - ${l}`).join('\n')}`;
 }
 
-function formatIssue(issue: z.core.$ZodIssue, source: ParseSource): string {
+function formatIssue(issue: FormattableIssue, source: ParseSource): string {
   const path = issue.path.map(String);
   const where = path.length === 0 ? '(top level)' : `'${path.join('.')}'`;
   const secret = path.length > 0 && (source.secretKeys ?? []).includes(path[0]!);
@@ -33,14 +44,14 @@ function formatIssue(issue: z.core.$ZodIssue, source: ParseSource): string {
   return [`${where}: ${expected}`, given].filter(Boolean).join('; ');
 }
 
-function describeExpected(issue: z.core.$ZodIssue): string {
+function describeExpected(issue: FormattableIssue): string {
   switch (issue.code) {
     case 'invalid_type':
       return issue.input === undefined ? 'is required but was not given' : `expected ${issue.expected}`;
     case 'unrecognized_keys':
-      return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')} (check the spelling)`;
+      return `unknown key${(issue.keys ?? []).length > 1 ? 's' : ''} ${(issue.keys ?? []).map((k) => `'${k}'`).join(', ')} (check the spelling)`;
     case 'invalid_value':
-      return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+      return `expected one of ${(issue.values ?? []).map((v) => JSON.stringify(v)).join(', ')}`;
     default:
       return issue.message;
   }

@@ -1,35 +1,14 @@
-import { z } from 'zod';
-
 /**
  * Value types that several actions share, each parsed once here.
  * Action inputs arrive as strings; these schemas accept the string forms.
+ * The rules that need no zod (durations, booleans) live in value-checks.ts, which the quick
+ * input checks share.
  */
+import * as z from 'zod';
+import { booleanValue, durationValue } from './value-checks.js';
 
-/** One `<number><unit>` term of a Go duration (time.ParseDuration), e.g. `1.5h` or `30s`. */
-const DURATION_TERM = /(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)/y;
-const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
-const MAX_DURATION_MS = 24 * 3_600_000;
+export { parseDurationMs } from './value-checks.js';
 
-/**
- * Parses a duration as Argo Rollouts does (Go's time.ParseDuration: a sequence of decimal numbers
- * with units ns, us, ms, s, m, h, such as `90s`, `1h30m`, `1.5h`, `500ms`), or a bare number of
- * seconds (our extension, for Argo's `timeout` given in seconds), into milliseconds (rounded).
- * Returns undefined when malformed. Go's optional leading sign is not accepted: no duration here
- * may be negative.
- */
-export function parseDurationMs(text: string): number | undefined {
-  const trimmed = text.trim();
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
-  if (trimmed === '') return undefined;
-  let total = 0;
-  DURATION_TERM.lastIndex = 0;
-  while (DURATION_TERM.lastIndex < trimmed.length) {
-    const match = DURATION_TERM.exec(trimmed);
-    if (!match) return undefined;
-    total += Number(match[1]) * UNIT_MS[match[2]!]!;
-  }
-  return Math.round(total);
-}
 
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;
@@ -42,16 +21,12 @@ export function formatDuration(ms: number): string {
 export const duration = z
   .union([z.string(), z.number()])
   .transform((value, ctx) => {
-    const ms = typeof value === 'number' ? value * 1000 : parseDurationMs(value);
-    if (ms === undefined || !Number.isFinite(ms) || ms < 0) {
-      ctx.addIssue({ code: 'custom', message: 'expected a duration such as 30s, 10m or 1h (Go style, as Argo: 1h30m, 1.5h, 500ms)', input: value });
+    const parsed = durationValue(value);
+    if ('problem' in parsed) {
+      ctx.addIssue({ code: 'custom', message: parsed.problem, input: value });
       return z.NEVER;
     }
-    if (ms > MAX_DURATION_MS) {
-      ctx.addIssue({ code: 'custom', message: 'expected a duration of at most 24h', input: value });
-      return z.NEVER;
-    }
-    return ms;
+    return parsed.ms;
   });
 
 /** A traffic weight: an integer percentage 0..100, given as `25`, `"25"` or `"25%"`. */
@@ -118,12 +93,12 @@ export const imageRef = z
 export const booleanInput = z
   .union([z.boolean(), z.string()])
   .transform((value, ctx) => {
-    if (typeof value === 'boolean') return value;
-    const v = value.trim().toLowerCase();
-    if (['true', 'yes', '1', 'on'].includes(v)) return true;
-    if (['false', 'no', '0', 'off'].includes(v)) return false;
-    ctx.addIssue({ code: 'custom', message: 'expected true or false', input: value });
-    return z.NEVER;
+    const parsed = booleanValue(value);
+    if ('problem' in parsed) {
+      ctx.addIssue({ code: 'custom', message: parsed.problem, input: value });
+      return z.NEVER;
+    }
+    return parsed.value;
   });
 
 /** A whole number given as a string input, within bounds. */

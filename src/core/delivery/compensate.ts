@@ -1,3 +1,7 @@
+/**
+ * Undoing one journal entry with the `previous` values it recorded, shared by the post step of an
+ * unfinished run and the rollback action.
+ */
 import { ArgoRollout } from '../kube/argo-rollout.js';
 import type { KubeClient } from '../kube/client.js';
 import { scaleDeployment, setDeploymentImage, undoDeployment, waitForDeploymentRollout } from '../kube/deployment.js';

@@ -70,7 +70,7 @@ export interface DeliverySession {
   readonly reporter: Reporter;
   readonly signal: AbortSignal;
   readonly notify: DeploymentNotifications;
-  /** Fill phase, weight, colour and timeline as the flow goes; phase() sends it. */
+  /** Fill phase, weight, color and timeline as the flow goes; phase() sends it. */
   event: DeploymentEvent;
   /** Merge `update` into the event and notify the phase (Slack thread, deployment status). */
   phase(update: Partial<DeploymentEvent>): Promise<void>;
@@ -169,7 +169,7 @@ export async function runDeliverySession(options: SessionOptions, work: (session
  * The post step of a delivery action. When the main step did not finish (cancelled, or its process
  * was killed), undoes this run's applied traffic changes in reverse, newest first, so traffic is
  * where it was recorded before the run began; then releases the lock if this run still holds it.
- * Workload changes (an image on an idle colour, a canary Deployment) carry no traffic and are left
+ * Workload changes (an image on an idle color, a canary Deployment) carry no traffic and are left
  * for a person or the rollback action to decide on.
  */
 export async function postDeliverySession(options: Omit<SessionOptions, 'image' | 'version' | 'force'>): Promise<Compensation[]> {

@@ -1,5 +1,3 @@
-import { InputError } from '../config/input-error.js';
-
 /**
  * Template arguments, `{{args.service}}`, as in Argo Rollouts' AnalysisTemplates, filled in so
  * that an argument can never change what the text around it means:
@@ -16,6 +14,7 @@ import { InputError } from '../config/input-error.js';
  *
  * Control characters are refused everywhere.
  */
+import { InputError } from '../config/input-error.js';
 
 export type Args = Readonly<Record<string, string>>;
 

@@ -1,14 +1,3 @@
-import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
-import { InputError } from '../config/input-error.js';
-import { parseWith } from '../config/parse.js';
-import { duration } from '../config/primitives.js';
-import { placeholders } from './args.js';
-import { parseCondition } from './condition/parse.js';
-import { ConditionSyntaxError } from './condition/tokens.js';
-import { parseJsonPath } from './providers/jsonpath.js';
-import type { AnalysisSpec, HeaderSpec, HttpAuthSpec, MetricSpec, ProviderSpec } from './spec.js';
-
 /**
  * Metric definitions in Argo Rollouts' vocabulary. Accepted documents:
  *
@@ -23,6 +12,16 @@ import type { AnalysisSpec, HeaderSpec, HttpAuthSpec, MetricSpec, ProviderSpec }
  * Everything is checked here, before anything runs: unknown keys, durations, limits against
  * count, `interval` when count > 1, exactly one provider, and that every condition parses.
  */
+import { parse as parseYaml } from 'yaml';
+import * as z from 'zod';
+import { InputError } from '../config/input-error.js';
+import { parseWith } from '../config/parse.js';
+import { duration } from '../config/primitives.js';
+import { placeholders } from './args.js';
+import { parseCondition } from './condition/parse.js';
+import { ConditionSyntaxError } from './condition/tokens.js';
+import { parseJsonPath } from './providers/jsonpath.js';
+import type { AnalysisSpec, HeaderSpec, HttpAuthSpec, MetricSpec, ProviderSpec } from './spec.js';
 
 const NAME = /^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$/;
 const nameSchema = z.string().regex(NAME, 'expected a name of letters, digits, "-", "_" or "." (at most 63)');

@@ -1,6 +1,3 @@
-import type { Direction } from './spec.js';
-import { mannWhitney, type MannWhitneyResult } from './stats/mann-whitney.js';
-
 /**
  * Canary-versus-baseline judgement after Spinnaker Kayenta's NetflixACAJudge:
  * MannWhitneyClassifier per metric, then a weighted score.
@@ -29,6 +26,9 @@ import { mannWhitney, type MannWhitneyResult } from './stats/mann-whitney.js';
  *  - The interval's stated confidence is its real one (exact for small samples without ties, see
  *    stats/mann-whitney.ts); Kayenta reports the confidence asked for.
  */
+import type { Direction } from './spec.js';
+import { mannWhitney, type MannWhitneyResult } from './stats/mann-whitney.js';
+
 export type Classification = 'Pass' | 'High' | 'Low' | 'NoData' | 'Insufficient';
 
 export interface ClassifyOptions {

@@ -1,3 +1,7 @@
+/**
+ * One measurement of one metric: its provider queried (Prometheus, web, or the judge's samples)
+ * and its phase decided.
+ */
 import { assessValue } from './condition/verdict.js';
 import type { Value } from './condition/evaluate.js';
 import { classifyMetric, fmt, scoreMetrics } from './judge.js';

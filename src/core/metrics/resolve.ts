@@ -1,13 +1,13 @@
+/**
+ * A metric made concrete for one run: arguments filled in (escaped, see args.ts), the
+ * Prometheus address and credentials chosen, secret values collected for redaction.
+ */
 import { InputError } from '../config/input-error.js';
 import { interpolateCondition, interpolateHeader, interpolatePromQL, interpolateUrl, type Args } from './args.js';
 import { compileConditions, type CompiledConditions } from './condition/verdict.js';
 import { ConditionSyntaxError } from './condition/tokens.js';
 import type { AnalysisSpec, HeaderSpec, JudgeSpec, MetricSpec, PrometheusConnectionSpec } from './spec.js';
 
-/**
- * A metric made concrete for one run: arguments filled in (escaped, see args.ts), the
- * Prometheus address and credentials chosen, secret values collected for redaction.
- */
 export interface ResolvedMetric {
   spec: MetricSpec;
   provider: ResolvedProvider;

@@ -1,3 +1,7 @@
+/**
+ * What an analysis returns: each metric's measurements and phase, the judge's verdicts, and the
+ * analysis phase (Argo's).
+ */
 import type { Classification, SampleSummary, Verdict } from './judge.js';
 import type { MeasurementPhase } from './condition/verdict.js';
 

@@ -1,13 +1,3 @@
-import { InputError } from '../config/input-error.js';
-import { formatDuration } from '../config/primitives.js';
-import type { Reporter } from '../reporter.js';
-import { sleepMs, type RetryOptions } from '../retry.js';
-import { Secrets } from '../secrets.js';
-import { measure } from './measure.js';
-import { resolveMetrics, type Defaults, type ResolvedMetric } from './resolve.js';
-import { worst, type AnalysisPhase, type AnalysisResult, type MetricResult } from './result.js';
-import { effectiveCount, type AnalysisSpec, type MetricSpec } from './spec.js';
-
 /**
  * Runs an analysis the way an Argo Rollouts AnalysisRun does (analysis/analysis.go), in-process:
  *
@@ -41,6 +31,16 @@ import { effectiveCount, type AnalysisSpec, type MetricSpec } from './spec.js';
  *  - No data (empty vector, NaN) is Inconclusive, not Failed/Error (see condition/verdict.ts).
  *  - Each request is retried with the core's backoff before a measurement counts as an Error.
  */
+import { InputError } from '../config/input-error.js';
+import { formatDuration } from '../config/primitives.js';
+import type { Reporter } from '../reporter.js';
+import { sleepMs, type RetryOptions } from '../retry.js';
+import { Secrets } from '../secrets.js';
+import { measure } from './measure.js';
+import { resolveMetrics, type Defaults, type ResolvedMetric } from './resolve.js';
+import { worst, type AnalysisPhase, type AnalysisResult, type MetricResult } from './result.js';
+import { effectiveCount, type AnalysisSpec, type MetricSpec } from './spec.js';
+
 export interface RunAnalysisOptions {
   analysis: AnalysisSpec;
   /** Values for `{{args.name}}`. */

@@ -1,11 +1,10 @@
-import { fmt } from './judge.js';
-import type { AnalysisPhase, AnalysisResult, Judgement, MetricResult } from './result.js';
-
 /**
  * The job summary of an analysis: the verdict and why, then per metric its query, each measured
  * value against its condition, and the metric's verdict. Everything that came from outside
  * (queries, values, messages) is escaped, so no Markdown or HTML in it can change the page.
  */
+import { fmt } from './judge.js';
+import type { AnalysisPhase, AnalysisResult, Judgement, MetricResult } from './result.js';
 
 const ICON: Record<AnalysisPhase, string> = { Successful: '✅', Failed: '❌', Inconclusive: '⚠️', Error: '🛑' };
 const MAX_ROWS = 50;

@@ -1,13 +1,12 @@
-import { formatDuration } from '../config/primitives.js';
-import { sleepMs } from '../retry.js';
-import type { Db } from './connection.js';
-
 /**
  * One migration at a time per database: a session-level PostgreSQL advisory lock, keyed from a
  * fixed namespace and the database's name, held on a dedicated connection for the whole phase.
  * It is released by `release()`, and by PostgreSQL when the connection ends, so a run that
  * crashes or is cancelled cannot leave it behind.
  */
+import { formatDuration } from '../config/primitives.js';
+import { sleepMs } from '../retry.js';
+import type { Db } from './connection.js';
 
 /** First key: the namespace of this tool's locks ("PDMG"), so other advisory lock users do not collide. */
 export const LOCK_NAMESPACE = 0x5044_4d47;
@@ -37,8 +36,8 @@ export interface HeldLock {
   release(): Promise<void>;
 }
 
-export class LockTimeoutError extends Error {
-  override readonly name = 'LockTimeoutError';
+export class MigrationLockTimeoutError extends Error {
+  override readonly name = 'MigrationLockTimeoutError';
   constructor(
     readonly holder: LockHolder | undefined,
     readonly waitedMs: number,
@@ -54,7 +53,7 @@ export function describeHolder(holder: LockHolder | undefined): string {
   return `pid ${holder.pid}, user ${holder.user}, application_name "${holder.applicationName}", connected since ${holder.since} (${holder.state})`;
 }
 
-/** Polls pg_try_advisory_lock until it is ours or `timeoutMs` has passed (then throws LockTimeoutError). */
+/** Polls pg_try_advisory_lock until it is ours or `timeoutMs` has passed (then throws MigrationLockTimeoutError). */
 export async function acquireMigrationLock(db: Db, options: AcquireOptions): Promise<HeldLock> {
   const pollMs = options.pollMs ?? 1_000;
   const started = Date.now();
@@ -69,7 +68,7 @@ export async function acquireMigrationLock(db: Db, options: AcquireOptions): Pro
       };
     }
     const waited = Date.now() - started;
-    if (waited >= options.timeoutMs) throw new LockTimeoutError(await findLockHolder(db), waited);
+    if (waited >= options.timeoutMs) throw new MigrationLockTimeoutError(await findLockHolder(db), waited);
     if (!told) {
       told = true;
       options.onWait?.(await findLockHolder(db));

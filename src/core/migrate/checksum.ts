@@ -1,13 +1,13 @@
-import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
-
 /**
  * What a phase ran, as a checksum (as Flyway and Atlas keep one per migration): SHA-256 of its
  * argument list and of each file an argument names (`-f expand.sql`, `--file=expand.sql`,
  * `expand.js`), read relative to the working directory. Files a named file includes (`\ir`)
  * and directories are not read: name them in the command to have them counted.
  */
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+
 export interface CommandChecksum {
   /** `sha256:<hex>` over the argument list and the files. */
   checksum: string;

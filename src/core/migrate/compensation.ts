@@ -1,11 +1,3 @@
-import type pg from 'pg';
-import { finishEntry, readLedger, readSnapshots, startEntry, type ForwardPhase, type LedgerRow } from './ledger.js';
-import { latestRow } from './phase-order.js';
-import { failureMessage, outcome, stepRunner, storedArgv, type PhaseOptions, type PhaseOutcome } from './phase.js';
-import { FORWARD_PHASES } from './ledger.js';
-import type { StepName } from './run-step.js';
-import { describeDifference, diffSnapshots, droppedAndAltered, isSame, takeSnapshot } from './schema-snapshot.js';
-
 /**
  * Phase `rollback`: the compensating migration. It compensates exactly the phases of the version
  * (of one release, when given) that changed something and are not compensated yet, newest first,
@@ -15,6 +7,14 @@ import { describeDifference, diffSnapshots, droppedAndAltered, isSame, takeSnaps
  * the user gives a contract-rollback-command and confirm `data-loss`, and the message names what
  * contract dropped.
  */
+import type pg from 'pg';
+import { finishEntry, readLedger, readSnapshots, startEntry, type ForwardPhase, type LedgerRow } from './ledger.js';
+import { latestRow } from './phase-order.js';
+import { failureMessage, outcome, stepRunner, storedArgv, type PhaseOptions, type PhaseOutcome } from './phase.js';
+import { FORWARD_PHASES } from './ledger.js';
+import type { StepName } from './run-step.js';
+import { describeDifference, diffSnapshots, droppedAndAltered, isSame, takeSnapshot } from './schema-snapshot.js';
+
 export interface Compensation {
   phase: ForwardPhase;
   /** The compensated phase's ledger row. */

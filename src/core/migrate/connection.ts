@@ -1,3 +1,8 @@
+/**
+ * PostgreSQL connections of the migrate phases: one dedicated connection (the advisory lock lives
+ * with it), named in pg_stat_activity, and stopping what a stopped command left running on the
+ * server.
+ */
 import pg from 'pg';
 
 /** What the migration modules need of a PostgreSQL connection: pg's Client satisfies it. */

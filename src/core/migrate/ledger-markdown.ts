@@ -1,6 +1,6 @@
+/** The ledger as a GitHub-flavoured Markdown table; every cell escaped so no value can break the table or inject HTML. */
 import type { LedgerRow } from './ledger.js';
 
-/** The ledger as a GitHub-flavoured Markdown table; every cell escaped so no value can break the table or inject HTML. */
 export function ledgerTable(rows: readonly LedgerRow[]): string {
   if (rows.length === 0) return '_The ledger has no rows for this version._';
   const header = ['#', 'version', 'phase', 'status', 'run', 'release', 'schema', 'started', 'finished', 'message'];

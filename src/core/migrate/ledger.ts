@@ -1,11 +1,11 @@
-import type { Db } from './connection.js';
-
 /**
  * The phase ledger: one row per attempt at a phase of a migration version, kept in the
  * database it describes (schema `progressive_delivery`), so that every run, a rollback and a
  * person with psql see the same history. Rows are never deleted; an attempt moves from
  * `running` to `succeeded`, `failed` or `rolled-back`.
  */
+import type { Db } from './connection.js';
+
 export const LEDGER_SCHEMA = 'progressive_delivery';
 export const LEDGER_TABLE = `${LEDGER_SCHEMA}.migration_ledger`;
 

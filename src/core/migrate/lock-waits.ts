@@ -1,12 +1,12 @@
-import { applicationName, type Db } from './connection.js';
-import { describeQuery } from './safety-checks.js';
-
 /**
  * Who a command's statements waited behind. While a command runs, its sessions (found by the
  * application_name PGAPPNAME gives them) are looked at a few times a second; a session waiting
  * for a lock names the pids that block it (pg_blocking_pids). When lock_timeout then ends a
  * statement, the blocker is gone from the command's own error, but not from this record.
  */
+import { applicationName, type Db } from './connection.js';
+import { describeQuery } from './safety-checks.js';
+
 export interface Blocker {
   pid: number;
   user: string;

@@ -1,10 +1,9 @@
-import { FORWARD_PHASES, type ForwardPhase, type LedgerRow, type LedgerStatus } from './ledger.js';
-
 /**
  * What the ledger allows next, as pure functions of a version's rows. A phase's state is the
  * status of its latest row: an attempt that failed or was rolled back can be tried again, one
  * that succeeded is done.
  */
+import { FORWARD_PHASES, type ForwardPhase, type LedgerRow, type LedgerStatus } from './ledger.js';
 
 /** The latest row of `phase`, if any. */
 export function latestRow(rows: readonly LedgerRow[], phase: ForwardPhase): LedgerRow | undefined {

@@ -1,11 +1,18 @@
+/**
+ * One phase of an expand / migrate / contract migration, or the compensating migration
+ * (`rollback`), or a read of the ledger (`status`). With a database URL the phase runs under
+ * the migration lock, in ledger order, between safety checks, with a schema snapshot before and
+ * after and a checksum of what it ran; without one only the commands run (and a warning says
+ * what is not enforced). A dry run reads and plans, and changes nothing.
+ */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type pg from 'pg';
 import { InputError } from '../config/input-error.js';
 import type { NamespacedName } from '../config/primitives.js';
 import type { Reporter } from '../reporter.js';
 import type { Secrets } from '../secrets.js';
-import { acquireMigrationLock, describeHolder, LockTimeoutError } from './advisory-lock.js';
-import type { CommandRunner } from './command-runner.js';
+import { acquireMigrationLock, describeHolder, MigrationLockTimeoutError } from './advisory-lock.js';
+import type { CommandRunner } from '../command-runner.js';
 import { applicationName, openConnection, stopCommandSessions, type Db } from './connection.js';
 import { describeChange, commandChecksum } from './checksum.js';
 import { compensate, compensationGate, type Compensation } from './compensation.js';
@@ -18,13 +25,6 @@ import { psqlWarning, runStep, type StepContext, type StepName, type StepResult 
 import { describeConnections, inspectDatabase, safetyProblems } from './safety-checks.js';
 import { describeDifference, diffSnapshots, isSame, takeSnapshot } from './schema-snapshot.js';
 
-/**
- * One phase of an expand / migrate / contract migration, or the compensating migration
- * (`rollback`), or a read of the ledger (`status`). With a database URL the phase runs under
- * the migration lock, in ledger order, between safety checks, with a schema snapshot before and
- * after and a checksum of what it ran; without one only the commands run (and a warning says
- * what is not enforced). A dry run reads and plans, and changes nothing.
- */
 export type PhaseName = ForwardPhase | 'rollback' | 'status';
 export type PhaseResult = 'succeeded' | 'skipped' | 'refused' | 'failed' | 'rolled-back' | 'planned';
 
@@ -41,6 +41,23 @@ export interface PhaseLimits {
   statementTimeoutMs: number;
   /** How often to try the lock again. Default 1 s. */
   lockPollMs?: number;
+}
+
+/** The phase's time limits from the inputs that migrate and rollback share (durations in ms). */
+export function phaseLimits(inputs: {
+  'command-timeout': number;
+  'lock-timeout': number;
+  'max-transaction-age': number;
+  'statement-lock-timeout': number;
+  'statement-timeout': number;
+}): PhaseLimits {
+  return {
+    commandTimeoutMs: inputs['command-timeout'],
+    lockTimeoutMs: inputs['lock-timeout'],
+    maxTransactionAgeMs: inputs['max-transaction-age'],
+    statementLockTimeoutMs: inputs['statement-lock-timeout'],
+    statementTimeoutMs: inputs['statement-timeout'],
+  };
 }
 
 export interface RolloutRequirement {
@@ -177,7 +194,7 @@ async function runWithDatabase(options: PhaseOptions, databaseUrl: string): Prom
         if (!lost()) await lock.release().catch(() => undefined);
       }
     } catch (error) {
-      if (error instanceof LockTimeoutError) return outcome(options, 'refused', error.message, await readLedger(client, version));
+      if (error instanceof MigrationLockTimeoutError) return outcome(options, 'refused', error.message, await readLedger(client, version));
       throw error;
     }
   } finally {

@@ -1,13 +1,13 @@
-import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Deployment, type V1LabelSelector, type V1Pod } from '@kubernetes/client-node';
-import type { NamespacedName } from '../config/primitives.js';
-import { retry } from '../retry.js';
-
 /**
  * Proof from the cluster that the new version runs everywhere before a destructive contract:
  * for each Deployment, the controller has seen its latest spec, every replica is updated and
  * available, and every Pod it selects runs `expectedImage`. Anything short of that is a
  * problem, stated so that a person knows what to wait for.
  */
+import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Deployment, type V1LabelSelector, type V1Pod } from '@kubernetes/client-node';
+import type { NamespacedName } from '../config/primitives.js';
+import { retry } from '../retry.js';
+
 export interface RolloutProof {
   ok: boolean;
   /** One sentence per reason the proof fails. */

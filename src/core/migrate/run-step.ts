@@ -1,7 +1,11 @@
+/**
+ * Runs one of the team's migration commands (command, verify, rollback) with its output in a log
+ * group, and says how it ended (a psql ERROR line fails it even on exit 0).
+ */
 import { formatDuration } from '../config/primitives.js';
 import type { Reporter } from '../reporter.js';
 import type { Secrets } from '../secrets.js';
-import type { CommandRunner } from './command-runner.js';
+import type { CommandRunner } from '../command-runner.js';
 
 /** One of the team's commands, named as its input is. */
 export type StepName = 'command' | 'verify-command' | 'rollback-command' | 'contract-rollback-command';

@@ -1,11 +1,11 @@
-import { formatDuration } from '../config/primitives.js';
-import type { Db } from './connection.js';
-
 /**
  * What PostgreSQL looks like around a migration: open transactions older than a limit (a DDL
  * statement would queue behind them and, queued, block every query of the application on that
  * table), lock requests that wait, and connections. Only sessions of the current database count.
  */
+import { formatDuration } from '../config/primitives.js';
+import type { Db } from './connection.js';
+
 export interface DatabaseHealth {
   longTransactions: LongTransaction[];
   waitingLocks: WaitingLock[];

@@ -1,6 +1,3 @@
-import type { Db } from './connection.js';
-import { LEDGER_SCHEMA } from './ledger.js';
-
 /**
  * A compact picture of the schema a migration may touch, read from the catalog: every table,
  * view and materialized view of the database's own schemas (not `progressive_delivery`, not the
@@ -9,6 +6,9 @@ import { LEDGER_SCHEMA } from './ledger.js';
  * a difference lists itself. It says nothing about data: a dropped column re-added is the same
  * line, with every value gone. Data is what `verify-command` is for.
  */
+import type { Db } from './connection.js';
+import { LEDGER_SCHEMA } from './ledger.js';
+
 export type SchemaSnapshot = string[];
 
 const USER_SCHEMAS = `n.nspname NOT IN ('pg_catalog', 'information_schema', '${LEDGER_SCHEMA}')

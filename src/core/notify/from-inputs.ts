@@ -5,7 +5,8 @@ import type { DeploymentTracker, DeploymentTrackerFactory } from './deployment-t
 import type { DeploymentEvent, Strategy } from './event.js';
 import { JobSummary } from './job-summary.js';
 import { Notifications } from './notifications.js';
-import { SlackWebApi, type PostedMessage } from './slack-client.js';
+import { NOTIFY_STATE_KEY, parseSlackMessage, readNotifyState, type SavedNotifyState } from './posted-message.js';
+import { SlackWebApi } from './slack-client.js';
 import { SlackBotNotifier, SlackWebhookNotifier, type DeploymentNotifier } from './slack-notifier.js';
 
 /**
@@ -23,12 +24,14 @@ export interface NotifyInputs {
   'github-token'?: string;
   environment?: string;
   'environment-url'?: string;
+  /** A message an earlier job of the release posted, `<channel>/<ts>`: updated instead of posting a new one. */
+  'slack-message'?: string;
 }
 
 export interface NotifySetup {
   /** Records GitHub deployments; without it a github-token is ignored with a warning. */
   deploymentTracker?: DeploymentTrackerFactory;
-  /** Slack Web API base. Default https://slack.com/api. */
+  /** Slack Web API base. Default: the SLACK_API_URL environment variable (e.g. https://slack-gov.com/api for GovSlack), else https://slack.com/api. */
   slackApiUrl?: string;
   retry?: RetryOptions;
 }
@@ -56,13 +59,6 @@ export interface DeploymentNotifications {
   summary: JobSummary;
 }
 
-const STATE_KEY = 'notify';
-
-interface SavedState {
-  slack?: PostedMessage;
-  deploymentId?: number;
-}
-
 /**
  * Notifications are not bound to the run's cancel signal: a cancelled run must still tell Slack
  * and GitHub that it was cancelled. Each request has its own timeout and the retries are bounded.
@@ -77,8 +73,8 @@ export function notificationsFromInputs(inputs: NotifyInputs, ctx: FlowContext, 
   if (inputs['slack-token']) {
     const channel = inputs['slack-channel'];
     if (!channel) throw new InputError("Invalid inputs: 'slack-channel' is required with 'slack-token' (the channel id to post to, e.g. C0123456789).");
-    const api = new SlackWebApi(inputs['slack-token'], { retry, baseUrl: setup.slackApiUrl });
-    bot = new SlackBotNotifier(api, channel, saved.slack);
+    const api = new SlackWebApi(inputs['slack-token'], { retry, baseUrl: setup.slackApiUrl ?? slackApiUrlFromEnv() });
+    bot = new SlackBotNotifier(api, channel, saved.slack ?? parseSlackMessage(inputs['slack-message']));
     notifiers.push(bot);
     if (inputs['slack-webhook-url']) ctx.reporter.info('Both slack-token and slack-webhook-url are set: posting with the bot token only.');
   } else if (inputs['slack-webhook-url']) {
@@ -127,18 +123,21 @@ export function notificationsFromInputs(inputs: NotifyInputs, ctx: FlowContext, 
   };
 }
 
-function readState(ctx: FlowContext): SavedState {
-  const text = ctx.state.get(STATE_KEY);
-  if (!text) return {};
-  try {
-    return JSON.parse(text) as SavedState;
-  } catch {
-    return {};
-  }
+/** The Slack message this step posted or updated, `<channel>/<ts>` (see posted-message.ts). */
+export { postedSlackMessage } from './posted-message.js';
+
+/** SLACK_API_URL when it is an http(s) URL (GovSlack, or a stand-in); anything else is ignored. */
+function slackApiUrlFromEnv(): string | undefined {
+  const value = process.env.SLACK_API_URL?.trim();
+  return value && /^https?:\/\/[^\s]+$/.test(value) ? value : undefined;
 }
 
-function saveState(ctx: FlowContext, state: SavedState): void {
-  if (state.slack || state.deploymentId !== undefined) ctx.state.set(STATE_KEY, JSON.stringify(state));
+function readState(ctx: Pick<FlowContext, 'state'>): SavedNotifyState {
+  return readNotifyState(ctx.state);
+}
+
+function saveState(ctx: FlowContext, state: SavedNotifyState): void {
+  if (state.slack || state.deploymentId !== undefined) ctx.state.set(NOTIFY_STATE_KEY, JSON.stringify(state));
 }
 
 /** Each retry is told in the log, redacted: "Slack chat.update answered HTTP 429: …; trying again in 3.0s". */

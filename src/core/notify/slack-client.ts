@@ -1,5 +1,6 @@
 import { HttpStatusError } from '../http-error.js';
 import { classifyError, retry, type RetryDecision, type RetryOptions } from '../retry.js';
+import type { PostedMessage } from './posted-message.js';
 import type { SlackMessage } from './slack-message.js';
 
 /**
@@ -53,11 +54,7 @@ export async function postToWebhook(webhookUrl: string, message: SlackMessage, o
   });
 }
 
-export interface PostedMessage {
-  /** The channel id (chat.update needs the id, not a #name). */
-  channel: string;
-  ts: string;
-}
+export type { PostedMessage } from './posted-message.js';
 
 /** The Web API with a bot token: chat.postMessage (optionally in a thread) and chat.update. */
 export class SlackWebApi {

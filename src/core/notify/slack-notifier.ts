@@ -1,5 +1,5 @@
 import type { DeploymentEvent } from './event.js';
-import { postToWebhook, type PostedMessage, type SlackHttpOptions, type SlackWebApi } from './slack-client.js';
+import { postToWebhook, SlackApiError, type PostedMessage, type SlackHttpOptions, type SlackWebApi } from './slack-client.js';
 import { deploymentMessage, phaseReply } from './slack-message.js';
 
 /** Something told about a deployment as it goes: Slack through a webhook or a bot token. */
@@ -36,11 +36,14 @@ export class SlackWebhookNotifier implements DeploymentNotifier {
 /**
  * A bot token keeps one message per deployment: posted at the start, updated in place at each
  * phase and at the end, with a thread reply per phase. `resume` continues a message posted
- * earlier (by the main step, for the post step).
+ * earlier: by the main step, for the post step; or by an earlier job of the same release (the
+ * `slack-message` input), so a release is one message. A message of an earlier job that can no
+ * longer be updated (deleted) is replaced by a new one.
  */
 export class SlackBotNotifier implements DeploymentNotifier {
   readonly name = 'Slack bot';
   private posted: PostedMessage | undefined;
+  private updatedOnce = false;
 
   constructor(
     private readonly api: SlackWebApi,
@@ -71,8 +74,15 @@ export class SlackBotNotifier implements DeploymentNotifier {
   /** Post the main message, or update it when it is already there. */
   private async showMain(event: DeploymentEvent): Promise<PostedMessage> {
     if (this.posted) {
-      await this.api.update(this.posted, deploymentMessage(event));
-      return this.posted;
+      try {
+        await this.api.update(this.posted, deploymentMessage(event));
+        this.updatedOnce = true;
+        return this.posted;
+      } catch (error) {
+        const gone = error instanceof SlackApiError && (error.code === 'message_not_found' || error.code === 'cant_update_message');
+        if (!gone || this.updatedOnce) throw error;
+        this.posted = undefined;
+      }
     }
     this.posted = await this.api.postMessage(this.channel, deploymentMessage(event));
     return this.posted;

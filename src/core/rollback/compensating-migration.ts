@@ -1,7 +1,9 @@
-import { spawnCommandRunner } from '../migrate/command-runner.js';
-import { openConnection } from '../migrate/connection.js';
-import { readLedger, readRelease, type LedgerRow } from '../migrate/ledger.js';
-import { runPhase, type PhaseLimits } from '../migrate/phase.js';
+/**
+ * The rollback action's migration layer: a release's compensating migration, through migrate's own
+ * `rollback` phase.
+ */
+import { spawnCommandRunner } from '../command-runner.js';
+import { openConnection, readLedger, readRelease, runPhase, type LedgerRow, type PhaseLimits } from '../migrate/index.js';
 import type { Reporter } from '../reporter.js';
 import type { Secrets } from '../secrets.js';
 import type { RollbackAction } from './report.js';

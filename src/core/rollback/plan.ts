@@ -1,6 +1,3 @@
-import { describeRef } from '../kube/object-ref.js';
-import { releaseOf, type Change, type StateEntry } from '../kube/state-store.js';
-
 /**
  * What a rollback undoes, decided from the journal alone (pure functions, no cluster).
  *
@@ -14,9 +11,11 @@ import { releaseOf, type Change, type StateEntry } from '../kube/state-store.js'
  * Each object the release touched is put back to what it was before the release's first change
  * of it, across all its runs, in one write: never through the intermediate states on the way.
  */
+import { describeRef } from '../kube/object-ref.js';
+import { releaseOf, type Change, type StateEntry } from '../kube/state-store.js';
 
 /**
- * `capacity`: a Deployment the release scaled down (blue-green's old colour), scaled back up and
+ * `capacity`: a Deployment the release scaled down (blue-green's old color), scaled back up and
  * waited for before traffic returns to it; `traffic`: weights back; `workload`: images, revisions
  * and scale-ups put back once no traffic depends on them.
  */

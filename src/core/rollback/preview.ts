@@ -1,3 +1,8 @@
+/**
+ * A dry run of one undo: reads the live object (only GETs), and says what is there now and what
+ * the undo would put back. Traffic is checked with the router's own dry run, so weights it
+ * cannot express are refused here as they would be for real.
+ */
 import { createRouter } from '../delivery/router-spec.js';
 import type { KubeClient } from '../kube/client.js';
 import { findContainer, readDeployment, revisionOf } from '../kube/deployment.js';
@@ -5,11 +10,6 @@ import { formatWeights } from '../kube/weights.js';
 import type { PlannedUndo } from './plan.js';
 import { actionFor, type RollbackAction } from './report.js';
 
-/**
- * A dry run of one undo: reads the live object (only GETs), and says what is there now and what
- * the undo would put back. Traffic is checked with the router's own dry run, so weights it
- * cannot express are refused here as they would be for real.
- */
 export async function previewUndo(client: KubeClient, undo: PlannedUndo): Promise<RollbackAction> {
   const { change, object } = undo.target;
   switch (change.kind) {

@@ -1,3 +1,4 @@
+/** What a rollback did, as the `actions` output and the job summary show it. */
 import { describeRef } from '../kube/object-ref.js';
 import { code, Markdown } from '../notify/markdown.js';
 import type { PlannedUndo } from './plan.js';

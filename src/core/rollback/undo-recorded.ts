@@ -1,3 +1,7 @@
+/**
+ * Undoes a release's journaled changes against live state, then reads everything back before
+ * marking them compensated.
+ */
 import { compensate } from '../delivery/compensate.js';
 import { liveState, recordedState } from '../delivery/live-state.js';
 import type { KubeClient } from '../kube/client.js';

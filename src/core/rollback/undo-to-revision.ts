@@ -1,3 +1,7 @@
+/**
+ * The rollback action's `to-revision`: a Deployment put back to an earlier revision, journaled so
+ * it can be undone in turn.
+ */
 import type { DeliverySession } from '../delivery/session.js';
 import { deploymentRef, listOwnedReplicaSets, readDeployment, revisionOf, undoDeployment, waitForDeploymentRollout } from '../kube/deployment.js';
 import { KubeObjectError } from '../kube/errors.js';

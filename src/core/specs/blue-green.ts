@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   booleanInput,
   commandInput,
@@ -10,7 +10,7 @@ import {
   objectName,
   percentage,
 } from '../config/primitives.js';
-import { clusterInputs, notifyInputs, runInputs } from './common.js';
+import { clusterInputs, deliveryFileInput, notifyInputs, notifyOutputs, runInputs } from './common.js';
 import { defineAction } from './spec.js';
 import { validateSpec } from './validate.js';
 
@@ -41,6 +41,7 @@ export const blueGreenSpec = defineAction({
   permissions: ['deployments: write (only with github-token)'],
   inputs: {
     ...clusterInputs,
+    ...deliveryFileInput,
     router: {
       description: 'How traffic is routed: istio (VirtualService), gateway (HTTPRoute) or service (Service selector).',
       required: true,
@@ -135,5 +136,6 @@ export const blueGreenSpec = defineAction({
     'previous-color': { description: 'The colour that took traffic before this run.' },
     result: { description: 'switched, rolled-back, failed or planned (dry run).' },
     'switched-at': { description: 'ISO time when the new colour took all traffic (empty unless switched).' },
+    ...notifyOutputs,
   },
 });

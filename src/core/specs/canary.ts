@@ -1,6 +1,6 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { booleanInput, duration, httpUrl, imageRef, objectName } from '../config/primitives.js';
-import { clusterInputs, notifyInputs, runInputs } from './common.js';
+import { clusterInputs, deliveryFileInput, notifyInputs, notifyOutputs, runInputs } from './common.js';
 import { defineAction } from './spec.js';
 
 export const canarySpec = defineAction({
@@ -13,6 +13,7 @@ export const canarySpec = defineAction({
   permissions: ['deployments: write (only with github-token)'],
   inputs: {
     ...clusterInputs,
+    ...deliveryFileInput,
     action: {
       description:
         'start (deploy the canary and walk the steps), promote (continue a paused or interrupted canary), abort (traffic back to stable, canary scaled to 0), or status (report only: no lock, no writes).',
@@ -48,5 +49,6 @@ export const canarySpec = defineAction({
     weight: { description: 'Canary traffic weight (%) at the end.' },
     step: { description: 'The step reached, counted from 1 as in the log and the summary (0: deploying the canary; the number of steps once promoted).' },
     analysis: { description: 'JSON: every analysis run (step index or "background", templates, phase, message, metrics with their measurements).' },
+    ...notifyOutputs,
   },
 });

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { booleanInput, duration, httpUrl, MAX_SERVICE_NAME, namespaceName, serviceName } from '../config/primitives.js';
 import type { InputDef } from './spec.js';
 
@@ -82,6 +82,27 @@ export const notifyInputs = {
   'environment-url': {
     description: 'URL of the deployed environment, linked from the summary and Slack.',
     schema: httpUrl,
+  },
+  'slack-message': {
+    description:
+      'With slack-token: the Slack message of an earlier job of the same release (that step\'s `slack-message` output, `<channel>/<ts>`), updated in place instead of posting a new one, so a release is one message through its phases.',
+    schema: z.string().regex(/^[A-Z0-9]{8,12}\/\d{1,12}\.\d{1,8}$/, 'expected <channel id>/<ts>, the slack-message output of an earlier step, e.g. C0123456789/1733112000.000100'),
+  },
+} satisfies Record<string, InputDef>;
+
+/** What every action that notifies gives back: the Slack message, for the next job of the release. */
+export const notifyOutputs = {
+  'slack-message': {
+    description: 'The Slack message posted or updated with slack-token, as `<channel>/<ts>` (not a secret): pass it as `slack-message` to the next job of the release.',
+  },
+} satisfies Record<string, { description: string }>;
+
+/** The service's delivery file (src/core/specs/delivery-file.ts): the settings that stay the same from release to release. */
+export const deliveryFileInput = {
+  'delivery-file': {
+    description:
+      "The service's delivery file: a YAML file in the workspace whose keys are this action's inputs (namespace, router, steps, analysis…; never secrets), for every input left empty. An input given wins over the file, the file over the default. Empty: `.github/delivery/<service>.yaml` when it exists. JSON schema: actions/delivery.schema.json.",
+    schema: z.string().regex(/^[^\n]+\.(ya?ml|json)$/i, 'expected the path of a .yaml, .yml or .json file, e.g. .github/delivery/checkout.yaml'),
   },
 } satisfies Record<string, InputDef>;
 

@@ -33,10 +33,15 @@ export const actions: readonly ActionEntry[] = [
     flow: async () => (await import('../canary/flow.js')).canaryFlow,
     files: async () => ({ 'config.schema.json': (await import('../canary/json-schema.js')).canaryConfigJsonSchemaText() }),
   },
-  { spec: validateSpec, flow: async () => (await import('../metrics/validate-flow.js')).validateFlow },
-  { spec: migrateSpec, flow: async () => (await import('../migrate/migrate-flow.js')).migrateFlow },
-  { spec: rollbackSpec, flow: async () => (await import('../rollback/rollback-flow.js')).rollbackFlow },
+  { spec: validateSpec, flow: async () => (await import('../validate/flow.js')).validateFlow },
+  { spec: migrateSpec, flow: async () => (await import('../migrate/flow.js')).migrateFlow },
+  { spec: rollbackSpec, flow: async () => (await import('../rollback/flow.js')).rollbackFlow },
 ];
+
+/** Files published in actions/ that belong to no one action: the delivery file's JSON schema. */
+export async function publishedFiles(): Promise<Record<string, string>> {
+  return { 'delivery.schema.json': (await import('./delivery-file.js')).deliveryFileJsonSchemaText() };
+}
 
 /** The action called `name`; throws naming the actions there are. */
 export function actionNamed(name: string): ActionEntry {

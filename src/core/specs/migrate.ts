@@ -1,6 +1,6 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { booleanInput, commandInput, duration, imageRef, listInput, namespacedName, objectName } from '../config/primitives.js';
-import { notifyInputs, runInputs } from './common.js';
+import { notifyInputs, notifyOutputs, runInputs } from './common.js';
 import { defineAction } from './spec.js';
 
 export const migrateSpec = defineAction({
@@ -116,5 +116,6 @@ export const migrateSpec = defineAction({
     phase: { description: 'The phase that ran.' },
     state: { description: 'The furthest phase of the version that is done: none, expand, migrate or contract.' },
     ledger: { description: 'JSON: the ledger rows of this version.' },
+    ...notifyOutputs,
   },
 });

@@ -1,6 +1,6 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { booleanInput, duration, integerInput, objectName } from '../config/primitives.js';
-import { clusterInputs, notifyInputs, runInputs } from './common.js';
+import { clusterInputs, deliveryFileInput, notifyInputs, notifyOutputs, runInputs } from './common.js';
 import { migrateSpec } from './migrate.js';
 import { defineAction } from './spec.js';
 
@@ -14,6 +14,7 @@ export const rollbackSpec = defineAction({
   permissions: ['deployments: write (only with github-token)'],
   inputs: {
     ...clusterInputs,
+    ...deliveryFileInput,
     mode: {
       description:
         'What to undo. `auto`: the changes not yet undone of the release (see `release`; the newest one of the service by default), across all its runs, back to the state before it: a Deployment it scaled down is scaled back up (and waited for) first, then traffic, then images and other workload changes; never a migration, never a rollback. Each object is read first (already as before: nothing written; changed by someone since: refused unless `force`) and read back after. `traffic` (with that capacity) or `workload`: only that part of them. `workload` with `to-revision`: roll the Deployment back to that revision, as `kubectl rollout undo --to-revision`. `migration`: the compensating migration of the migration phases of the release, newest first, each with the rollback-command recorded with it (needs `database-url`; a contract needs `contract-rollback-command` and `confirm: data-loss`). `all`: traffic, workloads, then the migration.',
@@ -90,5 +91,6 @@ export const rollbackSpec = defineAction({
       description:
         'JSON list of the compensations, in the order applied (planned, on a dry run): `entry` (journal entry id, or `ledger/<id>`), `entries` (every journal entry it settled), `step`, `object`, `before`, `after`.',
     },
+    ...notifyOutputs,
   },
 });

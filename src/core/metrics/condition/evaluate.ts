@@ -1,3 +1,7 @@
+/**
+ * Evaluates a parsed success or failure condition against a measured value, with expr-lang's
+ * semantics for the operators and built-ins conditions use.
+ */
 import type { FunctionName, Node } from './parse.js';
 
 /** What a provider measured: a number (scalar), a list (vector), a list of lists (matrix) or any JSON (web). */

@@ -1,5 +1,3 @@
-import { ConditionSyntaxError, tokenize, type Token } from './tokens.js';
-
 /**
  * Recursive-descent parser for conditions such as `result[0] >= 0.95`,
  * `isNaN(result) || result <= 500`, `len(result) > 0 && all(result, {# < 0.5})`.
@@ -10,6 +8,7 @@ import { ConditionSyntaxError, tokenize, type Token } from './tokens.js';
  * list literals and the functions in FUNCTIONS. Predicates take a closure `{# < 0.5}`
  * (or a bare expression using `#`). Unknown names are rejected here, before anything runs.
  */
+import { ConditionSyntaxError, tokenize, type Token } from './tokens.js';
 
 export type Node =
   | { type: 'literal'; value: number | string | boolean | null }

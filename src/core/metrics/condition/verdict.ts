@@ -1,3 +1,7 @@
+/**
+ * A measurement's phase from its value and conditions, by Argo Rollouts' rules (no data is
+ * Inconclusive).
+ */
 import { ConditionEvalError, evaluateCondition, type Value } from './evaluate.js';
 import { callsAny, NO_DATA_CHECKS, parseCondition, type Node } from './parse.js';
 

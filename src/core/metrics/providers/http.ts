@@ -1,3 +1,7 @@
+/**
+ * The HTTP requests providers make: retried with the core's backoff, each attempt bounded by a
+ * timeout.
+ */
 import { HttpStatusError } from '../../http-error.js';
 import { retry, type RetryOptions } from '../../retry.js';
 

@@ -1,5 +1,3 @@
-import type { Value } from '../condition/evaluate.js';
-
 /**
  * Kubernetes JSONPath (k8s.io/client-go/util/jsonpath), which Argo's web provider parses
  * `jsonPath` with, for the forms metric definitions use: the expression sits in braces, with or
@@ -13,6 +11,8 @@ import type { Value } from '../condition/evaluate.js';
  *  - A path that selects nothing is no data (nil, so Inconclusive) rather than an Error.
  *  - `range`/`end` and several expressions in one template are refused (one value is measured).
  */
+import type { Value } from '../condition/evaluate.js';
+
 type Operand = { kind: 'path'; steps: Step[] } | { kind: 'literal'; value: Value };
 
 type Step =

@@ -1,13 +1,12 @@
-import { HttpStatusError } from '../../http-error.js';
-import type { Connection } from '../resolve.js';
-import { request, type RequestOptions } from './http.js';
-
 /**
  * Prometheus HTTP API client: instant queries (/api/v1/query with `time`) and range queries
  * (/api/v1/query_range). Errors that Prometheus explains in its JSON (`errorType`, `error`) are
  * surfaced as such; bad queries (400/422) are not retried, unavailability (5xx, timeouts,
  * refused connections) is.
  */
+import { HttpStatusError } from '../../http-error.js';
+import type { Connection } from '../resolve.js';
+import { request, type RequestOptions } from './http.js';
 
 export interface Series {
   labels: Record<string, string>;

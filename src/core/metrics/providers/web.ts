@@ -1,10 +1,3 @@
-import type { Value } from '../condition/evaluate.js';
-import type { ResolvedProvider } from '../resolve.js';
-import { request, type RequestOptions } from './http.js';
-import { selectJsonPath } from './jsonpath.js';
-
-type WebProvider = Extract<ResolvedProvider, { kind: 'web' }>;
-
 /**
  * Argo's `web` provider (metricproviders/webmetric): fetch the URL; a JSON body gives the first
  * value `jsonPath` selects (the whole document without one); a body that is not JSON is the
@@ -12,6 +5,13 @@ type WebProvider = Extract<ResolvedProvider, { kind: 'web' }>;
  * so `result == "OK"` can check a plain-text health endpoint. Unlike the Argo version that marks
  * such a body Successful without looking at it, the conditions decide, as for any value.
  */
+import type { Value } from '../condition/evaluate.js';
+import type { ResolvedProvider } from '../resolve.js';
+import { request, type RequestOptions } from './http.js';
+import { selectJsonPath } from './jsonpath.js';
+
+type WebProvider = Extract<ResolvedProvider, { kind: 'web' }>;
+
 export async function measureWeb(provider: WebProvider, options: RequestOptions = {}): Promise<{ value: Value; note?: string }> {
   const origin = new URL(provider.url).origin;
   const response = await request(

@@ -1,5 +1,3 @@
-import { normalCdf, normalQuantile, twoSidedP } from './normal.js';
-
 /**
  * Mann-Whitney U test (Wilcoxon rank-sum) of canary against baseline, with the Hodges–Lehmann
  * estimate of the shift and its confidence interval, as Kayenta's MannWhitney (a port of R's
@@ -21,6 +19,8 @@ import { normalCdf, normalQuantile, twoSidedP } from './normal.js';
  *   and counting with two pointers over the sorted samples, O((n+m) log n + (n+m)·iterations),
  *   so 10,000 per side costs milliseconds, not 10^8 differences.
  */
+import { normalCdf, normalQuantile, twoSidedP } from './normal.js';
+
 export interface MannWhitneyResult {
   /** Sizes: canary, baseline. */
   n: number;

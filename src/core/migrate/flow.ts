@@ -1,3 +1,9 @@
+/**
+ * actions/migrate: one phase of an expand / migrate / contract migration (src/core/migrate/phase.ts).
+ * Commands run through node:child_process (argument list, no shell) rather than @actions/exec:
+ * @actions/exec cannot stop a child, and a migration must be stoppable at command-timeout and
+ * when the job is cancelled, or it holds the migration lock until the runner kills the job.
+ */
 import { InputError } from '../config/input-error.js';
 import { type Flow, FlowFailure } from '../flow.js';
 import { loadKubeConfig } from '../kube/kubeconfig.js';
@@ -5,18 +11,12 @@ import { notificationsFromInputs } from '../notify/from-inputs.js';
 import { migrateSpec } from '../specs/migrate.js';
 import type { ParsedInputs } from '../specs/spec.js';
 import { recordCancelledRun } from './cancelled-run.js';
-import { spawnCommandRunner } from './command-runner.js';
+import { spawnCommandRunner } from '../command-runner.js';
 import type { Outcome } from '../notify/event.js';
-import { type PhaseLimits, type PhaseOutcome, runPhase, type RolloutRequirement } from './phase.js';
+import { phaseLimits, type PhaseOutcome, runPhase, type RolloutRequirement } from './phase.js';
 
 type MigrateInputs = ParsedInputs<typeof migrateSpec>;
 
-/**
- * actions/migrate: one phase of an expand / migrate / contract migration (src/core/migrate/phase.ts).
- * Commands run through node:child_process (argument list, no shell) rather than @actions/exec:
- * @actions/exec cannot stop a child, and a migration must be stoppable at command-timeout and
- * when the job is cancelled, or it holds the migration lock until the runner kills the job.
- */
 export const migrateFlow: Flow<typeof migrateSpec> = {
   spec: migrateSpec,
   main: async (inputs, context) => {
@@ -90,23 +90,6 @@ export const migrateFlow: Flow<typeof migrateSpec> = {
 };
 
 const UNREACHABLE_KEY = 'migrate-database-unreachable';
-
-/** The phase's time limits from the inputs that migrate and rollback share (durations in ms). */
-export function phaseLimits(inputs: {
-  'command-timeout': number;
-  'lock-timeout': number;
-  'max-transaction-age': number;
-  'statement-lock-timeout': number;
-  'statement-timeout': number;
-}): PhaseLimits {
-  return {
-    commandTimeoutMs: inputs['command-timeout'],
-    lockTimeoutMs: inputs['lock-timeout'],
-    maxTransactionAgeMs: inputs['max-transaction-age'],
-    statementLockTimeoutMs: inputs['statement-lock-timeout'],
-    statementTimeoutMs: inputs['statement-timeout'],
-  };
-}
 
 function rolloutRequirement(inputs: MigrateInputs): RolloutRequirement | undefined {
   const deployments = inputs['require-rollout'];

@@ -1,18 +1,16 @@
-import { readFileOrInline } from '../config/file-or-inline.js';
-import { type Flow, type FlowContext, FlowFailure, type FlowOutputs } from '../flow.js';
-import { validateSpec } from '../specs/validate.js';
-import type { ParsedInputs } from '../specs/spec.js';
-import { parseMetrics } from './config.js';
-import { runAnalysis } from './run.js';
-import { renderSummary } from './summary.js';
-
 /**
  * The validate action's flow: read the metric definitions, run the analysis, write the job
  * summary, and succeed only when the analysis is Successful. Failed, Error and Inconclusive all
  * fail the step — Argo Rollouts pauses a rollout on Inconclusive for a person to decide; a
  * workflow step cannot pause, and letting it pass would let an unmeasured release through.
  */
-
+import { readFileOrInline } from '../config/file-or-inline.js';
+import { type Flow, type FlowContext, FlowFailure, type FlowOutputs } from '../flow.js';
+import { validateSpec } from '../specs/validate.js';
+import type { ParsedInputs } from '../specs/spec.js';
+import { parseMetrics } from '../metrics/config.js';
+import { runAnalysis } from '../metrics/run.js';
+import { renderSummary } from '../metrics/summary.js';
 
 export type ValidateInputs = ParsedInputs<typeof validateSpec>;
 
@@ -38,5 +36,5 @@ export async function runValidate(inputs: ValidateInputs, context: FlowContext, 
   return outputs;
 }
 
-/** For the command line (src/flows.ts): the same flow the action runs. */
+/** The flow the action and the command line run (listed in src/core/specs/index.ts). */
 export const validateFlow: Flow<typeof validateSpec> = { spec: validateSpec, main: (inputs, context) => runValidate(inputs, context) };

@@ -1,9 +1,10 @@
+/**
+ * How the actions run the team's tools (the migration phases' psql, Flyway, knex…; blue-green's
+ * smoke test): an argument list, never a shell string, with extra environment variables, a time
+ * limit and a cancel signal.
+ */
 import { spawn } from 'node:child_process';
 
-/**
- * How the migration phases run the team's tools (psql, Flyway, knex…): an argument list,
- * never a shell string, with extra environment variables, a time limit and a cancel signal.
- */
 export interface CommandRunner {
   run(command: CommandRequest): Promise<CommandResult>;
 }

@@ -1,3 +1,11 @@
+/**
+ * actions/rollback: undoes what blue-green, canary and migrate recorded, in reverse. Under the
+ * service lock (so it cannot race a deployment) it reads the journal and undoes the last run's
+ * changes with the `previous` values the run recorded: capacity it scaled down first (traffic never
+ * goes back to a Deployment without pods), then traffic, then workloads; then (mode migration or
+ * all) it runs the compensating migration through migrate's rollback phase. It never
+ * guesses: with nothing recorded it refuses; with everything already undone it has nothing to do.
+ */
 import { CanaryRecordStore, canaryReleaseOf } from '../canary/canary-record.js';
 import { InputError } from '../config/input-error.js';
 import { withRouteRule } from '../delivery/router-spec.js';
@@ -15,18 +23,10 @@ import { previewUndo } from './preview.js';
 import { rollbackSummary, type RollbackAction, type RollbackReport, type RollbackResult } from './report.js';
 import { undoRecorded, UndoFailure } from './undo-recorded.js';
 import { undoToRevision } from './undo-to-revision.js';
-import { phaseLimits } from '../migrate/migrate-flow.js';
+import { phaseLimits } from '../migrate/index.js';
 
 export type RollbackInputs = ParsedInputs<typeof rollbackSpec>;
 
-/**
- * actions/rollback: undoes what blue-green, canary and migrate recorded, in reverse. Under the
- * service lock (so it cannot race a deployment) it reads the journal and undoes the last run's
- * changes with the `previous` values the run recorded: capacity it scaled down first (traffic never
- * goes back to a Deployment without pods), then traffic, then workloads; then (mode migration or
- * all) it runs the compensating migration through migrate's rollback phase. It never
- * guesses: with nothing recorded it refuses; with everything already undone it has nothing to do.
- */
 export const rollbackFlow: Flow<typeof rollbackSpec> = {
   spec: rollbackSpec,
   main: (inputs, context) => runRollback(inputs, context),
