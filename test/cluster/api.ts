@@ -11,6 +11,9 @@ import { applyDefaults } from './defaults.js';
 import { validateObject } from './validation.js';
 import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch, PATCH_TYPES } from './patch.js';
 import { parseFieldSelector, parseLabelSelector, labelSelectorToString } from './selectors.js';
+import { APPLY_PATCH_TYPES, CREATED, checkPatchOptions, decodeApplyBody, serverSideApply, type WriteContext } from './apply.js';
+import { trackManagedFields } from './managed-fields.js';
+import { admitFields } from './schemas.js';
 
 export interface Target {
   type: ResourceType;
@@ -184,15 +187,17 @@ export class Api {
     };
   }
 
-  create(target: Target, body: any, dryRun = false): KubeObject {
+  create(target: Target, body: any, dryRun = false, ctx?: WriteContext): KubeObject {
     const t = target.type;
     if (target.subresource) throw errors.methodNotAllowed('POST');
     const obj = this.prepareBody(target, body, 'create');
     delete obj.metadata.resourceVersion;
     delete obj.metadata.uid;
     if (t.subresources.includes('status') && t.kind !== 'Namespace') delete obj.status;
+    admitFields(t, obj, ctx, target.version);
     applyDefaults(t, obj);
     validateObject(t, obj);
+    trackManagedFields(t, target.version, undefined, obj, ctx);
     this.requireNamespace({ ...target, namespace: obj.metadata.namespace });
     if (dryRun) {
       if (this.store.peek(t, obj.metadata.namespace, obj.metadata.name)) throw errors.alreadyExists(t.plural, t.group, obj.metadata.name);
@@ -202,22 +207,24 @@ export class Api {
   }
 
   /** PUT: full replacement of the object, its status, or its scale. */
-  update(target: Target, body: any, dryRun = false): KubeObject {
+  update(target: Target, body: any, dryRun = false, ctx?: WriteContext): KubeObject {
     const t = target.type;
     const current = this.store.peek(t, target.namespace, target.name!);
     if (!current) throw errors.notFound(t.plural, t.group, target.name!);
     if (target.subresource === 'scale') return this.updateScale(target, current, body, dryRun);
     const obj = this.prepareBody(target, body, 'update');
-    return this.write(target, current, obj, dryRun);
+    return this.write(target, current, obj, dryRun, ctx);
   }
 
-  patch(target: Target, contentType: string, body: string, dryRun = false): KubeObject {
+  patch(target: Target, contentType: string, body: string, dryRun = false, ctx?: WriteContext): KubeObject {
     const t = target.type;
     const type = contentType.split(';')[0]!.trim().toLowerCase();
     const supported = t.builtin
-      ? [PATCH_TYPES.json, PATCH_TYPES.merge, PATCH_TYPES.strategic]
-      : [PATCH_TYPES.json, PATCH_TYPES.merge];
+      ? [PATCH_TYPES.json, PATCH_TYPES.merge, PATCH_TYPES.strategic, ...APPLY_PATCH_TYPES.slice(0, 2)]
+      : [PATCH_TYPES.json, PATCH_TYPES.merge, ...APPLY_PATCH_TYPES.slice(0, 2)];
     if (!(supported as string[]).includes(type)) throw errors.unsupportedMediaType(type, supported);
+    checkPatchOptions(type, ctx?.fieldManager, ctx?.force);
+    if (APPLY_PATCH_TYPES.includes(type)) return this.applyPatch(target, decodeApplyBody(body), dryRun, ctx!);
     let patch: unknown;
     try {
       patch = JSON.parse(body);
@@ -240,10 +247,22 @@ export class Api {
       throw errors.badRequest(`the name of the object (${patched.metadata.name}) does not match the name on the URL (${current.metadata.name})`);
     }
     const obj = this.prepareBody(target, patched, 'update');
-    return this.write(target, current, obj, dryRun);
+    return this.write(target, current, obj, dryRun, ctx && { ...ctx, patch: true });
   }
 
-  private write(target: Target, current: KubeObject, obj: KubeObject, dryRun: boolean): KubeObject {
+  /** Server-side apply (see apply.ts): creates the object when it does not exist. */
+  private applyPatch(target: Target, config: Record<string, any>, dryRun: boolean, ctx: WriteContext): KubeObject {
+    const t = target.type;
+    const current = this.store.peek(t, target.namespace, target.name!);
+    if (target.subresource === 'scale') throw errors.methodNotAllowed('PATCH');
+    const live = current ? withVersion(t, target.version, current) : undefined;
+    const args = { type: t, apiVersion: apiVersionOf(t.group, target.version), live, config, manager: ctx.fieldManager!, force: ctx.force === 'true', subresource: target.subresource };
+    const obj = serverSideApply(args);
+    if (!current) return Object.assign(this.create(target, { ...obj, metadata: { ...obj.metadata, name: target.name } }, dryRun, { ...ctx, applied: true }), { [CREATED]: true });
+    return this.write(target, current, this.prepareBody(target, obj, 'update'), dryRun, { ...ctx, applied: true });
+  }
+
+  private write(target: Target, current: KubeObject, obj: KubeObject, dryRun: boolean, ctx?: WriteContext): KubeObject {
     const t = target.type;
     if (obj.metadata.resourceVersion && obj.metadata.resourceVersion !== current.metadata.resourceVersion) {
       throw errors.conflict(t.plural, t.group, current.metadata.name);
@@ -258,6 +277,7 @@ export class Api {
     }
     const subresource = target.subresource === 'status' ? 'status' : undefined;
     if (target.subresource && target.subresource !== 'status') throw errors.methodNotAllowed('PUT');
+    if (!subresource) admitFields(t, obj, ctx, target.version);
     // Validate what would be stored.
     const candidate = deepCopy(obj);
     if (subresource === 'status') {
@@ -265,9 +285,12 @@ export class Api {
       merged.status = candidate.status;
       applyDefaults(t, merged);
       validateObject(t, merged, current);
+      trackManagedFields(t, target.version, current, merged, ctx, 'status');
+      candidate.metadata.managedFields = merged.metadata.managedFields;
     } else {
       applyDefaults(t, candidate);
       validateObject(t, candidate, current);
+      trackManagedFields(t, target.version, current, candidate, ctx);
     }
     if (dryRun) return withVersion(t, target.version, candidate);
     const stored = this.store.update(t, candidate, { subresource, checkResourceVersion: true });

@@ -59,7 +59,7 @@ describe('HTTP semantics', () => {
 
     await cluster.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'media' } });
     const ssa = await request(cluster, 'PATCH', '/api/v1/namespaces/default/configmaps/media', {
-      body: 'apiVersion: v1', contentType: 'application/apply-patch+yaml',
+      body: 'apiVersion: v1', contentType: 'text/plain',
     });
     expect(ssa.status).toBe(415);
     expect(ssa.json()).toMatchObject({ reason: 'UnsupportedMediaType', code: 415 });

@@ -7,6 +7,8 @@ import { parse as parseYaml } from 'yaml';
 import { ApiError, errors, failureStatus, messageForCode, reasonForCode, successStatus } from './status.js';
 import { findByPlural, type ResourceType } from './resources.js';
 import type { Api, Target } from './api.js';
+import { CREATED } from './apply.js';
+import { warningHeaders } from './schemas.js';
 import type { WatchHub } from './watch.js';
 import type { FaultInjector } from './faults.js';
 import type { AccessControl } from './access.js';
@@ -269,6 +271,7 @@ async function serveResource(
 ): Promise<void> {
   const q = url.searchParams;
   const dryRun = q.getAll('dryRun').includes('All');
+  const writeCtx = { fieldManager: q.get('fieldManager') ?? undefined, force: q.get('force'), userAgent: req.headers['user-agent'], fieldValidation: q.get('fieldValidation') ?? undefined, warnings: [] as string[] };
   const t: ResourceType = route.type;
   const isCollection = route.name === undefined;
   const listOpts = { labelSelector: q.get('labelSelector'), fieldSelector: q.get('fieldSelector') };
@@ -304,7 +307,7 @@ async function serveResource(
         return respond(200, ctx.api.list(route, { ...listOpts, ...pageOpts }));
       case 'POST': {
         const body = await readObjectBody(req);
-        return sendJson(res, 201, ctx.api.create(route, body, dryRun));
+        return sendJson(res, 201, ctx.api.create(route, body, dryRun, writeCtx), 'application/json', warningHeaders(writeCtx));
       }
       case 'DELETE':
         await readBody(req);
@@ -319,11 +322,12 @@ async function serveResource(
       return respond(200, ctx.api.get(route));
     case 'PUT': {
       const body = await readObjectBody(req);
-      return sendJson(res, 200, ctx.api.update(route, body, dryRun));
+      return sendJson(res, 200, ctx.api.update(route, body, dryRun, writeCtx), 'application/json', warningHeaders(writeCtx));
     }
     case 'PATCH': {
       const text = await readBody(req);
-      return sendJson(res, 200, ctx.api.patch(route, req.headers['content-type'] ?? '', text, dryRun));
+      const patched = ctx.api.patch(route, req.headers['content-type'] ?? '', text, dryRun, writeCtx);
+      return sendJson(res, (patched as any)[CREATED] ? 201 : 200, patched, 'application/json', warningHeaders(writeCtx));
     }
     case 'DELETE': {
       if (route.subresource) throw errors.methodNotAllowed(method);

@@ -114,8 +114,10 @@ describe('Argo Rollout canary', () => {
     expect(done.currentStepIndex).toBe(4);
     expect(done.pauseConditions).toBeUndefined();
     expect(vsWeights('shop')).toEqual([100, 0]);
+    // With trafficRouting the old stable ReplicaSet stays up for scaleDownDelaySeconds (default 30 s).
     const rs = cluster.get('apps/v1', 'ReplicaSet', 'default', `shop-${first.currentPodHash}`);
-    expect(rs.spec.replicas).toBe(0);
+    expect(rs.spec.replicas).toBe(4);
+    expect(Date.parse(rs.metadata.annotations['scale-down-deadline']) - Date.now()).toBeGreaterThan(25_000);
   });
 
   it('aborts on status.abort: Degraded, weight 0, back to stable', async () => {

@@ -178,6 +178,8 @@ export class Store {
       next = deepCopy(current);
       if (input.status === undefined) delete next.status;
       else next.status = deepCopy(input.status);
+      // The status subresource's own field manager entry (managed-fields.ts) is the one metadata change it makes.
+      if (input.metadata.managedFields !== undefined) next.metadata.managedFields = deepCopy(input.metadata.managedFields);
     } else {
       next = deepCopy(input);
       if (t.subresources.includes('status')) {

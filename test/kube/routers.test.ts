@@ -176,11 +176,12 @@ describe('Gateway API HTTPRoute', () => {
     expect(await router.read()).toEqual({ 'checkout-blue': 75, 'checkout-green': 25 });
     expect(await router.write({ 'checkout-blue': 0, 'checkout-green': 100 })).toEqual({ 'checkout-blue': 0, 'checkout-green': 100 });
     const live = h.cluster.get('gateway.networking.k8s.io/v1', 'HTTPRoute', 'shop', 'checkout');
+    // The API server stores the CRD's defaults: group "", kind Service, weight 1 (HTTPRoute schema).
     expect(live.spec.rules[1].backendRefs).toEqual([
-      { name: 'checkout-blue', port: 8080, weight: 0 },
-      { name: 'checkout-green', port: 8080, weight: 100 },
+      { group: '', kind: 'Service', name: 'checkout-blue', port: 8080, weight: 0 },
+      { group: '', kind: 'Service', name: 'checkout-green', port: 8080, weight: 100 },
     ]);
-    expect(live.spec.rules[0].backendRefs).toEqual([{ name: 'admin', port: 80 }]);
+    expect(live.spec.rules[0].backendRefs).toEqual([{ group: '', kind: 'Service', name: 'admin', port: 80, weight: 1 }]);
     const wrongRule = new HttpRouteRouter(h.client, { namespace: 'shop', name: 'checkout', rule: 0, destinations: ['checkout-blue', 'checkout-green'] });
     await expect(wrongRule.read()).rejects.toThrow('HTTPRoute shop/checkout: rule #0 has 1 backendRef (admin); expected exactly two: checkout-blue and checkout-green');
     // No rule given: the first rule holding both backendRefs, not the /admin rule in front of it.

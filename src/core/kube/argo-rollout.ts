@@ -10,6 +10,30 @@ import { watchUntil } from './watch-until.js';
 
 export const ROLLOUT_REVISION_ANNOTATION = 'rollout.argoproj.io/revision';
 const ROLLOUT_HASH_LABEL = 'rollouts-pod-template-hash';
+/** Argo's annotation on a ReplicaSet it keeps up for a while (v1alpha1.DefaultReplicaSetScaleDownDeadlineAnnotationKey). */
+export const SCALE_DOWN_DEADLINE_ANNOTATION = 'scale-down-deadline';
+
+/**
+ * A ReplicaSet the controller keeps running although the Rollout no longer routes to it: the
+ * previous stable one after a promotion (`scaleDownDelaySeconds`, default 30 s with trafficRouting)
+ * or the canary after an abort (`abortScaleDownDelaySeconds`, default 30 s; 0 keeps it up).
+ */
+export interface DelayedScaleDown {
+  replicaSet: string;
+  role: 'previous stable' | 'aborted canary';
+  replicas: number;
+  /** When the controller scales it to 0 (RFC 3339); undefined when it never will by itself. */
+  deadline: string | undefined;
+}
+
+/** `ReplicaSet shop/web-6d4f (previous stable) keeps 4 pods until 2026-12-02T07:30:12Z (scaleDownDelaySeconds)` */
+export function describeScaleDown(namespace: string, s: DelayedScaleDown): string {
+  const field = s.role === 'previous stable' ? 'scaleDownDelaySeconds' : 'abortScaleDownDelaySeconds';
+  const pods = `${s.replicas} pod${s.replicas === 1 ? '' : 's'}`;
+  return s.deadline
+    ? `ReplicaSet ${namespace}/${s.replicaSet} (${s.role}) keeps ${pods} until ${s.deadline} (${field})`
+    : `ReplicaSet ${namespace}/${s.replicaSet} (${s.role}) keeps ${pods} with no deadline (${field}: 0): retry the rollout or scale it down by hand`;
+}
 
 /** What `kubectl argo rollouts get/status` shows of a Rollout. */
 export interface ArgoRolloutStatus {
@@ -33,6 +57,8 @@ export interface ArgoRolloutStatus {
   revision: number | undefined;
   /** The setWeight of each step (undefined for other steps), for choosing where to promote to. */
   stepWeights: (number | undefined)[];
+  /** ReplicaSets still up after a promotion or an abort (filled by waitFor; see scaleDowns()). */
+  scaleDowns?: DelayedScaleDown[];
 }
 
 export function argoRolloutStatus(ro: KubeObject): ArgoRolloutStatus {
@@ -92,6 +118,32 @@ export class ArgoRollout {
 
   async status(): Promise<ArgoRolloutStatus> {
     return argoRolloutStatus(await this.get());
+  }
+
+  /**
+   * The ReplicaSets the controller keeps up although no traffic goes to them (see DelayedScaleDown),
+   * listed by the Rollout's selector and owner reference. A healthy Rollout may still run its
+   * previous version for scaleDownDelaySeconds; an aborted one its canary.
+   */
+  async scaleDowns(rollout?: KubeObject): Promise<DelayedScaleDown[]> {
+    const ro = rollout ?? (await this.get());
+    const s = argoRolloutStatus(ro);
+    const matchLabels: Record<string, string> = ro.spec?.selector?.matchLabels ?? {};
+    const labelSelector = Object.entries(matchLabels).map(([k, v]) => `${k}=${v}`).join(',') || undefined;
+    const list = await this.client.call('list', { kind: 'ReplicaSet', namespace: this.namespace, name: `(owned by Rollout ${this.name})` }, () =>
+      this.client.apps.listNamespacedReplicaSet({ namespace: this.namespace, labelSelector }),
+    );
+    const out: DelayedScaleDown[] = [];
+    for (const rs of list.items) {
+      if (!rs.metadata?.ownerReferences?.some((o) => o.controller && o.uid === ro.metadata.uid)) continue;
+      const replicas = rs.spec?.replicas ?? 0;
+      const hash = rs.metadata.labels?.[ROLLOUT_HASH_LABEL];
+      if (replicas === 0 || !hash || hash === s.stableRS) continue;
+      const deadline = rs.metadata.annotations?.[SCALE_DOWN_DEADLINE_ANNOTATION];
+      if (s.aborted && hash === s.currentPodHash) out.push({ replicaSet: rs.metadata.name!, role: 'aborted canary', replicas, deadline });
+      else if (hash !== s.currentPodHash && deadline) out.push({ replicaSet: rs.metadata.name!, role: 'previous stable', replicas, deadline });
+    }
+    return out;
   }
 
   /** `kubectl argo rollouts set image`: one container's image (named or first), guarded by resourceVersion. */
@@ -232,7 +284,12 @@ export class ArgoRollout {
    */
   async waitFor(until: 'healthy' | 'paused', options: WaitOptions): Promise<ArgoRolloutStatus> {
     try {
-      return await this.watch(until, options);
+      const status = await this.watch(until, options);
+      if (until !== 'healthy') return status;
+      // Healthy while the previous version still runs for scaleDownDelaySeconds: say so.
+      const scaleDowns = await this.scaleDowns();
+      for (const s of scaleDowns) options.onProgress?.(describeScaleDown(this.namespace, s));
+      return { ...status, scaleDowns };
     } catch (error) {
       // A stuck canary: say why its pods are not available (ImagePullBackOff on pod x).
       if (error instanceof RolloutFailedError && error.reason === 'ProgressDeadlineExceeded') {

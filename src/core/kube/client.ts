@@ -77,6 +77,11 @@ export class KubeClient {
     return this.counter.count + this.watches;
   }
 
+  /** Warns the run's reporter, if the client has one (field-owners.ts: another manager owns what we write). */
+  warn(message: string): void {
+    this.options.reporter?.warn(message);
+  }
+
   /** The namespace of the kubeconfig's current context, if it names one. */
   get defaultNamespace(): string | undefined {
     return this.kubeConfig.getContextObject(this.kubeConfig.getCurrentContext())?.namespace;

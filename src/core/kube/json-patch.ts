@@ -1,4 +1,5 @@
-import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderMiddleware, type ConfigurationOptions, type ObservableMiddleware } from '@kubernetes/client-node';
+import { FIELD_MANAGER } from './field-owners.js';
 
 /** RFC 6902 operations, as the API server applies them (`application/json-patch+json`). */
 export type JsonPatchOp =
@@ -10,6 +11,23 @@ export function pointer(...segments: (string | number)[]): string {
   return segments.map((s) => `/${String(s).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
 }
 
-/** Per-call options that send a patch as JSON patch or JSON merge patch (never strategic merge). */
-export const JSON_PATCH = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
-export const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+/**
+ * Per-call options that send a patch as JSON patch or JSON merge patch (never strategic merge),
+ * with `fieldManager=progressive-delivery`: the API server records us under that name in
+ * managedFields (instead of the User-Agent's prefix), so that GitOps tools can be told to leave
+ * the fields we own alone (README "GitOps (Argo CD, Flux)").
+ */
+function patchOptions(contentType: string): ConfigurationOptions<ObservableMiddleware> {
+  const header = setHeaderMiddleware('Content-Type', contentType);
+  const middleware: ObservableMiddleware = {
+    pre: (request) => {
+      request.setQueryParam('fieldManager', FIELD_MANAGER);
+      return header.pre(request);
+    },
+    post: (response) => header.post(response),
+  };
+  return { middleware: [middleware], middlewareMergeStrategy: 'append' };
+}
+
+export const JSON_PATCH = patchOptions(PatchStrategy.JsonPatch);
+export const MERGE_PATCH = patchOptions(PatchStrategy.MergePatch);

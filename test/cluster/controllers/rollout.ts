@@ -20,7 +20,15 @@
  *  - no progress for spec.progressDeadlineSeconds (600) while Progressing
  *    (not paused) turns the Rollout Degraded with a Progressing condition
  *    ProgressDeadlineExceeded (argo-rollouts utils/conditions RolloutTimedOut,
- *    CalculateRolloutPhase: "ProgressDeadlineExceeded: ReplicaSet "x" has timed out progressing.").
+ *    CalculateRolloutPhase: "ProgressDeadlineExceeded: ReplicaSet "x" has timed out progressing.");
+ *  - with trafficRouting, the old stable ReplicaSet is kept for `scaleDownDelaySeconds` (default 30)
+ *    after a promotion, and an aborted canary ReplicaSet for `abortScaleDownDelaySeconds` (default
+ *    30; 0 keeps it up indefinitely), with the annotation `scale-down-deadline` (RFC 3339) until
+ *    scaled to 0 (rollout/canary.go scaleDownOldReplicaSetsForCanary, rollout/replicaset.go
+ *    addScaleDownDelay / isReplicaSetReferenced, utils/defaults GetScaleDownDelaySecondsOrDefault,
+ *    GetAbortScaleDownDelaySecondsOrDefault; docs features/scaledown-aborted-rs). The phase is
+ *    Healthy meanwhile (rolloututil.CalculateRolloutPhase checks old replicas pending termination
+ *    only for the basic canary). Without trafficRouting both happen at once.
  */
 import { createHash } from 'node:crypto';
 import type { KubeObject, Store } from '../store.js';
@@ -44,6 +52,9 @@ import {
 } from './common.js';
 
 const HASH_LABEL = 'rollouts-pod-template-hash';
+/** v1alpha1.DefaultReplicaSetScaleDownDeadlineAnnotationKey */
+export const SCALE_DOWN_DEADLINE = 'scale-down-deadline';
+const DEFAULT_SCALE_DOWN_DELAY_SECONDS = 30;
 const REVISION = 'rollout.argoproj.io/revision';
 const VIRTUAL_SERVICE = RESOURCE_TYPES.find((t) => t.kind === 'VirtualService')!;
 
@@ -156,7 +167,10 @@ export class RolloutController {
       if (steps.length > 0) status.currentStepIndex = 0;
       status.pauseConditions = undefined;
       status.controllerPause = undefined;
-      this.scale(canaryRS, isStableTemplate ? replicas : 0);
+      if (isStableTemplate) this.scale(canaryRS, replicas);
+      else if (trafficRouted) {
+        canaryRS = this.scaleDownAfter(ro, canaryRS, ro.spec.strategy?.canary?.abortScaleDownDelaySeconds, true);
+      } else this.scale(canaryRS, 0);
       if (stableRS && !isStableTemplate) this.scale(stableRS, replicas);
     } else if (ro.spec.paused) {
       phase = 'Paused';
@@ -196,7 +210,11 @@ export class RolloutController {
         if ((canaryRS.status?.availableReplicas ?? 0) >= replicas) {
           status.stableRS = hash;
           status.promoteFull = undefined;
-          for (const rs of owned) if (rs.metadata.uid !== canaryRS.metadata.uid) this.scale(rs, 0);
+          for (const rs of owned) {
+            if (rs.metadata.uid === canaryRS.metadata.uid) continue;
+            if (trafficRouted) this.scaleDownAfter(ro, rs, ro.spec.strategy?.canary?.scaleDownDelaySeconds);
+            else this.scale(rs, 0);
+          }
           phase = 'Healthy';
           weight = 0;
         } else {
@@ -340,8 +358,39 @@ export class RolloutController {
 
   private scale(rs: KubeObject, replicas: number): KubeObject {
     const current = this.store.peek(REPLICA_SET, rs.metadata.namespace, rs.metadata.name);
-    if (!current || current.spec?.replicas === replicas) return current ?? rs;
-    return this.patchRS(current, (x) => (x.spec.replicas = replicas));
+    if (!current) return rs;
+    const deadline = current.metadata.annotations?.[SCALE_DOWN_DEADLINE];
+    // Scaling a ReplicaSet up again (a new stable, a retried canary) drops its scale-down deadline.
+    if (current.spec?.replicas === replicas && !(deadline !== undefined && replicas > 0)) return current;
+    return this.patchRS(current, (x) => {
+      x.spec.replicas = replicas;
+      if (x.metadata.annotations?.[SCALE_DOWN_DEADLINE] !== undefined) {
+        delete x.metadata.annotations[SCALE_DOWN_DEADLINE];
+        if (Object.keys(x.metadata.annotations).length === 0) delete x.metadata.annotations;
+      }
+    });
+  }
+
+  /**
+   * Scale `rs` to 0 once its `scale-down-deadline` passes, setting the deadline (now + delay seconds,
+   * default 30) the first time; a delay of 0 from abortScaleDownDelaySeconds keeps it up (Argo:
+   * "does not scale down"), from scaleDownDelaySeconds scales down at once.
+   */
+  private scaleDownAfter(ro: KubeObject, rs: KubeObject, delaySeconds: unknown, keepForeverOnZero = false): KubeObject {
+    const current = this.store.peek(REPLICA_SET, rs.metadata.namespace, rs.metadata.name) ?? rs;
+    if ((current.spec?.replicas ?? 0) === 0) return current;
+    const seconds = typeof delaySeconds === 'number' ? delaySeconds : DEFAULT_SCALE_DOWN_DELAY_SECONDS;
+    if (seconds === 0 && keepForeverOnZero) return current;
+    const annotated = current.metadata.annotations?.[SCALE_DOWN_DEADLINE];
+    const deadline = annotated ? Date.parse(annotated) : Date.now() + seconds * 1000;
+    if (Number.isFinite(deadline) && deadline > Date.now()) {
+      this.queue.addAfter(nsName(ro), deadline - Date.now() + 1);
+      if (annotated) return current;
+      return this.patchRS(current, (x) => {
+        x.metadata.annotations = { ...(x.metadata.annotations ?? {}), [SCALE_DOWN_DEADLINE]: new Date(deadline).toISOString().replace(/\.\d{3}Z$/, 'Z') };
+      });
+    }
+    return this.scale(current, 0);
   }
 
   /** With trafficRouting.istio, keep the VirtualService route weights in step with the canary weight. */

@@ -4,6 +4,7 @@ import { KubeObjectError } from '../errors.js';
 import { guardedPatch } from '../guarded-patch.js';
 import { pointer } from '../json-patch.js';
 import { weightOps } from './weight-ops.js';
+import { warnForeignOwners } from '../field-owners.js';
 import { describePin, findPinned, listRoutes, pinOf, type RoutePin, type RouteView } from './route-pin.js';
 import { describeRef, type ObjectRef } from '../object-ref.js';
 import type { TrafficRouter, WriteOptions } from '../traffic-router.js';
@@ -90,10 +91,12 @@ export class HttpRouteRouter implements TrafficRouter {
       resourceVersionOf: (route) => route.metadata.resourceVersion,
       plan: (route) => {
         const located = this.locate(route);
-        return weightOps(this.destinations, target, (i) => ({
+        const ops = weightOps(this.destinations, target, (i) => ({
           live: located.raw[i],
           path: pointer('spec', 'rules', located.index, 'backendRefs', located.refIndex[i]!, 'weight'),
         }));
+        warnForeignOwners(this.client, this.ref, route, ops);
+        return ops;
       },
       send: (ops) => jsonPatchCustomObject(this.client, HTTP_ROUTE, this.options.namespace, this.options.name, ops),
     });

@@ -12,6 +12,7 @@ import { KubeObjectError, isNotFound } from '../errors.js';
 import { guardedPatch } from '../guarded-patch.js';
 import { pointer } from '../json-patch.js';
 import { weightOps } from './weight-ops.js';
+import { warnForeignOwners } from '../field-owners.js';
 import { describePin, findPinned, listRoutes, pinOf, type RoutePin, type RouteView } from './route-pin.js';
 import { describeRef, type ObjectRef } from '../object-ref.js';
 import type { TrafficRouter, WriteOptions } from '../traffic-router.js';
@@ -112,10 +113,12 @@ export class IstioVirtualServiceRouter implements TrafficRouter {
       resourceVersionOf: (vs) => vs.metadata.resourceVersion,
       plan: (vs) => {
         const located = this.locate(vs);
-        return weightOps(this.destinations, target, (i) => {
+        const ops = weightOps(this.destinations, target, (i) => {
           const entry = located.entryIndex[i]!;
           return { live: (vs.spec.http[located.index].route[entry] as RouteEntry).weight, path: pointer('spec', 'http', located.index, 'route', entry, 'weight') };
         });
+        warnForeignOwners(this.client, this.ref, vs, ops);
+        return ops;
       },
       send: (ops) => jsonPatchCustomObject(this.client, this.kind, this.options.namespace, this.options.name, ops),
     });

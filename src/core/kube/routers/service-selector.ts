@@ -2,7 +2,8 @@ import type { V1Service } from '@kubernetes/client-node';
 import type { KubeClient } from '../client.js';
 import { KubeObjectError } from '../errors.js';
 import { guardedPatch } from '../guarded-patch.js';
-import { JSON_PATCH, pointer } from '../json-patch.js';
+import { JSON_PATCH, pointer, type JsonPatchOp } from '../json-patch.js';
+import { warnForeignOwners } from '../field-owners.js';
 import { describeRef, type ObjectRef } from '../object-ref.js';
 import type { TrafficRouter, WriteOptions } from '../traffic-router.js';
 import { checkWeights, formatWeights, type Destinations, type Weights } from '../weights.js';
@@ -62,9 +63,10 @@ export class ServiceSelectorRouter implements TrafficRouter {
       resourceVersionOf: (svc) => svc.metadata?.resourceVersion,
       plan: (svc) => {
         this.weightsOf(svc); // the selector must name one of the two colours now
-        return svc.spec!.selector![this.options.label] === live
-          ? []
-          : [{ op: 'replace', path: pointer('spec', 'selector', this.options.label), value: live }];
+        if (svc.spec!.selector![this.options.label] === live) return [];
+        const ops: JsonPatchOp[] = [{ op: 'replace', path: pointer('spec', 'selector', this.options.label), value: live }];
+        warnForeignOwners(this.client, this.ref, svc, ops);
+        return ops;
       },
       send: (ops) =>
         this.client.call('patch', this.ref, () =>
