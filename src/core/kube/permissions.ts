@@ -68,7 +68,7 @@ export const DEPLOYMENT_ROLLOUT: Permission[] = [
 /** deployment.ts scaleDeployment: readNamespacedDeploymentScale, patchNamespacedDeploymentScale. */
 export const DEPLOYMENT_SCALE: Permission[] = [
   { verb: 'get', group: 'apps', resource: 'deployments', subresource: 'scale', why: 'read the replicas of a Deployment to scale' },
-  { verb: 'patch', group: 'apps', resource: 'deployments', subresource: 'scale', why: 'scale a Deployment (the idle colour, the canary, replica ratios)' },
+  { verb: 'patch', group: 'apps', resource: 'deployments', subresource: 'scale', why: 'scale a Deployment (the idle color, the canary, replica ratios)' },
 ];
 
 /** deployment.ts undoDeployment: listNamespacedReplicaSet (the revisions), then a patch of the Deployment's template. */
@@ -104,7 +104,7 @@ export function gatewayPermissions(o: Pick<HttpRouteRouterOptions, 'namespace' |
 /** routers/service-selector.ts: readNamespacedService, patchNamespacedService. */
 export function servicePermissions(o: Pick<ServiceSelectorRouterOptions, 'namespace' | 'name'>): NeededPermission[] {
   return need(o.namespace, o.name, [
-    { verb: 'get', group: '', resource: 'services', why: "read the Service's selector (the live colour)" },
+    { verb: 'get', group: '', resource: 'services', why: "read the Service's selector (the live color)" },
     { verb: 'patch', group: '', resource: 'services', why: "switch the Service's selector" },
   ]);
 }

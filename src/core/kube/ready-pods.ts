@@ -1,6 +1,6 @@
 /**
  * No weight goes to a destination without ready pods: the check every flow makes before it sends
- * traffic (more than 0%) to a Deployment: a blue-green colour, a canary, a backend.
+ * traffic (more than 0%) to a Deployment: a blue-green color, a canary, a backend.
  */
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { KubeClient } from './client.js';

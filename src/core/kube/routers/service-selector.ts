@@ -10,17 +10,17 @@ import { checkWeights, formatWeights, type Destinations, type Weights } from '..
 
 export interface ServiceSelectorRouterOptions {
   namespace: string;
-  /** The Service whose selector picks the live colour. */
+  /** The Service whose selector picks the live color. */
   name: string;
-  /** The selector label that tells the colours apart, e.g. `color` or `version`. */
+  /** The selector label that tells the colors apart, e.g. `color` or `version`. */
   label: string;
   /** The label's two values, e.g. `blue` and `green`. */
   destinations: Destinations;
 }
 
 /**
- * Blue-green without a mesh: the Service's selector label points at one colour. Weights are 0/100
- * only: everything goes to the colour the selector names.
+ * Blue-green without a mesh: the Service's selector label points at one color. Weights are 0/100
+ * only: everything goes to the color the selector names.
  */
 export class ServiceSelectorRouter implements TrafficRouter {
   readonly ref: ObjectRef;
@@ -50,7 +50,7 @@ export class ServiceSelectorRouter implements TrafficRouter {
     const live = this.destinations.find((d) => target[d] === 100);
     if (live === undefined) {
       throw new RangeError(
-        `${describeRef(this.ref)} routes by its selector, so one colour takes all traffic: weights can only be 0 or 100 (asked ${formatWeights(target)}); use a mesh router (istio or gateway) for gradual steps`,
+        `${describeRef(this.ref)} routes by its selector, so one color takes all traffic: weights can only be 0 or 100 (asked ${formatWeights(target)}); use a mesh router (istio or gateway) for gradual steps`,
       );
     }
     if (options.dryRun) {
@@ -62,7 +62,7 @@ export class ServiceSelectorRouter implements TrafficRouter {
       read: () => this.get(),
       resourceVersionOf: (svc) => svc.metadata?.resourceVersion,
       plan: (svc) => {
-        this.weightsOf(svc); // the selector must name one of the two colours now
+        this.weightsOf(svc); // the selector must name one of the two colors now
         if (svc.spec!.selector![this.options.label] === live) return [];
         const ops: JsonPatchOp[] = [{ op: 'replace', path: pointer('spec', 'selector', this.options.label), value: live }];
         warnForeignOwners(this.client, this.ref, svc, ops);
