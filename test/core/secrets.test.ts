@@ -66,7 +66,10 @@ const SENSITIVE = new Set(['token', 'client-key-data', 'client-certificate-data'
 function parsedSecrets(text: string): string[] {
   const out: string[] = [];
   const walk = (node: unknown): void => {
-    if (Array.isArray(node)) return node.forEach(walk);
+    if (Array.isArray(node)) {
+      for (const item of node) walk(item);
+      return;
+    }
     if (!node || typeof node !== 'object') return;
     for (const [key, child] of Object.entries(node)) {
       if (SENSITIVE.has(key) && typeof child === 'string') out.push(child);
