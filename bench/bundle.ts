@@ -13,13 +13,14 @@
  * The build measurements need GNU time (/usr/bin/time) for the peak memory of the build and the
  * esbuild process it starts (the larger of the two is shown).
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, appendFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { actions } from '../src/core/specs/index.js';
 import { type BenchRow, median } from './lib.js';
+import { type Timed, timeNode } from './startup.js';
 
 /** Figures from before the one bundle: main at 245fbc6, measured as described beside each. */
 const BEFORE = {
@@ -41,36 +42,39 @@ export async function run(): Promise<BenchRow[]> {
   const allBare: number[] = [];
   const coldRows: BenchRow[] = [];
   const beforeDist = process.env.BENCH_BEFORE_DIST;
+  const allBareCpu: number[] = [];
   for (const { spec } of actions) {
-    const now: number[] = [];
-    const old: number[] = [];
-    const bare: number[] = [];
+    const now: Timed[] = [];
+    const old: Timed[] = [];
+    const bare: Timed[] = [];
     for (let i = 0; i < 10; i++) {
-      const bareStarted = performance.now();
-      await runNode(['-e', '0'], 0);
-      if (i > 0) bare.push(performance.now() - bareStarted);
-      const started = performance.now();
-      await runNode([join(ROOT, 'dist', spec.name, 'index.js')], 1);
-      if (i > 0) now.push(performance.now() - started);
-      if (!beforeDist) continue;
-      const oldStarted = performance.now();
-      await runNode([join(beforeDist, spec.name, 'index.js')], 1);
-      if (i > 0) old.push(performance.now() - oldStarted);
+      const bareRun = await timeNode(['-e', '0'], 0);
+      const nowRun = await timeNode([join(ROOT, 'dist', spec.name, 'index.js')], 1);
+      const oldRun = beforeDist ? await timeNode([join(beforeDist, spec.name, 'index.js')], 1) : undefined;
+      if (i === 0) continue;
+      bare.push(bareRun);
+      now.push(nowRun);
+      if (oldRun) old.push(oldRun);
     }
-    const ms = median(now);
-    const bareMs = median(bare);
-    allBare.push(...bare);
-    const before = beforeDist ? `${(median(old) / bareMs).toFixed(2)}× (${median(old).toFixed(0)} ms, ${beforeDist}, same run)` : BEFORE.coldStartTimes;
+    const ms = median(now.map((r) => r.ms));
+    const bareMs = median(bare.map((r) => r.ms));
+    const bareCpu = median(bare.map((r) => r.cpuMs));
+    const cpu = (runs: Timed[]) => `CPU ${(median(runs.map((r) => r.cpuMs)) / bareCpu).toFixed(2)}×`;
+    allBare.push(...bare.map((r) => r.ms));
+    allBareCpu.push(...bare.map((r) => r.cpuMs));
+    const before = beforeDist
+      ? `${(median(old.map((r) => r.ms)) / bareMs).toFixed(2)}×, ${cpu(old)} (${median(old.map((r) => r.ms)).toFixed(0)} ms, ${beforeDist}, same run)`
+      : BEFORE.coldStartTimes;
     coldRows.push({
       area: 'bundle',
       name: `${spec.name}: cold start to the input error`,
       median: ms,
       unit: 'ms',
       runs: now.length,
-      note: `${(ms / bareMs).toFixed(2)}× bare node (target ≤ 1.3×); before ${before}`,
+      note: `${(ms / bareMs).toFixed(2)}× bare node (target ≤ 1.3×), ${cpu(now)}; before ${before}`,
     });
   }
-  rows.push({ area: 'bundle', name: 'bare `node -e 0`', median: median(allBare), unit: 'ms', runs: allBare.length, note: 'taking turns with the entries below' }, ...coldRows);
+  rows.push({ area: 'bundle', name: 'bare `node -e 0`', median: median(allBare), unit: 'ms', runs: allBare.length, note: `taking turns with the entries below; CPU ${median(allBareCpu).toFixed(0)} ms (user + system; the CPU ratios below are against it, less disturbed by other work on the machine than the wall times)` }, ...coldRows);
 
   if (!existsSync(TIME)) {
     rows.push({ area: 'bundle', name: 'build measurements skipped: /usr/bin/time (GNU time) is not installed', median: Number.NaN, unit: '', runs: 0 });
@@ -91,14 +95,6 @@ export async function run(): Promise<BenchRow[]> {
     note: `target ≤ 1 MB; before ${BEFORE.changeMB} MB`,
   });
   return rows;
-}
-
-function runNode(args: string[], expected: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '' }, stdio: 'ignore' });
-    child.on('error', reject);
-    child.on('close', (code) => (code === expected ? resolve() : reject(new Error(`node ${args.join(' ')} exited ${code}, expected ${expected}`))));
-  });
 }
 
 /** Runs `tsx <args>` in `cwd` under GNU time: wall seconds, peak RSS in MB, exit code. */

@@ -11,9 +11,12 @@ export { runAction } from './actions/runtime.js';
 /**
  * The command line over every action of the list; resolves to the exit code. Loaded on demand:
  * an action's start-up path (runAction, up to its quick input checks) then holds neither the
- * command line nor the specs and zod.
+ * command line nor the specs and zod. The command line's own bad inputs fail on its quick
+ * checks first (src/cli/quick.ts), before the specs and zod are loaded.
  */
 export async function cli(argv: readonly string[]): Promise<number> {
+  const quickCode = await (await import('./cli/quick.js')).quickCli(argv);
+  if (quickCode !== undefined) return quickCode;
   const [{ runCli }, { actions }] = await Promise.all([import('./cli/main.js'), import('./core/specs/index.js')]);
   return runCli(actions, argv);
 }

@@ -20,7 +20,7 @@ const OWN_FLAGS = new Set(['summary-file', 'verbose', 'help']);
  * that file (for a kubeconfig or a config). Secrets may instead come from the environment as
  * PD_<INPUT_NAME> (e.g. PD_SLACK_WEBHOOK_URL) so that they never stand in a command line.
  */
-export function parseCliArgs(spec: ActionSpec, argv: readonly string[], env: NodeJS.ProcessEnv = process.env): CliArgs {
+export function parseCliArgs(spec: Pick<ActionSpec, 'name'> & { inputs: Record<string, unknown> }, argv: readonly string[], env: NodeJS.ProcessEnv = process.env): CliArgs {
   const args: CliArgs = { inputs: {}, verbose: false, help: false };
   for (const name of Object.keys(spec.inputs)) {
     const fromEnv = env[`PD_${name.toUpperCase().replace(/-/g, '_')}`];

@@ -12,7 +12,7 @@ import { Secrets } from '../core/secrets.js';
 import { parseInputsWithFile } from '../core/specs/delivery-file.js';
 import type { ActionEntry } from '../core/specs/index.js';
 import { parseInputs, secretInputs, type ActionSpec, type ParsedInputs } from '../core/specs/spec.js';
-import { parseCliArgs, topUsage, usage } from './args.js';
+import { type CliArgs, parseCliArgs, topUsage, usage } from './args.js';
 import { ConsoleReporter } from './console-reporter.js';
 
 export async function runCli(actions: readonly ActionEntry[], argv: readonly string[]): Promise<number> {
@@ -30,7 +30,7 @@ export async function runCli(actions: readonly ActionEntry[], argv: readonly str
   const cancel = () => controller.abort(new Error('the run was cancelled'));
   process.once('SIGINT', cancel);
   process.once('SIGTERM', cancel);
-  let args;
+  let args: CliArgs | undefined;
   try {
     args = parseCliArgs(entry.spec, rest);
     if (args.help) {
