@@ -57,9 +57,8 @@ describe('redaction', () => {
 });
 
 /**
- * The kubeconfig scan (no YAML parser, so that the actions' start path stays small) against the
- * real parse: every value of a sensitive key that `yaml` reads out of a kubeconfig, in each form
- * YAML and JSON can write it, must be hidden by what the scan registered.
+ * A kubeconfig's secrets, in each form YAML and JSON can write them: every value of a sensitive
+ * key that `yaml` reads out of the kubeconfig must be hidden by what Secrets registered.
  */
 const SENSITIVE = new Set(['token', 'client-key-data', 'client-certificate-data', 'password', 'id-token', 'refresh-token', 'access-token', 'client-secret', 'value']);
 
@@ -156,7 +155,7 @@ users:
 `,
 };
 
-describe('kubeconfig scan', () => {
+describe('kubeconfig secrets', () => {
   for (const [form, text] of Object.entries(forms)) {
     it(`hides every secret a YAML parse finds: ${form}`, () => {
       const found = parsedSecrets(text);
