@@ -226,3 +226,22 @@ async function checkRole(ns: string, role: string, withoutRule: Run, run: Run, l
   expect(result.failure?.message, `${role}`).toBeUndefined();
   expect(result.outputs.result, role).toBe(label === 'rollback' ? 'rolled-back' : role.startsWith('pd-blue-green') ? 'switched' : 'paused');
 }
+
+describe('rollback preflight', () => {
+  const without = (role: string, resource: string) => roleFile(role).rules.filter((r) => r.resources[0] !== resource);
+
+  test('with force, a Role without the leases rule stops at the preflight listing it, not at a 403 on the lock', async () => {
+    const ns = `access-${++namespaces}`;
+    const client = await serviceAccountUnder(ns, 'pd-rollback-istio', without('pd-rollback-istio', 'leases'));
+    const since = cluster.requests.length;
+    const result = await rollbackRun(ns, { mode: 'auto', force: 'true' })(client, 'force-without-leases');
+    expect(result.outputs.result).toBe('failed');
+    expect(result.failure?.message).toContain('lacks');
+    for (const verb of ['get', 'create', 'patch']) expect(result.failure!.message).toContain(`- ${verb} leases.coordination.k8s.io`);
+    expect(result.failure!.message).not.toMatch(/forbidden|403/i);
+    // No lease read (nor any other call the plan lists) before the access reviews.
+    const firstReview = cluster.requests.slice(since).findIndex((r) => r.path.endsWith('selfsubjectaccessreviews'));
+    expect(cluster.requests.slice(since, since + firstReview).filter((r) => r.path.includes('/leases'))).toEqual([]);
+    expect(writesSince(since)).toEqual([]);
+  });
+});

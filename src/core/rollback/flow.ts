@@ -52,10 +52,12 @@ export async function runRollback(inputs: RollbackInputs, context: FlowContext, 
   let report: RollbackReport | undefined;
   let summary: JobSummary | undefined;
   try {
-    const tookOverFrom = inputs.force && !inputs['dry-run'] ? await liveHolderTakenOver(client, inputs, context) : undefined;
+    // With force, who holds the lock now: read after the preflight (it asks for `get leases` too).
+    let tookOverFrom: string | undefined;
+    const beforeLock = inputs.force ? async (c: KubeClient) => void (tookOverFrom = await liveHolderTakenOver(c, inputs, context)) : undefined;
     const revisionOf = inputs['to-revision'] === undefined ? undefined : { namespace: inputs.namespace, name: inputs.deployment ?? inputs.service };
     const permissions = (c: KubeClient) => rollbackPermissionsFromJournal(c, { namespace: inputs.namespace, service: inputs.service, revisionOf });
-    return await runDeliverySession({ inputs, strategy: 'rollback', context, force: inputs.force, client, permissions }, async (session) => {
+    return await runDeliverySession({ inputs, strategy: 'rollback', context, force: inputs.force, client, permissions, beforeLock }, async (session) => {
       summary = session.notify.summary;
       report = await rollBack(session, inputs, context, options);
       report.tookOverFrom = tookOverFrom;
