@@ -280,3 +280,21 @@ describe('rollback preflight asks what the plan needs', () => {
     expect(cluster.requests.slice(since).filter((r) => r.path.includes('/configmaps'))).toEqual([]);
   });
 });
+
+describe('preflight with a Role narrowed by resourceNames', () => {
+  // The watch on a Deployment carries `fieldSelector=metadata.name=<name>`, which the API server
+  // authorizes against resourceNames (requestinfo.go: "if a list or a watch has a field selector on
+  // metadata.name, use it as the name"): the preflight asks for the watch with the name, as it does a get.
+  test('blue-green runs under a Role whose deployments rule names its two Deployments', async () => {
+    const ns = `access-${++namespaces}`;
+    const scenario = blueGreen('istio');
+    await cluster.apply(scenario.objects(ns));
+    const rules = roleFile(scenario.role).rules.map((r) =>
+      r.apiGroups[0] === 'apps' && r.resources[0]!.startsWith('deployments') ? { ...r, resourceNames: ['web-blue', 'web-green'] } : r,
+    );
+    expect(rules.filter((r) => r.resourceNames).map((r) => r.resources[0])).toEqual(['deployments', 'deployments/scale']);
+    const result = await scenario.run(ns)(await serviceAccountUnder(ns, scenario.role, rules), 'narrowed');
+    expect(result.failure?.message).toBeUndefined();
+    expect(result.outputs.result).toBe('switched');
+  });
+});
