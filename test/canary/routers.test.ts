@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { sleep } from '../cluster/helpers.js';
-import { CANARY_IMAGE, STABLE_IMAGE, T0, TEMPLATES, gate, scaledClock, WORKLOADS, canaryRecord, deploymentOf, journal, meshObjects, runCanaryFlow, startHarness, type Harness } from './harness.js';
+import { request, sleep } from '../cluster/helpers.js';
+import { CANARY_IMAGE, ISTIO_ROUTING, STABLE_IMAGE, T0, TEMPLATES, gate, scaledClock, WORKLOADS, canaryRecord, deploymentOf, journal, meshObjects, runCanaryFlow, startHarness, type Harness } from './harness.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -129,5 +129,29 @@ describe('canary through each router', () => {
       expect(h.cluster.get('argoproj.io/v1alpha1', 'Rollout', ns, 'checkout').metadata.resourceVersion).toBe(before);
       expect(h.cluster.get('v1', 'ConfigMap', ns, 'pd-state-checkout')).toBeUndefined();
     });
+  });
+});
+
+describe('weights owned by a GitOps controller', () => {
+  test('a canary over a VirtualService applied server-side by argocd-controller warns, naming the manager, and still completes', async () => {
+    const ns = `gitops-${++n}`;
+    await h.cluster.apply(meshObjects(ns));
+    // What Argo CD (ServerSideApply=true) sends: an apply with force, so it owns .spec.http (an atomic list in Istio's CRD).
+    const vs = meshObjects(ns).find((o) => (o as { kind: string }).kind === 'VirtualService')!;
+    const applied = await request(h.cluster, 'PATCH', `/apis/networking.istio.io/v1/namespaces/${ns}/virtualservices/checkout?fieldManager=argocd-controller&force=true`, {
+      body: JSON.stringify(vs),
+      contentType: 'application/apply-patch+yaml',
+    });
+    expect(applied.status, applied.text).toBeLessThan(300);
+    const config = { routing: ISTIO_ROUTING, workloads: WORKLOADS, templates: TEMPLATES, steps: [{ setWeight: 20 }, { setWeight: 60 }] };
+    const run = await runCanaryFlow(h, { namespace: ns, service: 'checkout', image: CANARY_IMAGE, config }, { runId: 'gitops-1' });
+    expect(run.error).toBeUndefined();
+    expect(run.outputs).toMatchObject({ result: 'promoted', weight: 0 });
+    const warnings = run.reporter.entries.filter((e) => e.level === 'warn').map((e) => e.message);
+    expect(warnings.filter((w) => w.includes('argocd-controller'))).toEqual([
+      `VirtualService ${ns}/checkout: .spec.http (which we change to move traffic) is owned by field manager "argocd-controller" (server-side apply). ` +
+        'We change it anyway, but "argocd-controller" will put its own value back on its next sync unless it is told to ignore this field: see "GitOps (Argo CD, Flux)" in the README.',
+    ]);
+    expect(h.cluster.get('networking.istio.io/v1', 'VirtualService', ns, 'checkout').spec.http[0].route.map((r: { weight: number }) => r.weight)).toEqual([100, 0]);
   });
 });
