@@ -155,3 +155,62 @@ describe('weights owned by a GitOps controller', () => {
     expect(h.cluster.get('networking.istio.io/v1', 'VirtualService', ns, 'checkout').spec.http[0].route.map((r: { weight: number }) => r.weight)).toEqual([100, 0]);
   });
 });
+
+describe('Argo Rollout with trafficRouting: what the controller keeps running after the end', () => {
+  // Argo keeps the previous stable ReplicaSet for scaleDownDelaySeconds (default 30 s) after a
+  // promotion when traffic routing is used (argo-rollouts rollout/canary.go, scaleDownDelaySeconds docs).
+  test('a promoted canary names the previous stable ReplicaSet and its deadline in the log and the summary', async () => {
+    const ns = `argo-delay-${++n}`;
+    await h.cluster.apply([
+      {
+        apiVersion: 'networking.istio.io/v1',
+        kind: 'VirtualService',
+        metadata: { name: 'checkout', namespace: ns },
+        spec: { hosts: ['checkout'], http: [{ name: 'primary', route: [{ destination: { host: 'checkout-stable' }, weight: 100 }, { destination: { host: 'checkout-canary' }, weight: 0 }] }] },
+      },
+      {
+        apiVersion: 'argoproj.io/v1alpha1',
+        kind: 'Rollout',
+        metadata: { name: 'checkout', namespace: ns },
+        spec: {
+          replicas: 2,
+          selector: { matchLabels: { app: 'checkout' } },
+          template: { metadata: { labels: { app: 'checkout' } }, spec: { containers: [{ name: 'app', image: STABLE_IMAGE }] } },
+          strategy: {
+            canary: {
+              canaryService: 'checkout-canary',
+              stableService: 'checkout-stable',
+              trafficRouting: { istio: { virtualService: { name: 'checkout', routes: ['primary'] } } },
+              steps: [{ setWeight: 50 }, { pause: {} }],
+            },
+          },
+        },
+      },
+    ]);
+    let stableHash: string | undefined;
+    for (let i = 0; i < 500 && !stableHash; i++) {
+      const ro = h.cluster.get('argoproj.io/v1alpha1', 'Rollout', ns, 'checkout');
+      if (ro?.status?.phase === 'Healthy') stableHash = ro.status.stableRS;
+      else await sleep(10);
+    }
+    const config = { routing: { argo: { rollout: 'checkout' } }, templates: TEMPLATES, steps: [{ setWeight: 50 }] };
+    const run = await runCanaryFlow(h, { namespace: ns, service: 'checkout', image: CANARY_IMAGE, config }, { runId: 'argo-delay-1' });
+    expect(run.error).toBeUndefined();
+    expect(run.outputs).toMatchObject({ result: 'promoted' });
+    const old = h.cluster.get('apps/v1', 'ReplicaSet', ns, `checkout-${stableHash}`);
+    const deadline = old.metadata.annotations['scale-down-deadline'];
+    expect(old.spec.replicas).toBe(2);
+    const line = `ReplicaSet ${ns}/checkout-${stableHash} (previous stable) keeps 2 pods until ${deadline} (scaleDownDelaySeconds)`;
+    expect(run.reporter.entries.filter((e) => e.message === line).map((e) => e.level)).toEqual(['info']);
+    const summary = run.reporter.summaries.join('\n');
+    expect(summary).toContain('### Still running');
+    expect(summary).toContain(`- ${line}`);
+    // After the headline, not before it.
+    expect(summary.indexOf('### Still running')).toBeGreaterThan(summary.indexOf('## '));
+    // action: status says so too while the deadline has not passed.
+    const status = await runCanaryFlow(h, { namespace: ns, service: 'checkout', action: 'status', config }, { runId: 'argo-delay-2' });
+    expect(status.outputs).toMatchObject({ result: 'promoted' });
+    expect(status.reporter.entries.map((e) => e.message)).toContain(line);
+    expect(status.reporter.summaries.join('\n')).toContain(`#### Still running\n\n- ${line}`);
+  });
+});
