@@ -41,7 +41,7 @@ export async function run(): Promise<BenchRow[]> {
     const plans: [string, NeededPermission[]][] = [
       ['blue-green istio', blueGreenPermissions({ namespace: ns, service: 'web', router: { type: 'istio', namespace: ns, name: 'web', destinations: ['a', 'b'] }, workloads })],
       ['canary istio', canaryPermissions({ namespace: ns, service: 'web', router: { type: 'istio', namespace: ns, name: 'web', destinations: ['stable', 'canary'] }, workloads })],
-      ['rollback (to-revision)', rollbackPermissions({ namespace: ns, service: 'web', entries: [], revisionOf: workloads[0] })],
+      ['rollback (to-revision)', rollbackPermissions({ namespace: ns, service: 'web', journal: true, entries: [], revisionOf: workloads[0] })],
     ];
     const rows: BenchRow[] = [];
     for (const [name, plan] of plans) {

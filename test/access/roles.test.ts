@@ -34,6 +34,7 @@ interface Rule {
   apiGroups: string[];
   resources: string[];
   verbs: string[];
+  resourceNames?: string[];
 }
 const roleFile = (name: string) => parseYaml(readFileSync(join(import.meta.dirname, '../../deploy/rbac', `${name}.yaml`), 'utf8')) as { metadata: { name: string }; rules: Rule[] };
 
@@ -199,20 +200,22 @@ describe.each(scenarios)('$name', (scenario) => {
     const ns = `access-${++namespaces}`;
     await cluster.apply(scenario.objects(ns));
     const run = scenario.run(ns);
-    await checkRole(ns, scenario.role, run, run, 'run');
-    // A rollback's plan comes from the journal; with to-revision it also needs the Deployment's revisions: every rule of its Role.
-    const fullPlan = scenario.revisionOf ? rollbackRun(ns, { mode: 'workload', 'to-revision': '1', deployment: scenario.revisionOf }) : rollbackRun(ns);
-    if (scenario.rollback) await checkRole(ns, scenario.rollback, fullPlan, rollbackRun(ns), 'rollback');
+    await checkRole(ns, scenario.role, () => run, run, 'run');
+    // The preflight asks what the plan needs: the journal's release for the routers and workloads it
+    // undoes; the Deployment's revisions (replicasets) only with to-revision. Each rule is checked with the plan that needs it.
+    const revisionPlan = scenario.revisionOf ? rollbackRun(ns, { mode: 'workload', 'to-revision': '1', deployment: scenario.revisionOf }) : undefined;
+    const planNeeding = (rule: Rule) => (rule.resources[0] === 'replicasets' && revisionPlan ? revisionPlan : rollbackRun(ns));
+    if (scenario.rollback) await checkRole(ns, scenario.rollback, planNeeding, rollbackRun(ns), 'rollback');
   });
 });
 
-async function checkRole(ns: string, role: string, withoutRule: Run, run: Run, label: string): Promise<void> {
+async function checkRole(ns: string, role: string, withoutRule: (rule: Rule) => Run, run: Run, label: string): Promise<void> {
   const rules = roleFile(role).rules;
   // Without each rule: the preflight stops the run before its first write, naming the rule.
   for (const [i, rule] of rules.entries()) {
     const client = await serviceAccountUnder(ns, role, rules.filter((_, j) => j !== i));
     const since = cluster.requests.length;
-    const result = await withoutRule(client, `${label}-without-${i}`);
+    const result = await withoutRule(rule)(client, `${label}-without-${i}`);
     const resource = `${rule.resources[0]}${rule.apiGroups[0] ? `.${rule.apiGroups[0]}` : ''}`;
     expect(result.failure?.message, `${role} without rule ${resource}`).toContain('lacks');
     expect(result.outputs.result).toBe('failed');
@@ -226,3 +229,72 @@ async function checkRole(ns: string, role: string, withoutRule: Run, run: Run, l
   expect(result.failure?.message, `${role}`).toBeUndefined();
   expect(result.outputs.result, role).toBe(label === 'rollback' ? 'rolled-back' : role.startsWith('pd-blue-green') ? 'switched' : 'paused');
 }
+
+describe('rollback preflight', () => {
+  const without = (role: string, resource: string) => roleFile(role).rules.filter((r) => r.resources[0] !== resource);
+
+  test('with force, a Role without the leases rule stops at the preflight listing it, not at a 403 on the lock', async () => {
+    const ns = `access-${++namespaces}`;
+    const client = await serviceAccountUnder(ns, 'pd-rollback-istio', without('pd-rollback-istio', 'leases'));
+    const since = cluster.requests.length;
+    const result = await rollbackRun(ns, { mode: 'auto', force: 'true' })(client, 'force-without-leases');
+    expect(result.outputs.result).toBe('failed');
+    expect(result.failure?.message).toContain('lacks');
+    for (const verb of ['get', 'create', 'patch']) expect(result.failure!.message).toContain(`- ${verb} leases.coordination.k8s.io`);
+    expect(result.failure!.message).not.toMatch(/forbidden|403/i);
+    // No lease read (nor any other call the plan lists) before the access reviews.
+    const firstReview = cluster.requests.slice(since).findIndex((r) => r.path.endsWith('selfsubjectaccessreviews'));
+    expect(cluster.requests.slice(since, since + firstReview).filter((r) => r.path.includes('/leases'))).toEqual([]);
+    expect(writesSince(since)).toEqual([]);
+  });
+});
+
+describe('rollback preflight asks what the plan needs', () => {
+  test("a blue-green release's rollback passes without access to the canary's record (configmaps narrowed to the journal)", async () => {
+    const ns = `access-${++namespaces}`;
+    const scenario = blueGreen('istio');
+    await cluster.apply(scenario.objects(ns));
+    expect((await scenario.run(ns)(await serviceAccountUnder(ns, scenario.role), 'bg')).outputs.result).toBe('switched');
+    // The journal by name; no get or update of pd-canary-web (create cannot be narrowed by name: a create names no object).
+    const rules = [
+      ...roleFile('pd-rollback-istio').rules.filter((r) => r.resources[0] !== 'configmaps'),
+      { apiGroups: [''], resources: ['configmaps'], verbs: ['create'] },
+      { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'patch'], resourceNames: ['pd-state-web'] },
+    ];
+    const client = await serviceAccountUnder(ns, 'pd-rollback-istio', rules);
+    const result = await rollbackRun(ns)(client, 'rb');
+    expect(result.failure?.message).toBeUndefined();
+    expect(result.outputs.result).toBe('rolled-back');
+  });
+
+  test('mode migration asks for the lock only: a Role of leases alone passes the preflight', async () => {
+    const ns = `access-${++namespaces}`;
+    const client = await serviceAccountUnder(ns, 'pd-rollback-istio', roleFile('pd-rollback-istio').rules.filter((r) => r.resources[0] === 'leases'));
+    const since = cluster.requests.length;
+    // No database listens on port 1: the run fails there, after the preflight and the lock.
+    const result = await rollbackRun(ns, { mode: 'migration', 'database-url': 'postgres://u:p@127.0.0.1:1/db' })(client, 'mig');
+    expect(result.outputs.result).toBe('failed');
+    expect(result.failure?.message).not.toContain('lacks');
+    const reviews = cluster.requests.slice(since).filter((r) => r.path.endsWith('selfsubjectaccessreviews'));
+    expect(reviews.length).toBe(3); // get, create, patch leases
+    expect(cluster.requests.slice(since).filter((r) => r.path.includes('/configmaps'))).toEqual([]);
+  });
+});
+
+describe('preflight with a Role narrowed by resourceNames', () => {
+  // The watch on a Deployment carries `fieldSelector=metadata.name=<name>`, which the API server
+  // authorizes against resourceNames (requestinfo.go: "if a list or a watch has a field selector on
+  // metadata.name, use it as the name"): the preflight asks for the watch with the name, as it does a get.
+  test('blue-green runs under a Role whose deployments rule names its two Deployments', async () => {
+    const ns = `access-${++namespaces}`;
+    const scenario = blueGreen('istio');
+    await cluster.apply(scenario.objects(ns));
+    const rules = roleFile(scenario.role).rules.map((r) =>
+      r.apiGroups[0] === 'apps' && r.resources[0]!.startsWith('deployments') ? { ...r, resourceNames: ['web-blue', 'web-green'] } : r,
+    );
+    expect(rules.filter((r) => r.resourceNames).map((r) => r.resources[0])).toEqual(['deployments', 'deployments/scale']);
+    const result = await scenario.run(ns)(await serviceAccountUnder(ns, scenario.role, rules), 'narrowed');
+    expect(result.failure?.message).toBeUndefined();
+    expect(result.outputs.result).toBe('switched');
+  });
+});

@@ -192,7 +192,9 @@ export async function runCanaryFlow(
   const inputs = parseInputs(canarySpec, strings) as CanaryInputs;
   const context = options.context ?? flowContext(options.runId);
   try {
-    const outputs = await runCanary(inputs, context, { client: h.client, clock: options.clock ?? scaledClock(), env: {} });
+    // One client per run with the run's reporter, as the action builds it: its warnings (another field manager owns what we write) reach the run.
+    const client = KubeClient.fromKubeconfig({ kubeconfig: h.cluster.kubeconfig, retry: { baseDelayMs: 10, maxDelayMs: 100 }, reporter: context.reporter });
+    const outputs = await runCanary(inputs, context, { client, clock: options.clock ?? scaledClock(), env: {} });
     return { outputs, reporter: context.reporter as MemoryReporter, context };
   } catch (error) {
     if (error instanceof FlowFailure) return { outputs: error.outputs, error, reporter: context.reporter as MemoryReporter, context };

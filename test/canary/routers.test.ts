@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { sleep } from '../cluster/helpers.js';
-import { CANARY_IMAGE, STABLE_IMAGE, T0, TEMPLATES, gate, scaledClock, WORKLOADS, canaryRecord, deploymentOf, journal, meshObjects, runCanaryFlow, startHarness, type Harness } from './harness.js';
+import { request, sleep } from '../cluster/helpers.js';
+import { CANARY_IMAGE, ISTIO_ROUTING, STABLE_IMAGE, T0, TEMPLATES, gate, scaledClock, WORKLOADS, canaryRecord, deploymentOf, journal, meshObjects, runCanaryFlow, startHarness, type Harness } from './harness.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -129,5 +129,88 @@ describe('canary through each router', () => {
       expect(h.cluster.get('argoproj.io/v1alpha1', 'Rollout', ns, 'checkout').metadata.resourceVersion).toBe(before);
       expect(h.cluster.get('v1', 'ConfigMap', ns, 'pd-state-checkout')).toBeUndefined();
     });
+  });
+});
+
+describe('weights owned by a GitOps controller', () => {
+  test('a canary over a VirtualService applied server-side by argocd-controller warns, naming the manager, and still completes', async () => {
+    const ns = `gitops-${++n}`;
+    await h.cluster.apply(meshObjects(ns));
+    // What Argo CD (ServerSideApply=true) sends: an apply with force, so it owns .spec.http (an atomic list in Istio's CRD).
+    const vs = meshObjects(ns).find((o) => (o as { kind: string }).kind === 'VirtualService')!;
+    const applied = await request(h.cluster, 'PATCH', `/apis/networking.istio.io/v1/namespaces/${ns}/virtualservices/checkout?fieldManager=argocd-controller&force=true`, {
+      body: JSON.stringify(vs),
+      contentType: 'application/apply-patch+yaml',
+    });
+    expect(applied.status, applied.text).toBeLessThan(300);
+    const config = { routing: ISTIO_ROUTING, workloads: WORKLOADS, templates: TEMPLATES, steps: [{ setWeight: 20 }, { setWeight: 60 }] };
+    const run = await runCanaryFlow(h, { namespace: ns, service: 'checkout', image: CANARY_IMAGE, config }, { runId: 'gitops-1' });
+    expect(run.error).toBeUndefined();
+    expect(run.outputs).toMatchObject({ result: 'promoted', weight: 0 });
+    const warnings = run.reporter.entries.filter((e) => e.level === 'warn').map((e) => e.message);
+    expect(warnings.filter((w) => w.includes('argocd-controller'))).toEqual([
+      `VirtualService ${ns}/checkout: .spec.http (which we change to move traffic) is owned by field manager "argocd-controller" (server-side apply). ` +
+        'We change it anyway, but "argocd-controller" will put its own value back on its next sync unless it is told to ignore this field: see "GitOps (Argo CD, Flux)" in the README.',
+    ]);
+    expect(h.cluster.get('networking.istio.io/v1', 'VirtualService', ns, 'checkout').spec.http[0].route.map((r: { weight: number }) => r.weight)).toEqual([100, 0]);
+  });
+});
+
+describe('Argo Rollout with trafficRouting: what the controller keeps running after the end', () => {
+  // Argo keeps the previous stable ReplicaSet for scaleDownDelaySeconds (default 30 s) after a
+  // promotion when traffic routing is used (argo-rollouts rollout/canary.go, scaleDownDelaySeconds docs).
+  test('a promoted canary names the previous stable ReplicaSet and its deadline in the log and the summary', async () => {
+    const ns = `argo-delay-${++n}`;
+    await h.cluster.apply([
+      {
+        apiVersion: 'networking.istio.io/v1',
+        kind: 'VirtualService',
+        metadata: { name: 'checkout', namespace: ns },
+        spec: { hosts: ['checkout'], http: [{ name: 'primary', route: [{ destination: { host: 'checkout-stable' }, weight: 100 }, { destination: { host: 'checkout-canary' }, weight: 0 }] }] },
+      },
+      {
+        apiVersion: 'argoproj.io/v1alpha1',
+        kind: 'Rollout',
+        metadata: { name: 'checkout', namespace: ns },
+        spec: {
+          replicas: 2,
+          selector: { matchLabels: { app: 'checkout' } },
+          template: { metadata: { labels: { app: 'checkout' } }, spec: { containers: [{ name: 'app', image: STABLE_IMAGE }] } },
+          strategy: {
+            canary: {
+              canaryService: 'checkout-canary',
+              stableService: 'checkout-stable',
+              trafficRouting: { istio: { virtualService: { name: 'checkout', routes: ['primary'] } } },
+              steps: [{ setWeight: 50 }, { pause: {} }],
+            },
+          },
+        },
+      },
+    ]);
+    let stableHash: string | undefined;
+    for (let i = 0; i < 500 && !stableHash; i++) {
+      const ro = h.cluster.get('argoproj.io/v1alpha1', 'Rollout', ns, 'checkout');
+      if (ro?.status?.phase === 'Healthy') stableHash = ro.status.stableRS;
+      else await sleep(10);
+    }
+    const config = { routing: { argo: { rollout: 'checkout' } }, templates: TEMPLATES, steps: [{ setWeight: 50 }] };
+    const run = await runCanaryFlow(h, { namespace: ns, service: 'checkout', image: CANARY_IMAGE, config }, { runId: 'argo-delay-1' });
+    expect(run.error).toBeUndefined();
+    expect(run.outputs).toMatchObject({ result: 'promoted' });
+    const old = h.cluster.get('apps/v1', 'ReplicaSet', ns, `checkout-${stableHash}`);
+    const deadline = old.metadata.annotations['scale-down-deadline'];
+    expect(old.spec.replicas).toBe(2);
+    const line = `ReplicaSet ${ns}/checkout-${stableHash} (previous stable) keeps 2 pods until ${deadline} (scaleDownDelaySeconds)`;
+    expect(run.reporter.entries.filter((e) => e.message === line).map((e) => e.level)).toEqual(['info']);
+    const summary = run.reporter.summaries.join('\n');
+    expect(summary).toContain('### Still running');
+    expect(summary).toContain(`- ${line}`);
+    // After the headline, not before it.
+    expect(summary.indexOf('### Still running')).toBeGreaterThan(summary.indexOf('## '));
+    // action: status says so too while the deadline has not passed.
+    const status = await runCanaryFlow(h, { namespace: ns, service: 'checkout', action: 'status', config }, { runId: 'argo-delay-2' });
+    expect(status.outputs).toMatchObject({ result: 'promoted' });
+    expect(status.reporter.entries.map((e) => e.message)).toContain(line);
+    expect(status.reporter.summaries.join('\n')).toContain(`#### Still running\n\n- ${line}`);
   });
 });

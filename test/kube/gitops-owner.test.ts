@@ -8,6 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { IstioVirtualServiceRouter } from '../../src/core/kube/routers/istio-virtual-service.js';
 import { HttpRouteRouter } from '../../src/core/kube/routers/gateway-httproute.js';
 import { request } from '../cluster/helpers.js';
+import { setDeploymentImage } from '../../src/core/kube/deployment.js';
 import { startHarness, type KubeHarness } from './harness.js';
 
 let h: KubeHarness;
@@ -129,5 +130,27 @@ describe('weights owned by a GitOps controller', () => {
     await router.write({ 'legacy-stable': 90, 'legacy-canary': 10 });
     expect(warnings()).toHaveLength(1);
     expect(warnings()[0]).toContain('VirtualService shop/legacy: .spec.http (which we change to move traffic) is owned by field manager "argocd-controller" (a GitOps sync)');
+  });
+});
+
+describe('a Deployment applied by a GitOps controller', () => {
+  test("setting its image and replicas warns, naming the manager and each field, and writes", async () => {
+    const labels = { app: 'shop' };
+    const dep = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'shop', namespace: 'shop' },
+      spec: { replicas: 2, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'app', image: 'shop:1' }] } } },
+    };
+    await gitopsApply('/apis/apps/v1/namespaces/shop/deployments', dep);
+    const change = await setDeploymentImage(h.client, { namespace: 'shop', name: 'shop', image: 'shop:2', replicas: 3 });
+    expect(change).toMatchObject({ previousImage: 'shop:1', image: 'shop:2', changed: true });
+    const why = (field: string) =>
+      `Deployment shop/shop: ${field} (which we change to roll out the release) is owned by field manager "argocd-controller" (server-side apply). ` +
+      'We change it anyway, but "argocd-controller" will put its own value back on its next sync unless it is told to ignore this field: see "GitOps (Argo CD, Flux)" in the README.';
+    expect(warnings()).toEqual([why('.spec.template.spec.containers[name="app"].image'), why('.spec.replicas')]);
+    const live = h.cluster.get('apps/v1', 'Deployment', 'shop', 'shop');
+    expect(live.spec.template.spec.containers[0].image).toBe('shop:2');
+    expect(live.spec.replicas).toBe(3);
   });
 });

@@ -22,7 +22,7 @@ export async function canaryStatus(options: {
   const { client, config, reporter } = options;
   const target = createTarget(client, config, options.namespace, options.rolloutTimeoutMs);
   const records = new CanaryRecordStore(client, options.namespace, options.service);
-  const [record, live, weights] = await Promise.all([records.read(), target.inspect(options.container), target.router.read()]);
+  const [record, live, weights, left] = await Promise.all([records.read(), target.inspect(options.container), target.router.read(), target.leftRunning?.() ?? []]);
   const state = record?.state ?? 'none';
   const step = record ? (record.stepIndex < 0 ? 'deploying the canary' : describeStep(config.steps[record.stepIndex])) : '';
   reporter.info(
@@ -47,6 +47,9 @@ export async function canaryStatus(options: {
       ['Why', record?.reason ?? ''],
     ],
   );
+  // Argo's scale-down delays: a version that takes no traffic but still runs.
+  for (const line of left) reporter.info(line);
+  if (left.length) doc.heading(4, 'Still running').bullets(left);
   new JobSummary(reporter).write(doc.toString());
   return { result: state, weight: live.canaryWeight, step: record ? Math.min(stepNumber(record.stepIndex), config.steps.length) : 0, analysis: [] };
 }

@@ -17,7 +17,7 @@
  */
 import type { DeliverySession } from '../delivery/session.js';
 import { createRouter, recordedSpec, type RouterSpec } from '../delivery/router-spec.js';
-import { ArgoRollout, argoRolloutStatus } from '../kube/argo-rollout.js';
+import { ArgoRollout, argoRolloutStatus, describeScaleDown } from '../kube/argo-rollout.js';
 import { readyPodsOf, requireReadyPods } from '../kube/ready-pods.js';
 import { ReplicaRatioRouter } from '../kube/routers/replica-ratio.js';
 import type { KubeClient } from '../kube/client.js';
@@ -50,6 +50,11 @@ export interface CanaryTarget {
    * or an abort (all traffic on stable, canary at 0): the differences, in words; empty when they match.
    */
   verify(end: 'promoted' | 'aborted', image: string): Promise<string[]>;
+  /**
+   * After a verified end: what still runs though no traffic goes to it, in words (an Argo Rollout's
+   * previous stable kept for scaleDownDelaySeconds, an aborted canary for abortScaleDownDelaySeconds).
+   */
+  leftRunning?(): Promise<string[]>;
 }
 
 /** What a target needs from the run: the session, the canary's id for step names, and the rollout wait. */
@@ -356,6 +361,10 @@ class ArgoCanary implements CanaryTarget {
     }
     if (status.actualWeight !== 0 && !(end === 'promoted' && status.currentPodHash === status.stableRS)) differences.push(`${ref} sends ${status.actualWeight}% to the canary, expected 0%`);
     return differences;
+  }
+
+  async leftRunning(): Promise<string[]> {
+    return (await this.rollout.scaleDowns()).map((s) => describeScaleDown(this.workloadRef.namespace, s));
   }
 
   async abort(run: TargetRun): Promise<void> {

@@ -14,6 +14,7 @@ import type { DeliverySession, SessionResult } from '../delivery/session.js';
 import { describeFailure, timelineOf } from '../metrics/describe.js';
 import type { AnalysisResult } from '../metrics/result.js';
 import type { TimelineStep } from '../notify/event.js';
+import { Markdown } from '../notify/markdown.js';
 import { BackgroundRun, runStepAnalysis, type AnalysisContext } from './analysis.js';
 import type { CanaryRecord, CanaryRecordStore } from './canary-record.js';
 import type { CanaryConfig, CanaryStep } from './config.js';
@@ -122,6 +123,7 @@ export class CanaryWalk {
     await this.o.target.abort(this.run);
     const differences = this.session.dryRun ? [] : await this.o.target.verify('aborted', this.record.image);
     if (differences.length) return this.unverified('abort', differences);
+    await this.reportLeftRunning();
     this.weight = 0;
     this.markTimelineWeight(0);
     await this.save({ state: 'aborted', reason, weight: 0 });
@@ -135,6 +137,7 @@ export class CanaryWalk {
     await this.o.target.promote(this.run, this.record.image);
     const differences = this.session.dryRun ? [] : await this.o.target.verify('promoted', this.record.image);
     if (differences.length) return this.unverified('promote', differences);
+    await this.reportLeftRunning();
     this.weight = 0;
     this.stepIndex = this.steps.length;
     // What a person cares about: the new version takes 100%, on stable now (not "canary 0%", which reads like a rollback).
@@ -144,6 +147,15 @@ export class CanaryWalk {
     const result = this.result(this.session.dryRun ? 'planned' : 'succeeded', 'promoted');
     this.session.event.weight = 100;
     return result;
+  }
+
+  /** What still runs after the verified end (Argo's scale-down delays): in the log and the job summary. */
+  private async reportLeftRunning(): Promise<void> {
+    if (this.session.dryRun || !this.o.target.leftRunning) return;
+    const lines = await this.o.target.leftRunning();
+    if (!lines.length) return;
+    for (const line of lines) this.session.reporter.info(line);
+    this.session.notify.summary.write(new Markdown().heading(3, 'Still running').bullets(lines).toString());
   }
 
   /**

@@ -66,11 +66,25 @@ export function canaryPermissions(o: { namespace: string; service: string; route
 }
 
 /**
- * rollback: what undoing the journal's entries takes (each entry's router or workload), the
- * canary's record (settled after a canary release), and for `to-revision` the Deployment's revisions.
+ * rollback, from its plan: the lock always; the journal when the plan reads or journals through it
+ * (not mode migration, which only compensates the database); what undoing each planned entry takes
+ * (its router or workload); reads of the traffic it leaves (mode workload checks it is as before);
+ * the canary's record only when the release undone is a canary (it is settled); and for
+ * `to-revision` the Deployment's revisions.
  */
-export function rollbackPermissions(o: { namespace: string; service: string; entries: readonly StateEntry[]; revisionOf?: DeploymentName }): NeededPermission[] {
-  const needed = [...sessionPermissions(o.namespace, o.service), ...inNamespace(o.namespace, `pd-canary-${o.service}`, CANARY_RECORD)];
+export function rollbackPermissions(o: {
+  namespace: string;
+  service: string;
+  journal: boolean;
+  entries: readonly StateEntry[];
+  /** Entries whose objects are only read (traffic left by mode workload). */
+  reads?: readonly StateEntry[];
+  canaryRecord?: boolean;
+  revisionOf?: DeploymentName;
+}): NeededPermission[] {
+  const needed = [...inNamespace(o.namespace, `pd-lock-${o.service}`, LOCK)];
+  if (o.journal) needed.push(...inNamespace(o.namespace, `pd-state-${o.service}`, JOURNAL));
+  if (o.canaryRecord) needed.push(...inNamespace(o.namespace, `pd-canary-${o.service}`, CANARY_RECORD));
   for (const { change, object } of o.entries) {
     const d = { namespace: object.namespace, name: object.name };
     if (change.kind === 'traffic') needed.push(...routerPermissions(change.router));
@@ -79,17 +93,17 @@ export function rollbackPermissions(o: { namespace: string; service: string; ent
     else if (change.kind === 'undo') needed.push(...inNamespace(d.namespace, d.name, [...DEPLOYMENT_ROLLOUT, ...DEPLOYMENT_UNDO]));
     else if (change.kind === 'argo') needed.push(...argoPermissions(d));
   }
+  for (const { change } of o.reads ?? []) if (change.kind === 'traffic') needed.push(...routerPermissions(change.router).filter((p) => p.verb === 'get'));
   if (o.revisionOf) needed.push(...inNamespace(o.revisionOf.namespace, o.revisionOf.name, [...DEPLOYMENT_ROLLOUT, ...DEPLOYMENT_UNDO]));
   return dedupe(needed);
 }
 
-/** rollbackPermissions from the live journal; unreadable (403): the preflight reports `get configmaps` with the rest. */
-export async function rollbackPermissionsFromJournal(client: KubeClient, o: { namespace: string; service: string; revisionOf?: DeploymentName }): Promise<NeededPermission[]> {
-  let entries: StateEntry[] = [];
+/** The live journal's entries; undefined when unreadable (403): the preflight reports `get configmaps` with the rest. */
+export async function journalForPreflight(client: KubeClient, o: { namespace: string; service: string }): Promise<StateEntry[] | undefined> {
   try {
-    entries = await new StateStore(client, { namespace: o.namespace, service: o.service }).entries();
+    return await new StateStore(client, { namespace: o.namespace, service: o.service }).entries();
   } catch (error) {
     if (!(error instanceof KubeApiError && error.status === 403)) throw error;
+    return undefined;
   }
-  return rollbackPermissions({ ...o, entries });
 }

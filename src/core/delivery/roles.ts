@@ -72,7 +72,7 @@ export const SHIPPED_ROLES: ShippedRole[] = [
   ...(['istio', 'gateway', 'service', 'replica-ratio', 'argo'] as const).map((r) => ({
     name: `pd-rollback-${r}`,
     title: `actions/rollback of releases made through ${r}${r === 'argo' ? '' : ' (and mode workload with to-revision)'}`,
-    permissions: strip(rollbackPermissions({ ...plan, entries: sampleEntries(sample[r]), ...(r === 'argo' ? {} : { revisionOf: workloads[0] }) })),
+    permissions: strip(rollbackPermissions({ ...plan, journal: true, canaryRecord: true, entries: sampleEntries(sample[r]), ...(r === 'argo' ? {} : { revisionOf: workloads[0] }) })),
   })),
 ];
 

@@ -63,6 +63,11 @@ export interface SessionOptions {
    * the first write (the preflight). May read (the journal), never write.
    */
   permissions?: (client: KubeClient) => NeededPermission[] | Promise<NeededPermission[]>;
+  /**
+   * Reads the flow makes before the lock, once the preflight has vouched for them (rollback with
+   * force names the live holder it takes the lock over from). Never a write.
+   */
+  beforeLock?: (client: KubeClient) => Promise<void>;
 }
 
 export interface DeliverySession {
@@ -114,6 +119,7 @@ export async function runDeliverySession(options: SessionOptions, work: (session
   }
   if (!dryRun) {
     try {
+      await options.beforeLock?.(client);
       lock = await ServiceLock.acquire(client, {
         namespace: inputs.namespace,
         service: inputs.service,

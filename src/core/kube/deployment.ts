@@ -3,6 +3,7 @@ import { canonicalJson } from '../canonical-json.js';
 import type { KubeClient } from './client.js';
 import { KubeObjectError } from './errors.js';
 import { guardedPatch } from './guarded-patch.js';
+import { warnForeignOwners } from './field-owners.js';
 import { JSON_PATCH, pointer, type JsonPatchOp } from './json-patch.js';
 import { describeRef, type ObjectRef } from './object-ref.js';
 import { WaitTimeoutError, watchUntil } from './watch-until.js';
@@ -67,6 +68,7 @@ export async function setDeploymentImage(
       change = { container: name, previousImage: image, image: d.image, previousRevision: revisionOf(dep), changed: image !== d.image };
       const ops: JsonPatchOp[] = change.changed ? [{ op: 'replace', path: pointer('spec', 'template', 'spec', 'containers', index, 'image'), value: d.image }] : [];
       if (d.replicas !== undefined && dep.spec?.replicas !== d.replicas) ops.push({ op: 'replace', path: pointer('spec', 'replicas'), value: d.replicas });
+      warnForeignOwners(client, ref, dep, ops, 'to roll out the release');
       return ops;
     },
     send: (ops) => client.call('patch', ref, () => client.apps.patchNamespacedDeployment({ name: d.name, namespace: d.namespace, body: ops }, JSON_PATCH)),

@@ -109,8 +109,8 @@ export function foreignOwners(object: { metadata?: object }, ops: readonly JsonP
 
 const warned = new WeakMap<KubeClient, Set<string>>();
 
-/** The warning, once per client, object, manager and field. */
-export function warnForeignOwners(client: KubeClient, ref: ObjectRef, object: { metadata?: object }, ops: readonly JsonPatchOp[]): FieldOwner[] {
+/** The warning, once per client, object, manager and field; `purpose` says why we change it. */
+export function warnForeignOwners(client: KubeClient, ref: ObjectRef, object: { metadata?: object }, ops: readonly JsonPatchOp[], purpose = 'to move traffic'): FieldOwner[] {
   const owners = foreignOwners(object, ops);
   const seen = warned.get(client) ?? new Set<string>();
   warned.set(client, seen);
@@ -119,7 +119,7 @@ export function warnForeignOwners(client: KubeClient, ref: ObjectRef, object: { 
     if (seen.has(key)) continue;
     seen.add(key);
     client.warn(
-      `${describeRef(ref)}: ${owner.field} (which we change to move traffic) is owned by field manager "${owner.manager}" ` +
+      `${describeRef(ref)}: ${owner.field} (which we change ${purpose}) is owned by field manager "${owner.manager}" ` +
         `(${owner.operation === 'Apply' ? 'server-side apply' : 'a GitOps sync'}). We change it anyway, but "${owner.manager}" will put its own value back on its next sync ` +
         `unless it is told to ignore this field: see "GitOps (Argo CD, Flux)" in the README.`,
     );

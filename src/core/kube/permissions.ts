@@ -5,8 +5,10 @@
  * these (scripts/rbac-roles.ts writes them; a test checks they are current).
  *
  * A permission names no object: the shipped Roles are templates that cannot know the service's
- * names. The preflight passes the object's name where the request would carry one (get, patch,
- * update), so a Role narrowed with resourceNames passes too.
+ * names. The preflight passes the object's name where the request carries one (get, patch,
+ * update, and watch: watch-until.ts watches with a `metadata.name` field selector, which the API
+ * server authorizes against resourceNames as it does a get), so a Role narrowed with resourceNames
+ * passes too. Lists (pods, ReplicaSets) select by label and name no object.
  */
 import type { ArgoRolloutRouterOptions } from './routers/argo-rollout.js';
 import type { HttpRouteRouterOptions } from './routers/gateway-httproute.js';
@@ -33,8 +35,11 @@ export interface NeededPermission extends Permission {
   name?: string;
 }
 
+/** The verbs whose request names the object (a watch through its `metadata.name` field selector). */
+const NAMED_VERBS: ReadonlySet<RbacVerb> = new Set(['get', 'patch', 'update', 'watch']);
+
 const need = (namespace: string, name: string | undefined, list: Permission[]): NeededPermission[] =>
-  list.map((p) => ({ ...p, namespace, ...(name && (p.verb === 'get' || p.verb === 'patch' || p.verb === 'update') ? { name } : {}) }));
+  list.map((p) => ({ ...p, namespace, ...(name && NAMED_VERBS.has(p.verb) ? { name } : {}) }));
 
 /** lease-lock.ts: readNamespacedLease, createNamespacedLease, patchNamespacedLease (renew, release, take over). */
 export const LOCK: Permission[] = [

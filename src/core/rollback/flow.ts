@@ -8,7 +8,7 @@
  */
 import { CanaryRecordStore, canaryReleaseOf } from '../canary/canary-record.js';
 import { InputError } from '../config/input-error.js';
-import { rollbackPermissionsFromJournal } from '../delivery/needed-permissions.js';
+import { journalForPreflight, rollbackPermissions } from '../delivery/needed-permissions.js';
 import { withRouteRule } from '../delivery/router-spec.js';
 import { postDeliverySession, runDeliverySession, type DeliverySession, type SessionResult } from '../delivery/session.js';
 import { type Flow, type FlowContext, FlowFailure, type FlowOutputs } from '../flow.js';
@@ -52,10 +52,12 @@ export async function runRollback(inputs: RollbackInputs, context: FlowContext, 
   let report: RollbackReport | undefined;
   let summary: JobSummary | undefined;
   try {
-    const tookOverFrom = inputs.force && !inputs['dry-run'] ? await liveHolderTakenOver(client, inputs, context) : undefined;
+    // With force, who holds the lock now: read after the preflight (it asks for `get leases` too).
+    let tookOverFrom: string | undefined;
+    const beforeLock = inputs.force ? async (c: KubeClient) => void (tookOverFrom = await liveHolderTakenOver(c, inputs, context)) : undefined;
     const revisionOf = inputs['to-revision'] === undefined ? undefined : { namespace: inputs.namespace, name: inputs.deployment ?? inputs.service };
-    const permissions = (c: KubeClient) => rollbackPermissionsFromJournal(c, { namespace: inputs.namespace, service: inputs.service, revisionOf });
-    return await runDeliverySession({ inputs, strategy: 'rollback', context, force: inputs.force, client, permissions }, async (session) => {
+    const permissions = (c: KubeClient) => permissionsOfPlan(c, inputs, revisionOf);
+    return await runDeliverySession({ inputs, strategy: 'rollback', context, force: inputs.force, client, permissions, beforeLock }, async (session) => {
       summary = session.notify.summary;
       report = await rollBack(session, inputs, context, options);
       report.tookOverFrom = tookOverFrom;
@@ -101,6 +103,27 @@ function checkInputs(inputs: RollbackInputs, context: FlowContext): void {
     const unused = (['database-url', 'rollback-command', 'contract-rollback-command', 'confirm', 'version'] as const).filter((name) => inputs[name] !== undefined);
     if (unused.length) context.reporter.info(`${unused.join(', ')}: not used with mode ${mode}, which never runs the compensating migration (mode migration or all does).`);
   }
+}
+
+/**
+ * What this rollback's plan needs, as rollBack will run it: mode migration only holds the lock;
+ * to-revision journals its undo; otherwise the journal's plan for the mode and release (as
+ * undoJournal makes it), with the canary's record when that release is a canary.
+ */
+async function permissionsOfPlan(client: KubeClient, inputs: RollbackInputs, revisionOf: { namespace: string; name: string } | undefined) {
+  const who = { namespace: inputs.namespace, service: inputs.service };
+  if (inputs.mode === 'migration') return rollbackPermissions({ ...who, journal: false, entries: [] });
+  if (revisionOf) return rollbackPermissions({ ...who, journal: true, entries: [], revisionOf });
+  const journal = await journalForPreflight(client, who);
+  const plan = planRollback(withRouteRule(journal ?? [], inputs['route-rule']), inputs.mode as JournalMode, inputs.release);
+  return rollbackPermissions({
+    ...who,
+    journal: true,
+    entries: plan.undos.flatMap((u) => u.entries),
+    reads: plan.trafficLeft.map((u) => u.target),
+    // An unreadable journal (no `get configmaps`) may hold a canary release: its record is asked too.
+    canaryRecord: journal === undefined || (plan.release?.strategy === 'canary' && plan.undos.length > 0),
+  });
 }
 
 /** With force: who holds the lock now and is still renewing it, so the takeover can be named in the summary. */
