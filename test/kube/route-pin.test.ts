@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { IstioVirtualServiceRouter } from '../../src/core/kube/routers/istio-virtual-service.js';
 import { HttpRouteRouter } from '../../src/core/kube/routers/gateway-httproute.js';
-import { createRouter, recordedSpec, withRouteRule, type RouterSpec } from '../../src/core/delivery/router-spec.js';
+import { createRouter, recordedSpec, withRouteRule, type RouterSpec } from '../../src/core/kube/routers/factory.js';
 import type { StateEntry } from '../../src/core/kube/state-store.js';
 import { startHarness, type KubeHarness } from './harness.js';
 

@@ -1,5 +1,5 @@
-import type { RouterSpec } from '../../src/core/delivery/router-spec.js';
-import { createRouter } from '../../src/core/delivery/router-spec.js';
+import type { RouterSpec } from '../../src/core/kube/routers/factory.js';
+import { createRouter } from '../../src/core/kube/routers/factory.js';
 import { runDeliverySession, type DeliverySession, type SessionInputs } from '../../src/core/delivery/session.js';
 import type { FlowContext, RunInfo } from '../../src/core/flow.js';
 import { KubeClient } from '../../src/core/kube/client.js';

@@ -3,9 +3,9 @@
  * write.
  */
 import type { DeliverySession } from '../delivery/session.js';
-import { recordedSpec, type RouterSpec } from '../delivery/router-spec.js';
+import { recordedSpec, type RouterSpec } from '../kube/routers/factory.js';
 import type { StateEntry } from '../kube/state-store.js';
-import type { TrafficRouter } from '../kube/traffic-router.js';
+import type { TrafficRouter } from '../kube/routers/router.js';
 import { splitWeights, type Weights } from '../kube/weights.js';
 import type { TimelineStep } from '../notify/event.js';
 import { describeColorWeights, type Color, type ColorMap } from './colors.js';

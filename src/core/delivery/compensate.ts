@@ -11,7 +11,7 @@ import { formatWeights } from '../kube/weights.js';
 import type { Reporter } from '../reporter.js';
 import { ReplicaRatioRouter } from '../kube/routers/replica-ratio.js';
 import { sleepMs } from '../retry.js';
-import { createRouter } from './router-spec.js';
+import { createRouter } from '../kube/routers/factory.js';
 
 export interface CompensateOptions {
   reporter: Reporter;

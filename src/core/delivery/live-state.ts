@@ -12,7 +12,7 @@ import { findContainer, readDeployment } from '../kube/deployment.js';
 import type { Change, StateEntry } from '../kube/state-store.js';
 import { ReplicaRatioRouter } from '../kube/routers/replica-ratio.js';
 import type { Weights } from '../kube/weights.js';
-import { createRouter } from './router-spec.js';
+import { createRouter } from '../kube/routers/factory.js';
 
 /** `a 10%, b 90%`, names sorted, so two readings of the same weights are the same text. */
 export function weightsText(weights: Weights): string {

@@ -23,7 +23,7 @@ import {
 import type { KubeClient } from '../kube/client.js';
 import { KubeApiError } from '../kube/errors.js';
 import { type StateEntry, StateStore } from '../kube/state-store.js';
-import type { RouterSpec } from './router-spec.js';
+import type { RouterSpec } from '../kube/routers/factory.js';
 
 export function routerPermissions(spec: RouterSpec): NeededPermission[] {
   switch (spec.type) {

@@ -4,7 +4,7 @@
  * (needed-permissions.ts), on a sample plan that uses every part of that action and router, so a
  * Role holds exactly what the preflight asks for. `npx tsx scripts/rbac-roles.ts` writes them.
  */
-import type { RouterSpec } from './router-spec.js';
+import type { RouterSpec } from '../kube/routers/factory.js';
 import { dedupe, type Permission, resourceName } from '../kube/permissions.js';
 import type { StateEntry } from '../kube/state-store.js';
 import { blueGreenPermissions, canaryPermissions, rollbackPermissions } from './needed-permissions.js';

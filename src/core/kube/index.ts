@@ -4,7 +4,7 @@ export { loadKubeConfig, type KubeconfigSource } from './kubeconfig.js';
 export { describeRef, type ObjectRef } from './object-ref.js';
 export { KubeApiError, KubeObjectError, isConflict, isNotFound, type Verb } from './errors.js';
 export { checkWeights, formatWeights, sameWeights, splitWeights, type Destinations, type Weights } from './weights.js';
-export type { TrafficRouter, WriteOptions } from './traffic-router.js';
+export type { TrafficRouter, WriteOptions } from './routers/router.js';
 export { IstioVirtualServiceRouter, type IstioRouterOptions } from './routers/istio-virtual-service.js';
 export { HttpRouteRouter, type HttpRouteRouterOptions } from './routers/gateway-httproute.js';
 export { ServiceSelectorRouter, type ServiceSelectorRouterOptions } from './routers/service-selector.js';

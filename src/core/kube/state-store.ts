@@ -5,7 +5,7 @@ import { isAlreadyExists, isNotFound, KubeObjectError } from './errors.js';
 import { guardedPatch } from './guarded-patch.js';
 import { JSON_PATCH, pointer, type JsonPatchOp } from './json-patch.js';
 import type { ObjectRef } from './object-ref.js';
-import type { RouterSpec } from '../delivery/router-spec.js';
+import type { RouterSpec } from './routers/factory.js';
 import type { Weights } from './weights.js';
 
 /** What a change did, with what it takes to undo it (`previous`). */

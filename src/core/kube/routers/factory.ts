@@ -1,12 +1,16 @@
-import type { KubeClient } from '../kube/client.js';
-import { ArgoRolloutRouter, type ArgoRolloutRouterOptions } from '../kube/routers/argo-rollout.js';
-import { HttpRouteRouter, type HttpRouteRouterOptions } from '../kube/routers/gateway-httproute.js';
-import { IstioVirtualServiceRouter, type IstioRouterOptions } from '../kube/routers/istio-virtual-service.js';
-import { ReplicaRatioRouter, type ReplicaRatioRouterOptions } from '../kube/routers/replica-ratio.js';
-import { ServiceSelectorRouter, type ServiceSelectorRouterOptions } from '../kube/routers/service-selector.js';
-import type { RoutePin } from '../kube/routers/route-pin.js';
-import type { StateEntry } from '../kube/state-store.js';
-import type { TrafficRouter } from '../kube/traffic-router.js';
+/**
+ * The router factory: a RouterSpec (a router as plain data, what the journal records) in, a
+ * TrafficRouter out; and the spec to record for a router, with the route identity it fixed.
+ */
+import type { KubeClient } from '../client.js';
+import { ArgoRolloutRouter, type ArgoRolloutRouterOptions } from './argo-rollout.js';
+import { HttpRouteRouter, type HttpRouteRouterOptions } from './gateway-httproute.js';
+import { IstioVirtualServiceRouter, type IstioRouterOptions } from './istio-virtual-service.js';
+import { ReplicaRatioRouter, type ReplicaRatioRouterOptions } from './replica-ratio.js';
+import { ServiceSelectorRouter, type ServiceSelectorRouterOptions } from './service-selector.js';
+import type { RoutePin } from './route-pin.js';
+import type { StateEntry } from '../state-store.js';
+import type { TrafficRouter } from './router.js';
 
 /**
  * A traffic router as plain data. Every traffic change is journaled with its RouterSpec, so a

@@ -1,6 +1,10 @@
-import type { ObjectRef } from './object-ref.js';
-import type { RoutePin } from './routers/route-pin.js';
-import type { Destinations, Weights } from './weights.js';
+/**
+ * The router interface (flagger's three parts: this interface, the factory in factory.ts that
+ * builds a router from its journaled RouterSpec, and one file per mesh beside them).
+ */
+import type { ObjectRef } from '../object-ref.js';
+import type { RoutePin } from './route-pin.js';
+import type { Destinations, Weights } from '../weights.js';
 
 export interface WriteOptions {
   /** Plan only: check the target against the live object and return it, change nothing. */
