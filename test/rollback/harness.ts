@@ -13,7 +13,7 @@ import {
   waitForDeploymentRollout,
   type DeploymentName,
 } from '../../src/core/kube/deployment.js';
-import { StateStore, type StateEntry } from '../../src/core/kube/state-store.js';
+import { Journal, type JournalEntry } from '../../src/core/kube/journal.js';
 import type { Weights } from '../../src/core/kube/weights.js';
 import { MemoryReporter } from '../../src/core/reporter.js';
 import { runRollback, type RollbackInputs } from '../../src/core/rollback/flow.js';
@@ -152,8 +152,8 @@ export function clientFor(cluster: TestCluster): KubeClient {
   return KubeClient.fromKubeconfig({ kubeconfig: cluster.kubeconfig, retry: { baseDelayMs: 20, maxDelayMs: 200 } });
 }
 
-export async function journalOf(cluster: TestCluster, target: Target): Promise<StateEntry[]> {
-  return new StateStore(clientFor(cluster), target).entries();
+export async function journalOf(cluster: TestCluster, target: Target): Promise<JournalEntry[]> {
+  return new Journal(clientFor(cluster), target).entries();
 }
 
 /** Write requests (not GET, not watches, not access reviews: the preflight's questions change nothing) since `since`, as `METHOD path`. */

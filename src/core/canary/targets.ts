@@ -23,7 +23,7 @@ import { ReplicaRatioRouter } from '../kube/routers/replica-ratio.js';
 import type { KubeClient } from '../kube/client.js';
 import { findContainer, readDeployment, scaleDeployment, setDeploymentImage, waitForDeploymentRollout } from '../kube/deployment.js';
 import type { ObjectRef } from '../kube/object-ref.js';
-import type { Change } from '../kube/state-store.js';
+import type { Change } from '../kube/journal.js';
 import type { TrafficRouter } from '../kube/routers/router.js';
 import { formatWeights, sameWeights, splitWeights, type Weights } from '../kube/weights.js';
 import { InputError } from '../config/input-error.js';

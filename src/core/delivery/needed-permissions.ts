@@ -22,7 +22,7 @@ import {
 } from '../kube/permissions.js';
 import type { KubeClient } from '../kube/client.js';
 import { KubeApiError } from '../kube/errors.js';
-import { type StateEntry, StateStore } from '../kube/state-store.js';
+import { type JournalEntry, Journal } from '../kube/journal.js';
 import type { RouterSpec } from '../kube/routers/factory.js';
 
 export function routerPermissions(spec: RouterSpec): NeededPermission[] {
@@ -69,7 +69,7 @@ export function canaryPermissions(o: { namespace: string; service: string; route
  * rollback: what undoing the journal's entries takes (each entry's router or workload), the
  * canary's record (settled after a canary release), and for `to-revision` the Deployment's revisions.
  */
-export function rollbackPermissions(o: { namespace: string; service: string; entries: readonly StateEntry[]; revisionOf?: DeploymentName }): NeededPermission[] {
+export function rollbackPermissions(o: { namespace: string; service: string; entries: readonly JournalEntry[]; revisionOf?: DeploymentName }): NeededPermission[] {
   const needed = [...sessionPermissions(o.namespace, o.service), ...inNamespace(o.namespace, `pd-canary-${o.service}`, CANARY_RECORD)];
   for (const { change, object } of o.entries) {
     const d = { namespace: object.namespace, name: object.name };
@@ -85,9 +85,9 @@ export function rollbackPermissions(o: { namespace: string; service: string; ent
 
 /** rollbackPermissions from the live journal; unreadable (403): the preflight reports `get configmaps` with the rest. */
 export async function rollbackPermissionsFromJournal(client: KubeClient, o: { namespace: string; service: string; revisionOf?: DeploymentName }): Promise<NeededPermission[]> {
-  let entries: StateEntry[] = [];
+  let entries: JournalEntry[] = [];
   try {
-    entries = await new StateStore(client, { namespace: o.namespace, service: o.service }).entries();
+    entries = await new Journal(client, { namespace: o.namespace, service: o.service }).entries();
   } catch (error) {
     if (!(error instanceof KubeApiError && error.status === 403)) throw error;
   }

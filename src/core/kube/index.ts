@@ -28,4 +28,4 @@ export {
 } from './deployment.js';
 export { WaitTimeoutError } from './watch-until.js';
 export { LockTimeoutError, ServiceLock, lockName, readLockHolder, releaseLockIfHeldBy, type LockHolder, type ServiceLockOptions } from './lease-lock.js';
-export { StateStore, stateConfigMapName, type Change, type EntryStatus, type PlannedChange, type StateEntry, type StateStoreOptions } from './state-store.js';
+export { Journal, journalConfigMapName, type Change, type EntryStatus, type PlannedChange, type JournalEntry, type JournalOptions } from './journal.js';

@@ -9,7 +9,7 @@ import { IstioVirtualServiceRouter, type IstioRouterOptions } from './istio-virt
 import { ReplicaRatioRouter, type ReplicaRatioRouterOptions } from './replica-ratio.js';
 import { ServiceSelectorRouter, type ServiceSelectorRouterOptions } from './service-selector.js';
 import type { RoutePin } from './route-pin.js';
-import type { StateEntry } from '../state-store.js';
+import type { JournalEntry } from '../journal.js';
 import type { TrafficRouter } from './router.js';
 
 /**
@@ -53,7 +53,7 @@ export function recordedSpec(spec: RouterSpec, router: TrafficRouter): RouterSpe
  * journal's), so a re-run of the same run id keeps the route it started on: a route inserted in
  * front in between does not move it.
  */
-export function withRecordedPin(spec: RouterSpec, entries: readonly StateEntry[], runId: string, strategy: string): RouterSpec {
+export function withRecordedPin(spec: RouterSpec, entries: readonly JournalEntry[], runId: string, strategy: string): RouterSpec {
   if (spec.type !== 'istio' && spec.type !== 'gateway') return spec;
   const recorded = entries.findLast((e) => e.runId === runId && e.strategy === strategy && e.change.kind === 'traffic' && sameObject(e.change.router, spec));
   const pin = recorded?.change.kind === 'traffic' ? pinOf(recorded.change.router) : undefined;
@@ -64,7 +64,7 @@ export function withRecordedPin(spec: RouterSpec, entries: readonly StateEntry[]
  * The rollback's `route-rule`: the recorded Istio or Gateway API traffic changes of `entries`, to
  * be undone on that route (its name or index) instead of the one recorded. Other entries as they are.
  */
-export function withRouteRule(entries: StateEntry[], rule: string | undefined): StateEntry[] {
+export function withRouteRule(entries: JournalEntry[], rule: string | undefined): JournalEntry[] {
   if (rule === undefined) return entries;
   return entries.map((entry) => {
     const { change } = entry;

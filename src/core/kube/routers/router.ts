@@ -16,7 +16,7 @@ export interface WriteOptions {
  * this; each implementation changes only its weight fields, carrying the resourceVersion it read.
  */
 export interface TrafficRouter {
-  /** The object whose weights this router changes (what the state journal records). */
+  /** The object whose weights this router changes (what the journal records). */
   readonly ref: ObjectRef;
   /** The two destination names that key the weights. */
   readonly destinations: Destinations;
