@@ -10,7 +10,7 @@ import { HttpRouteRouter } from '../src/core/kube/routers/gateway-httproute.js';
 import { ServiceSelectorRouter } from '../src/core/kube/routers/service-selector.js';
 import { ReplicaRatioRouter } from '../src/core/kube/routers/replica-ratio.js';
 import { ArgoRolloutRouter } from '../src/core/kube/routers/argo-rollout.js';
-import type { TrafficRouter } from '../src/core/kube/traffic-router.js';
+import type { TrafficRouter } from '../src/core/kube/routers/router.js';
 import { splitWeights } from '../src/core/kube/weights.js';
 import { median, timeRuns, type BenchRow } from './lib.js';
 

@@ -4,7 +4,7 @@ import { runBlueGreen, type BlueGreenOptions } from '../../src/core/blue-green/f
 import type { Clock } from '../../src/core/metrics/clock.js';
 import { type FlowContext, type FlowOutputs, FlowFailure } from '../../src/core/flow.js';
 import { KubeClient } from '../../src/core/kube/client.js';
-import { StateStore, type StateEntry } from '../../src/core/kube/state-store.js';
+import { Journal, type JournalEntry } from '../../src/core/kube/journal.js';
 import { MemoryReporter } from '../../src/core/reporter.js';
 import { Secrets } from '../../src/core/secrets.js';
 import { blueGreenSpec } from '../../src/core/specs/blue-green.js';
@@ -85,8 +85,8 @@ export async function runFlow(h: BlueGreenHarness, raw: Record<string, string>, 
   }
 }
 
-export async function journal(h: BlueGreenHarness, namespace: string, service: string): Promise<StateEntry[]> {
-  return new StateStore(h.client, { namespace, service }).entries();
+export async function journal(h: BlueGreenHarness, namespace: string, service: string): Promise<JournalEntry[]> {
+  return new Journal(h.client, { namespace, service }).entries();
 }
 
 // ---------------------------------------------------------------------------------------------

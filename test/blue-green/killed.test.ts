@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { blueGreenFlow } from '../../src/core/blue-green/flow.js';
 import { compensate } from '../../src/core/delivery/compensate.js';
-import { StateStore } from '../../src/core/kube/state-store.js';
+import { Journal } from '../../src/core/kube/journal.js';
 import { MemoryReporter } from '../../src/core/reporter.js';
 import { httpTraffic, startPrometheus, toOpenMetrics, type PrometheusServer } from '../support/prometheus.js';
 import { waitFor } from '../cluster/helpers.js';
@@ -76,7 +76,7 @@ test('killed after its first step, the run is undone exactly by compensating its
   expect(liveHostWeights(h, 'killed')).toEqual({ blue: 90, green: 10 });
   expect(h.cluster.get('coordination.k8s.io/v1', 'Lease', 'shop', 'pd-lock-killed').spec.holderIdentity).toBe('run-kill-1');
 
-  const journal = new StateStore(h.client, { namespace: 'shop', service: 'killed' });
+  const journal = new Journal(h.client, { namespace: 'shop', service: 'killed' });
   const reporter = new MemoryReporter();
   for (const entry of await journal.compensations('run-kill-1')) {
     await compensate(h.client, entry, { reporter });

@@ -6,7 +6,7 @@ import { canaryRecordName } from '../../src/core/canary/canary-record.js';
 import { InputError } from '../../src/core/config/input-error.js';
 import { MAX_OBJECT_NAME, MAX_SERVICE_NAME, SERVICE_NAMED_OBJECTS } from '../../src/core/config/primitives.js';
 import { lockName } from '../../src/core/kube/lease-lock.js';
-import { stateConfigMapName } from '../../src/core/kube/state-store.js';
+import { journalConfigMapName } from '../../src/core/kube/journal.js';
 import { blueGreenSpec } from '../../src/core/specs/blue-green.js';
 import { canarySpec } from '../../src/core/specs/canary.js';
 import { rollbackSpec } from '../../src/core/specs/rollback.js';
@@ -39,7 +39,7 @@ afterAll(async () => {
 
 describe('the service input and the objects named after it', () => {
   test('the prefixes checked are the ones the code builds, and the longest leaves 243 characters', () => {
-    const built = [stateConfigMapName('x'), canaryRecordName('x'), lockName('x')].map((n) => n.slice(0, -1));
+    const built = [journalConfigMapName('x'), canaryRecordName('x'), lockName('x')].map((n) => n.slice(0, -1));
     expect(SERVICE_NAMED_OBJECTS.map((o) => o.prefix).sort()).toEqual(built.sort());
     expect(MAX_SERVICE_NAME).toBe(243);
     expect(canaryRecordName(name(MAX_SERVICE_NAME))).toHaveLength(MAX_OBJECT_NAME);
@@ -103,7 +103,7 @@ describe('the service input and the objects named after it', () => {
     expect(outputs.result).toBe('switched');
     expect(h.cluster.get('networking.istio.io/v1', 'VirtualService', 'shop', 'long').spec.http[0].route.map((r: any) => r.weight)).toEqual([0, 100]);
     expect((await journal(h, 'shop', service)).map((e) => e.step)).toEqual(['traffic-100']);
-    expect(h.cluster.get('v1', 'ConfigMap', 'shop', stateConfigMapName(service)).metadata.name).toHaveLength(252);
+    expect(h.cluster.get('v1', 'ConfigMap', 'shop', journalConfigMapName(service)).metadata.name).toHaveLength(252);
   });
 });
 

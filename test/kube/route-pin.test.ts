@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { IstioVirtualServiceRouter } from '../../src/core/kube/routers/istio-virtual-service.js';
 import { HttpRouteRouter } from '../../src/core/kube/routers/gateway-httproute.js';
-import { createRouter, recordedSpec, withRouteRule, type RouterSpec } from '../../src/core/delivery/router-spec.js';
-import type { StateEntry } from '../../src/core/kube/state-store.js';
+import { createRouter, recordedSpec, withRouteRule, type RouterSpec } from '../../src/core/kube/routers/factory.js';
+import type { JournalEntry } from '../../src/core/kube/journal.js';
 import { startHarness, type KubeHarness } from './harness.js';
 
 /**
@@ -133,7 +133,7 @@ describe('Gateway API HTTPRoute: a rule inserted in front', () => {
 });
 
 test("rollback's route-rule replaces the recorded route (and its identity) of Istio and Gateway API traffic entries only", () => {
-  const entry = (router: RouterSpec): StateEntry => ({
+  const entry = (router: RouterSpec): JournalEntry => ({
     id: 'e1',
     runId: 'r1',
     step: 'traffic-10',

@@ -6,7 +6,7 @@ import { ReplicaRatioRouter } from '../../src/core/kube/routers/replica-ratio.js
 import { KubeObjectError } from '../../src/core/kube/errors.js';
 import { JSON_PATCH } from '../../src/core/kube/json-patch.js';
 import { splitWeights } from '../../src/core/kube/weights.js';
-import type { TrafficRouter } from '../../src/core/kube/traffic-router.js';
+import type { TrafficRouter } from '../../src/core/kube/routers/router.js';
 import { startHarness, type KubeHarness } from './harness.js';
 
 let h: KubeHarness;

@@ -1,5 +1,5 @@
-import type { RouterSpec } from '../../src/core/delivery/router-spec.js';
-import { createRouter } from '../../src/core/delivery/router-spec.js';
+import type { RouterSpec } from '../../src/core/kube/routers/factory.js';
+import { createRouter } from '../../src/core/kube/routers/factory.js';
 import { runDeliverySession, type DeliverySession, type SessionInputs } from '../../src/core/delivery/session.js';
 import type { FlowContext, RunInfo } from '../../src/core/flow.js';
 import { KubeClient } from '../../src/core/kube/client.js';
@@ -13,7 +13,7 @@ import {
   waitForDeploymentRollout,
   type DeploymentName,
 } from '../../src/core/kube/deployment.js';
-import { StateStore, type StateEntry } from '../../src/core/kube/state-store.js';
+import { Journal, type JournalEntry } from '../../src/core/kube/journal.js';
 import type { Weights } from '../../src/core/kube/weights.js';
 import { MemoryReporter } from '../../src/core/reporter.js';
 import { runRollback, type RollbackInputs } from '../../src/core/rollback/flow.js';
@@ -152,8 +152,8 @@ export function clientFor(cluster: TestCluster): KubeClient {
   return KubeClient.fromKubeconfig({ kubeconfig: cluster.kubeconfig, retry: { baseDelayMs: 20, maxDelayMs: 200 } });
 }
 
-export async function journalOf(cluster: TestCluster, target: Target): Promise<StateEntry[]> {
-  return new StateStore(clientFor(cluster), target).entries();
+export async function journalOf(cluster: TestCluster, target: Target): Promise<JournalEntry[]> {
+  return new Journal(clientFor(cluster), target).entries();
 }
 
 /** Write requests (not GET, not watches, not access reviews: the preflight's questions change nothing) since `since`, as `METHOD path`. */

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import type { Change, EntryStatus, StateEntry } from '../../src/core/kube/state-store.js';
+import type { Change, EntryStatus, JournalEntry } from '../../src/core/kube/journal.js';
 import { newestRelease, planRollback } from '../../src/core/rollback/plan.js';
 
 /** The plan is decided from the journal alone: which run, which entries, in which order. */
@@ -8,11 +8,11 @@ const vs = { kind: 'VirtualService', namespace: 'shop', name: 'checkout' };
 const canary = { kind: 'Deployment', namespace: 'shop', name: 'checkout-canary' };
 
 let clock = 0;
-function entry(runId: string, step: string, change: Change, status: EntryStatus = 'applied', strategy = 'canary', release?: string): StateEntry {
+function entry(runId: string, step: string, change: Change, status: EntryStatus = 'applied', strategy = 'canary', release?: string): JournalEntry {
   const object = change.kind === 'traffic' ? vs : canary;
   return { id: `${runId}/${step}`, runId, ...(release ? { release } : {}), step, strategy, object, change, status, plannedAt: new Date(1_700_000_000_000 + clock++ * 1000).toISOString() };
 }
-const inRelease = (release: string, e: StateEntry): StateEntry => ({ ...e, release });
+const inRelease = (release: string, e: JournalEntry): JournalEntry => ({ ...e, release });
 const weights = (from: number, to: number, step: string, runId: string, status?: EntryStatus) =>
   entry(runId, step, { kind: 'traffic', router: { ...router, destinations: ['stable', 'canary'] }, previous: { stable: 100 - from, canary: from }, next: { stable: 100 - to, canary: to } }, status);
 const image = (runId: string, status?: EntryStatus) => entry(runId, 'image', { kind: 'image', container: 'app', previous: { image: 'app:1' }, next: { image: 'app:2' } }, status);

@@ -8,7 +8,7 @@
  *  - `refuse`: anything else that needs a person (a split left by another run, a switch this run
  *    already undid, traffic changed since this run switched).
  */
-import type { StateEntry } from '../kube/state-store.js';
+import type { JournalEntry } from '../kube/journal.js';
 import { sameWeights, type Weights } from '../kube/weights.js';
 import { describeColorWeights, liveColor, otherColor, type Color, type ColorMap } from './colors.js';
 
@@ -21,7 +21,7 @@ export interface DecideInput {
   live: Weights;
   destination: ColorMap<string>;
   /** This run id's blue-green traffic entries, oldest first. */
-  mine: readonly StateEntry[];
+  mine: readonly JournalEntry[];
   /** Names the router object in messages, e.g. `VirtualService shop/checkout`. */
   routed: string;
   runId: string;

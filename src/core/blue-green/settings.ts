@@ -3,7 +3,7 @@
  * the first request.
  */
 import { InputError } from '../config/input-error.js';
-import type { RouterSpec } from '../delivery/router-spec.js';
+import type { RouterSpec } from '../kube/routers/factory.js';
 import type { AnalysisSpec } from '../metrics/spec.js';
 import { effectiveCount } from '../metrics/spec.js';
 import { parseMetrics } from '../metrics/config.js';

@@ -5,13 +5,13 @@
  * color, confirm). Each step returns the run's end when the run stops there, or undefined to go on.
  */
 import { formatDuration } from '../config/primitives.js';
-import { createRouter, withRecordedPin, type RouterSpec } from '../delivery/router-spec.js';
+import { createRouter, withRecordedPin, type RouterSpec } from '../kube/routers/factory.js';
 import type { DeliverySession, SessionResult } from '../delivery/session.js';
 import type { FlowOutputs } from '../flow.js';
 import { deploymentRef, readDeployment, scaleDeployment, type DeploymentName } from '../kube/deployment.js';
 import { readLockHolder } from '../kube/lease-lock.js';
 import { describeRef } from '../kube/object-ref.js';
-import type { TrafficRouter } from '../kube/traffic-router.js';
+import type { TrafficRouter } from '../kube/routers/router.js';
 import { sameWeights, type Weights } from '../kube/weights.js';
 import type { Clock } from '../metrics/clock.js';
 import { describeFailure, timelineOf } from '../metrics/describe.js';

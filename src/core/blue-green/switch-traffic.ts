@@ -3,9 +3,9 @@
  * write.
  */
 import type { DeliverySession } from '../delivery/session.js';
-import { recordedSpec, type RouterSpec } from '../delivery/router-spec.js';
-import type { StateEntry } from '../kube/state-store.js';
-import type { TrafficRouter } from '../kube/traffic-router.js';
+import { recordedSpec, type RouterSpec } from '../kube/routers/factory.js';
+import type { JournalEntry } from '../kube/journal.js';
+import type { TrafficRouter } from '../kube/routers/router.js';
 import { splitWeights, type Weights } from '../kube/weights.js';
 import type { TimelineStep } from '../notify/event.js';
 import { describeColorWeights, type Color, type ColorMap } from './colors.js';
@@ -65,7 +65,7 @@ export async function takeStep(session: DeliverySession, plan: SwitchPlan, index
  */
 export async function switchBack(session: DeliverySession, plan: SwitchPlan, original: Weights): Promise<Weights> {
   const entries = (await session.journal.compensations(session.runId)).filter(
-    (e: StateEntry) => e.strategy === 'blue-green' && e.change.kind === 'traffic',
+    (e: JournalEntry) => e.strategy === 'blue-green' && e.change.kind === 'traffic',
   );
   const weights = await plan.router.write(original);
   for (const entry of entries) await session.journal.markCompensated(entry.id);

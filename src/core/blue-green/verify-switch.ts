@@ -7,7 +7,7 @@ import type { KubeClient } from '../kube/client.js';
 import { deploymentRef, readDeployment, type DeploymentName } from '../kube/deployment.js';
 import { describeRef } from '../kube/object-ref.js';
 import { readyPodsOf } from '../kube/ready-pods.js';
-import type { TrafficRouter } from '../kube/traffic-router.js';
+import type { TrafficRouter } from '../kube/routers/router.js';
 import type { Weights } from '../kube/weights.js';
 import { COLORS, type Color, type Colors } from './colors.js';
 

@@ -16,15 +16,15 @@
  * carry the canary's id: a later canary started by the same run id is a new set of steps.
  */
 import type { DeliverySession } from '../delivery/session.js';
-import { createRouter, recordedSpec, type RouterSpec } from '../delivery/router-spec.js';
+import { createRouter, recordedSpec, type RouterSpec } from '../kube/routers/factory.js';
 import { ArgoRollout, argoRolloutStatus, describeScaleDown } from '../kube/argo-rollout.js';
 import { readyPodsOf, requireReadyPods } from '../kube/ready-pods.js';
 import { ReplicaRatioRouter } from '../kube/routers/replica-ratio.js';
 import type { KubeClient } from '../kube/client.js';
 import { findContainer, readDeployment, scaleDeployment, setDeploymentImage, waitForDeploymentRollout } from '../kube/deployment.js';
 import type { ObjectRef } from '../kube/object-ref.js';
-import type { Change } from '../kube/state-store.js';
-import type { TrafficRouter } from '../kube/traffic-router.js';
+import type { Change } from '../kube/journal.js';
+import type { TrafficRouter } from '../kube/routers/router.js';
 import { formatWeights, sameWeights, splitWeights, type Weights } from '../kube/weights.js';
 import { InputError } from '../config/input-error.js';
 import type { CanaryConfig } from './config.js';

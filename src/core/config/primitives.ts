@@ -190,8 +190,8 @@ export const httpUrl = z
   }, 'expected an http(s) URL such as https://example.com/path');
 
 /**
- * The objects named after the service input (the recorded state, the canary record, the lock),
- * each `<prefix><service>`. Kept in step with stateConfigMapName, canaryRecordName and lockName
+ * The objects named after the service input (the journal, the canary record, the lock),
+ * each `<prefix><service>`. Kept in step with journalConfigMapName, canaryRecordName and lockName
  * (a test checks it). No label value is built from the service today; a label value is at most
  * 63 characters (MAX_LABEL_VALUE), so one that were would need its own check here.
  */

@@ -6,12 +6,12 @@ import { ArgoRollout } from '../kube/argo-rollout.js';
 import type { KubeClient } from '../kube/client.js';
 import { scaleDeployment, setDeploymentImage, undoDeployment, waitForDeploymentRollout } from '../kube/deployment.js';
 import { describeRef } from '../kube/object-ref.js';
-import type { StateEntry } from '../kube/state-store.js';
+import type { JournalEntry } from '../kube/journal.js';
 import { formatWeights } from '../kube/weights.js';
 import type { Reporter } from '../reporter.js';
 import { ReplicaRatioRouter } from '../kube/routers/replica-ratio.js';
 import { sleepMs } from '../retry.js';
-import { createRouter } from './router-spec.js';
+import { createRouter } from '../kube/routers/factory.js';
 
 export interface CompensateOptions {
   reporter: Reporter;
@@ -20,7 +20,7 @@ export interface CompensateOptions {
 }
 
 export interface Compensation {
-  entry: StateEntry;
+  entry: JournalEntry;
   /** What it was before the undo, and after, in words for logs and summaries. */
   before: string;
   after: string;
@@ -32,7 +32,7 @@ export interface Compensation {
  * rollback that dies midway is simply run again. Migrations are not undone here: the rollback
  * action hands them to the migrate phases.
  */
-export async function compensate(client: KubeClient, entry: StateEntry, options: CompensateOptions): Promise<Compensation> {
+export async function compensate(client: KubeClient, entry: JournalEntry, options: CompensateOptions): Promise<Compensation> {
   const { change, object } = entry;
   const ref = describeRef(object);
   switch (change.kind) {

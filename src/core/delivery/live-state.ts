@@ -9,10 +9,10 @@
 import { ArgoRollout } from '../kube/argo-rollout.js';
 import type { KubeClient } from '../kube/client.js';
 import { findContainer, readDeployment } from '../kube/deployment.js';
-import type { Change, StateEntry } from '../kube/state-store.js';
+import type { Change, JournalEntry } from '../kube/journal.js';
 import { ReplicaRatioRouter } from '../kube/routers/replica-ratio.js';
 import type { Weights } from '../kube/weights.js';
-import { createRouter } from './router-spec.js';
+import { createRouter } from '../kube/routers/factory.js';
 
 /** `a 10%, b 90%`, names sorted, so two readings of the same weights are the same text. */
 export function weightsText(weights: Weights): string {
@@ -47,7 +47,7 @@ export function recordedState(change: Change, side: 'previous' | 'next'): string
 }
 
 /** The live state of the entry's object, in the same terms; undefined where there is nothing exact to read. */
-export async function liveState(client: KubeClient, entry: StateEntry): Promise<string | undefined> {
+export async function liveState(client: KubeClient, entry: JournalEntry): Promise<string | undefined> {
   const { change, object } = entry;
   switch (change.kind) {
     case 'traffic':

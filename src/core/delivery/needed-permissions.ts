@@ -22,8 +22,8 @@ import {
 } from '../kube/permissions.js';
 import type { KubeClient } from '../kube/client.js';
 import { KubeApiError } from '../kube/errors.js';
-import { type StateEntry, StateStore } from '../kube/state-store.js';
-import type { RouterSpec } from './router-spec.js';
+import { type JournalEntry, Journal } from '../kube/journal.js';
+import type { RouterSpec } from '../kube/routers/factory.js';
 
 export function routerPermissions(spec: RouterSpec): NeededPermission[] {
   switch (spec.type) {
@@ -76,9 +76,9 @@ export function rollbackPermissions(o: {
   namespace: string;
   service: string;
   journal: boolean;
-  entries: readonly StateEntry[];
+  entries: readonly JournalEntry[];
   /** Entries whose objects are only read (traffic left by mode workload). */
-  reads?: readonly StateEntry[];
+  reads?: readonly JournalEntry[];
   canaryRecord?: boolean;
   revisionOf?: DeploymentName;
 }): NeededPermission[] {
@@ -99,9 +99,9 @@ export function rollbackPermissions(o: {
 }
 
 /** The live journal's entries; undefined when unreadable (403): the preflight reports `get configmaps` with the rest. */
-export async function journalForPreflight(client: KubeClient, o: { namespace: string; service: string }): Promise<StateEntry[] | undefined> {
+export async function journalForPreflight(client: KubeClient, o: { namespace: string; service: string }): Promise<JournalEntry[] | undefined> {
   try {
-    return await new StateStore(client, { namespace: o.namespace, service: o.service }).entries();
+    return await new Journal(client, { namespace: o.namespace, service: o.service }).entries();
   } catch (error) {
     if (!(error instanceof KubeApiError && error.status === 403)) throw error;
     return undefined;

@@ -4,9 +4,9 @@
  * (needed-permissions.ts), on a sample plan that uses every part of that action and router, so a
  * Role holds exactly what the preflight asks for. `npx tsx scripts/rbac-roles.ts` writes them.
  */
-import type { RouterSpec } from './router-spec.js';
+import type { RouterSpec } from '../kube/routers/factory.js';
 import { dedupe, type Permission, resourceName } from '../kube/permissions.js';
-import type { StateEntry } from '../kube/state-store.js';
+import type { JournalEntry } from '../kube/journal.js';
 import { blueGreenPermissions, canaryPermissions, rollbackPermissions } from './needed-permissions.js';
 
 export interface ShippedRole {
@@ -37,8 +37,8 @@ const workloads = [
 ];
 
 /** Journal entries of every kind a release through `router` can record. */
-function sampleEntries(router: RouterSpec): StateEntry[] {
-  const entry = (object: StateEntry['object'], change: StateEntry['change']): StateEntry => ({ id: 'x', runId: 'x', step: 'x', strategy: 'x', object, change, status: 'applied', plannedAt: '' });
+function sampleEntries(router: RouterSpec): JournalEntry[] {
+  const entry = (object: JournalEntry['object'], change: JournalEntry['change']): JournalEntry => ({ id: 'x', runId: 'x', step: 'x', strategy: 'x', object, change, status: 'applied', plannedAt: '' });
   const deployment = { kind: 'Deployment', namespace: NS, name: 'a' };
   if (router.type === 'argo') {
     const rollout = { kind: 'Rollout', namespace: NS, name: 'rollout' };

@@ -8,7 +8,7 @@ import { releaseLockIfHeldBy, ServiceLock } from '../kube/lease-lock.js';
 import { describeRef, type ObjectRef } from '../kube/object-ref.js';
 import type { NeededPermission } from '../kube/permissions.js';
 import { checkPermissions, MissingPermissionsError } from '../kube/preflight.js';
-import { type Change, type StateEntry, StateStore } from '../kube/state-store.js';
+import { type Change, type JournalEntry, Journal } from '../kube/journal.js';
 import type { DeploymentEvent, Outcome, Strategy } from '../notify/event.js';
 import { notificationsFromInputs, type DeploymentNotifications, type NotifyInputs } from '../notify/from-inputs.js';
 import type { Reporter } from '../reporter.js';
@@ -72,7 +72,7 @@ export interface SessionOptions {
 
 export interface DeliverySession {
   readonly client: KubeClient;
-  readonly journal: StateStore;
+  readonly journal: Journal;
   readonly runId: string;
   /**
    * The release every change of this run is journaled under: the `release` input, else the run id.
@@ -93,7 +93,7 @@ export interface DeliverySession {
    * is made, so a rollback or a resumed run can see it. Idempotent per run id and step: a step this
    * run already applied is skipped (`applied: false`). In a dry run, reports the plan and applies nothing.
    */
-  change<T>(step: string, object: ObjectRef, change: Change, apply: () => Promise<T>): Promise<{ applied: boolean; result?: T; entry?: StateEntry }>;
+  change<T>(step: string, object: ObjectRef, change: Change, apply: () => Promise<T>): Promise<{ applied: boolean; result?: T; entry?: JournalEntry }>;
 }
 
 const FINISHED = 'delivery-finished';
@@ -104,7 +104,7 @@ export async function runDeliverySession(options: SessionOptions, work: (session
   const { inputs, context, strategy } = options;
   const dryRun = inputs['dry-run'];
   const client = options.client ?? openClient(inputs, context);
-  const journal = new StateStore(client, { namespace: inputs.namespace, service: inputs.service });
+  const journal = new Journal(client, { namespace: inputs.namespace, service: inputs.service });
   const notify = notificationsFromInputs(inputs, context, { deploymentTracker: context.deploymentTracker });
   const started = Date.now();
 
@@ -200,7 +200,7 @@ export async function postDeliverySession(options: Omit<SessionOptions, 'image' 
   // changed nothing: its post step neither hides that first error nor raises a second one for it.
   if (context.state.get(STARTED) !== 'true' || context.state.get(FINISHED) === 'true' || inputs['dry-run']) return [];
   const client = options.client ?? openClient(inputs, context);
-  const journal = new StateStore(client, { namespace: inputs.namespace, service: inputs.service });
+  const journal = new Journal(client, { namespace: inputs.namespace, service: inputs.service });
   const undone: Compensation[] = [];
   for (const entry of await journal.compensations(context.runId)) {
     if (entry.change.kind !== 'traffic') continue;

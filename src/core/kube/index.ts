@@ -4,7 +4,7 @@ export { loadKubeConfig, type KubeconfigSource } from './kubeconfig.js';
 export { describeRef, type ObjectRef } from './object-ref.js';
 export { KubeApiError, KubeObjectError, isConflict, isNotFound, type Verb } from './errors.js';
 export { checkWeights, formatWeights, sameWeights, splitWeights, type Destinations, type Weights } from './weights.js';
-export type { TrafficRouter, WriteOptions } from './traffic-router.js';
+export type { TrafficRouter, WriteOptions } from './routers/router.js';
 export { IstioVirtualServiceRouter, type IstioRouterOptions } from './routers/istio-virtual-service.js';
 export { HttpRouteRouter, type HttpRouteRouterOptions } from './routers/gateway-httproute.js';
 export { ServiceSelectorRouter, type ServiceSelectorRouterOptions } from './routers/service-selector.js';
@@ -28,4 +28,4 @@ export {
 } from './deployment.js';
 export { WaitTimeoutError } from './watch-until.js';
 export { LockTimeoutError, ServiceLock, lockName, readLockHolder, releaseLockIfHeldBy, type LockHolder, type ServiceLockOptions } from './lease-lock.js';
-export { StateStore, stateConfigMapName, type Change, type EntryStatus, type PlannedChange, type StateEntry, type StateStoreOptions } from './state-store.js';
+export { Journal, journalConfigMapName, type Change, type EntryStatus, type PlannedChange, type JournalEntry, type JournalOptions } from './journal.js';

@@ -48,7 +48,7 @@ export const LOCK: Permission[] = [
   { verb: 'patch', group: 'coordination.k8s.io', resource: 'leases', why: 'take, renew and release the service lock' },
 ];
 
-/** state-store.ts: readNamespacedConfigMap, createNamespacedConfigMap, patchNamespacedConfigMap. */
+/** journal.ts: readNamespacedConfigMap, createNamespacedConfigMap, patchNamespacedConfigMap. */
 export const JOURNAL: Permission[] = [
   { verb: 'get', group: '', resource: 'configmaps', why: 'read the journal of changes (ConfigMap pd-state-<service>)' },
   { verb: 'create', group: '', resource: 'configmaps', why: 'create the journal on the first run' },

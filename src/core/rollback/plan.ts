@@ -12,7 +12,7 @@
  * of it, across all its runs, in one write: never through the intermediate states on the way.
  */
 import { describeRef } from '../kube/object-ref.js';
-import { releaseOf, type Change, type StateEntry } from '../kube/state-store.js';
+import { releaseOf, type Change, type JournalEntry } from '../kube/journal.js';
 
 /**
  * `capacity`: a Deployment the release scaled down (blue-green's old color), scaled back up and
@@ -26,9 +26,9 @@ export type JournalMode = 'auto' | 'traffic' | 'workload' | 'all';
 export interface PlannedUndo {
   layer: Layer;
   /** The entry whose recorded `previous` is restored: the release's first change of this object. */
-  target: StateEntry;
+  target: JournalEntry;
   /** Every entry of this object this undo settles (marked compensated), newest first. */
-  entries: StateEntry[];
+  entries: JournalEntry[];
 }
 
 export interface RollbackPlan {
@@ -64,19 +64,19 @@ export function layerOf(change: Change): 'traffic' | 'workload' | 'migration' {
 }
 
 /** The release of the newest entry that changed something (not `failed`). */
-export function newestRelease(journal: readonly StateEntry[]): string | undefined {
+export function newestRelease(journal: readonly JournalEntry[]): string | undefined {
   const newest = journal.findLast((e) => e.status !== 'failed');
   return newest && releaseOf(newest);
 }
 
 /** The release `target` names: a release id, else the release of a run id; undefined when neither is recorded. */
-export function releaseNamed(journal: readonly StateEntry[], target: string): string | undefined {
+export function releaseNamed(journal: readonly JournalEntry[], target: string): string | undefined {
   if (journal.some((e) => releaseOf(e) === target)) return target;
   const run = journal.find((e) => e.runId === target);
   return run && releaseOf(run);
 }
 
-export function planRollback(journal: readonly StateEntry[], mode: JournalMode, target?: string): RollbackPlan {
+export function planRollback(journal: readonly JournalEntry[], mode: JournalMode, target?: string): RollbackPlan {
   const empty = { undos: [], trafficLeft: [], leftAlone: [] };
   const id = target === undefined ? newestRelease(journal) : releaseNamed(journal, target);
   if (id === undefined) {
@@ -126,8 +126,8 @@ function restoresCapacity(undo: PlannedUndo): boolean {
  * change of the release to that object in one write, so traffic goes straight back to where it was
  * before the release instead of stepping back through each canary weight.
  */
-function groupByObject(entries: readonly StateEntry[], layer: Layer): PlannedUndo[] {
-  const groups = new Map<string, StateEntry[]>();
+function groupByObject(entries: readonly JournalEntry[], layer: Layer): PlannedUndo[] {
+  const groups = new Map<string, JournalEntry[]>();
   for (const entry of [...entries].reverse()) {
     const key = objectKey(entry);
     groups.set(key, [...(groups.get(key) ?? []), entry]);
@@ -135,7 +135,7 @@ function groupByObject(entries: readonly StateEntry[], layer: Layer): PlannedUnd
   return [...groups.values()].map((newestFirst) => ({ layer, target: newestFirst.at(-1)!, entries: newestFirst }));
 }
 
-function objectKey(entry: StateEntry): string {
+function objectKey(entry: JournalEntry): string {
   const { change } = entry;
   // Argo promotions and weight writes on one Rollout are undone together by one abort.
   const kind = change.kind === 'argo' || change.kind === 'traffic' ? 'traffic' : change.kind;
@@ -143,6 +143,6 @@ function objectKey(entry: StateEntry): string {
   return `${kind} ${describeRef(entry.object)}${container}`;
 }
 
-export function describeEntry(entry: StateEntry): string {
+export function describeEntry(entry: JournalEntry): string {
   return `${entry.id} (${entry.change.kind} of ${describeRef(entry.object)}, ${entry.status})`;
 }

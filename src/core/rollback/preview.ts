@@ -3,7 +3,7 @@
  * the undo would put back. Traffic is checked with the router's own dry run, so weights it
  * cannot express are refused here as they would be for real.
  */
-import { createRouter } from '../delivery/router-spec.js';
+import { createRouter } from '../kube/routers/factory.js';
 import type { KubeClient } from '../kube/client.js';
 import { findContainer, readDeployment, revisionOf } from '../kube/deployment.js';
 import { formatWeights } from '../kube/weights.js';

@@ -8,7 +8,7 @@ import type { KubeClient } from '../kube/client.js';
 import { readDeployment, waitForDeploymentRollout } from '../kube/deployment.js';
 import { describeRef } from '../kube/object-ref.js';
 import { readyPodsOf } from '../kube/ready-pods.js';
-import type { StateEntry, StateStore } from '../kube/state-store.js';
+import type { JournalEntry, Journal } from '../kube/journal.js';
 import type { Reporter } from '../reporter.js';
 import type { PlannedUndo, RollbackPlan } from './plan.js';
 import { actionFor, type RollbackAction } from './report.js';
@@ -42,7 +42,7 @@ export interface UndoOutcome {
  * expected and actual value, and a later rollback (finding what already is as before) picks up.
  * A later layer is never touched while an earlier one (traffic) may still be wrong.
  */
-export async function undoRecorded(client: KubeClient, journal: StateStore, plan: Pick<RollbackPlan, 'undos' | 'trafficLeft' | 'release'>, options: UndoOptions): Promise<UndoOutcome> {
+export async function undoRecorded(client: KubeClient, journal: Journal, plan: Pick<RollbackPlan, 'undos' | 'trafficLeft' | 'release'>, options: UndoOptions): Promise<UndoOutcome> {
   const outcome: UndoOutcome = { actions: [], alreadyBefore: [] };
   const release = plan.release?.id ?? '?';
   for (const undo of plan.trafficLeft) {
@@ -104,7 +104,7 @@ export async function undoRecorded(client: KubeClient, journal: StateStore, plan
  * killed around a write leaves one of them live, not necessarily the last one recorded. Anything
  * else was someone else's change.
  */
-function passedThrough(entries: readonly StateEntry[]): Set<string | undefined> {
+function passedThrough(entries: readonly JournalEntry[]): Set<string | undefined> {
   return new Set(entries.flatMap((e) => [recordedState(e.change, 'previous'), recordedState(e.change, 'next')]));
 }
 
@@ -128,7 +128,7 @@ async function verifyUndone(client: KubeClient, undos: readonly PlannedUndo[]): 
   return differences;
 }
 
-function fieldOf(entry: StateEntry): string {
+function fieldOf(entry: JournalEntry): string {
   switch (entry.change.kind) {
     case 'traffic':
       return entry.change.router.type === 'replica-ratio' ? 'replicas (replica ratio)' : 'weights';

@@ -6,7 +6,7 @@ import type { DeliverySession } from '../delivery/session.js';
 import { deploymentRef, listOwnedReplicaSets, readDeployment, revisionOf, undoDeployment, waitForDeploymentRollout } from '../kube/deployment.js';
 import { KubeObjectError } from '../kube/errors.js';
 import { describeRef } from '../kube/object-ref.js';
-import type { Change, StateEntry } from '../kube/state-store.js';
+import type { Change, JournalEntry } from '../kube/journal.js';
 import type { RollbackAction } from './report.js';
 
 export interface RevisionUndoOptions {
@@ -67,7 +67,7 @@ export async function undoToRevision(session: DeliverySession, options: Revision
   return { action: { ...action, after: `${after}, now revision ${rolledOut.revision ?? '?'}` } };
 }
 
-function isLiveUndoTo(entry: StateEntry, name: string, namespace: string, revision: number): boolean {
+function isLiveUndoTo(entry: JournalEntry, name: string, namespace: string, revision: number): boolean {
   return (
     entry.change.kind === 'undo' &&
     entry.change.next.revision === revision &&

@@ -18,7 +18,7 @@ export const clusterInputs = {
   context: { description: 'Kubeconfig context to use. Empty: its current-context.', schema: objectNameLike() },
   namespace: { description: 'Namespace of the service.', required: true, schema: namespaceName },
   service: {
-    description: `Name of the service being delivered; names the lock and the recorded state (\`pd-lock-\`, \`pd-state-\` and \`pd-canary-<service>\`), so at most ${MAX_SERVICE_NAME} characters.`,
+    description: `Name of the service being delivered; names the lock, the journal and the canary record (\`pd-lock-\`, \`pd-state-\` and \`pd-canary-<service>\`), so at most ${MAX_SERVICE_NAME} characters.`,
     required: true,
     schema: serviceName,
   },

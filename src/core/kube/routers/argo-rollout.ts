@@ -1,7 +1,7 @@
 import { ArgoRollout, type ArgoRolloutStatus } from '../argo-rollout.js';
 import type { KubeClient } from '../client.js';
 import { describeRef, type ObjectRef } from '../object-ref.js';
-import type { TrafficRouter, WriteOptions } from '../traffic-router.js';
+import type { TrafficRouter, WriteOptions } from './router.js';
 import { checkWeights, type Destinations, type Weights } from '../weights.js';
 
 export interface ArgoRolloutRouterOptions {

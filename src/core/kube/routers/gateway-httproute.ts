@@ -5,9 +5,10 @@ import { guardedPatch } from '../guarded-patch.js';
 import { pointer } from '../json-patch.js';
 import { weightOps } from './weight-ops.js';
 import { warnForeignOwners } from '../field-owners.js';
-import { describePin, findPinned, listRoutes, pinOf, type RoutePin, type RouteView } from './route-pin.js';
+import { describeChoice, expectTwo, lookupRoute, type RouteList } from './route-lookup.js';
+import { pinOf, type RoutePin, type RouteView } from './route-pin.js';
 import { describeRef, type ObjectRef } from '../object-ref.js';
-import type { TrafficRouter, WriteOptions } from '../traffic-router.js';
+import type { TrafficRouter, WriteOptions } from './router.js';
 import { checkWeights, toPercentages, type Destinations, type Weights } from '../weights.js';
 
 export interface HttpRouteRouterOptions {
@@ -65,13 +66,7 @@ export class HttpRouteRouter implements TrafficRouter {
   }
 
   describe(): string {
-    const rule = this.pin
-      ? 'name' in this.pin
-        ? `rule ${describePin(this.pin)}`
-        : 'unnamed rule'
-      : this.options.rule === undefined
-        ? 'the first rule holding both'
-        : `rule ${JSON.stringify(this.options.rule)}`;
+    const rule = describeChoice('rule', this.options.rule, this.pin);
     return `${describeRef(this.ref)} ${rule}: backendRefs ${this.destinations.join(' and ')}`;
   }
 
@@ -109,49 +104,28 @@ export class HttpRouteRouter implements TrafficRouter {
 
   /** Finds the rule and its two backendRefs; the first success fixes the rule's identity for every later call. */
   private locate(route: KubeObject): LocatedRule {
-    const rules: unknown = route.spec?.rules;
-    if (!Array.isArray(rules) || rules.length === 0) throw new KubeObjectError(this.ref, 'has no rules (spec.rules is empty)');
-    const index = this.pin ? this.findPinned(rules, this.pin) : this.select(rules);
-    const rule = rules[index];
-    const label = rule.name ? `rule "${rule.name}"` : `rule #${index}`;
+    const { index, route: rule, label } = lookupRoute(this.routeList(), route.spec?.rules, this.options.rule, this.pin);
     const refs: BackendRef[] = Array.isArray(rule.backendRefs) ? rule.backendRefs : [];
-    const listed = refs.map((r) => r.name ?? '?').join(', ');
-    if (refs.length !== 2) {
-      throw new KubeObjectError(
-        this.ref,
-        `${label} has ${refs.length} backendRef${refs.length === 1 ? '' : 's'} (${listed || 'none'}); expected exactly two: ${this.destinations.join(' and ')}`,
-      );
-    }
+    const listed = refs.map((r) => r.name ?? '?');
+    expectTwo(this.ref, label, 'backendRef', listed, this.destinations);
     const refIndex = this.destinations.map((d) => refs.findIndex((r) => r.name === d)) as [number, number];
     const missing = this.destinations.filter((_, i) => refIndex[i]! < 0);
-    if (missing.length) throw new KubeObjectError(this.ref, `${label} has no backendRef ${missing.join(' or ')}; its backendRefs are ${listed}`);
+    if (missing.length) throw new KubeObjectError(this.ref, `${label} has no backendRef ${missing.join(' or ')}; its backendRefs are ${listed.join(', ')}`);
     const raw = refIndex.map((i) => refs[i]!.weight) as [number | undefined, number | undefined];
     this.pin ??= pinOf(viewOf(rule));
     return { index, label, refIndex, raw };
   }
 
-  /** The rule `rule` names (or its index); by default the first with both backendRefs, else the first. */
-  private select(rules: unknown[]): number {
-    const wanted = this.options.rule;
-    const named = (r: unknown) => (r as { name?: string } | undefined)?.name;
-    if (wanted === undefined) return Math.max(0, rules.findIndex((r) => this.destinations.every((d) => viewOf(r).destinations.includes(d))));
-    const index =
-      typeof wanted === 'number' ? wanted : /^\d+$/.test(wanted) && !rules.some((r) => named(r) === wanted) ? Number(wanted) : rules.findIndex((r) => named(r) === wanted);
-    if (index < 0 || !rules[index]) {
-      const names = rules.map((r, i) => (named(r) ? `"${named(r)}"` : `#${i}`)).join(', ');
-      throw new KubeObjectError(this.ref, `has no rule ${JSON.stringify(wanted)}; its rules are ${names}`);
-    }
-    return index;
-  }
-
-  private findPinned(rules: unknown[], pin: RoutePin): number {
-    const views = rules.map(viewOf);
-    const found = findPinned(views, pin);
-    if (typeof found === 'number') return found;
-    throw new KubeObjectError(
-      this.ref,
-      `the rule recorded at the start of the run, ${describePin(pin)}, cannot be found: ${found}. Its rules now are ${listRoutes(views)}. Give route-rule (the rule's name or index) to say which rule to use`,
-    );
+  /** The HTTPRoute's rules as route-lookup.ts reads them. */
+  private routeList(): RouteList {
+    return {
+      ref: this.ref,
+      noun: 'rule',
+      short: 'rule',
+      path: 'spec.rules',
+      viewOf,
+      holdsBoth: (rule) => this.destinations.every((d) => viewOf(rule).destinations.includes(d)),
+    };
   }
 
   private weightsOf(located: LocatedRule): Weights {

@@ -13,9 +13,10 @@ import { guardedPatch } from '../guarded-patch.js';
 import { pointer } from '../json-patch.js';
 import { weightOps } from './weight-ops.js';
 import { warnForeignOwners } from '../field-owners.js';
-import { describePin, findPinned, listRoutes, pinOf, type RoutePin, type RouteView } from './route-pin.js';
+import { describeChoice, expectTwo, lookupRoute, type RouteList } from './route-lookup.js';
+import { pinOf, type RoutePin, type RouteView } from './route-pin.js';
 import { describeRef, type ObjectRef } from '../object-ref.js';
-import type { TrafficRouter, WriteOptions } from '../traffic-router.js';
+import type { TrafficRouter, WriteOptions } from './router.js';
 import { checkWeights, type Destinations, type Weights } from '../weights.js';
 
 export interface IstioRouterOptions {
@@ -86,13 +87,7 @@ export class IstioVirtualServiceRouter implements TrafficRouter {
   }
 
   describe(): string {
-    const route = this.pin
-      ? 'name' in this.pin
-        ? `HTTP route ${describePin(this.pin)}`
-        : 'unnamed HTTP route'
-      : this.options.route === undefined
-        ? 'the first HTTP route holding both'
-        : `HTTP route ${JSON.stringify(this.options.route)}`;
+    const route = describeChoice('HTTP route', this.options.route, this.pin);
     const what = this.options.by === 'subset' ? 'subsets' : this.options.by === 'host' ? 'hosts' : 'destinations';
     return `${describeRef(this.ref)} ${route}: ${what} ${this.destinations.join(' and ')}`;
   }
@@ -141,59 +136,31 @@ export class IstioVirtualServiceRouter implements TrafficRouter {
    * The first success fixes the route's identity: every later call finds it by that.
    */
   private locate(vs: KubeObject): LocatedRoute {
-    const http: unknown = vs.spec?.http;
-    if (!Array.isArray(http) || http.length === 0) throw new KubeObjectError(this.ref, 'has no HTTP routes (spec.http is empty)');
-    const index = this.pin ? this.findPinned(http, this.pin) : this.select(http);
-    const route = http[index];
-    const label = route.name ? `HTTP route "${route.name}"` : `HTTP route #${index}`;
+    const { index, route, label } = lookupRoute(this.routeList(), vs.spec?.http, this.options.route, this.pin);
     const entries: RouteEntry[] = Array.isArray(route.route) ? route.route : [];
-    const listed = entries.map((e) => `${e.destination?.host ?? '?'}${e.destination?.subset ? ` subset ${e.destination.subset}` : ''}`).join(', ');
-    if (entries.length !== 2) {
-      throw new KubeObjectError(
-        this.ref,
-        `${label} has ${entries.length} destination${entries.length === 1 ? '' : 's'} (${listed || 'none'}); expected exactly two: ${this.destinations.join(' and ')}`,
-      );
-    }
+    const listed = entries.map((e) => `${e.destination?.host ?? '?'}${e.destination?.subset ? ` subset ${e.destination.subset}` : ''}`);
+    expectTwo(this.ref, label, 'destination', listed, this.destinations);
     const by = this.options.by ?? this.inferBy(entries);
     const key = (e: RouteEntry) => (by === 'host' ? e.destination?.host : e.destination?.subset);
     const entryIndex = this.destinations.map((d) => entries.findIndex((e) => key(e) === d)) as [number, number];
     const missing = this.destinations.filter((_, i) => entryIndex[i]! < 0);
     if (missing.length) {
-      throw new KubeObjectError(this.ref, `${label} has no destination ${by} ${missing.join(' or ')}; its destinations are ${listed}`);
+      throw new KubeObjectError(this.ref, `${label} has no destination ${by} ${missing.join(' or ')}; its destinations are ${listed.join(', ')}`);
     }
     if (by === 'subset' && entries[0]!.destination?.host !== entries[1]!.destination?.host) {
-      throw new KubeObjectError(this.ref, `${label}: subsets ${this.destinations.join(' and ')} must be of one host; they are of ${listed}`);
+      throw new KubeObjectError(this.ref, `${label}: subsets ${this.destinations.join(' and ')} must be of one host; they are of ${listed.join(', ')}`);
     }
     const weights: Record<string, number> = {};
     this.destinations.forEach((d, i) => (weights[d] = entries[entryIndex[i]!]!.weight ?? 0));
     const sum = Object.values(weights).reduce((s, w) => s + w, 0);
-    if (sum !== 100) throw new KubeObjectError(this.ref, `${label}: weights sum to ${sum}, not 100 (${listed})`);
+    if (sum !== 100) throw new KubeObjectError(this.ref, `${label}: weights sum to ${sum}, not 100 (${listed.join(', ')})`);
     this.pin ??= pinOf(viewOf(route));
     return { index, label, by, entryIndex, weights };
   }
 
-  /** The route `route` names (or its index); by default the first that routes to both destinations, else the first. */
-  private select(http: unknown[]): number {
-    const wanted = this.options.route;
-    const named = (r: unknown) => (r as { name?: string } | undefined)?.name;
-    if (wanted === undefined) return Math.max(0, http.findIndex((r) => this.holdsBoth(r)));
-    const index =
-      typeof wanted === 'number' ? wanted : /^\d+$/.test(wanted) && !http.some((r) => named(r) === wanted) ? Number(wanted) : http.findIndex((r) => named(r) === wanted);
-    if (index < 0 || !http[index]) {
-      const names = http.map((r, i) => (named(r) ? `"${named(r)}"` : `#${i}`)).join(', ');
-      throw new KubeObjectError(this.ref, `has no HTTP route ${JSON.stringify(wanted)}; its routes are ${names}`);
-    }
-    return index;
-  }
-
-  private findPinned(http: unknown[], pin: RoutePin): number {
-    const views = http.map(viewOf);
-    const found = findPinned(views, pin);
-    if (typeof found === 'number') return found;
-    throw new KubeObjectError(
-      this.ref,
-      `the HTTP route recorded at the start of the run, ${describePin(pin)}, cannot be found: ${found}. Its HTTP routes now are ${listRoutes(views)}. Give route-rule (the route's name or index) to say which route to use`,
-    );
+  /** The VirtualService's HTTP routes as route-lookup.ts reads them. */
+  private routeList(): RouteList {
+    return { ref: this.ref, noun: 'HTTP route', short: 'route', path: 'spec.http', viewOf, holdsBoth: (route) => this.holdsBoth(route) };
   }
 
   private holdsBoth(route: unknown): boolean {

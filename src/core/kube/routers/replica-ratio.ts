@@ -2,7 +2,7 @@ import type { KubeClient } from '../client.js';
 import { readDeployment, scaleDeployment } from '../deployment.js';
 import { KubeObjectError } from '../errors.js';
 import type { ObjectRef } from '../object-ref.js';
-import type { TrafficRouter, WriteOptions } from '../traffic-router.js';
+import type { TrafficRouter, WriteOptions } from './router.js';
 import { checkWeights, formatWeights, type Destinations, type Weights } from '../weights.js';
 
 export interface ReplicaRatioRouterOptions {

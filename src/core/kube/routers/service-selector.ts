@@ -5,7 +5,7 @@ import { guardedPatch } from '../guarded-patch.js';
 import { JSON_PATCH, pointer, type JsonPatchOp } from '../json-patch.js';
 import { warnForeignOwners } from '../field-owners.js';
 import { describeRef, type ObjectRef } from '../object-ref.js';
-import type { TrafficRouter, WriteOptions } from '../traffic-router.js';
+import type { TrafficRouter, WriteOptions } from './router.js';
 import { checkWeights, formatWeights, type Destinations, type Weights } from '../weights.js';
 
 export interface ServiceSelectorRouterOptions {

@@ -1,12 +1,16 @@
-import type { KubeClient } from '../kube/client.js';
-import { ArgoRolloutRouter, type ArgoRolloutRouterOptions } from '../kube/routers/argo-rollout.js';
-import { HttpRouteRouter, type HttpRouteRouterOptions } from '../kube/routers/gateway-httproute.js';
-import { IstioVirtualServiceRouter, type IstioRouterOptions } from '../kube/routers/istio-virtual-service.js';
-import { ReplicaRatioRouter, type ReplicaRatioRouterOptions } from '../kube/routers/replica-ratio.js';
-import { ServiceSelectorRouter, type ServiceSelectorRouterOptions } from '../kube/routers/service-selector.js';
-import type { RoutePin } from '../kube/routers/route-pin.js';
-import type { StateEntry } from '../kube/state-store.js';
-import type { TrafficRouter } from '../kube/traffic-router.js';
+/**
+ * The router factory: a RouterSpec (a router as plain data, what the journal records) in, a
+ * TrafficRouter out; and the spec to record for a router, with the route identity it fixed.
+ */
+import type { KubeClient } from '../client.js';
+import { ArgoRolloutRouter, type ArgoRolloutRouterOptions } from './argo-rollout.js';
+import { HttpRouteRouter, type HttpRouteRouterOptions } from './gateway-httproute.js';
+import { IstioVirtualServiceRouter, type IstioRouterOptions } from './istio-virtual-service.js';
+import { ReplicaRatioRouter, type ReplicaRatioRouterOptions } from './replica-ratio.js';
+import { ServiceSelectorRouter, type ServiceSelectorRouterOptions } from './service-selector.js';
+import type { RoutePin } from './route-pin.js';
+import type { JournalEntry } from '../journal.js';
+import type { TrafficRouter } from './router.js';
 
 /**
  * A traffic router as plain data. Every traffic change is journaled with its RouterSpec, so a
@@ -49,7 +53,7 @@ export function recordedSpec(spec: RouterSpec, router: TrafficRouter): RouterSpe
  * journal's), so a re-run of the same run id keeps the route it started on: a route inserted in
  * front in between does not move it.
  */
-export function withRecordedPin(spec: RouterSpec, entries: readonly StateEntry[], runId: string, strategy: string): RouterSpec {
+export function withRecordedPin(spec: RouterSpec, entries: readonly JournalEntry[], runId: string, strategy: string): RouterSpec {
   if (spec.type !== 'istio' && spec.type !== 'gateway') return spec;
   const recorded = entries.findLast((e) => e.runId === runId && e.strategy === strategy && e.change.kind === 'traffic' && sameObject(e.change.router, spec));
   const pin = recorded?.change.kind === 'traffic' ? pinOf(recorded.change.router) : undefined;
@@ -60,7 +64,7 @@ export function withRecordedPin(spec: RouterSpec, entries: readonly StateEntry[]
  * The rollback's `route-rule`: the recorded Istio or Gateway API traffic changes of `entries`, to
  * be undone on that route (its name or index) instead of the one recorded. Other entries as they are.
  */
-export function withRouteRule(entries: StateEntry[], rule: string | undefined): StateEntry[] {
+export function withRouteRule(entries: JournalEntry[], rule: string | undefined): JournalEntry[] {
   if (rule === undefined) return entries;
   return entries.map((entry) => {
     const { change } = entry;

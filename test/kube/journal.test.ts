@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
-import { StateStore, type PlannedChange } from '../../src/core/kube/state-store.js';
+import { Journal, type PlannedChange } from '../../src/core/kube/journal.js';
 import { startHarness, type KubeHarness } from './harness.js';
 
 let h: KubeHarness;
@@ -20,9 +20,9 @@ const traffic = (runId: string, step: string, to: number): PlannedChange => ({
   change: { kind: 'traffic', router: { type: 'istio', namespace: 'shop', name: 'checkout', destinations: ['stable', 'canary'] }, previous: { stable: 100 - (to - 10), canary: to - 10 }, next: { stable: 100 - to, canary: to } },
 });
 
-describe('state journal (ConfigMap pd-state-<service>)', () => {
+describe('journal (ConfigMap pd-state-<service>)', () => {
   test('records planned -> applied, survives a re-read by another client, and is readable YAML', async () => {
-    const store = new StateStore(h.client, { namespace: 'shop', service: 'checkout' });
+    const store = new Journal(h.client, { namespace: 'shop', service: 'checkout' });
     const image: PlannedChange = {
       runId: 'run-1',
       step: 'image',
@@ -36,7 +36,7 @@ describe('state journal (ConfigMap pd-state-<service>)', () => {
     await store.markApplied(recorded.id);
     await store.step(traffic('run-1', 'traffic-10', 10), async () => 'ok');
 
-    const reread = new StateStore(h.other, { namespace: 'shop', service: 'checkout' });
+    const reread = new Journal(h.other, { namespace: 'shop', service: 'checkout' });
     const entries = await reread.entries();
     expect(entries.map((e) => [e.id, e.status])).toEqual([
       ['run-1/image', 'applied'],
@@ -53,11 +53,11 @@ describe('state journal (ConfigMap pd-state-<service>)', () => {
   });
 
   test('a re-run with the same run id does not apply a step twice', async () => {
-    const store = new StateStore(h.client, { namespace: 'shop', service: 'payments' });
+    const store = new Journal(h.client, { namespace: 'shop', service: 'payments' });
     let applied = 0;
     const first = await store.step(traffic('run-9', 'traffic-20', 20), async () => ++applied);
     expect(first.applied).toBe(true);
-    const rerun = await new StateStore(h.other, { namespace: 'shop', service: 'payments' }).step(traffic('run-9', 'traffic-20', 20), async () => ++applied);
+    const rerun = await new Journal(h.other, { namespace: 'shop', service: 'payments' }).step(traffic('run-9', 'traffic-20', 20), async () => ++applied);
     expect(rerun.applied).toBe(false);
     expect(applied).toBe(1);
     const otherRun = await store.step(traffic('run-10', 'traffic-20', 20), async () => ++applied);
@@ -68,15 +68,15 @@ describe('state journal (ConfigMap pd-state-<service>)', () => {
   });
 
   test('a failed step is recorded as failed with its error', async () => {
-    const store = new StateStore(h.client, { namespace: 'shop', service: 'orders' });
+    const store = new Journal(h.client, { namespace: 'shop', service: 'orders' });
     await expect(store.step(traffic('run-3', 'traffic-10', 10), async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
     const [entry] = await store.entries();
     expect(entry).toMatchObject({ id: 'run-3/traffic-10', status: 'failed', error: 'boom' });
   });
 
   test('concurrent writers from two clients lose no entry, and the journal stays bounded', async () => {
-    const a = new StateStore(h.client, { namespace: 'shop', service: 'cart', maxEntries: 8 });
-    const b = new StateStore(h.other, { namespace: 'shop', service: 'cart', maxEntries: 8 });
+    const a = new Journal(h.client, { namespace: 'shop', service: 'cart', maxEntries: 8 });
+    const b = new Journal(h.other, { namespace: 'shop', service: 'cart', maxEntries: 8 });
     await Promise.all([0, 1, 2].map((i) => a.step(traffic('run-a', `t${i}`, 10 + i), async () => undefined)).concat(
       [0, 1, 2].map((i) => b.step(traffic('run-b', `t${i}`, 10 + i), async () => undefined)),
     ));
@@ -92,7 +92,7 @@ describe('state journal (ConfigMap pd-state-<service>)', () => {
   });
 
   test('when every attempt reads no journal and then loses the race to create it, record fails instead of returning as if recorded', async () => {
-    const store = new StateStore(h.client, { namespace: 'shop', service: 'raced' });
+    const store = new Journal(h.client, { namespace: 'shop', service: 'raced' });
     await store.step(traffic('run-0', 'traffic-10', 10), async () => 'ok');
     // Each read says the ConfigMap is missing, and each create finds it already there (AlreadyExists from the server).
     h.cluster.faults.add({ method: 'GET', path: '/api/v1/namespaces/shop/configmaps/pd-state-raced', status: 404, times: 5 });
@@ -103,7 +103,7 @@ describe('state journal (ConfigMap pd-state-<service>)', () => {
   });
 
   test('past its limit the journal folds traffic within a release and drops superseded releases, never the open one', async () => {
-    const store = new StateStore(h.client, { namespace: 'shop', service: 'compact', maxEntries: 6 });
+    const store = new Journal(h.client, { namespace: 'shop', service: 'compact', maxEntries: 6 });
     const release = (name: string, change: PlannedChange): PlannedChange => ({ ...change, release: name });
     // Scale changes do not fold: the old release cannot shrink below the limit, so it is dropped whole.
     for (let r = 1; r <= 5; r++) {

@@ -1,6 +1,10 @@
-import type { ObjectRef } from './object-ref.js';
-import type { RoutePin } from './routers/route-pin.js';
-import type { Destinations, Weights } from './weights.js';
+/**
+ * The router interface (flagger's three parts: this interface, the factory in factory.ts that
+ * builds a router from its journaled RouterSpec, and one file per mesh beside them).
+ */
+import type { ObjectRef } from '../object-ref.js';
+import type { RoutePin } from './route-pin.js';
+import type { Destinations, Weights } from '../weights.js';
 
 export interface WriteOptions {
   /** Plan only: check the target against the live object and return it, change nothing. */
@@ -12,7 +16,7 @@ export interface WriteOptions {
  * this; each implementation changes only its weight fields, carrying the resourceVersion it read.
  */
 export interface TrafficRouter {
-  /** The object whose weights this router changes (what the state journal records). */
+  /** The object whose weights this router changes (what the journal records). */
   readonly ref: ObjectRef;
   /** The two destination names that key the weights. */
   readonly destinations: Destinations;

@@ -1,3 +1,16 @@
+/**
+ * The journal: every change to live traffic and workloads of one service, recorded `planned`
+ * before it is made and `applied` after (with what it takes to undo it), on the cluster in one
+ * ConfigMap. Rollback reads it to undo a release newest first; a re-run of the same run id skips
+ * what it already applied; a resumed canary and a post step find their router in it (RouterSpec,
+ * from routers/factory.ts, so the journal sits in kube with the routers it records).
+ *
+ * The one exception to "one name": the ConfigMap is still `pd-state-<service>`, not
+ * `pd-journal-<service>`. Journals live in users' clusters across releases (a rollback reads what
+ * an older version of these actions recorded), Roles narrowed with resourceNames name it
+ * (deploy/rbac, the README's Cluster access), and a run that wrote one name while the next read the
+ * other would find no journal and undo nothing. So the code says journal and the object keeps its name.
+ */
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import type { KubeClient } from './client.js';
@@ -5,7 +18,7 @@ import { isAlreadyExists, isNotFound, KubeObjectError } from './errors.js';
 import { guardedPatch } from './guarded-patch.js';
 import { JSON_PATCH, pointer, type JsonPatchOp } from './json-patch.js';
 import type { ObjectRef } from './object-ref.js';
-import type { RouterSpec } from '../delivery/router-spec.js';
+import type { RouterSpec } from './routers/factory.js';
 import type { Weights } from './weights.js';
 
 /** What a change did, with what it takes to undo it (`previous`). */
@@ -20,7 +33,7 @@ export type Change =
 
 export type EntryStatus = 'planned' | 'applied' | 'failed' | 'compensated';
 
-export interface StateEntry {
+export interface JournalEntry {
   /** `<runId>/<step>`: the idempotency key. */
   id: string;
   runId: string;
@@ -49,17 +62,17 @@ export interface StateEntry {
   folds?: string[];
 }
 
-export type PlannedChange = Pick<StateEntry, 'runId' | 'release' | 'step' | 'strategy' | 'object' | 'change'>;
+export type PlannedChange = Pick<JournalEntry, 'runId' | 'release' | 'step' | 'strategy' | 'object' | 'change'>;
 
 /** The release an entry belongs to: its own, or (entries from before releases) its run. */
-export function releaseOf(entry: Pick<StateEntry, 'release' | 'runId'>): string {
+export function releaseOf(entry: Pick<JournalEntry, 'release' | 'runId'>): string {
   return entry.release ?? entry.runId;
 }
 
 /** A real API server refuses a ConfigMap over 1 MiB (data and metadata); the journal stays below that with room to spare. */
 export const JOURNAL_MAX_BYTES = 900 * 1024;
 
-export interface StateStoreOptions {
+export interface JournalOptions {
   namespace: string;
   service: string;
   /** Entries kept before compaction (see `compact`). Default 50. */
@@ -69,48 +82,47 @@ export interface StateStoreOptions {
 
 const JOURNAL_KEY = 'journal.yaml';
 
-export function stateConfigMapName(service: string): string {
+/** `pd-state-<service>`: the journal's ConfigMap, under the name it has always had (see the module comment). */
+export function journalConfigMapName(service: string): string {
   return `pd-state-${service}`;
 }
 
 /**
- * The journal of changes to live traffic and workloads for one service, kept on the cluster in the
- * ConfigMap `pd-state-<service>` (`kubectl get configmap pd-state-<service> -o yaml`). Each change is
- * recorded `planned` before it is made and `applied` after; rollback reads it to compensate in
- * reverse order, and a re-run with the same run id skips what it already applied. Every write is a
- * JSON patch guarded by the resourceVersion read.
+ * The journal of one service, in the ConfigMap `pd-state-<service>`
+ * (`kubectl get configmap pd-state-<service> -o yaml`). Every write is a JSON patch guarded by the
+ * resourceVersion read.
  */
-export class StateStore {
+export class Journal {
   readonly ref: ObjectRef;
   private readonly maxEntries: number;
   private readonly now: () => Date;
 
   constructor(
     private readonly client: KubeClient,
-    private readonly options: StateStoreOptions,
+    private readonly options: JournalOptions,
   ) {
-    this.ref = { kind: 'ConfigMap', namespace: options.namespace, name: stateConfigMapName(options.service) };
+    this.ref = { kind: 'ConfigMap', namespace: options.namespace, name: journalConfigMapName(options.service) };
     this.maxEntries = options.maxEntries ?? 50;
     this.now = options.now ?? (() => new Date());
   }
 
-  async entries(): Promise<StateEntry[]> {
+  async entries(): Promise<JournalEntry[]> {
     const cm = await this.read();
     return cm ? this.journalOf(cm) : [];
   }
 
   /** Changes recorded but not known to be applied (a run that died mid-change): check them live. */
-  async pending(): Promise<StateEntry[]> {
+  async pending(): Promise<JournalEntry[]> {
     return (await this.entries()).filter((e) => e.status === 'planned');
   }
 
   /** The newest applied change not yet compensated. */
-  async lastChange(): Promise<StateEntry | undefined> {
+  async lastChange(): Promise<JournalEntry | undefined> {
     return (await this.entries()).filter((e) => e.status === 'applied').at(-1);
   }
 
   /** What rollback undoes: applied (and planned) changes not compensated, newest first; of one run if given. */
-  async compensations(runId?: string): Promise<StateEntry[]> {
+  async compensations(runId?: string): Promise<JournalEntry[]> {
     return (await this.entries())
       .filter((e) => (e.status === 'applied' || e.status === 'planned') && (runId === undefined || e.runId === runId))
       .reverse();
@@ -120,9 +132,9 @@ export class StateStore {
    * Records a change as planned, before it is made. If this run already recorded this step, returns
    * that entry instead (`alreadyApplied` tells whether to skip it).
    */
-  async record(change: PlannedChange): Promise<{ id: string; entry: StateEntry; alreadyApplied: boolean }> {
+  async record(change: PlannedChange): Promise<{ id: string; entry: JournalEntry; alreadyApplied: boolean }> {
     const id = `${change.runId}/${change.step}`;
-    let result: { id: string; entry: StateEntry; alreadyApplied: boolean } | undefined;
+    let result: { id: string; entry: JournalEntry; alreadyApplied: boolean } | undefined;
     await this.update((journal) => {
       const existing = journal.find((e) => e.id === id || e.folds?.includes(id));
       if (existing && existing.status !== 'compensated') {
@@ -132,29 +144,29 @@ export class StateStore {
       if (existing) {
         // Applied and then undone (a rollback, a switch back): the change is no longer on the
         // cluster, so a re-run of the same run (GitHub's "re-run jobs") may make it again.
-        const replanned: StateEntry = { id, ...change, status: 'planned', plannedAt: this.now().toISOString() };
+        const replanned: JournalEntry = { id, ...change, status: 'planned', plannedAt: this.now().toISOString() };
         result = { id, entry: replanned, alreadyApplied: false };
         return [...journal.filter((e) => e !== existing), replanned];
       }
-      const entry: StateEntry = { id, ...change, status: 'planned', plannedAt: this.now().toISOString() };
+      const entry: JournalEntry = { id, ...change, status: 'planned', plannedAt: this.now().toISOString() };
       result = { id, entry, alreadyApplied: false };
       return [...journal, entry];
     });
     return result!;
   }
 
-  markApplied(id: string): Promise<StateEntry> {
+  markApplied(id: string): Promise<JournalEntry> {
     return this.setStatus(id, 'applied', (e, at) => (e.appliedAt = at));
   }
 
-  markFailed(id: string, error: unknown): Promise<StateEntry> {
+  markFailed(id: string, error: unknown): Promise<JournalEntry> {
     return this.setStatus(id, 'failed', (e, at) => {
       e.failedAt = at;
       e.error = error instanceof Error ? error.message : String(error);
     });
   }
 
-  markCompensated(id: string): Promise<StateEntry> {
+  markCompensated(id: string): Promise<JournalEntry> {
     return this.setStatus(id, 'compensated', (e, at) => (e.compensatedAt = at));
   }
 
@@ -162,7 +174,7 @@ export class StateStore {
    * The saga step: record `change`, apply it unless this run already did, mark it applied (or failed).
    * Returns whether `apply` ran, and its result.
    */
-  async step<T>(change: PlannedChange, apply: () => Promise<T>): Promise<{ applied: boolean; entry: StateEntry; result?: T }> {
+  async step<T>(change: PlannedChange, apply: () => Promise<T>): Promise<{ applied: boolean; entry: JournalEntry; result?: T }> {
     const { id, entry, alreadyApplied } = await this.record(change);
     if (alreadyApplied) return { applied: false, entry };
     let result: T;
@@ -175,8 +187,8 @@ export class StateStore {
     return { applied: true, entry: await this.markApplied(id), result };
   }
 
-  private async setStatus(id: string, status: EntryStatus, stamp: (e: StateEntry, at: string) => void): Promise<StateEntry> {
-    let updated: StateEntry | undefined;
+  private async setStatus(id: string, status: EntryStatus, stamp: (e: JournalEntry, at: string) => void): Promise<JournalEntry> {
+    let updated: JournalEntry | undefined;
     await this.update((journal) => {
       const index = journal.findIndex((e) => e.id === id || e.folds?.includes(id));
       if (index < 0) throw new KubeObjectError(this.ref, `has no entry ${id}`);
@@ -189,7 +201,7 @@ export class StateStore {
   }
 
   /** Applies `mutate` to the journal with a resourceVersion-guarded patch; creates the ConfigMap if missing. */
-  private async update(mutate: (journal: StateEntry[]) => StateEntry[] | undefined): Promise<void> {
+  private async update(mutate: (journal: JournalEntry[]) => JournalEntry[] | undefined): Promise<void> {
     for (let attempt = 1; attempt <= 5; attempt++) {
       const existing = await this.read();
       if (!existing) {
@@ -249,16 +261,16 @@ export class StateStore {
     }
   }
 
-  private journalOf(cm: V1ConfigMap): StateEntry[] {
+  private journalOf(cm: V1ConfigMap): JournalEntry[] {
     const text = cm.data?.[JOURNAL_KEY];
     if (!text) return [];
     const parsed: unknown = parseYaml(text);
     if (!Array.isArray(parsed)) throw new KubeObjectError(this.ref, `data.${JOURNAL_KEY} is not a list of entries`);
-    return parsed as StateEntry[];
+    return parsed as JournalEntry[];
   }
 
   /** Newest last, compacted beyond maxEntries; refused (nothing written) when it still cannot fit a ConfigMap. */
-  private serialize(journal: StateEntry[]): string {
+  private serialize(journal: JournalEntry[]): string {
     const text = stringifyYaml(compact(journal, this.maxEntries));
     const bytes = Buffer.byteLength(text);
     if (bytes > JOURNAL_MAX_BYTES) {
@@ -279,9 +291,9 @@ export class StateStore {
  *  2. then whole releases are dropped, oldest first, but only those fully undone or superseded by a
  *     newer release; the newest release, and any release with a change still `planned`, stay whole.
  */
-export function compact(journal: readonly StateEntry[], maxEntries: number): StateEntry[] {
+export function compact(journal: readonly JournalEntry[], maxEntries: number): JournalEntry[] {
   if (journal.length <= maxEntries) return [...journal];
-  const folded: StateEntry[] = [];
+  const folded: JournalEntry[] = [];
   for (const entry of journal) {
     const last = folded.at(-1);
     if (last && foldable(last, entry)) {
@@ -310,7 +322,7 @@ export function compact(journal: readonly StateEntry[], maxEntries: number): Sta
 }
 
 /** Two journal neighbours that undo as one: settled traffic changes of one object, one release, same status. */
-function foldable(a: StateEntry, b: StateEntry): boolean {
+function foldable(a: JournalEntry, b: JournalEntry): boolean {
   return (
     a.change.kind === 'traffic' &&
     b.change.kind === 'traffic' &&
