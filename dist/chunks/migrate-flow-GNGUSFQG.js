@@ -1,2 +1,0 @@
-import { createRequire as __pdRequire } from 'node:module'; const require = __pdRequire(import.meta.url);
-import{e as a,f as b}from"./chunk-CHILNNIS.js";import"./chunk-GSYRIMRR.js";import"./chunk-YDTHZAIW.js";import"./chunk-LW6P2UVD.js";import"./chunk-OKZ4QRCF.js";import"./chunk-74OHHLK3.js";import"./chunk-SAHZQ43S.js";import"./chunk-XNCEXNPF.js";import"./chunk-X455CLHD.js";import"./chunk-N5HGCMC3.js";import"./chunk-3RMI6UIU.js";import"./chunk-MN42GWB7.js";export{a as migrateFlow,b as phaseLimits};
