@@ -25,6 +25,7 @@ import { isAbsolute, relative, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import * as z from 'zod';
 import { InputError } from '../config/input-error.js';
+import { jsonSchemaText, publishedJsonSchema } from '../config/json-schema.js';
 import { formatIssues } from '../config/parse.js';
 import { serviceName } from '../config/primitives.js';
 import { blueGreenSpec } from './blue-green.js';
@@ -137,18 +138,15 @@ type Layer = Record<string, unknown>;
 
 /** The JSON schema of the delivery file, from the zod schema above. */
 export function deliveryFileJsonSchema(): Record<string, unknown> {
-  const schema = z.toJSONSchema(deliveryFileSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
-  return {
-    $schema: schema.$schema,
-    title: 'Delivery file (.github/delivery/<service>.yaml)',
-    description:
-      'What stays the same from one release of a service to the next, read by the blue-green, canary and rollback actions. Keys are the actions\' input names; an input given to the action wins over the file. No secrets: pass them as secret inputs.',
-    ...Object.fromEntries(Object.entries(schema).filter(([key]) => key !== '$schema')),
-  };
+  return publishedJsonSchema(
+    deliveryFileSchema,
+    'Delivery file (.github/delivery/<service>.yaml)',
+    "What stays the same from one release of a service to the next, read by the blue-green, canary and rollback actions. Keys are the actions' input names; an input given to the action wins over the file. No secrets: pass them as secret inputs.",
+  );
 }
 
 export function deliveryFileJsonSchemaText(): string {
-  return `${JSON.stringify(deliveryFileJsonSchema(), null, 2)}\n`;
+  return jsonSchemaText(deliveryFileJsonSchema());
 }
 
 
