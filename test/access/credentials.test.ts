@@ -15,6 +15,7 @@ import { KubeClient } from '../../src/core/kube/client.js';
 import { CredentialError, RENEW_BEFORE_MS } from '../../src/core/kube/credentials.js';
 import { kubeCredentials, loadKubeConfig } from '../../src/core/kube/kubeconfig.js';
 import { startTestCluster, type TestCluster } from '../cluster/server.js';
+import { failure, readSettings } from './support.js';
 
 let cluster: TestCluster;
 let dir: string;
@@ -27,18 +28,6 @@ afterAll(async () => {
   await cluster?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
-
-const read = (client: KubeClient) =>
-  client.call('get', { kind: 'ConfigMap', namespace: 'shop', name: 'settings' }, () => client.core.readNamespacedConfigMap({ name: 'settings', namespace: 'shop' }));
-
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a failure');
-}
 
 function kubeconfigWith(user: object, extra: { contexts?: object[]; current?: string } = {}): string {
   return stringify({
@@ -84,7 +73,7 @@ describe('exec credential plugins', () => {
     test(`${apiVersion}: the token is used and cached until shortly before it expires; the plugin is told it is not interactive`, async () => {
       const p = await plugin({ apiVersion, expiresInMs: 3_600_000 });
       const client = KubeClient.fromKubeconfig({ kubeconfig: kubeconfigWith({ exec: p.exec }) });
-      for (let i = 0; i < 3; i++) expect((await read(client)).data).toEqual({ a: '1' });
+      for (let i = 0; i < 3; i++) expect((await readSettings(client)).data).toEqual({ a: '1' });
       expect(await p.runs()).toBe(1);
       expect(await p.info()).toEqual({ apiVersion, kind: 'ExecCredential', spec: { interactive: false } });
     });
@@ -93,15 +82,15 @@ describe('exec credential plugins', () => {
   test('a credential within the renewal margin of its expirationTimestamp is renewed before the next request', async () => {
     const p = await plugin({ expiresInMs: RENEW_BEFORE_MS - 5_000 });
     const client = KubeClient.fromKubeconfig({ kubeconfig: kubeconfigWith({ exec: p.exec }) });
-    await read(client);
-    await read(client);
+    await readSettings(client);
+    await readSettings(client);
     expect(await p.runs()).toBe(2);
   });
 
   test('concurrent requests share one plugin run', async () => {
     const p = await plugin({});
     const client = KubeClient.fromKubeconfig({ kubeconfig: kubeconfigWith({ exec: p.exec }) });
-    await Promise.all([read(client), read(client), read(client), read(client)]);
+    await Promise.all([readSettings(client), readSettings(client), readSettings(client), readSettings(client)]);
     expect(await p.runs()).toBe(1);
   });
 
@@ -109,7 +98,7 @@ describe('exec credential plugins', () => {
     const p = await plugin({ tokens: ['expired-token-0123456789', cluster.token] });
     const client = KubeClient.fromKubeconfig({ kubeconfig: kubeconfigWith({ exec: p.exec }) });
     cluster.resetRequests();
-    expect((await read(client)).data).toEqual({ a: '1' });
+    expect((await readSettings(client)).data).toEqual({ a: '1' });
     expect(await p.runs()).toBe(2);
     expect(cluster.requests.map((r) => r.status)).toEqual([401, 200]);
   });
@@ -118,7 +107,7 @@ describe('exec credential plugins', () => {
     const p = await plugin({ tokens: ['wrong-token-0123456789'] });
     const client = KubeClient.fromKubeconfig({ kubeconfig: kubeconfigWith({ exec: p.exec }) });
     cluster.resetRequests();
-    const error = await failure(read(client));
+    const error = await failure(readSettings(client));
     expect(error.message).toBe(
       'get ConfigMap shop/settings: 401 Unauthorized: the credential (renewed once) was refused (401) for user "ci" (context "ci"): check what the exec plugin or token file yields',
     );
@@ -129,7 +118,7 @@ describe('exec credential plugins', () => {
   test('a missing plugin binary is an InputError naming the command and the install hint', async () => {
     const exec = { apiVersion: 'client.authentication.k8s.io/v1beta1', command: 'gke-gcloud-auth-plugin-not-here', installHint: 'Install gke-gcloud-auth-plugin: gcloud components install gke-gcloud-auth-plugin' };
     const client = KubeClient.fromKubeconfig({ kubeconfig: kubeconfigWith({ exec }) });
-    const error = await failure(read(client));
+    const error = await failure(readSettings(client));
     expect(error).toBeInstanceOf(InputError);
     expect(error.message).toBe(
       'kubeconfig: the exec credential plugin of user "ci" in the kubeconfig input runs "gke-gcloud-auth-plugin-not-here", which is not installed (not found on PATH); Install gke-gcloud-auth-plugin: gcloud components install gke-gcloud-auth-plugin',
@@ -140,7 +129,7 @@ describe('exec credential plugins', () => {
     const secret = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjaSJ9.c2lnbmF0dXJl';
     const p = await plugin({ body: `process.stderr.write('An error occurred (ExpiredToken) when calling the AssumeRole operation; session ${secret}\\n'); process.exit(255);` });
     const client = KubeClient.fromKubeconfig({ kubeconfig: kubeconfigWith({ exec: p.exec }) });
-    const error = await failure(read(client));
+    const error = await failure(readSettings(client));
     expect(error).toBeInstanceOf(CredentialError);
     expect(error.message).toContain('the exec credential plugin of user "ci" in the kubeconfig input');
     expect(error.message).toContain(`failed (exit code 255); it printed on stderr: An error occurred (ExpiredToken) when calling the AssumeRole operation; session ***`);
@@ -151,7 +140,7 @@ describe('exec credential plugins', () => {
     const p = await plugin({ body: `process.stderr.write('waiting for browser login...\\n'); setInterval(() => {}, 1000);` });
     const client = KubeClient.fromKubeconfig({ kubeconfig: kubeconfigWith({ exec: p.exec }), execTimeoutMs: 1_000 });
     const started = Date.now();
-    const error = await failure(read(client));
+    const error = await failure(readSettings(client));
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(error).toBeInstanceOf(CredentialError);
     expect(error.message).toMatch(/\(.*plugin-\d+\.mjs\) did not answer within 1 s; it printed on stderr: waiting for browser login\.\.\.$/);
@@ -168,7 +157,7 @@ describe('exec credential plugins', () => {
     for (const [body, message] of cases) {
       const p = await plugin({ body });
       const client = KubeClient.fromKubeconfig({ kubeconfig: kubeconfigWith({ exec: p.exec }) });
-      const error = await failure(read(client));
+      const error = await failure(readSettings(client));
       expect(error).toBeInstanceOf(InputError);
       expect(error.message).toMatch(/^kubeconfig: the exec credential plugin of user "ci" in the kubeconfig input/);
       expect(error.message).toMatch(message);
@@ -178,7 +167,7 @@ describe('exec credential plugins', () => {
 
   test('an exec apiVersion other than v1 and v1beta1 is an InputError', async () => {
     const client = KubeClient.fromKubeconfig({ kubeconfig: kubeconfigWith({ exec: { apiVersion: 'client.authentication.k8s.io/v1alpha1', command: 'aws' } }) });
-    expect((await failure(read(client))).message).toBe(
+    expect((await failure(readSettings(client))).message).toBe(
       'kubeconfig: the exec credential plugin of user "ci" in the kubeconfig input has apiVersion "client.authentication.k8s.io/v1alpha1"; use client.authentication.k8s.io/v1 or client.authentication.k8s.io/v1beta1',
     );
   });
@@ -187,7 +176,7 @@ describe('exec credential plugins', () => {
     const { waitForDeploymentRollout } = await import('../../src/core/kube/deployment.js');
     const p = await plugin({});
     const client = KubeClient.fromKubeconfig({ kubeconfig: kubeconfigWith({ exec: p.exec }) });
-    await read(client); // the plugin has run: the wait below starts at once, well before the pods are ready
+    await readSettings(client); // the plugin has run: the wait below starts at once, well before the pods are ready
     await cluster.apply({
       apiVersion: 'apps/v1',
       kind: 'Deployment',
@@ -207,13 +196,13 @@ describe('token files', () => {
     const file = join(dir, 'token');
     await writeFile(file, 'not-yet-valid-0123456789\n');
     const client = KubeClient.fromKubeconfig({ kubeconfig: kubeconfigWith({ tokenFile: file }) });
-    expect((await failure(read(client))).message).toContain('the credential (renewed once) was refused (401) for user "ci" (context "ci")');
+    expect((await failure(readSettings(client))).message).toContain('the credential (renewed once) was refused (401) for user "ci" (context "ci")');
     await writeFile(file, `${cluster.token}\n`);
-    expect((await read(client)).data).toEqual({ a: '1' });
+    expect((await readSettings(client)).data).toEqual({ a: '1' });
     // A 401 (the server stopped accepting it): the file is read again and the request retried once.
     const fault = cluster.faults.add({ path: '/api/v1/namespaces/shop/configmaps/settings', status: 401, times: 1 });
     cluster.resetRequests();
-    expect((await read(client)).data).toEqual({ a: '1' });
+    expect((await readSettings(client)).data).toEqual({ a: '1' });
     expect(cluster.requests.map((r) => r.status)).toEqual([401, 200]);
     expect(cluster.faults.hits(fault)).toBe(1);
   });
@@ -226,7 +215,7 @@ describe('token files', () => {
     const saved = process.env.KUBECONFIG;
     process.env.KUBECONFIG = join(sub, 'config');
     try {
-      expect((await read(KubeClient.fromKubeconfig({}))).data).toEqual({ a: '1' });
+      expect((await readSettings(KubeClient.fromKubeconfig({}))).data).toEqual({ a: '1' });
     } finally {
       if (saved === undefined) delete process.env.KUBECONFIG;
       else process.env.KUBECONFIG = saved;
@@ -238,7 +227,7 @@ describe('static credentials and contexts', () => {
   test('an expired static token: "the token was refused (401)" naming user and context, one request, no retry', async () => {
     const client = KubeClient.fromKubeconfig({ kubeconfig: kubeconfigWith({ token: 'expired-static-token-42' }), retry: { baseDelayMs: 1, maxDelayMs: 2 } });
     cluster.resetRequests();
-    const error = await failure(read(client));
+    const error = await failure(readSettings(client));
     expect(error.message).toBe(
       'get ConfigMap shop/settings: 401 Unauthorized: the token was refused (401) for user "ci" (context "ci"): it is expired, revoked or for another cluster; give a fresh kubeconfig',
     );
@@ -262,7 +251,7 @@ describe('static credentials and contexts', () => {
       'current-context': 'staging',
     });
     const client = KubeClient.fromKubeconfig({ kubeconfig, context: 'prod' });
-    expect((await read(client)).data).toEqual({ a: '1' });
+    expect((await readSettings(client)).data).toEqual({ a: '1' });
     expect(client.defaultNamespace).toBe('shop');
     expect(() => loadKubeConfig({ kubeconfig, context: 'dev' })).toThrow('context: "dev" is not a context of the kubeconfig input; it has staging, prod');
     const noCurrent = kubeconfig.replace('current-context: staging', 'current-context: ""');
@@ -300,14 +289,14 @@ describe('the runner default', () => {
     await withEnv({ HOME: home, KUBECONFIG: undefined, KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: port }, async () => {
       const client = KubeClient.fromKubeconfig({ inClusterRoot: root });
       expect(client.defaultNamespace).toBe('shop');
-      expect((await read(client)).data).toEqual({ a: '1' });
+      expect((await readSettings(client)).data).toEqual({ a: '1' });
       expect(kubeCredentials(client.kubeConfig)?.renewable(client.kubeConfig.getCurrentUser())).toBe(true);
       // The kubelet rotates the projected token: the next request uses the new file.
       await writeFile(join(sa, 'token'), 'rotated-but-wrong-token-0123');
       await chmod(join(sa, 'token'), 0o600);
-      expect((await failure(read(client))).message).toContain('401');
+      expect((await failure(readSettings(client))).message).toContain('401');
       await writeFile(join(sa, 'token'), cluster.token);
-      expect((await read(client)).data).toEqual({ a: '1' });
+      expect((await readSettings(client)).data).toEqual({ a: '1' });
     });
   });
 

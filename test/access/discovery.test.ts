@@ -12,6 +12,7 @@ import { IstioVirtualServiceRouter } from '../../src/core/kube/routers/istio-vir
 import { startTestCluster } from '../cluster/server.js';
 import { KubeApiError } from '../../src/core/kube/errors.js';
 import { startHarness, type KubeHarness } from '../kube/harness.js';
+import { failure } from './support.js';
 
 let h: KubeHarness;
 beforeAll(async () => {
@@ -20,15 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.close();
 });
-
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a failure');
-}
 
 describe('custom resources the cluster does not serve', () => {
   test('a version that is not served: the served versions are named', async () => {

@@ -24,6 +24,7 @@ import { MemoryReporter } from '../../src/core/reporter.js';
 import { Secrets } from '../../src/core/secrets.js';
 import { blueGreenSpec } from '../../src/core/specs/blue-green.js';
 import { parseInputs } from '../../src/core/specs/spec.js';
+import { failure, readSettings } from './support.js';
 
 let cluster: TestCluster;
 let dir: string;
@@ -59,18 +60,6 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-const read = (client: KubeClient) =>
-  client.call('get', { kind: 'ConfigMap', namespace: 'shop', name: 'settings' }, () => client.core.readNamespacedConfigMap({ name: 'settings', namespace: 'shop' }));
-
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a failure');
-}
-
 describe('ServiceAccount tokens that expire', () => {
   test('an exec plugin yielding TokenRequest tokens: once the token expires, the 401 renews it and the run goes on', async () => {
     const tokenPath = join(dir, 'sa-token');
@@ -85,11 +74,11 @@ fs.appendFileSync(${JSON.stringify(count)}, 'x');
 process.stdout.write(JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1beta1', kind: 'ExecCredential', status: { token: fs.readFileSync(${JSON.stringify(tokenPath)}, 'utf8') } }));`,
     );
     const client = KubeClient.fromKubeconfig({ kubeconfig: cluster.kubeconfigFor({ exec: { apiVersion: 'client.authentication.k8s.io/v1beta1', command: process.execPath, args: [script] } }) });
-    expect((await read(client)).data).toEqual({ a: '1' });
+    expect((await readSettings(client)).data).toEqual({ a: '1' });
     cluster.advanceTime(12 * 60_000); // past exp and go-jose's minute of leeway
     await writeFile(tokenPath, cluster.createToken('shop', 'deployer', { expirationSeconds: 600 }));
     cluster.resetRequests();
-    expect((await read(client)).data).toEqual({ a: '1' });
+    expect((await readSettings(client)).data).toEqual({ a: '1' });
     expect(cluster.requests.map((r) => r.status)).toEqual([401, 200]);
     expect(await readFile(count, 'utf8')).toBe('xx');
   });
@@ -97,10 +86,10 @@ process.stdout.write(JSON.stringify({ apiVersion: 'client.authentication.k8s.io/
   test('an expired static ServiceAccount token: "the token was refused (401)", once', async () => {
     const token = cluster.createToken('shop', 'deployer', { expirationSeconds: 600 });
     const client = KubeClient.fromKubeconfig({ kubeconfig: cluster.kubeconfigFor({ token }), retry: { baseDelayMs: 1, maxDelayMs: 2 } });
-    expect((await read(client)).data).toEqual({ a: '1' });
+    expect((await readSettings(client)).data).toEqual({ a: '1' });
     cluster.advanceTime(12 * 60_000);
     cluster.resetRequests();
-    const error = await failure(read(client));
+    const error = await failure(readSettings(client));
     expect(error.message).toBe(
       'get ConfigMap shop/settings: 401 Unauthorized: the token was refused (401) for user "test" (context "test"): it is expired, revoked or for another cluster; give a fresh kubeconfig',
     );
@@ -113,14 +102,14 @@ describe('client certificates', () => {
   test('signed by the cluster CA, as data and as file paths: the certificate user gets its Role', async () => {
     const { cert, key } = cluster.issueClientCertificate('alice', ['devs']);
     const asData = KubeClient.fromKubeconfig({ kubeconfig: cluster.kubeconfigFor({ clientCertificate: cert, clientKey: key }) });
-    expect((await read(asData)).data).toEqual({ a: '1' });
+    expect((await readSettings(asData)).data).toEqual({ a: '1' });
 
     await writeFile(join(dir, 'alice.crt'), cert);
     await writeFile(join(dir, 'alice.key'), key);
     const doc = parseYaml(cluster.kubeconfigFor({ clientCertificate: cert, clientKey: key }));
     doc.users[0].user = { 'client-certificate': join(dir, 'alice.crt'), 'client-key': join(dir, 'alice.key') };
     const asFiles = KubeClient.fromKubeconfig({ kubeconfig: stringifyYaml(doc) });
-    expect((await read(asFiles)).data).toEqual({ a: '1' });
+    expect((await readSettings(asFiles)).data).toEqual({ a: '1' });
     // What alice may not do is refused with the real 403, naming her.
     const denied = await failure(asFiles.call('list', { kind: 'Secret', namespace: 'shop', name: '*' }, () => asFiles.core.listNamespacedSecret({ namespace: 'shop' })));
     expect(denied.message).toContain('User "alice" cannot list resource "secrets" in API group "" in the namespace "shop"');
