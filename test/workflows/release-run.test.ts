@@ -13,10 +13,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deployment } from '../cluster/helpers.js';
 import { startTestCluster, type TestCluster } from '../cluster/server.js';
 import { runAction } from '../support/action-runner.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
+import { checkoutBlueGreen } from './checkout-service.js';
 import { loadModels, simulate, type ActionStepRun, type StepEnd, type WorkflowRun } from './simulate.js';
 import { ownActionName } from './workflow-files.js';
 
@@ -37,13 +37,7 @@ beforeAll(async () => {
   await client.connect();
   await client.query("CREATE TABLE orders (id serial PRIMARY KEY, customer text NOT NULL); INSERT INTO orders (customer) VALUES ('ada');");
   await client.end();
-  await cluster.apply(
-    [
-      deployment('checkout-blue', 'registry.example.com/checkout:1.0', 1, { labels: { color: 'blue' } }),
-      deployment('checkout-green', 'registry.example.com/checkout:1.0', 1, { labels: { color: 'green' } }),
-      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'checkout' }, spec: { selector: { app: 'checkout', color: 'blue' }, ports: [{ port: 80, targetPort: 8080 }] } },
-    ].map((o: any) => ({ ...o, metadata: { ...o.metadata, namespace: 'shop' } })),
-  );
+  await cluster.apply(checkoutBlueGreen());
 });
 afterAll(async () => {
   await Promise.all([cluster?.stop(), db?.stop()]);
