@@ -1,3 +1,0 @@
-import { createRequire as __pdRequire } from 'node:module'; const require = __pdRequire(import.meta.url);
-import{a as e}from"./chunk-57NNDXXZ.js";import{b as a}from"./chunk-7YOTBGUC.js";import"./chunk-2XGMXX3U.js";import"./chunk-MN42GWB7.js";function r(){let n=a(e,{io:"input",unrepresentable:"any"});return{$schema:n.$schema,title:"Canary config (actions/canary)",description:"Steps in Argo Rollouts vocabulary (setWeight, pause, analysis), the router, the stable and canary workloads, metric templates and a background analysis.",...Object.fromEntries(Object.entries(n).filter(([t])=>t!=="$schema"))}}function i(){return`${JSON.stringify(r(),null,2)}
-`}export{r as canaryConfigJsonSchema,i as canaryConfigJsonSchemaText};
