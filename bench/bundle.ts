@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { actions } from '../src/core/specs/index.js';
 import { type BenchRow, median } from './lib.js';
-import { type Timed, timeNode } from './startup.js';
+import { actionEntry, runnerFiles, type Timed, timeNode } from './startup.js';
 
 /** Figures from before the one bundle: main at 245fbc6, measured as described beside each. */
 const BEFORE = {
@@ -43,14 +43,15 @@ export async function run(): Promise<BenchRow[]> {
   const coldRows: BenchRow[] = [];
   const beforeDist = process.env.BENCH_BEFORE_DIST;
   const allBareCpu: number[] = [];
+  const runner = await runnerFiles();
   for (const { spec } of actions) {
     const now: Timed[] = [];
     const old: Timed[] = [];
     const bare: Timed[] = [];
     for (let i = 0; i < 10; i++) {
-      const bareRun = await timeNode(['-e', '0'], 0);
-      const nowRun = await timeNode([join(ROOT, 'dist', spec.name, 'index.js')], 1);
-      const oldRun = beforeDist ? await timeNode([join(beforeDist, spec.name, 'index.js')], 1) : undefined;
+      const bareRun = await timeNode(['-e', '0'], 0, runner.env);
+      const nowRun = await timeNode([actionEntry(join(ROOT, 'dist'), spec.name)], 1, runner.env);
+      const oldRun = beforeDist ? await timeNode([actionEntry(beforeDist, spec.name)], 1, runner.env) : undefined;
       if (i === 0) continue;
       bare.push(bareRun);
       now.push(nowRun);
@@ -74,6 +75,7 @@ export async function run(): Promise<BenchRow[]> {
       note: `${(ms / bareMs).toFixed(2)}× bare node (target ≤ 1.3×), ${cpu(now)}; before ${before}`,
     });
   }
+  await runner.remove();
   rows.push({ area: 'bundle', name: 'bare `node -e 0`', median: median(allBare), unit: 'ms', runs: allBare.length, note: `taking turns with the entries below; CPU ${median(allBareCpu).toFixed(0)} ms (user + system; the CPU ratios below are against it, less disturbed by other work on the machine than the wall times)` }, ...coldRows);
 
   if (!existsSync(TIME)) {

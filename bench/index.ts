@@ -14,7 +14,7 @@ import { loadavg } from 'node:os';
 import { type BenchModule, type BenchRow, machine } from './lib.js';
 
 const AREAS: Record<string, string> = {
-  startup: 'cold start of each action bundle (`node dist/<name>/index.js`, no inputs)',
+  startup: "cold start of each action (`node dist/<name>/index.cjs`, no inputs, the runner's files set)",
   bundle: 'the one bundle: size of dist/, cold start against bare node, `build --check`, dist/ churn per change',
   kube: 'Kubernetes client against the test API server',
   access: 'cluster access: the preflight (access reviews) and exec credential plugins',

@@ -1,7 +1,8 @@
 /**
  * The entry of the one bundle (`npm run build` writes it to dist/index.js, with the modules it
- * loads on demand beside it as numbered chunks). Every action's `dist/<name>/index.js` and the
- * command line's `dist/cli/index.js` are stubs of a few lines over it, written from the list in
+ * loads on demand beside it as numbered chunks). Every action's `dist/<name>/index.cjs` starts
+ * dist/start.cjs (src/actions/start.ts), which loads this bundle once the quick input checks pass;
+ * the command line's `dist/cli/index.js` imports it. Both stubs are written from the list in
  * src/core/specs/index.ts.
  */
 import './quiet-deprecations.js';

@@ -1,9 +1,9 @@
 /**
  * actions/canary: walks a canary through its steps (src/core/canary), promoting or aborting it.
- * The source twin of the dist/canary/index.js stub that `npm run build` writes from the list in
+ * The source twin of the dist/canary/index.cjs stub that `npm run build` writes from the list in
  * src/core/specs/index.ts; tests run this one through tsx.
  */
 import '../quiet-deprecations.js';
-import { runAction } from './runtime.js';
+import { startAction } from './start.js';
 
-await runAction('canary');
+await startAction('canary', () => import('./runtime.js'));

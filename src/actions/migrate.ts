@@ -1,9 +1,9 @@
 /**
  * actions/migrate: database migration phases (src/core/migrate).
- * The source twin of the dist/migrate/index.js stub that `npm run build` writes from the list in
+ * The source twin of the dist/migrate/index.cjs stub that `npm run build` writes from the list in
  * src/core/specs/index.ts; tests run this one through tsx.
  */
 import '../quiet-deprecations.js';
-import { runAction } from './runtime.js';
+import { startAction } from './start.js';
 
-await runAction('migrate');
+await startAction('migrate', () => import('./runtime.js'));

@@ -1,9 +1,9 @@
 /**
  * actions/rollback: undoes what blue-green, canary and migrate recorded, in reverse (src/core/rollback).
- * The source twin of the dist/rollback/index.js stub that `npm run build` writes from the list in
+ * The source twin of the dist/rollback/index.cjs stub that `npm run build` writes from the list in
  * src/core/specs/index.ts; tests run this one through tsx.
  */
 import '../quiet-deprecations.js';
-import { runAction } from './runtime.js';
+import { startAction } from './start.js';
 
-await runAction('rollback');
+await startAction('rollback', () => import('./runtime.js'));

@@ -4,25 +4,23 @@
  * any error into a failed step with the secrets redacted. The same entry runs the `post:`
  * step (after the job, also when it was cancelled).
  *
- * The flow and the GitHub deployments client are loaded only once the inputs are valid
- * (src/core/specs/index.ts), so bad input fails before the heavy modules are read. Before even
- * the specs and zod are loaded, the inputs go through their quick checks, derived from the specs
- * by the build (src/core/config/quick-check.ts): most bad inputs fail there, with the message
- * zod would give, in a fraction of the time.
+ * The runner gets here through start.ts, which has run the inputs' quick checks (most bad inputs
+ * end there, before this bundle is even read). The flow and the GitHub deployments client are
+ * loaded only once zod has found the inputs valid (src/core/specs/index.ts).
  */
 import * as core from '@actions/core';
 import { type FlowContext, FlowFailure, outputStrings, runIdFor, runInfoFromEnv } from '../core/flow.js';
-import { Markdown } from '../core/notify/markdown.js';
 import type { Reporter } from '../core/reporter.js';
 import { Secrets } from '../core/secrets.js';
 import { postedSlackMessage } from '../core/notify/posted-message.js';
-import { quickCheckWithoutFile } from '../core/specs/delivery-file-path.js';
 import { quickChecks } from '../core/specs/quick-checks.js';
 import type { ActionSpec, ParsedInputs } from '../core/specs/spec.js';
+import { failureSummary } from './failure-summary.js';
 
 /** Runs the action called `name` (one of src/core/specs/index.ts) as the runner's main or post step. */
 export async function runAction(name: string): Promise<void> {
-  // The quick checks list the same actions and inputs as the specs (the build derives them).
+  // The quick checks list the same actions and inputs as the specs (the build derives them), and
+  // are read without loading the specs: the secrets are masked before anything else.
   const quick = quickChecks[name];
   if (!quick) throw new Error(`no action "${name}"; the actions are ${Object.keys(quickChecks).join(', ')}`);
   const inputNames = Object.keys(quick.inputs);
@@ -54,7 +52,6 @@ export async function runAction(name: string): Promise<void> {
     const raw = Object.fromEntries(inputNames.map((name) => [name, core.getInput(name)]));
     if (isPost && !quick.post) return;
     const workspace = process.env.GITHUB_WORKSPACE ?? process.cwd();
-    if (!isPost) quickCheckWithoutFile(name, quick, raw, workspace);
     const [{ actionNamed }, { parseInputsWithFile }] = await Promise.all([import('../core/specs/index.js'), import('../core/specs/delivery-file.js')]);
     const entry = actionNamed(name);
     const parse = () => parseInputsWithFile(entry.spec, raw, workspace);
@@ -86,7 +83,7 @@ export async function runAction(name: string): Promise<void> {
       // Bad input, or an error before the flow had a result: workflows branch on `result`, and the
       // summary says why; neither is ever left empty.
       core.setOutput('result', 'failed');
-      reporter.summary(new Markdown().heading(2, `❌ ${quick.title}: failed`).codeBlock('text', secrets.redact(message)).toString());
+      reporter.summary(failureSummary(quick.title, secrets.redact(message)));
     }
     core.setFailed(secrets.redact(isPost ? `post step: ${message}` : message));
   } finally {

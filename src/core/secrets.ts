@@ -5,6 +5,7 @@
  * messages and summaries so that the CLI and the tests are protected too.
  */
 import { parse as parseYaml } from 'yaml';
+import { isStructured, MIN_PIECE, quickSecretPieces, SENSITIVE_KEYS } from './secret-pieces.js';
 
 export class Secrets {
   private readonly pieces = new Set<string>();
@@ -34,74 +35,31 @@ export class Secrets {
   }
 }
 
-const MIN_PIECE = 6;
-const SENSITIVE_KEYS = new Set([
-  'token',
-  'client-key-data',
-  'client-certificate-data',
-  'password',
-  'id-token',
-  'refresh-token',
-  'access-token',
-  'client-secret',
-  // An exec plugin's env values (users[].user.exec.env[].value) often carry credentials.
-  'value',
-]);
-
-/** The whole value, each of its lines, and the sensitive pieces inside URLs and kubeconfigs. */
+/** The whole value, the sensitive pieces inside a URL, and every secret a YAML parse of a kubeconfig finds. */
 export function secretPieces(value: string): string[] {
-  const pieces = new Set<string>([value, value.trim()]);
-  // A kubeconfig in YAML (lines) or in JSON (possibly on one line).
-  if (value.includes('\n') || value.trimStart().startsWith('{')) {
-    for (const piece of kubeconfigSecrets(value)) pieces.add(piece);
-  } else {
-    for (const piece of urlSecrets(value.trim())) pieces.add(piece);
-  }
-  return [...pieces].filter((p) => p.length >= MIN_PIECE);
+  const pieces = new Set(quickSecretPieces(value));
+  if (isStructured(value)) for (const piece of parsedKubeconfigSecrets(value)) pieces.add(piece);
+  return [...pieces].filter((piece) => piece.length >= MIN_PIECE);
 }
 
-function urlSecrets(text: string): string[] {
-  const out: string[] = [];
-  // Everything between the first ":" after the scheme and the last "@": the password as written,
-  // even when it holds a raw "@" or "/" that makes URL parsers read it differently.
-  const raw = /^[a-z][a-z0-9+.-]*:\/\/[^:/@]+:(.+)@[^@]+$/i.exec(text);
-  if (raw) out.push(raw[1]!, safeDecode(raw[1]!));
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return out;
-  }
-  if (url.password) out.push(url.password, safeDecode(url.password));
-  // Webhook URLs carry their secret in the path (https://hooks.slack.com/services/T../B../xxxx).
-  const pathAndQuery = url.pathname + url.search;
-  if (pathAndQuery.length >= 16) out.push(pathAndQuery);
-  return out;
-}
-
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
-}
-
-function kubeconfigSecrets(text: string): string[] {
+/** What a YAML (or JSON) parse finds under a sensitive key, in any style: block scalars, aliases, escapes. */
+function parsedKubeconfigSecrets(text: string): string[] {
   let doc: unknown;
   try {
     doc = parseYaml(text);
   } catch {
-    // Not YAML: still take what follows each sensitive key on its line (the lines themselves are registered too).
-    const line = new RegExp(`^[\\s-]*["']?(?:${[...SENSITIVE_KEYS].join('|')})["']?\\s*:\\s*["']?([^"'\\s]+)`, 'gim');
-    return [...text.matchAll(line)].map((m) => m[1]!);
+    return []; // not YAML: the value on each key's line was found without a parse
   }
+  const sensitive = new Set<string>(SENSITIVE_KEYS);
   const out: string[] = [];
   const walk = (node: unknown): void => {
-    if (Array.isArray(node)) return node.forEach(walk);
+    if (Array.isArray(node)) {
+      for (const item of node) walk(item);
+      return;
+    }
     if (!node || typeof node !== 'object') return;
     for (const [key, child] of Object.entries(node)) {
-      if (SENSITIVE_KEYS.has(key) && typeof child === 'string') out.push(child);
+      if (sensitive.has(key) && typeof child === 'string') out.push(child);
       else walk(child);
     }
   };

@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseRunnerFile } from '../support/action-runner.js';
 
 /**
  * Runs each committed bundle as the runner would (INPUT_* variables, GITHUB_OUTPUT file)
@@ -98,12 +99,12 @@ afterAll(async () => {
   await rm(workDir, { recursive: true, force: true });
 });
 
-async function runBundle(action: string, inputs: Record<string, string>, id: string) {
+async function runBundle(action: string, inputs: Record<string, string>, id: string, entry = `dist/${action}/index.cjs`) {
   const outputFile = join(workDir, `${id}.out`);
   await writeFile(outputFile, '');
   const env: Record<string, string> = { PATH: process.env.PATH ?? '', GITHUB_OUTPUT: outputFile };
   for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value;
-  const child = spawn(process.execPath, [`dist/${action}/index.js`], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [entry], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));
@@ -120,7 +121,7 @@ for (const [action, { base, bad }] of Object.entries(cases)) {
       const errorLine = result.output.split('\n').find((l) => l.startsWith('::error::')) ?? '';
       expect(errorLine).toMatch(new RegExp(`'${c.names}(\\.\\d+)?'`));
       // Workflows branch on result: it is set on every path, bad input too (issue 15), and nothing else is.
-      expect(result.outputs).toMatch(/^result<<(\S+)\nfailed\n\1\n$/);
+      expect(parseRunnerFile(result.outputs)).toEqual({ result: 'failed' });
       for (const secret of [SECRET_TOKEN, 'SecretWebhookPath123', 'Db-Pa55word-Secret']) {
         const unmasked = result.output.split('\n').filter((l) => !l.startsWith('::add-mask::'));
         expect(unmasked.join('\n')).not.toContain(secret);
@@ -141,6 +142,31 @@ describe('secret masking', () => {
   });
 });
 
+describe('a bad input the quick checks are certain of', () => {
+  const bad = { phase: 'nonsense', version: '0007', 'database-url': DB_URL };
+
+  it('ends the step in dist/start.cjs, with its secrets masked first, without reading the bundle', async () => {
+    const result = await runBundle('migrate', bad, 'quick-migrate');
+    const lines = result.output.split('\n');
+    const firstError = lines.findIndex((l) => l.startsWith('::error::'));
+    expect(firstError).toBeGreaterThan(0);
+    expect(lines.slice(0, firstError)).toContain('::add-mask::Db-Pa55word-Secret');
+    expect(lines[firstError]).toContain("'phase'");
+    // @actions/core (the bundle's path) writes name<<delimiter records; start.cjs writes name=value.
+    expect(result.outputs).toBe('result=failed\n');
+
+    // The same, from a copy of the stub and start.cjs alone: nothing else of dist/ is read.
+    const alone = join(workDir, 'start-alone');
+    await mkdir(join(alone, 'migrate'), { recursive: true });
+    await copyFile('dist/start.cjs', join(alone, 'start.cjs'));
+    await copyFile('dist/migrate/index.cjs', join(alone, 'migrate', 'index.cjs'));
+    const aloneRun = await runBundle('migrate', bad, 'quick-migrate-alone', join(alone, 'migrate', 'index.cjs'));
+    expect(aloneRun.code).toBe(1);
+    expect(aloneRun.output.split('\n').find((l) => l.startsWith('::error::'))).toBe(lines[firstError]);
+    expect(aloneRun.outputs).toBe('result=failed\n');
+  });
+});
+
 describe('on node24, the runtime GitHub uses for our bundles', () => {
   // Installed beside the project by `npm run setup:node24` (scripts/ci.sh does it), not as a
   // dependency: its `node` binary would shadow the machine's Node 20 in every npm script.
@@ -149,7 +175,7 @@ describe('on node24, the runtime GitHub uses for our bundles', () => {
     expect(existsSync(node24), `${node24} is missing: run npm run setup:node24`).toBe(true);
   });
   it.each(Object.keys(cases))('%s loads and validates its inputs the same way', async (action) => {
-    const child = spawn(node24, [`dist/${action}/index.js`], { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(node24, [`dist/${action}/index.cjs`], { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));

@@ -24,7 +24,7 @@ afterAll(async () => {
 });
 
 function runBundle(node: string, action: string, inputs: Record<string, string>, name: string) {
-  return runAction({ entry: `dist/${action}/index.js`, node, inputs, dir, env: { GITHUB_RUN_ID: name } });
+  return runAction({ entry: `dist/${action}/index.cjs`, node, inputs, dir, env: { GITHUB_RUN_ID: name } });
 }
 
 describe.each(Object.entries(RUNTIMES))('the bundles on %s', (runtime, node) => {

@@ -26,8 +26,8 @@ describe('the list of actions', () => {
   });
 
   test.each(actions.map((a) => [a.spec.name, a] as const))('%s: action.yml starts the stub the build writes, which runs this action', (name, entry) => {
-    expect(actionYaml(entry.spec)).toContain(`main: ../../dist/${name}/index.js`);
-    expect(actionStub(name)).toContain(`await runAction('${name}');`);
+    expect(actionYaml(entry.spec)).toContain(`main: ../../dist/${name}/index.cjs`);
+    expect(actionStub(name)).toContain(`require('../start.cjs').startAction('${name}', () => import('../index.js'));`);
     expect(actionStub(name).split('\n').length).toBeLessThan(6);
   });
 

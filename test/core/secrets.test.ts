@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { quickSecretPieces } from '../../src/core/secret-pieces.js';
 import { Secrets, secretPieces } from '../../src/core/secrets.js';
 import { parse as parseYaml } from 'yaml';
 
@@ -178,5 +179,30 @@ describe('kubeconfig secrets', () => {
     const secrets = new Secrets();
     secrets.add('not: [valid yaml\n  token: broken-but-hidden');
     expect(secrets.redact('x broken-but-hidden y')).toBe('x *** y');
+  });
+});
+
+/**
+ * Without a parse (what the action's first step masks before it fails on a bad input): every
+ * value written on its key's own line, in block, flow and JSON style. Values on later lines
+ * (block scalars, aliases) need the parse; Secrets has them (above).
+ */
+describe('kubeconfig secrets found without a parse', () => {
+  const sameLine = ['kubectl block style', 'CRLF line ends', 'JSON, pretty', 'JSON, one line', 'flow mapping', 'auth-provider and exec env'];
+  for (const form of sameLine) {
+    it(`finds every value a YAML parse finds: ${form}`, () => {
+      const pieces = quickSecretPieces(forms[form]!);
+      for (const value of parsedSecrets(forms[form]!)) expect(pieces, `${form}: ${JSON.stringify(value)}`).toContain(value);
+      expect(pieces).not.toContain('kubernetes');
+    });
+  }
+  it('finds quoted values as written, and what follows a quoted key', () => {
+    const pieces = quickSecretPieces(forms['quoted, escaped, commented, tagged']!);
+    expect(pieces).toEqual(expect.arrayContaining(["single 'quoted' key", 'plain-after-quoted-key', 'esc\\u0041ped-\\x42-token\\t!']));
+  });
+  it('finds nothing it cannot see on the line, which Secrets then finds with the parse', () => {
+    const text = forms['block scalars']!;
+    expect(quickSecretPieces(text).filter((piece) => piece !== text && piece !== text.trim())).toEqual([]);
+    expect(secretPieces(text)).toContain('folded-token-line-one folded-token-line-two\n');
   });
 });

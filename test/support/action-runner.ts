@@ -9,7 +9,7 @@ import { join } from 'node:path';
  * committed bundle with a given Node.
  */
 export interface ActionRunOptions {
-  /** `src/actions/<name>.ts` (run with tsx) or `dist/<name>/index.js` (run as is). */
+  /** `src/actions/<name>.ts` (run with tsx) or `dist/<name>/index.cjs` (run as is). */
   entry: string;
   inputs: Record<string, string>;
   /** Folder for the runner's files. */
@@ -68,10 +68,30 @@ export function runAction(options: ActionRunOptions): Promise<ActionRun> {
   return startAction(options).done;
 }
 
-/** GITHUB_OUTPUT and GITHUB_STATE use `name<<DELIMITER\nvalue\nDELIMITER` records. */
+/**
+ * GITHUB_OUTPUT and GITHUB_STATE as the runner reads them (actions/runner, FileCommandManager.cs):
+ * line by line, `name=value` when the line's first `=` comes before its first `<<`, otherwise a
+ * `name<<DELIMITER` record whose value runs to the line that is exactly DELIMITER.
+ */
 export function parseRunnerFile(text: string): Record<string, string> {
   const values: Record<string, string> = {};
-  for (const m of text.matchAll(/^(.+?)<<(.+)\n([\s\S]*?)\n\2$/gm)) values[m[1]!] = m[3]!;
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line === '') continue;
+    const equals = line.indexOf('=');
+    const heredoc = line.indexOf('<<');
+    if (equals >= 0 && (heredoc < 0 || equals < heredoc)) {
+      values[line.slice(0, equals)] = line.slice(equals + 1);
+      continue;
+    }
+    if (heredoc < 0) throw new Error(`runner file line ${i + 1} is neither name=value nor name<<DELIMITER: ${JSON.stringify(line)}`);
+    const delimiter = line.slice(heredoc + 2);
+    const end = lines.indexOf(delimiter, i + 1);
+    if (end < 0) throw new Error(`runner file: no closing ${delimiter} for ${line.slice(0, heredoc)}`);
+    values[line.slice(0, heredoc)] = lines.slice(i + 1, end).join('\n');
+    i = end;
+  }
   return values;
 }
 

@@ -1,7 +1,7 @@
 /**
  * The one list of the suite's actions. Everything that names the actions derives from it:
  * `npm run build` writes each `actions/<name>/action.yml`, the README reference, the extra files
- * an action publishes (the canary config's JSON schema) and the entry stub `dist/<name>/index.js`;
+ * an action publishes (the canary config's JSON schema) and the entry stub `dist/<name>/index.cjs`;
  * the action runtime (src/actions/runtime.ts) and the command line (src/cli/main.ts) look actions
  * up here.
  *
