@@ -37,11 +37,33 @@ export async function run(): Promise<BenchRow[]> {
     const token = cluster.createToken('shop', 'deployer', { expirationSeconds: 3600 });
     const client = KubeClient.fromKubeconfig({ kubeconfig: cluster.kubeconfigFor({ token }, { namespace: 'shop' }) });
     const ns = 'shop';
-    const workloads = [{ namespace: ns, name: 'web-blue' }, { namespace: ns, name: 'web-green' }];
+    const workloads = [
+      { namespace: ns, name: 'web-blue' },
+      { namespace: ns, name: 'web-green' },
+    ];
     const plans: [string, NeededPermission[]][] = [
-      ['blue-green istio', blueGreenPermissions({ namespace: ns, service: 'web', router: { type: 'istio', namespace: ns, name: 'web', destinations: ['a', 'b'] }, workloads })],
-      ['canary istio', canaryPermissions({ namespace: ns, service: 'web', router: { type: 'istio', namespace: ns, name: 'web', destinations: ['stable', 'canary'] }, workloads })],
-      ['rollback (to-revision)', rollbackPermissions({ namespace: ns, service: 'web', journal: true, entries: [], revisionOf: workloads[0] })],
+      [
+        'blue-green istio',
+        blueGreenPermissions({
+          namespace: ns,
+          service: 'web',
+          router: { type: 'istio', namespace: ns, name: 'web', destinations: ['a', 'b'] },
+          workloads,
+        }),
+      ],
+      [
+        'canary istio',
+        canaryPermissions({
+          namespace: ns,
+          service: 'web',
+          router: { type: 'istio', namespace: ns, name: 'web', destinations: ['stable', 'canary'] },
+          workloads,
+        }),
+      ],
+      [
+        'rollback (to-revision)',
+        rollbackPermissions({ namespace: ns, service: 'web', journal: true, entries: [], revisionOf: workloads[0] }),
+      ],
     ];
     const rows: BenchRow[] = [];
     for (const [name, plan] of plans) {
@@ -52,18 +74,40 @@ export async function run(): Promise<BenchRow[]> {
         if (result.missing.length) throw new Error(`bench: ${name} misses ${result.missing.length} permissions under pd-all`);
         requests = client.requestCount - before;
       });
-      rows.push({ area: 'access', name: `preflight: ${name}`, median: median(times), unit: 'ms', runs: RUNS, note: `${requests} API requests (SelfSubjectAccessReviews, in parallel)` });
+      rows.push({
+        area: 'access',
+        name: `preflight: ${name}`,
+        median: median(times),
+        unit: 'ms',
+        runs: RUNS,
+        note: `${requests} API requests (SelfSubjectAccessReviews, in parallel)`,
+      });
     }
 
     // An exec plugin (a node script, as small as they come): the first request runs it; later ones use the cached credential.
     const script = join(dir, 'plugin.mjs');
-    await writeFile(script, `process.stdout.write(JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential', status: { token: ${JSON.stringify(token)} } }));`);
+    await writeFile(
+      script,
+      `process.stdout.write(JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential', status: { token: ${JSON.stringify(token)} } }));`,
+    );
     const exec = { apiVersion: 'client.authentication.k8s.io/v1', command: process.execPath, args: [script] };
-    const read = (c: KubeClient) => c.call('get', { kind: 'ConfigMap', namespace: ns, name: 'pd-state-web' }, () => c.core.readNamespacedConfigMap({ name: 'pd-state-web', namespace: ns }));
-    const first = await timeRuns(RUNS, () => read(KubeClient.fromKubeconfig({ kubeconfig: cluster.kubeconfigFor({ exec }, { namespace: ns }) })));
+    const read = (c: KubeClient) =>
+      c.call('get', { kind: 'ConfigMap', namespace: ns, name: 'pd-state-web' }, () =>
+        c.core.readNamespacedConfigMap({ name: 'pd-state-web', namespace: ns }),
+      );
+    const first = await timeRuns(RUNS, () =>
+      read(KubeClient.fromKubeconfig({ kubeconfig: cluster.kubeconfigFor({ exec }, { namespace: ns }) })),
+    );
     const cachedClient = KubeClient.fromKubeconfig({ kubeconfig: cluster.kubeconfigFor({ exec }, { namespace: ns }) });
     const cached = await timeRuns(RUNS, () => read(cachedClient));
-    rows.push({ area: 'access', name: 'exec plugin: first request (runs the plugin)', median: median(first), unit: 'ms', runs: RUNS, note: 'node script plugin' });
+    rows.push({
+      area: 'access',
+      name: 'exec plugin: first request (runs the plugin)',
+      median: median(first),
+      unit: 'ms',
+      runs: RUNS,
+      note: 'node script plugin',
+    });
     rows.push({ area: 'access', name: 'exec plugin: later request (cached credential)', median: median(cached), unit: 'ms', runs: RUNS });
     return rows;
   } finally {

@@ -37,7 +37,8 @@ class MarkingReporter extends MemoryReporter {
   }
   private mark(message: string): void {
     for (const [name, pattern] of Object.entries(this.patterns)) {
-      if (!this.marks.has(name) && pattern.test(message)) this.marks.set(name, { at: performance.now(), requests: this.client.requestCount });
+      if (!this.marks.has(name) && pattern.test(message))
+        this.marks.set(name, { at: performance.now(), requests: this.client.requestCount });
     }
   }
   between(from: string, to: string): { ms: number; requests: number } {
@@ -52,7 +53,12 @@ export async function run(): Promise<BenchRow[]> {
   const [cluster, prom] = await Promise.all([startTestCluster({ podReadyDelayMs: 5 }), startPrometheus({ openMetrics: toOpenMetrics() })]);
   try {
     const client = KubeClient.fromKubeconfig({ kubeconfig: cluster.kubeconfig });
-    await cluster.apply([...colorDeployments('checkout'), hostsVirtualService('checkout'), ...colorDeployments('ledger'), hostsVirtualService('ledger')]);
+    await cluster.apply([
+      ...colorDeployments('checkout'),
+      hostsVirtualService('checkout'),
+      ...colorDeployments('ledger'),
+      hostsVirtualService('ledger'),
+    ]);
     const failing = `metrics: [{ name: errors, successCondition: "result[0] < 0.05", provider: { prometheus: { query: "vector(0.2)" } } }]`;
     const plans = [
       {
@@ -63,7 +69,12 @@ export async function run(): Promise<BenchRow[]> {
       },
       {
         name: 'failed validation -> traffic back on the old color (istio hosts)',
-        raw: hostsInputs('ledger', { analysis: failing, 'prometheus-address': prom.url, 'pre-switch-analysis': 'false', 'validation-duration': '1s' }),
+        raw: hostsInputs('ledger', {
+          analysis: failing,
+          'prometheus-address': prom.url,
+          'pre-switch-analysis': 'false',
+          'validation-duration': '1s',
+        }),
         from: 'failed',
         to: 'back',
       },
@@ -73,7 +84,12 @@ export async function run(): Promise<BenchRow[]> {
       const times: number[] = [];
       const requests: number[] = [];
       for (let i = 0; i <= RUNS; i++) {
-        const reporter = new MarkingReporter(client, { decided: /switching to/, stored: /^Step \d+\/\d+: .* routes /, failed: /^errors: Failed/, back: /^Switched back: / });
+        const reporter = new MarkingReporter(client, {
+          decided: /switching to/,
+          stored: /^Step \d+\/\d+: .* routes /,
+          failed: /^errors: Failed/,
+          back: /^Switched back: /,
+        });
         const state = new Map<string, string>();
         const context = {
           reporter,
@@ -81,7 +97,16 @@ export async function run(): Promise<BenchRow[]> {
           runId: `bench-${plan.from}-${i}`,
           signal: new AbortController().signal,
           state: { get: (k: string) => state.get(k) ?? '', set: (k: string, v: string) => void state.set(k, v) },
-          run: { serverUrl: '', repository: 'bench/bench', runId: String(i), runAttempt: '1', actor: 'bench', sha: '', ref: '', runUrl: '' },
+          run: {
+            serverUrl: '',
+            repository: 'bench/bench',
+            runId: String(i),
+            runAttempt: '1',
+            actor: 'bench',
+            sha: '',
+            ref: '',
+            runUrl: '',
+          },
         };
         await runBlueGreen(parseInputs(blueGreenSpec, plan.raw), context, { client }).catch((error: unknown) => {
           if (!(error instanceof FlowFailure)) throw error;
@@ -91,7 +116,14 @@ export async function run(): Promise<BenchRow[]> {
         times.push(ms);
         requests.push(n);
       }
-      rows.push({ area: 'blue-green', name: plan.name, median: median(times), unit: 'ms', runs: RUNS, note: `${median(requests)} API requests` });
+      rows.push({
+        area: 'blue-green',
+        name: plan.name,
+        median: median(times),
+        unit: 'ms',
+        runs: RUNS,
+        note: `${median(requests)} API requests`,
+      });
     }
     return rows;
   } finally {

@@ -36,7 +36,14 @@ const TIME = '/usr/bin/time';
 export async function run(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const distBytes = await folderBytes(join(ROOT, 'dist'));
-  rows.push({ area: 'bundle', name: 'dist/ in all', median: distBytes / 1e6, unit: 'MB', runs: 1, note: `target ≤ 8 MB; before ${BEFORE.distMB} MB` });
+  rows.push({
+    area: 'bundle',
+    name: 'dist/ in all',
+    median: distBytes / 1e6,
+    unit: 'MB',
+    runs: 1,
+    note: `target ≤ 8 MB; before ${BEFORE.distMB} MB`,
+  });
 
   // Bare node, the new entry and the old one take turns, so that each ratio shares one machine load.
   const allBare: number[] = [];
@@ -76,16 +83,46 @@ export async function run(): Promise<BenchRow[]> {
     });
   }
   await runner.remove();
-  rows.push({ area: 'bundle', name: 'bare `node -e 0`', median: median(allBare), unit: 'ms', runs: allBare.length, note: `taking turns with the entries below; CPU ${median(allBareCpu).toFixed(0)} ms (user + system; the CPU ratios below are against it, less disturbed by other work on the machine than the wall times)` }, ...coldRows);
+  rows.push(
+    {
+      area: 'bundle',
+      name: 'bare `node -e 0`',
+      median: median(allBare),
+      unit: 'ms',
+      runs: allBare.length,
+      note: `taking turns with the entries below; CPU ${median(allBareCpu).toFixed(0)} ms (user + system; the CPU ratios below are against it, less disturbed by other work on the machine than the wall times)`,
+    },
+    ...coldRows,
+  );
 
   if (!existsSync(TIME)) {
-    rows.push({ area: 'bundle', name: 'build measurements skipped: /usr/bin/time (GNU time) is not installed', median: Number.NaN, unit: '', runs: 0 });
+    rows.push({
+      area: 'bundle',
+      name: 'build measurements skipped: /usr/bin/time (GNU time) is not installed',
+      median: Number.NaN,
+      unit: '',
+      runs: 0,
+    });
     return rows;
   }
   const checked = await timed(['scripts/build.ts', '--check'], ROOT);
   const stale = checked.code === 0 ? 'dist/ matches the sources' : 'dist/ is stale (exit 1), timed all the same';
-  rows.push({ area: 'bundle', name: '`build --check`: wall time', median: checked.seconds, unit: 's', runs: 1, note: `target ≤ 60 s; ${stale}; before ${BEFORE.buildCheck}` });
-  rows.push({ area: 'bundle', name: '`build --check`: peak memory', median: checked.peakMB, unit: 'MB', runs: 1, note: 'target ≤ 2 GB (2048 MB)' });
+  rows.push({
+    area: 'bundle',
+    name: '`build --check`: wall time',
+    median: checked.seconds,
+    unit: 's',
+    runs: 1,
+    note: `target ≤ 60 s; ${stale}; before ${BEFORE.buildCheck}`,
+  });
+  rows.push({
+    area: 'bundle',
+    name: '`build --check`: peak memory',
+    median: checked.peakMB,
+    unit: 'MB',
+    runs: 1,
+    note: 'target ≤ 2 GB (2048 MB)',
+  });
 
   const changedBytes = await bytesChangedBySourceEdit();
   rows.push({
@@ -120,11 +157,15 @@ async function bytesChangedBySourceEdit(): Promise<number> {
   const copy = await mkdtemp(join(ROOT, '.tmp', 'bench-change-'));
   const out = await mkdtemp(join(tmpdir(), 'pd-bench-dist-'));
   try {
-    for (const item of ['src', 'scripts', 'package.json', 'README.md', 'tsconfig.json']) await cp(join(ROOT, item), join(copy, item), { recursive: true });
+    for (const item of ['src', 'scripts', 'package.json', 'README.md', 'tsconfig.json'])
+      await cp(join(ROOT, item), join(copy, item), { recursive: true });
     await symlink(join(ROOT, 'node_modules'), join(copy, 'node_modules'));
     await timed(['scripts/build.ts', '--out', join(out, 'before')], copy);
     const stamp = Date.now().toString(36);
-    await appendFile(join(copy, 'src/core/canary/flow.ts'), `\nif (process.env.PD_BENCH_CHANGE === '${stamp}') process.stderr.write('bench change ${stamp}\\n');\n`);
+    await appendFile(
+      join(copy, 'src/core/canary/flow.ts'),
+      `\nif (process.env.PD_BENCH_CHANGE === '${stamp}') process.stderr.write('bench change ${stamp}\\n');\n`,
+    );
     await timed(['scripts/build.ts', '--out', join(out, 'after')], copy);
     return await changedBytes(join(out, 'before', 'dist'), join(out, 'after', 'dist'));
   } finally {

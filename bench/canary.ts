@@ -64,8 +64,22 @@ async function perStep(cluster: TestCluster, client: KubeClient): Promise<BenchR
   const stepMs = median(nine.map((r, i) => (r.ms - one[i]!.ms) / 8));
   const stepRequests = median(nine.map((r, i) => (r.requests - one[i]!.requests) / 8));
   return [
-    { area: 'canary', name: 'promotion, 1 setWeight step (Istio subsets, incl. canary + stable rollouts)', median: median(one.map((r) => r.ms)), unit: 'ms', runs: RUNS, note: `${median(one.map((r) => r.requests))} API requests` },
-    { area: 'canary', name: 'overhead per step (setWeight + zero pause)', median: stepMs, unit: 'ms', runs: RUNS, note: `${stepRequests} API requests per step` },
+    {
+      area: 'canary',
+      name: 'promotion, 1 setWeight step (Istio subsets, incl. canary + stable rollouts)',
+      median: median(one.map((r) => r.ms)),
+      unit: 'ms',
+      runs: RUNS,
+      note: `${median(one.map((r) => r.requests))} API requests`,
+    },
+    {
+      area: 'canary',
+      name: 'overhead per step (setWeight + zero pause)',
+      median: stepMs,
+      unit: 'ms',
+      runs: RUNS,
+      note: `${stepRequests} API requests per step`,
+    },
   ];
 }
 
@@ -75,7 +89,9 @@ async function breachToZero(cluster: TestCluster, client: KubeClient): Promise<B
   const breachAt = (i: number) => firstBreach + i * 8;
   const prom = await startPrometheus({
     openMetrics: toOpenMetrics(
-      ...Array.from({ length: RUNS }, (_, i) => gaugeSeries('canary_error_ratio', { service: `svc-${i}` }, startS - 600, startS + 600, 1, (t) => (t >= breachAt(i) ? 0.05 : 0.001))),
+      ...Array.from({ length: RUNS }, (_, i) =>
+        gaugeSeries('canary_error_ratio', { service: `svc-${i}` }, startS - 600, startS + 600, 1, (t) => (t >= breachAt(i) ? 0.05 : 0.001)),
+      ),
     ),
   });
   try {
@@ -92,7 +108,14 @@ async function breachToZero(cluster: TestCluster, client: KubeClient): Promise<B
         workloads,
         templates: {
           trigger: {
-            metrics: [{ name: 'error-ratio', interval: INTERVAL, successCondition: 'result[0] <= 0.02', provider: { prometheus: { query: `max(canary_error_ratio{service="svc-${i}"})` } } }],
+            metrics: [
+              {
+                name: 'error-ratio',
+                interval: INTERVAL,
+                successCondition: 'result[0] <= 0.02',
+                provider: { prometheus: { query: `max(canary_error_ratio{service="svc-${i}"})` } },
+              },
+            ],
           },
         },
         steps: [{ setWeight: 10 }, { pause: { duration: '1h' } }],
@@ -106,9 +129,12 @@ async function breachToZero(cluster: TestCluster, client: KubeClient): Promise<B
         if (sawCanary && w === 0 && zeroAt === undefined) zeroAt = Date.now();
       }, 1);
       const before = client.requestCount;
-      const outputs = await runCanary(inputs(ns, config, prom.url), context(`breach-${i}`), { client, env: {} }).catch((e: { outputs?: Record<string, unknown> }) => e.outputs);
+      const outputs = await runCanary(inputs(ns, config, prom.url), context(`breach-${i}`), { client, env: {} }).catch(
+        (e: { outputs?: Record<string, unknown> }) => e.outputs,
+      );
       clearInterval(watch);
-      if (outputs?.result !== 'aborted' || zeroAt === undefined) throw new Error(`run ${i}: expected an abort, got ${String(outputs?.result)}`);
+      if (outputs?.result !== 'aborted' || zeroAt === undefined)
+        throw new Error(`run ${i}: expected an abort, got ${String(outputs?.result)}`);
       delays.push(zeroAt - breachAt(i) * 1000);
       requests.push(client.requestCount - before);
     }

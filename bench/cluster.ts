@@ -22,12 +22,22 @@ export async function run(): Promise<BenchRow[]> {
     };
     const gets = await rate(() => fetch(path, { headers }));
     const patches = await rate((i) =>
-      fetch(path, { method: 'PATCH', headers: { ...headers, 'content-type': 'application/merge-patch+json' }, body: JSON.stringify({ data: { n: String(i) } }) }),
+      fetch(path, {
+        method: 'PATCH',
+        headers: { ...headers, 'content-type': 'application/merge-patch+json' },
+        body: JSON.stringify({ data: { n: String(i) } }),
+      }),
     );
     return [
       { area: 'cluster', name: 'startTestCluster to stop', median: median(startups), unit: 'ms', runs: startups.length },
       { area: 'cluster', name: 'GET ConfigMap, one keep-alive client', median: median(gets), unit: 'req/s', runs: gets.length },
-      { area: 'cluster', name: 'PATCH (merge) ConfigMap, one keep-alive client', median: median(patches), unit: 'req/s', runs: patches.length },
+      {
+        area: 'cluster',
+        name: 'PATCH (merge) ConfigMap, one keep-alive client',
+        median: median(patches),
+        unit: 'req/s',
+        runs: patches.length,
+      },
     ];
   } finally {
     delete process.env.NODE_TLS_REJECT_UNAUTHORIZED;

@@ -105,7 +105,9 @@ for (const area of selected) {
   process.stderr.write(`bench: ${area}…\n`);
   const report = await runArea(area);
   reports.push(report);
-  process.stderr.write(`bench: ${area} ${report.status}${report.message ? `: ${report.message}` : ''} (${formatDuration(report.elapsedMs)})\n`);
+  process.stderr.write(
+    `bench: ${area} ${report.status}${report.message ? `: ${report.message}` : ''} (${formatDuration(report.elapsedMs)})\n`,
+  );
 }
 
 console.log(render(reports));
@@ -123,7 +125,8 @@ async function runArea(area: string): Promise<AreaReport> {
     elapsedMs: performance.now() - t0,
   });
   const here = new URL('.', import.meta.url);
-  if (!['ts', 'js'].some((ext) => existsSync(new URL(`${area}.${ext}`, here)))) return done('skipped', [], `bench/${area}.ts is not there yet`);
+  if (!['ts', 'js'].some((ext) => existsSync(new URL(`${area}.${ext}`, here))))
+    return done('skipped', [], `bench/${area}.ts is not there yet`);
   let mod: Partial<BenchModule>;
   try {
     mod = (await import(`./${area}.js`)) as Partial<BenchModule>;
@@ -189,7 +192,8 @@ function areaNote(report: AreaReport): string {
 function ratioLine(ratio: Ratio, rows: BenchRow[]): string | undefined {
   const of = find(rows, ratio.of);
   if (!of) return undefined;
-  const to = 'constant' in ratio.to ? { median: ratio.to.constant, unit: 'ms', note: undefined, name: ratio.to.label } : find(rows, ratio.to);
+  const to =
+    'constant' in ratio.to ? { median: ratio.to.constant, unit: 'ms', note: undefined, name: ratio.to.label } : find(rows, ratio.to);
   if (!to || !(to.median > 0) || Number.isNaN(of.median) || of.unit !== to.unit) return undefined;
   const value = of.median / to.median;
   const shown = ratio.as === 'share' ? `${(value * 100).toFixed(0)} %` : `${value < 10 ? value.toFixed(2) : value.toFixed(1)}×`;
@@ -237,7 +241,11 @@ function firstLine(error: unknown): string {
 function commit(): string {
   try {
     const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() !== '';
+    const dirty =
+      execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).trim() !== '';
     return `${sha}${dirty ? ' (with uncommitted changes)' : ''}`;
   } catch {
     return 'unknown';

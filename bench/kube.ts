@@ -23,11 +23,27 @@ export async function run(): Promise<BenchRow[]> {
     const client = KubeClient.fromKubeconfig({ kubeconfig: cluster.kubeconfig });
     await cluster.apply(fixtures());
     const routers: [string, TrafficRouter, number[]][] = [
-      ['istio hosts', new IstioVirtualServiceRouter(client, { namespace: 'shop', name: 'hosts', destinations: ['blue', 'green'] }), [10, 90]],
-      ['istio subsets', new IstioVirtualServiceRouter(client, { namespace: 'shop', name: 'subsets', destinations: ['stable', 'canary'] }), [10, 90]],
+      [
+        'istio hosts',
+        new IstioVirtualServiceRouter(client, { namespace: 'shop', name: 'hosts', destinations: ['blue', 'green'] }),
+        [10, 90],
+      ],
+      [
+        'istio subsets',
+        new IstioVirtualServiceRouter(client, { namespace: 'shop', name: 'subsets', destinations: ['stable', 'canary'] }),
+        [10, 90],
+      ],
       ['gateway httproute', new HttpRouteRouter(client, { namespace: 'shop', name: 'route', destinations: ['blue', 'green'] }), [10, 90]],
-      ['service selector', new ServiceSelectorRouter(client, { namespace: 'shop', name: 'svc', label: 'color', destinations: ['blue', 'green'] }), [0, 100]],
-      ['replica ratio', new ReplicaRatioRouter(client, { namespace: 'shop', stable: 'stable', canary: 'canary', totalReplicas: 4 }), [25, 75]],
+      [
+        'service selector',
+        new ServiceSelectorRouter(client, { namespace: 'shop', name: 'svc', label: 'color', destinations: ['blue', 'green'] }),
+        [0, 100],
+      ],
+      [
+        'replica ratio',
+        new ReplicaRatioRouter(client, { namespace: 'shop', stable: 'stable', canary: 'canary', totalReplicas: 4 }),
+        [25, 75],
+      ],
     ];
     const rows: BenchRow[] = [];
     for (const [name, router, weights] of routers) {
@@ -40,7 +56,14 @@ export async function run(): Promise<BenchRow[]> {
         counts.push(client.requestCount - before);
       };
       const times = await timeRuns(RUNS, once);
-      rows.push({ area: 'kube', name: `weight change (read + write): ${name}`, median: median(times), unit: 'ms', runs: RUNS, note: `${median(counts.slice(1))} API requests` });
+      rows.push({
+        area: 'kube',
+        name: `weight change (read + write): ${name}`,
+        median: median(times),
+        unit: 'ms',
+        runs: RUNS,
+        note: `${median(counts.slice(1))} API requests`,
+      });
     }
 
     // Argo: each change waits for the controller; alternate abort (0%) and retry back to the first pause (25%).
@@ -57,7 +80,14 @@ export async function run(): Promise<BenchRow[]> {
       await argo.rollout.retry();
       await argo.rollout.waitFor('paused', { timeoutMs: 20_000 });
     });
-    rows.push({ area: 'kube', name: 'weight change (read + abort to 0%, then retry): argo rollout', median: median(argoTimes), unit: 'ms', runs: RUNS, note: `${median(argoCounts)} API requests for read + write (the write waits for the controller over a watch); time includes the retry` });
+    rows.push({
+      area: 'kube',
+      name: 'weight change (read + abort to 0%, then retry): argo rollout',
+      median: median(argoTimes),
+      unit: 'ms',
+      runs: RUNS,
+      note: `${median(argoCounts)} API requests for read + write (the write waits for the controller over a watch); time includes the retry`,
+    });
 
     // A Deployment rollout of 3 replicas that becomes ready (pods Ready after POD_READY_DELAY_MS).
     let image = 0;
@@ -68,7 +98,14 @@ export async function run(): Promise<BenchRow[]> {
       await waitForDeploymentRollout(client, { namespace: 'shop', name: 'web' }, { timeoutMs: 30_000 });
       rolloutCounts.push(client.requestCount - before);
     });
-    rows.push({ area: 'kube', name: 'set image + wait for rollout (3 replicas)', median: median(rolloutTimes), unit: 'ms', runs: RUNS, note: `${median(rolloutCounts)} API requests; pod ready delay ${POD_READY_DELAY_MS} ms` });
+    rows.push({
+      area: 'kube',
+      name: 'set image + wait for rollout (3 replicas)',
+      median: median(rolloutTimes),
+      unit: 'ms',
+      runs: RUNS,
+      note: `${median(rolloutCounts)} API requests; pod ready delay ${POD_READY_DELAY_MS} ms`,
+    });
     return rows;
   } finally {
     await cluster.stop();
@@ -76,19 +113,58 @@ export async function run(): Promise<BenchRow[]> {
 }
 
 function fixtures(): object[] {
-  const vs = (name: string, route: object[]) => ({ apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name, namespace: 'shop' }, spec: { hosts: [name], http: [{ route }] } });
+  const vs = (name: string, route: object[]) => ({
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'VirtualService',
+    metadata: { name, namespace: 'shop' },
+    spec: { hosts: [name], http: [{ route }] },
+  });
   const deployment = (name: string, replicas: number) => ({
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: { name, namespace: 'shop' },
-    spec: { replicas, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: 'app:1' }] } } },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: 'app:1' }] } },
+    },
   });
   return [
-    vs('hosts', [{ destination: { host: 'blue' }, weight: 100 }, { destination: { host: 'green' }, weight: 0 }]),
-    vs('subsets', [{ destination: { host: 'subsets', subset: 'stable' }, weight: 100 }, { destination: { host: 'subsets', subset: 'canary' }, weight: 0 }]),
-    { apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'subsets', namespace: 'shop' }, spec: { host: 'subsets', subsets: [{ name: 'stable' }, { name: 'canary' }] } },
-    { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'route', namespace: 'shop' }, spec: { rules: [{ backendRefs: [{ name: 'blue', port: 80, weight: 100 }, { name: 'green', port: 80, weight: 0 }] }] } },
-    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'svc', namespace: 'shop' }, spec: { selector: { app: 'svc', color: 'blue' }, ports: [{ port: 80 }] } },
+    vs('hosts', [
+      { destination: { host: 'blue' }, weight: 100 },
+      { destination: { host: 'green' }, weight: 0 },
+    ]),
+    vs('subsets', [
+      { destination: { host: 'subsets', subset: 'stable' }, weight: 100 },
+      { destination: { host: 'subsets', subset: 'canary' }, weight: 0 },
+    ]),
+    {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'DestinationRule',
+      metadata: { name: 'subsets', namespace: 'shop' },
+      spec: { host: 'subsets', subsets: [{ name: 'stable' }, { name: 'canary' }] },
+    },
+    {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: { name: 'route', namespace: 'shop' },
+      spec: {
+        rules: [
+          {
+            backendRefs: [
+              { name: 'blue', port: 80, weight: 100 },
+              { name: 'green', port: 80, weight: 0 },
+            ],
+          },
+        ],
+      },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'svc', namespace: 'shop' },
+      spec: { selector: { app: 'svc', color: 'blue' }, ports: [{ port: 80 }] },
+    },
     deployment('stable', 4),
     deployment('canary', 0),
     deployment('web', 3),

@@ -17,7 +17,13 @@ export async function run(): Promise<BenchRow[]> {
     startTimes.push(performance.now() - started);
     await pg.stop();
   }
-  rows.push({ area: 'migrate', name: 'test PostgreSQL: initdb + start + role and database', median: median(startTimes), unit: 'ms', runs: 3 });
+  rows.push({
+    area: 'migrate',
+    name: 'test PostgreSQL: initdb + start + role and database',
+    median: median(startTimes),
+    unit: 'ms',
+    runs: 3,
+  });
 
   const db = await startPostgres();
   try {
@@ -30,7 +36,13 @@ export async function run(): Promise<BenchRow[]> {
         runId: `bench-${version}`,
         command,
         databaseUrl: db.url,
-        limits: { commandTimeoutMs: 60_000, lockTimeoutMs: 10_000, maxTransactionAgeMs: 60_000, statementLockTimeoutMs: 5_000, statementTimeoutMs: 60_000 },
+        limits: {
+          commandTimeoutMs: 60_000,
+          lockTimeoutMs: 10_000,
+          maxTransactionAgeMs: 60_000,
+          statementLockTimeoutMs: 5_000,
+          statementTimeoutMs: 60_000,
+        },
         runner: spawnCommandRunner(),
         reporter: new MemoryReporter(),
         secrets,
@@ -62,16 +74,29 @@ export async function run(): Promise<BenchRow[]> {
     for (let i = 0; i < 3; i++) {
       await resetDatabase(db.url);
       await createSchema(db.url);
-      await query(db.url, `INSERT INTO users (name, email) SELECT 'Bench' || n || ' User', 'bench' || n || '@example.com' FROM generate_series(1, 20000) n`);
+      await query(
+        db.url,
+        `INSERT INTO users (name, email) SELECT 'Bench' || n || ' User', 'bench' || n || '@example.com' FROM generate_series(1, 20000) n`,
+      );
       const version = `split-${i}`;
       const started = performance.now();
-      for (const [phase, file] of [['expand', 'expand.sql'], ['migrate', 'migrate.sql'], ['contract', 'contract.sql']] as const) {
+      for (const [phase, file] of [
+        ['expand', 'expand.sql'],
+        ['migrate', 'migrate.sql'],
+        ['contract', 'contract.sql'],
+      ] as const) {
         const outcome = await runPhase({ ...options(phase, version, psqlFile(file)), confirm: 'contract' });
         if (outcome.result !== 'succeeded') throw new Error(outcome.message);
       }
       full.push(performance.now() - started);
     }
-    rows.push({ area: 'migrate', name: 'expand + migrate + contract of users.name, 20 502 rows, psql', median: median(full), unit: 'ms', runs: 3 });
+    rows.push({
+      area: 'migrate',
+      name: 'expand + migrate + contract of users.name, 20 502 rows, psql',
+      median: median(full),
+      unit: 'ms',
+      runs: 3,
+    });
   } finally {
     await db.stop();
   }

@@ -6,7 +6,17 @@
 import { KubeClient } from '../src/core/kube/client.js';
 import { runRollback } from '../src/core/rollback/flow.js';
 import { startTestCluster, type TestCluster } from '../test/cluster/server.js';
-import { blueGreenFixtures, canaryFixtures, deliver, flowContext, journaledImage, journaledScale, journaledWeights, rollbackInputs, type Target } from '../test/rollback/harness.js';
+import {
+  blueGreenFixtures,
+  canaryFixtures,
+  deliver,
+  flowContext,
+  journaledImage,
+  journaledScale,
+  journaledWeights,
+  rollbackInputs,
+  type Target,
+} from '../test/rollback/harness.js';
 import { median, type BenchRow } from './lib.js';
 
 const RUNS = 10;
@@ -26,7 +36,9 @@ export async function run(): Promise<BenchRow[]> {
     const bgFixtures = blueGreenFixtures(bg);
     await cluster.apply(bgFixtures.objects);
     const blueGreen = await samples(cluster, bg, (i) =>
-      deliver(cluster, bg, { runId: `run-bg-${i}`, strategy: 'blue-green' }, (s) => journaledWeights(s, 'switch', bgFixtures.router, { [bgFixtures.blue]: 0, [bgFixtures.green]: 100 })),
+      deliver(cluster, bg, { runId: `run-bg-${i}`, strategy: 'blue-green' }, (s) =>
+        journaledWeights(s, 'switch', bgFixtures.router, { [bgFixtures.blue]: 0, [bgFixtures.green]: 100 }),
+      ),
     );
 
     const cn = { namespace: 'bench-canary', service: 'payments' };
@@ -36,7 +48,8 @@ export async function run(): Promise<BenchRow[]> {
       deliver(cluster, cn, { runId: `run-canary-${i}`, strategy: 'canary' }, async (s) => {
         await journaledImage(s, cnFixtures.canary, `payments:${i + 2}.0`);
         await journaledScale(s, cnFixtures.canary, 1);
-        for (const weight of [10, 25, 50]) await journaledWeights(s, `traffic-${weight}`, cnFixtures.router, { stable: 100 - weight, canary: weight });
+        for (const weight of [10, 25, 50])
+          await journaledWeights(s, `traffic-${weight}`, cnFixtures.router, { stable: 100 - weight, canary: weight });
       }),
     );
 
@@ -67,7 +80,8 @@ async function samples(cluster: TestCluster, target: Target, record: (i: number)
     });
     const totalMs = performance.now() - started;
     if (outputs.result !== 'rolled-back' || !traffic) throw new Error(`rollback ${i} did not restore traffic: ${JSON.stringify(outputs)}`);
-    if (i > 0) out.push({ trafficMs: traffic.at - started, totalMs, trafficRequests: traffic.requests, totalRequests: client.requestCount });
+    if (i > 0)
+      out.push({ trafficMs: traffic.at - started, totalMs, trafficRequests: traffic.requests, totalRequests: client.requestCount });
   }
   return out;
 }
@@ -75,5 +89,12 @@ async function samples(cluster: TestCluster, target: Target, record: (i: number)
 function row(name: string, s: Sample[], what: 'traffic' | 'total'): BenchRow {
   const ms = s.map((x) => (what === 'traffic' ? x.trafficMs : x.totalMs));
   const requests = median(s.map((x) => (what === 'traffic' ? x.trafficRequests : x.totalRequests)));
-  return { area: 'rollback', name, median: median(ms), unit: 'ms', runs: s.length, note: `${requests} API requests (lock, journal, reads, writes); pod ready delay ${POD_READY_DELAY_MS} ms` };
+  return {
+    area: 'rollback',
+    name,
+    median: median(ms),
+    unit: 'ms',
+    runs: s.length,
+    note: `${requests} API requests (lock, journal, reads, writes); pod ready delay ${POD_READY_DELAY_MS} ms`,
+  };
 }

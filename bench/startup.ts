@@ -45,10 +45,17 @@ export async function run(): Promise<BenchRow[]> {
   const allBare: number[] = [];
   const allBareCpu: number[] = [];
   const runner = await runnerFiles();
-  const cases: Case[] = Object.keys(actionSpecs).map((name) => ({ name: `${name}: cold start, no inputs (fails)`, entry: actionEntry(join(ROOT, 'dist'), name) }));
+  const cases: Case[] = Object.keys(actionSpecs).map((name) => ({
+    name: `${name}: cold start, no inputs (fails)`,
+    entry: actionEntry(join(ROOT, 'dist'), name),
+  }));
   const given = { INPUT_KUBECONFIG: KUBECONFIG, INPUT_NAMESPACE: 'shop', INPUT_SERVICE: 'checkout' };
   cases.push(
-    { name: 'blue-green: a kubeconfig given, router=nginx (fails on the quick checks)', entry: actionEntry(join(ROOT, 'dist'), 'blue-green'), inputs: { ...given, INPUT_ROUTER: 'nginx' } },
+    {
+      name: 'blue-green: a kubeconfig given, router=nginx (fails on the quick checks)',
+      entry: actionEntry(join(ROOT, 'dist'), 'blue-green'),
+      inputs: { ...given, INPUT_ROUTER: 'nginx' },
+    },
     {
       name: 'blue-green: a kubeconfig given, slack-webhook-url=nope (fails in zod: the quick checks do not judge URLs)',
       entry: actionEntry(join(ROOT, 'dist'), 'blue-green'),
@@ -87,7 +94,14 @@ export async function run(): Promise<BenchRow[]> {
     });
   }
   await runner.remove();
-  rows.unshift({ area: 'startup', name: 'bare `node -e 0`', median: median(allBare), unit: 'ms', runs: allBare.length, note: `taking turns with the entries below; CPU ${median(allBareCpu).toFixed(0)} ms` });
+  rows.unshift({
+    area: 'startup',
+    name: 'bare `node -e 0`',
+    median: median(allBare),
+    unit: 'ms',
+    runs: allBare.length,
+    note: `taking turns with the entries below; CPU ${median(allBareCpu).toFixed(0)} ms`,
+  });
   return rows;
 }
 
@@ -140,14 +154,18 @@ export function timeNode(args: string[], expected: number, env: Record<string, s
   return new Promise((done, fail) => {
     // bash's `time` measures node alone (not bash's own start): "<real> <user> <sys>" in seconds.
     const script = `TIMEFORMAT='%3R %3U %3S'; { time "$@" >/dev/null 2>&1; } 2>&1; exit $?`;
-    const child = spawn('bash', ['-c', script, 'bash', process.execPath, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn('bash', ['-c', script, 'bash', process.execPath, ...args], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     child.on('error', fail);
     child.on('close', (code) => {
       if (code !== expected) return fail(new Error(`node ${args.join(' ')} exited ${code}, expected ${expected}`));
       const [real, user, system] = out.trim().split(/\s+/).map(Number);
-      if ([real, user, system].some((n) => n === undefined || !Number.isFinite(n))) return fail(new Error(`could not read bash's time: ${JSON.stringify(out)}`));
+      if ([real, user, system].some((n) => n === undefined || !Number.isFinite(n)))
+        return fail(new Error(`could not read bash's time: ${JSON.stringify(out)}`));
       done({ ms: real! * 1000, cpuMs: (user! + system!) * 1000 });
     });
   });

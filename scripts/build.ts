@@ -49,8 +49,15 @@ export function actionYaml(spec: ActionSpec): string {
       Object.entries(spec.inputs).map(([name, def]) => [
         name,
         isFileKey(spec, name)
-          ? { description: def.default !== undefined ? `${def.description} Default: \`${def.default}\`.` : def.description, required: false }
-          : { description: def.description, required: def.required ?? false, ...(def.default !== undefined ? { default: def.default } : {}) },
+          ? {
+              description: def.default !== undefined ? `${def.description} Default: \`${def.default}\`.` : def.description,
+              required: false,
+            }
+          : {
+              description: def.description,
+              required: def.required ?? false,
+              ...(def.default !== undefined ? { default: def.default } : {}),
+            },
       ]),
     ),
     outputs: spec.outputs,
@@ -78,7 +85,12 @@ const coreWithoutHttpClient: Plugin = {
   setup(build) {
     build.onResolve({ filter: /^@actions\/http-client/ }, async (args) => {
       if (args.pluginData === 'resolving' || !/[\\/]@actions[\\/]core[\\/]/.test(args.importer)) return undefined;
-      const resolved = await build.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: 'resolving' });
+      const resolved = await build.resolve(args.path, {
+        kind: args.kind,
+        importer: args.importer,
+        resolveDir: args.resolveDir,
+        pluginData: 'resolving',
+      });
       return { path: resolved.path, external: resolved.external, errors: resolved.errors, warnings: resolved.warnings, sideEffects: false };
     });
   },
@@ -157,7 +169,9 @@ export function readmeReference(specs: ActionSpec[]): string {
     parts.push('| input | required | default | description |', '| --- | --- | --- | --- |');
     for (const [name, def] of Object.entries(spec.inputs)) {
       const defaultText = def.default !== undefined ? `\`${def.default}\`` : '';
-      parts.push(`| \`${name}\`${def.secret ? ' (secret)' : ''} | ${def.required ? 'yes' : ''} | ${defaultText} | ${cell(def.description)} |`);
+      parts.push(
+        `| \`${name}\`${def.secret ? ' (secret)' : ''} | ${def.required ? 'yes' : ''} | ${defaultText} | ${cell(def.description)} |`,
+      );
     }
     parts.push('', '| output | description |', '| --- | --- |');
     for (const [name, def] of Object.entries(spec.outputs)) parts.push(`| \`${name}\` | ${cell(def.description)} |`);
@@ -197,7 +211,10 @@ async function build(outRoot: string): Promise<void> {
 
 async function listFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true, recursive: true }).catch(() => []);
-  return entries.filter((e) => e.isFile()).map((e) => relative(dir, join(e.parentPath, e.name))).sort();
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => relative(dir, join(e.parentPath, e.name)))
+    .sort();
 }
 
 async function compare(builtRoot: string): Promise<string[]> {
@@ -205,7 +222,8 @@ async function compare(builtRoot: string): Promise<string[]> {
   const readmeBuilt = await readFile(join(builtRoot, 'README.md'), 'utf8');
   if (readmeBuilt !== (await readFile(join(root, 'README.md'), 'utf8'))) problems.push('README.md input reference differs from the specs');
   const quickBuilt = await readFile(join(builtRoot, QUICK_CHECKS), 'utf8');
-  if (quickBuilt !== (await readFile(join(root, QUICK_CHECKS), 'utf8').catch(() => ''))) problems.push(`${QUICK_CHECKS} differs from the specs`);
+  if (quickBuilt !== (await readFile(join(root, QUICK_CHECKS), 'utf8').catch(() => '')))
+    problems.push(`${QUICK_CHECKS} differs from the specs`);
   for (const top of ['actions', 'dist']) {
     const built = await listFiles(join(builtRoot, top));
     const committed = await listFiles(join(root, top));
@@ -217,8 +235,12 @@ async function compare(builtRoot: string): Promise<string[]> {
       else if (!a.equals(b)) problems.push(`${top}/${file} differs from what the sources build`);
     }
   }
-  const cliMode = await stat(join(root, 'dist/cli/index.js')).then((s) => s.mode, () => undefined);
-  if (cliMode !== undefined && (cliMode & 0o111) === 0) problems.push('dist/cli/index.js is not executable (chmod +x, then commit the mode)');
+  const cliMode = await stat(join(root, 'dist/cli/index.js')).then(
+    (s) => s.mode,
+    () => undefined,
+  );
+  if (cliMode !== undefined && (cliMode & 0o111) === 0)
+    problems.push('dist/cli/index.js is not executable (chmod +x, then commit the mode)');
   return problems;
 }
 

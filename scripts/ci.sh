@@ -41,7 +41,7 @@ npm run setup:node22
 log "typecheck"
 npm run typecheck
 
-log "lint (Biome, lint rules only; see biome.json)"
+log "lint and formatting (Biome, biome.json; npm run format rewrites the files)"
 npm run lint
 
 log "bundles match the sources"

@@ -58,7 +58,9 @@ const interrupt = () => {
     process.stderr.write('\nStopping now.\n');
     process.exit(130);
   }
-  process.stderr.write('\nInterrupted: cancelling the running flow (its post step restores traffic) and stopping the servers; Ctrl-C again to quit at once.\n');
+  process.stderr.write(
+    '\nInterrupted: cancelling the running flow (its post step restores traffic) and stopping the servers; Ctrl-C again to quit at once.\n',
+  );
   controller.abort(new Error('the run was cancelled'));
 };
 process.on('SIGINT', interrupt);

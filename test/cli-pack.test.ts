@@ -12,7 +12,14 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type BlueGreenHarness, colorDeployments, hostsInputs, hostsVirtualService, liveHostWeights, startBlueGreenHarness } from './blue-green/harness.js';
+import {
+  type BlueGreenHarness,
+  colorDeployments,
+  hostsInputs,
+  hostsVirtualService,
+  liveHostWeights,
+  startBlueGreenHarness,
+} from './blue-green/harness.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
@@ -23,7 +30,9 @@ const runtimes = [
   { name: `Node ${process.versions.node}`, node: process.execPath },
   { name: 'node22', node: NODE22 },
   { name: 'node24', node: NODE24 },
-].filter((r) => existsSync(r.node) && Number(execFileSync(r.node, ['-p', 'process.versions.node'], { encoding: 'utf8' }).split('.')[0]) >= minimum);
+].filter(
+  (r) => existsSync(r.node) && Number(execFileSync(r.node, ['-p', 'process.versions.node'], { encoding: 'utf8' }).split('.')[0]) >= minimum,
+);
 
 let dir: string;
 let h: BlueGreenHarness;
@@ -74,7 +83,8 @@ describe('the packed command line', () => {
     test('--help lists the five actions and the global options', async () => {
       const { code, stdout } = await cli(node, ['--help']);
       expect(code).toBe(0);
-      for (const action of ['blue-green', 'canary', 'validate', 'migrate', 'rollback']) expect(stdout).toMatch(new RegExp(`^  ${action} +\\S`, 'm'));
+      for (const action of ['blue-green', 'canary', 'validate', 'migrate', 'rollback'])
+        expect(stdout).toMatch(new RegExp(`^  ${action} +\\S`, 'm'));
       expect(stdout).toContain('--verbose');
       expect(stdout).toContain('--summary-file');
     });

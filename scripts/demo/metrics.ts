@@ -63,18 +63,26 @@ export async function startMetricSource(prefer: 'auto' | 'prometheus' | 'simulat
         stop: () => prom.stop(),
       };
     }
-    if (prefer === 'prometheus') throw new Error(`--metrics prometheus: ${PROMETHEUS_BIN} or ${PROMTOOL_BIN} is not installed (or not executable)`);
+    if (prefer === 'prometheus')
+      throw new Error(`--metrics prometheus: ${PROMETHEUS_BIN} or ${PROMTOOL_BIN} is not installed (or not executable)`);
   }
   const sim = await startSimulatedPrometheus();
   const why = prefer === 'simulated' ? 'as asked with --metrics simulated' : `Prometheus is not installed at ${PROMETHEUS_BIN}`;
-  return { kind: 'simulated', url: sim.url, description: `SIMULATED metric source at ${sim.url} (${why}): answers /api/v1/query for the demo's queries only`, stop: sim.stop };
+  return {
+    kind: 'simulated',
+    url: sim.url,
+    description: `SIMULATED metric source at ${sim.url} (${why}): answers /api/v1/query for the demo's queries only`,
+    stop: sim.stop,
+  };
 }
 
 export function demoOpenMetrics(nowMs: number): string {
   const now = Math.floor(nowMs / 1000);
   const span = { from: now - 15 * 60, to: now + 30 * 60, stepSeconds: 5, rps: 40 };
   return toOpenMetrics(
-    ...PROFILES.map((p) => httpTraffic({ ...span, service: p.service, version: p.version, errorRatio: () => p.errorRatio, latencyMs: () => p.latencyMs })),
+    ...PROFILES.map((p) =>
+      httpTraffic({ ...span, service: p.service, version: p.version, errorRatio: () => p.errorRatio, latencyMs: () => p.latencyMs }),
+    ),
   );
 }
 
@@ -125,7 +133,11 @@ async function handle(req: IncomingMessage, res: ServerResponse, queries: string
     return;
   }
   if (url.pathname !== '/api/v1/query') {
-    json(res, 404, { status: 'error', errorType: 'not_found', error: `the simulated metric source only answers /api/v1/query, not ${url.pathname}` });
+    json(res, 404, {
+      status: 'error',
+      errorType: 'not_found',
+      error: `the simulated metric source only answers /api/v1/query, not ${url.pathname}`,
+    });
     return;
   }
   const params = new URLSearchParams(url.search);

@@ -57,7 +57,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const result: DemoResult = { verdicts: [], out };
   const stops: { name: string; stop: () => Promise<void> }[] = [];
   try {
-    print('Progressive delivery demo: the actions\' own flows against a local Kubernetes API, metrics and Slack.');
+    print("Progressive delivery demo: the actions' own flows against a local Kubernetes API, metrics and Slack.");
     print('');
 
     const cluster = await startTestCluster({ podReadyDelayMs: 100 });
@@ -71,8 +71,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     // The actions run as a ServiceAccount under the shipped Roles (deploy/rbac/), with a TokenRequest token, as on a real cluster.
     const deployerKubeconfig = await serviceAccountKubeconfig(cluster);
     print(`Kubernetes  test API server at ${cluster.url} (controllers simulated, no containers run)`);
-    print(`            namespace ${NAMESPACE}: checkout-blue/-green + VirtualService checkout (blue-green), cart + cart-canary + VirtualService/DestinationRule cart (canary)`);
-    print(`            the actions run as ServiceAccount ${NAMESPACE}/deployer under the Roles pd-blue-green-istio and pd-canary-istio (deploy/rbac/)`);
+    print(
+      `            namespace ${NAMESPACE}: checkout-blue/-green + VirtualService checkout (blue-green), cart + cart-canary + VirtualService/DestinationRule cart (canary)`,
+    );
+    print(
+      `            the actions run as ServiceAccount ${NAMESPACE}/deployer under the Roles pd-blue-green-istio and pd-canary-istio (deploy/rbac/)`,
+    );
     print(`            while it runs:  kubectl --kubeconfig ${join(shown, 'kubeconfig')} get vs -n ${NAMESPACE} -o yaml`);
 
     const metrics = await startMetricSource(options.metrics);
@@ -106,7 +110,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
     if (options.hold && !options.signal.aborted) {
       print('');
-      print(`Holding the servers for kubectl (kubectl --kubeconfig ${join(shown, 'kubeconfig')} get vs,deploy,configmap -n ${NAMESPACE}); Ctrl-C to stop.`);
+      print(
+        `Holding the servers for kubectl (kubectl --kubeconfig ${join(shown, 'kubeconfig')} get vs,deploy,configmap -n ${NAMESPACE}); Ctrl-C to stop.`,
+      );
       await new Promise<void>((resolve) => {
         if (options.signal.aborted) resolve();
         options.signal.addEventListener('abort', () => resolve(), { once: true });
@@ -121,11 +127,18 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   }
 
   print('');
-  print(`Files in ${shown}/: kubeconfig, manifests.yaml, verdicts.json, slack/*.json, and per scenario <n>-<name>/summary.md, outputs.json, inputs.yaml, log.txt`);
+  print(
+    `Files in ${shown}/: kubeconfig, manifests.yaml, verdicts.json, slack/*.json, and per scenario <n>-<name>/summary.md, outputs.json, inputs.yaml, log.txt`,
+  );
   for (const v of result.verdicts) {
-    print(`${v.ok ? 'PASS' : 'FAIL'}  ${v.title}: ${v.result || 'no result'}${v.ok ? '' : ` (expected ${v.expected})${v.error ? `: ${v.error}` : ''}`} in ${(v.durationMs / 1000).toFixed(1)} s`);
+    print(
+      `${v.ok ? 'PASS' : 'FAIL'}  ${v.title}: ${v.result || 'no result'}${v.ok ? '' : ` (expected ${v.expected})${v.error ? `: ${v.error}` : ''}`} in ${(v.durationMs / 1000).toFixed(1)} s`,
+    );
   }
-  if (result.verdicts.length === 3) print(`Read next: ${join(shown, '3-cart-canary-abort', 'summary.md')} (why the canary was aborted, step by step) and ${join(shown, 'slack')}/ (what Slack was told).`);
+  if (result.verdicts.length === 3)
+    print(
+      `Read next: ${join(shown, '3-cart-canary-abort', 'summary.md')} (why the canary was aborted, step by step) and ${join(shown, 'slack')}/ (what Slack was told).`,
+    );
   if (options.signal.aborted) print('Interrupted: the scenarios left were not run.');
   return result;
 }
@@ -153,16 +166,22 @@ async function serviceAccountKubeconfig(cluster: TestCluster): Promise<string> {
   const objects: object[] = [{ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'deployer', namespace: NAMESPACE } }];
   for (const role of ['pd-blue-green-istio', 'pd-canary-istio']) {
     const shipped = parseYaml(await readFile(join(import.meta.dirname, '..', '..', 'deploy', 'rbac', `${role}.yaml`), 'utf8'));
-    objects.push({ ...shipped, metadata: { name: role, namespace: NAMESPACE } }, {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'RoleBinding',
-      metadata: { name: role, namespace: NAMESPACE },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role },
-      subjects: [{ kind: 'ServiceAccount', name: 'deployer', namespace: NAMESPACE }],
-    });
+    objects.push(
+      { ...shipped, metadata: { name: role, namespace: NAMESPACE } },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: { name: role, namespace: NAMESPACE },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role },
+        subjects: [{ kind: 'ServiceAccount', name: 'deployer', namespace: NAMESPACE }],
+      },
+    );
   }
   await cluster.apply(objects);
-  return cluster.kubeconfigFor({ token: cluster.createToken(NAMESPACE, 'deployer', { expirationSeconds: 3600 }) }, { namespace: NAMESPACE });
+  return cluster.kubeconfigFor(
+    { token: cluster.createToken(NAMESPACE, 'deployer', { expirationSeconds: 3600 }) },
+    { namespace: NAMESPACE },
+  );
 }
 
 async function runScenario(scenario: Scenario, deps: ScenarioDeps): Promise<Verdict> {
@@ -195,8 +214,14 @@ async function runScenario(scenario: Scenario, deps: ScenarioDeps): Promise<Verd
   for (const line of lines) log.line(`output ${line.length > 200 ? `${line.slice(0, 200)}…` : line}`);
   log.line(`traffic now: ${liveTraffic(deps.cluster, scenario)}`);
 
-  await writeFile(join(dir, 'summary.md'), run.summary ? `${run.summary}\n` : `(no summary: the run ended with ${run.outcome}${run.error ? `: ${run.error}` : ''})\n`);
-  await writeFile(join(dir, 'outputs.json'), `${JSON.stringify(Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)])), null, 2)}\n`);
+  await writeFile(
+    join(dir, 'summary.md'),
+    run.summary ? `${run.summary}\n` : `(no summary: the run ended with ${run.outcome}${run.error ? `: ${run.error}` : ''})\n`,
+  );
+  await writeFile(
+    join(dir, 'outputs.json'),
+    `${JSON.stringify(Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)])), null, 2)}\n`,
+  );
   await writeFile(join(dir, 'log.txt'), `${log.lines.join('\n')}\n`);
 
   const result = typeof run.outputs.result === 'string' ? run.outputs.result : '';
@@ -220,7 +245,9 @@ function liveTraffic(cluster: TestCluster, scenario: Scenario): string {
   const route = vs?.spec?.http?.[0]?.route ?? [];
   const parts = route.map((r) => `${r.destination.subset ?? r.destination.host.split('.')[0]} ${r.weight ?? 0}%`);
   const images = (scenario.action === 'blue-green' ? ['checkout-blue', 'checkout-green'] : ['cart', 'cart-canary']).map((d) => {
-    const dep = cluster.get('apps/v1', 'Deployment', NAMESPACE, d) as { spec?: { replicas?: number; template?: { spec?: { containers?: { image?: string }[] } } } } | undefined;
+    const dep = cluster.get('apps/v1', 'Deployment', NAMESPACE, d) as
+      | { spec?: { replicas?: number; template?: { spec?: { containers?: { image?: string }[] } } } }
+      | undefined;
     return `${d} ${dep?.spec?.template?.spec?.containers?.[0]?.image?.split('/').pop() ?? '?'} ×${dep?.spec?.replicas ?? 0}`;
   });
   return `VirtualService ${name}: ${parts.join(', ')}; ${images.join(', ')}`;
@@ -242,7 +269,10 @@ function displayPath(path: string): string {
 
 /** Creates the folder; empties it when a previous demo made it; refuses a foreign folder that is not empty. */
 async function prepareOutput(out: string): Promise<void> {
-  const exists = await stat(out).then((s) => s.isDirectory(), () => false);
+  const exists = await stat(out).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
   if (exists) {
     const entries = await readdir(out);
     if (entries.length > 0 && !entries.includes(MARKER)) {

@@ -27,8 +27,20 @@ const checks = {
   spec: {
     args: [{ name: 'service' }, { name: 'version' }],
     metrics: [
-      { name: 'error-rate', interval: '1s', failureLimit: 0, successCondition: 'result[0] < 0.01', provider: { prometheus: { query: ERROR_RATIO_QUERY } } },
-      { name: 'p95-latency-ms', interval: '1s', failureLimit: 0, successCondition: 'result[0] <= 500', provider: { prometheus: { query: P95_MS_QUERY } } },
+      {
+        name: 'error-rate',
+        interval: '1s',
+        failureLimit: 0,
+        successCondition: 'result[0] < 0.01',
+        provider: { prometheus: { query: ERROR_RATIO_QUERY } },
+      },
+      {
+        name: 'p95-latency-ms',
+        interval: '1s',
+        failureLimit: 0,
+        successCondition: 'result[0] <= 500',
+        provider: { prometheus: { query: P95_MS_QUERY } },
+      },
     ],
   },
 };
@@ -40,14 +52,24 @@ export function cartCanaryConfig(version: string): Record<string, unknown> {
     { name: 'version', value: version },
   ];
   return {
-    routing: { istio: { virtualService: 'cart', route: 'primary', destinationRule: 'cart', stableSubset: 'stable', canarySubset: 'canary' } },
+    routing: {
+      istio: { virtualService: 'cart', route: 'primary', destinationRule: 'cart', stableSubset: 'stable', canarySubset: 'canary' },
+    },
     workloads: { stable: 'cart', canary: 'cart-canary' },
     templates: {
       checks,
       // The seeds' rollback trigger: error rate above 2%, checked every second while the steps run.
       'error-budget': {
         args: [{ name: 'service' }, { name: 'version' }],
-        metrics: [{ name: 'error-budget', interval: '1s', failureLimit: 0, successCondition: 'result[0] <= 0.02', provider: { prometheus: { query: ERROR_RATIO_QUERY } } }],
+        metrics: [
+          {
+            name: 'error-budget',
+            interval: '1s',
+            failureLimit: 0,
+            successCondition: 'result[0] <= 0.02',
+            provider: { prometheus: { query: ERROR_RATIO_QUERY } },
+          },
+        ],
       },
     },
     steps: [
@@ -69,7 +91,8 @@ export function scenarios(): Scenario[] {
       title: 'checkout blue-green',
       action: 'blue-green',
       expected: 'switched',
-      story: 'deploys checkout 1.25.0 to the idle green color, checks it, moves traffic 50% then 100% with an analysis between steps, and validates after the switch',
+      story:
+        'deploys checkout 1.25.0 to the idle green color, checks it, moves traffic 50% then 100% with an analysis between steps, and validates after the switch',
       inputs: {
         namespace: NAMESPACE,
         service: 'checkout',
@@ -94,7 +117,8 @@ export function scenarios(): Scenario[] {
       title: 'cart canary 2.4.0',
       action: 'canary',
       expected: 'promoted',
-      story: 'walks cart 2.4.0 through 10% and 50% with analysis gates and an error-budget trigger in the background; its metrics are healthy, so it is promoted',
+      story:
+        'walks cart 2.4.0 through 10% and 50% with analysis gates and an error-budget trigger in the background; its metrics are healthy, so it is promoted',
       inputs: {
         namespace: NAMESPACE,
         service: 'cart',
@@ -111,7 +135,8 @@ export function scenarios(): Scenario[] {
       title: 'cart canary 2.5.0',
       action: 'canary',
       expected: 'aborted',
-      story: 'the same steps for cart 2.5.0, which fails 7% of its requests: the background error-budget trigger aborts it and traffic returns to stable',
+      story:
+        'the same steps for cart 2.5.0, which fails 7% of its requests: the background error-budget trigger aborts it and traffic returns to stable',
       inputs: {
         namespace: NAMESPACE,
         service: 'cart',

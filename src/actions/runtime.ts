@@ -52,7 +52,10 @@ export async function runAction(name: string): Promise<void> {
     const raw = Object.fromEntries(inputNames.map((name) => [name, core.getInput(name)]));
     if (isPost && !quick.post) return;
     const workspace = process.env.GITHUB_WORKSPACE ?? process.cwd();
-    const [{ actionNamed }, { parseInputsWithFile }] = await Promise.all([import('../core/specs/index.js'), import('../core/specs/delivery-file.js')]);
+    const [{ actionNamed }, { parseInputsWithFile }] = await Promise.all([
+      import('../core/specs/index.js'),
+      import('../core/specs/delivery-file.js'),
+    ]);
     const entry = actionNamed(name);
     const parse = () => parseInputsWithFile(entry.spec, raw, workspace);
     const inputs = isPost ? await parsePostInputs(parse) : await parseMainInputs(parse, raw, reporter);
@@ -114,7 +117,9 @@ function setSlackMessage(state: { get(key: string): string }): void {
 }
 
 /** The post step re-reads the inputs; when they were invalid, the main step changed nothing to clean up. */
-async function parsePostInputs<S extends ActionSpec>(parse: () => Promise<{ inputs: ParsedInputs<S> }>): Promise<ParsedInputs<S> | undefined> {
+async function parsePostInputs<S extends ActionSpec>(
+  parse: () => Promise<{ inputs: ParsedInputs<S> }>,
+): Promise<ParsedInputs<S> | undefined> {
   try {
     return (await parse()).inputs;
   } catch {
@@ -134,7 +139,12 @@ function actionsReporter(secrets: Secrets): { reporter: Reporter; flushSummary: 
     summary: (markdown) => {
       if (!process.env.GITHUB_STEP_SUMMARY) return;
       const text = secrets.redact(markdown);
-      summaryChain = summaryChain.then(() => core.summary.addRaw(text, true).write().then(() => undefined));
+      summaryChain = summaryChain.then(() =>
+        core.summary
+          .addRaw(text, true)
+          .write()
+          .then(() => undefined),
+      );
     },
   };
   return { reporter, flushSummary: () => summaryChain };

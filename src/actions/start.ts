@@ -24,7 +24,14 @@ export async function startAction(name: string, load: () => Promise<{ runAction(
       quickCheckWithoutFile(name, quick, raw, process.env.GITHUB_WORKSPACE ?? process.cwd());
     } catch (error) {
       // Anything but a bad input is for runAction to report, with every secret registered.
-      if (error instanceof InputError) return failOnInput(quick.title, error, Object.keys(quick.inputs).filter((input) => quick.inputs[input]!.secret).map((input) => raw[input]!));
+      if (error instanceof InputError)
+        return failOnInput(
+          quick.title,
+          error,
+          Object.keys(quick.inputs)
+            .filter((input) => quick.inputs[input]!.secret)
+            .map((input) => raw[input]!),
+        );
     }
   }
   await (await load()).runAction(name);

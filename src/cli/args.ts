@@ -20,7 +20,11 @@ const OWN_FLAGS = new Set(['summary-file', 'verbose', 'help']);
  * that file (for a kubeconfig or a config). Secrets may instead come from the environment as
  * PD_<INPUT_NAME> (e.g. PD_SLACK_WEBHOOK_URL) so that they never stand in a command line.
  */
-export function parseCliArgs(spec: Pick<ActionSpec, 'name'> & { inputs: Record<string, unknown> }, argv: readonly string[], env: NodeJS.ProcessEnv = process.env): CliArgs {
+export function parseCliArgs(
+  spec: Pick<ActionSpec, 'name'> & { inputs: Record<string, unknown> },
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): CliArgs {
   const args: CliArgs = { inputs: {}, verbose: false, help: false };
   for (const name of Object.keys(spec.inputs)) {
     const fromEnv = env[`PD_${name.toUpperCase().replace(/-/g, '_')}`];
@@ -68,8 +72,8 @@ export function topUsage(specs: readonly ActionSpec[]): string {
     '',
     'Options of every action:',
     '  --verbose              print debug messages',
-    '  --summary-file <path>  write the run\'s Markdown summary to this file',
-    '  --help                 list the action\'s inputs',
+    "  --summary-file <path>  write the run's Markdown summary to this file",
+    "  --help                 list the action's inputs",
     '',
     'A value @path is read from that file. Secrets may come from PD_<INPUT_NAME> variables instead.',
     'Exit codes: 0 success, 1 the run failed, 2 bad usage or input.',
@@ -83,7 +87,11 @@ function firstSentence(text: string): string {
 export function usage(spec: ActionSpec): string {
   const lines = [`progressive-delivery ${spec.name} [--input value]...`, '', spec.description, '', 'Inputs:'];
   for (const [name, def] of Object.entries(spec.inputs)) {
-    const flags = [def.required ? 'required' : undefined, def.default !== undefined ? `default ${def.default}` : undefined, def.secret ? `secret: prefer PD_${name.toUpperCase().replace(/-/g, '_')}` : undefined]
+    const flags = [
+      def.required ? 'required' : undefined,
+      def.default !== undefined ? `default ${def.default}` : undefined,
+      def.secret ? `secret: prefer PD_${name.toUpperCase().replace(/-/g, '_')}` : undefined,
+    ]
       .filter(Boolean)
       .join(', ');
     lines.push(`  --${name}${flags ? ` (${flags})` : ''}`, `      ${def.description}`);

@@ -41,7 +41,14 @@ export async function runCli(actions: readonly ActionEntry[], argv: readonly str
     for (const input of secretInputs(entry.spec)) secrets.add(args.inputs[input]);
     const raw: Record<string, string | undefined> = args.inputs;
     const { inputs, file } = await parseInputsWithFile(entry.spec, raw, process.env.GITHUB_WORKSPACE ?? process.cwd());
-    if (file) reporter.info(`Delivery file ${file.path}: ${Object.keys(file.values).filter((key) => !raw[key]?.trim()).join(', ') || 'nothing'} from the file.`);
+    if (file)
+      reporter.info(
+        `Delivery file ${file.path}: ${
+          Object.keys(file.values)
+            .filter((key) => !raw[key]?.trim())
+            .join(', ') || 'nothing'
+        } from the file.`,
+      );
     const flow = await entry.flow();
     printOutputs(await runParsedFlowOnce(flow, inputs, { reporter, secrets, signal: controller.signal }));
     return 0;

@@ -33,7 +33,9 @@ function kubeconfigWith(user: object, extra: { contexts?: object[]; current?: st
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: 'test', cluster: { server: cluster.url, 'certificate-authority-data': Buffer.from(cluster.caCert).toString('base64') } }],
+    clusters: [
+      { name: 'test', cluster: { server: cluster.url, 'certificate-authority-data': Buffer.from(cluster.caCert).toString('base64') } },
+    ],
     users: [{ name: 'ci', user }],
     contexts: [{ name: 'ci', context: { cluster: 'test', user: 'ci', namespace: 'shop' } }, ...(extra.contexts ?? [])],
     'current-context': extra.current ?? 'ci',
@@ -45,7 +47,12 @@ let scripts = 0;
  * A plugin as a node script. `tokens` are printed in turn (the last one repeats); it counts its runs
  * in a file, and prints KUBERNETES_EXEC_INFO to a file so the test can check what it was given.
  */
-async function plugin(options: { apiVersion?: string; tokens?: string[]; expiresInMs?: number; body?: string }): Promise<{ exec: object; runs: () => Promise<number>; info: () => Promise<any> }> {
+async function plugin(options: {
+  apiVersion?: string;
+  tokens?: string[];
+  expiresInMs?: number;
+  body?: string;
+}): Promise<{ exec: object; runs: () => Promise<number>; info: () => Promise<any> }> {
   const name = `plugin-${++scripts}`;
   const file = join(dir, `${name}.mjs`);
   const count = join(dir, `${name}.count`);
@@ -116,7 +123,11 @@ describe('exec credential plugins', () => {
   });
 
   test('a missing plugin binary is an InputError naming the command and the install hint', async () => {
-    const exec = { apiVersion: 'client.authentication.k8s.io/v1beta1', command: 'gke-gcloud-auth-plugin-not-here', installHint: 'Install gke-gcloud-auth-plugin: gcloud components install gke-gcloud-auth-plugin' };
+    const exec = {
+      apiVersion: 'client.authentication.k8s.io/v1beta1',
+      command: 'gke-gcloud-auth-plugin-not-here',
+      installHint: 'Install gke-gcloud-auth-plugin: gcloud components install gke-gcloud-auth-plugin',
+    };
     const client = KubeClient.fromKubeconfig({ kubeconfig: kubeconfigWith({ exec }) });
     const error = await failure(readSettings(client));
     expect(error).toBeInstanceOf(InputError);
@@ -127,12 +138,16 @@ describe('exec credential plugins', () => {
 
   test('a plugin that exits non-zero: the command, its exit code and its stderr, with anything token-like redacted', async () => {
     const secret = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjaSJ9.c2lnbmF0dXJl';
-    const p = await plugin({ body: `process.stderr.write('An error occurred (ExpiredToken) when calling the AssumeRole operation; session ${secret}\\n'); process.exit(255);` });
+    const p = await plugin({
+      body: `process.stderr.write('An error occurred (ExpiredToken) when calling the AssumeRole operation; session ${secret}\\n'); process.exit(255);`,
+    });
     const client = KubeClient.fromKubeconfig({ kubeconfig: kubeconfigWith({ exec: p.exec }) });
     const error = await failure(readSettings(client));
     expect(error).toBeInstanceOf(CredentialError);
     expect(error.message).toContain('the exec credential plugin of user "ci" in the kubeconfig input');
-    expect(error.message).toContain(`failed (exit code 255); it printed on stderr: An error occurred (ExpiredToken) when calling the AssumeRole operation; session ***`);
+    expect(error.message).toContain(
+      `failed (exit code 255); it printed on stderr: An error occurred (ExpiredToken) when calling the AssumeRole operation; session ***`,
+    );
     expect(error.message).not.toContain(secret);
   });
 
@@ -143,16 +158,30 @@ describe('exec credential plugins', () => {
     const error = await failure(readSettings(client));
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(error).toBeInstanceOf(CredentialError);
-    expect(error.message).toMatch(/\(.*plugin-\d+\.mjs\) did not answer within 1 s; it printed on stderr: waiting for browser login\.\.\.$/);
+    expect(error.message).toMatch(
+      /\(.*plugin-\d+\.mjs\) did not answer within 1 s; it printed on stderr: waiting for browser login\.\.\.$/,
+    );
   });
 
   test('garbage on stdout is an InputError that does not quote it', async () => {
     const cases: [string, RegExp][] = [
-      [`process.stdout.write('<html>token=abcdefgh12345</html>')`, /printed 32 bytes that are not JSON; it must print \{"apiVersion":"client.authentication.k8s.io\/v1","kind":"ExecCredential"/],
+      [
+        `process.stdout.write('<html>token=abcdefgh12345</html>')`,
+        /printed 32 bytes that are not JSON; it must print \{"apiVersion":"client.authentication.k8s.io\/v1","kind":"ExecCredential"/,
+      ],
       [`process.stdout.write(JSON.stringify({ kind: 'Secret' }))`, /printed JSON that is not an ExecCredential/],
-      [`process.stdout.write(JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1alpha1', kind: 'ExecCredential', status: { token: 'x' } }))`, /apiVersion "client.authentication.k8s.io\/v1alpha1" but is configured for client.authentication.k8s.io\/v1/],
-      [`process.stdout.write(JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential', status: {} }))`, /without status.token/],
-      [`process.stdout.write(JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential', status: { token: 'abc', expirationTimestamp: 'soon' } }))`, /expirationTimestamp that is not an RFC 3339 time/],
+      [
+        `process.stdout.write(JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1alpha1', kind: 'ExecCredential', status: { token: 'x' } }))`,
+        /apiVersion "client.authentication.k8s.io\/v1alpha1" but is configured for client.authentication.k8s.io\/v1/,
+      ],
+      [
+        `process.stdout.write(JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential', status: {} }))`,
+        /without status.token/,
+      ],
+      [
+        `process.stdout.write(JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential', status: { token: 'abc', expirationTimestamp: 'soon' } }))`,
+        /expirationTimestamp that is not an RFC 3339 time/,
+      ],
     ];
     for (const [body, message] of cases) {
       const p = await plugin({ body });
@@ -166,7 +195,9 @@ describe('exec credential plugins', () => {
   });
 
   test('an exec apiVersion other than v1 and v1beta1 is an InputError', async () => {
-    const client = KubeClient.fromKubeconfig({ kubeconfig: kubeconfigWith({ exec: { apiVersion: 'client.authentication.k8s.io/v1alpha1', command: 'aws' } }) });
+    const client = KubeClient.fromKubeconfig({
+      kubeconfig: kubeconfigWith({ exec: { apiVersion: 'client.authentication.k8s.io/v1alpha1', command: 'aws' } }),
+    });
     expect((await failure(readSettings(client))).message).toBe(
       'kubeconfig: the exec credential plugin of user "ci" in the kubeconfig input has apiVersion "client.authentication.k8s.io/v1alpha1"; use client.authentication.k8s.io/v1 or client.authentication.k8s.io/v1beta1',
     );
@@ -181,7 +212,11 @@ describe('exec credential plugins', () => {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: { name: 'renew', namespace: 'shop' },
-      spec: { replicas: 1, selector: { matchLabels: { app: 'renew' } }, template: { metadata: { labels: { app: 'renew' } }, spec: { containers: [{ name: 'app', image: 'renew:1' }] } } },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: 'renew' } },
+        template: { metadata: { labels: { app: 'renew' } }, spec: { containers: [{ name: 'app', image: 'renew:1' }] } },
+      },
     });
     const fault = cluster.faults.add({ method: 'GET', path: /deployments\?.*watch=true/, status: 401, times: 1 });
     await waitForDeploymentRollout(client, { namespace: 'shop', name: 'renew' }, { timeoutMs: 10_000 });
@@ -196,7 +231,9 @@ describe('token files', () => {
     const file = join(dir, 'token');
     await writeFile(file, 'not-yet-valid-0123456789\n');
     const client = KubeClient.fromKubeconfig({ kubeconfig: kubeconfigWith({ tokenFile: file }) });
-    expect((await failure(readSettings(client))).message).toContain('the credential (renewed once) was refused (401) for user "ci" (context "ci")');
+    expect((await failure(readSettings(client))).message).toContain(
+      'the credential (renewed once) was refused (401) for user "ci" (context "ci")',
+    );
     await writeFile(file, `${cluster.token}\n`);
     expect((await readSettings(client)).data).toEqual({ a: '1' });
     // A 401 (the server stopped accepting it): the file is read again and the request retried once.
@@ -225,7 +262,10 @@ describe('token files', () => {
 
 describe('static credentials and contexts', () => {
   test('an expired static token: "the token was refused (401)" naming user and context, one request, no retry', async () => {
-    const client = KubeClient.fromKubeconfig({ kubeconfig: kubeconfigWith({ token: 'expired-static-token-42' }), retry: { baseDelayMs: 1, maxDelayMs: 2 } });
+    const client = KubeClient.fromKubeconfig({
+      kubeconfig: kubeconfigWith({ token: 'expired-static-token-42' }),
+      retry: { baseDelayMs: 1, maxDelayMs: 2 },
+    });
     cluster.resetRequests();
     const error = await failure(readSettings(client));
     expect(error.message).toBe(
@@ -243,7 +283,10 @@ describe('static credentials and contexts', () => {
         { name: 'test', cluster: { server: cluster.url, 'certificate-authority-data': Buffer.from(cluster.caCert).toString('base64') } },
         { name: 'gone', cluster: { server: 'https://127.0.0.1:1' } },
       ],
-      users: [{ name: 'ci', user: { token: cluster.token } }, { name: 'old', user: { token: 'old-token-0123456789' } }],
+      users: [
+        { name: 'ci', user: { token: cluster.token } },
+        { name: 'old', user: { token: 'old-token-0123456789' } },
+      ],
       contexts: [
         { name: 'staging', context: { cluster: 'gone', user: 'old' } },
         { name: 'prod', context: { cluster: 'test', user: 'ci', namespace: 'shop' } },
@@ -253,9 +296,13 @@ describe('static credentials and contexts', () => {
     const client = KubeClient.fromKubeconfig({ kubeconfig, context: 'prod' });
     expect((await readSettings(client)).data).toEqual({ a: '1' });
     expect(client.defaultNamespace).toBe('shop');
-    expect(() => loadKubeConfig({ kubeconfig, context: 'dev' })).toThrow('context: "dev" is not a context of the kubeconfig input; it has staging, prod');
+    expect(() => loadKubeConfig({ kubeconfig, context: 'dev' })).toThrow(
+      'context: "dev" is not a context of the kubeconfig input; it has staging, prod',
+    );
     const noCurrent = kubeconfig.replace('current-context: staging', 'current-context: ""');
-    expect(() => loadKubeConfig({ kubeconfig: noCurrent })).toThrow('kubeconfig: the kubeconfig input has no current context; set current-context or give the context input');
+    expect(() => loadKubeConfig({ kubeconfig: noCurrent })).toThrow(
+      'kubeconfig: the kubeconfig input has no current context; set current-context or give the context input',
+    );
   });
 });
 

@@ -35,7 +35,9 @@ describe('custom resources the cluster does not serve', () => {
     const kind = { kind: 'TrafficSplit', group: 'split.smi-spec.io', version: 'v1alpha2', plural: 'trafficsplits' };
     const error = await failure(getCustomObject(h.client, kind, 'shop', 'checkout'));
     expect(error).toBeInstanceOf(KindNotServedError);
-    expect(error.message).toBe('TrafficSplit shop/checkout: the cluster does not serve split.smi-spec.io at all: the TrafficSplit CRD (trafficsplits.split.smi-spec.io) is missing');
+    expect(error.message).toBe(
+      'TrafficSplit shop/checkout: the cluster does not serve split.smi-spec.io at all: the TrafficSplit CRD (trafficsplits.split.smi-spec.io) is missing',
+    );
   });
 
   test('a served kind whose object is missing is still "not found"', async () => {
@@ -54,7 +56,17 @@ describe('clusters without the CRDs, or with older versions only (omitApis)', ()
         apiVersion: 'networking.istio.io/v1beta1',
         kind: 'VirtualService',
         metadata: { name: 'web', namespace: 'shop' },
-        spec: { hosts: ['web'], http: [{ route: [{ destination: { host: 'web-blue' }, weight: 100 }, { destination: { host: 'web-green' }, weight: 0 }] }] },
+        spec: {
+          hosts: ['web'],
+          http: [
+            {
+              route: [
+                { destination: { host: 'web-blue' }, weight: 100 },
+                { destination: { host: 'web-green' }, weight: 0 },
+              ],
+            },
+          ],
+        },
       });
       const client = KubeClient.fromKubeconfig({ kubeconfig: cluster.kubeconfig });
       const v1 = new IstioVirtualServiceRouter(client, { namespace: 'shop', name: 'web', destinations: ['web-blue', 'web-green'] });
@@ -64,8 +76,15 @@ describe('clusters without the CRDs, or with older versions only (omitApis)', ()
         "VirtualService shop/web: the cluster does not serve networking.istio.io/v1; it serves networking.istio.io/v1beta1, so the VirtualService CRD (virtualservices.networking.istio.io) is older or newer than this action expects; the canary config's routing.istio.apiVersion picks networking.istio.io/v1beta1 for Istio before 1.22",
       );
       // The DestinationRule, which the router reads for subsets, gets the same answer instead of "not found".
-      expect((await failure(getCustomObject(client, DESTINATION_RULE, 'shop', 'web'))).message).toMatch(/^DestinationRule shop\/web: the cluster does not serve networking.istio.io\/v1; it serves networking.istio.io\/v1beta1/);
-      const v1beta1 = new IstioVirtualServiceRouter(client, { namespace: 'shop', name: 'web', destinations: ['web-blue', 'web-green'], apiVersion: 'networking.istio.io/v1beta1' });
+      expect((await failure(getCustomObject(client, DESTINATION_RULE, 'shop', 'web'))).message).toMatch(
+        /^DestinationRule shop\/web: the cluster does not serve networking.istio.io\/v1; it serves networking.istio.io\/v1beta1/,
+      );
+      const v1beta1 = new IstioVirtualServiceRouter(client, {
+        namespace: 'shop',
+        name: 'web',
+        destinations: ['web-blue', 'web-green'],
+        apiVersion: 'networking.istio.io/v1beta1',
+      });
       expect(await v1beta1.read()).toEqual({ 'web-blue': 100, 'web-green': 0 });
     } finally {
       await cluster.stop();
@@ -74,8 +93,14 @@ describe('clusters without the CRDs, or with older versions only (omitApis)', ()
 
   test('no Gateway API at all, or only gateway.networking.k8s.io/v1beta1: the HTTPRoute CRD is named', async () => {
     for (const [omit, message] of [
-      ['gateway.networking.k8s.io', 'HTTPRoute shop/web: the cluster does not serve gateway.networking.k8s.io at all: the HTTPRoute CRD (httproutes.gateway.networking.k8s.io) is missing (are the Gateway API CRDs installed?)'],
-      ['gateway.networking.k8s.io/v1', 'HTTPRoute shop/web: the cluster does not serve gateway.networking.k8s.io/v1; it serves gateway.networking.k8s.io/v1beta1, so the HTTPRoute CRD (httproutes.gateway.networking.k8s.io) is older or newer than this action expects; HTTPRoute v1 comes with Gateway API 1.0: upgrade the CRDs'],
+      [
+        'gateway.networking.k8s.io',
+        'HTTPRoute shop/web: the cluster does not serve gateway.networking.k8s.io at all: the HTTPRoute CRD (httproutes.gateway.networking.k8s.io) is missing (are the Gateway API CRDs installed?)',
+      ],
+      [
+        'gateway.networking.k8s.io/v1',
+        'HTTPRoute shop/web: the cluster does not serve gateway.networking.k8s.io/v1; it serves gateway.networking.k8s.io/v1beta1, so the HTTPRoute CRD (httproutes.gateway.networking.k8s.io) is older or newer than this action expects; HTTPRoute v1 comes with Gateway API 1.0: upgrade the CRDs',
+      ],
     ]) {
       const cluster = await startTestCluster({ omitApis: [omit!] });
       try {

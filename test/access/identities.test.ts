@@ -73,7 +73,11 @@ describe('ServiceAccount tokens that expire', () => {
 fs.appendFileSync(${JSON.stringify(count)}, 'x');
 process.stdout.write(JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1beta1', kind: 'ExecCredential', status: { token: fs.readFileSync(${JSON.stringify(tokenPath)}, 'utf8') } }));`,
     );
-    const client = KubeClient.fromKubeconfig({ kubeconfig: cluster.kubeconfigFor({ exec: { apiVersion: 'client.authentication.k8s.io/v1beta1', command: process.execPath, args: [script] } }) });
+    const client = KubeClient.fromKubeconfig({
+      kubeconfig: cluster.kubeconfigFor({
+        exec: { apiVersion: 'client.authentication.k8s.io/v1beta1', command: process.execPath, args: [script] },
+      }),
+    });
     expect((await readSettings(client)).data).toEqual({ a: '1' });
     cluster.advanceTime(12 * 60_000); // past exp and go-jose's minute of leeway
     await writeFile(tokenPath, cluster.createToken('shop', 'deployer', { expirationSeconds: 600 }));
@@ -111,7 +115,11 @@ describe('client certificates', () => {
     const asFiles = KubeClient.fromKubeconfig({ kubeconfig: stringifyYaml(doc) });
     expect((await readSettings(asFiles)).data).toEqual({ a: '1' });
     // What alice may not do is refused with the real 403, naming her.
-    const denied = await failure(asFiles.call('list', { kind: 'Secret', namespace: 'shop', name: '*' }, () => asFiles.core.listNamespacedSecret({ namespace: 'shop' })));
+    const denied = await failure(
+      asFiles.call('list', { kind: 'Secret', namespace: 'shop', name: '*' }, () =>
+        asFiles.core.listNamespacedSecret({ namespace: 'shop' }),
+      ),
+    );
     expect(denied.message).toContain('User "alice" cannot list resource "secrets" in API group "" in the namespace "shop"');
   });
 });
@@ -122,9 +130,15 @@ describe('RBAC on watches and the preflight', () => {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: { name: 'web', namespace: 'shop' },
-      spec: { replicas: 2, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'web:1' }] } } },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: { app: 'web' } },
+        template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'web:1' }] } },
+      },
     });
-    const client = KubeClient.fromKubeconfig({ kubeconfig: cluster.kubeconfigFor({ token: cluster.createToken('shop', 'deployer', { expirationSeconds: 600 }) }) });
+    const client = KubeClient.fromKubeconfig({
+      kubeconfig: cluster.kubeconfigFor({ token: cluster.createToken('shop', 'deployer', { expirationSeconds: 600 }) }),
+    });
     cluster.resetRequests();
     const started = Date.now();
     const error = await failure(waitForDeploymentRollout(client, { namespace: 'shop', name: 'web' }, { timeoutMs: 20_000 }));
@@ -137,7 +151,9 @@ describe('RBAC on watches and the preflight', () => {
   });
 
   test('the preflight names each missing permission and the rule to add', async () => {
-    const client = KubeClient.fromKubeconfig({ kubeconfig: cluster.kubeconfigFor({ token: cluster.createToken('shop', 'deployer', { expirationSeconds: 600 }) }) });
+    const client = KubeClient.fromKubeconfig({
+      kubeconfig: cluster.kubeconfigFor({ token: cluster.createToken('shop', 'deployer', { expirationSeconds: 600 }) }),
+    });
     const result = await checkPermissions(client, inNamespace('shop', 'pd-state-web', JOURNAL));
     expect(result.requests).toBe(3);
     expect(result.missing.map((p) => p.verb)).toEqual(['create', 'patch']);
@@ -158,11 +174,19 @@ describe('RBAC on watches and the preflight', () => {
 test('bad kubeconfig input stops a flow with an InputError naming it, before anything is written', async () => {
   const script = join(dir, 'garbage.mjs');
   await writeFile(script, "process.stdout.write('Please log in: https://login.example.com/device')");
-  const garbage = cluster.kubeconfigFor({ exec: { apiVersion: 'client.authentication.k8s.io/v1', command: process.execPath, args: [script] } });
+  const garbage = cluster.kubeconfigFor({
+    exec: { apiVersion: 'client.authentication.k8s.io/v1', command: process.execPath, args: [script] },
+  });
   const cases: [Record<string, string>, RegExp][] = [
-    [{ kubeconfig: garbage }, /^kubeconfig: the exec credential plugin of user "test" in the kubeconfig input \(.*garbage\.mjs\) printed 47 bytes that are not JSON/],
+    [
+      { kubeconfig: garbage },
+      /^kubeconfig: the exec credential plugin of user "test" in the kubeconfig input \(.*garbage\.mjs\) printed 47 bytes that are not JSON/,
+    ],
     [{ kubeconfig: cluster.kubeconfig, context: 'prod' }, /^context: "prod" is not a context of the kubeconfig input; it has test$/],
-    [{ kubeconfig: cluster.kubeconfig.replace('current-context: test', 'current-context: ""') }, /^kubeconfig: the kubeconfig input has no current context/],
+    [
+      { kubeconfig: cluster.kubeconfig.replace('current-context: test', 'current-context: ""') },
+      /^kubeconfig: the kubeconfig input has no current context/,
+    ],
   ];
   for (const [raw, message] of cases) {
     const since = cluster.requests.length;
@@ -173,9 +197,26 @@ test('bad kubeconfig input stops a flow with an InputError naming it, before any
       runId: 'bad-input',
       signal: new AbortController().signal,
       state: { get: (k: string) => saved.get(k) ?? '', set: (k: string, v: string) => void saved.set(k, v) },
-      run: { serverUrl: 'https://github.com', repository: 'acme/shop', runId: '1', runAttempt: '1', actor: 'octocat', sha: '', ref: '', runUrl: '' },
+      run: {
+        serverUrl: 'https://github.com',
+        repository: 'acme/shop',
+        runId: '1',
+        runAttempt: '1',
+        actor: 'octocat',
+        sha: '',
+        ref: '',
+        runUrl: '',
+      },
     };
-    const inputs = parseInputs(blueGreenSpec, { namespace: 'shop', service: 'web', router: 'service', blue: 'blue', green: 'green', image: 'web:2', ...raw });
+    const inputs = parseInputs(blueGreenSpec, {
+      namespace: 'shop',
+      service: 'web',
+      router: 'service',
+      blue: 'blue',
+      green: 'green',
+      image: 'web:2',
+      ...raw,
+    });
     const error = await failure(runBlueGreen(inputs, context, { env: {} }));
     expect(error).toBeInstanceOf(InputError);
     expect(error.message).toMatch(message);

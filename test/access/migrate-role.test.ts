@@ -78,7 +78,10 @@ describe('actions/migrate under the shipped pd-migrate Role', () => {
       pods: 'the pods of Deployment shop/checkout cannot be listed: access denied (HTTP 403)',
     };
     for (const [index, removed] of shipped.rules.entries()) {
-      const proof = await proofUnder(`without-${removed.resources[0]}`, shipped.rules.filter((_, i) => i !== index));
+      const proof = await proofUnder(
+        `without-${removed.resources[0]}`,
+        shipped.rules.filter((_, i) => i !== index),
+      );
       expect(proof.ok).toBe(false);
       expect(proof.problems).toHaveLength(1);
       expect(proof.problems[0]).toContain(expected[removed.resources[0]!]);

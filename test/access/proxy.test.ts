@@ -45,17 +45,21 @@ afterAll(async () => {
 });
 
 const read = (client: KubeClient) =>
-  client.call('get', { kind: 'ConfigMap', namespace: 'shop', name: 'settings' }, () => client.core.readNamespacedConfigMap({ name: 'settings', namespace: 'shop' }));
+  client.call('get', { kind: 'ConfigMap', namespace: 'shop', name: 'settings' }, () =>
+    client.core.readNamespacedConfigMap({ name: 'settings', namespace: 'shop' }),
+  );
 
 async function withEnv<T>(env: Record<string, string | undefined>, body: () => Promise<T>): Promise<T> {
   const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-  for (const [k, v] of Object.entries(env)) if (v === undefined) delete process.env[k];
-  else process.env[k] = v;
+  for (const [k, v] of Object.entries(env))
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
   try {
     return await body();
   } finally {
-    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
+    for (const [k, v] of Object.entries(saved))
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
   }
 }
 

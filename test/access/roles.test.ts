@@ -36,7 +36,11 @@ interface Rule {
   verbs: string[];
   resourceNames?: string[];
 }
-const roleFile = (name: string) => parseYaml(readFileSync(join(import.meta.dirname, '../../deploy/rbac', `${name}.yaml`), 'utf8')) as { metadata: { name: string }; rules: Rule[] };
+const roleFile = (name: string) =>
+  parseYaml(readFileSync(join(import.meta.dirname, '../../deploy/rbac', `${name}.yaml`), 'utf8')) as {
+    metadata: { name: string };
+    rules: Rule[];
+  };
 
 /** A ServiceAccount (named as the Role, so it holds no other) bound to the shipped Role `role` in `namespace`; a client with its TokenRequest token. */
 async function serviceAccountUnder(namespace: string, role: string, rules?: Rule[]): Promise<KubeClient> {
@@ -53,7 +57,10 @@ async function serviceAccountUnder(namespace: string, role: string, rules?: Rule
     },
   ]);
   const token = cluster.createToken(namespace, role, { expirationSeconds: 600 });
-  return KubeClient.fromKubeconfig({ kubeconfig: cluster.kubeconfigFor({ token }, { namespace }), retry: { baseDelayMs: 10, maxDelayMs: 50 } });
+  return KubeClient.fromKubeconfig({
+    kubeconfig: cluster.kubeconfigFor({ token }, { namespace }),
+    retry: { baseDelayMs: 10, maxDelayMs: 50 },
+  });
 }
 
 function context(runId: string): FlowContext & { reporter: MemoryReporter } {
@@ -64,7 +71,16 @@ function context(runId: string): FlowContext & { reporter: MemoryReporter } {
     runId,
     signal: new AbortController().signal,
     state: { get: (k) => saved.get(k) ?? '', set: (k, v) => void saved.set(k, v) },
-    run: { serverUrl: 'https://github.com', repository: 'acme/shop', runId, runAttempt: '1', actor: 'octocat', sha: '', ref: 'refs/heads/main', runUrl: '' },
+    run: {
+      serverUrl: 'https://github.com',
+      repository: 'acme/shop',
+      runId,
+      runAttempt: '1',
+      actor: 'octocat',
+      sha: '',
+      ref: 'refs/heads/main',
+      runUrl: '',
+    },
   };
 }
 
@@ -110,19 +126,54 @@ const blueGreen = (router: 'istio' | 'gateway' | 'service'): Scenario => ({
           apiVersion: 'networking.istio.io/v1',
           kind: 'VirtualService',
           metadata: { name: 'web', namespace: ns },
-          spec: { hosts: ['web'], http: [{ name: 'primary', route: [{ destination: { host: 'web-blue' }, weight: 100 }, { destination: { host: 'web-green' }, weight: 0 }] }] },
+          spec: {
+            hosts: ['web'],
+            http: [
+              {
+                name: 'primary',
+                route: [
+                  { destination: { host: 'web-blue' }, weight: 100 },
+                  { destination: { host: 'web-green' }, weight: 0 },
+                ],
+              },
+            ],
+          },
         }
       : router === 'gateway'
         ? {
             apiVersion: 'gateway.networking.k8s.io/v1',
             kind: 'HTTPRoute',
             metadata: { name: 'web', namespace: ns },
-            spec: { parentRefs: [{ name: 'public' }], rules: [{ name: 'main', backendRefs: [{ name: 'web-blue', port: 80, weight: 100 }, { name: 'web-green', port: 80, weight: 0 }] }] },
+            spec: {
+              parentRefs: [{ name: 'public' }],
+              rules: [
+                {
+                  name: 'main',
+                  backendRefs: [
+                    { name: 'web-blue', port: 80, weight: 100 },
+                    { name: 'web-green', port: 80, weight: 0 },
+                  ],
+                },
+              ],
+            },
           }
-        : { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: ns }, spec: { selector: { app: 'web', color: 'blue' }, ports: [{ port: 80 }] } },
+        : {
+            apiVersion: 'v1',
+            kind: 'Service',
+            metadata: { name: 'web', namespace: ns },
+            spec: { selector: { app: 'web', color: 'blue' }, ports: [{ port: 80 }] },
+          },
   ],
   run: (ns) => (client, runId) => {
-    const raw: Record<string, string> = { namespace: ns, service: 'web', router, image: 'shop/app:2.0', 'lock-timeout': '2s', 'blue-workload': 'web-blue', 'green-workload': 'web-green' };
+    const raw: Record<string, string> = {
+      namespace: ns,
+      service: 'web',
+      router,
+      image: 'shop/app:2.0',
+      'lock-timeout': '2s',
+      'blue-workload': 'web-blue',
+      'green-workload': 'web-green',
+    };
     if (router === 'service') Object.assign(raw, { blue: 'blue', green: 'green' });
     else Object.assign(raw, { blue: 'web-blue', green: 'web-green' });
     return outcome(runBlueGreen(parseInputs(blueGreenSpec, raw), context(runId), { client, env: {} }));
@@ -156,19 +207,47 @@ const canary = (routing: 'istio' | 'gateway' | 'replica-ratio' | 'argo'): Scenar
             apiVersion: 'networking.istio.io/v1',
             kind: 'VirtualService',
             metadata: { name: 'web', namespace: ns },
-            spec: { hosts: ['web'], http: [{ name: 'primary', route: [{ destination: { host: 'web', subset: 'stable' }, weight: 100 }, { destination: { host: 'web', subset: 'canary' }, weight: 0 }] }] },
+            spec: {
+              hosts: ['web'],
+              http: [
+                {
+                  name: 'primary',
+                  route: [
+                    { destination: { host: 'web', subset: 'stable' }, weight: 100 },
+                    { destination: { host: 'web', subset: 'canary' }, weight: 0 },
+                  ],
+                },
+              ],
+            },
           },
           {
             apiVersion: 'networking.istio.io/v1',
             kind: 'DestinationRule',
             metadata: { name: 'web', namespace: ns },
-            spec: { host: 'web', subsets: [{ name: 'stable', labels: { track: 'stable' } }, { name: 'canary', labels: { track: 'canary' } }] },
+            spec: {
+              host: 'web',
+              subsets: [
+                { name: 'stable', labels: { track: 'stable' } },
+                { name: 'canary', labels: { track: 'canary' } },
+              ],
+            },
           },
           {
             apiVersion: 'gateway.networking.k8s.io/v1',
             kind: 'HTTPRoute',
             metadata: { name: 'web', namespace: ns },
-            spec: { parentRefs: [{ name: 'public' }], rules: [{ name: 'main', backendRefs: [{ name: 'web-stable', port: 80, weight: 100 }, { name: 'web-canary', port: 80, weight: 0 }] }] },
+            spec: {
+              parentRefs: [{ name: 'public' }],
+              rules: [
+                {
+                  name: 'main',
+                  backendRefs: [
+                    { name: 'web-stable', port: 80, weight: 100 },
+                    { name: 'web-canary', port: 80, weight: 0 },
+                  ],
+                },
+              ],
+            },
           },
         ],
   run: (ns) => (client, runId) => {
@@ -178,8 +257,20 @@ const canary = (routing: 'istio' | 'gateway' | 'replica-ratio' | 'argo'): Scenar
       'replica-ratio': { replicaRatio: {} },
       argo: { argo: { rollout: 'web' } },
     }[routing];
-    const config = { routing: routingConfig, ...(routing === 'argo' ? {} : { workloads: { stable: 'web', canary: 'web-canary' } }), steps: [{ setWeight: 50 }, { pause: {} }] };
-    const inputs = parseInputs(canarySpec, { namespace: ns, service: 'web', action: 'start', image: 'shop/app:2.0', config: stringifyYaml(config), 'lock-timeout': '2s', 'rollout-timeout': '20s' }) as CanaryInputs;
+    const config = {
+      routing: routingConfig,
+      ...(routing === 'argo' ? {} : { workloads: { stable: 'web', canary: 'web-canary' } }),
+      steps: [{ setWeight: 50 }, { pause: {} }],
+    };
+    const inputs = parseInputs(canarySpec, {
+      namespace: ns,
+      service: 'web',
+      action: 'start',
+      image: 'shop/app:2.0',
+      config: stringifyYaml(config),
+      'lock-timeout': '2s',
+      'rollout-timeout': '20s',
+    }) as CanaryInputs;
     return outcome(runCanary(inputs, context(runId), { client, env: {} }));
   },
 });
@@ -187,13 +278,27 @@ const canary = (routing: 'istio' | 'gateway' | 'replica-ratio' | 'argo'): Scenar
 const rollbackRun =
   (ns: string, raw: Record<string, string> = { mode: 'auto' }): Run =>
   (client, runId) =>
-    outcome(runRollback(parseInputs(rollbackSpec, { namespace: ns, service: 'web', 'lock-timeout': '2s', ...raw }), context(runId), { client }));
+    outcome(
+      runRollback(parseInputs(rollbackSpec, { namespace: ns, service: 'web', 'lock-timeout': '2s', ...raw }), context(runId), { client }),
+    );
 
 /** Writes (not GET, not access reviews) since `since`. */
-const writesSince = (since: number) => cluster.requests.slice(since).filter((r) => r.method !== 'GET' && !r.path.endsWith('accessreviews')).map((r) => `${r.method} ${r.path}`);
+const writesSince = (since: number) =>
+  cluster.requests
+    .slice(since)
+    .filter((r) => r.method !== 'GET' && !r.path.endsWith('accessreviews'))
+    .map((r) => `${r.method} ${r.path}`);
 
 let namespaces = 0;
-const scenarios = [blueGreen('istio'), blueGreen('gateway'), blueGreen('service'), canary('istio'), canary('gateway'), canary('replica-ratio'), canary('argo')];
+const scenarios = [
+  blueGreen('istio'),
+  blueGreen('gateway'),
+  blueGreen('service'),
+  canary('istio'),
+  canary('gateway'),
+  canary('replica-ratio'),
+  canary('argo'),
+];
 
 describe.each(scenarios)('$name', (scenario) => {
   test(`runs under exactly ${scenario.role}${scenario.rollback ? `, and is rolled back under exactly ${scenario.rollback}` : ''}; without any one rule, stops before any write naming it`, async () => {
@@ -203,7 +308,9 @@ describe.each(scenarios)('$name', (scenario) => {
     await checkRole(ns, scenario.role, () => run, run, 'run');
     // The preflight asks what the plan needs: the journal's release for the routers and workloads it
     // undoes; the Deployment's revisions (replicasets) only with to-revision. Each rule is checked with the plan that needs it.
-    const revisionPlan = scenario.revisionOf ? rollbackRun(ns, { mode: 'workload', 'to-revision': '1', deployment: scenario.revisionOf }) : undefined;
+    const revisionPlan = scenario.revisionOf
+      ? rollbackRun(ns, { mode: 'workload', 'to-revision': '1', deployment: scenario.revisionOf })
+      : undefined;
     const planNeeding = (rule: Rule) => (rule.resources[0] === 'replicasets' && revisionPlan ? revisionPlan : rollbackRun(ns));
     if (scenario.rollback) await checkRole(ns, scenario.rollback, planNeeding, rollbackRun(ns), 'rollback');
   });
@@ -213,7 +320,11 @@ async function checkRole(ns: string, role: string, withoutRule: (rule: Rule) => 
   const rules = roleFile(role).rules;
   // Without each rule: the preflight stops the run before its first write, naming the rule.
   for (const [i, rule] of rules.entries()) {
-    const client = await serviceAccountUnder(ns, role, rules.filter((_, j) => j !== i));
+    const client = await serviceAccountUnder(
+      ns,
+      role,
+      rules.filter((_, j) => j !== i),
+    );
     const since = cluster.requests.length;
     const result = await withoutRule(rule)(client, `${label}-without-${i}`);
     const resource = `${rule.resources[0]}${rule.apiGroups[0] ? `.${rule.apiGroups[0]}` : ''}`;
@@ -269,7 +380,11 @@ describe('rollback preflight asks what the plan needs', () => {
 
   test('mode migration asks for the lock only: a Role of leases alone passes the preflight', async () => {
     const ns = `access-${++namespaces}`;
-    const client = await serviceAccountUnder(ns, 'pd-rollback-istio', roleFile('pd-rollback-istio').rules.filter((r) => r.resources[0] === 'leases'));
+    const client = await serviceAccountUnder(
+      ns,
+      'pd-rollback-istio',
+      roleFile('pd-rollback-istio').rules.filter((r) => r.resources[0] === 'leases'),
+    );
     const since = cluster.requests.length;
     // No database listens on port 1: the run fails there, after the preflight and the lock.
     const result = await rollbackRun(ns, { mode: 'migration', 'database-url': 'postgres://u:p@127.0.0.1:1/db' })(client, 'mig');

@@ -13,4 +13,6 @@ export async function failure(promise: Promise<unknown>): Promise<Error> {
 
 /** Reads ConfigMap shop/settings, which each suite creates, through `client`. */
 export const readSettings = (client: KubeClient) =>
-  client.call('get', { kind: 'ConfigMap', namespace: 'shop', name: 'settings' }, () => client.core.readNamespacedConfigMap({ name: 'settings', namespace: 'shop' }));
+  client.call('get', { kind: 'ConfigMap', namespace: 'shop', name: 'settings' }, () =>
+    client.core.readNamespacedConfigMap({ name: 'settings', namespace: 'shop' }),
+  );

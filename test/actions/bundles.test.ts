@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAction, visibleLog } from '../support/action-runner.js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { colorDeployments, hostsInputs, hostsVirtualService, liveHostWeights, startBlueGreenHarness, type BlueGreenHarness } from '../blue-green/harness.js';
+import {
+  colorDeployments,
+  hostsInputs,
+  hostsVirtualService,
+  liveHostWeights,
+  startBlueGreenHarness,
+  type BlueGreenHarness,
+} from '../blue-green/harness.js';
 
 /**
  * The committed bundles themselves (what GitHub runs), on the machine's Node 20 and on node24:

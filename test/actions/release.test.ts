@@ -32,7 +32,11 @@ async function notesFor(tag: string, version: string, changelog: string): Promis
   await writeFile(join(dir, 'CHANGELOG.md'), changelog);
   await rm(join(dir, 'notes.md'), { force: true });
   try {
-    const log = execFileSync('bash', ['-e', '-c', notesStep.run!], { cwd: dir, env: { PATH: process.env.PATH, TAG: tag, RUNNER_TEMP: dir }, encoding: 'utf8' });
+    const log = execFileSync('bash', ['-e', '-c', notesStep.run!], {
+      cwd: dir,
+      env: { PATH: process.env.PATH, TAG: tag, RUNNER_TEMP: dir },
+      encoding: 'utf8',
+    });
     return { code: 0, notes: await readFile(join(dir, 'notes.md'), 'utf8'), log };
   } catch (error) {
     const e = error as { status: number; stdout: string };
@@ -40,7 +44,21 @@ async function notesFor(tag: string, version: string, changelog: string): Promis
   }
 }
 
-const CHANGELOG = ['# Changelog', '', '## [Unreleased]', '- next', '', '## [1.2.0] - 2026-12-01', '', '### Fixed', '- one', '', '## [1.1.10] - 2026-11-01', '- older', ''].join('\n');
+const CHANGELOG = [
+  '# Changelog',
+  '',
+  '## [Unreleased]',
+  '- next',
+  '',
+  '## [1.2.0] - 2026-12-01',
+  '',
+  '### Fixed',
+  '- one',
+  '',
+  '## [1.1.10] - 2026-11-01',
+  '- older',
+  '',
+].join('\n');
 
 describe('the release workflow', () => {
   test('passes GitHub’s workflow parser', () => {
@@ -53,7 +71,9 @@ describe('the release workflow', () => {
     expect(doc.jobs.release.needs).toBe('ci');
     expect(doc.jobs.release.permissions).toEqual({ contents: 'write' });
     expect(doc.jobs.ci.steps.at(-1).run).toContain('scripts/ci.sh');
-    expect(steps.map((s) => s.run ?? '').join('\n')).toMatch(/npm run build -- --check[\s\S]*gh release create[\s\S]*git push --force origin "refs\/tags\/\$major"/);
+    expect(steps.map((s) => s.run ?? '').join('\n')).toMatch(
+      /npm run build -- --check[\s\S]*gh release create[\s\S]*git push --force origin "refs\/tags\/\$major"/,
+    );
   });
 
   test('takes the notes of the tagged version only', async () => {

@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ActionRun, runAction as runActionEntry, visibleLog } from '../support/action-runner.js';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { colorDeployments, hostsInputs, hostsVirtualService, liveHostWeights, startBlueGreenHarness, type BlueGreenHarness } from './harness.js';
+import {
+  colorDeployments,
+  hostsInputs,
+  hostsVirtualService,
+  liveHostWeights,
+  startBlueGreenHarness,
+  type BlueGreenHarness,
+} from './harness.js';
 
 /**
  * actions/blue-green as the runner starts it: `src/actions/blue-green.ts` with INPUT_* variables
@@ -27,7 +34,13 @@ function runAction(inputs: Record<string, string>, _name: string): Promise<Actio
     entry: 'src/actions/blue-green.ts',
     inputs,
     dir,
-    env: { GITHUB_WORKSPACE: dir, GITHUB_RUN_ID: '4242', GITHUB_REPOSITORY: 'shop/checkout', GITHUB_ACTION_REPOSITORY: 'acme/delivery', GITHUB_ACTION_REF: 'v1' },
+    env: {
+      GITHUB_WORKSPACE: dir,
+      GITHUB_RUN_ID: '4242',
+      GITHUB_REPOSITORY: 'shop/checkout',
+      GITHUB_ACTION_REPOSITORY: 'acme/delivery',
+      GITHUB_ACTION_REF: 'v1',
+    },
   });
 }
 
@@ -38,7 +51,10 @@ function visible(run: ActionRun): string {
 
 test('the action deploys green, switches to it and sets its outputs and summary; the token is never shown', async () => {
   await h.cluster.apply([...colorDeployments('checkout'), hostsVirtualService('checkout')]);
-  const run = await runAction({ ...hostsInputs('checkout'), kubeconfig: h.cluster.kubeconfig, image: 'registry.example.com/app:2.0.0', 'lock-timeout': '5s' }, 'switch');
+  const run = await runAction(
+    { ...hostsInputs('checkout'), kubeconfig: h.cluster.kubeconfig, image: 'registry.example.com/app:2.0.0', 'lock-timeout': '5s' },
+    'switch',
+  );
   expect(run.stdout).not.toMatch(/::error::/);
   expect(run.code).toBe(0);
   expect(run.outputs).toMatchObject({ 'active-color': 'green', 'previous-color': 'blue', result: 'switched' });
@@ -55,7 +71,12 @@ test('the action deploys green, switches to it and sets its outputs and summary;
 test('a failing smoke test fails the step with exit code 1, still setting the outputs, traffic untouched', async () => {
   await h.cluster.apply([...colorDeployments('billing'), hostsVirtualService('billing')]);
   const run = await runAction(
-    { ...hostsInputs('billing'), kubeconfig: h.cluster.kubeconfig, 'smoke-command': JSON.stringify([process.execPath, '-e', 'process.exit(2)']), 'lock-timeout': '5s' },
+    {
+      ...hostsInputs('billing'),
+      kubeconfig: h.cluster.kubeconfig,
+      'smoke-command': JSON.stringify([process.execPath, '-e', 'process.exit(2)']),
+      'lock-timeout': '5s',
+    },
     'smoke',
   );
   expect(run.code).toBe(1);

@@ -63,7 +63,16 @@ export function testContext(runId: string): TestContext {
     controller,
     stateMap,
     state: { get: (key) => stateMap.get(key) ?? '', set: (key, value) => void stateMap.set(key, value) },
-    run: { serverUrl: 'https://github.com', repository: 'shop/checkout', runId, runAttempt: '1', actor: 'octocat', sha: 'abc123', ref: 'refs/heads/main', runUrl: '' },
+    run: {
+      serverUrl: 'https://github.com',
+      repository: 'shop/checkout',
+      runId,
+      runAttempt: '1',
+      actor: 'octocat',
+      sha: 'abc123',
+      ref: 'refs/heads/main',
+      runUrl: '',
+    },
   };
 }
 
@@ -74,7 +83,12 @@ export interface Outcome {
 }
 
 /** Runs the flow; a FlowFailure is returned (with its outputs), any other error is thrown. */
-export async function runFlow(h: BlueGreenHarness, raw: Record<string, string>, runId: string, options: BlueGreenOptions & { context?: TestContext } = {}): Promise<Outcome> {
+export async function runFlow(
+  h: BlueGreenHarness,
+  raw: Record<string, string>,
+  runId: string,
+  options: BlueGreenOptions & { context?: TestContext } = {},
+): Promise<Outcome> {
   const context = options.context ?? testContext(runId);
   try {
     const outputs = await runBlueGreen(inputs(raw), context, { client: h.client, ...options });
@@ -153,7 +167,9 @@ export function liveHostWeights(h: BlueGreenHarness, service: string): { blue: n
 
 /** Requests that changed something (anything but GET/LIST/WATCH), as `METHOD path`, optionally only under `pathPart`. */
 export function writes(h: BlueGreenHarness, pathPart = ''): string[] {
-  return h.cluster.requests.filter((r) => r.method !== 'GET' && !r.path.endsWith('accessreviews') && r.path.includes(pathPart)).map((r) => `${r.method} ${r.path}`);
+  return h.cluster.requests
+    .filter((r) => r.method !== 'GET' && !r.path.endsWith('accessreviews') && r.path.includes(pathPart))
+    .map((r) => `${r.method} ${r.path}`);
 }
 
 export const vsPath = (service: string) => `/apis/networking.istio.io/v1/namespaces/shop/virtualservices/${service}`;
@@ -161,10 +177,19 @@ export const vsPath = (service: string) => `/apis/networking.istio.io/v1/namespa
 /** Waits until the test cluster's controllers have finished with these Deployments (their status stops changing). */
 export async function settled(h: BlueGreenHarness, ...deployments: [namespace: string, name: string][]): Promise<void> {
   for (const [namespace, name] of deployments) {
-    await waitFor(() => {
-      const d = h.cluster.get('apps/v1', 'Deployment', namespace, name);
-      const s = d?.status ?? {};
-      return s.observedGeneration === d?.metadata.generation && s.availableReplicas === d?.spec.replicas && s.updatedReplicas === d?.spec.replicas && s.replicas === d?.spec.replicas;
-    }, 5000, `Deployment ${namespace}/${name} to settle`);
+    await waitFor(
+      () => {
+        const d = h.cluster.get('apps/v1', 'Deployment', namespace, name);
+        const s = d?.status ?? {};
+        return (
+          s.observedGeneration === d?.metadata.generation &&
+          s.availableReplicas === d?.spec.replicas &&
+          s.updatedReplicas === d?.spec.replicas &&
+          s.replicas === d?.spec.replicas
+        );
+      },
+      5000,
+      `Deployment ${namespace}/${name} to settle`,
+    );
   }
 }

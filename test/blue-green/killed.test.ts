@@ -6,7 +6,16 @@ import { Journal } from '../../src/core/kube/journal.js';
 import { MemoryReporter } from '../../src/core/reporter.js';
 import { httpTraffic, startPrometheus, toOpenMetrics, type PrometheusServer } from '../support/prometheus.js';
 import { waitFor } from '../cluster/helpers.js';
-import { colorDeployments, hostsInputs, hostsVirtualService, inputs, liveHostWeights, startBlueGreenHarness, testContext, type BlueGreenHarness } from './harness.js';
+import {
+  colorDeployments,
+  hostsInputs,
+  hostsVirtualService,
+  inputs,
+  liveHostWeights,
+  startBlueGreenHarness,
+  testContext,
+  type BlueGreenHarness,
+} from './harness.js';
 
 /**
  * A run whose process is killed (SIGKILL: no cleanup of its own) after its first weight step:
@@ -22,7 +31,19 @@ beforeAll(async () => {
   const now = Math.floor(Date.now() / 1000 / 15) * 15;
   [h, prom] = await Promise.all([
     startBlueGreenHarness(),
-    startPrometheus({ openMetrics: toOpenMetrics(httpTraffic({ service: 'live', version: 'green', from: now - 1800, to: now + 600, stepSeconds: 15, rps: 20, errorRatio: () => 0.001 })) }),
+    startPrometheus({
+      openMetrics: toOpenMetrics(
+        httpTraffic({
+          service: 'live',
+          version: 'green',
+          from: now - 1800,
+          to: now + 600,
+          stepSeconds: 15,
+          rps: 20,
+          errorRatio: () => 0.001,
+        }),
+      ),
+    }),
   ]);
 });
 

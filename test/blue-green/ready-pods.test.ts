@@ -90,10 +90,18 @@ function clockThatEdits(once: () => Promise<void>): Clock {
 async function releaseOne(service: string): Promise<void> {
   await h.cluster.apply([...colorDeployments(service), hostsVirtualService(service)]);
   await settled(h, ['shop-blue', service], ['shop-green', service]);
-  const first = await runFlow(h, hostsInputs(service, { image: 'registry.example.com/app:2.0.0', 'scale-down-after': '0s' }), `rel-1-${service}`);
+  const first = await runFlow(
+    h,
+    hostsInputs(service, { image: 'registry.example.com/app:2.0.0', 'scale-down-after': '0s' }),
+    `rel-1-${service}`,
+  );
   expect(first.failure).toBeUndefined();
   expect(first.outputs).toMatchObject({ 'active-color': 'green', result: 'switched' });
-  await waitFor(() => dep('blue', service).status?.readyReplicas === 0 || dep('blue', service).status?.readyReplicas === undefined, 5000, 'blue to have no pods');
+  await waitFor(
+    () => dep('blue', service).status?.readyReplicas === 0 || dep('blue', service).status?.readyReplicas === undefined,
+    5000,
+    'blue to have no pods',
+  );
   expect(dep('blue', service).spec.replicas).toBe(0);
   expect(liveHostWeights(h, service)).toEqual({ blue: 0, green: 100 });
 }
@@ -102,7 +110,8 @@ describe('a color scaled down by the last release', () => {
   test('is scaled up and ready before the next switch sends it traffic; rollback of that release puts traffic back and scales it down again', async () => {
     await releaseOne('orders');
     // A dry run of release 2 says it would scale blue up, and changes nothing.
-    const versions = () => [liveVirtualService(h, 'orders'), dep('blue', 'orders'), dep('green', 'orders')].map((o) => o.metadata.resourceVersion);
+    const versions = () =>
+      [liveVirtualService(h, 'orders'), dep('blue', 'orders'), dep('green', 'orders')].map((o) => o.metadata.resourceVersion);
     const untouched = versions();
     const dry = await runFlow(h, hostsInputs('orders', { image: 'registry.example.com/app:3.0.0', 'dry-run': 'true' }), 'rel-2-orders-dry');
     expect(dry.outputs.result).toBe('planned');
@@ -131,7 +140,10 @@ describe('a color scaled down by the last release', () => {
       ['scale-up', 'applied'],
       ['traffic-100', 'applied'],
     ]);
-    expect(mine[1]).toMatchObject({ object: { kind: 'Deployment', namespace: 'shop-blue', name: 'orders' }, change: { kind: 'scale', previous: { replicas: 0 }, next: { replicas: 2 } } });
+    expect(mine[1]).toMatchObject({
+      object: { kind: 'Deployment', namespace: 'shop-blue', name: 'orders' },
+      change: { kind: 'scale', previous: { replicas: 0 }, next: { replicas: 2 } },
+    });
     // On the wire: blue scaled, then read again (its ready pods) after the scale, then the one weight write.
     const requests = h.cluster.requests.map((r) => `${r.method} ${r.path}`);
     const scaled = requests.indexOf('PATCH /apis/apps/v1/namespaces/shop-blue/deployments/orders/scale');
@@ -152,7 +164,7 @@ describe('a color scaled down by the last release', () => {
     expect(imageOf('green', 'orders')).toBe('registry.example.com/app:2.0.0');
   });
 
-  test('switched back to without an image: scaled up to the live color\'s replicas and ready first', async () => {
+  test("switched back to without an image: scaled up to the live color's replicas and ready first", async () => {
     await releaseOne('refunds');
     // Green now runs 3 replicas; blue comes back with as many.
     await scaleDeployment(h.other, { namespace: 'shop-green', name: 'refunds', replicas: 3 });
@@ -167,7 +179,10 @@ describe('a color scaled down by the last release', () => {
     expect(liveHostWeights(h, 'refunds')).toEqual({ blue: 100, green: 0 });
     expect(dep('blue', 'refunds').spec.replicas).toBe(3);
     expect(dep('blue', 'refunds').status.readyReplicas).toBe(3);
-    expect((await journal(h, 'shop', 'refunds')).filter((e) => e.runId === 'rel-2-refunds').map((e) => e.step)).toEqual(['scale-up', 'traffic-100']);
+    expect((await journal(h, 'shop', 'refunds')).filter((e) => e.runId === 'rel-2-refunds').map((e) => e.step)).toEqual([
+      'scale-up',
+      'traffic-100',
+    ]);
   });
 
   test('whose pods never become ready: the switch fails before any weight moves; a rollback then scales it back to 0, traffic untouched', async () => {
@@ -179,7 +194,11 @@ describe('a color scaled down by the last release', () => {
     // "rolls out" at once, so only the scale-up shows that blue cannot serve. A scale-up of a
     // finished Deployment is not a rollout (no progress deadline, as on a real cluster): the wait
     // ends at rollout-timeout, naming what the pods say.
-    const second = await runFlow(h, hostsInputs('returns', { image: 'registry.example.com/app:fail-rollout', 'rollout-timeout': '3s' }), 'rel-2-returns');
+    const second = await runFlow(
+      h,
+      hostsInputs('returns', { image: 'registry.example.com/app:fail-rollout', 'rollout-timeout': '3s' }),
+      'rel-2-returns',
+    );
     expect(second.outputs).toEqual({ 'active-color': 'green', 'previous-color': 'green', result: 'failed', 'switched-at': '' });
     expect(second.failure?.message).toMatch(
       /^Deployment shop-blue\/returns scaled from 0 to 2 replicas did not have them ready within rollout-timeout 3s: 2\/2 updated, 2 unavailable \(ImagePullBackOff on pods .*\); traffic was not moved$/,
@@ -227,12 +246,21 @@ describe('ready pods before each weight', () => {
     });
     const run = await runFlow(
       h,
-      hostsInputs('quotes', { steps: '10,100', analysis: ERROR_RATE, 'analysis-args': 'app: healthy', 'prometheus-address': prom.url, 'pre-switch-analysis': 'false', 'step-analysis-duration': '1m' }),
+      hostsInputs('quotes', {
+        steps: '10,100',
+        analysis: ERROR_RATE,
+        'analysis-args': 'app: healthy',
+        'prometheus-address': prom.url,
+        'pre-switch-analysis': 'false',
+        'step-analysis-duration': '1m',
+      }),
       'run-quotes',
       { clock },
     );
     expect(run.outputs).toMatchObject({ 'active-color': 'blue', result: 'rolled-back' });
-    expect(run.failure?.message).toMatch(/^Deployment shop-green\/quotes has 0 ready pods \(0 wanted\), and 100% of traffic \(green\) would go to it: .*; traffic switched back to blue \(blue 100%, green 0%\)$/);
+    expect(run.failure?.message).toMatch(
+      /^Deployment shop-green\/quotes has 0 ready pods \(0 wanted\), and 100% of traffic \(green\) would go to it: .*; traffic switched back to blue \(blue 100%, green 0%\)$/,
+    );
     expect(liveHostWeights(h, 'quotes')).toEqual({ blue: 100, green: 0 });
     // Two writes: 10% to green, then back to blue; never 100% to green.
     expect(writes(h, vsPath('quotes'))).toHaveLength(2);
@@ -320,7 +348,9 @@ describe('the claim is read back', () => {
     });
     const run = await runFlow(h, hostsInputs('wallet', validation('healthy')), 'run-wallet', { clock });
     expect(run.outputs.result).toBe('failed');
-    expect(run.failure?.message).toMatch(/^Switched traffic to green, but reading it back does not agree: VirtualService shop\/wallet.*: weight of wallet-blue\.shop-blue\.svc\.cluster\.local \(blue\): expected 0, actual 50; .*weight of wallet-green\.shop-green\.svc\.cluster\.local \(green\): expected 100, actual 50$/);
+    expect(run.failure?.message).toMatch(
+      /^Switched traffic to green, but reading it back does not agree: VirtualService shop\/wallet.*: weight of wallet-blue\.shop-blue\.svc\.cluster\.local \(blue\): expected 0, actual 50; .*weight of wallet-green\.shop-green\.svc\.cluster\.local \(green\): expected 100, actual 50$/,
+    );
     expect(liveHostWeights(h, 'wallet')).toEqual({ blue: 50, green: 50 });
   });
 

@@ -1,7 +1,17 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { deployment } from '../cluster/helpers.js';
 import { rollBack } from '../rollback/harness.js';
-import { colorDeployments, hostOf, hostsInputs, journal, runFlow, settled, startBlueGreenHarness, testContext, type BlueGreenHarness } from './harness.js';
+import {
+  colorDeployments,
+  hostOf,
+  hostsInputs,
+  journal,
+  runFlow,
+  settled,
+  startBlueGreenHarness,
+  testContext,
+  type BlueGreenHarness,
+} from './harness.js';
 
 /**
  * Someone inserts a route in front of ours while a blue-green switch is between two steps (a
@@ -20,7 +30,12 @@ afterAll(async () => {
 });
 
 type Http = { name?: string; match?: unknown; route: { destination: { host: string }; weight?: number }[] };
-const vs = (service: string, http: Http[]) => ({ apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: service, namespace: 'shop' }, spec: { hosts: [`${service}.example.com`], http } });
+const vs = (service: string, http: Http[]) => ({
+  apiVersion: 'networking.istio.io/v1',
+  kind: 'VirtualService',
+  metadata: { name: service, namespace: 'shop' },
+  spec: { hosts: [`${service}.example.com`], http },
+});
 const split = (service: string, blue: number, extra: Partial<Http> = {}): Http => ({
   ...extra,
   route: [
@@ -29,7 +44,11 @@ const split = (service: string, blue: number, extra: Partial<Http> = {}): Http =
   ],
 });
 const DEBUG = { match: [{ headers: { 'x-debug': { exact: '1' } } }] };
-const liveRoutes = (service: string) => (h.cluster.get('networking.istio.io/v1', 'VirtualService', 'shop', service).spec.http as Http[]).map((r) => ({ name: r.name, weights: r.route.map((d) => d.weight) }));
+const liveRoutes = (service: string) =>
+  (h.cluster.get('networking.istio.io/v1', 'VirtualService', 'shop', service).spec.http as Http[]).map((r) => ({
+    name: r.name,
+    weights: r.route.map((d) => d.weight),
+  }));
 
 /** The inputs with `route-rule` empty: "the first HTTP route", the case of the issue. */
 function rawInputs(service: string, extra: Record<string, string> = {}): Record<string, string> {
@@ -41,7 +60,12 @@ function rawInputs(service: string, extra: Record<string, string> = {}): Record<
  * Runs the switch; once step 1 is written, `change` is applied to the VirtualService (synchronously,
  * before step 2), and `fail` (when given) is thrown from there, as an error mid-switch.
  */
-async function switchWithChange(service: string, runId: string, change: (service: string) => object, options: { fail?: string; extra?: Record<string, string> } = {}) {
+async function switchWithChange(
+  service: string,
+  runId: string,
+  change: (service: string) => object,
+  options: { fail?: string; extra?: Record<string, string> } = {},
+) {
   const context = testContext(runId);
   const info = context.reporter.info.bind(context.reporter);
   context.reporter.info = (message: string) => {
@@ -133,7 +157,9 @@ describe('a route inserted in front between two steps', () => {
   test('an error after the insert: the switch-back puts its own route back where it started', async () => {
     const service = 'ins-e';
     await setUp(service, [split(service, 100)]);
-    const run = await switchWithChange(service, 'run-ins-e', (s) => vs(s, [split(s, 30, DEBUG), split(s, 90)]), { fail: 'the network went away' });
+    const run = await switchWithChange(service, 'run-ins-e', (s) => vs(s, [split(s, 30, DEBUG), split(s, 90)]), {
+      fail: 'the network went away',
+    });
     expect(failureOf(run)).toContain('the network went away');
     expect(liveRoutes(service)).toEqual([
       { name: undefined, weights: [30, 70] },
@@ -186,7 +212,10 @@ describe('a route inserted in front between two steps', () => {
         })),
       },
     });
-    const liveRules = () => (h.cluster.get('gateway.networking.k8s.io/v1', 'HTTPRoute', 'shop', service).spec.rules as { backendRefs: { weight: number }[] }[]).map((r) => r.backendRefs.map((b) => b.weight));
+    const liveRules = () =>
+      (
+        h.cluster.get('gateway.networking.k8s.io/v1', 'HTTPRoute', 'shop', service).spec.rules as { backendRefs: { weight: number }[] }[]
+      ).map((r) => r.backendRefs.map((b) => b.weight));
     const colors = ['blue', 'green'].map((c) => {
       const d = deployment(`${service}-${c}`, 'app:1', 1);
       d.metadata.namespace = 'shop';
@@ -194,7 +223,15 @@ describe('a route inserted in front between two steps', () => {
     });
     await h.cluster.apply([...colors, rules({ blue: 100 })]);
     await settled(h, ['shop', `${service}-blue`], ['shop', `${service}-green`]);
-    const raw = { namespace: 'shop', service, router: 'gateway', blue: `${service}-blue`, green: `${service}-green`, steps: '10,50,100', 'pre-switch-analysis': 'false' };
+    const raw = {
+      namespace: 'shop',
+      service,
+      router: 'gateway',
+      blue: `${service}-blue`,
+      green: `${service}-green`,
+      steps: '10,50,100',
+      'pre-switch-analysis': 'false',
+    };
     const context = testContext('run-ins-gw');
     const info = context.reporter.info.bind(context.reporter);
     const debug = [{ headers: [{ name: 'x-debug', value: '1' }] }];

@@ -54,7 +54,12 @@ test('the same run repeated after success writes nothing and does not flip traff
 
 test('a run started while another holds the lock waits, then fails naming the holder, and changes nothing', async () => {
   await h.cluster.apply([...colorDeployments('orders'), hostsVirtualService('orders')]);
-  const holder = await ServiceLock.acquire(h.other, { namespace: 'shop', service: 'orders', holder: 'run-deploying', leaseDurationSeconds: 30 });
+  const holder = await ServiceLock.acquire(h.other, {
+    namespace: 'shop',
+    service: 'orders',
+    holder: 'run-deploying',
+    leaseDurationSeconds: 30,
+  });
   try {
     const before = liveVirtualService(h, 'orders').metadata.resourceVersion;
     const started = Date.now();
@@ -70,7 +75,7 @@ test('a run started while another holds the lock waits, then fails naming the ho
   }
 });
 
-test("a VirtualService edited by someone else between our read and our write keeps their edit and gets our weights", async () => {
+test('a VirtualService edited by someone else between our read and our write keeps their edit and gets our weights', async () => {
   await h.cluster.apply([...colorDeployments('search'), hostsVirtualService('search')]);
   h.cluster.resetRequests();
   // Hold our weight write at the server; meanwhile an operator raises the retries of the same route.
@@ -79,7 +84,14 @@ test("a VirtualService edited by someone else between our read and our write kee
   await waitFor(() => h.cluster.requests.some((r) => r.method === 'PATCH' && r.path === vsPath('search')), 5000, 'our PATCH');
   await h.other.call('patch', { kind: 'VirtualService', namespace: 'shop', name: 'search' }, () =>
     h.other.custom.patchNamespacedCustomObject(
-      { group: 'networking.istio.io', version: 'v1', plural: 'virtualservices', namespace: 'shop', name: 'search', body: [{ op: 'replace', path: '/spec/http/0/retries/attempts', value: 5 }] },
+      {
+        group: 'networking.istio.io',
+        version: 'v1',
+        plural: 'virtualservices',
+        namespace: 'shop',
+        name: 'search',
+        body: [{ op: 'replace', path: '/spec/http/0/retries/attempts', value: 5 }],
+      },
       JSON_PATCH,
     ),
   );
@@ -106,7 +118,13 @@ test('a dry run prints the plan and leaves every object as it was', async () => 
   h.cluster.resetRequests();
   const { outputs, failure, context } = await runFlow(
     h,
-    hostsInputs('cart', { 'dry-run': 'true', image: 'registry.example.com/app:2.0.0', steps: '25,100', 'scale-down-after': '10m', 'smoke-command': 'false' }),
+    hostsInputs('cart', {
+      'dry-run': 'true',
+      image: 'registry.example.com/app:2.0.0',
+      steps: '25,100',
+      'scale-down-after': '10m',
+      'smoke-command': 'false',
+    }),
     'run-5',
   );
   expect(failure).toBeUndefined();
@@ -117,7 +135,9 @@ test('a dry run prints the plan and leaves every object as it was', async () => 
   expect(h.cluster.get('coordination.k8s.io/v1', 'Lease', 'shop', 'pd-lock-cart')).toBeUndefined();
   const log = context.reporter.messages('info').join('\n');
   expect(log).toContain('live blue 100%, green 0%. Active blue; switching to green in steps 25, 100%');
-  expect(log).toContain('[dry run] would image: Deployment shop-green/cart container app: registry.example.com/app:1.0.0 -> registry.example.com/app:2.0.0');
+  expect(log).toContain(
+    '[dry run] would image: Deployment shop-green/cart container app: registry.example.com/app:1.0.0 -> registry.example.com/app:2.0.0',
+  );
   expect(log).toMatch(/\[dry run\] would traffic-25: VirtualService shop\/cart .*-> .*"cart-green.shop-green.svc.cluster.local":25/);
   expect(log).toMatch(/Step 2\/2: VirtualService shop\/cart HTTP route "primary": .* would route blue 0%, green 100%/);
   expect(log).toContain('Dry run: nothing was changed.');
@@ -131,8 +151,14 @@ describe('bad input never reaches the cluster', () => {
     [{ green: 'same', blue: 'same' }, /green: must differ from blue/],
     [{ 'validation-duration': '5m' }, /validation-duration: needs the analysis input/],
     [{ analysis: 'metrics: [{ name: x, provider: { prometheus: { query: up } }, successCondition: "result[0] <" }]' }, /analysis input/],
-    [{ analysis: 'metrics: [{ name: x, interval: 1m, provider: { prometheus: { address: "http://p:9090", query: up } } }]' }, /step-analysis-duration: metric 'x' has an interval but no count/],
-    [{ analysis: 'metrics: [{ name: x, provider: { prometheus: { address: "http://p:9090", query: "up{a=\\"{{args.team}}\\"}" } } }]' }, /no argument 'team' was given/],
+    [
+      { analysis: 'metrics: [{ name: x, interval: 1m, provider: { prometheus: { address: "http://p:9090", query: up } } }]' },
+      /step-analysis-duration: metric 'x' has an interval but no count/,
+    ],
+    [
+      { analysis: 'metrics: [{ name: x, provider: { prometheus: { address: "http://p:9090", query: "up{a=\\"{{args.team}}\\"}" } } }]' },
+      /no argument 'team' was given/,
+    ],
     [{ container: 'app' }, /container: only used with image/],
   ])('%o', async (extra, message) => {
     h.cluster.resetRequests();
@@ -147,8 +173,12 @@ describe('bad input never reaches the cluster', () => {
     const before = liveVirtualService(h, 'split').metadata.resourceVersion;
     const { outputs, failure } = await runFlow(h, hostsInputs('split', { image: 'registry.example.com/app:2.0.0' }), 'run-7');
     expect(outputs.result).toBe('failed');
-    expect(failure?.message).toMatch(/^VirtualService shop\/split routes blue 70%, green 30%: neither color takes all traffic, so a previous run stopped mid-switch\. Run the rollback action \(mode: traffic\)/);
+    expect(failure?.message).toMatch(
+      /^VirtualService shop\/split routes blue 70%, green 30%: neither color takes all traffic, so a previous run stopped mid-switch\. Run the rollback action \(mode: traffic\)/,
+    );
     expect(liveVirtualService(h, 'split').metadata.resourceVersion).toBe(before);
-    expect(h.cluster.get('apps/v1', 'Deployment', 'shop-green', 'split').spec.template.spec.containers[0].image).toBe('registry.example.com/app:1.0.0');
+    expect(h.cluster.get('apps/v1', 'Deployment', 'shop-green', 'split').spec.template.spec.containers[0].image).toBe(
+      'registry.example.com/app:1.0.0',
+    );
   });
 });

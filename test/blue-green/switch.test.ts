@@ -108,7 +108,9 @@ describe('a healthy switch', () => {
     expect(vs.spec.http[0].retries).toEqual({ attempts: 3, perTryTimeout: '10s', retryOn: '5xx,reset' });
     expect(vs.spec.http[0].timeout).toBe('30s');
     // The new image on green only; blue kept warm with its replicas.
-    expect(h.cluster.get('apps/v1', 'Deployment', 'shop-green', 'checkout').spec.template.spec.containers[0].image).toBe('registry.example.com/app:2.0.0');
+    expect(h.cluster.get('apps/v1', 'Deployment', 'shop-green', 'checkout').spec.template.spec.containers[0].image).toBe(
+      'registry.example.com/app:2.0.0',
+    );
     const blue = h.cluster.get('apps/v1', 'Deployment', 'shop-blue', 'checkout');
     expect(blue.spec.template.spec.containers[0].image).toBe('registry.example.com/app:1.0.0');
     expect(blue.spec.replicas).toBe(2);
@@ -148,26 +150,50 @@ describe('a healthy switch', () => {
   });
 
   test('Istio, two subsets of one host, in steps 10, 50, 100 with an analysis between them', async () => {
-    await h.cluster.apply([
-      deployment('orders-blue', 'app:1', 1),
-      deployment('orders-green', 'app:1', 1),
-      {
-        apiVersion: 'networking.istio.io/v1',
-        kind: 'DestinationRule',
-        metadata: { name: 'orders', namespace: 'shop' },
-        spec: { host: 'orders', subsets: [{ name: 'blue', labels: { color: 'blue' } }, { name: 'green', labels: { color: 'green' } }] },
-      },
-      {
-        apiVersion: 'networking.istio.io/v1',
-        kind: 'VirtualService',
-        metadata: { name: 'orders', namespace: 'shop' },
-        spec: { hosts: ['orders'], http: [{ route: [{ destination: { host: 'orders', subset: 'blue' }, weight: 100 }, { destination: { host: 'orders', subset: 'green' }, weight: 0 }] }] },
-      },
-    ].map((o: any) => ({ ...o, metadata: { ...o.metadata, namespace: 'shop' } })));
+    await h.cluster.apply(
+      [
+        deployment('orders-blue', 'app:1', 1),
+        deployment('orders-green', 'app:1', 1),
+        {
+          apiVersion: 'networking.istio.io/v1',
+          kind: 'DestinationRule',
+          metadata: { name: 'orders', namespace: 'shop' },
+          spec: {
+            host: 'orders',
+            subsets: [
+              { name: 'blue', labels: { color: 'blue' } },
+              { name: 'green', labels: { color: 'green' } },
+            ],
+          },
+        },
+        {
+          apiVersion: 'networking.istio.io/v1',
+          kind: 'VirtualService',
+          metadata: { name: 'orders', namespace: 'shop' },
+          spec: {
+            hosts: ['orders'],
+            http: [
+              {
+                route: [
+                  { destination: { host: 'orders', subset: 'blue' }, weight: 100 },
+                  { destination: { host: 'orders', subset: 'green' }, weight: 0 },
+                ],
+              },
+            ],
+          },
+        },
+      ].map((o: any) => ({ ...o, metadata: { ...o.metadata, namespace: 'shop' } })),
+    );
     h.cluster.resetRequests();
     const { outputs, failure, context } = await runFlow(
       h,
-      { namespace: 'shop', service: 'orders', router: 'istio', steps: '10,50,100', ...analysisInputs('healthy', { analysis: ERROR_RATE('count: 1'), 'step-analysis-duration': '' }) },
+      {
+        namespace: 'shop',
+        service: 'orders',
+        router: 'istio',
+        steps: '10,50,100',
+        ...analysisInputs('healthy', { analysis: ERROR_RATE('count: 1'), 'step-analysis-duration': '' }),
+      },
       'run-200',
       { clock: fakeClock(T0 * 1000) },
     );
@@ -194,20 +220,35 @@ describe('a healthy switch', () => {
   });
 
   test('Gateway API HTTPRoute: the backendRef weights of the rule', async () => {
-    await h.cluster.apply([
-      deployment('search-blue', 'app:1', 1),
-      deployment('search-green', 'app:1', 1),
-      {
-        apiVersion: 'gateway.networking.k8s.io/v1',
-        kind: 'HTTPRoute',
-        metadata: { name: 'search' },
-        spec: {
-          parentRefs: [{ name: 'web' }],
-          rules: [{ name: 'all', backendRefs: [{ name: 'search-blue', port: 80, weight: 100 }, { name: 'search-green', port: 80, weight: 0 }], timeouts: { request: '10s' } }],
+    await h.cluster.apply(
+      [
+        deployment('search-blue', 'app:1', 1),
+        deployment('search-green', 'app:1', 1),
+        {
+          apiVersion: 'gateway.networking.k8s.io/v1',
+          kind: 'HTTPRoute',
+          metadata: { name: 'search' },
+          spec: {
+            parentRefs: [{ name: 'web' }],
+            rules: [
+              {
+                name: 'all',
+                backendRefs: [
+                  { name: 'search-blue', port: 80, weight: 100 },
+                  { name: 'search-green', port: 80, weight: 0 },
+                ],
+                timeouts: { request: '10s' },
+              },
+            ],
+          },
         },
-      },
-    ].map((o: any) => ({ ...o, metadata: { ...o.metadata, namespace: 'shop' } })));
-    const { outputs, failure } = await runFlow(h, { namespace: 'shop', service: 'search', router: 'gateway', blue: 'search-blue', green: 'search-green', image: 'app:2' }, 'run-300');
+      ].map((o: any) => ({ ...o, metadata: { ...o.metadata, namespace: 'shop' } })),
+    );
+    const { outputs, failure } = await runFlow(
+      h,
+      { namespace: 'shop', service: 'search', router: 'gateway', blue: 'search-blue', green: 'search-green', image: 'app:2' },
+      'run-300',
+    );
     expect(failure).toBeUndefined();
     expect(outputs).toMatchObject({ 'active-color': 'green', 'previous-color': 'blue', result: 'switched' });
     const rule = h.cluster.get('gateway.networking.k8s.io/v1', 'HTTPRoute', 'shop', 'search').spec.rules[0];
@@ -220,19 +261,34 @@ describe('a healthy switch', () => {
   });
 
   test('Service selector: green is live, so this run switches to blue', async () => {
-    await h.cluster.apply([
-      deployment('cart-blue', 'app:1', 1, { labels: { color: 'blue' } }),
-      deployment('cart-green', 'app:1', 1, { labels: { color: 'green' } }),
-      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'cart' }, spec: { selector: { app: 'cart', color: 'green' }, ports: [{ port: 80, targetPort: 8080 }] } },
-    ].map((o: any) => ({ ...o, metadata: { ...o.metadata, namespace: 'shop' } })));
-    const { outputs, failure } = await runFlow(h, { namespace: 'shop', service: 'cart', router: 'service', 'scale-down-after': '0s' }, 'run-400');
+    await h.cluster.apply(
+      [
+        deployment('cart-blue', 'app:1', 1, { labels: { color: 'blue' } }),
+        deployment('cart-green', 'app:1', 1, { labels: { color: 'green' } }),
+        {
+          apiVersion: 'v1',
+          kind: 'Service',
+          metadata: { name: 'cart' },
+          spec: { selector: { app: 'cart', color: 'green' }, ports: [{ port: 80, targetPort: 8080 }] },
+        },
+      ].map((o: any) => ({ ...o, metadata: { ...o.metadata, namespace: 'shop' } })),
+    );
+    const { outputs, failure } = await runFlow(
+      h,
+      { namespace: 'shop', service: 'cart', router: 'service', 'scale-down-after': '0s' },
+      'run-400',
+    );
     expect(failure).toBeUndefined();
     expect(outputs).toMatchObject({ 'active-color': 'blue', 'previous-color': 'green', result: 'switched' });
     expect(h.cluster.get('v1', 'Service', 'shop', 'cart').spec.selector).toEqual({ app: 'cart', color: 'blue' });
     // The old color scaled down, recorded so a rollback scales it up again.
     expect(h.cluster.get('apps/v1', 'Deployment', 'shop', 'cart-green').spec.replicas).toBe(0);
     const scale = (await journal(h, 'shop', 'cart')).find((e) => e.step === 'scale-down');
-    expect(scale).toMatchObject({ status: 'applied', object: { kind: 'Deployment', namespace: 'shop', name: 'cart-green' }, change: { kind: 'scale', previous: { replicas: 1 }, next: { replicas: 0 } } });
+    expect(scale).toMatchObject({
+      status: 'applied',
+      object: { kind: 'Deployment', namespace: 'shop', name: 'cart-green' },
+      change: { kind: 'scale', previous: { replicas: 1 }, next: { replicas: 0 } },
+    });
   });
 });
 
@@ -241,9 +297,15 @@ describe('stops before traffic moves', () => {
     await h.cluster.apply([...colorDeployments('payments'), hostsVirtualService('payments')]);
     const before = liveVirtualService(h, 'payments').metadata.resourceVersion;
     h.cluster.resetRequests();
-    const { outputs, failure } = await runFlow(h, hostsInputs('payments', { image: 'registry.example.com/app:fail-rollout', 'rollout-timeout': '20s' }), 'run-500');
+    const { outputs, failure } = await runFlow(
+      h,
+      hostsInputs('payments', { image: 'registry.example.com/app:fail-rollout', 'rollout-timeout': '20s' }),
+      'run-500',
+    );
     expect(outputs).toEqual({ 'active-color': 'blue', 'previous-color': 'blue', result: 'failed', 'switched-at': '' });
-    expect(failure?.message).toMatch(/^Deployment shop-green\/payments: rollout failed: ProgressDeadlineExceeded: .*; traffic was not moved$/);
+    expect(failure?.message).toMatch(
+      /^Deployment shop-green\/payments: rollout failed: ProgressDeadlineExceeded: .*; traffic was not moved$/,
+    );
     expect(liveVirtualService(h, 'payments').metadata.resourceVersion).toBe(before);
     expect(liveHostWeights(h, 'payments')).toEqual({ blue: 100, green: 0 });
     expect(writes(h, '/virtualservices/')).toEqual([]);
@@ -254,7 +316,9 @@ describe('stops before traffic moves', () => {
     const before = liveVirtualService(h, 'billing').metadata.resourceVersion;
     const { outputs, failure, context } = await runFlow(
       h,
-      hostsInputs('billing', { 'smoke-command': JSON.stringify([process.execPath, '-e', 'console.log("GET /health -> 503"); process.exit(3)']) }),
+      hostsInputs('billing', {
+        'smoke-command': JSON.stringify([process.execPath, '-e', 'console.log("GET /health -> 503"); process.exit(3)']),
+      }),
       'run-600',
     );
     expect(outputs.result).toBe('failed');
@@ -268,7 +332,12 @@ describe('after the switch', () => {
   test('an error rate that rises during validation switches traffic back exactly and names the metric', async () => {
     await h.cluster.apply([...colorDeployments('ledger'), hostsVirtualService('ledger')]);
     const clock = fakeClock(T0 * 1000);
-    const { outputs, failure, context } = await runFlow(h, hostsInputs('ledger', { ...analysisInputs('rising', { 'validation-duration': '5m' }) }), 'run-700', { clock });
+    const { outputs, failure, context } = await runFlow(
+      h,
+      hostsInputs('ledger', { ...analysisInputs('rising', { 'validation-duration': '5m' }) }),
+      'run-700',
+      { clock },
+    );
     expect(outputs).toEqual({ 'active-color': 'blue', 'previous-color': 'blue', result: 'rolled-back', 'switched-at': '' });
     expect(liveHostWeights(h, 'ledger')).toEqual({ blue: 100, green: 0 });
     expect(failure?.message).toMatch(
@@ -294,21 +363,26 @@ describe('after the switch', () => {
       { clock },
     );
     expect(outputs.result).toBe('failed');
-    expect(failure?.message).toMatch(/^Analysis at green 10% Failed: .*auto-rollback is off, so traffic stays at blue 90%, green 10%: run the rollback action \(mode: traffic\) to return it to blue$/);
+    expect(failure?.message).toMatch(
+      /^Analysis at green 10% Failed: .*auto-rollback is off, so traffic stays at blue 90%, green 10%: run the rollback action \(mode: traffic\) to return it to blue$/,
+    );
     expect(liveHostWeights(h, 'stock')).toEqual({ blue: 90, green: 10 });
   });
 });
 
 test('paths outside the workspace are refused for analysis', async () => {
   h.cluster.resetRequests();
-  await expect(runFlow(h, hostsInputs('nothing', { analysis: '../../etc/passwd.yaml' }), 'run-900', { env: { GITHUB_WORKSPACE: dir } })).rejects.toThrow(/analysis: \.\.\/\.\.\/etc\/passwd\.yaml is outside the workspace/);
+  await expect(
+    runFlow(h, hostsInputs('nothing', { analysis: '../../etc/passwd.yaml' }), 'run-900', { env: { GITHUB_WORKSPACE: dir } }),
+  ).rejects.toThrow(/analysis: \.\.\/\.\.\/etc\/passwd\.yaml is outside the workspace/);
   expect(h.cluster.requests).toEqual([]);
 });
 
 describe('a switch that stopped midway', () => {
   test('is refused to another run id, and resumed by the same run id without redoing its steps', async () => {
     await h.cluster.apply([...colorDeployments('stock2'), hostsVirtualService('stock2')]);
-    const raw = (app: string) => hostsInputs('stock2', { steps: '10,100', 'auto-rollback': 'false', 'pre-switch-analysis': 'false', ...analysisInputs(app) });
+    const raw = (app: string) =>
+      hostsInputs('stock2', { steps: '10,100', 'auto-rollback': 'false', 'pre-switch-analysis': 'false', ...analysisInputs(app) });
     const first = await runFlow(h, raw('rising'), 'run-1000', { clock: fakeClock((T0 + 240) * 1000) });
     expect(first.outputs.result).toBe('failed');
     expect(liveHostWeights(h, 'stock2')).toEqual({ blue: 90, green: 10 });
@@ -338,8 +412,17 @@ describe('a switch that stopped midway', () => {
     const context = testContext('run-1100');
     const clock = fakeClock(T0 * 1000);
     // The run is cancelled while the analysis at 10 % waits for its second measurement.
-    const cancellingClock = { now: clock.now, sleep: async (ms: number, signal?: AbortSignal) => (context.controller.abort(new Error('the run was cancelled')), clock.sleep(ms, signal)) };
-    const raw = hostsInputs('cancel', { steps: '10,100', 'pre-switch-analysis': 'false', ...analysisInputs('healthy', { 'step-analysis-duration': '5m' }) });
+    const cancellingClock = {
+      now: clock.now,
+      sleep: async (ms: number, signal?: AbortSignal) => (
+        context.controller.abort(new Error('the run was cancelled')), clock.sleep(ms, signal)
+      ),
+    };
+    const raw = hostsInputs('cancel', {
+      steps: '10,100',
+      'pre-switch-analysis': 'false',
+      ...analysisInputs('healthy', { 'step-analysis-duration': '5m' }),
+    });
     const run = await runFlow(h, raw, 'run-1100', { clock: cancellingClock, context });
     expect(run.failure!.message).toBe('the run was cancelled');
     expect(run.outputs).toEqual({ result: 'cancelled' });

@@ -6,7 +6,19 @@ import { stringify as stringifyYaml } from 'yaml';
 import { type ActionRun, startAction as startActionEntry, visibleLog } from '../support/action-runner.js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { sleep } from '../cluster/helpers.js';
-import { CANARY_IMAGE, ISTIO_ROUTING, WORKLOADS, canaryRecord, deploymentOf, istioWeights, journal, meshObjects, runCanaryFlow, startHarness, type Harness } from './harness.js';
+import {
+  CANARY_IMAGE,
+  ISTIO_ROUTING,
+  WORKLOADS,
+  canaryRecord,
+  deploymentOf,
+  istioWeights,
+  journal,
+  meshObjects,
+  runCanaryFlow,
+  startHarness,
+  type Harness,
+} from './harness.js';
 
 /**
  * The action entry as the runner starts it (`tsx src/actions/canary.ts` with INPUT_* variables and
@@ -24,7 +36,11 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-const CONFIG = { routing: ISTIO_ROUTING, workloads: WORKLOADS, steps: [{ setWeight: 10 }, { pause: { duration: '200ms' } }, { setWeight: 50 }, { pause: { duration: '200ms' } }] };
+const CONFIG = {
+  routing: ISTIO_ROUTING,
+  workloads: WORKLOADS,
+  steps: [{ setWeight: 10 }, { pause: { duration: '200ms' } }, { setWeight: 50 }, { pause: { duration: '200ms' } }],
+};
 
 /** Starts the entry in one Node process (`node --import tsx`, so a kill reaches the process that runs it). */
 function startAction(_name: string, inputs: Record<string, string>): { child: ChildProcess; done: Promise<ActionRun & { log: string }> } {
@@ -37,7 +53,15 @@ describe('actions/canary end to end', () => {
   test('the entry promotes a canary from a config file, sets the outputs and writes the summary; the kubeconfig never shows', async () => {
     await h.cluster.apply(meshObjects('e2e'));
     await writeFile(join(dir, 'canary.yaml'), stringifyYaml(CONFIG));
-    const { done } = await startAction('promote', { kubeconfig: h.cluster.kubeconfig, namespace: 'e2e', service: 'checkout', image: CANARY_IMAGE, config: 'canary.yaml', 'run-id': 'e2e-1', 'rollout-timeout': '30s' });
+    const { done } = await startAction('promote', {
+      kubeconfig: h.cluster.kubeconfig,
+      namespace: 'e2e',
+      service: 'checkout',
+      image: CANARY_IMAGE,
+      config: 'canary.yaml',
+      'run-id': 'e2e-1',
+      'rollout-timeout': '30s',
+    });
     const run = await done;
     expect(run.log).not.toMatch(/::error::/);
     expect(run.code).toBe(0);
@@ -57,7 +81,14 @@ describe('actions/canary end to end', () => {
     // The record's first update (entering step 0) goes through; the next (after step 0's weight) hangs, and the process is killed there.
     h.cluster.faults.add({ method: 'PUT', path: record, delayMs: 1, times: 1 });
     const hang = h.cluster.faults.add({ method: 'PUT', path: record, delayMs: 20_000, times: 1 });
-    const { child, done } = await startAction('killed', { kubeconfig: h.cluster.kubeconfig, namespace: ns, service: 'checkout', image: CANARY_IMAGE, config: stringifyYaml(config), 'run-id': 'kill-1' });
+    const { child, done } = await startAction('killed', {
+      kubeconfig: h.cluster.kubeconfig,
+      namespace: ns,
+      service: 'checkout',
+      image: CANARY_IMAGE,
+      config: stringifyYaml(config),
+      'run-id': 'kill-1',
+    });
     const applied = () => journal(h.cluster, ns).find((e) => e.step.startsWith('step-0-weight-10#') && e.status === 'applied');
     for (let i = 0; i < 3000 && !(applied() && h.cluster.faults.hits(hang) === 1); i++) await sleep(5);
     expect(applied()).toBeDefined();
@@ -71,12 +102,22 @@ describe('actions/canary end to end', () => {
     expect(resumed.error).toBeUndefined();
     expect(resumed.outputs).toMatchObject({ result: 'promoted', weight: 0 });
     const info = resumed.reporter.messages('info').join('\n');
-    expect(info).toContain('Resuming this run\'s canary at step 1 (progressing)');
+    expect(info).toContain("Resuming this run's canary at step 1 (progressing)");
     expect(info).toMatch(/step-0-weight-10#\w+: already applied by this run \(kill-1\); not applying it twice/);
     const steps = journal(h.cluster, ns).map((e) => e.step.split('#')[0]);
-    expect(steps).toEqual(['canary-image', 'canary-scale-up', 'step-0-weight-10', 'step-2-weight-50', 'promote-stable-image', 'promote-traffic', 'promote-canary-scale-down']);
+    expect(steps).toEqual([
+      'canary-image',
+      'canary-scale-up',
+      'step-0-weight-10',
+      'step-2-weight-50',
+      'promote-stable-image',
+      'promote-traffic',
+      'promote-canary-scale-down',
+    ]);
     expect(new Set(steps).size).toBe(steps.length);
-    const vsPatches = h.cluster.requests.filter((r) => r.method === 'PATCH' && r.path.endsWith(`/namespaces/${ns}/virtualservices/checkout`) && r.status === 200);
+    const vsPatches = h.cluster.requests.filter(
+      (r) => r.method === 'PATCH' && r.path.endsWith(`/namespaces/${ns}/virtualservices/checkout`) && r.status === 200,
+    );
     expect(vsPatches).toHaveLength(2); // 50%, then back to stable; not 10% again
     expect(istioWeights(h.cluster, ns)).toEqual([100, 0]);
     expect(deploymentOf(h.cluster, ns, 'checkout').image).toBe(CANARY_IMAGE);

@@ -1,5 +1,16 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { CANARY_IMAGE, T0, TEMPLATES, config, istioWeights, meshObjects, runCanaryFlow, scaledClock, startHarness, type Harness } from './harness.js';
+import {
+  CANARY_IMAGE,
+  T0,
+  TEMPLATES,
+  config,
+  istioWeights,
+  meshObjects,
+  runCanaryFlow,
+  scaledClock,
+  startHarness,
+  type Harness,
+} from './harness.js';
 
 /**
  * A background analysis that is still measuring when the canary finishes (the pattern behind
@@ -50,7 +61,12 @@ function background(service: string, options: { count: number; limit: number; fa
   };
 }
 
-type Output = { step: number | string; phase: string; stopped?: string; metrics: { planned?: number; count: number; message: string; measurements: { phase: string }[] }[] };
+type Output = {
+  step: number | string;
+  phase: string;
+  stopped?: string;
+  metrics: { planned?: number; count: number; message: string; measurements: { phase: string }[] }[];
+};
 
 describe('a background analysis stopped by the end of the walk', () => {
   test('is in the analysis output and the summary with measured against planned, and logged once', async () => {
@@ -68,10 +84,14 @@ describe('a background analysis stopped by the end of the walk', () => {
     expect(metric.planned).toBe(30);
     expect(metric.count).toBeGreaterThan(0);
     expect(metric.count).toBeLessThan(30);
-    expect(metric.message).toMatch(new RegExp(`^${metric.count} of 30 planned measurements taken \\(${metric.count} Successful\\), within limits`));
+    expect(metric.message).toMatch(
+      new RegExp(`^${metric.count} of 30 planned measurements taken \\(${metric.count} Successful\\), within limits`),
+    );
     const logs = run.reporter.messages('info').filter((m) => m.startsWith('Background analysis slow stopped'));
     expect(logs).toHaveLength(1);
-    expect(logs[0]).toMatch(new RegExp(`error-rate took ${metric.count} of 30 planned measurements \\(${metric.count} Successful\\): Successful`));
+    expect(logs[0]).toMatch(
+      new RegExp(`error-rate took ${metric.count} of 30 planned measurements \\(${metric.count} Successful\\): Successful`),
+    );
     expect(run.reporter.text()).not.toContain('without a failure');
     const summary = run.reporter.summaries.join('\n');
     expect(summary).toContain(`background analysis slow (stopped: ${metric.count}/30 measurements)`);
@@ -82,7 +102,11 @@ describe('a background analysis stopped by the end of the walk', () => {
     // them, and the walk is over long before failureLimit 20 is exceeded.
     const ns = await namespace();
     const cfg = config('checkout', background('payments', { count: 30, limit: 0.02, failureLimit: 20 }));
-    const run = await runCanaryFlow(h, { namespace: ns, service: 'checkout', image: CANARY_IMAGE, config: cfg }, { runId: 'bg-stop-2', clock: scaledClock(T0 + 5 * 60) });
+    const run = await runCanaryFlow(
+      h,
+      { namespace: ns, service: 'checkout', image: CANARY_IMAGE, config: cfg },
+      { runId: 'bg-stop-2', clock: scaledClock(T0 + 5 * 60) },
+    );
     expect(run.outputs.result).toBe('promoted');
     const bg = (run.outputs.analysis as Output[]).find((a) => a.step === 'background')!;
     const phases = bg.metrics[0]!.measurements.map((m) => m.phase);
@@ -103,7 +127,11 @@ describe('a background analysis stopped by the end of the walk', () => {
     expect(run.outputs.result).toBe('promoted');
     const bg = (run.outputs.analysis as Output[]).find((a) => a.step === 'background')!;
     expect(bg.phase).toBe('Inconclusive');
-    expect(bg.metrics[0]).toMatchObject({ count: 0, planned: 5, message: 'not measured: the analysis was stopped (the canary walk ended)' });
+    expect(bg.metrics[0]).toMatchObject({
+      count: 0,
+      planned: 5,
+      message: 'not measured: the analysis was stopped (the canary walk ended)',
+    });
     expect(run.reporter.messages('info').filter((m) => m.startsWith('Background analysis slow stopped'))).toEqual([
       expect.stringMatching(/\(Inconclusive\): error-rate took no measurement\.$/),
     ]);

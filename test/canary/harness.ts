@@ -45,7 +45,8 @@ export async function startCanaryPrometheus(): Promise<PrometheusServer> {
   });
 }
 
-const ERROR_RATIO = 'sum(rate(http_requests_total{service="{{args.service}}",version="canary",code="500"}[2m])) / sum(rate(http_requests_total{service="{{args.service}}",version="canary"}[2m]))';
+const ERROR_RATIO =
+  'sum(rate(http_requests_total{service="{{args.service}}",version="canary",code="500"}[2m])) / sum(rate(http_requests_total{service="{{args.service}}",version="canary"}[2m]))';
 
 /** Metric templates in the validate action's format: a gate, and the seeds' "error rate above 2% for 2 minutes" trigger. */
 export const TEMPLATES = {
@@ -73,7 +74,9 @@ export const ISTIO_ROUTING = { istio: { virtualService: 'checkout', route: 'prim
 export const WORKLOADS = { stable: 'checkout', canary: 'checkout-canary' };
 
 /** An analysis step: the error-rate gate for `service`. */
-export const gate = (service: string) => ({ analysis: { templates: [{ templateName: 'error-rate' }], args: [{ name: 'service', value: service }] } });
+export const gate = (service: string) => ({
+  analysis: { templates: [{ templateName: 'error-rate' }], args: [{ name: 'service', value: service }] },
+});
 
 /** A config with the seeds' shape: 10% -> 25% -> 50% -> 75%, a gate after 10% (on `service`) and after 25% (on `service25`). */
 export function config(service: string, overrides: Record<string, unknown> = {}, service25 = service): Record<string, unknown> {
@@ -81,7 +84,17 @@ export function config(service: string, overrides: Record<string, unknown> = {},
     routing: ISTIO_ROUTING,
     workloads: WORKLOADS,
     templates: TEMPLATES,
-    steps: [{ setWeight: 10 }, { pause: { duration: '2m' } }, gate(service), { setWeight: 25 }, { pause: { duration: '5m' } }, gate(service25), { setWeight: 50 }, { pause: { duration: '1m' } }, { setWeight: 75 }],
+    steps: [
+      { setWeight: 10 },
+      { pause: { duration: '2m' } },
+      gate(service),
+      { setWeight: 25 },
+      { pause: { duration: '5m' } },
+      gate(service25),
+      { setWeight: 50 },
+      { pause: { duration: '1m' } },
+      { setWeight: 75 },
+    ],
     ...overrides,
   };
 }
@@ -97,7 +110,10 @@ export function deploymentObject(namespace: string, name: string, track: string,
     spec: {
       replicas,
       selector: { matchLabels: { app: 'checkout', track } },
-      template: { metadata: { labels: { app: 'checkout', track } }, spec: { containers: [{ name: 'app', image, ports: [{ containerPort: 8080 }] }] } },
+      template: {
+        metadata: { labels: { app: 'checkout', track } },
+        spec: { containers: [{ name: 'app', image, ports: [{ containerPort: 8080 }] }] },
+      },
     },
   };
 }
@@ -128,7 +144,13 @@ export function meshObjects(namespace: string): object[] {
       apiVersion: 'networking.istio.io/v1',
       kind: 'DestinationRule',
       metadata: { name: 'checkout', namespace },
-      spec: { host: 'checkout', subsets: [{ name: 'stable', labels: { track: 'stable' } }, { name: 'canary', labels: { track: 'canary' } }] },
+      spec: {
+        host: 'checkout',
+        subsets: [
+          { name: 'stable', labels: { track: 'stable' } },
+          { name: 'canary', labels: { track: 'canary' } },
+        ],
+      },
     },
     {
       apiVersion: 'gateway.networking.k8s.io/v1',
@@ -136,7 +158,15 @@ export function meshObjects(namespace: string): object[] {
       metadata: { name: 'checkout', namespace },
       spec: {
         parentRefs: [{ name: 'public' }],
-        rules: [{ name: 'main', backendRefs: [{ name: 'checkout-stable', port: 8080, weight: 100 }, { name: 'checkout-canary', port: 8080, weight: 0 }] }],
+        rules: [
+          {
+            name: 'main',
+            backendRefs: [
+              { name: 'checkout-stable', port: 8080, weight: 100 },
+              { name: 'checkout-canary', port: 8080, weight: 0 },
+            ],
+          },
+        ],
       },
     },
   ];
@@ -193,7 +223,11 @@ export async function runCanaryFlow(
   const context = options.context ?? flowContext(options.runId);
   try {
     // One client per run with the run's reporter, as the action builds it: its warnings (another field manager owns what we write) reach the run.
-    const client = KubeClient.fromKubeconfig({ kubeconfig: h.cluster.kubeconfig, retry: { baseDelayMs: 10, maxDelayMs: 100 }, reporter: context.reporter });
+    const client = KubeClient.fromKubeconfig({
+      kubeconfig: h.cluster.kubeconfig,
+      retry: { baseDelayMs: 10, maxDelayMs: 100 },
+      reporter: context.reporter,
+    });
     const outputs = await runCanary(inputs, context, { client, clock: options.clock ?? scaledClock(), env: {} });
     return { outputs, reporter: context.reporter as MemoryReporter, context };
   } catch (error) {
@@ -214,7 +248,11 @@ export function deploymentOf(cluster: TestCluster, namespace: string, name: stri
 }
 
 /** The journal entries of a namespace's service, as the cluster holds them. */
-export function journal(cluster: TestCluster, namespace: string, service = 'checkout'): { step: string; runId: string; status: string; change: { kind: string } }[] {
+export function journal(
+  cluster: TestCluster,
+  namespace: string,
+  service = 'checkout',
+): { step: string; runId: string; status: string; change: { kind: string } }[] {
   const cm = cluster.get('v1', 'ConfigMap', namespace, `pd-state-${service}`);
   return cm ? (parseYaml(cm.data['journal.yaml']) as never) : [];
 }

@@ -1,6 +1,21 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { sleep } from '../cluster/helpers.js';
-import { CANARY_IMAGE, STABLE_IMAGE, T0, canaryRecord, gate, scaledClock, config, deploymentOf, istioWeights, journal, meshObjects, runCanaryFlow, startHarness, type Harness } from './harness.js';
+import {
+  CANARY_IMAGE,
+  STABLE_IMAGE,
+  T0,
+  canaryRecord,
+  gate,
+  scaledClock,
+  config,
+  deploymentOf,
+  istioWeights,
+  journal,
+  meshObjects,
+  runCanaryFlow,
+  startHarness,
+  type Harness,
+} from './harness.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -26,7 +41,11 @@ async function settled(ns: string): Promise<void> {
 describe('canary with Istio subsets', () => {
   test('a clean promotion walks every step, then the stable runs the new image with all traffic and the canary is at 0', async () => {
     const ns = await namespace();
-    const run = await runCanaryFlow(h, { namespace: ns, service: 'checkout', image: CANARY_IMAGE, config: config('checkout') }, { runId: 'clean-1' });
+    const run = await runCanaryFlow(
+      h,
+      { namespace: ns, service: 'checkout', image: CANARY_IMAGE, config: config('checkout') },
+      { runId: 'clean-1' },
+    );
     expect(run.error).toBeUndefined();
     expect(run.outputs).toMatchObject({ result: 'promoted', weight: 0, step: 9 });
     expect(istioWeights(h.cluster, ns)).toEqual([100, 0]);
@@ -63,7 +82,11 @@ describe('canary with Istio subsets', () => {
   test('an analysis failure at 25% aborts with the metric named: weights back to stable 100, canary scaled to 0', async () => {
     const ns = await namespace();
     // The gate at 10% measures healthy checkout; the gate at 25% measures payments after its errors rose to 8%.
-    const run = await runCanaryFlow(h, { namespace: ns, service: 'checkout', image: CANARY_IMAGE, config: config('checkout', {}, 'payments') }, { runId: 'fail-25', clock: scaledClock(T0 + 10 * 60) });
+    const run = await runCanaryFlow(
+      h,
+      { namespace: ns, service: 'checkout', image: CANARY_IMAGE, config: config('checkout', {}, 'payments') },
+      { runId: 'fail-25', clock: scaledClock(T0 + 10 * 60) },
+    );
     expect(run.error?.message).toMatch(
       /^Canary aborted: analysis error-rate at step 6 \(25%\) Failed: metric error-rate Failed with values \[0\.08\] \(successCondition result\[0\] < 0\.01\)/,
     );
@@ -85,7 +108,9 @@ describe('canary with Istio subsets', () => {
       analysis: { templates: [{ templateName: 'error-trigger' }], args: [{ name: 'service', value: 'search' }], startingStep: 1 },
     });
     const run = await runCanaryFlow(h, { namespace: ns, service: 'checkout', image: CANARY_IMAGE, config: cfg }, { runId: 'bg-1' });
-    expect(run.error?.message).toMatch(/^Canary aborted: background analysis error-trigger Failed: metric error-rate-2m: 1 failed measurement > failureLimit 0; last: successCondition is false: result\[0\] <= 0\.02$/);
+    expect(run.error?.message).toMatch(
+      /^Canary aborted: background analysis error-trigger Failed: metric error-rate-2m: 1 failed measurement > failureLimit 0; last: successCondition is false: result\[0\] <= 0\.02$/,
+    );
     expect(run.outputs).toMatchObject({ result: 'aborted', weight: 0 });
     // One of the two pauses: the scaled clock advances with API latency, so on a loaded machine the
     // breach is already visible during the first pause rather than the second.
@@ -94,7 +119,9 @@ describe('canary with Istio subsets', () => {
     expect(deploymentOf(h.cluster, ns, 'checkout-canary').replicas).toBe(0);
     const steps = journal(h.cluster, ns).map((e) => e.step.split('#')[0]);
     expect(steps).not.toContain('step-4-weight-50');
-    const background = (run.outputs.analysis as { step: string; phase: string; metrics: { measurements: { value: string; phase: string }[] }[] }[]).find((a) => a.step === 'background')!;
+    const background = (
+      run.outputs.analysis as { step: string; phase: string; metrics: { measurements: { value: string; phase: string }[] }[] }[]
+    ).find((a) => a.step === 'background')!;
     expect(background.phase).toBe('Failed');
     const measurements = background.metrics[0]!.measurements;
     expect(measurements.at(-1)!.phase).toBe('Failed');
@@ -119,16 +146,24 @@ describe('canary with Istio subsets', () => {
     expect(canaryRecord(h.cluster, ns)).toMatchObject({ state: 'paused', stepIndex: 1, weight: 10, runId: 'pause-1' });
 
     // A second start from another run is refused while this one is paused, and changes nothing.
-    const other = await runCanaryFlow(h, { namespace: ns, service: 'checkout', image: 'registry.example.com/checkout:2.0.0', config: cfg }, { runId: 'other-1' });
+    const other = await runCanaryFlow(
+      h,
+      { namespace: ns, service: 'checkout', image: 'registry.example.com/checkout:2.0.0', config: cfg },
+      { runId: 'other-1' },
+    );
     // The refused run still sets result (issue 15: every run writes result).
     expect(other.outputs.result).toBe('failed');
-    expect(other.error!.message).toMatch(/A canary of registry.example.com\/checkout:1.1.0 \(release pause-1, started by run pause-1\) is paused at step 2 with 10% of traffic: promote it/);
+    expect(other.error!.message).toMatch(
+      /A canary of registry.example.com\/checkout:1.1.0 \(release pause-1, started by run pause-1\) is paused at step 2 with 10% of traffic: promote it/,
+    );
     expect(istioWeights(h.cluster, ns)).toEqual([90, 10]);
 
     const second = await runCanaryFlow(h, { namespace: ns, service: 'checkout', action: 'promote', config: cfg }, { runId: 'promote-1' });
     expect(second.error).toBeUndefined();
     expect(second.outputs).toMatchObject({ result: 'promoted', weight: 0, step: 4 });
-    expect(second.reporter.messages('info').join('\n')).toContain('Continuing the canary of registry.example.com/checkout:1.1.0 from step 3 (it was paused at step 2)');
+    expect(second.reporter.messages('info').join('\n')).toContain(
+      'Continuing the canary of registry.example.com/checkout:1.1.0 from step 3 (it was paused at step 2)',
+    );
     expect(istioWeights(h.cluster, ns)).toEqual([100, 0]);
     expect(deploymentOf(h.cluster, ns, 'checkout').image).toBe(CANARY_IMAGE);
     const entries = journal(h.cluster, ns).map((e) => `${e.runId} ${e.step.split('#')[0]}`);
@@ -144,16 +179,24 @@ describe('canary with Istio subsets', () => {
     // Nothing left to promote.
     const again = await runCanaryFlow(h, { namespace: ns, service: 'checkout', action: 'promote', config: cfg }, { runId: 'promote-2' });
     expect(again.outputs.result).toBe('failed');
-    expect(again.error!.message).toMatch(/Nothing to promote: the last canary \(registry.example.com\/checkout:1.1.0\) was promoted by run promote-1/);
+    expect(again.error!.message).toMatch(
+      /Nothing to promote: the last canary \(registry.example.com\/checkout:1.1.0\) was promoted by run promote-1/,
+    );
   });
 
   test('an Inconclusive analysis pauses the canary at its weight (as Argo does): the step fails, and every report says paused, inconclusive, where', async () => {
     const ns = await namespace();
     // No series for service "ghost": the gate measures no data, which is Inconclusive.
     const cfg = config('checkout', { steps: [{ setWeight: 10 }, gate('ghost'), { setWeight: 50 }] });
-    const run = await runCanaryFlow(h, { namespace: ns, service: 'checkout', image: CANARY_IMAGE, config: cfg }, { runId: 'inconclusive-1' });
+    const run = await runCanaryFlow(
+      h,
+      { namespace: ns, service: 'checkout', image: CANARY_IMAGE, config: cfg },
+      { runId: 'inconclusive-1' },
+    );
     expect(run.outputs).toMatchObject({ result: 'paused', weight: 10, step: 2 });
-    expect(run.error!.message).toMatch(/^inconclusive at step 2 of 3, 10% on canary: analysis error-rate at step 2 \(10%\) Inconclusive: .*Next: action: promote, or action: abort\.$/);
+    expect(run.error!.message).toMatch(
+      /^inconclusive at step 2 of 3, 10% on canary: analysis error-rate at step 2 \(10%\) Inconclusive: .*Next: action: promote, or action: abort\.$/,
+    );
     const summary = run.reporter.summaries.join('\n');
     expect(summary).toContain('| Result | Paused |');
     expect(summary).toContain('inconclusive at step 2 of 3, 10% on canary');
@@ -181,15 +224,31 @@ describe('canary with Istio subsets', () => {
     expect(deploymentOf(h.cluster, ns, 'checkout').image).toBe(STABLE_IMAGE);
     expect(canaryRecord(h.cluster, ns)).toMatchObject({ state: 'aborted', runId: 'abort-1' });
     // An aborted canary can be started again.
-    const restart = await runCanaryFlow(h, { namespace: ns, service: 'checkout', image: CANARY_IMAGE, config: cfg }, { runId: 'abort-start' });
+    const restart = await runCanaryFlow(
+      h,
+      { namespace: ns, service: 'checkout', image: CANARY_IMAGE, config: cfg },
+      { runId: 'abort-start' },
+    );
     expect(restart.outputs).toMatchObject({ result: 'paused', weight: 25 });
   });
 
   test('a canary that never becomes ready is aborted before any traffic moves', async () => {
     const ns = await namespace();
     const vsBefore = h.cluster.get('networking.istio.io/v1', 'VirtualService', ns, 'checkout').metadata.resourceVersion;
-    const run = await runCanaryFlow(h, { namespace: ns, service: 'checkout', image: 'registry.example.com/checkout:fail-rollout', config: config('checkout'), 'rollout-timeout': '20s' }, { runId: 'never-ready' });
-    expect(run.error?.message).toMatch(/^Canary aborted: while deploying the canary: Deployment istio-\d+\/checkout-canary: rollout failed: ProgressDeadlineExceeded/);
+    const run = await runCanaryFlow(
+      h,
+      {
+        namespace: ns,
+        service: 'checkout',
+        image: 'registry.example.com/checkout:fail-rollout',
+        config: config('checkout'),
+        'rollout-timeout': '20s',
+      },
+      { runId: 'never-ready' },
+    );
+    expect(run.error?.message).toMatch(
+      /^Canary aborted: while deploying the canary: Deployment istio-\d+\/checkout-canary: rollout failed: ProgressDeadlineExceeded/,
+    );
     expect(run.outputs).toMatchObject({ result: 'aborted', weight: 0, step: 0 });
     expect(h.cluster.get('networking.istio.io/v1', 'VirtualService', ns, 'checkout').metadata.resourceVersion).toBe(vsBefore);
     expect(istioWeights(h.cluster, ns)).toEqual([100, 0]);
@@ -207,7 +266,11 @@ describe('canary with Istio subsets', () => {
       ].map((o) => o.metadata.resourceVersion);
     await settled(ns);
     const before = versions();
-    const run = await runCanaryFlow(h, { namespace: ns, service: 'checkout', image: CANARY_IMAGE, config: config('checkout'), 'dry-run': 'true' }, { runId: 'dry-1' });
+    const run = await runCanaryFlow(
+      h,
+      { namespace: ns, service: 'checkout', image: CANARY_IMAGE, config: config('checkout'), 'dry-run': 'true' },
+      { runId: 'dry-1' },
+    );
     expect(run.error).toBeUndefined();
     expect(run.outputs).toMatchObject({ result: 'planned' });
     expect(versions()).toEqual(before);
@@ -216,7 +279,11 @@ describe('canary with Istio subsets', () => {
     }
     expect(h.cluster.get('coordination.k8s.io/v1', 'Lease', ns, 'pd-lock-checkout')).toBeUndefined();
     const plan = run.reporter.messages('info').filter((m) => m.startsWith('[dry run]'));
-    expect(plan).toContainEqual(expect.stringMatching(/would step-3-weight-25#\w+: VirtualService istio-\d+\/checkout weights \{"stable":100,"canary":0\} -> \{"stable":75,"canary":25\}/));
+    expect(plan).toContainEqual(
+      expect.stringMatching(
+        /would step-3-weight-25#\w+: VirtualService istio-\d+\/checkout weights \{"stable":100,"canary":0\} -> \{"stable":75,"canary":25\}/,
+      ),
+    );
     expect(plan).toContainEqual(expect.stringMatching(/would run analysis error-rate/));
   });
 });

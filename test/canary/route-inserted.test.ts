@@ -24,17 +24,33 @@ const split = (stable: number, extra: Partial<Http> = {}): Http => ({
     { destination: { host: 'checkout', subset: 'canary' }, weight: 100 - stable },
   ],
 });
-const vs = (namespace: string, http: Http[]) => ({ apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'checkout', namespace }, spec: { hosts: ['checkout'], http } });
+const vs = (namespace: string, http: Http[]) => ({
+  apiVersion: 'networking.istio.io/v1',
+  kind: 'VirtualService',
+  metadata: { name: 'checkout', namespace },
+  spec: { hosts: ['checkout'], http },
+});
 const DEBUG = { match: [{ headers: { 'x-debug': { exact: '1' } } }] };
 const liveWeights = (namespace: string) =>
-  (h.cluster.get('networking.istio.io/v1', 'VirtualService', namespace, 'checkout').spec.http as Http[]).map((r) => r.route.map((d) => d.weight));
+  (h.cluster.get('networking.istio.io/v1', 'VirtualService', namespace, 'checkout').spec.http as Http[]).map((r) =>
+    r.route.map((d) => d.weight),
+  );
 
-const CONFIG = { routing: { istio: { virtualService: 'checkout' } }, workloads: WORKLOADS, templates: TEMPLATES, steps: [{ setWeight: 20 }, { pause: {} }, { setWeight: 50 }] };
+const CONFIG = {
+  routing: { istio: { virtualService: 'checkout' } },
+  workloads: WORKLOADS,
+  templates: TEMPLATES,
+  steps: [{ setWeight: 20 }, { pause: {} }, { setWeight: 50 }],
+};
 
 async function pausedAt20(namespace: string): Promise<void> {
   await h.cluster.apply([...meshObjects(namespace), vs(namespace, [split(100)])]);
   for (let i = 0; i < 200 && deploymentOf(h.cluster, namespace, 'checkout').ready < 4; i++) await sleep(10);
-  const start = await runCanaryFlow(h, { namespace, service: 'checkout', image: CANARY_IMAGE, config: CONFIG }, { runId: `start-${namespace}` });
+  const start = await runCanaryFlow(
+    h,
+    { namespace, service: 'checkout', image: CANARY_IMAGE, config: CONFIG },
+    { runId: `start-${namespace}` },
+  );
   expect(start.error).toBeUndefined();
   expect(start.outputs.result).toBe('paused');
   expect(liveWeights(namespace)).toEqual([[80, 20]]);
@@ -45,7 +61,11 @@ async function pausedAt20(namespace: string): Promise<void> {
 describe('a route inserted in front of a paused canary', () => {
   test('promote (another run) walks and promotes on the route the canary started on', async () => {
     await pausedAt20('ins-canary-1');
-    const promote = await runCanaryFlow(h, { namespace: 'ins-canary-1', service: 'checkout', action: 'promote', config: CONFIG }, { runId: 'promote-ins-1' });
+    const promote = await runCanaryFlow(
+      h,
+      { namespace: 'ins-canary-1', service: 'checkout', action: 'promote', config: CONFIG },
+      { runId: 'promote-ins-1' },
+    );
     expect(promote.error).toBeUndefined();
     expect(promote.outputs.result).toBe('promoted');
     expect(liveWeights('ins-canary-1')).toEqual([
@@ -54,9 +74,13 @@ describe('a route inserted in front of a paused canary', () => {
     ]);
   });
 
-  test('abort (another run) puts the canary\'s own route back to 100/0', async () => {
+  test("abort (another run) puts the canary's own route back to 100/0", async () => {
     await pausedAt20('ins-canary-2');
-    const abort = await runCanaryFlow(h, { namespace: 'ins-canary-2', service: 'checkout', action: 'abort', config: CONFIG }, { runId: 'abort-ins-2' });
+    const abort = await runCanaryFlow(
+      h,
+      { namespace: 'ins-canary-2', service: 'checkout', action: 'abort', config: CONFIG },
+      { runId: 'abort-ins-2' },
+    );
     expect(abort.outputs.result).toBe('aborted');
     expect(liveWeights('ins-canary-2')).toEqual([
       [60, 40],

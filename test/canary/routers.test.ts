@@ -1,6 +1,22 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { request, sleep } from '../cluster/helpers.js';
-import { CANARY_IMAGE, ISTIO_ROUTING, STABLE_IMAGE, T0, TEMPLATES, gate, scaledClock, WORKLOADS, canaryRecord, deploymentOf, journal, meshObjects, runCanaryFlow, startHarness, type Harness } from './harness.js';
+import {
+  CANARY_IMAGE,
+  ISTIO_ROUTING,
+  STABLE_IMAGE,
+  T0,
+  TEMPLATES,
+  gate,
+  scaledClock,
+  WORKLOADS,
+  canaryRecord,
+  deploymentOf,
+  journal,
+  meshObjects,
+  runCanaryFlow,
+  startHarness,
+  type Harness,
+} from './harness.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -17,7 +33,9 @@ interface Entry {
   change: { kind: string; router?: { type: string }; next: Record<string, number> & { weight?: number } };
 }
 const trafficSteps = (ns: string) =>
-  (journal(h.cluster, ns) as unknown as Entry[]).filter((e) => e.change.kind === 'traffic').map((e) => ({ step: e.step.split('#')[0], router: e.change.router?.type, next: e.change.next }));
+  (journal(h.cluster, ns) as unknown as Entry[])
+    .filter((e) => e.change.kind === 'traffic')
+    .map((e) => ({ step: e.step.split('#')[0], router: e.change.router?.type, next: e.change.next }));
 
 describe('canary through each router', () => {
   test('Gateway API HTTPRoute: the backendRef weights follow the steps, then all traffic is back on the stable backend', async () => {
@@ -46,7 +64,12 @@ describe('canary through each router', () => {
   test('replica ratio: the canary share is its share of the pods, and the stable takes every pod back at the end', async () => {
     const ns = `ratio-${++n}`;
     await h.cluster.apply(meshObjects(ns));
-    const config = { routing: { replicaRatio: {} }, workloads: WORKLOADS, templates: TEMPLATES, steps: [{ setWeight: 25 }, gate('checkout'), { setWeight: 50 }, { pause: { duration: '1m' } }] };
+    const config = {
+      routing: { replicaRatio: {} },
+      workloads: WORKLOADS,
+      templates: TEMPLATES,
+      steps: [{ setWeight: 25 }, gate('checkout'), { setWeight: 50 }, { pause: { duration: '1m' } }],
+    };
     const run = await runCanaryFlow(h, { namespace: ns, service: 'checkout', image: CANARY_IMAGE, config }, { runId: 'ratio-1' });
     expect(run.error).toBeUndefined();
     expect(run.outputs).toMatchObject({ result: 'promoted', weight: 0 });
@@ -68,7 +91,9 @@ describe('canary through each router', () => {
         replicas: 4,
         selector: { matchLabels: { app: 'checkout' } },
         template: { metadata: { labels: { app: 'checkout' } }, spec: { containers: [{ name: 'app', image: STABLE_IMAGE }] } },
-        strategy: { canary: { steps: [{ setWeight: 10 }, { pause: {} }, { setWeight: 25 }, { pause: {} }, { setWeight: 50 }, { pause: {} }] } },
+        strategy: {
+          canary: { steps: [{ setWeight: 10 }, { pause: {} }, { setWeight: 25 }, { pause: {} }, { setWeight: 50 }, { pause: {} }] },
+        },
       },
     });
     const healthy = async (ns: string) => {
@@ -89,14 +114,26 @@ describe('canary through each router', () => {
       const ns = `argo-${++n}`;
       await h.cluster.apply(rollout(ns));
       await healthy(ns);
-      const run = await runCanaryFlow(h, { namespace: ns, service: 'checkout', image: CANARY_IMAGE, config: argoConfig('checkout') }, { runId: 'argo-1' });
+      const run = await runCanaryFlow(
+        h,
+        { namespace: ns, service: 'checkout', image: CANARY_IMAGE, config: argoConfig('checkout') },
+        { runId: 'argo-1' },
+      );
       expect(run.error).toBeUndefined();
       expect(run.outputs).toMatchObject({ result: 'promoted', weight: 0 });
       const ro = await healthy(ns);
       expect(ro.spec.template.spec.containers[0].image).toBe(CANARY_IMAGE);
       expect(ro.status.stableRS).toBe(ro.status.currentPodHash);
-      const entries = (journal(h.cluster, ns) as unknown as Entry[]).map((e) => `${e.step.split('#')[0]} ${e.change.kind} ${e.change.next.weight ?? ''}`.trim());
-      expect(entries).toEqual(['canary-image image', 'step-0-weight-10 argo 10', 'step-2-weight-25 argo 25', 'step-5-weight-50 argo 50', 'promote-full argo 100']);
+      const entries = (journal(h.cluster, ns) as unknown as Entry[]).map((e) =>
+        `${e.step.split('#')[0]} ${e.change.kind} ${e.change.next.weight ?? ''}`.trim(),
+      );
+      expect(entries).toEqual([
+        'canary-image image',
+        'step-0-weight-10 argo 10',
+        'step-2-weight-25 argo 25',
+        'step-5-weight-50 argo 50',
+        'promote-full argo 100',
+      ]);
       expect(run.reporter.summaries.join('\n')).toContain('bar [0, 10, 10, 25, 25, 25, 50, 100]');
     });
 
@@ -104,14 +141,21 @@ describe('canary through each router', () => {
       const ns = `argo-${++n}`;
       await h.cluster.apply(rollout(ns));
       await healthy(ns);
-      const run = await runCanaryFlow(h, { namespace: ns, service: 'checkout', image: CANARY_IMAGE, config: argoConfig('checkout', 'payments') }, { runId: 'argo-2', clock: scaledClock(T0 + 10 * 60) });
-      expect(run.error?.message).toMatch(/^Canary aborted: analysis error-rate at step 5 \(25%\) Failed: metric error-rate Failed with values \[0\.08\]/);
+      const run = await runCanaryFlow(
+        h,
+        { namespace: ns, service: 'checkout', image: CANARY_IMAGE, config: argoConfig('checkout', 'payments') },
+        { runId: 'argo-2', clock: scaledClock(T0 + 10 * 60) },
+      );
+      expect(run.error?.message).toMatch(
+        /^Canary aborted: analysis error-rate at step 5 \(25%\) Failed: metric error-rate Failed with values \[0\.08\]/,
+      );
       const ro = h.cluster.get('argoproj.io/v1alpha1', 'Rollout', ns, 'checkout');
       expect(ro.status.abort).toBe(true);
       // A basic canary (no trafficRouting): Argo reports no status.canary.weights; traffic follows the pods,
       // so "all traffic back to stable" is the canary ReplicaSet at 0 and the stable one at full size.
       expect(ro.status.canary?.weights).toBeUndefined();
-      const replicasOf = (hash: string) => h.cluster.list('apps/v1', 'ReplicaSet', ns).find((rs) => rs.metadata.labels['rollouts-pod-template-hash'] === hash)?.spec.replicas;
+      const replicasOf = (hash: string) =>
+        h.cluster.list('apps/v1', 'ReplicaSet', ns).find((rs) => rs.metadata.labels['rollouts-pod-template-hash'] === hash)?.spec.replicas;
       expect(replicasOf(ro.status.currentPodHash)).toBe(0);
       expect(replicasOf(ro.status.stableRS)).toBe(4);
       expect(canaryRecord(h.cluster, ns)).toMatchObject({ state: 'aborted' });
@@ -123,7 +167,9 @@ describe('canary through each router', () => {
       await healthy(ns);
       const before = h.cluster.get('argoproj.io/v1alpha1', 'Rollout', ns, 'checkout').metadata.resourceVersion;
       const config = { ...argoConfig('checkout'), steps: [{ setWeight: 10 }, { setWeight: 30 }] };
-      await expect(runCanaryFlow(h, { namespace: ns, service: 'checkout', image: CANARY_IMAGE, config }, { runId: 'argo-3' })).rejects.toThrow(
+      await expect(
+        runCanaryFlow(h, { namespace: ns, service: 'checkout', image: CANARY_IMAGE, config }, { runId: 'argo-3' }),
+      ).rejects.toThrow(
         /does not match Rollout argo-\d+\/checkout \(its steps: setWeight 10, pause \{\}, setWeight 25, pause \{\}, setWeight 50, pause \{\}\):\n  - steps.1.setWeight \(30\): the Rollout has no step setting 30/,
       );
       expect(h.cluster.get('argoproj.io/v1alpha1', 'Rollout', ns, 'checkout').metadata.resourceVersion).toBe(before);
@@ -138,10 +184,15 @@ describe('weights owned by a GitOps controller', () => {
     await h.cluster.apply(meshObjects(ns));
     // What Argo CD (ServerSideApply=true) sends: an apply with force, so it owns .spec.http (an atomic list in Istio's CRD).
     const vs = meshObjects(ns).find((o) => (o as { kind: string }).kind === 'VirtualService')!;
-    const applied = await request(h.cluster, 'PATCH', `/apis/networking.istio.io/v1/namespaces/${ns}/virtualservices/checkout?fieldManager=argocd-controller&force=true`, {
-      body: JSON.stringify(vs),
-      contentType: 'application/apply-patch+yaml',
-    });
+    const applied = await request(
+      h.cluster,
+      'PATCH',
+      `/apis/networking.istio.io/v1/namespaces/${ns}/virtualservices/checkout?fieldManager=argocd-controller&force=true`,
+      {
+        body: JSON.stringify(vs),
+        contentType: 'application/apply-patch+yaml',
+      },
+    );
     expect(applied.status, applied.text).toBeLessThan(300);
     const config = { routing: ISTIO_ROUTING, workloads: WORKLOADS, templates: TEMPLATES, steps: [{ setWeight: 20 }, { setWeight: 60 }] };
     const run = await runCanaryFlow(h, { namespace: ns, service: 'checkout', image: CANARY_IMAGE, config }, { runId: 'gitops-1' });
@@ -152,7 +203,9 @@ describe('weights owned by a GitOps controller', () => {
       `VirtualService ${ns}/checkout: .spec.http (which we change to move traffic) is owned by field manager "argocd-controller" (server-side apply). ` +
         'We change it anyway, but "argocd-controller" will put its own value back on its next sync unless it is told to ignore this field: see "GitOps (Argo CD, Flux)" in the README.',
     ]);
-    expect(h.cluster.get('networking.istio.io/v1', 'VirtualService', ns, 'checkout').spec.http[0].route.map((r: { weight: number }) => r.weight)).toEqual([100, 0]);
+    expect(
+      h.cluster.get('networking.istio.io/v1', 'VirtualService', ns, 'checkout').spec.http[0].route.map((r: { weight: number }) => r.weight),
+    ).toEqual([100, 0]);
   });
 });
 
@@ -166,7 +219,18 @@ describe('Argo Rollout with trafficRouting: what the controller keeps running af
         apiVersion: 'networking.istio.io/v1',
         kind: 'VirtualService',
         metadata: { name: 'checkout', namespace: ns },
-        spec: { hosts: ['checkout'], http: [{ name: 'primary', route: [{ destination: { host: 'checkout-stable' }, weight: 100 }, { destination: { host: 'checkout-canary' }, weight: 0 }] }] },
+        spec: {
+          hosts: ['checkout'],
+          http: [
+            {
+              name: 'primary',
+              route: [
+                { destination: { host: 'checkout-stable' }, weight: 100 },
+                { destination: { host: 'checkout-canary' }, weight: 0 },
+              ],
+            },
+          ],
+        },
       },
       {
         apiVersion: 'argoproj.io/v1alpha1',

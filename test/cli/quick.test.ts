@@ -28,7 +28,9 @@ afterEach(() => {
   vi.unstubAllEnvs();
 });
 
-async function both(argv: string[]): Promise<{ quick: { code: number | undefined; stderr: string }; full: { code: number; stderr: string } }> {
+async function both(
+  argv: string[],
+): Promise<{ quick: { code: number | undefined; stderr: string }; full: { code: number; stderr: string } }> {
   stderr = '';
   const quickCode = await quickCli(argv);
   const quick = { code: quickCode, stderr };
@@ -40,7 +42,17 @@ async function both(argv: string[]): Promise<{ quick: { code: number | undefined
 describe('the command line quick input checks', () => {
   const cases: Record<string, string[]> = {
     'missing required inputs': ['canary'],
-    'a bad namespace and a bad enum value': ['blue-green', '--namespace', 'Bad_NS', '--service', 'cart', '--image', 'registry.example.com/cart:2', '--wait-for-ready', 'maybe'],
+    'a bad namespace and a bad enum value': [
+      'blue-green',
+      '--namespace',
+      'Bad_NS',
+      '--service',
+      'cart',
+      '--image',
+      'registry.example.com/cart:2',
+      '--wait-for-ready',
+      'maybe',
+    ],
     'an unknown option': ['rollback', '--nope', 'x'],
     'an option without a value': ['validate', '--namespace'],
   };

@@ -20,7 +20,22 @@ describe('the command line with an unreachable cluster', () => {
     );
     const run = spawnSync(
       process.execPath,
-      ['--import', 'tsx', 'src/cli.ts', 'canary', '--namespace', 'shop', '--service', 'cart', '--image', 'registry.example.com/cart:2.0.0', '--config', 'steps: [{setWeight: 500}]', '--kubeconfig', `@${kubeconfig}`],
+      [
+        '--import',
+        'tsx',
+        'src/cli.ts',
+        'canary',
+        '--namespace',
+        'shop',
+        '--service',
+        'cart',
+        '--image',
+        'registry.example.com/cart:2.0.0',
+        '--config',
+        'steps: [{setWeight: 500}]',
+        '--kubeconfig',
+        `@${kubeconfig}`,
+      ],
       { encoding: 'utf8', timeout: 60_000 },
     );
     expect(run.status).toBe(2);

@@ -58,16 +58,27 @@ describe('kubectl auth can-i (SelfSubjectAccessReview)', () => {
     const token = h.cluster.createToken('shop', 'deployer');
     const res = await request(h.cluster, 'POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
       token,
-      body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { namespace: 'shop', verb: 'patch', group: 'networking.istio.io', resource: 'virtualservices', name: 'web' } } },
+      body: {
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SelfSubjectAccessReview',
+        spec: {
+          resourceAttributes: { namespace: 'shop', verb: 'patch', group: 'networking.istio.io', resource: 'virtualservices', name: 'web' },
+        },
+      },
     });
     expect(res.status).toBe(201);
-    expect(res.json().status).toEqual({ allowed: true, reason: 'RBAC: allowed by RoleBinding "deployer/shop" of Role "deployer" to ServiceAccount "deployer/shop"' });
+    expect(res.json().status).toEqual({
+      allowed: true,
+      reason: 'RBAC: allowed by RoleBinding "deployer/shop" of Role "deployer" to ServiceAccount "deployer/shop"',
+    });
     const neither = await request(h.cluster, 'POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
       token,
       body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: {} },
     });
     expect(neither.status).toBe(422);
-    expect(neither.json().message).toBe('SelfSubjectAccessReview.authorization.k8s.io "" is invalid: spec.resourceAttributes: Invalid value: "null": exactly one of nonResourceAttributes or resourceAttributes must be specified');
+    expect(neither.json().message).toBe(
+      'SelfSubjectAccessReview.authorization.k8s.io "" is invalid: spec.resourceAttributes: Invalid value: "null": exactly one of nonResourceAttributes or resourceAttributes must be specified',
+    );
   });
 });
 
@@ -75,7 +86,10 @@ describe('kubectl auth can-i --list (SelfSubjectRulesReview)', () => {
   it('lists the rules in the namespace, including the defaults every authenticated user has', async () => {
     const r = await h.kubectlWith(deployer, ['auth', 'can-i', '--list', '-n', 'shop']);
     expect(r.code).toBe(0);
-    const rows = r.stdout.trim().split('\n').map((l) => l.trim().split(/\s{2,}/));
+    const rows = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.trim().split(/\s{2,}/));
     expect(rows[0]).toEqual(['Resources', 'Non-Resource URLs', 'Resource Names', 'Verbs']);
     expect(rows).toContainEqual(['virtualservices.networking.istio.io', '[]', '[]', '[get list watch patch]']);
     expect(rows).toContainEqual(['deployments.apps/scale', '[]', '[web]', '[patch]']);
@@ -100,34 +114,58 @@ describe('SubjectAccessReview', () => {
     const body = {
       apiVersion: 'authorization.k8s.io/v1',
       kind: 'SubjectAccessReview',
-      spec: { user: SA, groups: ['system:serviceaccounts', 'system:serviceaccounts:shop', 'system:authenticated'], resourceAttributes: { namespace: 'shop', verb: 'delete', group: 'networking.istio.io', resource: 'virtualservices' } },
+      spec: {
+        user: SA,
+        groups: ['system:serviceaccounts', 'system:serviceaccounts:shop', 'system:authenticated'],
+        resourceAttributes: { namespace: 'shop', verb: 'delete', group: 'networking.istio.io', resource: 'virtualservices' },
+      },
     };
     const res = await request(h.cluster, 'POST', '/apis/authorization.k8s.io/v1/subjectaccessreviews', { body });
     expect(res.status).toBe(201);
     expect(res.json().status).toEqual({ allowed: false });
-    const asSa = await request(h.cluster, 'POST', '/apis/authorization.k8s.io/v1/subjectaccessreviews', { body, token: h.cluster.createToken('shop', 'deployer') });
+    const asSa = await request(h.cluster, 'POST', '/apis/authorization.k8s.io/v1/subjectaccessreviews', {
+      body,
+      token: h.cluster.createToken('shop', 'deployer'),
+    });
     expect(asSa.status).toBe(403);
-    expect(asSa.json().message).toBe(`subjectaccessreviews.authorization.k8s.io is forbidden: User "${SA}" cannot create resource "subjectaccessreviews" in API group "authorization.k8s.io" at the cluster scope`);
+    expect(asSa.json().message).toBe(
+      `subjectaccessreviews.authorization.k8s.io is forbidden: User "${SA}" cannot create resource "subjectaccessreviews" in API group "authorization.k8s.io" at the cluster scope`,
+    );
   });
 });
 
 describe('impersonation (kubectl --as)', () => {
   it('lets the admin act as the ServiceAccount, with its groups', async () => {
     const as = ['--as', SA];
-    expect(await h.kubectl(['auth', 'can-i', 'patch', 'virtualservices.networking.istio.io', '-n', 'shop', ...as])).toMatchObject({ code: 0, stdout: 'yes\n' });
-    expect(await h.kubectl(['auth', 'can-i', 'delete', 'virtualservices.networking.istio.io', '-n', 'shop', ...as])).toMatchObject({ code: 1, stdout: 'no\n' });
+    expect(await h.kubectl(['auth', 'can-i', 'patch', 'virtualservices.networking.istio.io', '-n', 'shop', ...as])).toMatchObject({
+      code: 0,
+      stdout: 'yes\n',
+    });
+    expect(await h.kubectl(['auth', 'can-i', 'delete', 'virtualservices.networking.istio.io', '-n', 'shop', ...as])).toMatchObject({
+      code: 1,
+      stdout: 'no\n',
+    });
     const whoami = await h.kubectl(['auth', 'whoami', '-o', 'json', ...as]);
-    expect(JSON.parse(whoami.stdout).status.userInfo).toEqual({ username: SA, groups: ['system:serviceaccounts', 'system:serviceaccounts:shop', 'system:authenticated'] });
+    expect(JSON.parse(whoami.stdout).status.userInfo).toEqual({
+      username: SA,
+      groups: ['system:serviceaccounts', 'system:serviceaccounts:shop', 'system:authenticated'],
+    });
     const pods = await h.kubectl(['get', 'pods', '-n', 'shop', ...as]);
-    expect(pods.stderr).toBe(`Error from server (Forbidden): pods is forbidden: User "${SA}" cannot list resource "pods" in API group "" in the namespace "shop"\n`);
+    expect(pods.stderr).toBe(
+      `Error from server (Forbidden): pods is forbidden: User "${SA}" cannot list resource "pods" in API group "" in the namespace "shop"\n`,
+    );
     const jane = await h.kubectl(['auth', 'whoami', '-o', 'json', '--as', 'jane', '--as-group', 'dev']);
     expect(JSON.parse(jane.stdout).status.userInfo).toEqual({ username: 'jane', groups: ['dev', 'system:authenticated'] });
   });
 
   it('refuses impersonation to whoever may not impersonate, with the 403 of the impersonate check', async () => {
     const r = await h.kubectlWith(deployer, ['get', 'pods', '--as', 'jane']);
-    expect(r.stderr).toBe(`Error from server (Forbidden): users "jane" is forbidden: User "${SA}" cannot impersonate resource "users" in API group "" at the cluster scope\n`);
+    expect(r.stderr).toBe(
+      `Error from server (Forbidden): users "jane" is forbidden: User "${SA}" cannot impersonate resource "users" in API group "" at the cluster scope\n`,
+    );
     const sa = await h.kubectlWith(deployer, ['get', 'pods', '--as', 'system:serviceaccount:kube-system:admin']);
-    expect(sa.stderr).toBe(`Error from server (Forbidden): serviceaccounts "admin" is forbidden: User "${SA}" cannot impersonate resource "serviceaccounts" in API group "" in the namespace "kube-system"\n`);
+    expect(sa.stderr).toBe(
+      `Error from server (Forbidden): serviceaccounts "admin" is forbidden: User "${SA}" cannot impersonate resource "serviceaccounts" in API group "" in the namespace "kube-system"\n`,
+    );
   });
 });

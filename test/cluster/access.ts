@@ -25,7 +25,10 @@ export class AccessControl {
   readonly rbac: Rbac;
   readonly endpoints: AuthEndpoints;
 
-  constructor(private readonly store: Store, adminToken: string) {
+  constructor(
+    private readonly store: Store,
+    adminToken: string,
+  ) {
     this.authenticator = new Authenticator({ adminToken, tokens: this.tokens, store });
     this.rbac = new Rbac(store);
     this.endpoints = new AuthEndpoints({ store, tokens: this.tokens, authenticator: this.authenticator, rbac: this.rbac });
@@ -58,8 +61,14 @@ export class AccessControl {
   }
 
   /** A token for a ServiceAccount through the TokenRequest code path (test setup). */
-  createToken(namespace: string, name: string, opts: { expirationSeconds?: number; audiences?: string[] } = {}): { token: string; expirationTimestamp: string } {
-    const answer = this.endpoints.tokenRequest(namespace, name, { spec: { ...opts } }) as { status: { token: string; expirationTimestamp: string } };
+  createToken(
+    namespace: string,
+    name: string,
+    opts: { expirationSeconds?: number; audiences?: string[] } = {},
+  ): { token: string; expirationTimestamp: string } {
+    const answer = this.endpoints.tokenRequest(namespace, name, { spec: { ...opts } }) as {
+      status: { token: string; expirationTimestamp: string };
+    };
     return answer.status;
   }
 

@@ -97,7 +97,9 @@ export class Api {
       throw errors.badRequest(`the API version in the data (${obj.apiVersion}) does not match the expected API version (${expected})`);
     }
     if (obj.kind !== undefined && obj.kind !== t.kind) {
-      throw errors.badRequest(`${t.kind} in version "${target.version}" cannot be handled as a ${t.kind}: kind "${obj.kind}" does not match`);
+      throw errors.badRequest(
+        `${t.kind} in version "${target.version}" cannot be handled as a ${t.kind}: kind "${obj.kind}" does not match`,
+      );
     }
     obj.apiVersion = apiVersionOf(t.group, t.versions[0]!);
     obj.kind = t.kind;
@@ -167,7 +169,9 @@ export class Api {
     if (opts.continue) {
       const token = decodeContinue(opts.continue);
       if (token.rv < this.store.oldestResumableVersion) {
-        throw errors.gone('The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.');
+        throw errors.gone(
+          'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.',
+        );
       }
       listRv = token.rv;
       page = page.filter((o) => keyOf(o) >= token.start);
@@ -244,7 +248,9 @@ export class Api {
     if (target.subresource === 'scale') return this.updateScale(target, current, patched, dryRun);
     patched.metadata ??= {};
     if (patched.metadata.name !== undefined && patched.metadata.name !== current.metadata.name) {
-      throw errors.badRequest(`the name of the object (${patched.metadata.name}) does not match the name on the URL (${current.metadata.name})`);
+      throw errors.badRequest(
+        `the name of the object (${patched.metadata.name}) does not match the name on the URL (${current.metadata.name})`,
+      );
     }
     const obj = this.prepareBody(target, patched, 'update');
     return this.write(target, current, obj, dryRun, ctx && { ...ctx, patch: true });
@@ -256,9 +262,21 @@ export class Api {
     const current = this.store.peek(t, target.namespace, target.name!);
     if (target.subresource === 'scale') throw errors.methodNotAllowed('PATCH');
     const live = current ? withVersion(t, target.version, current) : undefined;
-    const args = { type: t, apiVersion: apiVersionOf(t.group, target.version), live, config, manager: ctx.fieldManager!, force: ctx.force === 'true', subresource: target.subresource };
+    const args = {
+      type: t,
+      apiVersion: apiVersionOf(t.group, target.version),
+      live,
+      config,
+      manager: ctx.fieldManager!,
+      force: ctx.force === 'true',
+      subresource: target.subresource,
+    };
     const obj = serverSideApply(args);
-    if (!current) return Object.assign(this.create(target, { ...obj, metadata: { ...obj.metadata, name: target.name } }, dryRun, { ...ctx, applied: true }), { [CREATED]: true });
+    if (!current)
+      return Object.assign(
+        this.create(target, { ...obj, metadata: { ...obj.metadata, name: target.name } }, dryRun, { ...ctx, applied: true }),
+        { [CREATED]: true },
+      );
     return this.write(target, current, this.prepareBody(target, obj, 'update'), dryRun, { ...ctx, applied: true });
   }
 
@@ -312,7 +330,10 @@ export class Api {
       spec: { replicas: obj.spec?.replicas ?? 0 },
       status: {
         replicas: obj.status?.replicas ?? 0,
-        selector: t.kind === 'Rollout' ? (obj.status?.selector ?? labelSelectorToString(obj.spec?.selector)) : labelSelectorToString(obj.spec?.selector),
+        selector:
+          t.kind === 'Rollout'
+            ? (obj.status?.selector ?? labelSelectorToString(obj.spec?.selector))
+            : labelSelectorToString(obj.spec?.selector),
       },
     };
   }
@@ -322,7 +343,11 @@ export class Api {
     const replicas = scale?.spec?.replicas;
     if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
       throw errors.invalid('Scale', 'autoscaling', current.metadata.name, [
-        { reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`, field: 'spec.replicas' },
+        {
+          reason: 'FieldValueInvalid',
+          message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`,
+          field: 'spec.replicas',
+        },
       ]);
     }
     if (scale?.metadata?.resourceVersion && scale.metadata.resourceVersion !== current.metadata.resourceVersion) {

@@ -51,7 +51,8 @@ function apply(path: string, obj: object, query: string) {
   return request(h.cluster, 'PATCH', `${path}?${query}`, { body: JSON.stringify(obj), contentType: 'application/apply-patch+yaml' });
 }
 
-const entry = (obj: any, manager: string, operation = 'Apply') => obj.metadata.managedFields?.find((e: any) => e.manager === manager && e.operation === operation);
+const entry = (obj: any, manager: string, operation = 'Apply') =>
+  obj.metadata.managedFields?.find((e: any) => e.manager === manager && e.operation === operation);
 
 describe('server-side apply', () => {
   it('kubectl apply --server-side creates the object with an Apply entry in the FieldsV1 format', async () => {
@@ -87,7 +88,9 @@ describe('server-side apply', () => {
     const changed = await manifest('web2b.yaml', deployment('ssa-web2', 'app:v2', 2));
     const refused = await h.kubectl(['apply', '--server-side', '-f', changed]);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain('Apply failed with 1 conflict: conflict with "argocd-controller": .spec.template.spec.containers[name="app"].image');
+    expect(refused.stderr).toContain(
+      'Apply failed with 1 conflict: conflict with "argocd-controller": .spec.template.spec.containers[name="app"].image',
+    );
     expect(refused.stderr).toContain('--force-conflicts');
     expect(h.cluster.get('apps/v1', 'Deployment', 'default', 'ssa-web2')!.spec.template.spec.containers[0].image).toBe('app:v1');
 
@@ -110,7 +113,10 @@ describe('server-side apply', () => {
 
     // Another writer (a JSON patch, operation Update) changes a weight: it takes .spec.http.
     const patched = await request(h.cluster, 'PATCH', `${vsPath('shop')}?fieldManager=progressive-delivery`, {
-      body: [{ op: 'replace', path: '/spec/http/0/route/0/weight', value: 90 }, { op: 'replace', path: '/spec/http/0/route/1/weight', value: 10 }],
+      body: [
+        { op: 'replace', path: '/spec/http/0/route/0/weight', value: 90 },
+        { op: 'replace', path: '/spec/http/0/route/1/weight', value: 10 },
+      ],
       contentType: 'application/json-patch+json',
     });
     expect(patched.status).toBe(200);
@@ -123,9 +129,15 @@ describe('server-side apply', () => {
     expect(refused.status).toBe(409);
     const status = refused.json();
     expect(status).toMatchObject({ kind: 'Status', status: 'Failure', reason: 'Conflict', code: 409 });
-    expect(status.message).toBe(`Apply failed with 1 conflict: conflict with "progressive-delivery" using networking.istio.io/v1 at ${mine.time}: .spec.http`);
+    expect(status.message).toBe(
+      `Apply failed with 1 conflict: conflict with "progressive-delivery" using networking.istio.io/v1 at ${mine.time}: .spec.http`,
+    );
     expect(status.details.causes).toEqual([
-      { reason: 'FieldManagerConflict', message: `conflict with "progressive-delivery" using networking.istio.io/v1 at ${mine.time}`, field: '.spec.http' },
+      {
+        reason: 'FieldManagerConflict',
+        message: `conflict with "progressive-delivery" using networking.istio.io/v1 at ${mine.time}`,
+        field: '.spec.http',
+      },
     ]);
 
     // With force (what Argo CD and Flux send), the weights go back and the ownership with them.
@@ -137,7 +149,11 @@ describe('server-side apply', () => {
 
   it('lists several conflicts grouped by manager', async () => {
     await apply(vsPath('multi'), virtualService('multi', 100), 'fieldManager=flux');
-    const refused = await apply(vsPath('multi'), { ...virtualService('multi', 50), spec: { hosts: ['other'], http: virtualService('multi', 50).spec.http } }, 'fieldManager=me');
+    const refused = await apply(
+      vsPath('multi'),
+      { ...virtualService('multi', 50), spec: { hosts: ['other'], http: virtualService('multi', 50).spec.http } },
+      'fieldManager=me',
+    );
     expect(refused.status).toBe(409);
     expect(refused.json().message).toBe('Apply failed with 2 conflicts: conflicts with "flux":\n- .spec.hosts\n- .spec.http');
   });
@@ -145,9 +161,14 @@ describe('server-side apply', () => {
   it('requires fieldManager for apply and refuses force on other patches', async () => {
     const missing = await apply(vsPath('none'), virtualService('none', 100), '');
     expect(missing.status).toBe(422);
-    expect(missing.json().message).toBe('PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch');
+    expect(missing.json().message).toBe(
+      'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
+    );
     await apply(vsPath('forced'), virtualService('forced', 100), 'fieldManager=a');
-    const force = await request(h.cluster, 'PATCH', `${vsPath('forced')}?force=true`, { body: { metadata: { labels: { a: 'b' } } }, contentType: 'application/merge-patch+json' });
+    const force = await request(h.cluster, 'PATCH', `${vsPath('forced')}?force=true`, {
+      body: { metadata: { labels: { a: 'b' } } },
+      contentType: 'application/merge-patch+json',
+    });
     expect(force.status).toBe(422);
     expect(force.json().message).toBe('PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: may not be specified for non-apply patch');
   });

@@ -16,7 +16,17 @@ import { parse as parseYaml } from 'yaml';
 import { ApiError, errors, type StatusCause } from './status.js';
 import type { ResourceType } from './resources.js';
 import { deepCopy, deepEqual, nowTimestamp, type KubeObject } from './store.js';
-import { compare, decodeEntries, encodeEntries, FieldSet, fieldSetOf, pathString, sameManager, type FieldPath, type Manager } from './managed-fields.js';
+import {
+  compare,
+  decodeEntries,
+  encodeEntries,
+  FieldSet,
+  fieldSetOf,
+  pathString,
+  sameManager,
+  type FieldPath,
+  type Manager,
+} from './managed-fields.js';
 
 /** What a write request says about its writer (query parameters and headers). */
 export interface WriteContext {
@@ -45,8 +55,10 @@ export const APPLY_PATCH_TYPES = ['application/apply-patch+yaml', 'application/a
 export function checkPatchOptions(patchType: string, fieldManager: string | undefined, force: string | null | undefined): void {
   const causes: StatusCause[] = [];
   const apply = APPLY_PATCH_TYPES.includes(patchType);
-  if (!apply && force != null) causes.push({ reason: 'FieldValueForbidden', message: 'Forbidden: may not be specified for non-apply patch', field: 'force' });
-  if (apply && !fieldManager) causes.push({ reason: 'FieldValueRequired', message: 'Required value: is required for apply patch', field: 'fieldManager' });
+  if (!apply && force != null)
+    causes.push({ reason: 'FieldValueForbidden', message: 'Forbidden: may not be specified for non-apply patch', field: 'force' });
+  if (apply && !fieldManager)
+    causes.push({ reason: 'FieldValueRequired', message: 'Required value: is required for apply patch', field: 'fieldManager' });
   if (fieldManager && fieldManager.length > 128) {
     causes.push({ reason: 'FieldValueTooLong', message: 'Too long: may not be more than 128 bytes', field: 'fieldManager' });
   }
@@ -60,7 +72,8 @@ export function decodeApplyBody(text: string): Record<string, any> {
   } catch (err) {
     throw errors.badRequest(`error decoding YAML: ${(err as Error).message}`);
   }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw errors.badRequest('error decoding YAML: the applied configuration is not an object');
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw errors.badRequest('error decoding YAML: the applied configuration is not an object');
   return parsed as Record<string, any>;
 }
 
@@ -212,7 +225,13 @@ export function serverSideApply(args: {
   for (const p of dropped.paths().sort((a, b) => b.length - a.length)) removePath(merged, p);
 
   // A no-op apply keeps the entry's time (IgnoreManagedFieldsTimestampsTransformer).
-  const unchanged = !!mine && changed.size === 0 && conflicts.length === 0 && dropped.size === 0 && applied.minus(previously).size === 0 && previously.minus(applied).size === 0;
+  const unchanged =
+    !!mine &&
+    changed.size === 0 &&
+    conflicts.length === 0 &&
+    dropped.size === 0 &&
+    applied.minus(previously).size === 0 &&
+    previously.minus(applied).size === 0;
   const next = managers.filter((m) => m !== mine);
   next.push({ ...me, time: unchanged ? mine!.time : nowTimestamp(), set: applied });
   merged.metadata.managedFields = encodeEntries(next);

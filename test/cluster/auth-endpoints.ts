@@ -68,7 +68,9 @@ function checkKind(body: any, apiVersion: string, kind: string): void {
     throw errors.badRequest(`the API version in the data (${body.apiVersion}) does not match the expected API version (${apiVersion})`);
   }
   if (body.kind !== undefined && body.kind !== kind) {
-    throw errors.badRequest(`${kind} in version "${apiVersion.split('/')[1]}" cannot be handled as a ${kind}: kind "${body.kind}" does not match`);
+    throw errors.badRequest(
+      `${kind} in version "${apiVersion.split('/')[1]}" cannot be handled as a ${kind}: kind "${body.kind}" does not match`,
+    );
   }
 }
 
@@ -79,7 +81,12 @@ const invalidValue = (field: string, value: unknown, detail: string): StatusCaus
 });
 
 function userInfoJson(user: UserInfo): object {
-  return { username: user.username, ...(user.uid ? { uid: user.uid } : {}), groups: user.groups, ...(user.extra ? { extra: user.extra } : {}) };
+  return {
+    username: user.username,
+    ...(user.uid ? { uid: user.uid } : {}),
+    groups: user.groups,
+    ...(user.extra ? { extra: user.extra } : {}),
+  };
 }
 
 /** authorizationutil.ResourceAttributesFrom / NonResourceAttributesFrom. */
@@ -87,18 +94,37 @@ function attributesOf(spec: any): Attributes {
   if (spec.resourceAttributes) {
     const r = spec.resourceAttributes;
     return {
-      isResourceRequest: true, path: '', verb: r.verb ?? '', apiGroup: r.group ?? '', apiVersion: r.version ?? '',
-      namespace: r.namespace ?? '', resource: r.resource ?? '', subresource: r.subresource ?? '', name: r.name ?? '',
+      isResourceRequest: true,
+      path: '',
+      verb: r.verb ?? '',
+      apiGroup: r.group ?? '',
+      apiVersion: r.version ?? '',
+      namespace: r.namespace ?? '',
+      resource: r.resource ?? '',
+      subresource: r.subresource ?? '',
+      name: r.name ?? '',
     };
   }
   const n = spec.nonResourceAttributes;
-  return { isResourceRequest: false, path: n.path ?? '', verb: n.verb ?? '', apiGroup: '', apiVersion: '', namespace: '', resource: '', subresource: '', name: '' };
+  return {
+    isResourceRequest: false,
+    path: n.path ?? '',
+    verb: n.verb ?? '',
+    apiGroup: '',
+    apiVersion: '',
+    namespace: '',
+    resource: '',
+    subresource: '',
+    name: '',
+  };
 }
 
 /** ValidateSelfSubjectAccessReviewSpec: exactly one of resourceAttributes and nonResourceAttributes. */
 function attributeCauses(spec: any): StatusCause[] {
   if (spec?.resourceAttributes && spec?.nonResourceAttributes) {
-    return [invalidValue('spec.nonResourceAttributes', spec.nonResourceAttributes, 'cannot be specified in combination with resourceAttributes')];
+    return [
+      invalidValue('spec.nonResourceAttributes', spec.nonResourceAttributes, 'cannot be specified in combination with resourceAttributes'),
+    ];
   }
   if (!spec?.resourceAttributes && !spec?.nonResourceAttributes) {
     return [invalidValue('spec.resourceAttributes', null, 'exactly one of nonResourceAttributes or resourceAttributes must be specified')];
@@ -115,9 +141,14 @@ export class AuthEndpoints {
     const group = info.apiGroup;
     const isToken = group === '' && info.apiVersion === 'v1' && info.resource === 'serviceaccounts' && info.subresource === 'token';
     const isReview =
-      info.apiVersion === 'v1' && info.subresource === '' && info.name === '' &&
+      info.apiVersion === 'v1' &&
+      info.subresource === '' &&
+      info.name === '' &&
       ((group === 'authentication.k8s.io' && ['selfsubjectreviews', 'tokenreviews'].includes(info.resource)) ||
-        (group === 'authorization.k8s.io' && ['selfsubjectaccessreviews', 'selfsubjectrulesreviews', 'subjectaccessreviews', 'localsubjectaccessreviews'].includes(info.resource)));
+        (group === 'authorization.k8s.io' &&
+          ['selfsubjectaccessreviews', 'selfsubjectrulesreviews', 'subjectaccessreviews', 'localsubjectaccessreviews'].includes(
+            info.resource,
+          )));
     if (!isToken && !isReview) return false;
     if (req.method !== 'POST') throw errors.methodNotAllowed(req.method ?? '');
     const body = await readBody(req);
@@ -165,10 +196,17 @@ export class AuthEndpoints {
       const obj = this.deps.store.peek(type, namespace, String(ref.name ?? ''));
       if (!obj) throw errors.notFound(type.plural, '', String(ref.name ?? ''));
       if (ref.kind === 'Pod' && obj.spec?.serviceAccountName !== name) {
-        throw errors.badRequest(`cannot bind token for serviceaccount ${JSON.stringify(name)} to pod running with serviceaccount ${JSON.stringify(obj.spec?.serviceAccountName ?? '')}`);
+        throw errors.badRequest(
+          `cannot bind token for serviceaccount ${JSON.stringify(name)} to pod running with serviceaccount ${JSON.stringify(obj.spec?.serviceAccountName ?? '')}`,
+        );
       }
       if (ref.uid && ref.uid !== obj.metadata.uid) {
-        throw new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${ref.kind} ${JSON.stringify(ref.name)}: the UID in the bound object reference (${ref.uid}) does not match the UID in record (${obj.metadata.uid}). The object might have been deleted and then recreated`, { name: ref.name, kind: ref.kind });
+        throw new ApiError(
+          409,
+          'Conflict',
+          `Operation cannot be fulfilled on ${ref.kind} ${JSON.stringify(ref.name)}: the UID in the bound object reference (${ref.uid}) does not match the UID in record (${obj.metadata.uid}). The object might have been deleted and then recreated`,
+          { name: ref.name, kind: ref.kind },
+        );
       }
       bound = { kind: ref.kind, name: obj.metadata.name, uid: obj.metadata.uid };
     }
@@ -196,7 +234,10 @@ export class AuthEndpoints {
   private tokenReview(body: any): object {
     checkKind(body, 'authentication.k8s.io/v1', 'TokenReview');
     const token = String(body.spec?.token ?? '');
-    if (token === '') throw errors.invalid('TokenReview', 'authentication.k8s.io', '', [{ reason: 'FieldValueRequired', message: 'Required value: token must be specified', field: 'spec.token' }]);
+    if (token === '')
+      throw errors.invalid('TokenReview', 'authentication.k8s.io', '', [
+        { reason: 'FieldValueRequired', message: 'Required value: token must be specified', field: 'spec.token' },
+      ]);
     const user = this.deps.authenticator.fromToken(token);
     const status = user
       ? { authenticated: true, user: userInfoJson(user), audiences: this.deps.tokens.audiences }
@@ -226,13 +267,20 @@ export class AuthEndpoints {
     checkKind(body, 'authorization.k8s.io/v1', kind);
     const spec = body.spec ?? {};
     const causes = attributeCauses(spec);
-    if (!spec.user && !(spec.groups?.length > 0)) causes.push(invalidValue('spec.user', spec.user ?? '', 'at least one of user or group must be specified'));
-    if (namespace !== undefined && spec.nonResourceAttributes) causes.push(invalidValue('spec.nonResourceAttributes', spec.nonResourceAttributes, 'disallowed on this kind of request'));
+    if (!spec.user && !(spec.groups?.length > 0))
+      causes.push(invalidValue('spec.user', spec.user ?? '', 'at least one of user or group must be specified'));
+    if (namespace !== undefined && spec.nonResourceAttributes)
+      causes.push(invalidValue('spec.nonResourceAttributes', spec.nonResourceAttributes, 'disallowed on this kind of request'));
     if (causes.length) throw errors.invalid(kind, 'authorization.k8s.io', '', causes);
     if (namespace !== undefined && (spec.resourceAttributes?.namespace ?? '') !== namespace) {
       throw errors.badRequest(`spec.resourceAttributes.namespace must match namespace: ${namespace}`);
     }
-    const user: UserInfo = { username: spec.user ?? '', ...(spec.uid ? { uid: spec.uid } : {}), groups: spec.groups ?? [], ...(spec.extra ? { extra: spec.extra } : {}) };
+    const user: UserInfo = {
+      username: spec.user ?? '',
+      ...(spec.uid ? { uid: spec.uid } : {}),
+      groups: spec.groups ?? [],
+      ...(spec.extra ? { extra: spec.extra } : {}),
+    };
     return this.review(kind, body, spec, user);
   }
 
@@ -244,8 +292,15 @@ export class AuthEndpoints {
     const { rules, errors: problems } = this.deps.rbac.rulesFor(user, namespace);
     const resourceRules = rules
       .filter((r) => (r.resources ?? []).length > 0)
-      .map((r) => ({ verbs: r.verbs, ...(r.apiGroups ? { apiGroups: r.apiGroups } : {}), resources: r.resources, ...(r.resourceNames?.length ? { resourceNames: r.resourceNames } : {}) }));
-    const nonResourceRules = rules.filter((r) => (r.nonResourceURLs ?? []).length > 0).map((r) => ({ verbs: r.verbs, nonResourceURLs: r.nonResourceURLs }));
+      .map((r) => ({
+        verbs: r.verbs,
+        ...(r.apiGroups ? { apiGroups: r.apiGroups } : {}),
+        resources: r.resources,
+        ...(r.resourceNames?.length ? { resourceNames: r.resourceNames } : {}),
+      }));
+    const nonResourceRules = rules
+      .filter((r) => (r.nonResourceURLs ?? []).length > 0)
+      .map((r) => ({ verbs: r.verbs, nonResourceURLs: r.nonResourceURLs }));
     return {
       kind: 'SelfSubjectRulesReview',
       apiVersion: 'authorization.k8s.io/v1',

@@ -76,7 +76,12 @@ const SPECS: Record<string, (buf: Buffer) => Record<string, any>> = {
 export function decodeAuthProtobuf(body: Buffer): Record<string, any> {
   const { apiVersion, kind, raw } = decodeEnvelope(body);
   const spec = SPECS[kind];
-  if (!spec) throw new ApiError(415, 'UnsupportedMediaType', `the test cluster does not decode protobuf bodies of ${kind || 'this kind'} here; send JSON`);
+  if (!spec)
+    throw new ApiError(
+      415,
+      'UnsupportedMediaType',
+      `the test cluster does not decode protobuf bodies of ${kind || 'this kind'} here; send JSON`,
+    );
   const obj: Record<string, any> = { apiVersion, kind };
   for (const f of fields(raw)) {
     if (f.no === 1) obj.metadata = objectMeta(f.value as Buffer);

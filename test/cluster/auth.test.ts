@@ -14,7 +14,15 @@ let h: KubectlHarness;
 
 const serviceAccount = (namespace: string, name: string) => ({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace } });
 const claimsOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString('utf8'));
-const UNAUTHORIZED = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Unauthorized', reason: 'Unauthorized', code: 401 };
+const UNAUTHORIZED = {
+  kind: 'Status',
+  apiVersion: 'v1',
+  metadata: {},
+  status: 'Failure',
+  message: 'Unauthorized',
+  reason: 'Unauthorized',
+  code: 401,
+};
 
 beforeAll(async () => {
   h = await startKubectlHarness({ podReadyDelayMs: 20 });
@@ -50,7 +58,11 @@ describe('TokenRequest (kubectl create token)', () => {
     });
     expect(res.status).toBe(201);
     const body = res.json();
-    expect(body).toMatchObject({ kind: 'TokenRequest', apiVersion: 'authentication.k8s.io/v1', spec: { expirationSeconds: 3600, audiences: ['https://kubernetes.default.svc.cluster.local'] } });
+    expect(body).toMatchObject({
+      kind: 'TokenRequest',
+      apiVersion: 'authentication.k8s.io/v1',
+      spec: { expirationSeconds: 3600, audiences: ['https://kubernetes.default.svc.cluster.local'] },
+    });
     const claims = claimsOf(body.status.token);
     expect(claims.exp - claims.iat).toBe(3600);
     expect(claims.iat).toBeGreaterThanOrEqual(before);
@@ -88,7 +100,11 @@ describe('token expiry and revocation', () => {
     try {
       await cluster.apply([serviceAccount('shop', 'deployer')]);
       const token = cluster.createToken('shop', 'deployer', { expirationSeconds: 600 });
-      const whoami = () => request(cluster, 'POST', '/apis/authentication.k8s.io/v1/selfsubjectreviews', { token, body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } });
+      const whoami = () =>
+        request(cluster, 'POST', '/apis/authentication.k8s.io/v1/selfsubjectreviews', {
+          token,
+          body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' },
+        });
       expect((await whoami()).status).toBe(201);
       cluster.advanceTime(600_000 + 59_000);
       expect((await whoami()).status).toBe(201);
@@ -129,7 +145,14 @@ describe('token expiry and revocation', () => {
   });
 
   it('a token bound to a Pod (kubectl create token --bound-object-kind Pod) lives only as long as the Pod', async () => {
-    await h.cluster.apply([{ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'runner', namespace: 'shop' }, spec: { serviceAccountName: 'deployer', containers: [{ name: 'c', image: 'runner:1' }] } }]);
+    await h.cluster.apply([
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'runner', namespace: 'shop' },
+        spec: { serviceAccountName: 'deployer', containers: [{ name: 'c', image: 'runner:1' }] },
+      },
+    ]);
     const r = await h.kubectl(['create', 'token', 'deployer', '-n', 'shop', '--bound-object-kind', 'Pod', '--bound-object-name', 'runner']);
     expect(r.stderr).toBe('');
     const token = r.stdout.trim();
@@ -139,9 +162,28 @@ describe('token expiry and revocation', () => {
     expect((await h.kubectl(['delete', 'pod', 'runner', '-n', 'shop'])).code).toBe(0);
     expect((await request(h.cluster, 'GET', '/apis', { token })).status).toBe(401);
     // A Pod that runs as another ServiceAccount cannot be bound (token.go).
-    await h.cluster.apply([{ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'other', namespace: 'shop' }, spec: { serviceAccountName: 'builder', containers: [{ name: 'c', image: 'x:1' }] } }]);
-    const refused = await h.kubectl(['create', 'token', 'deployer', '-n', 'shop', '--bound-object-kind', 'Pod', '--bound-object-name', 'other']);
-    expect(refused.stderr).toBe('error: failed to create token: cannot bind token for serviceaccount "deployer" to pod running with serviceaccount "builder"\n');
+    await h.cluster.apply([
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'other', namespace: 'shop' },
+        spec: { serviceAccountName: 'builder', containers: [{ name: 'c', image: 'x:1' }] },
+      },
+    ]);
+    const refused = await h.kubectl([
+      'create',
+      'token',
+      'deployer',
+      '-n',
+      'shop',
+      '--bound-object-kind',
+      'Pod',
+      '--bound-object-name',
+      'other',
+    ]);
+    expect(refused.stderr).toBe(
+      'error: failed to create token: cannot bind token for serviceaccount "deployer" to pod running with serviceaccount "builder"\n',
+    );
   });
 
   it('refuses a forged, a foreign, a garbage and a missing token with 401', async () => {
@@ -167,7 +209,11 @@ describe('token expiry and revocation', () => {
   it('TokenReview tells a valid token from an expired one', async () => {
     const token = h.cluster.createToken('shop', 'deployer');
     const review = async (t: string) =>
-      (await request(h.cluster, 'POST', '/apis/authentication.k8s.io/v1/tokenreviews', { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token: t } } })).json().status;
+      (
+        await request(h.cluster, 'POST', '/apis/authentication.k8s.io/v1/tokenreviews', {
+          body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token: t } },
+        })
+      ).json().status;
     expect(await review(token)).toMatchObject({ authenticated: true, user: { username: 'system:serviceaccount:shop:deployer' } });
     expect((await review('nope')).authenticated).toBeUndefined();
   });
@@ -184,9 +230,14 @@ describe('client certificates and the admin token', () => {
     // client-node: authenticated (no 401), then refused by RBAC (403) since jane has no Role yet.
     const kc = new KubeConfig();
     kc.loadFromString(kubeconfig);
-    const err: any = await kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: 'shop' }).catch((e) => e);
+    const err: any = await kc
+      .makeApiClient(CoreV1Api)
+      .listNamespacedPod({ namespace: 'shop' })
+      .catch((e) => e);
     expect(err.code).toBe(403);
-    expect(JSON.parse(err.body).message).toBe('pods is forbidden: User "jane" cannot list resource "pods" in API group "" in the namespace "shop"');
+    expect(JSON.parse(err.body).message).toBe(
+      'pods is forbidden: User "jane" cannot list resource "pods" in API group "" in the namespace "shop"',
+    );
   });
 
   it('a certificate from another CA is not an identity: 401 without a token', async () => {
@@ -203,14 +254,22 @@ describe('client certificates and the admin token', () => {
 
   it('a certificate in system:masters may do anything, like the admin token', async () => {
     const { cert, key } = h.cluster.issueClientCertificate('root', ['system:masters']);
-    const r = await h.kubectlWith(h.cluster.kubeconfigFor({ clientCertificate: cert, clientKey: key }), ['get', 'namespaces', '-o', 'name']);
+    const r = await h.kubectlWith(h.cluster.kubeconfigFor({ clientCertificate: cert, clientKey: key }), [
+      'get',
+      'namespaces',
+      '-o',
+      'name',
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('namespace/shop');
   });
 
   it('the admin token is kubernetes-admin in system:masters', async () => {
     const r = await h.kubectl(['auth', 'whoami', '-o', 'json']);
-    expect(JSON.parse(r.stdout).status.userInfo).toEqual({ username: 'kubernetes-admin', groups: ['system:masters', 'system:authenticated'] });
+    expect(JSON.parse(r.stdout).status.userInfo).toEqual({
+      username: 'kubernetes-admin',
+      groups: ['system:masters', 'system:authenticated'],
+    });
   });
 
   it('kubeconfigFor writes token, tokenFile, client certificate and exec users', () => {

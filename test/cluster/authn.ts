@@ -71,7 +71,10 @@ export class Authenticator {
     // claims.go: the ServiceAccount (and a bound Pod or Secret) must still exist with the uid in the token.
     const sa = this.opts.store.peek(SERVICE_ACCOUNT, k8s.namespace, k8s.serviceaccount.name);
     if (!sa || sa.metadata.uid !== k8s.serviceaccount.uid) return undefined;
-    for (const [type, ref] of [[POD, k8s.pod], [SECRET, k8s.secret]] as const) {
+    for (const [type, ref] of [
+      [POD, k8s.pod],
+      [SECRET, k8s.secret],
+    ] as const) {
       if (!ref) continue;
       const bound = this.opts.store.peek(type, k8s.namespace, ref.name);
       if (!bound || bound.metadata.uid !== ref.uid) return undefined;

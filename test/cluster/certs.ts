@@ -102,7 +102,10 @@ export function selfSignedCertificate(): TlsMaterial {
   );
   const signature = sign('sha256', tbs, privateKey);
   const der = seq(tbs, ecdsaWithSha256, tlv(0x03, Buffer.concat([Buffer.from([0]), signature])));
-  const b64 = der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
+  const b64 = der
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '');
   cached = {
     key: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
     cert: `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`,
@@ -111,7 +114,10 @@ export function selfSignedCertificate(): TlsMaterial {
 }
 
 function pem(der: Buffer): string {
-  const b64 = der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
+  const b64 = der
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '');
   return `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`;
 }
 
@@ -171,6 +177,13 @@ export function issueClientCertificate(ca: CertificateAuthority, user: string, g
     extension('2.5.29.15', true, tlv(0x03, Buffer.from([0x07, 0x80]))), // keyUsage digitalSignature
     extension('2.5.29.37', false, seq(oid('1.3.6.1.5.5.7.3.2'))), // extKeyUsage clientAuth
   );
-  const der = signCertificate(ca.key, ca.subject, subjectName(user, groups), publicKey.export({ type: 'spki', format: 'der' }), extensions, 365);
+  const der = signCertificate(
+    ca.key,
+    ca.subject,
+    subjectName(user, groups),
+    publicKey.export({ type: 'spki', format: 'der' }),
+    extensions,
+    365,
+  );
   return { cert: pem(der), key: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string };
 }

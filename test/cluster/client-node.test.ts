@@ -77,12 +77,21 @@ describe('client-node against the test cluster', () => {
 
     const dup = await failure(core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'settings' } } }));
     expect(dup.code).toBe(409);
-    expect(dup.body).toMatchObject({ kind: 'Status', status: 'Failure', reason: 'AlreadyExists', message: 'configmaps "settings" already exists' });
+    expect(dup.body).toMatchObject({
+      kind: 'Status',
+      status: 'Failure',
+      reason: 'AlreadyExists',
+      message: 'configmaps "settings" already exists',
+    });
 
     await core.deleteNamespacedConfigMap({ name: 'settings', namespace: ns });
     const gone = await failure(core.readNamespacedConfigMap({ name: 'settings', namespace: ns }));
     expect(gone.code).toBe(404);
-    expect(gone.body).toMatchObject({ reason: 'NotFound', message: 'configmaps "settings" not found', details: { name: 'settings', kind: 'configmaps' } });
+    expect(gone.body).toMatchObject({
+      reason: 'NotFound',
+      message: 'configmaps "settings" not found',
+      details: { name: 'settings', kind: 'configmaps' },
+    });
   });
 
   it('answers 409 Conflict to a write with a stale resourceVersion', async () => {
@@ -98,7 +107,8 @@ describe('client-node against the test cluster', () => {
       kind: 'Status',
       status: 'Failure',
       reason: 'Conflict',
-      message: 'Operation cannot be fulfilled on configmaps "conflict": the object has been modified; please apply your changes to the latest version and try again',
+      message:
+        'Operation cannot be fulfilled on configmaps "conflict": the object has been modified; please apply your changes to the latest version and try again',
       details: { name: 'conflict', kind: 'configmaps' },
     });
     expect(cluster.get('v1', 'ConfigMap', ns, 'conflict').data).toEqual({ v: '1' });
@@ -151,13 +161,20 @@ describe('client-node against the test cluster', () => {
     expect(statusWrite.metadata?.generation).toBe(2);
 
     // The controller catches up and reports the rollout.
-    const done = await waitFor(async () => {
-      const d = await apps.readNamespacedDeployment({ name: 'gen', namespace: ns });
-      return d.status?.observedGeneration === 2 && d.status.availableReplicas === 2 ? d : undefined;
-    }, 5000, 'deployment available');
+    const done = await waitFor(
+      async () => {
+        const d = await apps.readNamespacedDeployment({ name: 'gen', namespace: ns });
+        return d.status?.observedGeneration === 2 && d.status.availableReplicas === 2 ? d : undefined;
+      },
+      5000,
+      'deployment available',
+    );
     const progressing = done.status?.conditions?.find((c) => c.type === 'Progressing');
     expect(progressing).toMatchObject({ status: 'True', reason: 'NewReplicaSetAvailable' });
-    expect(done.status?.conditions?.find((c) => c.type === 'Available')).toMatchObject({ status: 'True', reason: 'MinimumReplicasAvailable' });
+    expect(done.status?.conditions?.find((c) => c.type === 'Available')).toMatchObject({
+      status: 'True',
+      reason: 'MinimumReplicasAvailable',
+    });
   });
 
   it('rejects a failed JSON patch test with 422 and leaves the object alone', async () => {
@@ -181,7 +198,14 @@ describe('client-node against the test cluster', () => {
     expect(cluster.get('v1', 'ConfigMap', ns, 'guarded').data).toEqual({ owner: 'a' });
 
     const ok = await core.patchNamespacedConfigMap(
-      { name: 'guarded', namespace: ns, body: [{ op: 'test', path: '/data/owner', value: 'a' }, { op: 'replace', path: '/data/owner', value: 'c' }] },
+      {
+        name: 'guarded',
+        namespace: ns,
+        body: [
+          { op: 'test', path: '/data/owner', value: 'a' },
+          { op: 'replace', path: '/data/owner', value: 'c' },
+        ],
+      },
       patchAs(PatchStrategy.JsonPatch),
     );
     expect(ok.data).toEqual({ owner: 'c' });
@@ -262,7 +286,12 @@ describe('client-node against the test cluster', () => {
 
   it('feeds a client-node informer (list, then watch from the list resourceVersion)', async () => {
     await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'inf-1', labels: { inf: 'y' } } } });
-    const informer = makeInformer(kc, `/api/v1/namespaces/${ns}/configmaps`, () => core.listNamespacedConfigMap({ namespace: ns, labelSelector: 'inf=y' }), 'inf=y');
+    const informer = makeInformer(
+      kc,
+      `/api/v1/namespaces/${ns}/configmaps`,
+      () => core.listNamespacedConfigMap({ namespace: ns, labelSelector: 'inf=y' }),
+      'inf=y',
+    );
     const seen: string[] = [];
     informer.on(ADD, (o: V1ConfigMap) => seen.push(`add:${o.metadata!.name}`));
     informer.on(UPDATE, (o: V1ConfigMap) => seen.push(`update:${o.metadata!.name}`));
@@ -284,16 +313,33 @@ describe('client-node against the test cluster', () => {
       metadata: { name: 'shop' },
       spec: { hosts: ['shop'], http: [{ route: [{ destination: { host: 'shop-stable' }, weight: 100 }] }] },
     };
-    await custom.createNamespacedCustomObject({ group: 'networking.istio.io', version: 'v1', namespace: ns, plural: 'virtualservices', body: vs });
+    await custom.createNamespacedCustomObject({
+      group: 'networking.istio.io',
+      version: 'v1',
+      namespace: ns,
+      plural: 'virtualservices',
+      body: vs,
+    });
     const viaBeta: any = await custom.getNamespacedCustomObject({
-      group: 'networking.istio.io', version: 'v1beta1', namespace: ns, plural: 'virtualservices', name: 'shop',
+      group: 'networking.istio.io',
+      version: 'v1beta1',
+      namespace: ns,
+      plural: 'virtualservices',
+      name: 'shop',
     });
     expect(viaBeta.apiVersion).toBe('networking.istio.io/v1beta1');
     expect(viaBeta.spec.hosts).toEqual(['shop']);
 
     const refused = await failure(
       custom.patchNamespacedCustomObject(
-        { group: 'networking.istio.io', version: 'v1', namespace: ns, plural: 'virtualservices', name: 'shop', body: { spec: { hosts: ['x'] } } },
+        {
+          group: 'networking.istio.io',
+          version: 'v1',
+          namespace: ns,
+          plural: 'virtualservices',
+          name: 'shop',
+          body: { spec: { hosts: ['x'] } },
+        },
         patchAs(PatchStrategy.StrategicMergePatch),
       ),
     );
@@ -302,7 +348,11 @@ describe('client-node against the test cluster', () => {
 
     const patched: any = await custom.patchNamespacedCustomObject(
       {
-        group: 'networking.istio.io', version: 'v1', namespace: ns, plural: 'virtualservices', name: 'shop',
+        group: 'networking.istio.io',
+        version: 'v1',
+        namespace: ns,
+        plural: 'virtualservices',
+        name: 'shop',
         body: [{ op: 'replace', path: '/spec/http/0/route/0/weight', value: 90 }],
       },
       patchAs(PatchStrategy.JsonPatch),
@@ -315,7 +365,13 @@ describe('client-node against the test cluster', () => {
     await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'faulty' } } });
     const read = () => core.readNamespacedConfigMap({ name: 'faulty', namespace: ns });
 
-    const throttle = cluster.faults.add({ method: 'GET', path: '/api/v1/namespaces/default/configmaps/faulty', status: 429, retryAfterSeconds: 2, times: 1 });
+    const throttle = cluster.faults.add({
+      method: 'GET',
+      path: '/api/v1/namespaces/default/configmaps/faulty',
+      status: 429,
+      retryAfterSeconds: 2,
+      times: 1,
+    });
     const throttled = await failure(read());
     expect(throttled.code).toBe(429);
     expect(throttled.headers['retry-after']).toBe('2');
@@ -363,7 +419,9 @@ describe('client-node against the test cluster', () => {
     controller.abort();
     // ReplicaSetUpdated may show up in between, as progress is made.
     expect(milestones()).toEqual(['NewReplicaSetCreated', 'NewReplicaSetAvailable', 'NewReplicaSetCreated', 'NewReplicaSetAvailable']);
-    expect(new Set(reasons)).toEqual(new Set([...reasons].filter((r) => ['NewReplicaSetCreated', 'ReplicaSetUpdated', 'NewReplicaSetAvailable'].includes(r))));
+    expect(new Set(reasons)).toEqual(
+      new Set([...reasons].filter((r) => ['NewReplicaSetCreated', 'ReplicaSetUpdated', 'NewReplicaSetAvailable'].includes(r))),
+    );
     const d = await apps.readNamespacedDeployment({ name: 'moving', namespace: ns });
     expect(d.metadata?.annotations?.['deployment.kubernetes.io/revision']).toBe('2');
     expect(d.status).toMatchObject({ observedGeneration: 2, replicas: 2, updatedReplicas: 2, readyReplicas: 2, availableReplicas: 2 });
@@ -375,35 +433,67 @@ describe('client-node against the test cluster', () => {
     const newRS = rs.items.find((r) => r.spec?.replicas === 2)!;
     expect(newRS.metadata?.name).toBe(`moving-${newRS.metadata?.labels?.['pod-template-hash']}`);
     expect(newRS.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'Deployment', name: 'moving', controller: true });
-    const pods = await core.listNamespacedPod({ namespace: ns, labelSelector: `pod-template-hash=${newRS.metadata?.labels?.['pod-template-hash']}` });
+    const pods = await core.listNamespacedPod({
+      namespace: ns,
+      labelSelector: `pod-template-hash=${newRS.metadata?.labels?.['pod-template-hash']}`,
+    });
     expect(pods.items).toHaveLength(2);
     expect(pods.items.every((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))).toBe(true);
   });
 
   it('respects spec.paused and resumes the rollout afterwards', async () => {
     await apps.createNamespacedDeployment({ namespace: ns, body: deployment('pausable', 'app:1', 1) });
-    await waitFor(async () => (await apps.readNamespacedDeployment({ name: 'pausable', namespace: ns })).status?.availableReplicas === 1, 5000, 'available');
-    await apps.patchNamespacedDeployment({ name: 'pausable', namespace: ns, body: { spec: { paused: true } } }, patchAs(PatchStrategy.MergePatch));
+    await waitFor(
+      async () => (await apps.readNamespacedDeployment({ name: 'pausable', namespace: ns })).status?.availableReplicas === 1,
+      5000,
+      'available',
+    );
+    await apps.patchNamespacedDeployment(
+      { name: 'pausable', namespace: ns, body: { spec: { paused: true } } },
+      patchAs(PatchStrategy.MergePatch),
+    );
     await apps.patchNamespacedDeployment(
       { name: 'pausable', namespace: ns, body: [{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'app:2' }] },
       patchAs(PatchStrategy.JsonPatch),
     );
-    const paused = await waitFor(async () => {
-      const d = await apps.readNamespacedDeployment({ name: 'pausable', namespace: ns });
-      return d.status?.observedGeneration === d.metadata?.generation ? d : undefined;
-    }, 5000, 'observed');
-    expect(paused.status?.conditions?.find((c) => c.type === 'Progressing')).toMatchObject({ status: 'Unknown', reason: 'DeploymentPaused' });
+    const paused = await waitFor(
+      async () => {
+        const d = await apps.readNamespacedDeployment({ name: 'pausable', namespace: ns });
+        return d.status?.observedGeneration === d.metadata?.generation ? d : undefined;
+      },
+      5000,
+      'observed',
+    );
+    expect(paused.status?.conditions?.find((c) => c.type === 'Progressing')).toMatchObject({
+      status: 'Unknown',
+      reason: 'DeploymentPaused',
+    });
     expect((await apps.listNamespacedReplicaSet({ namespace: ns, labelSelector: 'app=pausable' })).items).toHaveLength(1);
-    await apps.patchNamespacedDeployment({ name: 'pausable', namespace: ns, body: { spec: { paused: false } } }, patchAs(PatchStrategy.MergePatch));
-    await waitFor(async () => (await apps.listNamespacedReplicaSet({ namespace: ns, labelSelector: 'app=pausable' })).items.length === 2, 5000, 'new RS');
+    await apps.patchNamespacedDeployment(
+      { name: 'pausable', namespace: ns, body: { spec: { paused: false } } },
+      patchAs(PatchStrategy.MergePatch),
+    );
+    await waitFor(
+      async () => (await apps.listNamespacedReplicaSet({ namespace: ns, labelSelector: 'app=pausable' })).items.length === 2,
+      5000,
+      'new RS',
+    );
   });
 
   it('scales through the scale subresource and orphans on propagationPolicy=Orphan', async () => {
     await apps.createNamespacedDeployment({ namespace: ns, body: deployment('orphan', 'app:1', 1) });
-    const scale = await apps.replaceNamespacedDeploymentScale({ name: 'orphan', namespace: ns, body: { metadata: { name: 'orphan' }, spec: { replicas: 3 } } });
+    const scale = await apps.replaceNamespacedDeploymentScale({
+      name: 'orphan',
+      namespace: ns,
+      body: { metadata: { name: 'orphan' }, spec: { replicas: 3 } },
+    });
     expect(scale.spec?.replicas).toBe(3);
     expect(scale.status?.selector).toBe('app=orphan');
-    await waitFor(async () => (await core.listNamespacedPod({ namespace: ns, labelSelector: 'app=orphan' })).items.length === 3, 5000, '3 pods');
+    await waitFor(
+      async () => (await core.listNamespacedPod({ namespace: ns, labelSelector: 'app=orphan' })).items.length === 3,
+      5000,
+      '3 pods',
+    );
     await apps.deleteNamespacedDeployment({ name: 'orphan', namespace: ns, propagationPolicy: 'Orphan' });
     const rs = await apps.listNamespacedReplicaSet({ namespace: ns, labelSelector: 'app=orphan' });
     expect(rs.items).toHaveLength(1);

@@ -30,13 +30,21 @@ function isReady(pod: any): boolean {
 }
 
 async function rolledOut(name: string, timeoutMs = 10_000): Promise<void> {
-  await waitFor(() => {
-    const d = getDeployment(name);
-    const s = d?.status ?? {};
-    const replicas = d?.spec?.replicas ?? 1;
-    return s.observedGeneration === d?.metadata.generation && (s.updatedReplicas ?? 0) === replicas && (s.replicas ?? 0) === replicas
-      && (s.availableReplicas ?? 0) === replicas;
-  }, timeoutMs, `deployment ${name} rolled out`);
+  await waitFor(
+    () => {
+      const d = getDeployment(name);
+      const s = d?.status ?? {};
+      const replicas = d?.spec?.replicas ?? 1;
+      return (
+        s.observedGeneration === d?.metadata.generation &&
+        (s.updatedReplicas ?? 0) === replicas &&
+        (s.replicas ?? 0) === replicas &&
+        (s.availableReplicas ?? 0) === replicas
+      );
+    },
+    timeoutMs,
+    `deployment ${name} rolled out`,
+  );
 }
 
 /** Pods of the Deployment (by app label) counted on every change: the most that ever ran and the fewest Ready. */
@@ -99,7 +107,10 @@ describe('RollingUpdate pacing', () => {
     expect(seen.maxPods).toBe(4);
     expect(seen.minReady).toBe(3);
     const rs = replicaSetsOf('pct').find((x) => x.spec.replicas === 3)!;
-    expect(rs.metadata.annotations).toMatchObject({ 'deployment.kubernetes.io/desired-replicas': '3', 'deployment.kubernetes.io/max-replicas': '4' });
+    expect(rs.metadata.annotations).toMatchObject({
+      'deployment.kubernetes.io/desired-replicas': '3',
+      'deployment.kubernetes.io/max-replicas': '4',
+    });
   });
 
   it('refuses maxSurge and maxUnavailable both 0, as apps validation does', async () => {
@@ -124,10 +135,14 @@ describe('minReadySeconds', () => {
     const d = deployment('minready', 'minready:1', 1);
     Object.assign(d.spec, { minReadySeconds: 2 });
     await h.cluster.apply(d);
-    const readyAt = await waitFor(() => {
-      const rs = replicaSetsOf('minready')[0];
-      return (rs?.status?.readyReplicas ?? 0) === 1 && Date.now();
-    }, 5000, 'pod ready');
+    const readyAt = await waitFor(
+      () => {
+        const rs = replicaSetsOf('minready')[0];
+        return (rs?.status?.readyReplicas ?? 0) === 1 && Date.now();
+      },
+      5000,
+      'pod ready',
+    );
     expect(getDeployment('minready').status.availableReplicas ?? 0).toBe(0);
     await waitFor(() => (getDeployment('minready').status.availableReplicas ?? 0) === 1, 5000, 'available');
     // The Ready condition's lastTransitionTime has whole seconds, so "at least 2s" can come early by < 1s.
@@ -195,7 +210,9 @@ describe('ReplicaSet bookkeeping and kubectl rollout undo', () => {
       await rolledOut('limit');
     }
     await waitFor(() => replicaSetsOf('limit').length === 3, 5000, 'history cleaned up');
-    const revisions = replicaSetsOf('limit').map((rs) => Number(rs.metadata.annotations['deployment.kubernetes.io/revision'])).sort();
+    const revisions = replicaSetsOf('limit')
+      .map((rs) => Number(rs.metadata.annotations['deployment.kubernetes.io/revision']))
+      .sort();
     expect(revisions).toEqual([3, 4, 5]);
   });
 
@@ -204,14 +221,21 @@ describe('ReplicaSet bookkeeping and kubectl rollout undo', () => {
     // NewReplicaSetAvailable) skips progress estimation; sync.go handles a scaling event without it.
     const d = deployment('scaleup', 'scaleup:fail-rollout', 0);
     await h.cluster.apply(d);
-    await waitFor(() => getDeployment('scaleup')?.status?.conditions?.some((c: any) => c.reason === 'NewReplicaSetAvailable'), 5000, 'finished at 0');
+    await waitFor(
+      () => getDeployment('scaleup')?.status?.conditions?.some((c: any) => c.reason === 'NewReplicaSetAvailable'),
+      5000,
+      'finished at 0',
+    );
     const r = await h.kubectl(['scale', 'deployment/scaleup', '--replicas=2']);
     expect(r.code).toBe(0);
     await new Promise((done) => setTimeout(done, 2300)); // past this cluster's 2 s deadline
     const live = getDeployment('scaleup');
     expect(live.status).toMatchObject({ replicas: 2, updatedReplicas: 2 });
     expect(live.status.availableReplicas ?? 0).toBe(0);
-    expect(live.status.conditions.find((c: any) => c.type === 'Progressing')).toMatchObject({ status: 'True', reason: 'NewReplicaSetAvailable' });
+    expect(live.status.conditions.find((c: any) => c.type === 'Progressing')).toMatchObject({
+      status: 'True',
+      reason: 'NewReplicaSetAvailable',
+    });
   });
 
   it('the progress deadline defaults to 600 seconds', async () => {

@@ -12,7 +12,15 @@ import { AGGREGATED_DISCOVERY_CONTENT_TYPE } from './discovery.js';
 
 let h: KubectlHarness;
 
-const NOT_FOUND = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'the server could not find the requested resource', reason: 'NotFound', code: 404 };
+const NOT_FOUND = {
+  kind: 'Status',
+  apiVersion: 'v1',
+  metadata: {},
+  status: 'Failure',
+  message: 'the server could not find the requested resource',
+  reason: 'NotFound',
+  code: 404,
+};
 
 const route = (apiVersion: string) => ({
   apiVersion,
@@ -33,15 +41,28 @@ describe('omitApis', () => {
   it('leaves the group/version out of /apis, /apis/GROUP, aggregated discovery and OpenAPI', async () => {
     const list = (await request(h.cluster, 'GET', '/apis')).json();
     const istio = list.groups.find((g: any) => g.name === 'networking.istio.io');
-    expect(istio).toEqual({ name: 'networking.istio.io', versions: [{ groupVersion: 'networking.istio.io/v1beta1', version: 'v1beta1' }], preferredVersion: { groupVersion: 'networking.istio.io/v1beta1', version: 'v1beta1' } });
+    expect(istio).toEqual({
+      name: 'networking.istio.io',
+      versions: [{ groupVersion: 'networking.istio.io/v1beta1', version: 'v1beta1' }],
+      preferredVersion: { groupVersion: 'networking.istio.io/v1beta1', version: 'v1beta1' },
+    });
     expect(list.groups.map((g: any) => g.name)).not.toContain('gateway.networking.k8s.io');
-    expect((await request(h.cluster, 'GET', '/apis/networking.istio.io')).json().versions).toEqual([{ groupVersion: 'networking.istio.io/v1beta1', version: 'v1beta1' }]);
+    expect((await request(h.cluster, 'GET', '/apis/networking.istio.io')).json().versions).toEqual([
+      { groupVersion: 'networking.istio.io/v1beta1', version: 'v1beta1' },
+    ]);
     expect((await request(h.cluster, 'GET', '/apis/gateway.networking.k8s.io')).json()).toEqual(NOT_FOUND);
     expect((await request(h.cluster, 'GET', '/apis/networking.istio.io/v1')).status).toBe(404);
-    expect((await request(h.cluster, 'GET', '/apis/networking.istio.io/v1beta1')).json().resources.map((r: any) => r.name)).toEqual(['virtualservices', 'virtualservices/status', 'destinationrules', 'destinationrules/status']);
+    expect((await request(h.cluster, 'GET', '/apis/networking.istio.io/v1beta1')).json().resources.map((r: any) => r.name)).toEqual([
+      'virtualservices',
+      'virtualservices/status',
+      'destinationrules',
+      'destinationrules/status',
+    ]);
 
     const aggregated = (await request(h.cluster, 'GET', '/apis', { accept: AGGREGATED_DISCOVERY_CONTENT_TYPE })).json();
-    expect(aggregated.items.find((i: any) => i.metadata.name === 'networking.istio.io').versions.map((v: any) => v.version)).toEqual(['v1beta1']);
+    expect(aggregated.items.find((i: any) => i.metadata.name === 'networking.istio.io').versions.map((v: any) => v.version)).toEqual([
+      'v1beta1',
+    ]);
     expect(aggregated.items.map((i: any) => i.metadata.name)).not.toContain('gateway.networking.k8s.io');
 
     const openapi = Object.keys((await request(h.cluster, 'GET', '/openapi/v3')).json().paths);
@@ -52,18 +73,33 @@ describe('omitApis', () => {
   });
 
   it('answers 404 on the resource paths of an omitted version, serving the objects through the others', async () => {
-    const vs = { apiVersion: 'networking.istio.io/v1beta1', kind: 'VirtualService', metadata: { name: 'web', namespace: 'shop' }, spec: { hosts: ['web'] } };
+    const vs = {
+      apiVersion: 'networking.istio.io/v1beta1',
+      kind: 'VirtualService',
+      metadata: { name: 'web', namespace: 'shop' },
+      spec: { hosts: ['web'] },
+    };
     await h.cluster.apply([vs]);
-    for (const path of ['/apis/networking.istio.io/v1/namespaces/shop/virtualservices', '/apis/networking.istio.io/v1/namespaces/shop/virtualservices/web', '/apis/gateway.networking.k8s.io/v1/namespaces/shop/httproutes', '/apis/gateway.networking.k8s.io/v1beta1/namespaces/shop/httproutes']) {
+    for (const path of [
+      '/apis/networking.istio.io/v1/namespaces/shop/virtualservices',
+      '/apis/networking.istio.io/v1/namespaces/shop/virtualservices/web',
+      '/apis/gateway.networking.k8s.io/v1/namespaces/shop/httproutes',
+      '/apis/gateway.networking.k8s.io/v1beta1/namespaces/shop/httproutes',
+    ]) {
       const res = await request(h.cluster, 'GET', path);
       expect(res.json(), path).toEqual(NOT_FOUND);
     }
-    const patch = await request(h.cluster, 'PATCH', '/apis/networking.istio.io/v1/namespaces/shop/virtualservices/web', { body: { spec: { hosts: ['x'] } }, contentType: 'application/merge-patch+json' });
+    const patch = await request(h.cluster, 'PATCH', '/apis/networking.istio.io/v1/namespaces/shop/virtualservices/web', {
+      body: { spec: { hosts: ['x'] } },
+      contentType: 'application/merge-patch+json',
+    });
     expect(patch.status).toBe(404);
     const old = await request(h.cluster, 'GET', '/apis/networking.istio.io/v1beta1/namespaces/shop/virtualservices/web');
     expect(old.json()).toMatchObject({ apiVersion: 'networking.istio.io/v1beta1', spec: { hosts: ['web'] } });
     // Test setup refuses what the cluster does not serve, too.
-    await expect(h.cluster.apply([route('gateway.networking.k8s.io/v1')])).rejects.toThrow('test cluster does not serve gateway.networking.k8s.io/v1 HTTPRoute');
+    await expect(h.cluster.apply([route('gateway.networking.k8s.io/v1')])).rejects.toThrow(
+      'test cluster does not serve gateway.networking.k8s.io/v1 HTTPRoute',
+    );
     expect(() => h.cluster.get('networking.istio.io/v1', 'VirtualService', 'shop', 'web')).toThrow(/does not serve/);
   });
 
@@ -106,9 +142,19 @@ describe('older versions on a full cluster', () => {
   it('serves ServiceAccounts with the token subresource in discovery, as a real cluster', async () => {
     const list = (await request(h.cluster, 'GET', '/api/v1')).json();
     expect(list.resources.find((r: any) => r.name === 'serviceaccounts/token')).toEqual({
-      name: 'serviceaccounts/token', singularName: '', namespaced: true, group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest', verbs: ['create'],
+      name: 'serviceaccounts/token',
+      singularName: '',
+      namespaced: true,
+      group: 'authentication.k8s.io',
+      version: 'v1',
+      kind: 'TokenRequest',
+      verbs: ['create'],
     });
     const authz = (await request(h.cluster, 'GET', '/apis/authorization.k8s.io/v1')).json();
-    expect(authz.resources.find((r: any) => r.name === 'selfsubjectaccessreviews')).toMatchObject({ namespaced: false, kind: 'SelfSubjectAccessReview', verbs: ['create'] });
+    expect(authz.resources.find((r: any) => r.name === 'selfsubjectaccessreviews')).toMatchObject({
+      namespaced: false,
+      kind: 'SelfSubjectAccessReview',
+      verbs: ['create'],
+    });
   });
 });

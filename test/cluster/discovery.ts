@@ -48,7 +48,11 @@ function typesIn(group: string, version: string, types: ResourceType[]): Resourc
 }
 
 /** What a subresource answers and allows: scale is an autoscaling/v1 Scale, token a TokenRequest (create only). */
-function subresourceFacts(t: ResourceType, version: string, sub: string): { group: string; version: string; kind: string; verbs: string[] } {
+function subresourceFacts(
+  t: ResourceType,
+  version: string,
+  sub: string,
+): { group: string; version: string; kind: string; verbs: string[] } {
   if (sub === 'scale') return { group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] };
   if (sub === 'token') return { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest', verbs: ['create'] };
   return { group: t.group, version, kind: t.kind, verbs: ['get', 'patch', 'update'] };
@@ -71,7 +75,13 @@ export function apiResourceList(group: string, version: string, served: Resource
     resources.push(r);
     for (const sub of t.subresources) {
       const f = subresourceFacts(t, version, sub);
-      const s: Record<string, unknown> = { name: `${t.plural}/${sub}`, singularName: '', namespaced: t.namespaced, kind: f.kind, verbs: f.verbs };
+      const s: Record<string, unknown> = {
+        name: `${t.plural}/${sub}`,
+        singularName: '',
+        namespaced: t.namespaced,
+        kind: f.kind,
+        verbs: f.verbs,
+      };
       if (f.group !== t.group || f.version !== version) Object.assign(s, { group: f.group, version: f.version });
       resources.push(s);
     }
@@ -103,7 +113,12 @@ function aggregatedResources(group: string, version: string, types: ResourceType
 /** Aggregated discovery for /api (core) or /apis (all named groups). */
 export function aggregatedDiscovery(core: boolean, types: ResourceType[] = RESOURCE_TYPES): object {
   const items = core
-    ? [{ metadata: { creationTimestamp: null }, versions: [{ version: 'v1', resources: aggregatedResources('', 'v1', types), freshness: 'Current' }] }]
+    ? [
+        {
+          metadata: { creationTimestamp: null },
+          versions: [{ version: 'v1', resources: aggregatedResources('', 'v1', types), freshness: 'Current' }],
+        },
+      ]
     : groups(types).map((g) => ({
         metadata: { name: g.name, creationTimestamp: null },
         versions: g.versions.map((v) => ({ version: v, resources: aggregatedResources(g.name, v, types), freshness: 'Current' })),

@@ -26,7 +26,15 @@ describe('HTTP semantics', () => {
     for (const token of [null, 'wrong']) {
       const res = await request(cluster, 'GET', '/api/v1/namespaces', { token });
       expect(res.status).toBe(401);
-      expect(res.json()).toEqual({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Unauthorized', reason: 'Unauthorized', code: 401 });
+      expect(res.json()).toEqual({
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: 'Unauthorized',
+        reason: 'Unauthorized',
+        code: 401,
+      });
     }
     expect((await request(cluster, 'GET', '/version', { token: null })).json().gitVersion).toMatch(/^v1\.32\./);
   });
@@ -34,7 +42,11 @@ describe('HTTP semantics', () => {
   it('serves legacy and aggregated discovery with short names and subresources', async () => {
     const core = (await request(cluster, 'GET', '/api/v1')).json();
     const deployments = (await request(cluster, 'GET', '/apis/apps/v1')).json().resources;
-    expect(core.resources.find((r: any) => r.name === 'services')).toMatchObject({ kind: 'Service', namespaced: true, shortNames: ['svc'] });
+    expect(core.resources.find((r: any) => r.name === 'services')).toMatchObject({
+      kind: 'Service',
+      namespaced: true,
+      shortNames: ['svc'],
+    });
     expect(core.resources.find((r: any) => r.name === 'namespaces')).toMatchObject({ namespaced: false, shortNames: ['ns'] });
     expect(deployments.find((r: any) => r.name === 'deployments')).toMatchObject({ kind: 'Deployment', shortNames: ['deploy'] });
     expect(deployments.find((r: any) => r.name === 'deployments/scale')).toMatchObject({ group: 'autoscaling', kind: 'Scale' });
@@ -59,7 +71,8 @@ describe('HTTP semantics', () => {
 
     await cluster.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'media' } });
     const ssa = await request(cluster, 'PATCH', '/api/v1/namespaces/default/configmaps/media', {
-      body: 'apiVersion: v1', contentType: 'text/plain',
+      body: 'apiVersion: v1',
+      contentType: 'text/plain',
     });
     expect(ssa.status).toBe(415);
     expect(ssa.json()).toMatchObject({ reason: 'UnsupportedMediaType', code: 415 });
@@ -77,7 +90,10 @@ describe('HTTP semantics', () => {
     const lines: string[] = [];
     const started = Date.now();
     await new Promise<void>((resolve, reject) => {
-      const url = new URL('/api/v1/namespaces/default/configmaps?watch=true&fieldSelector=metadata.name%3Dstreamed&allowWatchBookmarks=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&timeoutSeconds=1', cluster.url);
+      const url = new URL(
+        '/api/v1/namespaces/default/configmaps?watch=true&fieldSelector=metadata.name%3Dstreamed&allowWatchBookmarks=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&timeoutSeconds=1',
+        cluster.url,
+      );
       const req = httpsRequest(url, { headers: { authorization: `Bearer ${cluster.token}` }, ca: cluster.caCert }, (res) => {
         let buffer = '';
         res.on('data', (c: Buffer) => {
@@ -94,7 +110,10 @@ describe('HTTP semantics', () => {
     });
     const events = lines.map((l) => JSON.parse(l));
     expect(Date.now() - started).toBeGreaterThanOrEqual(950);
-    expect(events[0]).toMatchObject({ type: 'ADDED', object: { kind: 'ConfigMap', apiVersion: 'v1', metadata: { name: 'streamed' }, data: { a: '1' } } });
+    expect(events[0]).toMatchObject({
+      type: 'ADDED',
+      object: { kind: 'ConfigMap', apiVersion: 'v1', metadata: { name: 'streamed' }, data: { a: '1' } },
+    });
     expect(events[1]).toMatchObject({ type: 'BOOKMARK', object: { metadata: { annotations: { 'k8s.io/initial-events-end': 'true' } } } });
     expect(events.find((e) => e.type === 'MODIFIED')).toMatchObject({ object: { data: { a: '2' } } });
   });
@@ -134,9 +153,13 @@ describe('cli', () => {
       );
       const kubeconfig = join(dir, 'kubeconfig');
       const tsx = join(process.cwd(), 'node_modules', '.bin', 'tsx');
-      const child = spawn(tsx, ['test/cluster/cli.ts', '--port', '0', '--kubeconfig', kubeconfig, '--manifests', dir, '--pod-ready-delay-ms', '5'], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const child = spawn(
+        tsx,
+        ['test/cluster/cli.ts', '--port', '0', '--kubeconfig', kubeconfig, '--manifests', dir, '--pod-ready-delay-ms', '5'],
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       let out = '';
       child.stdout.on('data', (c: Buffer) => (out += c.toString()));
       const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));

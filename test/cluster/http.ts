@@ -49,7 +49,13 @@ export interface HttpContext {
 const PUBLIC_PATHS = new Set(['/version', '/healthz', '/readyz', '/livez']);
 const MAX_BODY_BYTES = 3 * 1024 * 1024;
 
-function sendJson(res: ServerResponse, code: number, body: unknown, contentType = 'application/json', headers: Record<string, string> = {}): void {
+function sendJson(
+  res: ServerResponse,
+  code: number,
+  body: unknown,
+  contentType = 'application/json',
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
   res.writeHead(code, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text), ...headers });
   res.end(text);
@@ -120,7 +126,10 @@ interface ResourceRoute extends Target {
 
 /** Map a resource path to its type, namespace, name and subresource. */
 export function parseResourcePath(pathname: string): ResourceRoute | undefined {
-  const parts = pathname.split('/').filter((p) => p.length > 0).map(decodeURIComponent);
+  const parts = pathname
+    .split('/')
+    .filter((p) => p.length > 0)
+    .map(decodeURIComponent);
   let group: string;
   let version: string;
   let rest: string[];
@@ -189,7 +198,13 @@ async function applyFault(ctx: HttpContext, req: IncomingMessage, res: ServerRes
   if (rule.status !== undefined) {
     const details = rule.retryAfterSeconds !== undefined ? { retryAfterSeconds: rule.retryAfterSeconds } : undefined;
     const headers: Record<string, string> = rule.retryAfterSeconds !== undefined ? { 'Retry-After': String(rule.retryAfterSeconds) } : {};
-    sendJson(res, rule.status, failureStatus(rule.status, reasonForCode(rule.status), messageForCode(rule.status), details), 'application/json', headers);
+    sendJson(
+      res,
+      rule.status,
+      failureStatus(rule.status, reasonForCode(rule.status), messageForCode(rule.status), details),
+      'application/json',
+      headers,
+    );
     return true;
   }
   return false;
@@ -233,9 +248,12 @@ async function serveDiscovery(req: IncomingMessage, res: ServerResponse, path: s
   const parts = path.split('/').filter(Boolean);
   if (parts[0] === 'openapi' && parts[1] === 'v3') {
     const rest = parts.slice(2);
-    const doc = rest[0] === 'api' && rest.length === 2
-      ? openApiV3GroupVersion('', rest[1]!, types)
-      : rest[0] === 'apis' && rest.length === 3 ? openApiV3GroupVersion(rest[1]!, rest[2]!, types) : undefined;
+    const doc =
+      rest[0] === 'api' && rest.length === 2
+        ? openApiV3GroupVersion('', rest[1]!, types)
+        : rest[0] === 'apis' && rest.length === 3
+          ? openApiV3GroupVersion(rest[1]!, rest[2]!, types)
+          : undefined;
     if (!doc) throw errors.pathNotFound();
     sendJson(res, 200, doc);
     return true;
@@ -271,7 +289,13 @@ async function serveResource(
 ): Promise<void> {
   const q = url.searchParams;
   const dryRun = q.getAll('dryRun').includes('All');
-  const writeCtx = { fieldManager: q.get('fieldManager') ?? undefined, force: q.get('force'), userAgent: req.headers['user-agent'], fieldValidation: q.get('fieldValidation') ?? undefined, warnings: [] as string[] };
+  const writeCtx = {
+    fieldManager: q.get('fieldManager') ?? undefined,
+    force: q.get('force'),
+    userAgent: req.headers['user-agent'],
+    fieldValidation: q.get('fieldValidation') ?? undefined,
+    warnings: [] as string[],
+  };
   const t: ResourceType = route.type;
   const isCollection = route.name === undefined;
   const listOpts = { labelSelector: q.get('labelSelector'), fieldSelector: q.get('fieldSelector') };
@@ -290,14 +314,18 @@ async function serveResource(
       watchTarget.name = undefined;
     }
     const timeout = q.get('timeoutSeconds');
-    ctx.watches.serve(watchTarget, {
-      labelSelector: listOpts.labelSelector,
-      fieldSelector,
-      resourceVersion: q.get('resourceVersion'),
-      timeoutSeconds: timeout ? Number(timeout) : undefined,
-      allowWatchBookmarks: boolParam(q, 'allowWatchBookmarks'),
-      sendInitialEvents: boolParam(q, 'sendInitialEvents'),
-    }, res);
+    ctx.watches.serve(
+      watchTarget,
+      {
+        labelSelector: listOpts.labelSelector,
+        fieldSelector,
+        resourceVersion: q.get('resourceVersion'),
+        timeoutSeconds: timeout ? Number(timeout) : undefined,
+        allowWatchBookmarks: boolParam(q, 'allowWatchBookmarks'),
+        sendInitialEvents: boolParam(q, 'sendInitialEvents'),
+      },
+      res,
+    );
     return;
   }
 
@@ -344,4 +372,3 @@ async function serveResource(
       throw errors.methodNotAllowed(method);
   }
 }
-

@@ -16,11 +16,25 @@ const EXTRA_PREFIX = 'impersonate-extra-';
 function headerValues(headers: IncomingHttpHeaders, name: string): string[] {
   const v = headers[name];
   if (v === undefined) return [];
-  return (Array.isArray(v) ? v : [v]).flatMap((x) => x.split(',')).map((x) => x.trim()).filter((x) => x !== '');
+  return (Array.isArray(v) ? v : [v])
+    .flatMap((x) => x.split(','))
+    .map((x) => x.trim())
+    .filter((x) => x !== '');
 }
 
 function impersonate(resource: string, opts: Partial<Attributes> = {}): Attributes {
-  return { isResourceRequest: true, path: '', verb: 'impersonate', apiGroup: '', apiVersion: 'v1', namespace: '', resource, subresource: '', name: '', ...opts };
+  return {
+    isResourceRequest: true,
+    path: '',
+    verb: 'impersonate',
+    apiGroup: '',
+    apiVersion: 'v1',
+    namespace: '',
+    resource,
+    subresource: '',
+    name: '',
+    ...opts,
+  };
 }
 
 /** The user a request acts as: the requester, or whom it impersonates if allowed (403 if not). */
@@ -40,7 +54,12 @@ export function impersonatedUser(requester: UserInfo, headers: IncomingHttpHeade
   const sa = /^system:serviceaccount:([^:]+):([^:]+)$/.exec(username);
   if (sa) {
     checks.push(impersonate('serviceaccounts', { namespace: sa[1]!, name: sa[2]! }));
-    user = groups.length ? { username, groups: [] } : { ...serviceAccountUser(sa[1]!, sa[2]!), groups: serviceAccountUser(sa[1]!, sa[2]!).groups.filter((g) => g !== AUTHENTICATED_GROUP) };
+    user = groups.length
+      ? { username, groups: [] }
+      : {
+          ...serviceAccountUser(sa[1]!, sa[2]!),
+          groups: serviceAccountUser(sa[1]!, sa[2]!).groups.filter((g) => g !== AUTHENTICATED_GROUP),
+        };
   } else {
     checks.push(impersonate('users', { name: username }));
     user = { username, groups: [] };

@@ -89,7 +89,14 @@ describe('kubectl against the test cluster', () => {
     expect(h.cluster.get('apps/v1', 'Deployment', 'default', 'web').metadata.labels).toEqual({ app: 'web', tier: 'frontend' });
 
     // Strategic merge: the container list is merged by name, so the image and ports stay.
-    r = await h.kubectl(['patch', 'deploy', 'web', '--type=strategic', '-p', '{"spec":{"template":{"spec":{"containers":[{"name":"app","env":[{"name":"MODE","value":"x"}]}]}}}}']);
+    r = await h.kubectl([
+      'patch',
+      'deploy',
+      'web',
+      '--type=strategic',
+      '-p',
+      '{"spec":{"template":{"spec":{"containers":[{"name":"app","env":[{"name":"MODE","value":"x"}]}]}}}}',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const c = h.cluster.get('apps/v1', 'Deployment', 'default', 'web').spec.template.spec.containers;
     expect(c).toHaveLength(1);
@@ -139,7 +146,10 @@ describe('kubectl against the test cluster', () => {
 
     r = await h.kubectl(['rollout', 'history', 'deployment/web']);
     expect(r.code, r.stderr).toBe(0);
-    const revisions = r.stdout.split('\n').filter((l) => /^\d+\s/.test(l)).map((l) => Number(l.split(/\s+/)[0]));
+    const revisions = r.stdout
+      .split('\n')
+      .filter((l) => /^\d+\s/.test(l))
+      .map((l) => Number(l.split(/\s+/)[0]));
     expect(revisions.length).toBeGreaterThanOrEqual(3);
 
     r = await h.kubectl(['rollout', 'undo', 'deployment/web', '--to-revision=1']);
@@ -153,7 +163,9 @@ describe('kubectl against the test cluster', () => {
     const active = rs.filter((x: any) => x.spec.replicas > 0);
     expect(active).toHaveLength(1);
     expect(active[0].spec.template.spec.containers[0].image).toBe('nginx:1.25');
-    expect(active[0].metadata.annotations['deployment.kubernetes.io/revision']).toBe(d.metadata.annotations['deployment.kubernetes.io/revision']);
+    expect(active[0].metadata.annotations['deployment.kubernetes.io/revision']).toBe(
+      d.metadata.annotations['deployment.kubernetes.io/revision'],
+    );
 
     r = await h.kubectl(['rollout', 'undo', 'deployment/web', '--to-revision=999']);
     expect(r.code).toBe(1);
@@ -180,7 +192,7 @@ describe('kubectl against the test cluster', () => {
     expect(r.stderr).toContain('Error from server (NotFound): deployments.apps "web" not found');
   });
 
-  it('rejects an invalid object with the server\'s 422 message', async () => {
+  it("rejects an invalid object with the server's 422 message", async () => {
     const bad = deployment('Bad_Name', 'nginx');
     const path = await writeManifest('bad.yaml', [bad]);
     const r = await h.kubectl(['apply', '-f', path]);

@@ -122,7 +122,17 @@ function atomicStruct(kind: string, names: string[]): boolean {
 }
 
 /** Never owned by anyone (stripmeta.go); status goes with the status subresource only. */
-const STRIPPED_META = new Set(['name', 'namespace', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'managedFields', 'selfLink', 'deletionTimestamp']);
+const STRIPPED_META = new Set([
+  'name',
+  'namespace',
+  'uid',
+  'resourceVersion',
+  'generation',
+  'creationTimestamp',
+  'managedFields',
+  'selfLink',
+  'deletionTimestamp',
+]);
 
 /** The parts of an object a write on `subresource` may own: everything but status, or status alone. */
 function ownable(obj: Record<string, any>, subresource: string | undefined, hasStatusSubresource: boolean): Record<string, any> {
@@ -167,7 +177,9 @@ export function pathString(path: FieldPath): string {
       if (t.startsWith('f:')) return `.${body}`;
       if (t.startsWith('k:')) {
         const key = JSON.parse(body) as Record<string, unknown>;
-        return `[${Object.entries(key).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}]`;
+        return `[${Object.entries(key)
+          .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+          .join(',')}]`;
       }
       if (t.startsWith('v:')) return `[=${body}]`;
       return `[${body}]`;
@@ -209,7 +221,12 @@ function collect(w: Walk, value: unknown, path: FieldPath, names: string[], out:
 }
 
 /** Every field an applied configuration sets (structured-merge-diff `TypedValue.ToFieldSet`). */
-export function fieldSetOf(kind: string, obj: Record<string, any>, subresource: string | undefined, hasStatusSubresource: boolean): FieldSet {
+export function fieldSetOf(
+  kind: string,
+  obj: Record<string, any>,
+  subresource: string | undefined,
+  hasStatusSubresource: boolean,
+): FieldSet {
   const out = new FieldSet();
   const w: Walk = { kind, markMaps: false };
   for (const [k, v] of Object.entries(ownable(obj, subresource, hasStatusSubresource))) collect(w, v, [`f:${k}`], [k], out);
@@ -357,12 +374,22 @@ export function encodeEntries(managers: Manager[]): ManagedFieldsEntry[] {
     .filter((m) => m.set.size > 0)
     .sort((p, q) =>
       p.operation !== q.operation
-        ? p.operation < q.operation ? -1 : 1
+        ? p.operation < q.operation
+          ? -1
+          : 1
         : p.time !== q.time
-          ? p.time < q.time ? -1 : 1
+          ? p.time < q.time
+            ? -1
+            : 1
           : p.manager !== q.manager
-            ? p.manager < q.manager ? -1 : 1
-            : p.apiVersion < q.apiVersion ? -1 : p.apiVersion > q.apiVersion ? 1 : 0,
+            ? p.manager < q.manager
+              ? -1
+              : 1
+            : p.apiVersion < q.apiVersion
+              ? -1
+              : p.apiVersion > q.apiVersion
+                ? 1
+                : 0,
     )
     .map((m) => ({
       manager: m.manager,
@@ -391,7 +418,10 @@ export function sameManager(a: Pick<Manager, 'manager' | 'operation' | 'apiVersi
  */
 export function managerOf(fieldManager: string | null | undefined, userAgent: string | undefined): string {
   if (fieldManager) return fieldManager;
-  return (userAgent ?? '').split('/')[0]!.replace(/[^\x20-\x7e]/g, '').slice(0, 128);
+  return (userAgent ?? '')
+    .split('/')[0]!
+    .replace(/[^\x20-\x7e]/g, '')
+    .slice(0, 128);
 }
 
 /**

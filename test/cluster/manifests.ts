@@ -19,7 +19,10 @@ export function parseManifests(text: string): object[] {
 export async function loadManifests(path: string): Promise<object[]> {
   const info = await stat(path);
   const files = info.isDirectory()
-    ? (await readdir(path)).filter((f) => /\.(ya?ml|json)$/.test(f)).sort().map((f) => join(path, f))
+    ? (await readdir(path))
+        .filter((f) => /\.(ya?ml|json)$/.test(f))
+        .sort()
+        .map((f) => join(path, f))
     : [path];
   const out: object[] = [];
   for (const file of files) out.push(...parseManifests(await readFile(file, 'utf8')));

@@ -29,7 +29,12 @@ export function openApiV3Root(types: ResourceType[] = RESOURCE_TYPES): object {
   return { paths };
 }
 
-const param = (name: string, where = 'query') => ({ name, in: where, schema: { type: 'string', uniqueItems: true }, ...(where === 'path' ? { required: true } : {}) });
+const param = (name: string, where = 'query') => ({
+  name,
+  in: where,
+  schema: { type: 'string', uniqueItems: true },
+  ...(where === 'path' ? { required: true } : {}),
+});
 
 function operation(t: ResourceType, version: string, action: string, extra: object = {}): object {
   return {

@@ -25,7 +25,11 @@ describe('patches', () => {
   });
 
   it('merge patch (RFC 7386): null deletes, lists replace', () => {
-    expect(applyMergePatch({ a: 1, b: { c: 2, d: 3 }, l: [1, 2] }, { b: { c: null, e: 4 }, l: [9] })).toEqual({ a: 1, b: { d: 3, e: 4 }, l: [9] });
+    expect(applyMergePatch({ a: 1, b: { c: 2, d: 3 }, l: [1, 2] }, { b: { c: null, e: 4 }, l: [9] })).toEqual({
+      a: 1,
+      b: { d: 3, e: 4 },
+      l: [9],
+    });
   });
 
   it('strategic merge: containers by name, ports by containerPort, env by name, $patch delete, $setElementOrder, $retainKeys', () => {
@@ -58,14 +62,32 @@ describe('patches', () => {
     });
     expect(out.spec.strategy).toEqual({ type: 'Recreate' });
     expect(out.spec.template.spec.containers).toEqual([
-      { name: 'app', image: 'a:2', env: [{ name: 'X', value: '1' }, { name: 'Y', value: '2' }], ports: [{ containerPort: 80, name: 'http', protocol: 'TCP' }] },
+      {
+        name: 'app',
+        image: 'a:2',
+        env: [
+          { name: 'X', value: '1' },
+          { name: 'Y', value: '2' },
+        ],
+        ports: [{ containerPort: 80, name: 'http', protocol: 'TCP' }],
+      },
     ]);
     // Lists without a merge key are replaced.
     expect(applyStrategicMergePatch({ spec: { args: ['a', 'b'] } }, { spec: { args: ['c'] } })).toEqual({ spec: { args: ['c'] } });
     // Conditions merge by type.
     expect(
-      applyStrategicMergePatch({ status: { conditions: [{ type: 'A', status: 'True' }] } }, { status: { conditions: [{ type: 'B', status: 'False' }] } }),
-    ).toEqual({ status: { conditions: [{ type: 'A', status: 'True' }, { type: 'B', status: 'False' }] } });
+      applyStrategicMergePatch(
+        { status: { conditions: [{ type: 'A', status: 'True' }] } },
+        { status: { conditions: [{ type: 'B', status: 'False' }] } },
+      ),
+    ).toEqual({
+      status: {
+        conditions: [
+          { type: 'A', status: 'True' },
+          { type: 'B', status: 'False' },
+        ],
+      },
+    });
   });
 });
 
@@ -73,14 +95,25 @@ describe('label selectors', () => {
   it('parses every operator', () => {
     const labels = { app: 'web', tier: 'fe' };
     const cases: [string, boolean][] = [
-      ['app=web', true], ['app==web', true], ['app!=web', false], ['app in (web,api)', true], ['app notin (web)', false],
-      ['tier', true], ['!tier', false], ['!missing', true], ['app=web,tier=be', false], ['', true],
+      ['app=web', true],
+      ['app==web', true],
+      ['app!=web', false],
+      ['app in (web,api)', true],
+      ['app notin (web)', false],
+      ['tier', true],
+      ['!tier', false],
+      ['!missing', true],
+      ['app=web,tier=be', false],
+      ['', true],
     ];
     for (const [sel, want] of cases) expect(parseLabelSelector(sel)(labels), sel).toBe(want);
   });
 
   it('matches LabelSelector objects with matchExpressions', () => {
-    const m = labelSelectorObjectMatcher({ matchLabels: { app: 'web' }, matchExpressions: [{ key: 'track', operator: 'NotIn', values: ['canary'] }] });
+    const m = labelSelectorObjectMatcher({
+      matchLabels: { app: 'web' },
+      matchExpressions: [{ key: 'track', operator: 'NotIn', values: ['canary'] }],
+    });
     expect(m({ app: 'web', track: 'stable' })).toBe(true);
     expect(m({ app: 'web', track: 'canary' })).toBe(false);
   });

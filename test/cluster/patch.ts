@@ -31,7 +31,10 @@ function isObject(v: unknown): v is Record<string, any> {
 function parsePointer(pointer: string): string[] {
   if (pointer === '') return [];
   if (!pointer.startsWith('/')) throw patchApplyError(`invalid JSON pointer: "${pointer}"`);
-  return pointer.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
 function getAt(doc: any, tokens: string[]): { found: boolean; value?: any } {
@@ -53,7 +56,7 @@ function getAt(doc: any, tokens: string[]): { found: boolean; value?: any } {
 function parentOf(doc: any, tokens: string[], op: string, path: string): { parent: any; key: string } {
   const parentTokens = tokens.slice(0, -1);
   const p = getAt(doc, parentTokens);
-  if (!p.found || (typeof p.value !== 'object' || p.value === null)) {
+  if (!p.found || typeof p.value !== 'object' || p.value === null) {
     throw patchApplyError(`${op} operation does not apply: doc is missing path: "${path}": missing value`);
   }
   return { parent: p.value, key: tokens[tokens.length - 1]! };
@@ -65,7 +68,8 @@ function addAt(doc: any, path: string, value: any, op = 'add'): any {
   const { parent, key } = parentOf(doc, tokens, op, path);
   if (Array.isArray(parent)) {
     const i = key === '-' ? parent.length : Number(key);
-    if (!/^(\d+|-)$/.test(key) || i > parent.length) throw patchApplyError(`Unable to access invalid index: ${key}: invalid index referenced`);
+    if (!/^(\d+|-)$/.test(key) || i > parent.length)
+      throw patchApplyError(`Unable to access invalid index: ${key}: invalid index referenced`);
     parent.splice(i, 0, value);
   } else {
     parent[key] = value;

@@ -70,15 +70,32 @@ export function objectMeta(buf: Buffer): Record<string, any> {
   const meta: Record<string, any> = {};
   for (const f of fields(buf)) {
     switch (f.no) {
-      case 1: meta.name = str(f); break;
-      case 2: meta.generateName = str(f); break;
-      case 3: meta.namespace = str(f); break;
-      case 5: meta.uid = str(f); break;
-      case 6: meta.resourceVersion = str(f); break;
-      case 11: (meta.labels ??= {})[mapEntry(f)[0]] = mapEntry(f)[1]; break;
-      case 12: (meta.annotations ??= {})[mapEntry(f)[0]] = mapEntry(f)[1]; break;
-      case 14: (meta.finalizers ??= []).push(str(f)); break;
-      default: break; // timestamps, owner references, managed fields: set by the server
+      case 1:
+        meta.name = str(f);
+        break;
+      case 2:
+        meta.generateName = str(f);
+        break;
+      case 3:
+        meta.namespace = str(f);
+        break;
+      case 5:
+        meta.uid = str(f);
+        break;
+      case 6:
+        meta.resourceVersion = str(f);
+        break;
+      case 11:
+        (meta.labels ??= {})[mapEntry(f)[0]] = mapEntry(f)[1];
+        break;
+      case 12:
+        (meta.annotations ??= {})[mapEntry(f)[0]] = mapEntry(f)[1];
+        break;
+      case 14:
+        (meta.finalizers ??= []).push(str(f));
+        break;
+      default:
+        break; // timestamps, owner references, managed fields: set by the server
     }
   }
   for (const k of Object.keys(meta)) if (meta[k] === '') delete meta[k];
@@ -105,10 +122,19 @@ function decodeKind(kind: string, buf: Buffer): Record<string, any> {
         if (f.no === 5) obj.immutable = num(f) !== 0;
         break;
       case 'Namespace':
-        if (f.no === 2) obj.spec = { finalizers: fields(f.value as Buffer).filter((x) => x.no === 1).map(str) };
+        if (f.no === 2)
+          obj.spec = {
+            finalizers: fields(f.value as Buffer)
+              .filter((x) => x.no === 1)
+              .map(str),
+          };
         break;
       default:
-        throw new ApiError(415, 'UnsupportedMediaType', `the test cluster decodes protobuf bodies only for ConfigMap, Secret and Namespace, not ${kind}; send JSON (e.g. kubectl apply -f)`);
+        throw new ApiError(
+          415,
+          'UnsupportedMediaType',
+          `the test cluster decodes protobuf bodies only for ConfigMap, Secret and Namespace, not ${kind}; send JSON (e.g. kubectl apply -f)`,
+        );
     }
   }
   return obj;

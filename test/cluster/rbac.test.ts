@@ -73,14 +73,30 @@ afterAll(async () => {
 describe('RBAC through kubectl', () => {
   it('allows what the Role grants: list, get, watch with a name, patch of the named VirtualService', async () => {
     expect((await asDeployer(['get', 'deployments', '-o', 'name'])).stdout).toBe('deployment.apps/web\n');
-    const patched = await asDeployer(['patch', 'virtualservice.networking.istio.io', 'web', '--type', 'merge', '-p', '{"spec":{"hosts":["web","web.shop"]}}']);
+    const patched = await asDeployer([
+      'patch',
+      'virtualservice.networking.istio.io',
+      'web',
+      '--type',
+      'merge',
+      '-p',
+      '{"spec":{"hosts":["web","web.shop"]}}',
+    ]);
     expect(patched.stderr).toBe('');
     expect(h.cluster.get('networking.istio.io/v1', 'VirtualService', 'shop', 'web').spec.hosts).toEqual(['web', 'web.shop']);
   });
 
   it('refuses a patch outside resourceNames (kubectl may get it first) with the real 403 message, and changes nothing', async () => {
     const before = h.cluster.get('networking.istio.io/v1', 'VirtualService', 'shop', 'other');
-    const r = await asDeployer(['patch', 'virtualservice.networking.istio.io', 'other', '--type', 'merge', '-p', '{"spec":{"hosts":["x"]}}']);
+    const r = await asDeployer([
+      'patch',
+      'virtualservice.networking.istio.io',
+      'other',
+      '--type',
+      'merge',
+      '-p',
+      '{"spec":{"hosts":["x"]}}',
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
       `Error from server (Forbidden): virtualservices.networking.istio.io "other" is forbidden: User "${SA}" cannot patch resource "virtualservices" in API group "networking.istio.io" in the namespace "shop"\n`,
@@ -114,13 +130,15 @@ describe('RBAC through kubectl', () => {
   });
 
   it('names a missing role in the reason, as "RBAC: clusterrole... not found"', async () => {
-    await kubectlApply([{
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'RoleBinding',
-      metadata: { name: 'ghost', namespace: 'shop' },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'ghost' },
-      subjects: [{ kind: 'ServiceAccount', name: 'deployer', namespace: 'shop' }],
-    }]);
+    await kubectlApply([
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: { name: 'ghost', namespace: 'shop' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'ghost' },
+        subjects: [{ kind: 'ServiceAccount', name: 'deployer', namespace: 'shop' }],
+      },
+    ]);
     try {
       const r = await asDeployer(['get', 'services']);
       expect(r.stderr).toBe(
@@ -135,7 +153,12 @@ describe('RBAC through kubectl', () => {
     const before = await asDeployer(['get', 'namespaces', '-o', 'name']);
     expect(before.code).toBe(1);
     await kubectlApply([
-      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'ns-reader' }, rules: [{ apiGroups: [''], resources: ['namespaces'], verbs: ['*'] }] },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRole',
+        metadata: { name: 'ns-reader' },
+        rules: [{ apiGroups: [''], resources: ['namespaces'], verbs: ['*'] }],
+      },
       {
         apiVersion: 'rbac.authorization.k8s.io/v1',
         kind: 'ClusterRoleBinding',
@@ -166,7 +189,12 @@ describe('RBAC on watches, discovery and non-resource paths', () => {
       code: 403,
     });
     // A watch of one named object (field selector metadata.name) is authorized on that name.
-    const named = await request(h.cluster, 'GET', '/apis/networking.istio.io/v1/namespaces/shop/virtualservices?watch=true&fieldSelector=metadata.name%3Dother', { token });
+    const named = await request(
+      h.cluster,
+      'GET',
+      '/apis/networking.istio.io/v1/namespaces/shop/virtualservices?watch=true&fieldSelector=metadata.name%3Dother',
+      { token },
+    );
     expect(named.status).toBe(403);
     expect(named.json().message).toMatch(/^virtualservices\.networking\.istio\.io "other" is forbidden: .* cannot watch resource/);
 
@@ -174,7 +202,12 @@ describe('RBAC on watches, discovery and non-resource paths', () => {
     kc.loadFromString(deployer);
     const err = await new Promise<any>((resolve) => {
       void new Watch(kc)
-        .watch('/api/v1/namespaces/shop/pods', {}, () => resolve(new Error('got an event')), (e) => resolve(e))
+        .watch(
+          '/api/v1/namespaces/shop/pods',
+          {},
+          () => resolve(new Error('got an event')),
+          (e) => resolve(e),
+        )
         .catch(resolve);
     });
     expect(String(err)).toMatch(/403|Forbidden/);
@@ -215,16 +248,22 @@ describe('request attributes (requestinfo.go)', () => {
     expect(pick('GET', '/api/v1/watch/namespaces/shop/pods')).toBe('true|watch||shop|pods||');
     expect(pick('GET', '/api/v1/namespaces/shop/pods/p1')).toBe('true|get||shop|pods||p1');
     expect(pick('GET', '/api/v1/pods')).toBe('true|list|||pods||');
-    expect(pick('GET', '/apis/apps/v1/namespaces/shop/deployments', 'fieldSelector=metadata.name%3Dweb')).toBe('true|list|apps|shop|deployments||web');
+    expect(pick('GET', '/apis/apps/v1/namespaces/shop/deployments', 'fieldSelector=metadata.name%3Dweb')).toBe(
+      'true|list|apps|shop|deployments||web',
+    );
     expect(pick('PATCH', '/apis/apps/v1/namespaces/shop/deployments/web/scale')).toBe('true|patch|apps|shop|deployments|scale|web');
-    expect(pick('PUT', '/apis/argoproj.io/v1alpha1/namespaces/shop/rollouts/r/status')).toBe('true|update|argoproj.io|shop|rollouts|status|r');
+    expect(pick('PUT', '/apis/argoproj.io/v1alpha1/namespaces/shop/rollouts/r/status')).toBe(
+      'true|update|argoproj.io|shop|rollouts|status|r',
+    );
     expect(pick('POST', '/api/v1/namespaces/shop/serviceaccounts/deployer/token')).toBe('true|create||shop|serviceaccounts|token|deployer');
     expect(pick('DELETE', '/api/v1/namespaces/shop/pods')).toBe('true|deletecollection||shop|pods||');
     expect(pick('DELETE', '/api/v1/namespaces/shop/pods/p1')).toBe('true|delete||shop|pods||p1');
     // A namespace is in its own namespace; its status is a subresource.
     expect(pick('GET', '/api/v1/namespaces/shop')).toBe('true|get||shop|namespaces||shop');
     expect(pick('PUT', '/api/v1/namespaces/shop/status')).toBe('true|update||shop|namespaces|status|shop');
-    expect(pick('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews')).toBe('true|create|authorization.k8s.io||selfsubjectaccessreviews||');
+    expect(pick('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews')).toBe(
+      'true|create|authorization.k8s.io||selfsubjectaccessreviews||',
+    );
     // Discovery is not a resource request.
     for (const path of ['/api', '/api/v1', '/apis', '/apis/apps', '/apis/apps/v1', '/version', '/openapi/v3']) {
       expect(requestInfo('GET', path, q()), path).toMatchObject({ isResourceRequest: false, verb: 'get', path });

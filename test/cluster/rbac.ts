@@ -32,7 +32,10 @@ interface Subject {
 }
 
 /** The attributes authorized: a request's RequestInfo, or those of an access review. */
-export type Attributes = Pick<RequestInfo, 'isResourceRequest' | 'path' | 'verb' | 'apiGroup' | 'apiVersion' | 'namespace' | 'resource' | 'subresource' | 'name'>;
+export type Attributes = Pick<
+  RequestInfo,
+  'isResourceRequest' | 'path' | 'verb' | 'apiGroup' | 'apiVersion' | 'namespace' | 'resource' | 'subresource' | 'name'
+>;
 
 export interface Decision {
   allowed: boolean;
@@ -49,7 +52,10 @@ const verbMatches = (rule: PolicyRule, verb: string) => rule.verbs.some((v) => v
 const apiGroupMatches = (rule: PolicyRule, group: string) => (rule.apiGroups ?? []).some((g) => g === '*' || g === group);
 function resourceMatches(rule: PolicyRule, combined: string, subresource: string): boolean {
   return (rule.resources ?? []).some(
-    (r) => r === '*' || r === combined || (subresource !== '' && r.length === subresource.length + 2 && r.startsWith('*/') && r.endsWith(subresource)),
+    (r) =>
+      r === '*' ||
+      r === combined ||
+      (subresource !== '' && r.length === subresource.length + 2 && r.startsWith('*/') && r.endsWith(subresource)),
   );
 }
 const resourceNameMatches = (rule: PolicyRule, name: string) => !rule.resourceNames?.length || rule.resourceNames.includes(name);
@@ -61,7 +67,12 @@ function nonResourceURLMatches(rule: PolicyRule, path: string): boolean {
 export function ruleAllows(attrs: Attributes, rule: PolicyRule): boolean {
   if (attrs.isResourceRequest) {
     const combined = attrs.subresource ? `${attrs.resource}/${attrs.subresource}` : attrs.resource;
-    return verbMatches(rule, attrs.verb) && apiGroupMatches(rule, attrs.apiGroup) && resourceMatches(rule, combined, attrs.subresource) && resourceNameMatches(rule, attrs.name);
+    return (
+      verbMatches(rule, attrs.verb) &&
+      apiGroupMatches(rule, attrs.apiGroup) &&
+      resourceMatches(rule, combined, attrs.subresource) &&
+      resourceNameMatches(rule, attrs.name)
+    );
   }
   return verbMatches(rule, attrs.verb) && nonResourceURLMatches(rule, attrs.path);
 }
@@ -110,7 +121,11 @@ export class Rbac {
 
   /** rule.go VisitRulesFor: ClusterRoleBindings first, then the RoleBindings of the namespace. */
   private visitRulesFor(user: UserInfo, namespace: string, visit: Visitor): void {
-    const walk = (bindings: KubeObject[], describe: (b: KubeObject, s: Subject) => string, bindingNs: (b: KubeObject) => string): boolean => {
+    const walk = (
+      bindings: KubeObject[],
+      describe: (b: KubeObject, s: Subject) => string,
+      bindingNs: (b: KubeObject) => string,
+    ): boolean => {
       for (const binding of bindings) {
         const subjects: Subject[] = binding.subjects ?? [];
         const subject = subjects.find((s) => appliesTo(user, s, bindingNs(binding)));
@@ -128,14 +143,16 @@ export class Rbac {
     const crbs = this.store.list(CLUSTER_ROLE_BINDING).sort(byName);
     const more = walk(
       crbs,
-      (b, s) => `ClusterRoleBinding ${JSON.stringify(b.metadata.name)} of ${b.roleRef?.kind} ${JSON.stringify(b.roleRef?.name)} to ${describeSubject(s, '')}`,
+      (b, s) =>
+        `ClusterRoleBinding ${JSON.stringify(b.metadata.name)} of ${b.roleRef?.kind} ${JSON.stringify(b.roleRef?.name)} to ${describeSubject(s, '')}`,
       () => '',
     );
     if (!more || namespace === '') return;
     walk(
       this.store.list(ROLE_BINDING, namespace).sort(byName),
-      (b, s) => `RoleBinding ${JSON.stringify(`${b.metadata.name}/${b.metadata.namespace}`)} of ${b.roleRef?.kind} ${JSON.stringify(b.roleRef?.name)} to ${describeSubject(s, b.metadata.namespace ?? "")}`,
-      (b) => b.metadata.namespace ?? "",
+      (b, s) =>
+        `RoleBinding ${JSON.stringify(`${b.metadata.name}/${b.metadata.namespace}`)} of ${b.roleRef?.kind} ${JSON.stringify(b.roleRef?.name)} to ${describeSubject(s, b.metadata.namespace ?? '')}`,
+      (b) => b.metadata.namespace ?? '',
     );
   }
 
@@ -189,7 +206,12 @@ export function forbidden(user: UserInfo, attrs: Attributes, reason: string): Ap
   const group = attrs.isResourceRequest ? attrs.apiGroup : '';
   const resource = attrs.isResourceRequest ? attrs.resource : '';
   const qualified = group ? `${resource}.${group}` : resource;
-  const message = qualified === '' ? `forbidden: ${msg}` : attrs.name ? `${qualified} ${JSON.stringify(attrs.name)} is forbidden: ${msg}` : `${qualified} is forbidden: ${msg}`;
+  const message =
+    qualified === ''
+      ? `forbidden: ${msg}`
+      : attrs.name
+        ? `${qualified} ${JSON.stringify(attrs.name)} is forbidden: ${msg}`
+        : `${qualified} is forbidden: ${msg}`;
   const details: Record<string, string> = {};
   if (attrs.name) details.name = attrs.name;
   if (group) details.group = group;
@@ -209,7 +231,12 @@ const BOOTSTRAP_META = (name: string) => ({
  * cluster-admin for system:masters, discovery and the self reviews for every authenticated user.
  */
 export function bootstrapPolicy(): KubeObject[] {
-  const clusterRole = (name: string, rules: PolicyRule[]): KubeObject => ({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: BOOTSTRAP_META(name), rules });
+  const clusterRole = (name: string, rules: PolicyRule[]): KubeObject => ({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRole',
+    metadata: BOOTSTRAP_META(name),
+    rules,
+  });
   const binding = (name: string, groups: string[]): KubeObject => ({
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'ClusterRoleBinding',
@@ -223,7 +250,22 @@ export function bootstrapPolicy(): KubeObject[] {
       { verbs: ['*'], nonResourceURLs: ['*'] },
     ]),
     clusterRole('system:discovery', [
-      { verbs: ['get'], nonResourceURLs: ['/api', '/api/*', '/apis', '/apis/*', '/healthz', '/livez', '/openapi', '/openapi/*', '/readyz', '/version', '/version/'] },
+      {
+        verbs: ['get'],
+        nonResourceURLs: [
+          '/api',
+          '/api/*',
+          '/apis',
+          '/apis/*',
+          '/healthz',
+          '/livez',
+          '/openapi',
+          '/openapi/*',
+          '/readyz',
+          '/version',
+          '/version/',
+        ],
+      },
     ]),
     clusterRole('system:basic-user', [
       { verbs: ['create'], apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'] },

@@ -41,7 +41,15 @@ function virtualService(name: string): any {
     metadata: { name },
     spec: {
       hosts: [name],
-      http: [{ name: 'primary', route: [{ destination: { host: `${name}-stable` }, weight: 100 }, { destination: { host: `${name}-canary` }, weight: 0 }] }],
+      http: [
+        {
+          name: 'primary',
+          route: [
+            { destination: { host: `${name}-stable` }, weight: 100 },
+            { destination: { host: `${name}-canary` }, weight: 0 },
+          ],
+        },
+      ],
     },
   };
 }
@@ -153,7 +161,10 @@ describe('Argo Rollout canary', () => {
   });
 
   it('promoteFull skips the remaining steps; spec.paused pauses', async () => {
-    await custom.createNamespacedCustomObject({ ...ref, body: rollout('full', 'full:1', [{ setWeight: 10 }, { pause: {} }, { setWeight: 50 }, { pause: {} }]) });
+    await custom.createNamespacedCustomObject({
+      ...ref,
+      body: rollout('full', 'full:1', [{ setWeight: 10 }, { pause: {} }, { setWeight: 50 }, { pause: {} }]),
+    });
     await waitFor(() => status('full').phase === 'Healthy', 5000, 'initial Healthy');
     await setImage('full', 'full:2');
     await waitFor(() => status('full').phase === 'Paused', 5000, 'Paused');
@@ -172,14 +183,28 @@ describe('Argo Rollout step jumps', () => {
   it('stops at a pause step reached by setting currentStepIndex directly', async () => {
     await custom.createNamespacedCustomObject({
       ...ref,
-      body: rollout('jump', 'jump:1', [{ setWeight: 10 }, { pause: {} }, { setWeight: 40 }, { pause: {} }, { setWeight: 80 }, { pause: {} }]),
+      body: rollout('jump', 'jump:1', [
+        { setWeight: 10 },
+        { pause: {} },
+        { setWeight: 40 },
+        { pause: {} },
+        { setWeight: 80 },
+        { pause: {} },
+      ]),
     });
     await waitFor(() => status('jump').phase === 'Healthy', 5000, 'initial Healthy');
     await setImage('jump', 'jump:2');
     await waitFor(() => status('jump').phase === 'Paused' && status('jump').currentStepIndex === 1, 5000, 'paused at 1');
     // What a "set weight to 80%" promotion sends: clear the pause and jump to the step after setWeight 80.
-    await custom.patchNamespacedCustomObjectStatus({ ...ref, name: 'jump', body: { status: { pauseConditions: null, currentStepIndex: 4 } } }, merge);
-    const s = await waitFor(() => (status('jump').phase === 'Paused' && status('jump').currentStepIndex === 5 ? status('jump') : undefined), 5000, 'paused at 5');
+    await custom.patchNamespacedCustomObjectStatus(
+      { ...ref, name: 'jump', body: { status: { pauseConditions: null, currentStepIndex: 4 } } },
+      merge,
+    );
+    const s = await waitFor(
+      () => (status('jump').phase === 'Paused' && status('jump').currentStepIndex === 5 ? status('jump') : undefined),
+      5000,
+      'paused at 5',
+    );
     expect(s.canary.weights.canary.weight).toBe(80);
     expect(s.pauseConditions).toHaveLength(1);
   });
@@ -211,7 +236,10 @@ describe('Argo Rollout as the API server and Argo store it', () => {
     await setImage('basic', 'basic:fail-rollout');
     const degraded = await waitFor(() => (status('basic').phase === 'Degraded' ? status('basic') : undefined), 5000, 'Degraded');
     expect(degraded.message).toMatch(/^ProgressDeadlineExceeded: ReplicaSet "basic-[a-z0-9]+" has timed out progressing\.$/);
-    expect(degraded.conditions.find((c: any) => c.type === 'Progressing')).toMatchObject({ status: 'False', reason: 'ProgressDeadlineExceeded' });
+    expect(degraded.conditions.find((c: any) => c.type === 'Progressing')).toMatchObject({
+      status: 'False',
+      reason: 'ProgressDeadlineExceeded',
+    });
     expect(degraded.abort).toBeUndefined(); // timing out does not abort (progressDeadlineAbort is false by default)
   });
 });

@@ -68,7 +68,9 @@ describe('custom resources: pruning, defaults and validation from their CRD sche
     const negative = await request(h.cluster, 'POST', ROUTES, { body: httpRoute('neg', [-1, 0]) });
     expect(negative.json().message).toContain('spec.rules[0].backendRefs[0].weight in body should be greater than or equal to 0');
     const text = await request(h.cluster, 'POST', ROUTES, { body: httpRoute('txt', ['10' as unknown as number, 0]) });
-    expect(text.json().message).toContain('spec.rules[0].backendRefs[0].weight: Invalid value: "string": spec.rules[0].backendRefs[0].weight in body must be of type integer: "string"');
+    expect(text.json().message).toContain(
+      'spec.rules[0].backendRefs[0].weight: Invalid value: "string": spec.rules[0].backendRefs[0].weight in body must be of type integer: "string"',
+    );
     expect(h.cluster.get('gateway.networking.k8s.io/v1', 'HTTPRoute', 'default', 'web')).toBeUndefined();
   });
 
@@ -95,11 +97,14 @@ describe('custom resources: pruning, defaults and validation from their CRD sche
     expect(warned.json().spec.foo).toBeUndefined();
     expect(h.cluster.get('networking.istio.io/v1', 'VirtualService', 'default', 'warn')!.spec.foo).toBeUndefined();
 
-    const strict = await request(h.cluster, 'POST', `${VS}?fieldValidation=Strict`, { body: virtualService('strict', { foo: 1, http: [{ route: [{ destination: { host: 'x', bar: 2 } }] }] }) });
+    const strict = await request(h.cluster, 'POST', `${VS}?fieldValidation=Strict`, {
+      body: virtualService('strict', { foo: 1, http: [{ route: [{ destination: { host: 'x', bar: 2 } }] }] }),
+    });
     expect(strict.status).toBe(400);
     expect(strict.json()).toMatchObject({
       reason: 'BadRequest',
-      message: 'VirtualService in version "v1" cannot be handled as a VirtualService: strict decoding error: unknown field "spec.foo", unknown field "spec.http[0].route[0].destination.bar"',
+      message:
+        'VirtualService in version "v1" cannot be handled as a VirtualService: strict decoding error: unknown field "spec.foo", unknown field "spec.http[0].route[0].destination.bar"',
     });
     expect(h.cluster.get('networking.istio.io/v1', 'VirtualService', 'default', 'strict')).toBeUndefined();
 
@@ -109,7 +114,10 @@ describe('custom resources: pruning, defaults and validation from their CRD sche
     expect(ignored.json().spec.foo).toBeUndefined();
 
     // A patch that adds an unknown field, Strict: the bare decoding error.
-    const patch = await request(h.cluster, 'PATCH', `${VS}/warn?fieldValidation=Strict`, { body: { spec: { foo: 2 } }, contentType: 'application/merge-patch+json' });
+    const patch = await request(h.cluster, 'PATCH', `${VS}/warn?fieldValidation=Strict`, {
+      body: { spec: { foo: 2 } },
+      contentType: 'application/merge-patch+json',
+    });
     expect(patch.status).toBe(400);
     expect(patch.json().message).toBe('strict decoding error: unknown field "spec.foo"');
   });
@@ -122,14 +130,19 @@ describe('custom resources: pruning, defaults and validation from their CRD sche
       spec: {
         replicas: 1,
         selector: { matchLabels: { app: 'ro' } },
-        template: { metadata: { labels: { app: 'ro' }, bogus: 1 }, spec: { containers: [{ name: 'app', image: 'app:v1', colour: 'red' }] } },
+        template: {
+          metadata: { labels: { app: 'ro' }, bogus: 1 },
+          spec: { containers: [{ name: 'app', image: 'app:v1', colour: 'red' }] },
+        },
         strategy: { canary: { steps: [{ setWeight: 20 }, { pause: {} }], nonsense: true } },
       },
     };
     const res = await request(h.cluster, 'POST', '/apis/argoproj.io/v1alpha1/namespaces/default/rollouts', { body: rollout });
     expect(res.status).toBe(201);
     expect(res.headers.warning).toBe(
-      ['spec.strategy.canary.nonsense', 'spec.template.metadata.bogus', 'spec.template.spec.containers[0].colour'].map((f) => `299 - "unknown field \\"${f}\\""`).join(', '),
+      ['spec.strategy.canary.nonsense', 'spec.template.metadata.bogus', 'spec.template.spec.containers[0].colour']
+        .map((f) => `299 - "unknown field \\"${f}\\""`)
+        .join(', '),
     );
     const stored = h.cluster.get('argoproj.io/v1alpha1', 'Rollout', 'default', 'ro')!;
     expect(stored.spec.template.spec.containers[0]).toEqual({ name: 'app', image: 'app:v1' });
@@ -146,9 +159,13 @@ describe('built-in kinds: unknown fields dropped, refused with Strict', () => {
     expect(res.headers.warning).toBe('299 - "unknown field \\"spec.template.spec.containers[0].colour\\""');
     expect(h.cluster.get('apps/v1', 'Deployment', 'default', 'pruned')!.spec.template.spec.containers[0].colour).toBeUndefined();
 
-    const strict = await request(h.cluster, 'POST', `${DEPLOYMENTS}?fieldValidation=Strict`, { body: { ...deployment('strict', 'app:v1', 1), extra: true } });
+    const strict = await request(h.cluster, 'POST', `${DEPLOYMENTS}?fieldValidation=Strict`, {
+      body: { ...deployment('strict', 'app:v1', 1), extra: true },
+    });
     expect(strict.status).toBe(400);
-    expect(strict.json().message).toBe('Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: unknown field "extra"');
+    expect(strict.json().message).toBe(
+      'Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: unknown field "extra"',
+    );
   });
 
   it('refuses a fieldValidation value it does not know', async () => {
@@ -166,7 +183,9 @@ describe('kubectl sends fieldValidation=Strict', () => {
     expect((await h.kubectl(['replace', '-f', file])).code).toBe(0);
     const changed = await manifest('vs2.yaml', { ...virtualService('kubectl-vs'), metadata: { name: 'kubectl-vs', labels: { a: 'b' } } });
     expect((await h.kubectl(['apply', '-f', changed])).code).toBe(0);
-    expect((await h.kubectl(['patch', 'virtualservice', 'kubectl-vs', '--type=merge', '-p', '{"metadata":{"labels":{"c":"d"}}}'])).code).toBe(0);
+    expect(
+      (await h.kubectl(['patch', 'virtualservice', 'kubectl-vs', '--type=merge', '-p', '{"metadata":{"labels":{"c":"d"}}}'])).code,
+    ).toBe(0);
     const applied = await manifest('vs3.yaml', virtualService('kubectl-vs3'));
     expect((await h.kubectl(['apply', '-f', applied])).code).toBe(0);
     const writes = h.cluster.requests.filter((r) => ['POST', 'PUT', 'PATCH'].includes(r.method) && r.path.includes('virtualservices'));

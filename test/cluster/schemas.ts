@@ -18,7 +18,14 @@ import type { ResourceType } from './resources.js';
 import type { KubeObject } from './store.js';
 
 export type Schema =
-  | { type: 'object'; properties?: Record<string, Schema>; additionalProperties?: Schema; required?: string[]; preserveUnknown?: boolean; default?: unknown }
+  | {
+      type: 'object';
+      properties?: Record<string, Schema>;
+      additionalProperties?: Schema;
+      required?: string[];
+      preserveUnknown?: boolean;
+      default?: unknown;
+    }
   | { type: 'array'; items: Schema; maxItems?: number; default?: unknown }
   | { type: 'integer'; minimum?: number; maximum?: number; default?: unknown }
   | { type: 'string'; enum?: string[]; default?: unknown }
@@ -30,14 +37,32 @@ const STRING: Schema = { type: 'string' };
 const INT: Schema = { type: 'integer' };
 const BOOL: Schema = { type: 'boolean' };
 const STRING_MAP: Schema = { type: 'object', additionalProperties: STRING };
-const obj = (properties: Record<string, Schema>, extra: { required?: string[]; default?: unknown } = {}): Schema => ({ type: 'object', properties, ...extra });
+const obj = (properties: Record<string, Schema>, extra: { required?: string[]; default?: unknown } = {}): Schema => ({
+  type: 'object',
+  properties,
+  ...extra,
+});
 const arr = (items: Schema, extra: { maxItems?: number } = {}): Schema => ({ type: 'array', items, ...extra });
 /** Known field names whose contents are kept as they are. */
 const fields = (...names: string[]): Record<string, Schema> => Object.fromEntries(names.map((n) => [n, ANY]));
 
 /** metav1.ObjectMeta: also what custom resources' metadata is pruned to. */
 const OBJECT_META = obj({
-  ...fields('name', 'generateName', 'namespace', 'selfLink', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'ownerReferences', 'finalizers', 'managedFields'),
+  ...fields(
+    'name',
+    'generateName',
+    'namespace',
+    'selfLink',
+    'uid',
+    'resourceVersion',
+    'generation',
+    'creationTimestamp',
+    'deletionTimestamp',
+    'deletionGracePeriodSeconds',
+    'ownerReferences',
+    'finalizers',
+    'managedFields',
+  ),
   labels: STRING_MAP,
   annotations: STRING_MAP,
 });
@@ -45,16 +70,74 @@ const OBJECT_META = obj({
 // ---- built-in kinds (k8s.io/api core/v1, apps/v1, coordination/v1 types.go) ----
 
 const CONTAINER = obj({
-  ...fields('name', 'image', 'command', 'args', 'workingDir', 'ports', 'envFrom', 'env', 'resources', 'resizePolicy', 'restartPolicy', 'volumeMounts', 'volumeDevices',
-    'livenessProbe', 'readinessProbe', 'startupProbe', 'lifecycle', 'terminationMessagePath', 'terminationMessagePolicy', 'imagePullPolicy', 'securityContext',
-    'stdin', 'stdinOnce', 'tty'),
+  ...fields(
+    'name',
+    'image',
+    'command',
+    'args',
+    'workingDir',
+    'ports',
+    'envFrom',
+    'env',
+    'resources',
+    'resizePolicy',
+    'restartPolicy',
+    'volumeMounts',
+    'volumeDevices',
+    'livenessProbe',
+    'readinessProbe',
+    'startupProbe',
+    'lifecycle',
+    'terminationMessagePath',
+    'terminationMessagePolicy',
+    'imagePullPolicy',
+    'securityContext',
+    'stdin',
+    'stdinOnce',
+    'tty',
+  ),
 });
 
 const POD_SPEC = obj({
-  ...fields('volumes', 'restartPolicy', 'terminationGracePeriodSeconds', 'activeDeadlineSeconds', 'dnsPolicy', 'nodeSelector', 'serviceAccountName', 'serviceAccount',
-    'automountServiceAccountToken', 'nodeName', 'hostNetwork', 'hostPID', 'hostIPC', 'shareProcessNamespace', 'securityContext', 'imagePullSecrets', 'hostname',
-    'subdomain', 'affinity', 'schedulerName', 'tolerations', 'hostAliases', 'priorityClassName', 'priority', 'dnsConfig', 'readinessGates', 'runtimeClassName',
-    'enableServiceLinks', 'preemptionPolicy', 'overhead', 'topologySpreadConstraints', 'setHostnameAsFQDN', 'os', 'hostUsers', 'schedulingGates', 'resourceClaims', 'ephemeralContainers'),
+  ...fields(
+    'volumes',
+    'restartPolicy',
+    'terminationGracePeriodSeconds',
+    'activeDeadlineSeconds',
+    'dnsPolicy',
+    'nodeSelector',
+    'serviceAccountName',
+    'serviceAccount',
+    'automountServiceAccountToken',
+    'nodeName',
+    'hostNetwork',
+    'hostPID',
+    'hostIPC',
+    'shareProcessNamespace',
+    'securityContext',
+    'imagePullSecrets',
+    'hostname',
+    'subdomain',
+    'affinity',
+    'schedulerName',
+    'tolerations',
+    'hostAliases',
+    'priorityClassName',
+    'priority',
+    'dnsConfig',
+    'readinessGates',
+    'runtimeClassName',
+    'enableServiceLinks',
+    'preemptionPolicy',
+    'overhead',
+    'topologySpreadConstraints',
+    'setHostnameAsFQDN',
+    'os',
+    'hostUsers',
+    'schedulingGates',
+    'resourceClaims',
+    'ephemeralContainers',
+  ),
   containers: arr(CONTAINER),
   initContainers: arr(CONTAINER),
 });
@@ -69,9 +152,26 @@ const BUILTIN: Record<string, Schema> = {
   Namespace: topLevel({ spec: obj(fields('finalizers')), status: ANY }),
   Service: topLevel({
     spec: obj({
-      ...fields('clusterIP', 'clusterIPs', 'type', 'externalIPs', 'sessionAffinity', 'loadBalancerIP', 'loadBalancerSourceRanges', 'externalName', 'externalTrafficPolicy',
-        'healthCheckNodePort', 'publishNotReadyAddresses', 'sessionAffinityConfig', 'ipFamilies', 'ipFamilyPolicy', 'allocateLoadBalancerNodePorts', 'loadBalancerClass',
-        'internalTrafficPolicy', 'trafficDistribution'),
+      ...fields(
+        'clusterIP',
+        'clusterIPs',
+        'type',
+        'externalIPs',
+        'sessionAffinity',
+        'loadBalancerIP',
+        'loadBalancerSourceRanges',
+        'externalName',
+        'externalTrafficPolicy',
+        'healthCheckNodePort',
+        'publishNotReadyAddresses',
+        'sessionAffinityConfig',
+        'ipFamilies',
+        'ipFamilyPolicy',
+        'allocateLoadBalancerNodePorts',
+        'loadBalancerClass',
+        'internalTrafficPolicy',
+        'trafficDistribution',
+      ),
       selector: STRING_MAP,
       ports: arr(obj(fields('name', 'protocol', 'appProtocol', 'port', 'targetPort', 'nodePort'))),
     }),
@@ -91,7 +191,9 @@ const BUILTIN: Record<string, Schema> = {
   }),
   ReplicaSet: topLevel({ spec: obj({ ...fields('replicas', 'minReadySeconds', 'selector'), template: POD_TEMPLATE }), status: ANY }),
   Lease: topLevel({
-    spec: obj(fields('holderIdentity', 'leaseDurationSeconds', 'acquireTime', 'renewTime', 'leaseTransitions', 'strategy', 'preferredHolder')),
+    spec: obj(
+      fields('holderIdentity', 'leaseDurationSeconds', 'acquireTime', 'renewTime', 'leaseTransitions', 'strategy', 'preferredHolder'),
+    ),
   }),
 };
 
@@ -153,15 +255,35 @@ const VIRTUAL_SERVICE = topLevel({
     exportTo: arr(STRING),
     http: arr(
       obj({
-        ...fields('match', 'redirect', 'directResponse', 'delegate', 'rewrite', 'timeout', 'retries', 'fault', 'mirror', 'mirrors', 'mirrorPercentage', 'mirrorPercent',
-          'corsPolicy', 'headers'),
+        ...fields(
+          'match',
+          'redirect',
+          'directResponse',
+          'delegate',
+          'rewrite',
+          'timeout',
+          'retries',
+          'fault',
+          'mirror',
+          'mirrors',
+          'mirrorPercentage',
+          'mirrorPercent',
+          'corsPolicy',
+          'headers',
+        ),
         name: STRING,
         route: arr(
-          obj({
-            destination: obj({ host: STRING, subset: STRING, port: obj({ number: { type: 'integer', minimum: 0, maximum: 4294967295 } }) }, { required: ['host'] }),
-            weight: { type: 'integer', minimum: -2147483648, maximum: 2147483647 },
-            headers: ANY,
-          }, { required: ['destination'] }),
+          obj(
+            {
+              destination: obj(
+                { host: STRING, subset: STRING, port: obj({ number: { type: 'integer', minimum: 0, maximum: 4294967295 } }) },
+                { required: ['host'] },
+              ),
+              weight: { type: 'integer', minimum: -2147483648, maximum: 2147483647 },
+              headers: ANY,
+            },
+            { required: ['destination'] },
+          ),
         ),
       }),
     ),
@@ -204,7 +326,16 @@ const ROLLOUT = topLevel({
     strategy: obj({
       blueGreen: ANY,
       canary: obj({
-        ...fields('analysis', 'antiAffinity', 'canaryMetadata', 'stableMetadata', 'trafficRouting', 'pingPong', 'minPodsPerReplicaSet', 'replicaProgressThreshold'),
+        ...fields(
+          'analysis',
+          'antiAffinity',
+          'canaryMetadata',
+          'stableMetadata',
+          'trafficRouting',
+          'pingPong',
+          'minPodsPerReplicaSet',
+          'replicaProgressThreshold',
+        ),
         canaryService: STRING,
         stableService: STRING,
         maxSurge: INT_OR_STRING,
@@ -288,16 +419,25 @@ function typeName(v: unknown): string {
 /** kube-openapi validate messages, as the apiextensions-apiserver reports them in 422 causes. */
 export function validateSchema(value: unknown, schema: Schema, path = ''): StatusCause[] {
   const causes: StatusCause[] = [];
-  const bad = (detail: string): StatusCause => ({ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(value)}: ${path} in body ${detail}`, field: path });
+  const bad = (detail: string): StatusCause => ({
+    reason: 'FieldValueInvalid',
+    message: `Invalid value: ${JSON.stringify(value)}: ${path} in body ${detail}`,
+    field: path,
+  });
   if (value === undefined || schema.type === 'any') return causes;
   switch (schema.type) {
     case 'object':
       if (!isObject(value)) {
-        causes.push({ reason: 'FieldValueTypeInvalid', message: `Invalid value: "${typeName(value)}": ${path} in body must be of type object: "${typeName(value)}"`, field: path });
+        causes.push({
+          reason: 'FieldValueTypeInvalid',
+          message: `Invalid value: "${typeName(value)}": ${path} in body must be of type object: "${typeName(value)}"`,
+          field: path,
+        });
         return causes;
       }
       for (const r of schema.required ?? []) {
-        if (value[r] === undefined) causes.push({ reason: 'FieldValueRequired', message: 'Required value', field: path ? `${path}.${r}` : r });
+        if (value[r] === undefined)
+          causes.push({ reason: 'FieldValueRequired', message: 'Required value', field: path ? `${path}.${r}` : r });
       }
       for (const [key, v] of Object.entries(value)) {
         const child = schema.properties?.[key] ?? schema.additionalProperties;
@@ -306,17 +446,29 @@ export function validateSchema(value: unknown, schema: Schema, path = ''): Statu
       return causes;
     case 'array':
       if (!Array.isArray(value)) {
-        causes.push({ reason: 'FieldValueTypeInvalid', message: `Invalid value: "${typeName(value)}": ${path} in body must be of type array: "${typeName(value)}"`, field: path });
+        causes.push({
+          reason: 'FieldValueTypeInvalid',
+          message: `Invalid value: "${typeName(value)}": ${path} in body must be of type array: "${typeName(value)}"`,
+          field: path,
+        });
         return causes;
       }
       if (schema.maxItems !== undefined && value.length > schema.maxItems) {
-        causes.push({ reason: 'FieldValueTooMany', message: `Too many: ${value.length}: must have at most ${schema.maxItems} items`, field: path });
+        causes.push({
+          reason: 'FieldValueTooMany',
+          message: `Too many: ${value.length}: must have at most ${schema.maxItems} items`,
+          field: path,
+        });
       }
       for (const [i, item] of value.entries()) causes.push(...validateSchema(item, schema.items, `${path}[${i}]`));
       return causes;
     case 'integer':
       if (typeof value !== 'number' || !Number.isInteger(value)) {
-        causes.push({ reason: 'FieldValueTypeInvalid', message: `Invalid value: "${typeName(value)}": ${path} in body must be of type integer: "${typeName(value)}"`, field: path });
+        causes.push({
+          reason: 'FieldValueTypeInvalid',
+          message: `Invalid value: "${typeName(value)}": ${path} in body must be of type integer: "${typeName(value)}"`,
+          field: path,
+        });
         return causes;
       }
       if (schema.minimum !== undefined && value < schema.minimum) causes.push(bad(`should be greater than or equal to ${schema.minimum}`));
@@ -324,14 +476,26 @@ export function validateSchema(value: unknown, schema: Schema, path = ''): Statu
       return causes;
     case 'string':
       if (typeof value !== 'string') {
-        causes.push({ reason: 'FieldValueTypeInvalid', message: `Invalid value: "${typeName(value)}": ${path} in body must be of type string: "${typeName(value)}"`, field: path });
+        causes.push({
+          reason: 'FieldValueTypeInvalid',
+          message: `Invalid value: "${typeName(value)}": ${path} in body must be of type string: "${typeName(value)}"`,
+          field: path,
+        });
       } else if (schema.enum && !schema.enum.includes(value)) {
-        causes.push({ reason: 'FieldValueNotSupported', message: `Unsupported value: ${JSON.stringify(value)}: supported values: ${schema.enum.map((e) => JSON.stringify(e)).join(', ')}`, field: path });
+        causes.push({
+          reason: 'FieldValueNotSupported',
+          message: `Unsupported value: ${JSON.stringify(value)}: supported values: ${schema.enum.map((e) => JSON.stringify(e)).join(', ')}`,
+          field: path,
+        });
       }
       return causes;
     case 'boolean':
       if (typeof value !== 'boolean') {
-        causes.push({ reason: 'FieldValueTypeInvalid', message: `Invalid value: "${typeName(value)}": ${path} in body must be of type boolean: "${typeName(value)}"`, field: path });
+        causes.push({
+          reason: 'FieldValueTypeInvalid',
+          message: `Invalid value: "${typeName(value)}": ${path} in body must be of type boolean: "${typeName(value)}"`,
+          field: path,
+        });
       }
       return causes;
   }
@@ -367,7 +531,11 @@ export function admitFields(
   if (unknown.length > 0 && directive === 'Strict') {
     const strict = `strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(', ')}`;
     // Create and update decode the body (handlers/create.go transformDecodeError); a patch reports the bare error.
-    throw new ApiError(400, 'BadRequest', ctx?.patch ? strict : `${t.kind} in version "${version}" cannot be handled as a ${t.kind}: ${strict}`);
+    throw new ApiError(
+      400,
+      'BadRequest',
+      ctx?.patch ? strict : `${t.kind} in version "${version}" cannot be handled as a ${t.kind}: ${strict}`,
+    );
   }
   if (directive === 'Warn') for (const f of unknown) ctx?.warnings?.push(`unknown field "${f}"`);
   if (t.builtin) return;

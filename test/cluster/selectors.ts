@@ -34,7 +34,10 @@ function parseTerm(term: string): Requirement {
   if (m) return { op: 'notexists', key: m[1]! };
   m = /^([^\s!=(),]+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(term);
   if (m) {
-    const values = m[3]!.split(',').map((v) => v.trim()).filter((v) => v.length > 0);
+    const values = m[3]!
+      .split(',')
+      .map((v) => v.trim())
+      .filter((v) => v.length > 0);
     return { op: m[2] as 'in' | 'notin', key: m[1]!, values };
   }
   m = /^([^\s!=(),]+)\s*(==|=|!=)\s*([^\s!=(),]*)$/.exec(term);
@@ -48,12 +51,18 @@ function matches(req: Requirement, labels: Record<string, string>): boolean {
   const has = Object.prototype.hasOwnProperty.call(labels, req.key);
   const value = labels[req.key];
   switch (req.op) {
-    case 'eq': return has && value === req.value;
-    case 'neq': return !has || value !== req.value;
-    case 'in': return has && req.values.includes(value!);
-    case 'notin': return !has || !req.values.includes(value!);
-    case 'exists': return has;
-    case 'notexists': return !has;
+    case 'eq':
+      return has && value === req.value;
+    case 'neq':
+      return !has || value !== req.value;
+    case 'in':
+      return has && req.values.includes(value!);
+    case 'notin':
+      return !has || !req.values.includes(value!);
+    case 'exists':
+      return has;
+    case 'notexists':
+      return !has;
   }
 }
 

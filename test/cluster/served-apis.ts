@@ -24,7 +24,9 @@ export class ServedApis {
       }
     }
     this.omitted = new Set(omit);
-    this.types = RESOURCE_TYPES.map((t) => ({ ...t, versions: t.versions.filter((v) => this.serves(t.group, v)) })).filter((t) => t.versions.length > 0);
+    this.types = RESOURCE_TYPES.map((t) => ({ ...t, versions: t.versions.filter((v) => this.serves(t.group, v)) })).filter(
+      (t) => t.versions.length > 0,
+    );
   }
 
   serves(group: string, version: string): boolean {

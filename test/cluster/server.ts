@@ -124,7 +124,15 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
   const server: Server = createServer(
     // Ask for (not require) a client certificate and check it against the client CA, as the
     // kube-apiserver does with --client-ca-file; a request without one falls through to tokens.
-    { key: tls.key, cert: tls.cert, keepAlive: true, requestTimeout: 0, requestCert: true, rejectUnauthorized: false, ca: [access.clientCa.cert] },
+    {
+      key: tls.key,
+      cert: tls.cert,
+      keepAlive: true,
+      requestTimeout: 0,
+      requestCert: true,
+      rejectUnauthorized: false,
+      ca: [access.clientCa.cert],
+    },
     createRequestHandler({ api, watches, faults, access, served, requests }),
   );
   server.keepAliveTimeout = 60_000;
@@ -230,6 +238,9 @@ function applyObject(api: Api, store: Store, served: ServedApis, raw: KubeObject
   else api.create(target, body);
   if (raw.status !== undefined && t.subresources.includes('status')) {
     const current = store.peek(t, namespace, body.metadata.name)!;
-    api.update({ ...target, name: current.metadata.name, subresource: 'status' }, { ...structuredClone(current), apiVersion: raw.apiVersion, status: raw.status });
+    api.update(
+      { ...target, name: current.metadata.name, subresource: 'status' },
+      { ...structuredClone(current), apiVersion: raw.apiVersion, status: raw.status },
+    );
   }
 }

@@ -127,29 +127,48 @@ export const errors = {
 /** The reason the real server uses for a fault's status code. */
 export function reasonForCode(code: number): string {
   switch (code) {
-    case 400: return 'BadRequest';
-    case 401: return 'Unauthorized';
-    case 403: return 'Forbidden';
-    case 404: return 'NotFound';
-    case 405: return 'MethodNotAllowed';
-    case 409: return 'Conflict';
-    case 410: return 'Expired';
-    case 415: return 'UnsupportedMediaType';
-    case 422: return 'Invalid';
-    case 429: return 'TooManyRequests';
-    case 500: return 'InternalError';
-    case 503: return 'ServiceUnavailable';
-    case 504: return 'Timeout';
-    default: return code >= 500 ? 'InternalError' : 'BadRequest';
+    case 400:
+      return 'BadRequest';
+    case 401:
+      return 'Unauthorized';
+    case 403:
+      return 'Forbidden';
+    case 404:
+      return 'NotFound';
+    case 405:
+      return 'MethodNotAllowed';
+    case 409:
+      return 'Conflict';
+    case 410:
+      return 'Expired';
+    case 415:
+      return 'UnsupportedMediaType';
+    case 422:
+      return 'Invalid';
+    case 429:
+      return 'TooManyRequests';
+    case 500:
+      return 'InternalError';
+    case 503:
+      return 'ServiceUnavailable';
+    case 504:
+      return 'Timeout';
+    default:
+      return code >= 500 ? 'InternalError' : 'BadRequest';
   }
 }
 
 export function messageForCode(code: number): string {
   switch (code) {
-    case 429: return 'Too many requests, please try again later.';
-    case 503: return 'the server is currently unable to handle the request';
-    case 504: return 'the server was unable to return a response in the time allotted, but may still be processing the request';
-    case 500: return 'Internal error occurred: injected fault';
-    default: return `injected fault (HTTP ${code})`;
+    case 429:
+      return 'Too many requests, please try again later.';
+    case 503:
+      return 'the server is currently unable to handle the request';
+    case 504:
+      return 'the server was unable to return a response in the time allotted, but may still be processing the request';
+    case 500:
+      return 'Internal error occurred: injected fault';
+    default:
+      return `injected fault (HTTP ${code})`;
   }
 }

@@ -89,7 +89,9 @@ export class Store {
   /** The oldest resourceVersion a watch may resume from. */
   get oldestResumableVersion(): number {
     this.trimHistory();
-    return this.history.length > 0 ? Math.max(this.compactedTo, this.history[0]!.resourceVersion - 1) : Math.max(this.compactedTo, this.revision);
+    return this.history.length > 0
+      ? Math.max(this.compactedTo, this.history[0]!.resourceVersion - 1)
+      : Math.max(this.compactedTo, this.revision);
   }
 
   private trimHistory(): void {

@@ -65,11 +65,24 @@ const COLUMNS: Record<string, Column[]> = {
     { name: 'Type', type: 'string', get: (o) => o.spec?.type ?? 'ClusterIP' },
     { name: 'Cluster-IP', type: 'string', get: (o) => o.spec?.clusterIP ?? '<none>' },
     { name: 'External-IP', type: 'string', get: () => '<none>' },
-    { name: 'Port(s)', type: 'string', get: (o) => (o.spec?.ports ?? []).map((p: any) => `${p.port}/${p.protocol ?? 'TCP'}`).join(',') || '<none>' },
+    {
+      name: 'Port(s)',
+      type: 'string',
+      get: (o) => (o.spec?.ports ?? []).map((p: any) => `${p.port}/${p.protocol ?? 'TCP'}`).join(',') || '<none>',
+    },
     age,
   ],
-  ConfigMap: [name, { name: 'Data', type: 'integer', get: (o) => Object.keys(o.data ?? {}).length + Object.keys(o.binaryData ?? {}).length }, age],
-  Secret: [name, { name: 'Type', type: 'string', get: (o) => o.type ?? 'Opaque' }, { name: 'Data', type: 'integer', get: (o) => Object.keys(o.data ?? {}).length }, age],
+  ConfigMap: [
+    name,
+    { name: 'Data', type: 'integer', get: (o) => Object.keys(o.data ?? {}).length + Object.keys(o.binaryData ?? {}).length },
+    age,
+  ],
+  Secret: [
+    name,
+    { name: 'Type', type: 'string', get: (o) => o.type ?? 'Opaque' },
+    { name: 'Data', type: 'integer', get: (o) => Object.keys(o.data ?? {}).length },
+    age,
+  ],
   Namespace: [name, { name: 'Status', type: 'string', get: (o) => o.status?.phase ?? 'Active' }, age],
   Rollout: [
     name,

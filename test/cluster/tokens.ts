@@ -48,12 +48,19 @@ export class TokenIssuer {
   private readonly kid: string;
   private offsetMs = 0;
 
-  constructor(readonly issuer = API_AUDIENCE, readonly audiences: string[] = [API_AUDIENCE]) {
+  constructor(
+    readonly issuer = API_AUDIENCE,
+    readonly audiences: string[] = [API_AUDIENCE],
+  ) {
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     this.privateKey = privateKey;
     this.publicKey = createPublicKey(privateKey);
     // The key id as pkg/serviceaccount/jwt.go keyIDFromPublicKey derives it: base64url(sha256(DER of the public key)).
-    this.kid = b64url(createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest());
+    this.kid = b64url(
+      createHash('sha256')
+        .update(publicKey.export({ type: 'spki', format: 'der' }))
+        .digest(),
+    );
   }
 
   /** The issuer's clock (ms since the epoch). */
@@ -68,7 +75,12 @@ export class TokenIssuer {
   }
 
   /** A token for a stored ServiceAccount (pkg/serviceaccount/claims.go Claims). */
-  issue(serviceAccount: KubeObject, expirationSeconds: number, audiences: string[], bound?: BoundObject): { token: string; expirationTimestamp: string } {
+  issue(
+    serviceAccount: KubeObject,
+    expirationSeconds: number,
+    audiences: string[],
+    bound?: BoundObject,
+  ): { token: string; expirationTimestamp: string } {
     const iat = Math.floor(this.now() / 1000);
     const { namespace, name, uid } = serviceAccount.metadata;
     const claims: ServiceAccountClaims = {
@@ -104,7 +116,12 @@ export class TokenIssuer {
     try {
       const h = JSON.parse(Buffer.from(header, 'base64url').toString('utf8'));
       if (h.alg !== 'ES256') return { error: 'unexpected signing algorithm' };
-      const ok = verify('sha256', Buffer.from(`${header}.${payload}`), { key: this.publicKey, dsaEncoding: 'ieee-p1363' }, Buffer.from(signature, 'base64url'));
+      const ok = verify(
+        'sha256',
+        Buffer.from(`${header}.${payload}`),
+        { key: this.publicKey, dsaEncoding: 'ieee-p1363' },
+        Buffer.from(signature, 'base64url'),
+      );
       if (!ok) return { error: 'invalid signature' };
       claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
     } catch {
@@ -114,7 +131,10 @@ export class TokenIssuer {
     const now = Math.floor(this.now() / 1000);
     if (now > claims.exp + LEEWAY_SECONDS) return { error: 'service account token has expired' };
     if (now < claims.nbf - LEEWAY_SECONDS) return { error: 'service account token is not valid yet' };
-    if (!claims.aud?.some((a) => this.audiences.includes(a))) return { error: `token audiences ${JSON.stringify(claims.aud)} is invalid for the target audiences ${JSON.stringify(this.audiences)}` };
+    if (!claims.aud?.some((a) => this.audiences.includes(a)))
+      return {
+        error: `token audiences ${JSON.stringify(claims.aud)} is invalid for the target audiences ${JSON.stringify(this.audiences)}`,
+      };
     return { claims };
   }
 }

@@ -119,12 +119,21 @@ function checkStrategy(strategy: any, causes: StatusCause[]): void {
   if (!strategy) return;
   const type = strategy.type;
   if (type !== 'RollingUpdate' && type !== 'Recreate') {
-    causes.push({ reason: 'FieldValueNotSupported', message: `Unsupported value: ${JSON.stringify(type)}: supported values: "Recreate", "RollingUpdate"`, field: `${field}.type` });
+    causes.push({
+      reason: 'FieldValueNotSupported',
+      message: `Unsupported value: ${JSON.stringify(type)}: supported values: "Recreate", "RollingUpdate"`,
+      field: `${field}.type`,
+    });
     return;
   }
   const ru = strategy.rollingUpdate;
   if (type === 'Recreate') {
-    if (ru) causes.push({ reason: 'FieldValueForbidden', message: "Forbidden: may not be specified when strategy `type` is 'Recreate'", field: `${field}.rollingUpdate` });
+    if (ru)
+      causes.push({
+        reason: 'FieldValueForbidden',
+        message: "Forbidden: may not be specified when strategy `type` is 'Recreate'",
+        field: `${field}.rollingUpdate`,
+      });
     return;
   }
   if (!ru) return;
@@ -137,7 +146,14 @@ function checkStrategy(strategy: any, causes: StatusCause[]): void {
       values[name] = v;
     } else if (typeof v === 'string') {
       const m = /^(\d+)%$/.exec(v);
-      if (!m) causes.push(invalid(path, v, "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')"));
+      if (!m)
+        causes.push(
+          invalid(
+            path,
+            v,
+            "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')",
+          ),
+        );
       else {
         values[name] = Number(m[1]);
         if (name === 'maxUnavailable' && Number(m[1]) > 100) causes.push(invalid(path, v, 'must not be greater than 100%'));

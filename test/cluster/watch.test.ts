@@ -26,14 +26,24 @@ afterAll(async () => {
   await Promise.all([cluster?.stop(), fast?.stop()]);
 });
 
-const configMap = (name: string, namespace = 'default', data: Record<string, string> = { a: '1' }) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace }, data });
-const events = (text: string) => text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+const configMap = (name: string, namespace = 'default', data: Record<string, string> = { a: '1' }) => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name, namespace },
+  data,
+});
+const events = (text: string) =>
+  text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 const rvOf = (c: TestCluster, name: string) => c.get('v1', 'ConfigMap', 'default', name).metadata.resourceVersion as string;
 
 describe('watch expiry', () => {
   it('sends bookmarks about every minute by default, and at the set interval when asked', async () => {
     await Promise.all([cluster.apply(configMap('marks')), fast.apply(configMap('marks'))]);
-    const path = (c: TestCluster) => `/api/v1/namespaces/default/configmaps?watch=true&allowWatchBookmarks=true&timeoutSeconds=1&resourceVersion=${rvOf(c, 'marks')}`;
+    const path = (c: TestCluster) =>
+      `/api/v1/namespaces/default/configmaps?watch=true&allowWatchBookmarks=true&timeoutSeconds=1&resourceVersion=${rvOf(c, 'marks')}`;
     const [slow, quick] = await Promise.all([request(cluster, 'GET', path(cluster)), request(fast, 'GET', path(fast))]);
     expect(events(slow.text).filter((e) => e.type === 'BOOKMARK')).toEqual([]);
     expect(events(quick.text).filter((e) => e.type === 'BOOKMARK').length).toBeGreaterThanOrEqual(4);
@@ -52,7 +62,11 @@ describe('watch expiry', () => {
     const before = rvOf(cluster, 'old');
     await cluster.apply(configMap('old', 'default', { a: '2' }));
     // Within the window: the missed MODIFIED is replayed.
-    const replay = await request(cluster, 'GET', `/api/v1/namespaces/default/configmaps?watch=true&timeoutSeconds=1&fieldSelector=metadata.name%3Dold&resourceVersion=${before}`);
+    const replay = await request(
+      cluster,
+      'GET',
+      `/api/v1/namespaces/default/configmaps?watch=true&timeoutSeconds=1&fieldSelector=metadata.name%3Dold&resourceVersion=${before}`,
+    );
     expect(events(replay.text)[0]).toMatchObject({ type: 'MODIFIED', object: { data: { a: '2' } } });
 
     cluster.compact();
@@ -86,23 +100,45 @@ describe('list paging', () => {
     const first = (await request(h.cluster, 'GET', '/api/v1/namespaces/paging/configmaps?limit=2')).json();
     expect(first.items.map((i: any) => i.metadata.name)).toEqual(['page-a', 'page-b']);
     expect(first.metadata).toMatchObject({ continue: expect.any(String), remainingItemCount: 3 });
-    const second = (await request(h.cluster, 'GET', `/api/v1/namespaces/paging/configmaps?limit=2&continue=${encodeURIComponent(first.metadata.continue)}`)).json();
+    const second = (
+      await request(
+        h.cluster,
+        'GET',
+        `/api/v1/namespaces/paging/configmaps?limit=2&continue=${encodeURIComponent(first.metadata.continue)}`,
+      )
+    ).json();
     expect(second.items.map((i: any) => i.metadata.name)).toEqual(['page-c', 'page-d']);
     expect(second.metadata.resourceVersion).toBe(first.metadata.resourceVersion);
-    const third = (await request(h.cluster, 'GET', `/api/v1/namespaces/paging/configmaps?limit=2&continue=${encodeURIComponent(second.metadata.continue)}`)).json();
+    const third = (
+      await request(
+        h.cluster,
+        'GET',
+        `/api/v1/namespaces/paging/configmaps?limit=2&continue=${encodeURIComponent(second.metadata.continue)}`,
+      )
+    ).json();
     expect(third.items.map((i: any) => i.metadata.name)).toEqual(['page-e']);
     expect(third.metadata.continue).toBeUndefined();
 
     // kubectl pages with --chunk-size.
     h.cluster.resetRequests();
     const r = await h.kubectl(['get', 'configmaps', '-n', 'paging', '--chunk-size=2', '-o', 'name']);
-    expect(r.stdout.trim().split('\n')).toEqual(['configmap/page-a', 'configmap/page-b', 'configmap/page-c', 'configmap/page-d', 'configmap/page-e']);
+    expect(r.stdout.trim().split('\n')).toEqual([
+      'configmap/page-a',
+      'configmap/page-b',
+      'configmap/page-c',
+      'configmap/page-d',
+      'configmap/page-e',
+    ]);
     expect(h.cluster.requests.filter((x) => x.path === '/api/v1/namespaces/paging/configmaps').length).toBe(3);
 
     // A continue token older than the compacted history is refused.
     await h.cluster.apply(configMap('page-f', 'paging'));
     h.cluster.compact();
-    const expired = await request(h.cluster, 'GET', `/api/v1/namespaces/paging/configmaps?limit=2&continue=${encodeURIComponent(first.metadata.continue)}`);
+    const expired = await request(
+      h.cluster,
+      'GET',
+      `/api/v1/namespaces/paging/configmaps?limit=2&continue=${encodeURIComponent(first.metadata.continue)}`,
+    );
     expect(expired.status).toBe(410);
     expect(expired.json()).toMatchObject({ reason: 'Expired', code: 410 });
   });

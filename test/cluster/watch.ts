@@ -34,7 +34,10 @@ export interface WatchHubOptions {
 export class WatchHub {
   private readonly active = new Set<() => void>();
 
-  constructor(private readonly store: Store, private readonly opts: WatchHubOptions = {}) {}
+  constructor(
+    private readonly store: Store,
+    private readonly opts: WatchHubOptions = {},
+  ) {}
 
   get count(): number {
     return this.active.size;
@@ -121,9 +124,10 @@ export class WatchHub {
     };
     this.active.add(close);
     res.on('close', close);
-    const timeoutMs = opts.timeoutSeconds !== undefined && opts.timeoutSeconds > 0
-      ? opts.timeoutSeconds * 1000
-      : this.opts.watchTimeoutMs ?? 1_800_000 * (1 + Math.random());
+    const timeoutMs =
+      opts.timeoutSeconds !== undefined && opts.timeoutSeconds > 0
+        ? opts.timeoutSeconds * 1000
+        : (this.opts.watchTimeoutMs ?? 1_800_000 * (1 + Math.random()));
     const timeout = setTimeout(close, timeoutMs);
     timeout.unref();
     timers.push(timeout);

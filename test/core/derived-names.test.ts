@@ -71,8 +71,20 @@ describe('the service input and the objects named after it', () => {
   // Through the action's entry, as the runner starts it (the other actions share the same schema, above).
   test('the canary action with a 244-character service fails before any request to the cluster', async () => {
     h.cluster.resetRequests();
-    const inputs = { kubeconfig: h.cluster.kubeconfig, namespace: 'shop', service: name(244), image: 'registry.example.com/checkout:2.0.0', config: 'canary.yaml', 'lock-timeout': '2s' };
-    const run = await runAction({ entry: 'src/actions/canary.ts', inputs, dir, env: { GITHUB_WORKSPACE: dir, GITHUB_RUN_ID: '77', GITHUB_REPOSITORY: 'shop/checkout' } });
+    const inputs = {
+      kubeconfig: h.cluster.kubeconfig,
+      namespace: 'shop',
+      service: name(244),
+      image: 'registry.example.com/checkout:2.0.0',
+      config: 'canary.yaml',
+      'lock-timeout': '2s',
+    };
+    const run = await runAction({
+      entry: 'src/actions/canary.ts',
+      inputs,
+      dir,
+      env: { GITHUB_WORKSPACE: dir, GITHUB_RUN_ID: '77', GITHUB_REPOSITORY: 'shop/checkout' },
+    });
     expect(run.code).toBe(1);
     expect(run.stdout).toContain("'service': expected at most 243 characters");
     expect(h.cluster.requests).toEqual([]);
@@ -85,23 +97,48 @@ describe('the service input and the objects named after it', () => {
         apiVersion: 'apps/v1',
         kind: 'Deployment',
         metadata: { name: `long-${color}`, namespace: 'shop' },
-        spec: { replicas: 1, selector: { matchLabels: { app: `long-${color}` } }, template: { metadata: { labels: { app: `long-${color}` } }, spec: { containers: [{ name: 'app', image: 'app:1' }] } } },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { app: `long-${color}` } },
+          template: { metadata: { labels: { app: `long-${color}` } }, spec: { containers: [{ name: 'app', image: 'app:1' }] } },
+        },
       })),
       {
         apiVersion: 'networking.istio.io/v1',
         kind: 'VirtualService',
         metadata: { name: 'long', namespace: 'shop' },
-        spec: { hosts: ['long.example.com'], http: [{ route: [{ destination: { host: 'blue.long' }, weight: 100 }, { destination: { host: 'green.long' }, weight: 0 }] }] },
+        spec: {
+          hosts: ['long.example.com'],
+          http: [
+            {
+              route: [
+                { destination: { host: 'blue.long' }, weight: 100 },
+                { destination: { host: 'green.long' }, weight: 0 },
+              ],
+            },
+          ],
+        },
       },
     ]);
     const { outputs, failure } = await runFlow(
       h,
-      { namespace: 'shop', service, router: 'istio', route: 'long', blue: 'blue.long', green: 'green.long', 'blue-workload': 'long-blue', 'green-workload': 'long-green' },
+      {
+        namespace: 'shop',
+        service,
+        router: 'istio',
+        route: 'long',
+        blue: 'blue.long',
+        green: 'green.long',
+        'blue-workload': 'long-blue',
+        'green-workload': 'long-green',
+      },
       'run-long',
     );
     expect(failure).toBeUndefined();
     expect(outputs.result).toBe('switched');
-    expect(h.cluster.get('networking.istio.io/v1', 'VirtualService', 'shop', 'long').spec.http[0].route.map((r: any) => r.weight)).toEqual([0, 100]);
+    expect(h.cluster.get('networking.istio.io/v1', 'VirtualService', 'shop', 'long').spec.http[0].route.map((r: any) => r.weight)).toEqual([
+      0, 100,
+    ]);
     expect((await journal(h, 'shop', service)).map((e) => e.step)).toEqual(['traffic-100']);
     expect(h.cluster.get('v1', 'ConfigMap', 'shop', journalConfigMapName(service)).metadata.name).toHaveLength(252);
   });
@@ -110,10 +147,13 @@ describe('the service input and the objects named after it', () => {
 describe('router service: the Service and label values named by the inputs', () => {
   test('a service of 64 characters without route, and colors that are not label values, are refused before any request', async () => {
     h.cluster.resetRequests();
-    const run = () => runFlow(h, { namespace: 'shop', service: name(64), router: 'service', blue: `b${name(63)}`, green: 'green.' }, 'run-svc');
+    const run = () =>
+      runFlow(h, { namespace: 'shop', service: name(64), router: 'service', blue: `b${name(63)}`, green: 'green.' }, 'run-svc');
     await expect(run()).rejects.toThrow(InputError);
     const message = await run().catch((e: Error) => e.message);
-    expect(message).toContain('service: with router service and no route input, the Service is named after the service (64 characters), and a Service name is a DNS-1035 label: at most 63');
+    expect(message).toContain(
+      'service: with router service and no route input, the Service is named after the service (64 characters), and a Service name is a DNS-1035 label: at most 63',
+    );
     expect(message).toContain('blue: with router service it is the value of label color (64 characters), and a label value is at most 63');
     expect(message).toContain('green: with router service it is the value of label color (6 characters)');
     expect(h.cluster.requests).toEqual([]);
@@ -124,18 +164,37 @@ describe('router service: the Service and label values named by the inputs', () 
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: { name: `cart-${c}`, namespace: 'store' },
-      spec: { replicas: 1, selector: { matchLabels: { app: 'cart', color: c } }, template: { metadata: { labels: { app: 'cart', color: c } }, spec: { containers: [{ name: 'app', image: 'app:1' }] } } },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: 'cart', color: c } },
+        template: { metadata: { labels: { app: 'cart', color: c } }, spec: { containers: [{ name: 'app', image: 'app:1' }] } },
+      },
     });
     await h.cluster.apply([
       color('blue'),
       color('green'),
-      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'cart', namespace: 'store' }, spec: { selector: { app: 'cart', color: 'blue' }, ports: [{ port: 80, targetPort: 8080 }] } },
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'cart', namespace: 'store' },
+        spec: { selector: { app: 'cart', color: 'blue' }, ports: [{ port: 80, targetPort: 8080 }] },
+      },
     ]);
     await waitFor(() => h.cluster.get('apps/v1', 'Deployment', 'store', 'cart-green')?.status?.readyReplicas === 1, 5000, 'green ready');
-    const { outputs, failure } = await runFlow(h, { namespace: 'store', service: name(100), router: 'service', route: 'cart', 'blue-workload': 'cart-blue', 'green-workload': 'cart-green' }, 'run-svc-2');
+    const { outputs, failure } = await runFlow(
+      h,
+      {
+        namespace: 'store',
+        service: name(100),
+        router: 'service',
+        route: 'cart',
+        'blue-workload': 'cart-blue',
+        'green-workload': 'cart-green',
+      },
+      'run-svc-2',
+    );
     expect(failure).toBeUndefined();
     expect(outputs.result).toBe('switched');
     expect(h.cluster.get('v1', 'Service', 'store', 'cart').spec.selector).toEqual({ app: 'cart', color: 'green' });
   });
 });
-

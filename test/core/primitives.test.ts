@@ -2,15 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { InputError } from '../../src/core/config/input-error.js';
 import { parseWith } from '../../src/core/config/parse.js';
-import {
-  commandInput,
-  duration,
-  httpUrl,
-  imageRef,
-  listInput,
-  namespacedName,
-  percentage,
-} from '../../src/core/config/primitives.js';
+import { commandInput, duration, httpUrl, imageRef, listInput, namespacedName, percentage } from '../../src/core/config/primitives.js';
 
 const ok = <S extends z.ZodType>(schema: S, value: unknown) => parseWith(schema, value, { label: 'test' });
 const bad = (schema: z.ZodType, value: unknown) => () => parseWith(schema, value, { label: 'test' });
@@ -94,7 +86,11 @@ describe('error messages', () => {
   it('name every bad path, what was given and what is expected, in one error', () => {
     let message = '';
     try {
-      parseWith(schema, { weight: '150', config: { steps: ['x'], stpes: 1 }, token: 'hunter2-secret' }, { label: 'config deploy.yaml', secretKeys: ['token'] });
+      parseWith(
+        schema,
+        { weight: '150', config: { steps: ['x'], stpes: 1 }, token: 'hunter2-secret' },
+        { label: 'config deploy.yaml', secretKeys: ['token'] },
+      );
     } catch (error) {
       message = (error as Error).message;
     }
@@ -115,10 +111,14 @@ describe('error messages', () => {
 });
 
 describe('http URLs', () => {
-  it.each(['http://prometheus.monitoring:9090', 'https://hooks.slack.com/services/T0/B0/x', 'http://127.0.0.1:9090/prom', 'http://[::1]:9090'])('%s is a URL', (v) =>
-    expect(ok(httpUrl, v)).toBe(v),
-  );
-  it.each(['prometheus:9090', 'http://$(id)', 'http://a;b', 'ftp://files.example.com', 'http://', 'http://exa mple.com'])('%j is refused', (v) =>
-    expect(bad(httpUrl, v)).toThrow(/http\(s\) URL/),
+  it.each([
+    'http://prometheus.monitoring:9090',
+    'https://hooks.slack.com/services/T0/B0/x',
+    'http://127.0.0.1:9090/prom',
+    'http://[::1]:9090',
+  ])('%s is a URL', (v) => expect(ok(httpUrl, v)).toBe(v));
+  it.each(['prometheus:9090', 'http://$(id)', 'http://a;b', 'ftp://files.example.com', 'http://', 'http://exa mple.com'])(
+    '%j is refused',
+    (v) => expect(bad(httpUrl, v)).toThrow(/http\(s\) URL/),
   );
 });

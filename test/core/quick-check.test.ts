@@ -109,7 +109,9 @@ describe('quick input checks', () => {
       'No delivery file was read (.github/delivery/checkout.yaml does not exist)',
     );
     // With one at the service's path, or one named by delivery-file, the quick checks decide nothing.
-    expect(await outcome(() => quickCheckWithoutFile('blue-green', quick, { service: 'checkout' }, join(workspace, 'files')))).toBeUndefined();
+    expect(
+      await outcome(() => quickCheckWithoutFile('blue-green', quick, { service: 'checkout' }, join(workspace, 'files'))),
+    ).toBeUndefined();
     expect(await outcome(() => quickCheckWithoutFile('blue-green', quick, { 'delivery-file': 'x.yaml' }, workspace))).toBeUndefined();
   });
 });

@@ -61,7 +61,17 @@ describe('redaction', () => {
  * A kubeconfig's secrets, in each form YAML and JSON can write them: every value of a sensitive
  * key that `yaml` reads out of the kubeconfig must be hidden by what Secrets registered.
  */
-const SENSITIVE = new Set(['token', 'client-key-data', 'client-certificate-data', 'password', 'id-token', 'refresh-token', 'access-token', 'client-secret', 'value']);
+const SENSITIVE = new Set([
+  'token',
+  'client-key-data',
+  'client-certificate-data',
+  'password',
+  'id-token',
+  'refresh-token',
+  'access-token',
+  'client-secret',
+  'value',
+]);
 
 function parsedSecrets(text: string): string[] {
   const out: string[] = [];
@@ -163,7 +173,8 @@ describe('kubeconfig secrets', () => {
       expect(found.length).toBeGreaterThan(0);
       const secrets = new Secrets();
       secrets.add(text);
-      for (const value of found) expect(secrets.redact(`leak: ${value} .`), `${form}: ${JSON.stringify(value)}`).toMatch(/^leak: [*\s]+ \.$/);
+      for (const value of found)
+        expect(secrets.redact(`leak: ${value} .`), `${form}: ${JSON.stringify(value)}`).toMatch(/^leak: [*\s]+ \.$/);
     });
   }
   it('hides the exec plugin env values and the auth-provider tokens, not the harmless names', () => {
@@ -188,7 +199,14 @@ describe('kubeconfig secrets', () => {
  * (block scalars, aliases) need the parse; Secrets has them (above).
  */
 describe('kubeconfig secrets found without a parse', () => {
-  const sameLine = ['kubectl block style', 'CRLF line ends', 'JSON, pretty', 'JSON, one line', 'flow mapping', 'auth-provider and exec env'];
+  const sameLine = [
+    'kubectl block style',
+    'CRLF line ends',
+    'JSON, pretty',
+    'JSON, one line',
+    'flow mapping',
+    'auth-provider and exec env',
+  ];
   for (const form of sameLine) {
     it(`finds every value a YAML parse finds: ${form}`, () => {
       const pieces = quickSecretPieces(forms[form]!);

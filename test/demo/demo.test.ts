@@ -25,7 +25,11 @@ describe('npm run demo', () => {
     out = await mkdtemp(join(tmpdir(), 'demo-test-'));
     // As `npm run demo -- --out <dir>` does (tsx), but one process, so nothing is left behind.
     try {
-      ({ stdout } = await run(process.execPath, ['--import', 'tsx', 'scripts/demo.ts', '--out', out], { cwd: ROOT, timeout: 55_000, maxBuffer: 16 * 1024 * 1024 }));
+      ({ stdout } = await run(process.execPath, ['--import', 'tsx', 'scripts/demo.ts', '--out', out], {
+        cwd: ROOT,
+        timeout: 55_000,
+        maxBuffer: 16 * 1024 * 1024,
+      }));
     } catch (error) {
       const e = error as { code?: number; stdout?: string; stderr?: string };
       exitCode = typeof e.code === 'number' ? e.code : -1;
@@ -118,7 +122,10 @@ describe('the simulated metric source', () => {
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams({ query: error('checkout', '1.25.0'), time: '1700000000' }),
       });
-      expect(await response.json()).toEqual({ status: 'success', data: { resultType: 'vector', result: [{ metric: {}, value: [1700000000, '0.003'] }] } });
+      expect(await response.json()).toEqual({
+        status: 'success',
+        data: { resultType: 'vector', result: [{ metric: {}, value: [1700000000, '0.003'] }] },
+      });
       const empty = await (await fetch(`${sim.url}/api/v1/query?query=up`)).json();
       expect(empty).toEqual({ status: 'success', data: { resultType: 'vector', result: [] } });
       expect((await fetch(`${sim.url}/api/v1/query_range`)).status).toBe(404);

@@ -50,7 +50,15 @@ function virtualService(name: string) {
     metadata: { name, namespace: 'shop' },
     spec: {
       hosts: [name],
-      http: [{ name: 'primary', route: [{ destination: { host: `${name}-stable` }, weight: 100 }, { destination: { host: `${name}-canary` }, weight: 0 }] }],
+      http: [
+        {
+          name: 'primary',
+          route: [
+            { destination: { host: `${name}-stable` }, weight: 100 },
+            { destination: { host: `${name}-canary` }, weight: 0 },
+          ],
+        },
+      ],
     },
   };
 }
@@ -83,7 +91,9 @@ describe('scale-down delays of Argo Rollouts with trafficRouting', () => {
 
     // The driver says so, with the ReplicaSet, its pods and the deadline.
     expect(healthy.scaleDowns).toEqual([{ replicaSet: `web-${stableHash}`, role: 'previous stable', replicas: 2, deadline }]);
-    expect(progress).toContain(`ReplicaSet shop/web-${stableHash} (previous stable) keeps 2 pods until ${deadline} (scaleDownDelaySeconds)`);
+    expect(progress).toContain(
+      `ReplicaSet shop/web-${stableHash} (previous stable) keeps 2 pods until ${deadline} (scaleDownDelaySeconds)`,
+    );
   });
 
   test('scaleDownDelaySeconds: 1 scales the previous stable ReplicaSet to 0 a second later, and drops the annotation', async () => {
@@ -98,7 +108,11 @@ describe('scale-down delays of Argo Rollouts with trafficRouting', () => {
     });
     await ro.promote({ full: true });
     await ro.waitFor('healthy', wait);
-    const gone = await waitFor(() => (replicaSet(`fast-${stableHash}`).spec.replicas === 0 ? replicaSet(`fast-${stableHash}`) : undefined), 5000, 'scale down');
+    const gone = await waitFor(
+      () => (replicaSet(`fast-${stableHash}`).spec.replicas === 0 ? replicaSet(`fast-${stableHash}`) : undefined),
+      5000,
+      'scale down',
+    );
     stop();
     expect(gone.metadata.annotations?.['scale-down-deadline']).toBeUndefined();
     const marked = versions.find((v) => v.deadline !== undefined);
@@ -118,8 +132,15 @@ describe('scale-down delays of Argo Rollouts with trafficRouting', () => {
     const kept = replicaSet(`abort-${canaryHash}`);
     expect(kept.spec.replicas).toBe(1);
     const [delay] = await ro.scaleDowns();
-    expect(delay).toEqual({ replicaSet: `abort-${canaryHash}`, role: 'aborted canary', replicas: 1, deadline: kept.metadata.annotations['scale-down-deadline'] });
-    expect(describeScaleDown('shop', delay!)).toBe(`ReplicaSet shop/abort-${canaryHash} (aborted canary) keeps 1 pod until ${delay!.deadline} (abortScaleDownDelaySeconds)`);
+    expect(delay).toEqual({
+      replicaSet: `abort-${canaryHash}`,
+      role: 'aborted canary',
+      replicas: 1,
+      deadline: kept.metadata.annotations['scale-down-deadline'],
+    });
+    expect(describeScaleDown('shop', delay!)).toBe(
+      `ReplicaSet shop/abort-${canaryHash} (aborted canary) keeps 1 pod until ${delay!.deadline} (abortScaleDownDelaySeconds)`,
+    );
     await waitFor(() => replicaSet(`abort-${canaryHash}`).spec.replicas === 0, 5000, 'canary scaled down');
     expect(await ro.scaleDowns()).toEqual([]);
     // Traffic went back to stable at once (the delay is for the pods only).

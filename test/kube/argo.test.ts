@@ -21,7 +21,9 @@ function rollout(name: string, image: string) {
       replicas: 4,
       selector: { matchLabels: { app: name } },
       template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image }] } },
-      strategy: { canary: { steps: [{ setWeight: 25 }, { pause: {} }, { setWeight: 50 }, { pause: {} }, { setWeight: 75 }, { pause: {} }] } },
+      strategy: {
+        canary: { steps: [{ setWeight: 25 }, { pause: {} }, { setWeight: 50 }, { pause: {} }, { setWeight: 75 }, { pause: {} }] },
+      },
     },
   };
 }
@@ -58,7 +60,9 @@ describe('Argo Rollouts driver', () => {
     await ro.abort();
     const error = await ro.waitFor('healthy', wait).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RolloutFailedError);
-    expect((error as Error).message).toMatch(/^Rollout shop\/payments: rollout failed: RolloutAborted: Rollout aborted update to revision 2/);
+    expect((error as Error).message).toMatch(
+      /^Rollout shop\/payments: rollout failed: RolloutAborted: Rollout aborted update to revision 2/,
+    );
     expect((await ro.status()).actualWeight).toBe(0);
 
     await ro.retry();
@@ -85,7 +89,9 @@ describe('Argo Rollouts driver against a real API server and controller', () => 
     // The API server keeps the Rollout's template as written; its ReplicaSet's template was defaulted.
     const live = h.cluster.get('argoproj.io/v1alpha1', 'Rollout', 'shop', 'search');
     expect(live.spec.template.spec.containers[0].imagePullPolicy).toBeUndefined();
-    const rs = h.cluster.list('apps/v1', 'ReplicaSet', 'shop').find((x) => x.metadata.labels.app === 'search' && x.metadata.labels['rollouts-pod-template-hash'] === live.status.currentPodHash);
+    const rs = h.cluster
+      .list('apps/v1', 'ReplicaSet', 'shop')
+      .find((x) => x.metadata.labels.app === 'search' && x.metadata.labels['rollouts-pod-template-hash'] === live.status.currentPodHash);
     expect(rs.spec.template.spec.containers[0].imagePullPolicy).toBe('IfNotPresent');
 
     h.cluster.resetRequests();
@@ -100,11 +106,17 @@ describe('Argo Rollouts driver against a real API server and controller', () => 
     expect((await ro.undo()).skipped).toBe(false);
     const paused = await ro.waitFor('paused', wait);
     expect(paused.stepIndex).toBe(1);
-    expect(paused.currentPodHash).toBe(h.cluster.list('apps/v1', 'ReplicaSet', 'shop').find((x) => x.metadata.labels.app === 'search' && x.metadata.annotations['rollout.argoproj.io/revision'] === '3')!.metadata.labels['rollouts-pod-template-hash']);
+    expect(paused.currentPodHash).toBe(
+      h.cluster
+        .list('apps/v1', 'ReplicaSet', 'shop')
+        .find((x) => x.metadata.labels.app === 'search' && x.metadata.annotations['rollout.argoproj.io/revision'] === '3')!.metadata.labels[
+        'rollouts-pod-template-hash'
+      ],
+    );
     expect(h.cluster.list('apps/v1', 'ReplicaSet', 'shop').filter((x) => x.metadata.labels.app === 'search')).toHaveLength(2);
   });
 
-  test('a canary whose pods never start turns Degraded with ProgressDeadlineExceeded, reported with the pods\' reason', async () => {
+  test("a canary whose pods never start turns Degraded with ProgressDeadlineExceeded, reported with the pods' reason", async () => {
     // argo-rollouts utils/conditions: RolloutTimedOut; CalculateRolloutPhase -> Degraded, "ProgressDeadlineExceeded: <message>".
     const manifest = rollout('stuck', 'stuck:1');
     (manifest.spec as any).progressDeadlineSeconds = 1;
@@ -143,7 +155,9 @@ describe('Argo Rollouts router', () => {
     expect(await router.read()).toEqual({ stable: 75, canary: 25 });
 
     expect(await router.write({ stable: 25, canary: 75 })).toEqual({ stable: 25, canary: 75 });
-    await expect(router.write({ stable: 70, canary: 30 })).rejects.toThrow('Rollout shop/cart: is at 75%: Argo Rollouts only lowers a canary');
+    await expect(router.write({ stable: 70, canary: 30 })).rejects.toThrow(
+      'Rollout shop/cart: is at 75%: Argo Rollouts only lowers a canary',
+    );
     h.cluster.resetRequests();
     await expect(router.write({ stable: 60, canary: 45 })).rejects.toThrow(/must sum to 100/);
     expect(h.cluster.requests).toHaveLength(0);

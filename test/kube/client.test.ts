@@ -53,7 +53,9 @@ describe('kubeconfig', () => {
   });
 
   test('an unknown context is an InputError naming the context input and the contexts there are', () => {
-    expect(() => loadKubeConfig({ kubeconfig: h.cluster.kubeconfig, context: 'prod' })).toThrow(/^context: "prod" is not a context .* it has test$/);
+    expect(() => loadKubeConfig({ kubeconfig: h.cluster.kubeconfig, context: 'prod' })).toThrow(
+      /^context: "prod" is not a context .* it has test$/,
+    );
   });
 
   test("the runner's default kubeconfig (KUBECONFIG) is used when no content is given", async () => {

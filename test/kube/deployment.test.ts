@@ -31,7 +31,15 @@ function deployment(name: string, image: string, replicas = 2) {
     spec: {
       replicas,
       selector: { matchLabels: { app: name } },
-      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image }, { name: 'proxy', image: 'envoy:1.30' }] } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: {
+          containers: [
+            { name: 'app', image },
+            { name: 'proxy', image: 'envoy:1.30' },
+          ],
+        },
+      },
     },
   };
 }
@@ -86,7 +94,9 @@ describe('Deployment rollout', () => {
 
   test('a wait that runs out of time says what was still missing', async () => {
     await h.cluster.apply(deployment('search', 'search:fail-rollout', 1));
-    const error = await waitForDeploymentRollout(h.client, { namespace: 'shop', name: 'search' }, { timeoutMs: 300 }).catch((e: unknown) => e);
+    const error = await waitForDeploymentRollout(h.client, { namespace: 'shop', name: 'search' }, { timeoutMs: 300 }).catch(
+      (e: unknown) => e,
+    );
     expect((error as Error).message).toMatch(/^Deployment shop\/search: not done after 300ms: .*(updated|observed)/);
   });
 
@@ -106,7 +116,9 @@ describe('Deployment rollout', () => {
         /^Deployment shop\/slow: not done after 800ms: 1\/3 updated, 1 unavailable, 3 old still running \(ImagePullBackOff on pod slow-[a-z0-9]+-[a-z0-9]+\)$/,
       );
       // The cluster has not given up: Progressing is still True, as for 10 minutes on a real one.
-      const progressing = real.cluster.get('apps/v1', 'Deployment', 'shop', 'slow').status.conditions.find((c: any) => c.type === 'Progressing');
+      const progressing = real.cluster
+        .get('apps/v1', 'Deployment', 'shop', 'slow')
+        .status.conditions.find((c: any) => c.type === 'Progressing');
       expect(progressing).toMatchObject({ status: 'True' });
     } finally {
       await real.close();
@@ -114,7 +126,12 @@ describe('Deployment rollout', () => {
   });
 
   test('a ResourceQuota that refuses the new pods is named; once lifted the rollout completes', async () => {
-    const quota = { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'pods-limit', namespace: 'quota' }, spec: { hard: { pods: '2' } } };
+    const quota = {
+      apiVersion: 'v1',
+      kind: 'ResourceQuota',
+      metadata: { name: 'pods-limit', namespace: 'quota' },
+      spec: { hard: { pods: '2' } },
+    };
     await h.cluster.apply(quota);
     const manifest = deployment('capped', 'capped:1', 2);
     (manifest.metadata as any).namespace = 'quota';
@@ -125,7 +142,9 @@ describe('Deployment rollout', () => {
     const error = await waitForDeploymentRollout(h.client, d, wait).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RolloutFailedError);
     expect((error as Error).message).toContain('0/2 updated, 1 unavailable, 2 old still running, ReplicaFailure: pods "capped-');
-    expect((error as Error).message).toContain('is forbidden: exceeded quota: pods-limit, requested: pods=1, used: pods=2, limited: pods=2');
+    expect((error as Error).message).toContain(
+      'is forbidden: exceeded quota: pods-limit, requested: pods=1, used: pods=2, limited: pods=2',
+    );
 
     // Lift the quota: the ReplicaSet creates its pods, the condition clears and the rollout finishes.
     await h.cluster.apply({ ...quota, spec: { hard: { pods: '3' } } });
@@ -159,7 +178,9 @@ describe('Deployment rollout', () => {
     live = await readDeployment(h.client, d);
     expect(live.spec?.template.spec?.containers[0]?.image).toBe('cart:1');
 
-    await expect(undoDeployment(h.client, { ...d, toRevision: 42 })).rejects.toThrow(/Deployment shop\/cart: has no revision 42 in its history/);
+    await expect(undoDeployment(h.client, { ...d, toRevision: 42 })).rejects.toThrow(
+      /Deployment shop\/cart: has no revision 42 in its history/,
+    );
   });
 
   test('undo leaves the Deployment as `kubectl rollout undo` does: template and annotations of the revision', async () => {
@@ -183,7 +204,10 @@ describe('Deployment rollout', () => {
         // Annotations and image in one write, as an apply of a new release does. (Annotating first and changing
         // the image after would copy r2 to revision 1's ReplicaSet too: the controller keeps the new ReplicaSet's
         // annotations in step with the Deployment's.)
-        const patch = { metadata: { annotations: { 'example.com/release': 'r2', 'example.com/ticket': 'T-2' } }, spec: { template: { spec: { containers: [{ name: 'app', image: 'app:2' }] } } } };
+        const patch = {
+          metadata: { annotations: { 'example.com/release': 'r2', 'example.com/ticket': 'T-2' } },
+          spec: { template: { spec: { containers: [{ name: 'app', image: 'app:2' }] } } },
+        };
         await kubectl('patch', `deployment/${name}`, '--type', 'strategic', '-p', JSON.stringify(patch));
         await waitForDeploymentRollout(h.client, { namespace: 'shop', name }, wait);
       }

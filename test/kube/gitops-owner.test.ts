@@ -52,7 +52,14 @@ function httpRoute(name: string, stable: number) {
     metadata: { name, namespace: 'shop' },
     spec: {
       parentRefs: [{ name: 'gateway' }],
-      rules: [{ backendRefs: [{ name: `${name}-stable`, port: 80, weight: stable }, { name: `${name}-canary`, port: 80, weight: 100 - stable }] }],
+      rules: [
+        {
+          backendRefs: [
+            { name: `${name}-stable`, port: 80, weight: stable },
+            { name: `${name}-canary`, port: 80, weight: 100 - stable },
+          ],
+        },
+      ],
     },
   };
 }
@@ -77,7 +84,13 @@ describe('weights owned by a GitOps controller', () => {
 
   test('Istio: the canary step warns naming the manager, the object and .spec.http, writes, and takes the field', async () => {
     await gitopsApply(VS, virtualService('web', 100));
-    const router = new IstioVirtualServiceRouter(h.client, { namespace: 'shop', name: 'web', route: 'primary', by: 'host', destinations: ['web-stable', 'web-canary'] });
+    const router = new IstioVirtualServiceRouter(h.client, {
+      namespace: 'shop',
+      name: 'web',
+      route: 'primary',
+      by: 'host',
+      destinations: ['web-stable', 'web-canary'],
+    });
     expect(await router.write({ 'web-stable': 90, 'web-canary': 10 })).toEqual({ 'web-stable': 90, 'web-canary': 10 });
 
     expect(warnings()).toEqual([
@@ -107,7 +120,9 @@ describe('weights owned by a GitOps controller', () => {
     const router = new HttpRouteRouter(h.client, { namespace: 'shop', name: 'api', destinations: ['api-stable', 'api-canary'] });
     expect(await router.write({ 'api-stable': 80, 'api-canary': 20 })).toEqual({ 'api-stable': 80, 'api-canary': 20 });
     expect(warnings()).toHaveLength(1);
-    expect(warnings()[0]).toContain('HTTPRoute shop/api: .spec.rules (which we change to move traffic) is owned by field manager "kustomize-controller" (server-side apply)');
+    expect(warnings()[0]).toContain(
+      'HTTPRoute shop/api: .spec.rules (which we change to move traffic) is owned by field manager "kustomize-controller" (server-side apply)',
+    );
     const live = h.cluster.get('gateway.networking.k8s.io/v1', 'HTTPRoute', 'shop', 'api');
     expect(managerOf(live, 'progressive-delivery').fieldsV1).toEqual({ 'f:spec': { 'f:rules': {} } });
     expect(managerOf(live, 'kustomize-controller').fieldsV1['f:spec']).toEqual({ 'f:parentRefs': {} });
@@ -117,7 +132,13 @@ describe('weights owned by a GitOps controller', () => {
     // kubectl's client-side apply and plain creates are Update entries of non-GitOps managers.
     const res = await request(h.cluster, 'POST', `${VS}?fieldManager=kubectl-client-side-apply`, { body: virtualService('plain', 100) });
     expect(res.status).toBe(201);
-    const router = new IstioVirtualServiceRouter(h.client, { namespace: 'shop', name: 'plain', route: 'primary', by: 'host', destinations: ['plain-stable', 'plain-canary'] });
+    const router = new IstioVirtualServiceRouter(h.client, {
+      namespace: 'shop',
+      name: 'plain',
+      route: 'primary',
+      by: 'host',
+      destinations: ['plain-stable', 'plain-canary'],
+    });
     await router.write({ 'plain-stable': 50, 'plain-canary': 50 });
     await router.write({ 'plain-stable': 0, 'plain-canary': 100 });
     expect(warnings()).toEqual([]);
@@ -126,21 +147,33 @@ describe('weights owned by a GitOps controller', () => {
   test('an Argo CD client-side sync (Update by argocd-controller) warns too', async () => {
     const res = await request(h.cluster, 'POST', `${VS}?fieldManager=argocd-controller`, { body: virtualService('legacy', 100) });
     expect(res.status).toBe(201);
-    const router = new IstioVirtualServiceRouter(h.client, { namespace: 'shop', name: 'legacy', route: 'primary', by: 'host', destinations: ['legacy-stable', 'legacy-canary'] });
+    const router = new IstioVirtualServiceRouter(h.client, {
+      namespace: 'shop',
+      name: 'legacy',
+      route: 'primary',
+      by: 'host',
+      destinations: ['legacy-stable', 'legacy-canary'],
+    });
     await router.write({ 'legacy-stable': 90, 'legacy-canary': 10 });
     expect(warnings()).toHaveLength(1);
-    expect(warnings()[0]).toContain('VirtualService shop/legacy: .spec.http (which we change to move traffic) is owned by field manager "argocd-controller" (a GitOps sync)');
+    expect(warnings()[0]).toContain(
+      'VirtualService shop/legacy: .spec.http (which we change to move traffic) is owned by field manager "argocd-controller" (a GitOps sync)',
+    );
   });
 });
 
 describe('a Deployment applied by a GitOps controller', () => {
-  test("setting its image and replicas warns, naming the manager and each field, and writes", async () => {
+  test('setting its image and replicas warns, naming the manager and each field, and writes', async () => {
     const labels = { app: 'shop' };
     const dep = {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: { name: 'shop', namespace: 'shop' },
-      spec: { replicas: 2, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'app', image: 'shop:1' }] } } },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: labels },
+        template: { metadata: { labels }, spec: { containers: [{ name: 'app', image: 'shop:1' }] } },
+      },
     };
     await gitopsApply('/apis/apps/v1/namespaces/shop/deployments', dep);
     const change = await setDeploymentImage(h.client, { namespace: 'shop', name: 'shop', image: 'shop:2', replicas: 3 });

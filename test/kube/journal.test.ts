@@ -17,7 +17,12 @@ const traffic = (runId: string, step: string, to: number): PlannedChange => ({
   step,
   strategy: 'canary',
   object: { kind: 'VirtualService', namespace: 'shop', name: 'checkout' },
-  change: { kind: 'traffic', router: { type: 'istio', namespace: 'shop', name: 'checkout', destinations: ['stable', 'canary'] }, previous: { stable: 100 - (to - 10), canary: to - 10 }, next: { stable: 100 - to, canary: to } },
+  change: {
+    kind: 'traffic',
+    router: { type: 'istio', namespace: 'shop', name: 'checkout', destinations: ['stable', 'canary'] },
+    previous: { stable: 100 - (to - 10), canary: to - 10 },
+    next: { stable: 100 - to, canary: to },
+  },
 });
 
 describe('journal (ConfigMap pd-state-<service>)', () => {
@@ -57,7 +62,10 @@ describe('journal (ConfigMap pd-state-<service>)', () => {
     let applied = 0;
     const first = await store.step(traffic('run-9', 'traffic-20', 20), async () => ++applied);
     expect(first.applied).toBe(true);
-    const rerun = await new Journal(h.other, { namespace: 'shop', service: 'payments' }).step(traffic('run-9', 'traffic-20', 20), async () => ++applied);
+    const rerun = await new Journal(h.other, { namespace: 'shop', service: 'payments' }).step(
+      traffic('run-9', 'traffic-20', 20),
+      async () => ++applied,
+    );
     expect(rerun.applied).toBe(false);
     expect(applied).toBe(1);
     const otherRun = await store.step(traffic('run-10', 'traffic-20', 20), async () => ++applied);
@@ -77,9 +85,11 @@ describe('journal (ConfigMap pd-state-<service>)', () => {
   test('concurrent writers from two clients lose no entry, and the journal stays bounded', async () => {
     const a = new Journal(h.client, { namespace: 'shop', service: 'cart', maxEntries: 8 });
     const b = new Journal(h.other, { namespace: 'shop', service: 'cart', maxEntries: 8 });
-    await Promise.all([0, 1, 2].map((i) => a.step(traffic('run-a', `t${i}`, 10 + i), async () => undefined)).concat(
-      [0, 1, 2].map((i) => b.step(traffic('run-b', `t${i}`, 10 + i), async () => undefined)),
-    ));
+    await Promise.all(
+      [0, 1, 2]
+        .map((i) => a.step(traffic('run-a', `t${i}`, 10 + i), async () => undefined))
+        .concat([0, 1, 2].map((i) => b.step(traffic('run-b', `t${i}`, 10 + i), async () => undefined))),
+    );
     const ids = (await a.entries()).map((e) => e.id).sort();
     expect(ids).toEqual(['run-a/t0', 'run-a/t1', 'run-a/t2', 'run-b/t0', 'run-b/t1', 'run-b/t2']);
     for (let i = 3; i < 10; i++) await a.step(traffic('run-a', `t${i}`, 10 + i), async () => undefined);
@@ -88,7 +98,9 @@ describe('journal (ConfigMap pd-state-<service>)', () => {
     expect(kept.at(-1)!.id).toBe('run-a/t9');
     // run-a's consecutive weight changes fold into one entry that still answers for each step.
     expect(kept.some((e) => e.folds?.includes('run-a/t3'))).toBe(true);
-    expect(new Set(kept.flatMap((e) => [e.id, ...(e.folds ?? [])]).filter((id) => id.startsWith('run-a/')))).toEqual(new Set([0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((i) => `run-a/t${i}`)));
+    expect(new Set(kept.flatMap((e) => [e.id, ...(e.folds ?? [])]).filter((id) => id.startsWith('run-a/')))).toEqual(
+      new Set([0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((i) => `run-a/t${i}`)),
+    );
   });
 
   test('when every attempt reads no journal and then loses the race to create it, record fails instead of returning as if recorded', async () => {
@@ -107,9 +119,20 @@ describe('journal (ConfigMap pd-state-<service>)', () => {
     const release = (name: string, change: PlannedChange): PlannedChange => ({ ...change, release: name });
     // Scale changes do not fold: the old release cannot shrink below the limit, so it is dropped whole.
     for (let r = 1; r <= 5; r++) {
-      await store.step({ runId: 'run-old', release: 'rel-old', step: `scale-${r}`, strategy: 'canary', object: { kind: 'Deployment', namespace: 'shop', name: 'checkout-canary' }, change: { kind: 'scale', previous: { replicas: r - 1 }, next: { replicas: r } } }, async () => 'ok');
+      await store.step(
+        {
+          runId: 'run-old',
+          release: 'rel-old',
+          step: `scale-${r}`,
+          strategy: 'canary',
+          object: { kind: 'Deployment', namespace: 'shop', name: 'checkout-canary' },
+          change: { kind: 'scale', previous: { replicas: r - 1 }, next: { replicas: r } },
+        },
+        async () => 'ok',
+      );
     }
-    for (let w = 10; w <= 90; w += 10) await store.step(release('rel-new', traffic(w < 50 ? 'run-start' : 'run-promote', `w${w}`, w)), async () => 'ok');
+    for (let w = 10; w <= 90; w += 10)
+      await store.step(release('rel-new', traffic(w < 50 ? 'run-start' : 'run-promote', `w${w}`, w)), async () => 'ok');
     const entries = await store.entries();
     expect(entries.every((e) => e.release === 'rel-new')).toBe(true);
     const folded = entries.filter((e) => e.folds?.length);

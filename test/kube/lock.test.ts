@@ -16,7 +16,12 @@ const MICRO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/;
 
 describe('service lock (Lease)', () => {
   test('a second run waits, then fails naming the holder and since when; after release it gets the lock', async () => {
-    const first = await ServiceLock.acquire(h.client, { namespace: 'shop', service: 'checkout', holder: 'run-1', leaseDurationSeconds: 30 });
+    const first = await ServiceLock.acquire(h.client, {
+      namespace: 'shop',
+      service: 'checkout',
+      holder: 'run-1',
+      leaseDurationSeconds: 30,
+    });
     const lease = h.cluster.get('coordination.k8s.io/v1', 'Lease', 'shop', 'pd-lock-checkout');
     expect(lease.spec.holderIdentity).toBe('run-1');
     expect(lease.spec.leaseDurationSeconds).toBe(30);
@@ -26,11 +31,20 @@ describe('service lock (Lease)', () => {
 
     const reporter = new MemoryReporter();
     const started = Date.now();
-    const error = await ServiceLock.acquire(h.other, { namespace: 'shop', service: 'checkout', holder: 'run-2', timeoutMs: 400, pollMs: 100, reporter }).catch((e: unknown) => e);
+    const error = await ServiceLock.acquire(h.other, {
+      namespace: 'shop',
+      service: 'checkout',
+      holder: 'run-2',
+      timeoutMs: 400,
+      pollMs: 100,
+      reporter,
+    }).catch((e: unknown) => e);
     expect(Date.now() - started).toBeGreaterThanOrEqual(400);
     expect(error).toBeInstanceOf(LockTimeoutError);
     expect((error as Error).message).toMatch(
-      new RegExp(`^Lease shop/pd-lock-checkout: held by run run-1 since ${lease.spec.acquireTime.slice(0, 19)}.*lease 30s\\); gave up after waiting`),
+      new RegExp(
+        `^Lease shop/pd-lock-checkout: held by run run-1 since ${lease.spec.acquireTime.slice(0, 19)}.*lease 30s\\); gave up after waiting`,
+      ),
     );
     expect(reporter.messages('info')[0]).toContain('held by run run-1');
 
@@ -54,7 +68,13 @@ describe('service lock (Lease)', () => {
       spec: { holderIdentity: 'run-dead', leaseDurationSeconds: 60, acquireTime: past, renewTime: past, leaseTransitions: 4 },
     });
     const reporter = new MemoryReporter();
-    const lock = await ServiceLock.acquire(h.client, { namespace: 'shop', service: 'payments', holder: 'run-7', timeoutMs: 1000, reporter });
+    const lock = await ServiceLock.acquire(h.client, {
+      namespace: 'shop',
+      service: 'payments',
+      holder: 'run-7',
+      timeoutMs: 1000,
+      reporter,
+    });
     const lease = h.cluster.get('coordination.k8s.io/v1', 'Lease', 'shop', 'pd-lock-payments');
     expect(lease.spec.holderIdentity).toBe('run-7');
     expect(lease.spec.leaseTransitions).toBe(5);
@@ -80,8 +100,19 @@ describe('service lock (Lease)', () => {
 
   test('force takes a live lock (rollback of a cancelled run); the old holder notices on renewal and its release is a no-op', async () => {
     const lost: string[] = [];
-    const old = await ServiceLock.acquire(h.client, { namespace: 'shop', service: 'search', holder: 'run-old', onLost: (x) => lost.push(x.holder) });
-    const rollback = await ServiceLock.acquire(h.other, { namespace: 'shop', service: 'search', holder: 'rollback-1', force: true, timeoutMs: 100 });
+    const old = await ServiceLock.acquire(h.client, {
+      namespace: 'shop',
+      service: 'search',
+      holder: 'run-old',
+      onLost: (x) => lost.push(x.holder),
+    });
+    const rollback = await ServiceLock.acquire(h.other, {
+      namespace: 'shop',
+      service: 'search',
+      holder: 'rollback-1',
+      force: true,
+      timeoutMs: 100,
+    });
     await old.renew();
     expect(old.lost).toBe(true);
     expect(lost).toEqual(['rollback-1']);

@@ -27,7 +27,11 @@ function hostsVirtualService() {
     spec: {
       hosts: ['checkout.example.com'],
       http: [
-        { name: 'health', match: [{ uri: { prefix: '/health' } }], route: [{ destination: { host: 'checkout-blue.shop-blue.svc.cluster.local' } }] },
+        {
+          name: 'health',
+          match: [{ uri: { prefix: '/health' } }],
+          route: [{ destination: { host: 'checkout-blue.shop-blue.svc.cluster.local' } }],
+        },
         {
           name: 'primary',
           route: [
@@ -82,7 +86,14 @@ describe('Istio VirtualService, two hosts (blue-green across namespaces)', () =>
     await until(() => h.cluster.requests.some((r) => r.method === 'PATCH'));
     await h.other.call('patch', router.ref, () =>
       h.other.custom.patchNamespacedCustomObject(
-        { group: 'networking.istio.io', version: 'v1', plural: 'virtualservices', namespace: 'shop', name: 'checkout', body: [{ op: 'replace', path: '/spec/http/1/timeout', value: '30s' }] },
+        {
+          group: 'networking.istio.io',
+          version: 'v1',
+          plural: 'virtualservices',
+          namespace: 'shop',
+          name: 'checkout',
+          body: [{ op: 'replace', path: '/spec/http/1/timeout', value: '30s' }],
+        },
         JSON_PATCH,
       ),
     );
@@ -96,16 +107,32 @@ describe('Istio VirtualService, two hosts (blue-green across namespaces)', () =>
   });
 
   test('a missing route, a missing destination and a third destination are errors naming the object and the route', async () => {
-    const missingRoute = new IstioVirtualServiceRouter(h.client, { namespace: 'shop', name: 'checkout', route: 'canary', destinations: [BLUE, GREEN] });
-    await expect(missingRoute.read()).rejects.toThrow('VirtualService shop/checkout: has no HTTP route "canary"; its routes are "health", "primary"');
-    const missingHost = new IstioVirtualServiceRouter(h.client, { namespace: 'shop', name: 'checkout', route: 1, destinations: [BLUE, 'checkout-red'] });
+    const missingRoute = new IstioVirtualServiceRouter(h.client, {
+      namespace: 'shop',
+      name: 'checkout',
+      route: 'canary',
+      destinations: [BLUE, GREEN],
+    });
+    await expect(missingRoute.read()).rejects.toThrow(
+      'VirtualService shop/checkout: has no HTTP route "canary"; its routes are "health", "primary"',
+    );
+    const missingHost = new IstioVirtualServiceRouter(h.client, {
+      namespace: 'shop',
+      name: 'checkout',
+      route: 1,
+      destinations: [BLUE, 'checkout-red'],
+    });
     await expect(missingHost.read()).rejects.toThrow(/HTTP route "primary" has no destination host checkout-red/);
     const three = hostsVirtualService();
     three.spec.http[1]!.route.push({ destination: { host: 'checkout-red', port: { number: 8080 } }, weight: 0 });
     await h.cluster.apply(three);
-    const error = await hostsRouter().write({ [BLUE]: 50, [GREEN]: 50 }).catch((e: unknown) => e);
+    const error = await hostsRouter()
+      .write({ [BLUE]: 50, [GREEN]: 50 })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(KubeObjectError);
-    expect((error as Error).message).toMatch(/^VirtualService shop\/checkout: HTTP route "primary" has 3 destinations .*expected exactly two/);
+    expect((error as Error).message).toMatch(
+      /^VirtualService shop\/checkout: HTTP route "primary" has 3 destinations .*expected exactly two/,
+    );
   });
 
   test('503s on the read and the write are retried', async () => {
@@ -125,7 +152,14 @@ describe('Istio VirtualService, two subsets (canary)', () => {
     metadata: { name: 'payments', namespace: 'shop' },
     spec: {
       hosts: ['payments'],
-      http: [{ route: [{ destination: { host: 'payments', subset: 'stable' }, weight: 100 }, { destination: { host: 'payments', subset: 'canary' }, weight: 0 }] }],
+      http: [
+        {
+          route: [
+            { destination: { host: 'payments', subset: 'stable' }, weight: 100 },
+            { destination: { host: 'payments', subset: 'canary' }, weight: 0 },
+          ],
+        },
+      ],
     },
   };
   const rule = (subsets: string[]) => ({
@@ -168,11 +202,21 @@ describe('Gateway API HTTPRoute', () => {
         parentRefs: [{ name: 'public' }],
         rules: [
           { matches: [{ path: { type: 'PathPrefix', value: '/admin' } }], backendRefs: [{ name: 'admin', port: 80 }] },
-          { backendRefs: [{ name: 'checkout-blue', port: 8080, weight: 3 }, { name: 'checkout-green', port: 8080, weight: 1 }] },
+          {
+            backendRefs: [
+              { name: 'checkout-blue', port: 8080, weight: 3 },
+              { name: 'checkout-green', port: 8080, weight: 1 },
+            ],
+          },
         ],
       },
     });
-    const router = new HttpRouteRouter(h.client, { namespace: 'shop', name: 'checkout', rule: 1, destinations: ['checkout-blue', 'checkout-green'] });
+    const router = new HttpRouteRouter(h.client, {
+      namespace: 'shop',
+      name: 'checkout',
+      rule: 1,
+      destinations: ['checkout-blue', 'checkout-green'],
+    });
     expect(await router.read()).toEqual({ 'checkout-blue': 75, 'checkout-green': 25 });
     expect(await router.write({ 'checkout-blue': 0, 'checkout-green': 100 })).toEqual({ 'checkout-blue': 0, 'checkout-green': 100 });
     const live = h.cluster.get('gateway.networking.k8s.io/v1', 'HTTPRoute', 'shop', 'checkout');
@@ -182,10 +226,21 @@ describe('Gateway API HTTPRoute', () => {
       { group: '', kind: 'Service', name: 'checkout-green', port: 8080, weight: 100 },
     ]);
     expect(live.spec.rules[0].backendRefs).toEqual([{ group: '', kind: 'Service', name: 'admin', port: 80, weight: 1 }]);
-    const wrongRule = new HttpRouteRouter(h.client, { namespace: 'shop', name: 'checkout', rule: 0, destinations: ['checkout-blue', 'checkout-green'] });
-    await expect(wrongRule.read()).rejects.toThrow('HTTPRoute shop/checkout: rule #0 has 1 backendRef (admin); expected exactly two: checkout-blue and checkout-green');
+    const wrongRule = new HttpRouteRouter(h.client, {
+      namespace: 'shop',
+      name: 'checkout',
+      rule: 0,
+      destinations: ['checkout-blue', 'checkout-green'],
+    });
+    await expect(wrongRule.read()).rejects.toThrow(
+      'HTTPRoute shop/checkout: rule #0 has 1 backendRef (admin); expected exactly two: checkout-blue and checkout-green',
+    );
     // No rule given: the first rule holding both backendRefs, not the /admin rule in front of it.
-    const byDefault = new HttpRouteRouter(h.client, { namespace: 'shop', name: 'checkout', destinations: ['checkout-blue', 'checkout-green'] });
+    const byDefault = new HttpRouteRouter(h.client, {
+      namespace: 'shop',
+      name: 'checkout',
+      destinations: ['checkout-blue', 'checkout-green'],
+    });
     expect(await byDefault.read()).toEqual({ 'checkout-blue': 0, 'checkout-green': 100 });
   });
 });
@@ -198,7 +253,12 @@ describe('Service selector', () => {
       metadata: { name: 'checkout', namespace: 'shop' },
       spec: { selector: { app: 'checkout', 'app.kubernetes.io/color': 'blue' }, ports: [{ port: 80, targetPort: 8080 }] },
     });
-    const router = new ServiceSelectorRouter(h.client, { namespace: 'shop', name: 'checkout', label: 'app.kubernetes.io/color', destinations: ['blue', 'green'] });
+    const router = new ServiceSelectorRouter(h.client, {
+      namespace: 'shop',
+      name: 'checkout',
+      label: 'app.kubernetes.io/color',
+      destinations: ['blue', 'green'],
+    });
     expect(await router.read()).toEqual({ blue: 100, green: 0 });
     h.cluster.resetRequests();
     await expect(router.write({ blue: 50, green: 50 })).rejects.toThrow(/weights can only be 0 or 100 \(asked blue 50%, green 50%\)/);
@@ -228,7 +288,9 @@ describe('replica ratio', () => {
     expect(await router.read()).toEqual({ cart: 100, 'cart-canary': 0 });
     // 10% of 4 pods is 0.4: a non-zero weight gets one pod, so 25% is achieved.
     expect(await router.write({ cart: 90, 'cart-canary': 10 })).toEqual({ cart: 75, 'cart-canary': 25 });
-    expect(router.describe()).toContain('approximate: asked cart 90%, cart-canary 10%, achieved cart 75%, cart-canary 25% with 1 of 4 pods on the canary');
+    expect(router.describe()).toContain(
+      'approximate: asked cart 90%, cart-canary 10%, achieved cart 75%, cart-canary 25% with 1 of 4 pods on the canary',
+    );
     expect(h.cluster.get('apps/v1', 'Deployment', 'shop', 'cart').spec.replicas).toBe(3);
     expect(h.cluster.get('apps/v1', 'Deployment', 'shop', 'cart-canary').spec.replicas).toBe(1);
     expect(await router.write({ cart: 50, 'cart-canary': 50 })).toEqual({ cart: 50, 'cart-canary': 50 });

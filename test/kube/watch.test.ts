@@ -21,7 +21,11 @@ function deployment(name: string, image: string) {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: { name, namespace: 'shop' },
-    spec: { replicas: 2, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image }] } } },
+    spec: {
+      replicas: 2,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image }] } },
+    },
   };
 }
 
@@ -57,10 +61,17 @@ describe('watchUntil', () => {
     const done = waitForDeploymentRollout(h.client, d, wait);
     for (let i = 0; i < 200 && watchRequests().length === 0; i++) await new Promise((r) => setTimeout(r, 5));
     // Other writes move the resourceVersion on; compaction then makes the Deployment's own version too old.
-    await h.cluster.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'unrelated', namespace: 'shop' }, data: { at: String(Date.now()) } });
+    await h.cluster.apply({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'unrelated', namespace: 'shop' },
+      data: { at: String(Date.now()) },
+    });
     h.cluster.compact();
     await new Promise((r) => setTimeout(r, 800)); // several server-side watch ends (150 ms each)
-    const log = h.cluster.requests.map((r) => (r.query.includes('watch=true') ? `watch rv=${new URLSearchParams(r.query).get('resourceVersion') ?? ''}` : `${r.method} ${r.path}`));
+    const log = h.cluster.requests.map((r) =>
+      r.query.includes('watch=true') ? `watch rv=${new URLSearchParams(r.query).get('resourceVersion') ?? ''}` : `${r.method} ${r.path}`,
+    );
     // One read at the start; after the 410, a watch from now (no resourceVersion), then resumes from what it sent.
     expect(log.filter((x) => x === `GET ${objectPath('quiet')}`)).toHaveLength(1);
     expect(log).toContain('watch rv=');

@@ -2,7 +2,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/core/config/input-error.js';
 import { parseMetrics, renderSummary, runAnalysis, type RunAnalysisOptions } from '../../src/core/metrics/index.js';
 import { MemoryReporter } from '../../src/core/reporter.js';
-import { FIXED_DAY, freePort, gaugeSeries, gaussian, httpTraffic, seededRandom, startPrometheus, toOpenMetrics, type PrometheusServer } from '../support/prometheus.js';
+import {
+  FIXED_DAY,
+  freePort,
+  gaugeSeries,
+  gaussian,
+  httpTraffic,
+  seededRandom,
+  startPrometheus,
+  toOpenMetrics,
+  type PrometheusServer,
+} from '../support/prometheus.js';
 
 /**
  * The engine against a real Prometheus holding a fixed day of data:
@@ -25,7 +35,13 @@ beforeAll(async () => {
   prom = await startPrometheus({
     openMetrics: toOpenMetrics(
       httpTraffic({ ...span, service: 'checkout', rps: 20, errorRatio: () => 0.001, latencyMs: () => 100 }),
-      httpTraffic({ ...span, service: 'payments', rps: 20, errorRatio: (t) => (t > FIXED_DAY + 30 * MIN ? 0.08 : 0.002), latencyMs: () => 150 }),
+      httpTraffic({
+        ...span,
+        service: 'payments',
+        rps: 20,
+        errorRatio: (t) => (t > FIXED_DAY + 30 * MIN ? 0.08 : 0.002),
+        latencyMs: () => 150,
+      }),
       httpTraffic({ ...span, service: 'search', rps: 20, latencyMs: () => 400 }),
       gaugeSeries('latency_p95_ms', { service: 'cart', version: 'baseline' }, span.from, span.to, 15, noisy(1, 200)),
       gaugeSeries('latency_p95_ms', { service: 'cart', version: 'canary-equal' }, span.from, span.to, 15, noisy(2, 200)),
@@ -149,7 +165,11 @@ describe('runAnalysis against a real Prometheus', () => {
     expect(result.phase).toBe('Error');
     expect(metric.measurements).toHaveLength(3);
     expect(metric.count).toBe(0);
-    expect(metric.measurements.every((m) => m.phase === 'Error' && /cannot reach Prometheus at http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED/.test(m.message!))).toBe(true);
+    expect(
+      metric.measurements.every(
+        (m) => m.phase === 'Error' && /cannot reach Prometheus at http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED/.test(m.message!),
+      ),
+    ).toBe(true);
     // Without an interval, Argo retries an errored metric after 10 s.
     expect(Date.parse(metric.measurements[1]!.startedAt) - Date.parse(metric.measurements[0]!.startedAt)).toBeGreaterThanOrEqual(10_000);
     expect(metric.message).toMatch(/3 consecutive errors > consecutiveErrorLimit 2/);
@@ -178,7 +198,9 @@ describe('runAnalysis against a real Prometheus', () => {
   provider: { prometheus: { query: "sum(rate(http_requests_total[{{args.window}}]))" } }
 `;
     await expect(analyse(unquoted, { window: '2m]) or vector(1) #' }, FIXED_DAY)).rejects.toThrow(InputError);
-    await expect(analyse(unquoted, { window: '2m]) or vector(1) #' }, FIXED_DAY)).rejects.toThrow(/args.window is used outside a quoted string/);
+    await expect(analyse(unquoted, { window: '2m]) or vector(1) #' }, FIXED_DAY)).rejects.toThrow(
+      /args.window is used outside a quoted string/,
+    );
 
     const regex = `
 - name: regex

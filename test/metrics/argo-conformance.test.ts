@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/core/config/input-error.js';
-import { ERROR_RETRY_INTERVAL_MS, parseMetrics, renderSummary, runAnalysis, type RunAnalysisOptions } from '../../src/core/metrics/index.js';
+import {
+  ERROR_RETRY_INTERVAL_MS,
+  parseMetrics,
+  renderSummary,
+  runAnalysis,
+  type RunAnalysisOptions,
+} from '../../src/core/metrics/index.js';
 import { MemoryReporter } from '../../src/core/reporter.js';
 import { FIXED_DAY, freePort, gaugeSeries, startPrometheus, toOpenMetrics, type PrometheusServer } from '../support/prometheus.js';
 
@@ -134,7 +140,9 @@ describe('consecutiveSuccessLimit (Argo v1.8)', () => {
     const { result } = await analyse(metric('count: 5\n  failureLimit: 4\n  consecutiveSuccessLimit: 3'));
     expect(result.metrics[0]!.measurements.map((x) => x.phase)).toEqual(['Failed', 'Failed', 'Failed', 'Successful', 'Successful']);
     expect(result.phase).toBe('Inconclusive');
-    expect(result.metrics[0]!.message).toMatch(/^count 5 reached without 3 successful measurements in a row \(consecutiveSuccessLimit\), and failureLimit 4 not exceeded/);
+    expect(result.metrics[0]!.message).toMatch(
+      /^count 5 reached without 3 successful measurements in a row \(consecutiveSuccessLimit\), and failureLimit 4 not exceeded/,
+    );
   });
 
   it('is Failed at count when only the success limit applies', async () => {
@@ -144,8 +152,12 @@ describe('consecutiveSuccessLimit (Argo v1.8)', () => {
   });
 
   it('is validated as Argo validates it', () => {
-    expect(() => parseMetrics(metric('count: 4\n  failureLimit: -1'), 'm')).toThrow(/failureLimit -1 turns failures off, so give consecutiveSuccessLimit/);
-    expect(() => parseMetrics(metric('count: 2\n  consecutiveSuccessLimit: 3'), 'm')).toThrow(/consecutiveSuccessLimit \(3\) must not exceed count \(2\)/);
+    expect(() => parseMetrics(metric('count: 4\n  failureLimit: -1'), 'm')).toThrow(
+      /failureLimit -1 turns failures off, so give consecutiveSuccessLimit/,
+    );
+    expect(() => parseMetrics(metric('count: 2\n  consecutiveSuccessLimit: 3'), 'm')).toThrow(
+      /consecutiveSuccessLimit \(3\) must not exceed count \(2\)/,
+    );
     expect(() => parseMetrics(metric('count: 2\n  failureLimit: -2'), 'm')).toThrow(/or -1 to turn the limit off/);
   });
 });
@@ -170,15 +182,29 @@ spec:
   const dry = (rule: string) => parseMetrics(template(rule), 'analysis.yaml').metrics.map((m) => [m.name, m.dryRun]);
 
   it('matches names with an unanchored regular expression', () => {
-    expect(dry('latency')).toEqual([['error-rate', false], ['p95-latency', true]]);
-    expect(dry('^error')).toEqual([['error-rate', true], ['p95-latency', false]]);
-    expect(dry('.*')).toEqual([['error-rate', true], ['p95-latency', true]]);
-    expect(dry('*')).toEqual([['error-rate', true], ['p95-latency', true]]); // our extension
+    expect(dry('latency')).toEqual([
+      ['error-rate', false],
+      ['p95-latency', true],
+    ]);
+    expect(dry('^error')).toEqual([
+      ['error-rate', true],
+      ['p95-latency', false],
+    ]);
+    expect(dry('.*')).toEqual([
+      ['error-rate', true],
+      ['p95-latency', true],
+    ]);
+    expect(dry('*')).toEqual([
+      ['error-rate', true],
+      ['p95-latency', true],
+    ]); // our extension
   });
 
   it('refuses a rule that matches no metric, or that is not an expression', () => {
     expect(() => dry('latency-p99')).toThrow(InputError);
-    expect(() => dry('latency-p99')).toThrow(/'spec.dryRun.0.metricName': "latency-p99" matches no metric \(metrics: error-rate, p95-latency\)/);
+    expect(() => dry('latency-p99')).toThrow(
+      /'spec.dryRun.0.metricName': "latency-p99" matches no metric \(metrics: error-rate, p95-latency\)/,
+    );
     expect(() => dry('p95(')).toThrow(/'spec.dryRun.0.metricName': "p95\(" is not a valid regular expression/);
   });
 });
@@ -204,7 +230,9 @@ describe('stopping a run early (the canary finished while it was measuring)', ()
     const [errors, health] = result.metrics;
     expect(errors!.measurements).toHaveLength(5);
     expect(errors).toMatchObject({ planned: 10, count: 5, phase: 'Successful' });
-    expect(errors!.message).toBe('5 of 10 planned measurements taken (5 Successful), within limits, when the analysis was stopped (the canary finished)');
+    expect(errors!.message).toBe(
+      '5 of 10 planned measurements taken (5 Successful), within limits, when the analysis was stopped (the canary finished)',
+    );
     // Failed measurements within failureLimit are shown as such, not hidden behind the metric's phase.
     expect(health!.measurements.map((m) => m.phase)).toEqual(['Failed', 'Failed', 'Failed', 'Successful', 'Successful']);
     expect(health!.message).toMatch(/^5 of 10 planned measurements taken \(2 Successful, 3 Failed \(failureLimit 5\)\), within limits/);
@@ -235,7 +263,9 @@ describe('stopping a run early (the canary finished while it was measuring)', ()
 `;
     const { result } = await analyse(yaml, clock(FIXED_DAY, FIXED_DAY + 4 * MIN + 30));
     expect(result.phase).toBe('Inconclusive');
-    expect(result.metrics[0]!.message).toMatch(/^5 of 10 planned measurements taken, 2 successful in a row \(consecutiveSuccessLimit 3 not reached\)/);
+    expect(result.metrics[0]!.message).toMatch(
+      /^5 of 10 planned measurements taken, 2 successful in a row \(consecutiveSuccessLimit 3 not reached\)/,
+    );
   });
 
   it('still throws when the run itself is cancelled (signal), as before', async () => {

@@ -55,7 +55,8 @@ describe('condition language', () => {
 });
 
 describe('measurement verdicts (Argo rules, no data is never a pass)', () => {
-  const phase = (success: string | undefined, failure: string | undefined, value: Value) => assessValue(compileConditions(success, failure), value).phase;
+  const phase = (success: string | undefined, failure: string | undefined, value: Value) =>
+    assessValue(compileConditions(success, failure), value).phase;
 
   it('applies success and failure conditions as Argo does', () => {
     expect(phase(undefined, undefined, [1])).toBe('Successful');

@@ -39,15 +39,31 @@ function problem(yaml: string): string {
 describe('parseMetrics', () => {
   it('reads an Argo AnalysisTemplate with Argo defaults', () => {
     const spec = parseMetrics(template, 'analysis.yaml');
-    expect(spec.args).toEqual([{ name: 'service-name', value: undefined }, { name: 'prometheus-url', value: 'http://prometheus.monitoring:9090' }]);
+    expect(spec.args).toEqual([
+      { name: 'service-name', value: undefined },
+      { name: 'prometheus-url', value: 'http://prometheus.monitoring:9090' },
+    ]);
     const [metric] = spec.metrics;
-    expect(metric).toMatchObject({ name: 'success-rate', intervalMs: 60_000, count: 5, failureLimit: 3, inconclusiveLimit: 0, consecutiveErrorLimit: 4, dryRun: false });
+    expect(metric).toMatchObject({
+      name: 'success-rate',
+      intervalMs: 60_000,
+      count: 5,
+      failureLimit: 3,
+      inconclusiveLimit: 0,
+      consecutiveErrorLimit: 4,
+      dryRun: false,
+    });
     expect(metric!.provider).toMatchObject({ kind: 'prometheus', timeoutMs: 30_000, headers: [] });
   });
 
   it("follows Argo's effective count: 1 without interval, unlimited with an interval only", () => {
     const spec = parseMetrics(
-      { metrics: [{ name: 'a', provider: { prometheus: { query: 'up' } } }, { name: 'b', interval: '30s', provider: { prometheus: { query: 'up' } } }] },
+      {
+        metrics: [
+          { name: 'a', provider: { prometheus: { query: 'up' } } },
+          { name: 'b', interval: '30s', provider: { prometheus: { query: 'up' } } },
+        ],
+      },
       'test',
     );
     expect(spec.metrics.map(effectiveCount)).toEqual([1, undefined]);
@@ -74,15 +90,23 @@ metrics:
     expect(problem('metrics:\n  - name: a\n    provider: { prometheus: { query: up }, web: { url: "http://x" } }')).toContain(
       "'metrics.0.provider': expected exactly one provider (prometheus, web or judge), found 2",
     );
-    expect(problem('metrics:\n  - { name: a, provider: { prometheus: { query: up } } }\n  - { name: a, provider: { prometheus: { query: up } } }')).toContain(
-      "'metrics.1.name': duplicate metric name 'a'",
-    );
+    expect(
+      problem(
+        'metrics:\n  - { name: a, provider: { prometheus: { query: up } } }\n  - { name: a, provider: { prometheus: { query: up } } }',
+      ),
+    ).toContain("'metrics.1.name': duplicate metric name 'a'");
   });
 
   it('catches typos, bad YAML and undeclared args before anything runs', () => {
-    expect(problem('metrics:\n  - name: a\n    sucessCondition: result < 1\n    provider: { prometheus: { query: up } }')).toMatch(/unknown key 'sucessCondition'/);
+    expect(problem('metrics:\n  - name: a\n    sucessCondition: result < 1\n    provider: { prometheus: { query: up } }')).toMatch(
+      /unknown key 'sucessCondition'/,
+    );
     expect(problem('metrics: [')).toMatch(/metrics input is not valid YAML/);
-    expect(problem('kind: AnalysisTemplate\nspec:\n  args: [{ name: service }]\n  metrics:\n    - name: a\n      provider: { prometheus: { query: "up{job=\\"{{args.svc}}\\"}" } }')).toMatch(/'spec.metrics.0': uses \{\{args.svc\}\}, which is not declared in args/);
+    expect(
+      problem(
+        'kind: AnalysisTemplate\nspec:\n  args: [{ name: service }]\n  metrics:\n    - name: a\n      provider: { prometheus: { query: "up{job=\\"{{args.svc}}\\"}" } }',
+      ),
+    ).toMatch(/'spec.metrics.0': uses \{\{args.svc\}\}, which is not declared in args/);
     expect(problem('metrics: []')).toMatch(/'metrics': expected at least one metric/);
     expect(problem('metrics:\n  - name: w\n    provider: { web: { url: "http://x/", jsonPath: "data.value" } }')).toMatch(
       /'metrics.0.provider.web.jsonPath': a JSONPath goes in braces/,
@@ -93,7 +117,10 @@ metrics:
     const spec = parseMetrics(template, 'analysis.yaml');
     expect(() => effectiveArgs(spec, {})).toThrow(/needs a value for 'service-name'/);
     expect(() => effectiveArgs(spec, { 'service-name': 'a', servce: 'b' })).toThrow(/'servce' is not declared by the template/);
-    expect(effectiveArgs(spec, { 'service-name': 'checkout' })).toEqual({ 'service-name': 'checkout', 'prometheus-url': 'http://prometheus.monitoring:9090' });
+    expect(effectiveArgs(spec, { 'service-name': 'checkout' })).toEqual({
+      'service-name': 'checkout',
+      'prometheus-url': 'http://prometheus.monitoring:9090',
+    });
   });
 });
 
@@ -113,7 +140,9 @@ describe('PromQL argument escaping', () => {
 
   it('allows only a single token outside quotes', () => {
     expect(interpolatePromQL('rate(x[{{args.w}}])', { w: '5m' }, where)).toBe('rate(x[5m])');
-    expect(() => interpolatePromQL('rate(x[{{args.w}}])', { w: '5m]) or vector(1' }, where)).toThrow(/args.w is used outside a quoted string .* must be a single PromQL token/);
+    expect(() => interpolatePromQL('rate(x[{{args.w}}])', { w: '5m]) or vector(1' }, where)).toThrow(
+      /args.w is used outside a quoted string .* must be a single PromQL token/,
+    );
     expect(() => interpolatePromQL('x {{args.op}} y', { op: 'or' }, where)).toThrow(/not a keyword/);
     expect(() => interpolatePromQL('up{job="{{args.s}}"}', { s: 'a\nb' }, where)).toThrow(/control character or line break/);
     expect(() => interpolatePromQL('up{job="{{args.s}}"}', {}, where)).toThrow(/no argument 's' was given/);

@@ -4,7 +4,15 @@ import { type ClassifyOptions } from '../../src/core/metrics/judge.js';
 import { isVectorSelector } from '../../src/core/metrics/measure.js';
 import { exactCdf, mannWhitney } from '../../src/core/metrics/stats/mann-whitney.js';
 import { MemoryReporter } from '../../src/core/reporter.js';
-import { FIXED_DAY, gaugeSeries, gaussian, seededRandom, startPrometheus, toOpenMetrics, type PrometheusServer } from '../support/prometheus.js';
+import {
+  FIXED_DAY,
+  gaugeSeries,
+  gaussian,
+  seededRandom,
+  startPrometheus,
+  toOpenMetrics,
+  type PrometheusServer,
+} from '../support/prometheus.js';
 
 /**
  * The canary judge: no verdict without enough independent data, intervals whose stated
@@ -78,7 +86,11 @@ describe('Hodges–Lehmann interval with its real confidence', () => {
 
   it('states the normal approximation of its coverage with ties or large samples, not the confidence asked for', () => {
     const noise = gaussian(seededRandom(5));
-    const r = mannWhitney(Array.from({ length: 80 }, () => Math.round(100 + 10 * noise())), Array.from({ length: 80 }, () => Math.round(100 + 10 * noise())), 0.95);
+    const r = mannWhitney(
+      Array.from({ length: 80 }, () => Math.round(100 + 10 * noise())),
+      Array.from({ length: 80 }, () => Math.round(100 + 10 * noise())),
+      0.95,
+    );
     expect(r.method).toBe('normal');
     expect(Math.abs(r.achieved - 0.95)).toBeLessThan(0.01);
   });
@@ -105,12 +117,28 @@ describe('no verdict without enough samples', () => {
 
   it('makes the verdict Inconclusive, not a score, unless a critical metric with enough data failed', () => {
     const threshold = { pass: 90, marginal: 50 };
-    expect(scoreMetrics([{ name: 'a', weight: 1, critical: false, classification: 'Pass' }, { name: 'b', weight: 1, critical: false, classification: 'Insufficient' }], threshold)).toEqual({
+    expect(
+      scoreMetrics(
+        [
+          { name: 'a', weight: 1, critical: false, classification: 'Pass' },
+          { name: 'b', weight: 1, critical: false, classification: 'Insufficient' },
+        ],
+        threshold,
+      ),
+    ).toEqual({
       score: 0,
       verdict: 'Inconclusive',
       reason: "not enough data to judge 'b': no score",
     });
-    expect(scoreMetrics([{ name: 'a', weight: 1, critical: true, classification: 'High' }, { name: 'b', weight: 1, critical: false, classification: 'Insufficient' }], threshold).verdict).toBe('Fail');
+    expect(
+      scoreMetrics(
+        [
+          { name: 'a', weight: 1, critical: true, classification: 'High' },
+          { name: 'b', weight: 1, critical: false, classification: 'Insufficient' },
+        ],
+        threshold,
+      ).verdict,
+    ).toBe('Fail');
   });
 });
 
@@ -180,7 +208,17 @@ describe('raw samples, not lookback repeats (real Prometheus)', () => {
   });
 
   it('recognises a plain selector and nothing else', () => {
-    expect(['up', 'latency_p95_ms{service="cart",version="canary"}', '{__name__="x"}', 'a:b:c { le = "}" }'].map(isVectorSelector)).toEqual([true, true, true, true]);
-    expect(['rate(x[1m])', 'sum(x)', 'x[5m]', 'x offset 5m', 'x / y', '1', ''].map(isVectorSelector)).toEqual([false, false, false, false, false, false, false]);
+    expect(['up', 'latency_p95_ms{service="cart",version="canary"}', '{__name__="x"}', 'a:b:c { le = "}" }'].map(isVectorSelector)).toEqual(
+      [true, true, true, true],
+    );
+    expect(['rate(x[1m])', 'sum(x)', 'x[5m]', 'x offset 5m', 'x / y', '1', ''].map(isVectorSelector)).toEqual([
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+    ]);
   });
 });

@@ -88,9 +88,33 @@ describe('Kayenta-style classification and score', () => {
 
   it('scores by weight, fails on a critical metric, and counts NoData as not passing', () => {
     const threshold = { pass: 90, marginal: 50 };
-    expect(scoreMetrics([{ name: 'a', weight: 3, critical: false, classification: 'Pass' }, { name: 'b', weight: 1, critical: false, classification: 'High' }], threshold)).toMatchObject({ score: 75, verdict: 'Marginal' });
-    expect(scoreMetrics([{ name: 'a', weight: 3, critical: false, classification: 'Pass' }, { name: 'b', weight: 1, critical: true, classification: 'High' }], threshold)).toMatchObject({ score: 0, verdict: 'Fail' });
-    expect(scoreMetrics([{ name: 'a', weight: 1, critical: false, classification: 'Pass' }, { name: 'b', weight: 1, critical: false, classification: 'NoData' }], threshold)).toMatchObject({ score: 50, verdict: 'Marginal' });
+    expect(
+      scoreMetrics(
+        [
+          { name: 'a', weight: 3, critical: false, classification: 'Pass' },
+          { name: 'b', weight: 1, critical: false, classification: 'High' },
+        ],
+        threshold,
+      ),
+    ).toMatchObject({ score: 75, verdict: 'Marginal' });
+    expect(
+      scoreMetrics(
+        [
+          { name: 'a', weight: 3, critical: false, classification: 'Pass' },
+          { name: 'b', weight: 1, critical: true, classification: 'High' },
+        ],
+        threshold,
+      ),
+    ).toMatchObject({ score: 0, verdict: 'Fail' });
+    expect(
+      scoreMetrics(
+        [
+          { name: 'a', weight: 1, critical: false, classification: 'Pass' },
+          { name: 'b', weight: 1, critical: false, classification: 'NoData' },
+        ],
+        threshold,
+      ),
+    ).toMatchObject({ score: 50, verdict: 'Marginal' });
     expect(scoreMetrics([{ name: 'a', weight: 1, critical: false, classification: 'NoData' }], threshold).verdict).toBe('NoData');
   });
 });

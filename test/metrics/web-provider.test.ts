@@ -22,8 +22,23 @@ const BODIES: Record<string, { type: string; body: string }> = {
 const NODES = {
   kind: 'List',
   items: [
-    { kind: 'None', metadata: { name: '127.0.0.1', labels: { 'kubernetes.io/hostname': '127.0.0.1' } }, status: { capacity: { cpu: '4' }, ready: true, addresses: [{ type: 'LegacyHostIP', address: '127.0.0.1' }] } },
-    { kind: 'None', metadata: { name: '127.0.0.2', labels: { 'kubernetes.io/hostname': '127.0.0.2' } }, status: { capacity: { cpu: '8' }, ready: false, addresses: [{ type: 'LegacyHostIP', address: '127.0.0.2' }, { type: 'another', address: '127.0.0.3' }] } },
+    {
+      kind: 'None',
+      metadata: { name: '127.0.0.1', labels: { 'kubernetes.io/hostname': '127.0.0.1' } },
+      status: { capacity: { cpu: '4' }, ready: true, addresses: [{ type: 'LegacyHostIP', address: '127.0.0.1' }] },
+    },
+    {
+      kind: 'None',
+      metadata: { name: '127.0.0.2', labels: { 'kubernetes.io/hostname': '127.0.0.2' } },
+      status: {
+        capacity: { cpu: '8' },
+        ready: false,
+        addresses: [
+          { type: 'LegacyHostIP', address: '127.0.0.2' },
+          { type: 'another', address: '127.0.0.3' },
+        ],
+      },
+    },
   ],
   users: [
     { name: 'myself', user: {} },
@@ -73,9 +88,13 @@ describe('web provider', () => {
   });
 
   it('takes the first value a JSONPath selects (Argo getValue), filters included', async () => {
-    expect(await measureOnce('/nodes', 'result == "secret"', '{.users[?(@.name=="e2e")].user.password}')).toMatchObject({ phase: 'Successful' });
+    expect(await measureOnce('/nodes', 'result == "secret"', '{.users[?(@.name=="e2e")].user.password}')).toMatchObject({
+      phase: 'Successful',
+    });
     expect(await measureOnce('/nodes', 'result == "127.0.0.1"', '{$.items[*].metadata.name}')).toMatchObject({ phase: 'Successful' });
-    expect(await measureOnce('/nodes', 'result == "8"', '{$.items[?(@.status.ready==false)].status.capacity.cpu}')).toMatchObject({ phase: 'Successful' });
+    expect(await measureOnce('/nodes', 'result == "8"', '{$.items[?(@.status.ready==false)].status.capacity.cpu}')).toMatchObject({
+      phase: 'Successful',
+    });
   });
 
   it('treats a path that selects nothing as no data (Inconclusive), where Argo says Error "produced no value"', async () => {
@@ -126,7 +145,9 @@ describe('Kubernetes JSONPath, first value (cases from client-go jsonpath_test.g
 
   it('refuses what Argo would not read as a path, naming the fix', () => {
     // In Kubernetes JSONPath text outside braces is literal: Argo would measure the constant "$.value".
-    expect(() => parseJsonPath('$.value')).toThrow(/in Argo Rollouts text outside braces is literal, so this would be the constant string "\$\.value"\): write \{\$\.value\}/);
+    expect(() => parseJsonPath('$.value')).toThrow(
+      /in Argo Rollouts text outside braces is literal, so this would be the constant string "\$\.value"\): write \{\$\.value\}/,
+    );
     expect(() => parseJsonPath('value: {.value}')).toThrow(/one JSONPath expression in braces/);
     expect(() => parseJsonPath('{range .items[*]}{.x}{end}')).toThrow(/one JSONPath expression in braces|range\/end/);
     // jsonpath_test.go failStoreTests: "unrecognized filter operator <>".

@@ -25,7 +25,6 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-
 function startAction(inputs: Record<string, string>, opts: { post?: boolean; state?: string } = {}) {
   return startActionEntry({
     entry: 'src/actions/migrate.ts',
@@ -37,10 +36,16 @@ function startAction(inputs: Record<string, string>, opts: { post?: boolean; sta
   });
 }
 
-
 /** What a person could read: stdout without the runner's own ::add-mask:: commands. */
 function visible(run: ActionRun): string {
-  return [run.stdout.split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n'), run.summary, JSON.stringify(run.outputs)].join('\n');
+  return [
+    run.stdout
+      .split('\n')
+      .filter((l) => !l.startsWith('::add-mask::'))
+      .join('\n'),
+    run.summary,
+    JSON.stringify(run.outputs),
+  ].join('\n');
 }
 
 function expectNoSecret(text: string): void {
@@ -52,7 +57,13 @@ const psql = (file: string) => `psql -X -q -v ON_ERROR_STOP=1 -f ${FIXTURES}${fi
 
 describe('actions/migrate end to end', () => {
   it('runs expand, sets result, phase, state and ledger outputs, writes the summary, and masks the URL', async () => {
-    const run = await startAction({ phase: 'expand', version: VERSION, command: psql('expand.sql'), 'database-url': db.url, 'run-id': 'e2e-1' }).done;
+    const run = await startAction({
+      phase: 'expand',
+      version: VERSION,
+      command: psql('expand.sql'),
+      'database-url': db.url,
+      'run-id': 'e2e-1',
+    }).done;
     expect(run.code).toBe(0);
     expect(run.outputs.result).toBe('succeeded');
     expect(run.outputs.phase).toBe('expand');
@@ -63,7 +74,10 @@ describe('actions/migrate end to end', () => {
     expect(run.summary).toMatch(/\| 1 \| 2026_11_23_split_name \| expand \| succeeded \| e2e-1 \|/);
     expect(run.stdout).toContain('::add-mask::');
     expectNoSecret(visible(run));
-    const columns = await query<{ column_name: string }>(db.url, `SELECT column_name FROM information_schema.columns WHERE table_name = 'users'`);
+    const columns = await query<{ column_name: string }>(
+      db.url,
+      `SELECT column_name FROM information_schema.columns WHERE table_name = 'users'`,
+    );
     expect(columns.map((c) => c.column_name)).toContain('first_name');
   });
 
@@ -125,7 +139,13 @@ describe('actions/migrate end to end', () => {
   });
 
   it('dry-run: reports the plan and changes nothing, anywhere (issue 21)', async () => {
-    const run = await startAction({ phase: 'expand', version: '2026_12_dry', command: psql('expand.sql'), 'database-url': db.url, 'dry-run': 'true' }).done;
+    const run = await startAction({
+      phase: 'expand',
+      version: '2026_12_dry',
+      command: psql('expand.sql'),
+      'database-url': db.url,
+      'dry-run': 'true',
+    }).done;
     expect(run.code).toBe(0);
     expect(run.outputs.result).toBe('planned');
     expect(run.summary).toContain('dry run: would run expand command');
@@ -144,21 +164,35 @@ describe('actions/migrate end to end', () => {
     };
     const main = startAction(inputs);
     const deadline = Date.now() + 30_000;
-    while ((await query(db.url, `SELECT 1 FROM pg_stat_activity WHERE application_name = $1`, [`progressive-delivery migrate command ${runId}`])).length === 0) {
+    while (
+      (await query(db.url, `SELECT 1 FROM pg_stat_activity WHERE application_name = $1`, [`progressive-delivery migrate command ${runId}`]))
+        .length === 0
+    ) {
       if (Date.now() > deadline) throw new Error(`the main step never started its command:\n${await main.done.then((r) => r.stdout)}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     process.kill(-main.child.pid!, 'SIGKILL');
     await main.done;
-    const [running] = await query<{ status: string }>(db.url, `SELECT status FROM progressive_delivery.migration_ledger WHERE run_id = $1`, [runId]);
+    const [running] = await query<{ status: string }>(
+      db.url,
+      `SELECT status FROM progressive_delivery.migration_ledger WHERE run_id = $1`,
+      [runId],
+    );
     expect(running!.status).toBe('running');
 
     const post = await startAction(inputs, { post: true, state: main.stateFile }).done;
     expect(post.code).toBe(0);
     expect(post.stdout).toMatch(/::warning::Stopped the database session\(s\) the cancelled command left running: pid \d+/);
     expect(post.stdout).toContain('::warning::The migrate of 2026_11_23_split_name was still running when the job ended: ledger row');
-    const [marked] = await query<{ status: string; message: string }>(db.url, `SELECT status, message FROM progressive_delivery.migration_ledger WHERE run_id = $1`, [runId]);
-    expect(marked).toMatchObject({ status: 'failed', message: expect.stringMatching(/^cancelled: run e2e-killed ended while this phase was running/) });
+    const [marked] = await query<{ status: string; message: string }>(
+      db.url,
+      `SELECT status, message FROM progressive_delivery.migration_ledger WHERE run_id = $1`,
+      [runId],
+    );
+    expect(marked).toMatchObject({
+      status: 'failed',
+      message: expect.stringMatching(/^cancelled: run e2e-killed ended while this phase was running/),
+    });
     expect(await query(db.url, `SELECT 1 FROM pg_stat_activity WHERE application_name LIKE $1`, [`%${runId}`])).toEqual([]);
     expect(await query(db.url, `SELECT 1 FROM pg_locks WHERE locktype = 'advisory'`)).toEqual([]);
     expectNoSecret(visible(post));

@@ -13,7 +13,9 @@ function slowExpand(seconds: number): string[] {
 async function lockHeldBy(runId: string): Promise<void> {
   const deadline = Date.now() + 10_000;
   for (;;) {
-    const rows = await query(db.url, `SELECT 1 FROM pg_stat_activity WHERE application_name = $1`, [`progressive-delivery migrate command ${runId}`]);
+    const rows = await query(db.url, `SELECT 1 FROM pg_stat_activity WHERE application_name = $1`, [
+      `progressive-delivery migrate command ${runId}`,
+    ]);
     if (rows.length > 0) return;
     if (Date.now() > deadline) throw new Error(`run ${runId} never started its command`);
     await new Promise((resolve) => setTimeout(resolve, 25));
@@ -33,7 +35,9 @@ describe('one migration at a time', () => {
     // Migrate would have been refused had it not waited for expand to finish.
     expect(secondOutcome.result).toBe('succeeded');
     const waited = second.reporter.messages('info').find((m) => m.startsWith('Waiting for the migration lock'));
-    expect(waited).toMatch(/^Waiting for the migration lock, held by pid \d+, user migrator_\w+, application_name "progressive-delivery migrate lock run-first", connected since \d{4}-/);
+    expect(waited).toMatch(
+      /^Waiting for the migration lock, held by pid \d+, user migrator_\w+, application_name "progressive-delivery migrate lock run-first", connected since \d{4}-/,
+    );
     const [expandRow, migrateRow] = secondOutcome.ledger;
     expect(Date.parse(migrateRow!.startedAt)).toBeGreaterThanOrEqual(Date.parse(expandRow!.finishedAt!));
   });
@@ -50,7 +54,10 @@ describe('one migration at a time', () => {
     const first = phaseRun(db.url, { phase: 'expand', runId: 'run-holder', command: slowExpand(2) });
     const firstDone = runPhase(first.options);
     await lockHeldBy('run-holder');
-    const [holder] = await query<{ pid: number }>(db.url, `SELECT pid FROM pg_stat_activity WHERE application_name = 'progressive-delivery migrate lock run-holder'`);
+    const [holder] = await query<{ pid: number }>(
+      db.url,
+      `SELECT pid FROM pg_stat_activity WHERE application_name = 'progressive-delivery migrate lock run-holder'`,
+    );
 
     const second = phaseRun(db.url, { phase: 'expand', runId: 'run-late', command: ['true'], limits: { lockTimeoutMs: 400 } as never });
     const refused = await runPhase(second.options);
@@ -67,7 +74,9 @@ describe('one migration at a time', () => {
   it('the lock is released when a run ends, also when it failed', async () => {
     const failed = await runPhase(phaseRun(db.url, { phase: 'expand', command: ['false'] }).options);
     expect(failed.result).toBe('failed');
-    const next = await runPhase(phaseRun(db.url, { phase: 'expand', command: psqlFile('expand.sql'), limits: { lockTimeoutMs: 0 } as never }).options);
+    const next = await runPhase(
+      phaseRun(db.url, { phase: 'expand', command: psqlFile('expand.sql'), limits: { lockTimeoutMs: 0 } as never }).options,
+    );
     expect(next.result).toBe('succeeded');
   });
 });
@@ -94,10 +103,12 @@ describe('cancellation', () => {
     expect(await query(db.url, `SELECT 1 FROM pg_tables WHERE tablename = 'rollback_ran'`)).toEqual([]);
     // The psql it started is gone, and so is the statement its server session was running.
     expect(await query(db.url, `SELECT 1 FROM pg_stat_activity WHERE application_name LIKE '%run-cancelled'`)).toEqual([]);
-    expect(run.reporter.messages('warn').some((m) => /^Stopped the database session\(s\) the command left running: pid \d+$/.test(m))).toBe(true);
+    expect(run.reporter.messages('warn').some((m) => /^Stopped the database session\(s\) the command left running: pid \d+$/.test(m))).toBe(
+      true,
+    );
   });
 
-  it('the post step marks a phase its run left running failed, and only that run\'s rows', async () => {
+  it("the post step marks a phase its run left running failed, and only that run's rows", async () => {
     await query(
       db.url,
       `CREATE SCHEMA progressive_delivery;
@@ -111,7 +122,10 @@ describe('cancellation', () => {
     expect(stoppedSessions).toEqual([]);
     expect(marked).toMatchObject([{ version: 'v1', status: 'failed', runId: 'run-killed' }]);
     expect(marked[0]!.message).toMatch(/^cancelled: run run-killed ended while this phase was running/);
-    const rows = await query<{ run_id: string; status: string }>(db.url, `SELECT run_id, status FROM progressive_delivery.migration_ledger ORDER BY id`);
+    const rows = await query<{ run_id: string; status: string }>(
+      db.url,
+      `SELECT run_id, status FROM progressive_delivery.migration_ledger ORDER BY id`,
+    );
     expect(rows).toEqual([
       { run_id: 'run-killed', status: 'failed' },
       { run_id: 'run-other', status: 'running' },

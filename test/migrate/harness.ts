@@ -55,7 +55,11 @@ export function phaseRun(databaseUrl: string | undefined, overrides: Partial<Pha
   return { options, reporter, secrets };
 }
 
-export async function query<R extends pg.QueryResultRow = Record<string, unknown>>(url: string, sql: string, params: unknown[] = []): Promise<R[]> {
+export async function query<R extends pg.QueryResultRow = Record<string, unknown>>(
+  url: string,
+  sql: string,
+  params: unknown[] = [],
+): Promise<R[]> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
@@ -81,7 +85,10 @@ export async function createSchema(url: string): Promise<void> {
 
 /** Drops everything the tests made, so the next test starts from a fresh schema and an empty ledger. */
 export async function resetDatabase(url: string): Promise<void> {
-  await query(url, `DROP SCHEMA IF EXISTS progressive_delivery CASCADE; DROP TABLE IF EXISTS users CASCADE; DROP FUNCTION IF EXISTS users_split_name_sync() CASCADE;`);
+  await query(
+    url,
+    `DROP SCHEMA IF EXISTS progressive_delivery CASCADE; DROP TABLE IF EXISTS users CASCADE; DROP FUNCTION IF EXISTS users_split_name_sync() CASCADE;`,
+  );
 }
 
 /**

@@ -36,7 +36,13 @@ describe('rollback past a contract', () => {
     expect(outcome.ledger.map((r) => r.phase)).toEqual(['expand', 'migrate', 'contract']);
     // Two more rollbacks "succeeded" before the fix: still refused.
     expect((await runPhase(phaseRun(db.url, { phase: 'rollback' }).options)).result).toBe('refused');
-    expect((await runPhase(phaseRun(db.url, { phase: 'rollback', contractRollbackCommand: psqlFile('contract-rollback.sql'), confirm: 'yes' }).options)).result).toBe('refused');
+    expect(
+      (
+        await runPhase(
+          phaseRun(db.url, { phase: 'rollback', contractRollbackCommand: psqlFile('contract-rollback.sql'), confirm: 'yes' }).options,
+        )
+      ).result,
+    ).toBe('refused');
   });
 
   it('runs with contract-rollback-command and confirm: data-loss, and says the values are not back', async () => {
@@ -60,7 +66,9 @@ describe('rollback past a contract', () => {
     expect(outcome.ledger.find((r) => r.phase === 'contract')!.status).toBe('succeeded');
 
     // With the real compensation the schema is back; the message still says the data is not.
-    const real = await runPhase(phaseRun(db.url, { phase: 'rollback', contractRollbackCommand: psqlFile('contract-rollback.sql'), confirm: 'data-loss' }).options);
+    const real = await runPhase(
+      phaseRun(db.url, { phase: 'rollback', contractRollbackCommand: psqlFile('contract-rollback.sql'), confirm: 'data-loss' }).options,
+    );
     expect(real.result).toBe('succeeded');
     expect(real.compensated.map((c) => c.phase)).toEqual(['contract', 'migrate', 'expand']);
     const row = real.ledger.filter((r) => r.compensates === 'contract').at(-1)!;
@@ -77,7 +85,18 @@ describe('rollback past a contract', () => {
       phaseRun(db.url, {
         phase: 'contract',
         confirm: 'contract',
-        command: ['psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', 'DROP TRIGGER users_split_name_sync ON users', '-c', 'SELECT 1/0', '$DATABASE_URL'],
+        command: [
+          'psql',
+          '-X',
+          '-q',
+          '-v',
+          'ON_ERROR_STOP=1',
+          '-c',
+          'DROP TRIGGER users_split_name_sync ON users',
+          '-c',
+          'SELECT 1/0',
+          '$DATABASE_URL',
+        ],
       }).options,
     );
     expect(half.result).toBe('failed');
@@ -125,14 +144,20 @@ describe('checksums', () => {
     expect(edited.message).toContain('allow-changed: true');
     expect(await columnsOf(db.url, 'users')).not.toContain('title');
 
-    const otherCommand = await runPhase(phaseRun(db.url, { phase: 'expand', command: psqlCommand('ALTER TABLE users ADD COLUMN title text') }).options);
+    const otherCommand = await runPhase(
+      phaseRun(db.url, { phase: 'expand', command: psqlCommand('ALTER TABLE users ADD COLUMN title text') }).options,
+    );
     expect(otherCommand.result).toBe('refused');
     expect(otherCommand.message).toContain('changed: the argument list');
 
-    const allowed = await runPhase(phaseRun(db.url, { phase: 'expand', command: psqlCommand('ALTER TABLE users ADD COLUMN title text'), allowChanged: true }).options);
+    const allowed = await runPhase(
+      phaseRun(db.url, { phase: 'expand', command: psqlCommand('ALTER TABLE users ADD COLUMN title text'), allowChanged: true }).options,
+    );
     expect(allowed.result).toBe('succeeded');
     expect(await columnsOf(db.url, 'users')).toContain('title');
-    expect(allowed.ledger.at(-1)!.message).toMatch(/^allow-changed: run again with a different command; ledger row \d+ ran it with checksum sha256:/);
+    expect(allowed.ledger.at(-1)!.message).toMatch(
+      /^allow-changed: run again with a different command; ledger row \d+ ran it with checksum sha256:/,
+    );
   });
 });
 
@@ -158,7 +183,16 @@ describe('a phase that changed nothing', () => {
     const run = phaseRun(db.url, {
       phase: 'expand',
       // psql exits 0 when a statement other than the last fails
-      command: ['psql', '-X', '-q', '-c', 'ALTER TABLE no_such_table ADD COLUMN x text', '-c', 'ALTER TABLE users ADD COLUMN nickname text', '$DATABASE_URL'],
+      command: [
+        'psql',
+        '-X',
+        '-q',
+        '-c',
+        'ALTER TABLE no_such_table ADD COLUMN x text',
+        '-c',
+        'ALTER TABLE users ADD COLUMN nickname text',
+        '$DATABASE_URL',
+      ],
       rollbackCommand: psqlCommand('ALTER TABLE users DROP COLUMN nickname'),
     });
     const outcome = await runPhase(run.options);
@@ -198,7 +232,12 @@ describe('the ledger', () => {
   });
 
   it('never stores the database URL: an argument holding it is stored as $DATABASE_URL', async () => {
-    const outcome = await runPhase(phaseRun(db.url, { phase: 'expand', command: ['psql', '-X', '-v', 'ON_ERROR_STOP=1', '-c', 'ALTER TABLE users ADD COLUMN x text', db.url] }).options);
+    const outcome = await runPhase(
+      phaseRun(db.url, {
+        phase: 'expand',
+        command: ['psql', '-X', '-v', 'ON_ERROR_STOP=1', '-c', 'ALTER TABLE users ADD COLUMN x text', db.url],
+      }).options,
+    );
     expect(outcome.result).toBe('succeeded');
     const [row] = await query<{ command: string[] }>(db.url, `SELECT command FROM progressive_delivery.migration_ledger`);
     expect(row!.command.at(-1)).toBe('$DATABASE_URL');
@@ -206,7 +245,11 @@ describe('the ledger', () => {
 
   it('stores another secret in a command as ***, and then will not run that command from the ledger', async () => {
     const token = `tok-${Math.random().toString(36).slice(2)}`;
-    const run = phaseRun(db.url, { phase: 'expand', command: psqlCommand('ALTER TABLE users ADD COLUMN x text'), rollbackCommand: ['env', `API_TOKEN=${token}`, 'true'] });
+    const run = phaseRun(db.url, {
+      phase: 'expand',
+      command: psqlCommand('ALTER TABLE users ADD COLUMN x text'),
+      rollbackCommand: ['env', `API_TOKEN=${token}`, 'true'],
+    });
     run.secrets.add(token);
     const outcome = await runPhase(run.options);
     expect(outcome.ledger[0]!.rollbackCommand).toEqual(['env', 'API_TOKEN=***', 'true']);

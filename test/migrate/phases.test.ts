@@ -7,7 +7,12 @@ import pg from 'pg';
 
 const db = useSplitNameDatabase();
 
-const expand = { phase: 'expand' as const, command: psqlFile('expand.sql'), verifyCommand: undefined, rollbackCommand: psqlFile('expand-rollback.sql') };
+const expand = {
+  phase: 'expand' as const,
+  command: psqlFile('expand.sql'),
+  verifyCommand: undefined,
+  rollbackCommand: psqlFile('expand-rollback.sql'),
+};
 const migrate = { phase: 'migrate' as const, command: psqlFile('migrate.sql'), verifyCommand: psqlFile('verify.sql') };
 const contract = { phase: 'contract' as const, command: psqlFile('contract.sql'), confirm: 'contract' };
 
@@ -70,7 +75,17 @@ describe('expand -> migrate -> contract of users.name into first_name / last_nam
       runId: 'run-settings',
       // It changes no schema object: an expand like that needs a verify-command to be accepted.
       verifyCommand: ['true'],
-      command: ['psql', '-X', '-A', '-t', '-o', file, '-c', `SELECT current_setting('lock_timeout') || ',' || current_setting('statement_timeout') || ',' || current_setting('application_name')`, '$DATABASE_URL'],
+      command: [
+        'psql',
+        '-X',
+        '-A',
+        '-t',
+        '-o',
+        file,
+        '-c',
+        `SELECT current_setting('lock_timeout') || ',' || current_setting('statement_timeout') || ',' || current_setting('application_name')`,
+        '$DATABASE_URL',
+      ],
       limits: { statementLockTimeoutMs: 3_000, statementTimeoutMs: 600_000 } as never,
     });
     const outcome = await runPhase(options);
@@ -137,7 +152,9 @@ describe('failures', () => {
     });
     const outcome = await runPhase(run.options);
     expect(outcome.result).toBe('rolled-back');
-    expect(outcome.message).toMatch(/^command exited with code 3 after .*division by zero.*; rollback-command succeeded and the schema is back to what it was before$/);
+    expect(outcome.message).toMatch(
+      /^command exited with code 3 after .*division by zero.*; rollback-command succeeded and the schema is back to what it was before$/,
+    );
     expect(outcome.output.join('\n')).toContain('division by zero');
     // The half-applied column is gone again: the compensating migration ran.
     expect(await columnsOf(db.url, 'users')).not.toContain('name_search');
@@ -220,7 +237,9 @@ describe('failures', () => {
       }).options,
     );
     expect(outcome.result).toBe('failed');
-    expect(outcome.message).toContain('rollback-command succeeded but the schema is not back to what it was before the migrate: added: column public.users.name_search tsvector null');
+    expect(outcome.message).toContain(
+      'rollback-command succeeded but the schema is not back to what it was before the migrate: added: column public.users.name_search tsvector null',
+    );
     expect(outcome.ledger.at(-1)).toMatchObject({ phase: 'migrate', status: 'failed', changed: true });
   });
 

@@ -33,7 +33,12 @@ function deployment(name: string, image: string, replicas = 3): object {
       selector: { matchLabels: { app: name } },
       template: {
         metadata: { labels: { app: name } },
-        spec: { containers: [{ name: 'app', image }, { name: 'proxy', image: 'registry.example.com/mesh/proxy:1.20' }] },
+        spec: {
+          containers: [
+            { name: 'app', image },
+            { name: 'proxy', image: 'registry.example.com/mesh/proxy:1.20' },
+          ],
+        },
       },
     },
   };
@@ -74,8 +79,12 @@ describe('contract needs proof that every replica runs the new version', () => {
     const onOld = await runPhase(contract(NEW).options);
     expect(onOld.result).toBe('refused');
     expect(onOld.message).toMatch(/^contract refused: the new version does not run everywhere yet: /);
-    expect(onOld.message).toContain(`Deployment shop/checkout is not set to ${NEW}: its pod template runs ${OLD}, registry.example.com/mesh/proxy:1.20`);
-    expect(onOld.message).toMatch(/Deployment shop\/checkout: 3 pod\(s\) still run another version: checkout-[a-z0-9-]+ \(registry.example.com\/shop\/checkout:1.0.0, /);
+    expect(onOld.message).toContain(
+      `Deployment shop/checkout is not set to ${NEW}: its pod template runs ${OLD}, registry.example.com/mesh/proxy:1.20`,
+    );
+    expect(onOld.message).toMatch(
+      /Deployment shop\/checkout: 3 pod\(s\) still run another version: checkout-[a-z0-9-]+ \(registry.example.com\/shop\/checkout:1.0.0, /,
+    );
     expect(onOld.message).toContain(`Deployment shop/checkout: 0 pod(s) run ${NEW}, 3 wanted`);
     expect(await columnsOf(db.url, 'users')).toContain('name');
 
@@ -83,7 +92,9 @@ describe('contract needs proof that every replica runs the new version', () => {
     await roll('checkout', BROKEN, 'stuck');
     const stuck = await runPhase(contract(BROKEN).options);
     expect(stuck.result).toBe('refused');
-    expect(stuck.message).toMatch(/Deployment shop\/checkout has not finished rolling out: wants 3 replica\(s\), has \d+, \d+ updated, \d+ available/);
+    expect(stuck.message).toMatch(
+      /Deployment shop\/checkout has not finished rolling out: wants 3 replica\(s\), has \d+, \d+ updated, \d+ available/,
+    );
     expect(stuck.message).toContain('still run another version');
     expect(await columnsOf(db.url, 'users')).toContain('name');
 
@@ -107,7 +118,9 @@ describe('contract needs proof that every replica runs the new version', () => {
     expect(proof).toEqual({
       ok: true,
       problems: [],
-      deployments: [{ deployment: 'shop/cart', replicas: 3, updatedReplicas: 3, availableReplicas: 3, podsOnExpectedImage: 3, podsOnOtherImages: {} }],
+      deployments: [
+        { deployment: 'shop/cart', replicas: 3, updatedReplicas: 3, availableReplicas: 3, podsOnExpectedImage: 3, podsOnOtherImages: {} },
+      ],
     });
   });
 

@@ -67,7 +67,9 @@ describe('safety checks before the command', () => {
 
     // Once the transaction ends, the same phase runs.
     await client.query('ROLLBACK');
-    expect((await runPhase(phaseRun(db.url, { ...expand, limits: { maxTransactionAgeMs: 300 } as never }).options)).result).toBe('succeeded');
+    expect((await runPhase(phaseRun(db.url, { ...expand, limits: { maxTransactionAgeMs: 300 } as never }).options)).result).toBe(
+      'succeeded',
+    );
   });
 
   it('refuses while a lock request waits, naming who waits on what and who blocks it', async () => {

@@ -45,7 +45,10 @@ describe('the database URL and its password never appear in output', () => {
   });
 
   it('not in the log line naming a command that carries the URL literally', async () => {
-    const run = phaseRun(db.url, { phase: 'expand', command: ['psql', '-X', '-q', '-f', `${process.cwd()}/test/migrate/fixtures/split-name/expand.sql`, db.url] });
+    const run = phaseRun(db.url, {
+      phase: 'expand',
+      command: ['psql', '-X', '-q', '-f', `${process.cwd()}/test/migrate/fixtures/split-name/expand.sql`, db.url],
+    });
     const titles: string[] = [];
     const group = run.reporter.group.bind(run.reporter);
     run.reporter.group = (title, work) => {

@@ -86,7 +86,13 @@ describe('the command environment', () => {
         phase: 'expand',
         version: 'v7',
         runId: 'run-9',
-        limits: { commandTimeoutMs: 1, lockTimeoutMs: 1, maxTransactionAgeMs: 1, statementLockTimeoutMs: 5_000, statementTimeoutMs: 900_000 },
+        limits: {
+          commandTimeoutMs: 1,
+          lockTimeoutMs: 1,
+          maxTransactionAgeMs: 1,
+          statementLockTimeoutMs: 5_000,
+          statementTimeoutMs: 900_000,
+        },
       },
       'postgresql://u:p@h/db',
     );
@@ -182,9 +188,11 @@ describe('psql without ON_ERROR_STOP', () => {
   });
 });
 
-describe('a blocking session\'s query', () => {
+describe("a blocking session's query", () => {
   it('is shown without its literals, folded and cut', () => {
-    expect(describeQuery("UPDATE users SET email = 'a@b.c', note = 'it''s'\n  WHERE id = 1")).toBe("UPDATE users SET email = '…', note = '…' WHERE id = 1");
+    expect(describeQuery("UPDATE users SET email = 'a@b.c', note = 'it''s'\n  WHERE id = 1")).toBe(
+      "UPDATE users SET email = '…', note = '…' WHERE id = 1",
+    );
     expect(describeQuery('SELECT $body$secret$body$')).toBe("SELECT '…'");
     expect(describeQuery(`SELECT ${'x'.repeat(300)}`)).toHaveLength(200);
     expect(describeQuery(null)).toBe('');

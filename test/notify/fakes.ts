@@ -23,7 +23,8 @@ export async function startSlack(channelId = 'C0DEPLOYS1'): Promise<HttpRecorder
       ts += 1;
       return { status: 200, body: { ok: true, channel: channelId, ts: `${ts}.000100`, message: {} } };
     }
-    if (request.path === '/api/chat.update') return { status: 200, body: { ok: true, channel: request.json?.channel, ts: request.json?.ts } };
+    if (request.path === '/api/chat.update')
+      return { status: 200, body: { ok: true, channel: request.json?.channel, ts: request.json?.ts } };
     return { status: 404, body: { ok: false, error: 'unknown_method' } };
   });
 }
@@ -42,7 +43,10 @@ export async function startGitHub(): Promise<HttpRecorder> {
   });
 }
 
-export function makeContext(secrets: Secrets = new Secrets(), state = new Map<string, string>()): FlowContext & { reporter: MemoryReporter } {
+export function makeContext(
+  secrets: Secrets = new Secrets(),
+  state = new Map<string, string>(),
+): FlowContext & { reporter: MemoryReporter } {
   const run: RunInfo = {
     serverUrl: 'https://github.com',
     repository: 'acme/shop',
@@ -80,8 +84,22 @@ export function canaryEvent(overrides: Partial<DeploymentEvent> = {}): Deploymen
     runUrl: 'https://github.com/acme/shop/actions/runs/8812',
     environmentUrl: 'https://shop.example.com',
     timeline: [
-      { name: 'canary 10%', weight: 10, startedAt: '2026-11-23T10:00:05.000Z', heldMs: 60_000, analysis: { 'error-rate': 0.4, 'p95-ms': 180 }, verdict: 'passed' },
-      { name: 'canary 25%', weight: 25, startedAt: '2026-11-23T10:01:05.000Z', heldMs: 120_000, analysis: { 'error-rate': 0.6, 'p95-ms': 190 }, verdict: 'passed' },
+      {
+        name: 'canary 10%',
+        weight: 10,
+        startedAt: '2026-11-23T10:00:05.000Z',
+        heldMs: 60_000,
+        analysis: { 'error-rate': 0.4, 'p95-ms': 180 },
+        verdict: 'passed',
+      },
+      {
+        name: 'canary 25%',
+        weight: 25,
+        startedAt: '2026-11-23T10:01:05.000Z',
+        heldMs: 120_000,
+        analysis: { 'error-rate': 0.6, 'p95-ms': 190 },
+        verdict: 'passed',
+      },
     ],
     ...overrides,
   };

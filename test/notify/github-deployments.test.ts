@@ -16,7 +16,13 @@ afterEach(async () => {
 });
 
 function inputs(overrides: Partial<NotifyInputs> = {}): NotifyInputs {
-  return { 'notify-failure-fails': true, 'github-token': secret.githubToken, environment: 'production', 'environment-url': 'https://shop.example.com', ...overrides };
+  return {
+    'notify-failure-fails': true,
+    'github-token': secret.githubToken,
+    environment: 'production',
+    'environment-url': 'https://shop.example.com',
+    ...overrides,
+  };
 }
 
 /** [path, state] of every request: the sequence GitHub saw. */
@@ -41,14 +47,30 @@ describe('GitHub deployment statuses', () => {
       ref: 'f00dfeedcafe0123456789abcdef0123456789ab',
       environment: 'production',
       description: 'Deploy checkout 1.25.0 to production',
-      payload: { service: 'checkout', namespace: 'shop', version: '1.25.0', image: 'registry.example.com/checkout:1.25.0', strategy: 'canary' },
+      payload: {
+        service: 'checkout',
+        namespace: 'shop',
+        version: '1.25.0',
+        image: 'registry.example.com/checkout:1.25.0',
+        strategy: 'canary',
+      },
       task: 'deploy',
       auto_merge: false,
       required_contexts: [],
       transient_environment: false,
     });
-    expect(github.requests[1]!.json).toEqual({ state: 'in_progress', description: 'start', environment_url: 'https://shop.example.com', log_url: RUN_URL });
-    expect(github.requests[2]!.json).toEqual({ state: 'success', description: 'Succeeded (promoted)', environment_url: 'https://shop.example.com', log_url: RUN_URL });
+    expect(github.requests[1]!.json).toEqual({
+      state: 'in_progress',
+      description: 'start',
+      environment_url: 'https://shop.example.com',
+      log_url: RUN_URL,
+    });
+    expect(github.requests[2]!.json).toEqual({
+      state: 'success',
+      description: 'Succeeded (promoted)',
+      environment_url: 'https://shop.example.com',
+      log_url: RUN_URL,
+    });
     for (const request of github.requests) {
       expect(request.method).toBe('POST');
       expect(request.headers.authorization).toBe(`token ${secret.githubToken}`);
@@ -59,7 +81,9 @@ describe('GitHub deployment statuses', () => {
   it('a paused canary is not final: in_progress with where it holds, never success (which would mark the live deployment inactive)', async () => {
     const notify = createNotifications(inputs(), makeContext(), { githubApiUrl: github.url });
     await notify.notifyStart(canaryEvent({ phase: 'start', timeline: [] }));
-    await notify.notifyEnd(canaryEvent({ phase: 'done', outcome: 'paused', result: 'paused', weight: 20, reason: 'at step 2 of 5, 20% on canary' }));
+    await notify.notifyEnd(
+      canaryEvent({ phase: 'done', outcome: 'paused', result: 'paused', weight: 20, reason: 'at step 2 of 5, 20% on canary' }),
+    );
     expect(sequence()).toEqual([
       ['/repos/acme/shop/deployments', undefined],
       ['/repos/acme/shop/deployments/42/statuses', 'in_progress'],
@@ -143,7 +167,10 @@ describe('GitHub deployment statuses', () => {
   it('does not retry a 422 and warns without the token when notify-failure-fails is off', async () => {
     github.queue('/repos/acme/shop/deployments', { status: 422, body: { message: `No ref found for: ${secret.githubToken}` } });
     const ctx = makeContext();
-    const notify = createNotifications(inputs({ 'notify-failure-fails': false }), ctx, { githubApiUrl: github.url, retry: recordingRetry().retry });
+    const notify = createNotifications(inputs({ 'notify-failure-fails': false }), ctx, {
+      githubApiUrl: github.url,
+      retry: recordingRetry().retry,
+    });
     await notify.notifyStart(canaryEvent());
     await notify.notifyEnd(canaryEvent({ outcome: 'succeeded' }));
     expect(github.requests).toHaveLength(1);

@@ -74,7 +74,9 @@ describe('incoming webhook', () => {
     const ctx = makeContext(new Secrets());
     const url = `${slack.url}${secret.webhookPath}`;
     await slack.stop();
-    const notify = notificationsFromInputs(inputs({ 'slack-webhook-url': url }), ctx, { retry: { attempts: 2, ...recordingRetry().retry } });
+    const notify = notificationsFromInputs(inputs({ 'slack-webhook-url': url }), ctx, {
+      retry: { attempts: 2, ...recordingRetry().retry },
+    });
     await notify.notifyStart(canaryEvent());
     const warnings = ctx.reporter.messages('warn');
     expect(warnings).toHaveLength(1);
@@ -86,7 +88,10 @@ describe('incoming webhook', () => {
   it('throws when notify-failure-fails is set, still without the secret', async () => {
     slack.queue(secret.webhookPath, { status: 403, body: `action_prohibited for ${secret.webhookPath}` });
     const ctx = makeContext();
-    const notify = notificationsFromInputs(inputs({ 'slack-webhook-url': `${slack.url}${secret.webhookPath}`, 'notify-failure-fails': true }), ctx);
+    const notify = notificationsFromInputs(
+      inputs({ 'slack-webhook-url': `${slack.url}${secret.webhookPath}`, 'notify-failure-fails': true }),
+      ctx,
+    );
     const error = await notify.notifyStart(canaryEvent()).then(
       () => undefined,
       (e: Error) => e,
@@ -100,7 +105,9 @@ describe('incoming webhook', () => {
 describe('bot token', () => {
   it('posts one message, updates it in place and replies in its thread for each phase', async () => {
     const ctx = makeContext();
-    const notify = notificationsFromInputs(inputs({ 'slack-token': secret.slackToken, 'slack-channel': '#deploys' }), ctx, { slackApiUrl: `${slack.url}/api` });
+    const notify = notificationsFromInputs(inputs({ 'slack-token': secret.slackToken, 'slack-channel': '#deploys' }), ctx, {
+      slackApiUrl: `${slack.url}/api`,
+    });
     const start = canaryEvent({ phase: 'start', weight: 0, timeline: [] });
     await notify.notifyStart(start);
     const step = canaryEvent();
@@ -145,7 +152,10 @@ describe('bot token', () => {
     const { delays, retry } = recordingRetry();
     const api = new SlackWebApi(secret.slackToken, { baseUrl: `${slack.url}/api`, retry });
     slack.queue('/api/chat.postMessage', { status: 200, body: { ok: false, error: 'internal_error' } });
-    await expect(api.postMessage('C0DEPLOYS1', deploymentMessage(canaryEvent()))).resolves.toEqual({ channel: 'C0DEPLOYS1', ts: '1700000001.000100' });
+    await expect(api.postMessage('C0DEPLOYS1', deploymentMessage(canaryEvent()))).resolves.toEqual({
+      channel: 'C0DEPLOYS1',
+      ts: '1700000001.000100',
+    });
     expect(delays).toHaveLength(1);
 
     slack.queue('/api/chat.postMessage', { status: 200, body: { ok: false, error: 'not_in_channel' } });
@@ -167,16 +177,22 @@ describe('bot token', () => {
   it('warns on invalid_auth with the token redacted, and never sends it in a payload', async () => {
     const ctx = makeContext();
     slack.queue('/api/chat.postMessage', { status: 200, body: { ok: false, error: 'invalid_auth' } });
-    const notify = notificationsFromInputs(inputs({ 'slack-token': secret.slackToken, 'slack-channel': 'C0DEPLOYS1' }), ctx, { slackApiUrl: `${slack.url}/api` });
+    const notify = notificationsFromInputs(inputs({ 'slack-token': secret.slackToken, 'slack-channel': 'C0DEPLOYS1' }), ctx, {
+      slackApiUrl: `${slack.url}/api`,
+    });
     // A reason that quotes a secret (say, from a failed command's output) is redacted before it is sent.
     await notify.notifyStart(canaryEvent({ reason: `curl -H "Authorization: Bearer ${secret.slackToken}" failed` }));
-    expect(ctx.reporter.messages('warn')).toEqual(['Notification not delivered, going on: Slack bot: Slack chat.postMessage failed: invalid_auth']);
+    expect(ctx.reporter.messages('warn')).toEqual([
+      'Notification not delivered, going on: Slack bot: Slack chat.postMessage failed: invalid_auth',
+    ]);
     expect(slack.requests).toHaveLength(1);
     expect(slack.requests[0]!.body).not.toContain(secret.slackToken);
     expect(slack.requests[0]!.json.blocks[2].text.text).toContain('Bearer ***');
   });
 
   it('asks for slack-channel when only the token is given', () => {
-    expect(() => notificationsFromInputs(inputs({ 'slack-token': secret.slackToken }), makeContext())).toThrow(/'slack-channel' is required with 'slack-token'/);
+    expect(() => notificationsFromInputs(inputs({ 'slack-token': secret.slackToken }), makeContext())).toThrow(
+      /'slack-channel' is required with 'slack-token'/,
+    );
   });
 });

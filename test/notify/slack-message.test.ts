@@ -29,7 +29,10 @@ describe('deploymentMessage', () => {
     expect(message).toEqual({
       text: 'Deploy checkout 1.25.0 to production: In progress',
       blocks: [
-        { type: 'header', text: { type: 'plain_text', text: ':arrows_counterclockwise: Deploy checkout 1.25.0 to production', emoji: true } },
+        {
+          type: 'header',
+          text: { type: 'plain_text', text: ':arrows_counterclockwise: Deploy checkout 1.25.0 to production', emoji: true },
+        },
         {
           type: 'section',
           fields: [
@@ -56,13 +59,28 @@ describe('deploymentMessage', () => {
         },
         {
           type: 'context',
-          elements: [{ type: 'mrkdwn', text: '<https://github.com/acme/shop/actions/runs/8812|Workflow run> · started by octocat · at 2026-11-23T10:00:00.000Z' }],
+          elements: [
+            {
+              type: 'mrkdwn',
+              text: '<https://github.com/acme/shop/actions/runs/8812|Workflow run> · started by octocat · at 2026-11-23T10:00:00.000Z',
+            },
+          ],
         },
         {
           type: 'actions',
           elements: [
-            { type: 'button', text: { type: 'plain_text', text: 'View run', emoji: true }, url: 'https://github.com/acme/shop/actions/runs/8812', action_id: 'open-run' },
-            { type: 'button', text: { type: 'plain_text', text: 'Open production', emoji: true }, url: 'https://shop.example.com', action_id: 'open-environment' },
+            {
+              type: 'button',
+              text: { type: 'plain_text', text: 'View run', emoji: true },
+              url: 'https://github.com/acme/shop/actions/runs/8812',
+              action_id: 'open-run',
+            },
+            {
+              type: 'button',
+              text: { type: 'plain_text', text: 'Open production', emoji: true },
+              url: 'https://shop.example.com',
+              action_id: 'open-environment',
+            },
           ],
         },
       ],
@@ -72,7 +90,15 @@ describe('deploymentMessage', () => {
 
   it('shows the color for blue-green, the reason on failure, and the outcome with the action word', () => {
     const message = deploymentMessage(
-      canaryEvent({ strategy: 'blue-green', weight: undefined, color: 'green', outcome: 'rolled-back', result: 'switched back', reason: 'p95 > 250ms on green', timeline: [] }),
+      canaryEvent({
+        strategy: 'blue-green',
+        weight: undefined,
+        color: 'green',
+        outcome: 'rolled-back',
+        result: 'switched back',
+        reason: 'p95 > 250ms on green',
+        timeline: [],
+      }),
     );
     const fields = (message.blocks[1] as Extract<SlackBlock, { type: 'section' }>).fields!.map((f) => f.text);
     expect(fields).toContain('*Color*\ngreen');
@@ -84,7 +110,10 @@ describe('deploymentMessage', () => {
   it('escapes Slack control characters in user text', () => {
     const message = deploymentMessage(canaryEvent({ reason: 'query <!channel> & <https://evil.example|click>', timeline: [] }));
     const why = message.blocks.find((b) => b.type === 'section' && b.text?.text.startsWith('*Why:*'));
-    expect(why).toEqual({ type: 'section', text: { type: 'mrkdwn', text: '*Why:* query &lt;!channel&gt; &amp; &lt;https://evil.example|click&gt;' } });
+    expect(why).toEqual({
+      type: 'section',
+      text: { type: 'mrkdwn', text: '*Why:* query &lt;!channel&gt; &amp; &lt;https://evil.example|click&gt;' },
+    });
   });
 
   it('cuts every text to its limit with an ellipsis, whatever it is given', () => {
@@ -96,7 +125,12 @@ describe('deploymentMessage', () => {
         reason: `${long}&${long}`,
         environment: long,
         actor: long,
-        timeline: Array.from({ length: 200 }, (_, i) => ({ name: `step ${i} ${long}`, weight: i % 100, startedAt: '2026-11-23T10:00:00Z', analysis: { rate: i } })),
+        timeline: Array.from({ length: 200 }, (_, i) => ({
+          name: `step ${i} ${long}`,
+          weight: i % 100,
+          startedAt: '2026-11-23T10:00:00Z',
+          analysis: { rate: i },
+        })),
       }),
     );
     expectWithinLimits(message);
@@ -106,7 +140,10 @@ describe('deploymentMessage', () => {
     const fields = (message.blocks[1] as Extract<SlackBlock, { type: 'section' }>).fields!;
     expect(fields[0]!.text).toHaveLength(SLACK_LIMITS.fieldText);
     expect(fields[0]!.text.endsWith('…')).toBe(true);
-    const steps = message.blocks.find((b) => b.type === 'section' && b.text?.text.startsWith('*Steps*')) as Extract<SlackBlock, { type: 'section' }>;
+    const steps = message.blocks.find((b) => b.type === 'section' && b.text?.text.startsWith('*Steps*')) as Extract<
+      SlackBlock,
+      { type: 'section' }
+    >;
     expect(steps.text!.text).toHaveLength(SLACK_LIMITS.sectionText);
   });
 
@@ -137,7 +174,10 @@ describe('phaseReply', () => {
     expect(phaseReply(canaryEvent())).toEqual({
       text: 'checkout: step 2/3',
       blocks: [
-        { type: 'section', text: { type: 'mrkdwn', text: ':arrows_counterclockwise: *step 2/3*\nTraffic: 25%\nAnalysis: error-rate = 0.6, p95-ms = 190' } },
+        {
+          type: 'section',
+          text: { type: 'mrkdwn', text: ':arrows_counterclockwise: *step 2/3*\nTraffic: 25%\nAnalysis: error-rate = 0.6, p95-ms = 190' },
+        },
         { type: 'context', elements: [{ type: 'mrkdwn', text: 'after 3m 05s' }] },
       ],
     });

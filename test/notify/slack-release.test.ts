@@ -76,7 +76,11 @@ describe('one Slack message across the jobs of a release', () => {
     const secrets = makeSecrets();
     const ctx = makeContext();
     const notify = notificationsFromInputs(
-      { 'notify-failure-fails': true, 'slack-webhook-url': `${slack.url}${secrets.webhookPath}`, 'slack-message': 'C0DEPLOYS1/1690000000.000100' },
+      {
+        'notify-failure-fails': true,
+        'slack-webhook-url': `${slack.url}${secrets.webhookPath}`,
+        'slack-message': 'C0DEPLOYS1/1690000000.000100',
+      },
       ctx,
     );
     await notify.notifyStart(canaryEvent());

@@ -5,7 +5,9 @@ import { MemoryReporter } from '../../src/core/reporter.js';
 
 /** Every number a chart line holds: Mermaid's xychart grammar takes plain decimals only (no exponent). */
 function chartNumbers(chart: string): string[] {
-  return [...chart.matchAll(/(?:bar|line) \[([^\]]*)\]|y-axis "[^"]*" (\S+) --> (\S+)/g)].flatMap((m) => (m[1] !== undefined ? m[1].split(', ') : [m[2]!, m[3]!]));
+  return [...chart.matchAll(/(?:bar|line) \[([^\]]*)\]|y-axis "[^"]*" (\S+) --> (\S+)/g)].flatMap((m) =>
+    m[1] !== undefined ? m[1].split(', ') : [m[2]!, m[3]!],
+  );
 }
 
 describe('Mermaid numbers', () => {
@@ -52,7 +54,12 @@ describe('job summary order', () => {
     expect(reporter.summaries).toEqual([]);
     summary.write('## ↩️ Deploy checkout\n');
     summary.write('### after\n');
-    expect(reporter.summaries).toEqual(['## ↩️ Deploy checkout\n', '### Blue-green switch: rolled-back\n', '#### Analysis\n', '### after\n']);
+    expect(reporter.summaries).toEqual([
+      '## ↩️ Deploy checkout\n',
+      '### Blue-green switch: rolled-back\n',
+      '#### Analysis\n',
+      '### after\n',
+    ]);
 
     const headless = new MemoryReporter();
     const alone = new JobSummary(headless).holdUntilHeadline();

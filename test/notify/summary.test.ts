@@ -18,7 +18,9 @@ describe('Markdown builder', () => {
   });
 
   it('builds links only for http(s) URLs and code spans that hold backticks', () => {
-    expect(new Markdown().paragraph(link('run', 'https://x.example/a b'), ' ', link('bad', 'javascript:1')).toString()).toBe('[run](https://x.example/a%20b) bad\n');
+    expect(new Markdown().paragraph(link('run', 'https://x.example/a b'), ' ', link('bad', 'javascript:1')).toString()).toBe(
+      '[run](https://x.example/a%20b) bad\n',
+    );
     expect(code('a `b` c').markdown).toBe('``a `b` c``');
   });
 
@@ -95,7 +97,7 @@ describe('job summary limit', () => {
     expect(total).toBeLessThanOrEqual(SUMMARY_LIMIT_BYTES);
     expect(total).toBeGreaterThan(SUMMARY_LIMIT_BYTES - 1024);
     expect(reporter.summaries).toHaveLength(2);
-    expect(reporter.summaries[1]!.endsWith("the full record is in the step log.\n")).toBe(true);
+    expect(reporter.summaries[1]!.endsWith('the full record is in the step log.\n')).toBe(true);
     expect(reporter.summaries.join('')).not.toContain('after the limit');
     expect(reporter.messages('warn')).toEqual(["The job summary reached GitHub's limit of 1 MiB: the rest is only in this log."]);
   });

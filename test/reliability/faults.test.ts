@@ -10,7 +10,14 @@ import { rollbackSpec } from '../../src/core/specs/rollback.js';
 import { validateSpec } from '../../src/core/specs/validate.js';
 import { parseInputs } from '../../src/core/specs/spec.js';
 import { startTestCluster, type TestCluster } from '../cluster/server.js';
-import { colorDeployments, fakeClock, hostsInputs, hostsVirtualService, inputs as blueGreenInputs, testContext } from '../blue-green/harness.js';
+import {
+  colorDeployments,
+  fakeClock,
+  hostsInputs,
+  hostsVirtualService,
+  inputs as blueGreenInputs,
+  testContext,
+} from '../blue-green/harness.js';
 import { runBlueGreen } from '../../src/core/blue-green/flow.js';
 import { CANARY_IMAGE, ISTIO_ROUTING, WORKLOADS, meshObjects, scaledClock, flowContext } from '../canary/harness.js';
 import { httpTraffic, startPrometheus, toOpenMetrics } from '../support/prometheus.js';
@@ -38,7 +45,12 @@ afterAll(async () => {
 
 function everyWeightSums100(writes: WeightWrite[]): void {
   expect(writes.length).toBeGreaterThan(0);
-  for (const w of writes) for (const route of w.routes) expect(route.reduce((s, n) => s + n, 0), `${w.name}@${w.resourceVersion}: ${route}`).toBe(100);
+  for (const w of writes)
+    for (const route of w.routes)
+      expect(
+        route.reduce((s, n) => s + n, 0),
+        `${w.name}@${w.resourceVersion}: ${route}`,
+      ).toBe(100);
 }
 
 /** The weights of the first split route, each change once (the watch sees other edits of the object too). */
@@ -64,7 +76,13 @@ async function settle<T>(promise: Promise<T>): Promise<{ outputs: FlowOutputs; e
 // Blue-green: deploy the idle color, 10 -> 50 -> 100, scale the old color down.
 
 function blueGreenRaw(service: string): Record<string, string> {
-  return hostsInputs(service, { image: 'registry.example.com/app:2.0.0', steps: '10,50,100', 'scale-down-after': '0s', 'rollout-timeout': '30s', 'run-id': `bg-${service}` });
+  return hostsInputs(service, {
+    image: 'registry.example.com/app:2.0.0',
+    steps: '10,50,100',
+    'scale-down-after': '0s',
+    'rollout-timeout': '30s',
+    'run-id': `bg-${service}`,
+  });
 }
 
 async function blueGreenRun(service: string) {
@@ -105,7 +123,9 @@ describe('blue-green under injected API failures', () => {
       recorder.stop();
     }
     expect(faulty.error, String(faulty.error)).toBeUndefined();
-    expect(faulty.outputs).toEqual(clean.outputs.result === 'switched' ? { ...clean.outputs, 'switched-at': faulty.outputs['switched-at'] } : clean.outputs);
+    expect(faulty.outputs).toEqual(
+      clean.outputs.result === 'switched' ? { ...clean.outputs, 'switched-at': faulty.outputs['switched-at'] } : clean.outputs,
+    );
     expect(blueGreenEnd('bgfaulty')).toEqual(expected);
     expect(injected['blue-green']).toBeGreaterThanOrEqual(5);
     const mine = recorder.writes.filter((w) => w.name === 'bgfaulty');
@@ -118,11 +138,23 @@ describe('blue-green under injected API failures', () => {
 // ---------------------------------------------------------------------------------------------
 // Canary: image + scale-up, 10 % -> pause -> 50 % -> pause, promote.
 
-const CANARY_CONFIG = { routing: ISTIO_ROUTING, workloads: WORKLOADS, steps: [{ setWeight: 10 }, { pause: { duration: '1m' } }, { setWeight: 50 }, { pause: { duration: '1m' } }] };
+const CANARY_CONFIG = {
+  routing: ISTIO_ROUTING,
+  workloads: WORKLOADS,
+  steps: [{ setWeight: 10 }, { pause: { duration: '1m' } }, { setWeight: 50 }, { pause: { duration: '1m' } }],
+};
 
 async function canaryRun(namespace: string) {
   await cluster.apply(meshObjects(namespace));
-  const raw = { namespace, service: 'checkout', image: CANARY_IMAGE, config: stringifyYaml(CANARY_CONFIG), 'run-id': `cn-${namespace}`, 'lock-timeout': '5s', 'rollout-timeout': '30s' };
+  const raw = {
+    namespace,
+    service: 'checkout',
+    image: CANARY_IMAGE,
+    config: stringifyYaml(CANARY_CONFIG),
+    'run-id': `cn-${namespace}`,
+    'lock-timeout': '5s',
+    'rollout-timeout': '30s',
+  };
   const context = flowContext(`cn-${namespace}`);
   return settle(runCanary(parseInputs(canarySpec, raw) as CanaryInputs, context, { client, clock: scaledClock(), env: {} }));
 }
@@ -168,7 +200,14 @@ describe('canary under injected API failures', () => {
 // Rollback of a finished blue-green switch: traffic back, scale back up, image back.
 
 async function rollbackRun(service: string) {
-  const raw = { kubeconfig: cluster.kubeconfig, namespace: 'shop', service, 'lock-timeout': '10s', 'rollout-timeout': '30s', reason: 'reliability' };
+  const raw = {
+    kubeconfig: cluster.kubeconfig,
+    namespace: 'shop',
+    service,
+    'lock-timeout': '10s',
+    'rollout-timeout': '30s',
+    reason: 'reliability',
+  };
   const context = testContext(`rb-${service}`);
   return settle(runRollback(parseInputs(rollbackSpec, raw), context, { client }));
 }
@@ -179,7 +218,11 @@ describe('rollback under injected API failures', () => {
     const clean = await rollbackRun('rbclean');
     expect(clean.error).toBeUndefined();
     const expected = blueGreenEnd('rbclean');
-    expect(expected).toMatchObject({ weights: [100, 0], blue: { image: 'registry.example.com/app:1.0.0', replicas: 2 }, green: { image: 'registry.example.com/app:1.0.0', replicas: 2 } });
+    expect(expected).toMatchObject({
+      weights: [100, 0],
+      blue: { image: 'registry.example.com/app:1.0.0', replicas: 2 },
+      green: { image: 'registry.example.com/app:1.0.0', replicas: 2 },
+    });
     expect(expected.journal.every((e) => e.endsWith(':compensated'))).toBe(true);
 
     const recorder = await recordWeights(cluster, 'shop');
@@ -207,7 +250,11 @@ describe('rollback under injected API failures', () => {
 describe('validate with Prometheus gone', () => {
   test('a stopped Prometheus fails the step (never a pass), naming the error', async () => {
     const now = Math.floor(Date.now() / 1000 / 15) * 15;
-    const prom = await startPrometheus({ openMetrics: toOpenMetrics(httpTraffic({ service: 'checkout', from: now - 1800, to: now + 600, stepSeconds: 15, rps: 20, errorRatio: () => 0.001 })) });
+    const prom = await startPrometheus({
+      openMetrics: toOpenMetrics(
+        httpTraffic({ service: 'checkout', from: now - 1800, to: now + 600, stepSeconds: 15, rps: 20, errorRatio: () => 0.001 }),
+      ),
+    });
     const metrics = `metrics: [{ name: errors, consecutiveErrorLimit: 0, successCondition: "result[0] < 0.01", provider: { prometheus: { query: 'sum(rate(http_requests_total{service="checkout",code="500"}[2m])) / sum(rate(http_requests_total{service="checkout"}[2m]))' } } }]`;
     const inputs = parseInputs(validateSpec, { metrics, 'prometheus-address': prom.url });
     const up = await settle(runValidate(inputs, flowContext('v-up'), {}));

@@ -62,10 +62,26 @@ const bgBase = () => ({
   'lock-timeout': '1s',
 });
 const CONFIG = { routing: ISTIO_ROUTING, workloads: WORKLOADS, steps: [{ setWeight: 10 }, { pause: { duration: '1m' } }] };
-const cnBase = () => ({ kubeconfig: cluster.kubeconfig, namespace: 'shop', service: 'checkout', image: CANARY_IMAGE, config: stringifyYaml(CONFIG), 'lock-timeout': '1s' });
+const cnBase = () => ({
+  kubeconfig: cluster.kubeconfig,
+  namespace: 'shop',
+  service: 'checkout',
+  image: CANARY_IMAGE,
+  config: stringifyYaml(CONFIG),
+  'lock-timeout': '1s',
+});
 const METRICS = `metrics: [{ name: errors, successCondition: "result[0] < 0.01", provider: { prometheus: { query: 'sum(rate(http_requests_total{service="{{args.service}}"}[2m]))' } } }]`;
-const vBase = () => ({ metrics: `args: [{ name: service }]\n${METRICS}`, args: 'service: checkout', 'prometheus-address': 'http://127.0.0.1:1' });
-const mBase = () => ({ phase: 'expand', version: '2026_11_23_split_name', command: 'true', 'database-url': 'postgresql://app:pw-secret-1@127.0.0.1:1/shop' });
+const vBase = () => ({
+  metrics: `args: [{ name: service }]\n${METRICS}`,
+  args: 'service: checkout',
+  'prometheus-address': 'http://127.0.0.1:1',
+});
+const mBase = () => ({
+  phase: 'expand',
+  version: '2026_11_23_split_name',
+  command: 'true',
+  'database-url': 'postgresql://app:pw-secret-1@127.0.0.1:1/shop',
+});
 const rbBase = () => ({ kubeconfig: cluster.kubeconfig, namespace: 'shop', service: 'checkout', 'lock-timeout': '1s' });
 const withConfig = (change: (c: Record<string, unknown>) => void) => {
   const c = structuredClone(CONFIG) as Record<string, unknown>;
@@ -95,10 +111,25 @@ const cases: Case[] = [
   { action: 'blue-green', name: 'unknown router', inputs: { router: 'nginx' }, names: 'router' },
   { action: 'blue-green', name: 'workload with ;', inputs: { 'blue-workload': 'shop-blue/checkout;id' }, names: 'blue-workload' },
   { action: 'blue-green', name: 'kubeconfig with no cluster', inputs: { kubeconfig: NO_CLUSTER }, names: 'kubeconfig' },
-  { action: 'blue-green', name: 'kubeconfig malformed YAML', inputs: { kubeconfig: 'apiVersion: v1\nclusters: [ {\n' }, names: 'kubeconfig' },
+  {
+    action: 'blue-green',
+    name: 'kubeconfig malformed YAML',
+    inputs: { kubeconfig: 'apiVersion: v1\nclusters: [ {\n' },
+    names: 'kubeconfig',
+  },
   { action: 'blue-green', name: 'analysis malformed YAML', inputs: { analysis: 'metrics: [ {\n' }, names: 'analysis' },
-  { action: 'blue-green', name: 'analysis path outside the workspace', inputs: { analysis: '../../../etc/passwd.yaml' }, names: 'analysis' },
-  { action: 'blue-green', name: 'smoke command with an unclosed quote', inputs: { 'smoke-command': 'curl "http://x' }, names: 'smoke-command' },
+  {
+    action: 'blue-green',
+    name: 'analysis path outside the workspace',
+    inputs: { analysis: '../../../etc/passwd.yaml' },
+    names: 'analysis',
+  },
+  {
+    action: 'blue-green',
+    name: 'smoke command with an unclosed quote',
+    inputs: { 'smoke-command': 'curl "http://x' },
+    names: 'smoke-command',
+  },
   { action: 'blue-green', name: 'dry-run not a boolean', inputs: { 'dry-run': 'maybe' }, names: 'dry-run' },
   { action: 'blue-green', name: 'run id with spaces', inputs: { 'run-id': 'a b' }, names: 'run-id' },
   { action: 'blue-green', name: 'webhook not a URL', inputs: { 'slack-webhook-url': 'not a url' }, names: 'slack-webhook-url' },
@@ -106,23 +137,60 @@ const cases: Case[] = [
   { action: 'canary', name: 'config malformed YAML', inputs: { config: 'steps: [ { setWeight: 10 }\n' }, names: 'config' },
   { action: 'canary', name: 'config file malformed YAML', inputs: { config: 'broken.yaml' }, names: 'config' },
   { action: 'canary', name: 'unknown key in config', inputs: { config: withConfig((c) => (c.stepz = [])) }, names: 'stepz' },
-  { action: 'canary', name: 'unknown key in a step', inputs: { config: withConfig((c) => ((c.steps as object[])[0] = { setWeight: 10, shell: 'id' })) }, names: 'shell' },
-  { action: 'canary', name: 'weight over 100', inputs: { config: withConfig((c) => ((c.steps as object[])[0] = { setWeight: 150 })) }, names: 'setWeight' },
-  { action: 'canary', name: 'negative weight', inputs: { config: withConfig((c) => ((c.steps as object[])[0] = { setWeight: -5 })) }, names: 'setWeight' },
-  { action: 'canary', name: 'negative pause', inputs: { config: withConfig((c) => ((c.steps as object[])[1] = { pause: { duration: '-5m' } })) }, names: 'duration' },
+  {
+    action: 'canary',
+    name: 'unknown key in a step',
+    inputs: { config: withConfig((c) => ((c.steps as object[])[0] = { setWeight: 10, shell: 'id' })) },
+    names: 'shell',
+  },
+  {
+    action: 'canary',
+    name: 'weight over 100',
+    inputs: { config: withConfig((c) => ((c.steps as object[])[0] = { setWeight: 150 })) },
+    names: 'setWeight',
+  },
+  {
+    action: 'canary',
+    name: 'negative weight',
+    inputs: { config: withConfig((c) => ((c.steps as object[])[0] = { setWeight: -5 })) },
+    names: 'setWeight',
+  },
+  {
+    action: 'canary',
+    name: 'negative pause',
+    inputs: { config: withConfig((c) => ((c.steps as object[])[1] = { pause: { duration: '-5m' } })) },
+    names: 'duration',
+  },
   { action: 'canary', name: 'config path outside the workspace', inputs: { config: '../../../../etc/passwd.yaml' }, names: 'config' },
   { action: 'canary', name: 'config file missing', inputs: { config: 'missing/canary.yaml' }, names: 'config' },
   { action: 'canary', name: 'unknown action', inputs: { action: 'deploy' }, names: 'action' },
   { action: 'canary', name: 'image with ;', inputs: { image: 'app:1.0;reboot' }, names: 'image' },
   { action: 'canary', name: 'image missing on start', inputs: { image: '' }, names: 'image' },
   { action: 'canary', name: 'full without promote', inputs: { full: 'true' }, names: 'full' },
-  { action: 'canary', name: 'prometheus address javascript:', inputs: { 'prometheus-address': 'javascript:alert(1)' }, names: 'prometheus-address' },
+  {
+    action: 'canary',
+    name: 'prometheus address javascript:',
+    inputs: { 'prometheus-address': 'javascript:alert(1)' },
+    names: 'prometheus-address',
+  },
   { action: 'canary', name: 'kubeconfig with no cluster', inputs: { kubeconfig: NO_CLUSTER }, names: 'kubeconfig' },
   { action: 'canary', name: 'namespace oversized', inputs: { namespace: 'a'.repeat(300) }, names: 'namespace' },
   // validate
   { action: 'validate', name: 'metrics malformed YAML', inputs: { metrics: 'metrics: [ {\n' }, names: 'metrics' },
-  { action: 'validate', name: 'unknown key in a metric', inputs: { metrics: `metrics: [{ name: x, exec: id, provider: { prometheus: { query: up } } }]` }, names: 'exec' },
-  { action: 'validate', name: 'condition with a statement', inputs: { metrics: `metrics: [{ name: x, successCondition: "result[0] < 1; process.exit(1)", provider: { prometheus: { query: up } } }]` }, names: 'successCondition' },
+  {
+    action: 'validate',
+    name: 'unknown key in a metric',
+    inputs: { metrics: `metrics: [{ name: x, exec: id, provider: { prometheus: { query: up } } }]` },
+    names: 'exec',
+  },
+  {
+    action: 'validate',
+    name: 'condition with a statement',
+    inputs: {
+      metrics: `metrics: [{ name: x, successCondition: "result[0] < 1; process.exit(1)", provider: { prometheus: { query: up } } }]`,
+    },
+    names: 'successCondition',
+  },
   { action: 'validate', name: 'negative duration', inputs: { duration: '-1m' }, names: 'duration' },
   { action: 'validate', name: 'metrics path outside the workspace', inputs: { metrics: '../../etc/shadow.yaml' }, names: 'metrics' },
   { action: 'validate', name: 'arg not declared by the template', inputs: { args: 'service: checkout\nquery: up' }, names: 'query' },
@@ -133,12 +201,22 @@ const cases: Case[] = [
   { action: 'migrate', name: 'database URL of another kind', inputs: { 'database-url': 'mysql://root:pw@db/x' }, names: 'database-url' },
   { action: 'migrate', name: 'empty JSON command', inputs: { command: '[]' }, names: 'command' },
   { action: 'migrate', name: 'negative statement timeout', inputs: { 'statement-timeout': '-5s' }, names: 'statement-timeout' },
-  { action: 'migrate', name: 'require-rollout without expected-image', inputs: { 'require-rollout': 'shop/checkout', kubeconfig: NO_CLUSTER }, names: 'expected-image' },
+  {
+    action: 'migrate',
+    name: 'require-rollout without expected-image',
+    inputs: { 'require-rollout': 'shop/checkout', kubeconfig: NO_CLUSTER },
+    names: 'expected-image',
+  },
   // rollback
   { action: 'rollback', name: 'unknown mode', inputs: { mode: 'everything' }, names: 'mode' },
   { action: 'rollback', name: 'to-revision with mode auto', inputs: { 'to-revision': '3' }, names: 'to-revision' },
   { action: 'rollback', name: 'deployment without to-revision', inputs: { deployment: 'checkout' }, names: 'deployment' },
-  { action: 'rollback', name: 'mode migration without database-url', inputs: { mode: 'migration', 'rollback-command': 'true' }, names: 'database-url' },
+  {
+    action: 'rollback',
+    name: 'mode migration without database-url',
+    inputs: { mode: 'migration', 'rollback-command': 'true' },
+    names: 'database-url',
+  },
   { action: 'rollback', name: 'reason oversized', inputs: { reason: HUGE }, names: 'reason' },
   { action: 'rollback', name: 'service with a newline', inputs: { service: 'checkout\nx' }, names: 'service' },
   { action: 'rollback', name: 'kubeconfig with no cluster', inputs: { kubeconfig: NO_CLUSTER }, names: 'kubeconfig' },
@@ -159,7 +237,9 @@ function snapshot(): string {
     ['v1', 'ConfigMap', 'shop', 'pd-canary-checkout'],
     ['coordination.k8s.io/v1', 'Lease', 'shop', 'pd-lock-checkout'],
   ];
-  return JSON.stringify(objects.map(([v, k, ns, n]) => `${k} ${ns}/${n}@${cluster.get(v, k, ns, n)?.metadata.resourceVersion ?? 'absent'}`));
+  return JSON.stringify(
+    objects.map(([v, k, ns, n]) => `${k} ${ns}/${n}@${cluster.get(v, k, ns, n)?.metadata.resourceVersion ?? 'absent'}`),
+  );
 }
 
 describe(`${cases.length} hostile inputs through the flows`, () => {
@@ -179,7 +259,12 @@ describe(`${cases.length} hostile inputs through the flows`, () => {
     expect(message, 'it must be refused').not.toBe('');
     expect(message).toContain(c.names);
     expect(message.length).toBeLessThan(2000); // a clear message, not the oversized value echoed back
-    expect(cluster.requests.slice(since).filter((r) => r.method !== 'GET' && !r.path.endsWith('accessreviews')).map((r) => `${r.method} ${r.path}`)).toEqual([]);
+    expect(
+      cluster.requests
+        .slice(since)
+        .filter((r) => r.method !== 'GET' && !r.path.endsWith('accessreviews'))
+        .map((r) => `${r.method} ${r.path}`),
+    ).toEqual([]);
     expect(snapshot()).toBe(before);
   });
 });

@@ -25,7 +25,9 @@ beforeAll(async () => {
   client = KubeClient.fromKubeconfig({ kubeconfig: cluster.kubeconfig, retry: { baseDelayMs: 20, maxDelayMs: 200 } });
 });
 afterAll(async () => {
-  console.log(`[reliability] blue-green kill points tried: ${tally.killPoints}, states restored: ${tally.restored}\n  ${tally.held.join('\n  ')}`);
+  console.log(
+    `[reliability] blue-green kill points tried: ${tally.killPoints}, states restored: ${tally.restored}\n  ${tally.held.join('\n  ')}`,
+  );
   await cluster?.stop();
 });
 
@@ -33,7 +35,14 @@ const OLD = 'registry.example.com/app:1.0.0';
 const NEW = 'registry.example.com/app:2.0.0';
 
 function raw(service: string): Record<string, string> {
-  return hostsInputs(service, { image: NEW, steps: '10,50,100', 'scale-down-after': '0s', 'rollout-timeout': '30s', 'lock-timeout': '5s', 'run-id': `kill-${service}` });
+  return hostsInputs(service, {
+    image: NEW,
+    steps: '10,50,100',
+    'scale-down-after': '0s',
+    'rollout-timeout': '30s',
+    'lock-timeout': '5s',
+    'run-id': `kill-${service}`,
+  });
 }
 
 function state(service: string) {
@@ -75,7 +84,17 @@ test('killed at every write boundary, the rollback restores exactly the state be
     const context = testContext(`rb-${service}`);
     let result: string;
     try {
-      const outputs = await runRollback(parseInputs(rollbackSpec, { kubeconfig: cluster.kubeconfig, namespace: 'shop', service, 'lock-timeout': '5s', 'rollout-timeout': '30s' }), context, { client });
+      const outputs = await runRollback(
+        parseInputs(rollbackSpec, {
+          kubeconfig: cluster.kubeconfig,
+          namespace: 'shop',
+          service,
+          'lock-timeout': '5s',
+          'rollout-timeout': '30s',
+        }),
+        context,
+        { client },
+      );
       result = String(outputs.result);
     } catch (error) {
       if (!(error instanceof FlowFailure)) throw error;

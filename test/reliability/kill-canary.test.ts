@@ -8,7 +8,16 @@ import { canarySpec } from '../../src/core/specs/canary.js';
 import { rollbackSpec } from '../../src/core/specs/rollback.js';
 import { parseInputs } from '../../src/core/specs/spec.js';
 import { startTestCluster, type TestCluster } from '../cluster/server.js';
-import { CANARY_IMAGE, ISTIO_ROUTING, STABLE_IMAGE, WORKLOADS, canaryRecord, flowContext, meshObjects, scaledClock } from '../canary/harness.js';
+import {
+  CANARY_IMAGE,
+  ISTIO_ROUTING,
+  STABLE_IMAGE,
+  WORKLOADS,
+  canaryRecord,
+  flowContext,
+  meshObjects,
+  scaledClock,
+} from '../canary/harness.js';
 import { killAtWrite, runWrites, startCli } from './kill-support.js';
 import { deploymentState, expireLease, journalOf, leaseHolder } from './support.js';
 
@@ -28,12 +37,26 @@ beforeAll(async () => {
   client = KubeClient.fromKubeconfig({ kubeconfig: cluster.kubeconfig, retry: { baseDelayMs: 20, maxDelayMs: 200 } });
 });
 afterAll(async () => {
-  console.log(`[reliability] canary kill points tried: ${tally.killPoints}, states restored: ${tally.restored} (${tally.resumed} resumed, ${tally.rolledBack} rolled back)\n  ${tally.held.join('\n  ')}`);
+  console.log(
+    `[reliability] canary kill points tried: ${tally.killPoints}, states restored: ${tally.restored} (${tally.resumed} resumed, ${tally.rolledBack} rolled back)\n  ${tally.held.join('\n  ')}`,
+  );
   await cluster?.stop();
 });
 
-const CONFIG = stringifyYaml({ routing: ISTIO_ROUTING, workloads: WORKLOADS, steps: [{ setWeight: 10 }, { pause: { duration: '100ms' } }, { setWeight: 50 }, { pause: { duration: '100ms' } }] });
-const raw = (namespace: string, runId = `kill-${namespace}`) => ({ namespace, service: 'checkout', image: CANARY_IMAGE, config: CONFIG, 'run-id': runId, 'lock-timeout': '5s', 'rollout-timeout': '30s' });
+const CONFIG = stringifyYaml({
+  routing: ISTIO_ROUTING,
+  workloads: WORKLOADS,
+  steps: [{ setWeight: 10 }, { pause: { duration: '100ms' } }, { setWeight: 50 }, { pause: { duration: '100ms' } }],
+});
+const raw = (namespace: string, runId = `kill-${namespace}`) => ({
+  namespace,
+  service: 'checkout',
+  image: CANARY_IMAGE,
+  config: CONFIG,
+  'run-id': runId,
+  'lock-timeout': '5s',
+  'rollout-timeout': '30s',
+});
 
 function state(namespace: string) {
   const vs = cluster.get('networking.istio.io/v1', 'VirtualService', namespace, 'checkout');
@@ -56,7 +79,13 @@ async function settle(promise: Promise<FlowOutputs>): Promise<{ outputs: FlowOut
 }
 
 const canary = (namespace: string, runId: string) =>
-  settle(runCanary(parseInputs(canarySpec, raw(namespace, runId)) as CanaryInputs, flowContext(runId), { client, clock: scaledClock(), env: {} }));
+  settle(
+    runCanary(parseInputs(canarySpec, raw(namespace, runId)) as CanaryInputs, flowContext(runId), {
+      client,
+      clock: scaledClock(),
+      env: {},
+    }),
+  );
 
 const BEFORE = { weights: [100, 0], stable: { image: STABLE_IMAGE, replicas: 4 }, canary: { image: STABLE_IMAGE, replicas: 0 } };
 
@@ -67,7 +96,11 @@ test('killed at every write boundary, a resumed run or the rollback leaves a kno
   await clean.exited;
   expect(clean.child.exitCode, clean.log()).toBe(0);
   const promoted = state('cnk0');
-  expect(promoted).toEqual({ weights: [100, 0], stable: { image: CANARY_IMAGE, replicas: 4 }, canary: { image: CANARY_IMAGE, replicas: 0 } });
+  expect(promoted).toEqual({
+    weights: [100, 0],
+    stable: { image: CANARY_IMAGE, replicas: 4 },
+    canary: { image: CANARY_IMAGE, replicas: 0 },
+  });
   const cleanSteps = journalOf(cluster, 'cnk0', 'checkout').map((e) => e.step.replace(/#\w+$/, ''));
   const total = runWrites(cluster, since).length;
   expect(total).toBeGreaterThanOrEqual(12);
@@ -91,12 +124,27 @@ test('killed at every write boundary, a resumed run or the rollback leaves a kno
       expect(state(ns), point!.held).toEqual(promoted);
       const steps = journalOf(cluster, ns, 'checkout').map((e) => e.step.replace(/#\w+$/, ''));
       expect(steps).toEqual(cleanSteps);
-      expect(journalOf(cluster, ns, 'checkout').map((e) => `${e.step.replace(/#\w+$/, '')}:${e.status}`), point!.held).toEqual(cleanSteps.map((step) => `${step}:applied`));
+      expect(
+        journalOf(cluster, ns, 'checkout').map((e) => `${e.step.replace(/#\w+$/, '')}:${e.status}`),
+        point!.held,
+      ).toEqual(cleanSteps.map((step) => `${step}:applied`));
       tally.resumed++;
     } else {
       await expireLease(cluster, ns, 'checkout');
       const context = flowContext(`rb-${ns}`);
-      const rolled = await settle(runRollback(parseInputs(rollbackSpec, { kubeconfig: cluster.kubeconfig, namespace: ns, service: 'checkout', 'lock-timeout': '5s', 'rollout-timeout': '30s' }), context, { client }));
+      const rolled = await settle(
+        runRollback(
+          parseInputs(rollbackSpec, {
+            kubeconfig: cluster.kubeconfig,
+            namespace: ns,
+            service: 'checkout',
+            'lock-timeout': '5s',
+            'rollout-timeout': '30s',
+          }),
+          context,
+          { client },
+        ),
+      );
       const log = (context.reporter as unknown as { entries: { message: string }[] }).entries.map((e) => e.message).join('\n');
       expect(log).toContain(`taking the lock over from run kill-${ns}: its lease expired`);
       const journal = journalOf(cluster, ns, 'checkout');
@@ -114,8 +162,16 @@ test('killed at every write boundary, a resumed run or the rollback leaves a kno
         // refuses to guess, and the record names the dead run; the canary's abort settles it.
         expect(record).toMatchObject({ state: 'progressing', runId: `kill-${ns}`, weight: 0 });
         const refused = await canary(ns, `other-${ns}`);
-        expect(refused.error?.message ?? '').toMatch(/A canary of .* \(release kill-cnk\d+, started by run kill-cnk\d+\) is progressing .*abort it \(action: abort\)/);
-        const abort = await settle(runCanary(parseInputs(canarySpec, { ...raw(ns, `abort-${ns}`), action: 'abort' }) as CanaryInputs, flowContext(`abort-${ns}`), { client, clock: scaledClock(), env: {} }));
+        expect(refused.error?.message ?? '').toMatch(
+          /A canary of .* \(release kill-cnk\d+, started by run kill-cnk\d+\) is progressing .*abort it \(action: abort\)/,
+        );
+        const abort = await settle(
+          runCanary(parseInputs(canarySpec, { ...raw(ns, `abort-${ns}`), action: 'abort' }) as CanaryInputs, flowContext(`abort-${ns}`), {
+            client,
+            clock: scaledClock(),
+            env: {},
+          }),
+        );
         expect(abort.outputs.result).toBe('aborted');
         expect(state(ns)).toEqual(BEFORE);
       }

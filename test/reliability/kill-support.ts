@@ -15,7 +15,11 @@ export interface KillPoint {
   held: string;
 }
 
-export function startCli(cluster: TestCluster, flow: string, raw: Record<string, string>): { child: ChildProcess; log: () => string; exited: Promise<void> } {
+export function startCli(
+  cluster: TestCluster,
+  flow: string,
+  raw: Record<string, string>,
+): { child: ChildProcess; log: () => string; exited: Promise<void> } {
   const argv = Object.entries(raw).flatMap(([name, value]) => [`--${name}`, value]);
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/reliability/run-cli.ts', flow, ...argv], {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, PD_KUBECONFIG: cluster.kubeconfig },
@@ -30,11 +34,18 @@ export function startCli(cluster: TestCluster, flow: string, raw: Record<string,
 
 /** Non-GET, non-Lease requests since `since`: the writes a run makes. */
 export function runWrites(cluster: TestCluster, since: number): { method: string; path: string; status: number }[] {
-  return cluster.requests.slice(since).filter((r) => r.method !== 'GET' && !r.path.endsWith('accessreviews') && !r.path.includes('/leases'));
+  return cluster.requests
+    .slice(since)
+    .filter((r) => r.method !== 'GET' && !r.path.endsWith('accessreviews') && !r.path.includes('/leases'));
 }
 
 /** Runs the flow in a child and kills it while its n-th write is held. Returns undefined if the run finished with fewer writes. */
-export async function killAtWrite(cluster: TestCluster, flow: string, raw: Record<string, string>, n: number): Promise<KillPoint | undefined> {
+export async function killAtWrite(
+  cluster: TestCluster,
+  flow: string,
+  raw: Record<string, string>,
+  n: number,
+): Promise<KillPoint | undefined> {
   const ids = [
     cluster.faults.add({ method: 'GET', path: /./ }),
     cluster.faults.add({ path: /\/leases(\/|$|\?)/ }),

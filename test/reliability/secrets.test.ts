@@ -27,7 +27,9 @@ const DB_PASSWORD = 'Db-Secret-Pa55word-42';
 
 beforeAll(async () => {
   cluster = await startTestCluster({ podReadyDelayMs: 5, token: 'kube-secret-bearer-token-0a1b2c3d4e5f' });
-  recorder = await startRecorder((req) => (req.path.startsWith('/services') ? { status: 200, body: 'ok' } : { status: 201, body: { id: 1, url: 'x' } }));
+  recorder = await startRecorder((req) =>
+    req.path.startsWith('/services') ? { status: 200, body: 'ok' } : { status: 201, body: { id: 1, url: 'x' } },
+  );
   dir = await mkdtemp(join(tmpdir(), 'pd-secrets-'));
 });
 afterAll(async () => {
@@ -35,7 +37,10 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-async function runAction(action: string, inputs: Record<string, string>): Promise<{ code: number | null; visible: string; everything: string }> {
+async function runAction(
+  action: string,
+  inputs: Record<string, string>,
+): Promise<{ code: number | null; visible: string; everything: string }> {
   const files = { output: join(dir, `${action}.output`), summary: join(dir, `${action}.summary`), state: join(dir, `${action}.state`) };
   await Promise.all(Object.values(files).map((f) => writeFile(f, '')));
   const env: NodeJS.ProcessEnv = {
@@ -55,22 +60,51 @@ async function runAction(action: string, inputs: Record<string, string>): Promis
   child.stdout.on('data', (d) => (log += d));
   child.stderr.on('data', (d) => (log += d));
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  const visible = log.split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n');
+  const visible = log
+    .split('\n')
+    .filter((l) => !l.startsWith('::add-mask::'))
+    .join('\n');
   const written = (await Promise.all(Object.values(files).map((f) => readFile(f, 'utf8')))).join('\n');
   return { code, visible, everything: `${visible}\n${written}` };
 }
 
 test('no secret of any action reaches a log, an output, a summary, a Slack payload or a GitHub API body', async () => {
   await cluster.apply([...colorDeployments('sec'), hostsVirtualService('sec'), ...meshObjects('sec-canary')]);
-  const common = { kubeconfig: cluster.kubeconfig, 'slack-webhook-url': `${recorder.url}${WEBHOOK_PATH}`, 'github-token': GITHUB_TOKEN, environment: 'production' };
+  const common = {
+    kubeconfig: cluster.kubeconfig,
+    'slack-webhook-url': `${recorder.url}${WEBHOOK_PATH}`,
+    'github-token': GITHUB_TOKEN,
+    environment: 'production',
+  };
   const dbUrl = `postgresql://app:${DB_PASSWORD}@127.0.0.1:1/shop`;
   const metrics = `metrics: [{ name: up, consecutiveErrorLimit: 0, successCondition: "result[0] >= 0", provider: { prometheus: { query: up } } }]`;
   const runs = {
     'blue-green': await runAction('blue-green', { ...common, ...hostsInputs('sec', { steps: '50,100', 'prometheus-token': PROM_TOKEN }) }),
-    canary: await runAction('canary', { ...common, namespace: 'sec-canary', service: 'checkout', image: CANARY_IMAGE, 'prometheus-token': PROM_TOKEN, config: stringifyYaml({ routing: ISTIO_ROUTING, workloads: WORKLOADS, steps: [{ setWeight: 20 }] }) }),
-    rollback: await runAction('rollback', { ...common, namespace: 'shop', service: 'sec', mode: 'all', 'database-url': dbUrl, 'rollback-command': 'true' }),
+    canary: await runAction('canary', {
+      ...common,
+      namespace: 'sec-canary',
+      service: 'checkout',
+      image: CANARY_IMAGE,
+      'prometheus-token': PROM_TOKEN,
+      config: stringifyYaml({ routing: ISTIO_ROUTING, workloads: WORKLOADS, steps: [{ setWeight: 20 }] }),
+    }),
+    rollback: await runAction('rollback', {
+      ...common,
+      namespace: 'shop',
+      service: 'sec',
+      mode: 'all',
+      'database-url': dbUrl,
+      'rollback-command': 'true',
+    }),
     validate: await runAction('validate', { metrics, 'prometheus-address': 'http://127.0.0.1:1', 'prometheus-token': PROM_TOKEN }),
-    migrate: await runAction('migrate', { phase: 'expand', version: '2026_11_23_split_name', command: 'true', 'database-url': dbUrl, 'slack-webhook-url': common['slack-webhook-url'], service: 'checkout' }),
+    migrate: await runAction('migrate', {
+      phase: 'expand',
+      version: '2026_11_23_split_name',
+      command: 'true',
+      'database-url': dbUrl,
+      'slack-webhook-url': common['slack-webhook-url'],
+      service: 'checkout',
+    }),
   };
   // They ran: blue-green and canary succeeded, the others failed on purpose (no database, no Prometheus) after reading their secrets.
   expect(runs['blue-green'].code, runs['blue-green'].visible).toBe(0);
@@ -80,9 +114,24 @@ test('no secret of any action reaches a log, an output, a summary, a Slack paylo
   expect(slack.length).toBeGreaterThanOrEqual(4);
   const github = recorder.requests.filter((r) => !r.path.startsWith('/services'));
   expect(github.length).toBeGreaterThan(0);
-  expect(github.every((r) => r.headers.authorization === `token ${GITHUB_TOKEN}` || r.headers.authorization === `Bearer ${GITHUB_TOKEN}`)).toBe(true);
+  expect(
+    github.every((r) => r.headers.authorization === `token ${GITHUB_TOKEN}` || r.headers.authorization === `Bearer ${GITHUB_TOKEN}`),
+  ).toBe(true);
 
-  const secrets = [cluster.token, WEBHOOK_PATH, 'WebhookSecretPath9f8e7d', GITHUB_TOKEN, PROM_TOKEN, DB_PASSWORD, encodeURIComponent(DB_PASSWORD)];
-  const haystacks = { ...Object.fromEntries(Object.entries(runs).map(([name, r]) => [name, r.everything])), slack: slack.map((r) => r.body).join('\n'), github: github.map((r) => r.body).join('\n') };
-  for (const [where, text] of Object.entries(haystacks)) for (const secret of secrets) expect(text.includes(secret), `${where} shows ${secret}`).toBe(false);
+  const secrets = [
+    cluster.token,
+    WEBHOOK_PATH,
+    'WebhookSecretPath9f8e7d',
+    GITHUB_TOKEN,
+    PROM_TOKEN,
+    DB_PASSWORD,
+    encodeURIComponent(DB_PASSWORD),
+  ];
+  const haystacks = {
+    ...Object.fromEntries(Object.entries(runs).map(([name, r]) => [name, r.everything])),
+    slack: slack.map((r) => r.body).join('\n'),
+    github: github.map((r) => r.body).join('\n'),
+  };
+  for (const [where, text] of Object.entries(haystacks))
+    for (const secret of secrets) expect(text.includes(secret), `${where} shows ${secret}`).toBe(false);
 }, 120_000);

@@ -52,7 +52,10 @@ export interface WeightWrite {
  * Watches VirtualServices of a namespace and records every version the server stored: each write
  * of weights, seen from outside the flow. `stop()` ends the watch.
  */
-export async function recordWeights(cluster: TestCluster, namespace: string): Promise<{ writes: WeightWrite[]; stop(): void; errors: unknown[] }> {
+export async function recordWeights(
+  cluster: TestCluster,
+  namespace: string,
+): Promise<{ writes: WeightWrite[]; stop(): void; errors: unknown[] }> {
   const client = KubeClient.fromKubeconfig({ kubeconfig: cluster.kubeconfig });
   const writes: WeightWrite[] = [];
   const errors: unknown[] = [];
@@ -73,7 +76,11 @@ export async function recordWeights(cluster: TestCluster, namespace: string): Pr
 }
 
 /** A parsed journal ConfigMap `pd-state-<service>`. */
-export function journalOf(cluster: TestCluster, namespace: string, service: string): { id: string; runId: string; step: string; status: string; change: { kind: string } }[] {
+export function journalOf(
+  cluster: TestCluster,
+  namespace: string,
+  service: string,
+): { id: string; runId: string; step: string; status: string; change: { kind: string } }[] {
   const cm = cluster.get('v1', 'ConfigMap', namespace, `pd-state-${service}`);
   return cm?.data?.['journal.yaml'] ? (parseYaml(cm.data['journal.yaml']) as never) : [];
 }
@@ -94,7 +101,10 @@ export function leaseHolder(cluster: TestCluster, namespace: string, service: st
 
 /** Write requests (anything but GET) since index `since` of the request log. */
 export function writesSince(cluster: TestCluster, since = 0): string[] {
-  return cluster.requests.slice(since).filter((r) => r.method !== 'GET' && !r.path.endsWith('accessreviews')).map((r) => `${r.method} ${r.path} ${r.status}`);
+  return cluster.requests
+    .slice(since)
+    .filter((r) => r.method !== 'GET' && !r.path.endsWith('accessreviews'))
+    .map((r) => `${r.method} ${r.path} ${r.status}`);
 }
 
 /** Makes a Lease look abandoned: its holder last renewed it `agoMs` ago (what a SIGKILLed runner leaves once the lease duration passes). */
@@ -102,7 +112,11 @@ export async function expireLease(cluster: TestCluster, namespace: string, servi
   const lease = cluster.get('coordination.k8s.io/v1', 'Lease', namespace, `pd-lock-${service}`);
   if (!lease) return;
   const longAgo = new Date(Date.now() - agoMs).toISOString().replace('Z', '000Z');
-  await cluster.apply({ ...lease, metadata: { name: lease.metadata.name, namespace }, spec: { ...lease.spec, renewTime: longAgo, acquireTime: longAgo } });
+  await cluster.apply({
+    ...lease,
+    metadata: { name: lease.metadata.name, namespace },
+    spec: { ...lease.spec, renewTime: longAgo, acquireTime: longAgo },
+  });
 }
 
 export async function until(check: () => boolean, timeoutMs: number, what: string, everyMs = 5): Promise<void> {

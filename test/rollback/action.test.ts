@@ -48,10 +48,16 @@ function runAction(inputs: Record<string, string>, opts: { post?: boolean; state
 }
 let runs = 0;
 
-
 /** What a person could read: the log without the runner's own ::add-mask:: commands, the summary, the outputs. */
 function expectNoSecret(run: ActionRun): void {
-  const visible = [run.stdout.split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n'), run.summary, JSON.stringify(run.outputs)].join('\n');
+  const visible = [
+    run.stdout
+      .split('\n')
+      .filter((l) => !l.startsWith('::add-mask::'))
+      .join('\n'),
+    run.summary,
+    JSON.stringify(run.outputs),
+  ].join('\n');
   for (const secret of [cluster.token, db.url, db.password, encodeURIComponent(db.password)]) expect(visible).not.toContain(secret);
 }
 
@@ -70,7 +76,13 @@ describe('actions/rollback end to end', () => {
       runId: 'run-900',
       command: psql('expand-email.sql').split(' '),
       databaseUrl: db.url,
-      limits: { commandTimeoutMs: 60_000, lockTimeoutMs: 10_000, maxTransactionAgeMs: 60_000, statementLockTimeoutMs: 2_000, statementTimeoutMs: 60_000 },
+      limits: {
+        commandTimeoutMs: 60_000,
+        lockTimeoutMs: 10_000,
+        maxTransactionAgeMs: 60_000,
+        statementLockTimeoutMs: 2_000,
+        statementTimeoutMs: 60_000,
+      },
       runner: spawnCommandRunner(),
       reporter: new MemoryReporter(),
       secrets,
@@ -91,7 +103,8 @@ describe('actions/rollback end to end', () => {
       reason: 'checkout errors after 2.0',
     };
     const run = await runAction(inputs);
-    expect(run.code, run.stdout).toBe(0); console.log(run.stdout, "\n=====SUMMARY\n", run.summary);
+    expect(run.code, run.stdout).toBe(0);
+    console.log(run.stdout, '\n=====SUMMARY\n', run.summary);
     expect(run.outputs.result).toBe('rolled-back');
     const actions = JSON.parse(run.outputs.actions!) as { layer: string; entry: string; before: string; after: string }[];
     expect(actions.map((a) => [a.layer, a.entry])).toEqual([

@@ -62,7 +62,13 @@ export interface Target {
 
 /** The rollback's inputs as the runner hands them over (strings), parsed through the action's spec. */
 export function rollbackInputs(cluster: TestCluster, target: Target, raw: Record<string, string> = {}): RollbackInputs {
-  return parseInputs(rollbackSpec, { kubeconfig: cluster.kubeconfig, namespace: target.namespace, service: target.service, 'lock-timeout': '10s', ...raw });
+  return parseInputs(rollbackSpec, {
+    kubeconfig: cluster.kubeconfig,
+    namespace: target.namespace,
+    service: target.service,
+    'lock-timeout': '10s',
+    ...raw,
+  });
 }
 
 export interface RollbackRun {
@@ -103,7 +109,14 @@ export async function rollBack(
 }
 
 export function sessionInputs(cluster: TestCluster, target: Target): SessionInputs {
-  return { kubeconfig: cluster.kubeconfig, namespace: target.namespace, service: target.service, 'dry-run': false, 'lock-timeout': 10_000, 'notify-failure-fails': false };
+  return {
+    kubeconfig: cluster.kubeconfig,
+    namespace: target.namespace,
+    service: target.service,
+    'dry-run': false,
+    'lock-timeout': 10_000,
+    'notify-failure-fails': false,
+  };
 }
 
 /** One delivery run (blue-green, canary…) through the real session: its lock, its journal. */
@@ -113,10 +126,13 @@ export async function deliver(
   run: { runId: string; strategy: 'blue-green' | 'canary' },
   work: (session: DeliverySession) => Promise<void>,
 ): Promise<void> {
-  await runDeliverySession({ inputs: sessionInputs(cluster, target), strategy: run.strategy, context: flowContext(run.runId) }, async (session) => {
-    await work(session);
-    return { outcome: 'succeeded', result: 'done', outputs: {} };
-  });
+  await runDeliverySession(
+    { inputs: sessionInputs(cluster, target), strategy: run.strategy, context: flowContext(run.runId) },
+    async (session) => {
+      await work(session);
+      return { outcome: 'succeeded', result: 'done', outputs: {} };
+    },
+  );
 }
 
 /** Sets a container's image as blue-green and canary do: journaled with the image and revision before, then rolled out. */
@@ -136,8 +152,11 @@ export async function journaledImage(session: DeliverySession, d: DeploymentName
 /** Scales a Deployment, journaled with the replicas before. */
 export async function journaledScale(session: DeliverySession, d: DeploymentName, replicas: number): Promise<void> {
   const dep = await readDeployment(session.client, d);
-  await session.change(`scale-${d.name}`, deploymentRef(d), { kind: 'scale', previous: { replicas: dep.spec?.replicas ?? 1 }, next: { replicas } }, () =>
-    scaleDeployment(session.client, { ...d, replicas }),
+  await session.change(
+    `scale-${d.name}`,
+    deploymentRef(d),
+    { kind: 'scale', previous: { replicas: dep.spec?.replicas ?? 1 }, next: { replicas } },
+    () => scaleDeployment(session.client, { ...d, replicas }),
   );
 }
 
@@ -158,7 +177,10 @@ export async function journalOf(cluster: TestCluster, target: Target): Promise<J
 
 /** Write requests (not GET, not watches, not access reviews: the preflight's questions change nothing) since `since`, as `METHOD path`. */
 export function writesSince(cluster: TestCluster, since: number): string[] {
-  return cluster.requests.slice(since).filter((r) => r.method !== 'GET' && !r.path.endsWith('accessreviews')).map((r) => `${r.method} ${r.path}`);
+  return cluster.requests
+    .slice(since)
+    .filter((r) => r.method !== 'GET' && !r.path.endsWith('accessreviews'))
+    .map((r) => `${r.method} ${r.path}`);
 }
 
 // --- Fixtures -------------------------------------------------------------------------------------
@@ -189,11 +211,25 @@ export function blueGreenFixtures(t: Target) {
       metadata: { name: t.service, namespace: t.namespace },
       spec: {
         hosts: [`${t.service}.example.com`],
-        http: [{ name: 'primary', route: [{ destination: { host: host('blue') }, weight: 100 }, { destination: { host: host('green') }, weight: 0 }] }],
+        http: [
+          {
+            name: 'primary',
+            route: [
+              { destination: { host: host('blue') }, weight: 100 },
+              { destination: { host: host('green') }, weight: 0 },
+            ],
+          },
+        ],
       },
     },
   ];
-  const router: RouterSpec = { type: 'istio', namespace: t.namespace, name: t.service, route: 'primary', destinations: [host('blue'), host('green')] };
+  const router: RouterSpec = {
+    type: 'istio',
+    namespace: t.namespace,
+    name: t.service,
+    route: 'primary',
+    destinations: [host('blue'), host('green')],
+  };
   return { objects, router, blue: host('blue'), green: host('green') };
 }
 
@@ -206,13 +242,29 @@ export function canaryFixtures(t: Target) {
       apiVersion: 'networking.istio.io/v1',
       kind: 'DestinationRule',
       metadata: { name: t.service, namespace: t.namespace },
-      spec: { host: t.service, subsets: [{ name: 'stable', labels: { track: 'stable' } }, { name: 'canary', labels: { track: 'canary' } }] },
+      spec: {
+        host: t.service,
+        subsets: [
+          { name: 'stable', labels: { track: 'stable' } },
+          { name: 'canary', labels: { track: 'canary' } },
+        ],
+      },
     },
     {
       apiVersion: 'networking.istio.io/v1',
       kind: 'VirtualService',
       metadata: { name: t.service, namespace: t.namespace },
-      spec: { hosts: [t.service], http: [{ route: [{ destination: { host: t.service, subset: 'stable' }, weight: 100 }, { destination: { host: t.service, subset: 'canary' }, weight: 0 }] }] },
+      spec: {
+        hosts: [t.service],
+        http: [
+          {
+            route: [
+              { destination: { host: t.service, subset: 'stable' }, weight: 100 },
+              { destination: { host: t.service, subset: 'canary' }, weight: 0 },
+            ],
+          },
+        ],
+      },
     },
   ];
   const router: RouterSpec = { type: 'istio', namespace: t.namespace, name: t.service, destinations: ['stable', 'canary'] };

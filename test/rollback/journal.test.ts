@@ -87,7 +87,9 @@ describe('after a blue-green switch', () => {
     // The summary lists each compensation with before and after, escaped.
     expect(run.summary).toContain('### What the rollback undid: checkout in bg');
     expect(run.summary).toContain('| # | Layer | Object | Step undone | Before | After | Journal entries |');
-    expect(run.summary).toContain(`| 1 | traffic | VirtualService bg/checkout | switch | ${f.blue} 0%, ${f.green} 100% | ${f.blue} 100%, ${f.green} 0% | \`run-100/switch\` |`);
+    expect(run.summary).toContain(
+      `| 1 | traffic | VirtualService bg/checkout | switch | ${f.blue} 0%, ${f.green} 100% | ${f.blue} 100%, ${f.green} 0% | \`run-100/switch\` |`,
+    );
     expect(run.summary).toContain('p95 \\| latency &lt;script&gt;');
     expect(run.summary).not.toContain('<script>');
   });
@@ -181,7 +183,12 @@ describe('after a plain image update', () => {
       },
     ]);
     const undo = (await journalOf(cluster, t)).at(-1)!;
-    expect(undo).toMatchObject({ id: 'run-rb-7/undo-web-to-revision-1', strategy: 'rollback', status: 'applied', change: { kind: 'undo', previous: { revision: 4 }, next: { revision: 1, images: { app: 'web:1' } } } });
+    expect(undo).toMatchObject({
+      id: 'run-rb-7/undo-web-to-revision-1',
+      strategy: 'rollback',
+      status: 'applied',
+      change: { kind: 'undo', previous: { revision: 4 }, next: { revision: 1, images: { app: 'web:1' } } },
+    });
 
     // Revision 1 was renumbered 5 by the rollout; the journal says this undo already happened.
     const twice = await rollBack(cluster, t, { mode: 'workload', 'to-revision': '1' });
@@ -200,7 +207,9 @@ describe('after a plain image update', () => {
 
     const undo = await rollBack(cluster, t, { mode: 'workload' });
     expect(undo.outputs.result).toBe('rolled-back');
-    expect(undo.actions.map((a) => [a.entry, a.before, a.after])).toEqual([['run-rb-7/undo-web-to-revision-1', 'revision 1', 'revision 4']]);
+    expect(undo.actions.map((a) => [a.entry, a.before, a.after])).toEqual([
+      ['run-rb-7/undo-web-to-revision-1', 'revision 1', 'revision 4'],
+    ]);
     expect(liveDeployment(cluster, web).image).toBe('web:2');
   });
 
@@ -208,7 +217,9 @@ describe('after a plain image update', () => {
     const journal = await journalOf(cluster, t);
     const run = await rollBack(cluster, t, { mode: 'workload', 'to-revision': '42' });
     expect(run.outputs.result).toBe('failed');
-    expect(run.failure!.message).toMatch(/Deployment web\/web: has no revision 42 in its history \(revisions [\d, ]+\); nothing was changed/);
+    expect(run.failure!.message).toMatch(
+      /Deployment web\/web: has no revision 42 in its history \(revisions [\d, ]+\); nothing was changed/,
+    );
     expect(await journalOf(cluster, t)).toEqual(journal);
     // Not the "compensations were applied" boilerplate: nothing was.
     expect(run.failure!.message).not.toContain('compensations');
@@ -279,7 +290,9 @@ describe('a rollback that fails midway', () => {
     const first = await rollBack(cluster, t);
     expect(first.outputs.result).toBe('failed');
     expect(first.actions.map((a) => a.entry)).toEqual(['run-500/switch']);
-    expect(first.failure!.message).toMatch(/^Failed: could not undo image-cart-green of Deployment half\/cart-green \(journal entry run-500\/image-cart-green\): .*403/);
+    expect(first.failure!.message).toMatch(
+      /^Failed: could not undo image-cart-green of Deployment half\/cart-green \(journal entry run-500\/image-cart-green\): .*403/,
+    );
     expect(first.summary).toContain('What the rollback undid before it failed');
     expect(liveWeights(cluster, t)).toEqual([100, 0]);
     expect(liveDeployment(cluster, green).image).toBe('cart:2.0');
@@ -323,13 +336,20 @@ describe('after an Argo Rollouts canary promoted to 50%', () => {
     await ro.setImage('pay:2');
     await ro.waitFor('paused', { timeoutMs: 20_000 });
     await deliver(cluster, t, { runId: 'run-900', strategy: 'canary' }, async (s) => {
-      await s.change('promote-50', ro.ref, { kind: 'argo', action: 'promote', previous: { stepIndex: 1, weight: 25 }, next: { stepIndex: 3, weight: 50 } }, () => ro.promote());
+      await s.change(
+        'promote-50',
+        ro.ref,
+        { kind: 'argo', action: 'promote', previous: { stepIndex: 1, weight: 25 }, next: { stepIndex: 3, weight: 50 } },
+        () => ro.promote(),
+      );
     });
     expect(await ro.waitFor('paused', { timeoutMs: 20_000 })).toMatchObject({ actualWeight: 50 });
 
     const run = await rollBack(cluster, t);
     expect(run.outputs.result).toBe('rolled-back');
-    expect(run.actions.map((a) => [a.layer, a.entry, a.before, a.after])).toEqual([['traffic', 'run-900/promote-50', '50% canary', '0% canary (aborted)']]);
+    expect(run.actions.map((a) => [a.layer, a.entry, a.before, a.after])).toEqual([
+      ['traffic', 'run-900/promote-50', '50% canary', '0% canary (aborted)'],
+    ]);
     const status = await ro.status();
     expect(status).toMatchObject({ aborted: true, setWeight: 0 });
     expect((await journalOf(cluster, t)).map((e) => e.status)).toEqual(['compensated']);
@@ -392,7 +412,12 @@ describe('an image change recorded on an Argo Rollout', () => {
     const ro = new ArgoRollout(clientFor(cluster), 'argo', 'shipping');
     await ro.waitFor('healthy', { timeoutMs: 20_000 });
     await deliver(cluster, t, { runId: 'run-910', strategy: 'canary' }, async (s) => {
-      await s.change('canary-image', ro.ref, { kind: 'image', container: 'app', previous: { image: 'shipping:1' }, next: { image: 'shipping:2' } }, () => ro.setImage('shipping:2'));
+      await s.change(
+        'canary-image',
+        ro.ref,
+        { kind: 'image', container: 'app', previous: { image: 'shipping:1' }, next: { image: 'shipping:2' } },
+        () => ro.setImage('shipping:2'),
+      );
     });
     await ro.waitFor('paused', { timeoutMs: 20_000 });
 

@@ -18,7 +18,9 @@ describe('racing a deployment that holds the lock', () => {
 
   test('waits, then fails naming the holder and changes nothing; with force it takes over and says so', async () => {
     await cluster.apply(f.objects);
-    await deliver(cluster, t, { runId: 'run-800', strategy: 'blue-green' }, (s) => journaledWeights(s, 'switch', f.router, { [f.blue]: 0, [f.green]: 100 }));
+    await deliver(cluster, t, { runId: 'run-800', strategy: 'blue-green' }, (s) =>
+      journaledWeights(s, 'switch', f.router, { [f.blue]: 0, [f.green]: 100 }),
+    );
     const deploying = await ServiceLock.acquire(clientFor(cluster), { namespace: t.namespace, service: t.service, holder: 'run-801' });
     try {
       const started = Date.now();
@@ -29,13 +31,20 @@ describe('racing a deployment that holds the lock', () => {
       expect(waited.log).toContain('held by run run-801');
       expect(liveWeights(cluster, t)).toEqual([0, 100]);
 
-      const forced = await rollBack(cluster, t, { 'lock-timeout': '1s', force: 'true', reason: 'run-801 was cancelled' }, { runId: 'run-802' });
+      const forced = await rollBack(
+        cluster,
+        t,
+        { 'lock-timeout': '1s', force: 'true', reason: 'run-801 was cancelled' },
+        { runId: 'run-802' },
+      );
       expect(forced.failure).toBeUndefined();
       expect(forced.outputs.result).toBe('rolled-back');
       expect(liveWeights(cluster, t)).toEqual([100, 0]);
       expect(forced.context.reporter.messages('warn')).toEqual(
         expect.arrayContaining([
-          expect.stringMatching(/^force: taking over the lock of orders from run run-801 \(held since .*\)\. If that run is still alive it stops before its next change\.$/),
+          expect.stringMatching(
+            /^force: taking over the lock of orders from run run-801 \(held since .*\)\. If that run is still alive it stops before its next change\.$/,
+          ),
           expect.stringMatching(/^Lease race\/pd-lock-orders: taking the lock over from run run-801: force was set$/),
         ]),
       );
@@ -54,7 +63,9 @@ describe('racing a deployment that holds the lock', () => {
     const t2 = { namespace: 'race', service: 'billing' };
     const f2 = blueGreenFixtures(t2);
     await cluster.apply(f2.objects);
-    await deliver(cluster, t2, { runId: 'run-810', strategy: 'blue-green' }, (s) => journaledWeights(s, 'switch', f2.router, { [f2.blue]: 0, [f2.green]: 100 }));
+    await deliver(cluster, t2, { runId: 'run-810', strategy: 'blue-green' }, (s) =>
+      journaledWeights(s, 'switch', f2.router, { [f2.blue]: 0, [f2.green]: 100 }),
+    );
     const longAgo = new Date(Date.now() - 10 * 60_000).toISOString().replace('Z', '000Z');
     await cluster.apply({
       apiVersion: 'coordination.k8s.io/v1',

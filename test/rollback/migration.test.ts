@@ -8,7 +8,17 @@ import { MemoryReporter } from '../../src/core/reporter.js';
 import { Secrets } from '../../src/core/secrets.js';
 import { startTestCluster, type TestCluster } from '../cluster/server.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
-import { blueGreenFixtures, deliver, journalOf, journaledImage, journaledWeights, liveDeployment, liveWeights, rollBack, type RollbackRun } from './harness.js';
+import {
+  blueGreenFixtures,
+  deliver,
+  journalOf,
+  journaledImage,
+  journaledWeights,
+  liveDeployment,
+  liveWeights,
+  rollBack,
+  type RollbackRun,
+} from './harness.js';
 
 /**
  * The migration path against a real PostgreSQL: a phase run by migrate (real SQL files through
@@ -40,7 +50,9 @@ async function query<R extends pg.QueryResultRow>(sql: string, params: unknown[]
 }
 
 async function columns(): Promise<string[]> {
-  const rows = await query<{ column_name: string }>(`SELECT column_name FROM information_schema.columns WHERE table_name = 'orders' ORDER BY ordinal_position`);
+  const rows = await query<{ column_name: string }>(
+    `SELECT column_name FROM information_schema.columns WHERE table_name = 'orders' ORDER BY ordinal_position`,
+  );
   return rows.map((r) => r.column_name);
 }
 
@@ -55,7 +67,12 @@ async function ledger(version: string) {
 }
 
 /** An expand phase, run by migrate's runPhase as actions/migrate runs it. */
-async function expand(version: string, file: string, runId: string, extra: { release?: string; rollbackFile?: string; phase?: 'expand' | 'contract' } = {}): Promise<void> {
+async function expand(
+  version: string,
+  file: string,
+  runId: string,
+  extra: { release?: string; rollbackFile?: string; phase?: 'expand' | 'contract' } = {},
+): Promise<void> {
   const secrets = new Secrets();
   secrets.add(db.url);
   const outcome = await runPhase({
@@ -67,7 +84,13 @@ async function expand(version: string, file: string, runId: string, extra: { rel
     rollbackCommand: extra.rollbackFile ? psql(extra.rollbackFile).split(' ') : undefined,
     command: psql(file).split(' '),
     databaseUrl: db.url,
-    limits: { commandTimeoutMs: 60_000, lockTimeoutMs: 10_000, maxTransactionAgeMs: 60_000, statementLockTimeoutMs: 2_000, statementTimeoutMs: 60_000 },
+    limits: {
+      commandTimeoutMs: 60_000,
+      lockTimeoutMs: 10_000,
+      maxTransactionAgeMs: 60_000,
+      statementLockTimeoutMs: 2_000,
+      statementTimeoutMs: 60_000,
+    },
     runner: spawnCommandRunner(),
     reporter: new MemoryReporter(),
     secrets,
@@ -88,7 +111,13 @@ describe('mode migration, after expand', () => {
     await expand(VERSION, 'expand-email.sql', 'run-600');
     expect(await columns()).toContain('customer_email');
 
-    const inputs = { mode: 'migration', version: VERSION, 'database-url': db.url, 'rollback-command': psql('rollback-email.sql'), reason: 'email column breaks reports' };
+    const inputs = {
+      mode: 'migration',
+      version: VERSION,
+      'database-url': db.url,
+      'rollback-command': psql('rollback-email.sql'),
+      reason: 'email column breaks reports',
+    };
     const run = await rollBack(cluster, t, inputs, { runId: 'run-rb-601' });
     expect(run.failure).toBeUndefined();
     expect(run.outputs.result).toBe('rolled-back');
@@ -121,16 +150,28 @@ describe('mode migration, after expand', () => {
   });
 
   test('a version the ledger does not know is refused; a failing rollback-command fails with the ledger saying so', async () => {
-    const unknown = await rollBack(cluster, t, { mode: 'migration', version: 'never_ran', 'database-url': db.url, 'rollback-command': psql('rollback-email.sql') });
+    const unknown = await rollBack(cluster, t, {
+      mode: 'migration',
+      version: 'never_ran',
+      'database-url': db.url,
+      'rollback-command': psql('rollback-email.sql'),
+    });
     expect(unknown.outputs.result).toBe('nothing-to-do');
     expect(unknown.failure!.message).toContain('Refused: nothing is recorded for orders in db');
     expect(unknown.log).toContain('the migration ledger has no row of version never_ran');
     expect(await ledger('never_ran')).toEqual([]);
 
     await expand('2026_03_broken', 'expand-email.sql', 'run-610');
-    const broken = await rollBack(cluster, t, { mode: 'migration', version: '2026_03_broken', 'database-url': db.url, 'rollback-command': psql('broken.sql') });
+    const broken = await rollBack(cluster, t, {
+      mode: 'migration',
+      version: '2026_03_broken',
+      'database-url': db.url,
+      'rollback-command': psql('broken.sql'),
+    });
     expect(broken.outputs.result).toBe('failed');
-    expect(broken.failure!.message).toMatch(/the compensating migration of 2026_03_broken failed: compensating expand of 2026_03_broken failed: rollback-command .*exited with code 3/);
+    expect(broken.failure!.message).toMatch(
+      /the compensating migration of 2026_03_broken failed: compensating expand of 2026_03_broken failed: rollback-command .*exited with code 3/,
+    );
     expect(broken.failure!.message).toContain('no_such_table');
     expect((await ledger('2026_03_broken')).map((r) => [r.phase, r.status])).toEqual([
       ['expand', 'succeeded'],
@@ -159,7 +200,13 @@ describe('mode migration: the release is the unit of undo (issue 20)', () => {
       release: 'r-2',
       command: ['true'],
       databaseUrl: db.url,
-      limits: { commandTimeoutMs: 60_000, lockTimeoutMs: 10_000, maxTransactionAgeMs: 60_000, statementLockTimeoutMs: 2_000, statementTimeoutMs: 60_000 },
+      limits: {
+        commandTimeoutMs: 60_000,
+        lockTimeoutMs: 10_000,
+        maxTransactionAgeMs: 60_000,
+        statementLockTimeoutMs: 2_000,
+        statementTimeoutMs: 60_000,
+      },
       runner: spawnCommandRunner(),
       reporter: new MemoryReporter(),
       secrets,
@@ -171,7 +218,9 @@ describe('mode migration: the release is the unit of undo (issue 20)', () => {
     const run = await rollBack(cluster, t, { mode: 'migration', release: 'r-2', version: '2026_05_b', 'database-url': db.url });
     expect(run.failure).toBeUndefined();
     expect(run.outputs.result).toBe('nothing-to-do');
-    expect(run.log).toContain('release r-2 has no row of version 2026_05_b in the migration ledger: it changed nothing in this database, so nothing was touched');
+    expect(run.log).toContain(
+      'release r-2 has no row of version 2026_05_b in the migration ledger: it changed nothing in this database, so nothing was touched',
+    );
     expect(await ledger('2026_05_a')).toEqual(before);
     expect(await ledger('2026_05_b')).toEqual([]);
 
@@ -182,11 +231,18 @@ describe('mode migration: the release is the unit of undo (issue 20)', () => {
     expect(await ledger('2026_05_a')).toEqual(before);
   });
 
-  test("without rollback-command each phase is compensated with its own recorded command; contract only with contract-rollback-command and confirm: data-loss", async () => {
+  test('without rollback-command each phase is compensated with its own recorded command; contract only with contract-rollback-command and confirm: data-loss', async () => {
     await expand('2026_06_c', 'expand-email.sql', 'run-900', { release: 'r-9', rollbackFile: 'rollback-email.sql' });
     expect(await columns()).toContain('customer_email');
-    const unconfirmed = rollBack(cluster, t, { mode: 'migration', release: 'r-9', 'database-url': db.url, 'contract-rollback-command': psql('expand-email.sql') });
-    await expect(unconfirmed).rejects.toThrow("'contract-rollback-command' re-creates what a contract dropped, whose data is gone; it runs only with confirm: data-loss");
+    const unconfirmed = rollBack(cluster, t, {
+      mode: 'migration',
+      release: 'r-9',
+      'database-url': db.url,
+      'contract-rollback-command': psql('expand-email.sql'),
+    });
+    await expect(unconfirmed).rejects.toThrow(
+      "'contract-rollback-command' re-creates what a contract dropped, whose data is gone; it runs only with confirm: data-loss",
+    );
 
     const run = await rollBack(cluster, t, { mode: 'migration', release: 'r-9', 'database-url': db.url }, { runId: 'run-rb-901' });
     expect(run.failure).toBeUndefined();
@@ -218,7 +274,12 @@ describe('mode all: a saga of migration, workload and traffic', () => {
     expect(await columns()).toContain('coupon');
 
     const since = cluster.requests.length;
-    const run = await rollBack(cluster, t, { mode: 'all', 'database-url': db.url, 'rollback-command': psql('rollback-coupon.sql') }, { runId: 'run-rb-701' });
+    const run = await rollBack(
+      cluster,
+      t,
+      { mode: 'all', 'database-url': db.url, 'rollback-command': psql('rollback-coupon.sql') },
+      { runId: 'run-rb-701' },
+    );
     expect(run.failure).toBeUndefined();
     expect(run.outputs.result).toBe('rolled-back');
     expect(run.actions.map((a) => [a.layer, a.step])).toEqual([
@@ -246,7 +307,9 @@ describe('mode all: a saga of migration, workload and traffic', () => {
     expect(at('run-700/switch')).toBeLessThanOrEqual(at('run-700/image-orders-green'));
     expect(at('run-700/image-orders-green')).toBeLessThanOrEqual(Date.parse(rows[1]!.startedAt));
     // and from the API server's request log: the VirtualService was written before the Deployment
-    const writes = cluster.requests.slice(since).filter((r) => r.method === 'PATCH' && !r.path.includes('/leases/') && !r.path.includes('/configmaps/'));
+    const writes = cluster.requests
+      .slice(since)
+      .filter((r) => r.method === 'PATCH' && !r.path.includes('/leases/') && !r.path.includes('/configmaps/'));
     expect(writes.map((r) => r.path)).toEqual([
       '/apis/networking.istio.io/v1/namespaces/saga/virtualservices/orders',
       '/apis/apps/v1/namespaces/saga/deployments/orders-green',

@@ -8,19 +8,54 @@ const vs = { kind: 'VirtualService', namespace: 'shop', name: 'checkout' };
 const canary = { kind: 'Deployment', namespace: 'shop', name: 'checkout-canary' };
 
 let clock = 0;
-function entry(runId: string, step: string, change: Change, status: EntryStatus = 'applied', strategy = 'canary', release?: string): JournalEntry {
+function entry(
+  runId: string,
+  step: string,
+  change: Change,
+  status: EntryStatus = 'applied',
+  strategy = 'canary',
+  release?: string,
+): JournalEntry {
   const object = change.kind === 'traffic' ? vs : canary;
-  return { id: `${runId}/${step}`, runId, ...(release ? { release } : {}), step, strategy, object, change, status, plannedAt: new Date(1_700_000_000_000 + clock++ * 1000).toISOString() };
+  return {
+    id: `${runId}/${step}`,
+    runId,
+    ...(release ? { release } : {}),
+    step,
+    strategy,
+    object,
+    change,
+    status,
+    plannedAt: new Date(1_700_000_000_000 + clock++ * 1000).toISOString(),
+  };
 }
 const inRelease = (release: string, e: JournalEntry): JournalEntry => ({ ...e, release });
 const weights = (from: number, to: number, step: string, runId: string, status?: EntryStatus) =>
-  entry(runId, step, { kind: 'traffic', router: { ...router, destinations: ['stable', 'canary'] }, previous: { stable: 100 - from, canary: from }, next: { stable: 100 - to, canary: to } }, status);
-const image = (runId: string, status?: EntryStatus) => entry(runId, 'image', { kind: 'image', container: 'app', previous: { image: 'app:1' }, next: { image: 'app:2' } }, status);
+  entry(
+    runId,
+    step,
+    {
+      kind: 'traffic',
+      router: { ...router, destinations: ['stable', 'canary'] },
+      previous: { stable: 100 - from, canary: from },
+      next: { stable: 100 - to, canary: to },
+    },
+    status,
+  );
+const image = (runId: string, status?: EntryStatus) =>
+  entry(runId, 'image', { kind: 'image', container: 'app', previous: { image: 'app:1' }, next: { image: 'app:2' } }, status);
 const scale = (runId: string) => entry(runId, 'scale', { kind: 'scale', previous: { replicas: 0 }, next: { replicas: 1 } });
 
 describe('planRollback', () => {
   test('undoes only the newest release (entries without one: their run is their release): traffic first (one undo per object, from its oldest entry), then workloads newest first', () => {
-    const journal = [image('run-1'), weights(0, 10, 'w10', 'run-1'), image('run-2'), scale('run-2'), weights(0, 10, 'w10', 'run-2'), weights(10, 50, 'w50', 'run-2', 'planned')];
+    const journal = [
+      image('run-1'),
+      weights(0, 10, 'w10', 'run-1'),
+      image('run-2'),
+      scale('run-2'),
+      weights(0, 10, 'w10', 'run-2'),
+      weights(10, 50, 'w50', 'run-2', 'planned'),
+    ];
     const plan = planRollback(journal, 'auto');
     expect(plan.release).toEqual({ id: 'run-2', runs: ['run-2'], strategy: 'canary' });
     expect(plan.undos.map((u) => [u.layer, u.target.id, u.entries.map((e) => e.id)])).toEqual([
@@ -50,11 +85,22 @@ describe('planRollback', () => {
   });
 
   test('an empty journal: nothing recorded, no run', () => {
-    expect(planRollback([], 'all')).toEqual({ undos: [], trafficLeft: [], leftAlone: [], nothingBecause: 'nothing is recorded in the journal' });
+    expect(planRollback([], 'all')).toEqual({
+      undos: [],
+      trafficLeft: [],
+      leftAlone: [],
+      nothingBecause: 'nothing is recorded in the journal',
+    });
   });
 
   test('auto leaves a rollback alone; mode workload undoes it', () => {
-    const undo = entry('run-9', 'undo-web-to-revision-1', { kind: 'undo', previous: { revision: 4 }, next: { revision: 1, images: { app: 'web:1' } } }, 'applied', 'rollback');
+    const undo = entry(
+      'run-9',
+      'undo-web-to-revision-1',
+      { kind: 'undo', previous: { revision: 4 }, next: { revision: 1, images: { app: 'web:1' } } },
+      'applied',
+      'rollback',
+    );
     const journal = [image('run-1'), undo];
     expect(planRollback(journal, 'auto').undos).toEqual([]);
     expect(planRollback(journal, 'auto').nothingBecause).toContain('auto does not undo a rollback');
@@ -62,7 +108,10 @@ describe('planRollback', () => {
   });
 
   test('a Deployment the run scaled down gets its replicas back before traffic, also in mode traffic', () => {
-    const down = { ...entry('run-3', 'scale-down', { kind: 'scale', previous: { replicas: 3 }, next: { replicas: 0 } }), object: { kind: 'Deployment', namespace: 'shop', name: 'checkout-blue' } };
+    const down = {
+      ...entry('run-3', 'scale-down', { kind: 'scale', previous: { replicas: 3 }, next: { replicas: 0 } }),
+      object: { kind: 'Deployment', namespace: 'shop', name: 'checkout-blue' },
+    };
     const journal = [image('run-3'), weights(0, 100, 'switch', 'run-3'), down];
     expect(planRollback(journal, 'auto').undos.map((u) => [u.layer, u.target.step])).toEqual([
       ['capacity', 'scale-down'],
@@ -95,17 +144,25 @@ describe('planRollback', () => {
   });
 
   test('a target names a release or one of its runs; a run that changed nothing has nothing to undo (not a refusal), and never reaches an older release', () => {
-    const journal = [inRelease('rel-1', image('run-a')), inRelease('rel-1', weights(0, 100, 'w100', 'run-b')), inRelease('rel-2', image('run-c', 'failed'))];
+    const journal = [
+      inRelease('rel-1', image('run-a')),
+      inRelease('rel-1', weights(0, 100, 'w100', 'run-b')),
+      inRelease('rel-2', image('run-c', 'failed')),
+    ];
     expect(planRollback(journal, 'auto', 'rel-1').undos.map((u) => u.target.id)).toEqual(['run-b/w100', 'run-a/image']);
     expect(planRollback(journal, 'auto', 'run-b').release?.id).toBe('rel-1');
     const failed = planRollback(journal, 'auto', 'rel-2');
     expect(failed).toMatchObject({ undos: [], changedNothing: true });
     expect(failed.nothingBecause).toBe('release rel-2 changed nothing (every change it tried failed before it was made)');
     const unknown = planRollback(journal, 'auto', 'run-release-2');
-    expect(unknown).toMatchObject({ undos: [], changedNothing: true, nothingBecause: 'run-release-2 changed nothing: no change of it is recorded in the journal, so there is nothing to undo' });
+    expect(unknown).toMatchObject({
+      undos: [],
+      changedNothing: true,
+      nothingBecause: 'run-release-2 changed nothing: no change of it is recorded in the journal, so there is nothing to undo',
+    });
   });
 
-  test('mode workload lists the release\'s open traffic, which the rollback checks live before touching workloads', () => {
+  test("mode workload lists the release's open traffic, which the rollback checks live before touching workloads", () => {
     const journal = [image('run-1'), scale('run-1'), weights(0, 30, 'w30', 'run-1')];
     const plan = planRollback(journal, 'workload');
     expect(plan.undos.map((u) => u.target.step)).toEqual(['scale', 'image']);

@@ -3,7 +3,18 @@ import { ArgoRollout } from '../../src/core/kube/argo-rollout.js';
 import { ServiceLock } from '../../src/core/kube/lease-lock.js';
 import { startTestCluster, type TestCluster } from '../cluster/server.js';
 import type { PrometheusServer } from '../support/prometheus.js';
-import { canaryRecord, deploymentObject, deploymentOf, istioWeights, journal, meshObjects, runCanaryFlow, CANARY_IMAGE, STABLE_IMAGE, type Harness } from '../canary/harness.js';
+import {
+  canaryRecord,
+  deploymentObject,
+  deploymentOf,
+  istioWeights,
+  journal,
+  meshObjects,
+  runCanaryFlow,
+  CANARY_IMAGE,
+  STABLE_IMAGE,
+  type Harness,
+} from '../canary/harness.js';
 import { clientFor, rollBack } from './harness.js';
 
 /**
@@ -89,7 +100,9 @@ describe('a canary release made by several runs is undone as one', () => {
     const ns = 'rel-aborted';
     await setUp(ns);
     await canary(ns, 'run-start', { image: CANARY_IMAGE, config: pausing([{ setWeight: 30 }, { pause: {} }]) });
-    expect((await canary(ns, 'run-abort', { action: 'abort', config: pausing([{ setWeight: 30 }, { pause: {} }]) })).outputs).toMatchObject({ result: 'aborted' });
+    expect((await canary(ns, 'run-abort', { action: 'abort', config: pausing([{ setWeight: 30 }, { pause: {} }]) })).outputs).toMatchObject(
+      { result: 'aborted' },
+    );
     expect(istioWeights(cluster, ns)).toEqual([100, 0]);
 
     const run = await rollBack(cluster, { namespace: ns, service });
@@ -110,7 +123,11 @@ describe('a canary release made by several runs is undone as one', () => {
 
     // Release 2 loses the lock race: it writes nothing.
     const holder = await ServiceLock.acquire(clientFor(cluster), { namespace: ns, service, holder: 'someone-else' });
-    const second = await canary(ns, 'run-rel-2', { image: 'registry.example.com/checkout:3.0.0', 'lock-timeout': '1s', config: pausing([{ setWeight: 50 }]) });
+    const second = await canary(ns, 'run-rel-2', {
+      image: 'registry.example.com/checkout:3.0.0',
+      'lock-timeout': '1s',
+      config: pausing([{ setWeight: 50 }]),
+    });
     await holder.release();
     expect(second.error).toBeDefined();
 
@@ -128,10 +145,15 @@ describe('a canary release made by several runs is undone as one', () => {
     await setUp(ns);
     await cluster.apply(deploymentObject(ns, 'checkout-canary-2', 'canary2', 0));
     await canary(ns, 'run-start', { image: CANARY_IMAGE, config: pausing([{ setWeight: 30 }, { pause: {} }, { setWeight: 60 }]) });
-    const other = { ...pausing([{ setWeight: 30 }, { pause: {} }, { setWeight: 60 }]), workloads: { stable: 'checkout', canary: 'checkout-canary-2' } };
+    const other = {
+      ...pausing([{ setWeight: 30 }, { pause: {} }, { setWeight: 60 }]),
+      workloads: { stable: 'checkout', canary: 'checkout-canary-2' },
+    };
     const promote = await canary(ns, 'run-promote', { action: 'promote', config: other });
     expect(promote.outputs.result).toBe('failed');
-    expect(promote.error!.message).toMatch(/names other objects than it was started with:\n {2}- workloads: started with \{"stable":"checkout","canary":"checkout-canary"\}/);
+    expect(promote.error!.message).toMatch(
+      /names other objects than it was started with:\n {2}- workloads: started with \{"stable":"checkout","canary":"checkout-canary"\}/,
+    );
     // Before: exit 0 promoted, the real VirtualService left 70/30 while its canary was scaled to 0.
     expect(istioWeights(cluster, ns)).toEqual([70, 30]);
     expect(deploymentOf(cluster, ns, 'checkout-canary').replicas).toBe(4);
@@ -146,11 +168,15 @@ describe('a canary release made by several runs is undone as one', () => {
     stable.spec.template.spec.containers[0].image = 'registry.example.com/checkout:1.0.1-hotfix';
     await cluster.apply(stable);
     const refused = await canary(ns, 'run-promote', { action: 'promote', config: steps });
-    expect(refused.error!.message).toContain('the stable workload runs registry.example.com/checkout:1.0.1-hotfix now, not registry.example.com/checkout:1.0.0 as when the canary started');
+    expect(refused.error!.message).toContain(
+      'the stable workload runs registry.example.com/checkout:1.0.1-hotfix now, not registry.example.com/checkout:1.0.0 as when the canary started',
+    );
     expect(deploymentOf(cluster, ns, 'checkout').image).toBe('registry.example.com/checkout:1.0.1-hotfix');
     const forced = await canary(ns, 'run-promote-2', { action: 'promote', config: steps, force: 'true' });
     expect(forced.outputs.result).toBe('promoted');
-    expect(forced.reporter.messages('warn').join('\n')).toContain('force: the stable workload runs registry.example.com/checkout:1.0.1-hotfix now');
+    expect(forced.reporter.messages('warn').join('\n')).toContain(
+      'force: the stable workload runs registry.example.com/checkout:1.0.1-hotfix now',
+    );
   });
 
   test('mode workload refuses while traffic still goes to the canary it would scale down', async () => {
@@ -159,7 +185,9 @@ describe('a canary release made by several runs is undone as one', () => {
     await canary(ns, 'run-start', { image: CANARY_IMAGE, config: pausing([{ setWeight: 30 }, { pause: {} }]) });
     const run = await rollBack(cluster, { namespace: ns, service }, { mode: 'workload' });
     expect(run.outputs.result).toBe('failed');
-    expect(run.failure!.message).toMatch(/mode workload leaves traffic alone, and VirtualService rel-workload\/checkout still routes canary 30%, stable 70%, not canary 0%, stable 100% as before release run-start/);
+    expect(run.failure!.message).toMatch(
+      /mode workload leaves traffic alone, and VirtualService rel-workload\/checkout still routes canary 30%, stable 70%, not canary 0%, stable 100% as before release run-start/,
+    );
     expect(run.failure!.message).toMatch(/Nothing was changed\.$/);
     // Before: exit 0, the canary scaled to 0 while 30% of traffic still went to it.
     expect(deploymentOf(cluster, ns, 'checkout-canary').replicas).toBe(4);
@@ -176,9 +204,11 @@ describe('a canary release made by several runs is undone as one', () => {
     await cluster.apply(vs);
     const refused = await rollBack(cluster, { namespace: ns, service });
     expect(refused.outputs.result).toBe('failed');
-    expect(refused.failure!.message).toContain('is canary 10%, stable 90%, but release run-start left it canary 30%, stable 70% (and it was canary 0%, stable 100% before): someone changed it since');
+    expect(refused.failure!.message).toContain(
+      'is canary 10%, stable 90%, but release run-start left it canary 30%, stable 70% (and it was canary 0%, stable 100% before): someone changed it since',
+    );
     expect(istioWeights(cluster, ns)).toEqual([90, 10]);
-    const forced = await rollBack(cluster, { namespace: ns, service, }, { force: 'true' });
+    const forced = await rollBack(cluster, { namespace: ns, service }, { force: 'true' });
     expect(forced.outputs.result).toBe('rolled-back');
     expect(istioWeights(cluster, ns)).toEqual([100, 0]);
   });
@@ -208,7 +238,11 @@ describe('replica ratio', () => {
   test('with totalReplicas 10 and stable starting at 4, rollback puts stable back to 4 pods, not 10', async () => {
     const ns = 'rel-ratio';
     await cluster.apply([deploymentObject(ns, 'checkout', 'stable', 4), deploymentObject(ns, 'checkout-canary', 'canary', 0)]);
-    const config = { routing: { replicaRatio: { totalReplicas: 10 } }, workloads: { stable: 'checkout', canary: 'checkout-canary' }, steps: [{ setWeight: 30 }, { pause: {} }] };
+    const config = {
+      routing: { replicaRatio: { totalReplicas: 10 } },
+      workloads: { stable: 'checkout', canary: 'checkout-canary' },
+      steps: [{ setWeight: 30 }, { pause: {} }],
+    };
     expect((await canary(ns, 'run-start', { image: CANARY_IMAGE, config })).outputs).toMatchObject({ result: 'paused', weight: 30 });
     expect([deploymentOf(cluster, ns, 'checkout').replicas, deploymentOf(cluster, ns, 'checkout-canary').replicas]).toEqual([7, 3]);
     const run = await rollBack(cluster, { namespace: ns, service });

@@ -32,7 +32,7 @@ function hold(command: string): Promise<{ code: number; during: string }> {
 }
 
 const SNAPSHOT = `cat "$POLICY_RC_D" > ${'"'}$(dirname "$POLICY_RC_D")/during${'"'}; "$POLICY_RC_D"; echo "policy says $?" >> ${'"'}$(dirname "$POLICY_RC_D")/during${'"'}`;
-const SITE_POLICY = '#!/bin/sh\n# this machine\'s own policy\nexit 0\n';
+const SITE_POLICY = "#!/bin/sh\n# this machine's own policy\nexit 0\n";
 
 describe('hold_services', () => {
   it("forbids service starts during the command, then puts the machine's own policy-rc.d back byte for byte", async () => {

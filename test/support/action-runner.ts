@@ -37,7 +37,11 @@ let runs = 0;
 
 export function startAction(options: ActionRunOptions): { child: ChildProcess; done: Promise<ActionRun>; stateFile: string } {
   const n = ++runs;
-  const files = { output: join(options.dir, `output-${n}`), summary: join(options.dir, `summary-${n}`), state: options.post?.stateFile ?? join(options.dir, `state-${n}`) };
+  const files = {
+    output: join(options.dir, `output-${n}`),
+    summary: join(options.dir, `summary-${n}`),
+    state: options.post?.stateFile ?? join(options.dir, `state-${n}`),
+  };
   writeFileSync(files.output, '');
   writeFileSync(files.summary, '');
   if (!options.post) writeFileSync(files.state, '');
@@ -52,13 +56,24 @@ export function startAction(options: ActionRunOptions): { child: ChildProcess; d
   };
   for (const [name, value] of Object.entries(options.inputs)) env[`INPUT_${name.toUpperCase()}`] = value;
   const args = options.entry.endsWith('.ts') ? ['--import', 'tsx', options.entry] : [options.entry];
-  const child = spawn(options.node ?? process.execPath, args, { env, cwd: process.cwd(), detached: options.detached, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(options.node ?? process.execPath, args, {
+    env,
+    cwd: process.cwd(),
+    detached: options.detached,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (stdout += c.toString()));
   const done = new Promise<ActionRun>((resolve) =>
     child.on('close', (code) =>
-      resolve({ code, stdout, outputs: parseRunnerFile(readFileSync(files.output, 'utf8')), summary: readFileSync(files.summary, 'utf8'), stateFile: files.state }),
+      resolve({
+        code,
+        stdout,
+        outputs: parseRunnerFile(readFileSync(files.output, 'utf8')),
+        summary: readFileSync(files.summary, 'utf8'),
+        stateFile: files.state,
+      }),
     ),
   );
   return { child, done, stateFile: files.state };
@@ -97,7 +112,9 @@ export function parseRunnerFile(text: string): Record<string, string> {
 
 /** The runner hands the post step the main step's saved state as STATE_<name> variables. */
 function statesOf(stateFile: string): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(parseRunnerFile(readFileSync(stateFile, 'utf8'))).map(([name, value]) => [`STATE_${name}`, value]));
+  return Object.fromEntries(
+    Object.entries(parseRunnerFile(readFileSync(stateFile, 'utf8'))).map(([name, value]) => [`STATE_${name}`, value]),
+  );
 }
 
 /** What a person sees in the step log: without the runner's masking commands. */

@@ -48,12 +48,18 @@ export async function startPostgres(): Promise<TestPostgres> {
 
   await run([
     join(bin, 'initdb'),
-    '-D', dataDir,
-    '-U', 'postgres',
-    '--pwfile', pwFile,
-    '--auth', 'scram-sha-256',
-    '--encoding', 'UTF8',
-    '--locale', 'C',
+    '-D',
+    dataDir,
+    '-U',
+    'postgres',
+    '--pwfile',
+    pwFile,
+    '--auth',
+    'scram-sha-256',
+    '--encoding',
+    'UTF8',
+    '--locale',
+    'C',
     '--no-sync',
   ]);
   rmSync(pwFile);
@@ -101,8 +107,7 @@ export async function startPostgres(): Promise<TestPostgres> {
     } finally {
       await admin.end();
     }
-    const urlFor = (role: string, rolePassword: string) =>
-      `postgresql://${role}:${encodeURIComponent(rolePassword)}@${host}/${database}`;
+    const urlFor = (role: string, rolePassword: string) => `postgresql://${role}:${encodeURIComponent(rolePassword)}@${host}/${database}`;
     return {
       url: urlFor(user, password),
       adminUrl: `postgresql://postgres:${encodeURIComponent(superPassword)}@${host}/${database}`,

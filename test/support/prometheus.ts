@@ -180,7 +180,9 @@ export function httpTraffic(options: TrafficOptions): Family[] {
     }
     requests.push({ name: 'http_requests_total', labels: { ...base, code: '200' }, value: ok, t });
     requests.push({ name: 'http_requests_total', labels: { ...base, code: '500' }, value: errors, t });
-    LATENCY_BUCKETS.forEach((le, i) => histogram.push({ name: 'http_request_duration_seconds_bucket', labels: { ...base, le: String(le) }, value: buckets[i]!, t }));
+    LATENCY_BUCKETS.forEach((le, i) =>
+      histogram.push({ name: 'http_request_duration_seconds_bucket', labels: { ...base, le: String(le) }, value: buckets[i]!, t }),
+    );
     histogram.push({ name: 'http_request_duration_seconds_bucket', labels: { ...base, le: '+Inf' }, value: count, t });
     histogram.push({ name: 'http_request_duration_seconds_count', labels: base, value: count, t });
     histogram.push({ name: 'http_request_duration_seconds_sum', labels: base, value: sum, t });
@@ -192,7 +194,14 @@ export function httpTraffic(options: TrafficOptions): Family[] {
 }
 
 /** A gauge sampled every stepSeconds from `from` to `to` with value(t). */
-export function gaugeSeries(name: string, labels: Record<string, string>, from: number, to: number, stepSeconds: number, value: (t: number) => number): Family[] {
+export function gaugeSeries(
+  name: string,
+  labels: Record<string, string>,
+  from: number,
+  to: number,
+  stepSeconds: number,
+  value: (t: number) => number,
+): Family[] {
   const samples: Sample[] = [];
   for (let t = from; t <= to; t += stepSeconds) samples.push({ name, labels, value: value(t), t });
   return [{ name, type: 'gauge', samples }];

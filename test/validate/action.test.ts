@@ -57,7 +57,10 @@ function visible(run: ActionRun): string {
 
 describe('actions/validate end to end', () => {
   it('succeeds for a healthy service, with outputs and a summary table', async () => {
-    const run = await runAction({ metrics: 'analysis.yaml', 'prometheus-address': prom.url, 'prometheus-token': TOKEN, args: 'service: checkout' }, 'healthy');
+    const run = await runAction(
+      { metrics: 'analysis.yaml', 'prometheus-address': prom.url, 'prometheus-token': TOKEN, args: 'service: checkout' },
+      'healthy',
+    );
     expect(run.stdout).not.toMatch(/::error::/);
     expect(run.code).toBe(0);
     expect(run.outputs.result).toBe('Successful');
@@ -69,9 +72,14 @@ describe('actions/validate end to end', () => {
   }, 30_000);
 
   it('fails the step when the error rate is too high, still setting the outputs', async () => {
-    const run = await runAction({ metrics: ANALYSIS, 'prometheus-address': prom.url, 'prometheus-token': TOKEN, args: 'service: payments' }, 'failing');
+    const run = await runAction(
+      { metrics: ANALYSIS, 'prometheus-address': prom.url, 'prometheus-token': TOKEN, args: 'service: payments' },
+      'failing',
+    );
     expect(run.code).toBe(1);
-    expect(run.stdout).toMatch(/::error::Metric validation Failed: metric error-rate: 1 failed measurement > failureLimit 0; last: successCondition is false/);
+    expect(run.stdout).toMatch(
+      /::error::Metric validation Failed: metric error-rate: 1 failed measurement > failureLimit 0; last: successCondition is false/,
+    );
     expect(run.outputs.result).toBe('Failed');
     expect(JSON.parse(run.outputs.report!).metrics[0].measurements[0].value).toBe('[0.2]');
     expect(run.summary).toContain('### ❌ Metric validation: Failed');
@@ -80,9 +88,17 @@ describe('actions/validate end to end', () => {
   }, 30_000);
 
   it('names the bad path in invalid metric YAML, and measures nothing', async () => {
-    const run = await runAction({ metrics: 'metrics:\n  - name: x\n    successCondition: result[0] <\n    provider: { prometheus: { query: up } }', 'prometheus-address': prom.url }, 'invalid');
+    const run = await runAction(
+      {
+        metrics: 'metrics:\n  - name: x\n    successCondition: result[0] <\n    provider: { prometheus: { query: up } }',
+        'prometheus-address': prom.url,
+      },
+      'invalid',
+    );
     expect(run.code).toBe(1);
-    expect(run.stdout).toMatch(/::error::Invalid metrics input:%0A  - 'metrics.0.successCondition': does not parse: unexpected end of condition/);
+    expect(run.stdout).toMatch(
+      /::error::Invalid metrics input:%0A  - 'metrics.0.successCondition': does not parse: unexpected end of condition/,
+    );
     // Bad input still sets result, for the workflow to branch on (issue 15), and nothing was measured.
     expect(run.outputs.result).toBe('failed');
   }, 30_000);

@@ -5,6 +5,11 @@ export function checkoutBlueGreen(): object[] {
   return [
     deployment('checkout-blue', 'registry.example.com/checkout:1.0', 1, { labels: { color: 'blue' } }),
     deployment('checkout-green', 'registry.example.com/checkout:1.0', 1, { labels: { color: 'green' } }),
-    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'checkout' }, spec: { selector: { app: 'checkout', color: 'blue' }, ports: [{ port: 80, targetPort: 8080 }] } },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'checkout' },
+      spec: { selector: { app: 'checkout', color: 'blue' }, ports: [{ port: 80, targetPort: 8080 }] },
+    },
   ].map((o: any) => ({ ...o, metadata: { ...o.metadata, namespace: 'shop' } }));
 }

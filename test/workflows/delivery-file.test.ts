@@ -11,7 +11,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/core/config/input-error.js';
 import { blueGreenSpec } from '../../src/core/specs/blue-green.js';
 import { canarySpec } from '../../src/core/specs/canary.js';
-import { deliveryFileActions, deliveryFileJsonSchemaText, deliveryFileValues, parseInputsWithFile } from '../../src/core/specs/delivery-file.js';
+import {
+  deliveryFileActions,
+  deliveryFileJsonSchemaText,
+  deliveryFileValues,
+  parseInputsWithFile,
+} from '../../src/core/specs/delivery-file.js';
 import { rollbackSpec } from '../../src/core/specs/rollback.js';
 import type { ActionSpec } from '../../src/core/specs/spec.js';
 import { actionInputs, ROOT } from './workflow-files.js';
@@ -83,7 +88,13 @@ describe('precedence: input given > environments.<env>.<action> > environments.<
   });
 
   it('an input given wins over every layer; an empty one does not', async () => {
-    const { inputs } = await parse({ environment: 'staging', router: 'service', steps: '100', 'validation-duration': '', namespace: 'shop-next' });
+    const { inputs } = await parse({
+      environment: 'staging',
+      router: 'service',
+      steps: '100',
+      'validation-duration': '',
+      namespace: 'shop-next',
+    });
     expect(inputs.router).toBe('service');
     expect(inputs.steps).toEqual([100]);
     expect(inputs.namespace).toBe('shop-next');
@@ -130,9 +141,13 @@ describe('file errors name the file, the key and the fix', () => {
     const message = read('blue-green:\n  steps: [50, 10]\n');
     expect(message).toContain('delivery file .github/delivery/checkout.yaml');
     expect(message).toContain("'blue-green.steps': expected increasing weights above 0");
-    expect(read('environments:\n  staging:\n    blue-green:\n      router: nginx\n')).toMatch(/'environments\.staging\.blue-green\.router': expected one of "istio", "gateway", "service"/);
+    expect(read('environments:\n  staging:\n    blue-green:\n      router: nginx\n')).toMatch(
+      /'environments\.staging\.blue-green\.router': expected one of "istio", "gateway", "service"/,
+    );
     // Checked by the action that reads it, where it applies: a bad duration under staging.
-    expect(read('environments:\n  staging:\n    lock-timeout: soon\n', canarySpec, 'staging')).toMatch(/'environments\.staging\.lock-timeout': expected a duration/);
+    expect(read('environments:\n  staging:\n    lock-timeout: soon\n', canarySpec, 'staging')).toMatch(
+      /'environments\.staging\.lock-timeout': expected a duration/,
+    );
   });
 
   it('an unknown key (a typo), with where the keys are listed', () => {
@@ -152,15 +167,21 @@ describe('file errors name the file, the key and the fix', () => {
   });
 
   it('a secret by its key, at any level: refused, pointing at the secret input', () => {
-    expect(read('slack-webhook-url: https://example.com/x\n')).toMatch(/'slack-webhook-url' is a secret.*the `slack-webhook-url` input.*secrets\.SLACK_WEBHOOK_URL/);
-    expect(read('environments:\n  production:\n    canary:\n      prometheus-token: abc\n')).toMatch(/'environments\.production\.canary\.prometheus-token' is a secret.*`prometheus-token` input/);
+    expect(read('slack-webhook-url: https://example.com/x\n')).toMatch(
+      /'slack-webhook-url' is a secret.*the `slack-webhook-url` input.*secrets\.SLACK_WEBHOOK_URL/,
+    );
+    expect(read('environments:\n  production:\n    canary:\n      prometheus-token: abc\n')).toMatch(
+      /'environments\.production\.canary\.prometheus-token' is a secret.*`prometheus-token` input/,
+    );
     expect(read('blue-green:\n  kubeconfig: x\n')).toMatch(/'blue-green\.kubeconfig' is a secret/);
     expect(read('db-password: hunter2\n')).toMatch(/'db-password' is a secret/);
   });
 
   it('a secret by its value, wherever it hides, never echoed', () => {
     const token = 'xoxb-1234-5678-abcdefghijkl';
-    const inToken = read(`blue-green:\n  analysis:\n    metrics:\n      - name: x\n        provider: { web: { headers: [{ key: Authorization, value: "${token}" }] } }\n`);
+    const inToken = read(
+      `blue-green:\n  analysis:\n    metrics:\n      - name: x\n        provider: { web: { headers: [{ key: Authorization, value: "${token}" }] } }\n`,
+    );
     expect(inToken).toMatch(/'blue-green\.analysis\.metrics\.0\.provider\.web\.headers\.0\.value' holds what looks like a secret/);
     expect(inToken).not.toContain(token);
     const url = read('prometheus-address: https://reader:s3cr3tpass@prom.example.com\n');
@@ -170,7 +191,9 @@ describe('file errors name the file, the key and the fix', () => {
 
   it('a path outside the workspace is refused', async () => {
     const dir = workspace({});
-    const error = await parseError(parseInputsWithFile(blueGreenSpec, { service: 'checkout', 'delivery-file': '../../etc/passwd.yaml' }, dir));
+    const error = await parseError(
+      parseInputsWithFile(blueGreenSpec, { service: 'checkout', 'delivery-file': '../../etc/passwd.yaml' }, dir),
+    );
     expect(error.message).toMatch(/^delivery-file: \.\.\/\.\.\/etc\/passwd\.yaml is outside the workspace/);
   });
 });
@@ -182,9 +205,12 @@ describe('the published schema and the example', () => {
 
   it('the schema lists every action section and no secret input', () => {
     const schema = JSON.parse(deliveryFileJsonSchemaText());
-    expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['namespace', 'blue-green', 'canary', 'rollback', 'environments']));
+    expect(Object.keys(schema.properties)).toEqual(
+      expect.arrayContaining(['namespace', 'blue-green', 'canary', 'rollback', 'environments']),
+    );
     const text = JSON.stringify(Object.keys(schema.properties));
-    for (const secret of ['kubeconfig', 'slack-token', 'slack-webhook-url', 'github-token', 'prometheus-token', 'database-url']) expect(text).not.toContain(`"${secret}"`);
+    for (const secret of ['kubeconfig', 'slack-token', 'slack-webhook-url', 'github-token', 'prometheus-token', 'database-url'])
+      expect(text).not.toContain(`"${secret}"`);
     expect(schema.additionalProperties).toBe(false);
   });
 
@@ -192,7 +218,10 @@ describe('the published schema and the example', () => {
     const text = readFileSync(join(ROOT, '.github/workflows/examples/delivery/checkout.yaml'), 'utf8');
     for (const spec of deliveryFileActions) {
       for (const environment of [undefined, 'staging', 'production']) {
-        expect(() => deliveryFileValues(spec, text, '.github/delivery/checkout.yaml', environment), `${spec.name} ${environment}`).not.toThrow();
+        expect(
+          () => deliveryFileValues(spec, text, '.github/delivery/checkout.yaml', environment),
+          `${spec.name} ${environment}`,
+        ).not.toThrow();
       }
     }
     expect(deliveryFileValues(blueGreenSpec, text, 'x', 'staging')).toMatchObject({ namespace: 'shop', router: 'istio', steps: '100' });

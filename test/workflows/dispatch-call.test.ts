@@ -35,7 +35,12 @@ beforeAll(async () => {
       deployment('checkout-green', 'registry.example.com/checkout:1.0', 2, { labels: { color: 'green' } }),
       deployment('checkout', 'registry.example.com/checkout:1.0', 4),
       deployment('checkout-canary', 'registry.example.com/checkout:1.0', 0),
-      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'checkout-bg' }, spec: { selector: { app: 'checkout', color: 'blue' }, ports: [{ port: 80, targetPort: 8080 }] } },
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'checkout-bg' },
+        spec: { selector: { app: 'checkout', color: 'blue' }, ports: [{ port: 80, targetPort: 8080 }] },
+      },
     ].map((o: any) => ({ ...o, metadata: { ...o.metadata, namespace: 'shop' } })),
   );
 });
@@ -50,7 +55,12 @@ function actor(runs: ActionRun[]) {
     if (step.uses.startsWith('actions/checkout@')) return { outcome: 'success' };
     const name = ownActionName(step.uses);
     if (!name) return undefined;
-    const env = { GITHUB_RUN_ID: step.github.run_id!, GITHUB_RUN_ATTEMPT: '1', GITHUB_REPOSITORY: 'shop/checkout', GITHUB_WORKSPACE: WORKSPACE };
+    const env = {
+      GITHUB_RUN_ID: step.github.run_id!,
+      GITHUB_RUN_ATTEMPT: '1',
+      GITHUB_REPOSITORY: 'shop/checkout',
+      GITHUB_WORKSPACE: WORKSPACE,
+    };
     const main = await runAction({ entry: `src/actions/${name}.ts`, inputs: step.with, dir, env });
     const post = await runAction({ entry: `src/actions/${name}.ts`, inputs: step.with, dir, env, post: { stateFile: main.stateFile } });
     runs.push(main);
@@ -90,7 +100,9 @@ describe('blue-green.yml: dispatched and called with the same delivery file, the
     for (const { run } of [dispatched, called]) {
       expect(run.code, run.stdout).toBe(0);
       expect(run.outputs.result).toBe('planned');
-      expect(run.stdout).toMatch(/Delivery file \.github\/delivery\/checkout\.yaml: namespace, prometheus-address, router, route, analysis, validation-duration, environment-url from the file\./);
+      expect(run.stdout).toMatch(
+        /Delivery file \.github\/delivery\/checkout\.yaml: namespace, prometheus-address, router, route, analysis, validation-duration, environment-url from the file\./,
+      );
     }
     // The dispatch asked for none of these: the Service checkout-bg, the analysis and production's URL are the file's.
     expect(dispatched.given).toMatchObject({ namespace: '', router: '', route: '', analysis: '', 'validation-duration': '' });
@@ -108,7 +120,8 @@ describe('blue-green.yml: dispatched and called with the same delivery file, the
         namespace: 'shop',
         router: 'service',
         route: 'checkout-bg',
-        analysis: 'metrics: [{ name: error-rate, interval: 30s, count: 2, successCondition: "result[0] < 0.01", provider: { prometheus: { query: "sum(rate(http_requests_total{code=~\\"5..\\",color=\\"{{args.color}}\\"}[1m]))" } } }]',
+        analysis:
+          'metrics: [{ name: error-rate, interval: 30s, count: 2, successCondition: "result[0] < 0.01", provider: { prometheus: { query: "sum(rate(http_requests_total{code=~\\"5..\\",color=\\"{{args.color}}\\"}[1m]))" } } }]',
         'validation-duration': '2m',
         'prometheus-address': 'http://prometheus.monitoring:9090',
         'environment-url': 'https://shop.example.com',
@@ -120,7 +133,10 @@ describe('blue-green.yml: dispatched and called with the same delivery file, the
   });
 
   it('an input given by the caller wins over the file', async () => {
-    const called = await planOf(BLUE_GREEN, { trigger: 'call', inputs: { ...perRelease, 'environment-url': 'https://checkout.example.org' } });
+    const called = await planOf(BLUE_GREEN, {
+      trigger: 'call',
+      inputs: { ...perRelease, 'environment-url': 'https://checkout.example.org' },
+    });
     expect(called.run.code, called.run.stdout).toBe(0);
     expect(called.run.summary).toContain('https://checkout.example.org');
     expect(called.run.summary).not.toContain('https://shop.example.com');

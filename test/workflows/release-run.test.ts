@@ -49,7 +49,12 @@ async function act(step: ActionStepRun): Promise<StepEnd | undefined> {
   if (step.uses.startsWith('actions/checkout@')) return { outcome: 'success' };
   const name = ownActionName(step.uses);
   if (!name) return undefined;
-  const env = { GITHUB_RUN_ID: step.github.run_id!, GITHUB_RUN_ATTEMPT: step.github.run_attempt!, GITHUB_REPOSITORY: 'shop/checkout', GITHUB_JOB: step.job };
+  const env = {
+    GITHUB_RUN_ID: step.github.run_id!,
+    GITHUB_RUN_ATTEMPT: step.github.run_attempt!,
+    GITHUB_REPOSITORY: 'shop/checkout',
+    GITHUB_JOB: step.job,
+  };
   const main = await runAction({ entry: `src/actions/${name}.ts`, inputs: step.with, dir, env });
   const post = await runAction({ entry: `src/actions/${name}.ts`, inputs: step.with, dir, env, post: { stateFile: main.stateFile } });
   logs.push(`== ${step.job}.${step.id} (${main.code}/${post.code})\n${main.stdout}\n${post.stdout}`);
@@ -105,7 +110,9 @@ describe('deploy.yml on the test cluster and PostgreSQL', { timeout: 300_000 }, 
       'expand-command': psql('expand-email.sql'),
       'migration-rollback-command': psql('rollback-email.sql'),
     });
-    const ran = Object.values(first.jobs).filter((j) => j.ran).map((j) => `${j.id}:${j.result}`);
+    const ran = Object.values(first.jobs)
+      .filter((j) => j.ran)
+      .map((j) => `${j.id}:${j.result}`);
     expect(ran, logs.join('\n')).toEqual(['prepare:success', 'expand:success', 'deliver:success', 'summary:success']);
     expect(first.jobs.deliver!.outputs.result).toBe('switched');
     expect(live()).toEqual({ color: 'green', greenImage: 'registry.example.com/checkout:1.1' });
@@ -151,7 +158,11 @@ describe('deploy.yml on the test cluster and PostgreSQL', { timeout: 300_000 }, 
     const log = logs.join('\n');
     expect(third.jobs.expand!.result, log).toBe('success');
     expect(third.jobs.deliver!.result, log).toBe('failure');
-    expect(third.jobs.rollback!.steps.rollback!.with).toMatchObject({ mode: 'all', version: '2026_12_02_coupon', release: third.jobs.prepare!.outputs.release });
+    expect(third.jobs.rollback!.steps.rollback!.with).toMatchObject({
+      mode: 'all',
+      version: '2026_12_02_coupon',
+      release: third.jobs.prepare!.outputs.release,
+    });
     expect(third.jobs.rollback!.result, log).toBe('success');
     expect(third.jobs.rollback!.outputs.result).toBe('rolled-back');
     expect(await hasColumn('coupon')).toBe(false);

@@ -74,7 +74,14 @@ function plans(...overrides: Record<string, JobPlan>[]): Record<string, JobPlan>
   const out: Record<string, JobPlan> = structuredClone(GOOD);
   for (const o of overrides) {
     for (const [job, plan] of Object.entries(o)) {
-      out[job] = { ...out[job], ...plan, outputs: { ...out[job]?.outputs, ...Object.fromEntries(Object.entries(plan.outputs ?? {}).map(([s, v]) => [s, { ...out[job]?.outputs?.[s], ...v }])) } };
+      out[job] = {
+        ...out[job],
+        ...plan,
+        outputs: {
+          ...out[job]?.outputs,
+          ...Object.fromEntries(Object.entries(plan.outputs ?? {}).map(([s, v]) => [s, { ...out[job]?.outputs?.[s], ...v }])),
+        },
+      };
     }
   }
   return out;
@@ -85,7 +92,11 @@ function release(inputs: Scenario['inputs'], ...overrides: Record<string, JobPla
 }
 
 /** The inputs of one action step, as the action parses them (the delivery file of WORKSPACE, then the defaults), or the parse error. */
-async function actionParse(run: WorkflowRun, job: string, step: string): Promise<{ ok: true; inputs: Record<string, unknown> } | { ok: false; error: string }> {
+async function actionParse(
+  run: WorkflowRun,
+  job: string,
+  step: string,
+): Promise<{ ok: true; inputs: Record<string, unknown> } | { ok: false; error: string }> {
   const s = run.jobs[job]!.steps[step]!;
   const name = ownActionName(s.uses!)!;
   try {
@@ -111,7 +122,7 @@ describe('deploy.yml: rollback undoes this release only, and only when it change
     expect(await actionParse(run, 'rollback', 'rollback')).toMatchObject({ ok: true });
   });
 
-  it("the rollback names this release (one id for every job of this call), so a previous good release is never the target", async () => {
+  it('the rollback names this release (one id for every job of this call), so a previous good release is never the target', async () => {
     const run = await release(STAGING, { deliver: { failAt: 'blue-green' } });
     const id = run.jobs.prepare!.outputs.release!;
     expect(id).toMatch(/^[A-Za-z0-9._-]{1,63}$/);
@@ -133,7 +144,12 @@ describe('deploy.yml: rollback undoes this release only, and only when it change
     const run = await release(PRODUCTION, { deliver: { failAt: 'validate', outputs: { validate: { result: 'Failed' } } } });
     expect(run.jobs.contract!.ran).toBe(false);
     const given = withOf(run, 'rollback', 'rollback');
-    expect(given).toMatchObject({ mode: 'all', release: run.jobs.prepare!.outputs.release, version: '2026_11_23_split_name', 'database-url': SECRETS.DATABASE_URL });
+    expect(given).toMatchObject({
+      mode: 'all',
+      release: run.jobs.prepare!.outputs.release,
+      version: '2026_11_23_split_name',
+      'database-url': SECRETS.DATABASE_URL,
+    });
     // The expand recorded its compensation in the ledger: the rollback passes no command of its own.
     expect(given).not.toHaveProperty('rollback-command');
     expect(await actionParse(run, 'rollback', 'rollback')).toMatchObject({ ok: true });
@@ -152,16 +168,32 @@ describe('deploy.yml: rollback undoes this release only, and only when it change
     expect(withOf(a, 'contract', 'contract').release).toBe(id);
     const staging = await release({ ...PRODUCTION, environment: 'staging' });
     expect(staging.jobs.prepare!.outputs.release).not.toBe(id);
-    const again = await simulate(deploy, { trigger: 'call', inputs: PRODUCTION, secrets: SECRETS, jobs: plans(), github: { run_attempt: '2' } });
+    const again = await simulate(deploy, {
+      trigger: 'call',
+      inputs: PRODUCTION,
+      secrets: SECRETS,
+      jobs: plans(),
+      github: { run_attempt: '2' },
+    });
     expect(again.jobs.prepare!.outputs.release).toBe(id);
-    const next = await simulate(deploy, { trigger: 'call', inputs: PRODUCTION, secrets: SECRETS, jobs: plans(), github: { run_id: '17000000002' } });
+    const next = await simulate(deploy, {
+      trigger: 'call',
+      inputs: PRODUCTION,
+      secrets: SECRETS,
+      jobs: plans(),
+      github: { run_id: '17000000002' },
+    });
     expect(next.jobs.prepare!.outputs.release).not.toBe(id);
   });
 
   it('an explicit release is used as given; a long or odd environment still gives a valid id', async () => {
     const given = await release({ ...STAGING, release: 'checkout-1.25.0' });
     expect(given.jobs.prepare!.outputs.release).toBe('checkout-1.25.0');
-    const odd = await release({ ...STAGING, service: 'a-very-long-service-name-for-the-checkout-of-the-shop', environment: 'Production EU west with a long environment name' });
+    const odd = await release({
+      ...STAGING,
+      service: 'a-very-long-service-name-for-the-checkout-of-the-shop',
+      environment: 'Production EU west with a long environment name',
+    });
     expect(odd.jobs.prepare!.outputs.release).toMatch(/^[A-Za-z0-9._-]{1,63}$/);
     expect(await actionParse(odd, 'deliver', 'blue-green')).toMatchObject({ ok: true });
   });
@@ -178,7 +210,11 @@ describe('deploy.yml: after contract, fix forward (item 3)', () => {
     const run = await release(PRODUCTION, { contract: { failAt: 'contract', outputs: { contract: { result: 'failed' } } } });
     expect(run.jobs.rollback!.ran).toBe(false);
     expect(run.jobs.summary!.result).toBe('failure');
-    expect(Object.values(run.jobs.summary!.steps).map((s) => s.log ?? '').join('')).toMatch(/fix forward/i);
+    expect(
+      Object.values(run.jobs.summary!.steps)
+        .map((s) => s.log ?? '')
+        .join(''),
+    ).toMatch(/fix forward/i);
   });
 
   it('the contract approval is rejected or times out → contract does not run, nothing is rolled back', async () => {
@@ -189,7 +225,12 @@ describe('deploy.yml: after contract, fix forward (item 3)', () => {
   });
 
   it('the release is cancelled while contract runs → no rollback', async () => {
-    const run = await simulate(deploy, { trigger: 'call', inputs: PRODUCTION, secrets: SECRETS, jobs: plans({ contract: { result: 'cancelled' } }) });
+    const run = await simulate(deploy, {
+      trigger: 'call',
+      inputs: PRODUCTION,
+      secrets: SECRETS,
+      jobs: plans({ contract: { result: 'cancelled' } }),
+    });
     expect(run.jobs.rollback!.ran).toBe(false);
   });
 });
@@ -199,7 +240,11 @@ describe('deploy.yml: a cancelled run', () => {
     const run = await simulate(deploy, { trigger: 'call', inputs: PRODUCTION, secrets: SECRETS, jobs: plans(), cancelled: 'deliver' });
     expect(run.jobs.deliver!.result).toBe('cancelled');
     expect(run.jobs.contract!.ran).toBe(false);
-    expect(withOf(run, 'rollback', 'rollback')).toMatchObject({ mode: 'all', release: run.jobs.prepare!.outputs.release, version: PRODUCTION.migration });
+    expect(withOf(run, 'rollback', 'rollback')).toMatchObject({
+      mode: 'all',
+      release: run.jobs.prepare!.outputs.release,
+      version: PRODUCTION.migration,
+    });
   });
 
   it('cancelled while expand runs → neither deliver nor rollback runs', async () => {
@@ -241,7 +286,12 @@ describe('deploy.yml: contract only after a delivered, validated release (item 5
   it('contract proves the rollout: require-rollout and expected-image with a kubeconfig', async () => {
     const run = await release(PRODUCTION);
     const given = withOf(run, 'contract', 'contract');
-    expect(given).toMatchObject({ 'require-rollout': 'shop/checkout', 'expected-image': 'registry.example.com/checkout:1.25.0', kubeconfig: SECRETS.KUBECONFIG, confirm: 'contract' });
+    expect(given).toMatchObject({
+      'require-rollout': 'shop/checkout',
+      'expected-image': 'registry.example.com/checkout:1.25.0',
+      kubeconfig: SECRETS.KUBECONFIG,
+      confirm: 'contract',
+    });
     expect(await actionParse(run, 'contract', 'contract')).toMatchObject({ ok: true });
   });
 
@@ -260,7 +310,11 @@ describe('rollback.yml (items 6 and 7)', () => {
   const rollback = models[ROLLBACK]!;
 
   it('checks out the caller’s repository before the rollback step, so file-based commands exist', async () => {
-    const run = await simulate(rollback, { trigger: 'dispatch', inputs: { service: 'checkout', environment: 'production', reason: 'bad release' }, secrets: SECRETS });
+    const run = await simulate(rollback, {
+      trigger: 'dispatch',
+      inputs: { service: 'checkout', environment: 'production', reason: 'bad release' },
+      secrets: SECRETS,
+    });
     const steps = Object.values(run.jobs.rollback!.steps);
     const checkout = steps.findIndex((s) => s.uses?.startsWith('actions/checkout@'));
     const ours = steps.findIndex((s) => s.id === 'rollback');
@@ -271,10 +325,23 @@ describe('rollback.yml (items 6 and 7)', () => {
   it('a dispatched migration rollback gets its command, version and release', async () => {
     const run = await simulate(rollback, {
       trigger: 'dispatch',
-      inputs: { service: 'checkout', environment: 'production', reason: 'bad migration', mode: 'all', release: 'checkout-production-17000000001', version: '2026_11_23_split_name', 'rollback-command': 'npx knex migrate:down x.js' },
+      inputs: {
+        service: 'checkout',
+        environment: 'production',
+        reason: 'bad migration',
+        mode: 'all',
+        release: 'checkout-production-17000000001',
+        version: '2026_11_23_split_name',
+        'rollback-command': 'npx knex migrate:down x.js',
+      },
       secrets: SECRETS,
     });
-    expect(withOf(run, 'rollback', 'rollback')).toMatchObject({ mode: 'all', release: 'checkout-production-17000000001', version: '2026_11_23_split_name', 'rollback-command': 'npx knex migrate:down x.js' });
+    expect(withOf(run, 'rollback', 'rollback')).toMatchObject({
+      mode: 'all',
+      release: 'checkout-production-17000000001',
+      version: '2026_11_23_split_name',
+      'rollback-command': 'npx knex migrate:down x.js',
+    });
     expect(await actionParse(run, 'rollback', 'rollback')).toMatchObject({ ok: true });
   });
 
@@ -320,7 +387,11 @@ describe('deploy.yml: what would mislead', () => {
   it('two calls in one caller run (staging, then production) get different run ids for every action', async () => {
     const staging = await release({ ...PRODUCTION, environment: 'staging' });
     const production = await release(PRODUCTION);
-    for (const [job, step] of [['expand', 'expand'], ['deliver', 'canary'], ['contract', 'contract']] as const) {
+    for (const [job, step] of [
+      ['expand', 'expand'],
+      ['deliver', 'canary'],
+      ['contract', 'contract'],
+    ] as const) {
       const a = withOf(staging, job, step)['run-id'];
       const b = withOf(production, job, step)['run-id'];
       expect(a).toMatch(/^[A-Za-z0-9._-]{1,63}$/);
@@ -372,7 +443,10 @@ describe('blue-green.yml: auto-rollback under both triggers', () => {
 });
 
 describe('blue-green.yml and canary.yml pass a release through', () => {
-  it.each([[BLUE_GREEN, 'blue-green', 'switch'], [CANARY, 'canary', 'canary']] as const)('%s', async (path, job, step) => {
+  it.each([
+    [BLUE_GREEN, 'blue-green', 'switch'],
+    [CANARY, 'canary', 'canary'],
+  ] as const)('%s', async (path, job, step) => {
     const base = { service: 'checkout', environment: 'production', release: 'checkout-1.25.0' };
     const inputs: Scenario['inputs'] = path === CANARY ? { ...base, image: 'registry.example.com/checkout:1.25.0' } : base;
     for (const trigger of ['call', 'dispatch'] as const) {
@@ -386,7 +460,13 @@ describe('blue-green.yml and canary.yml pass a release through', () => {
 describe('deploy.yml: hygiene', () => {
   it('a cancelled expand does not let deliver run (the run cancelled, or the job alone, as a timeout ends it)', async () => {
     for (const cancelled of [true, false]) {
-      const run = await simulate(deploy, { trigger: 'call', inputs: PRODUCTION, secrets: SECRETS, jobs: plans({ expand: { result: 'cancelled' } }), cancelled });
+      const run = await simulate(deploy, {
+        trigger: 'call',
+        inputs: PRODUCTION,
+        secrets: SECRETS,
+        jobs: plans({ expand: { result: 'cancelled' } }),
+        cancelled,
+      });
       expect(run.jobs.deliver!.ran, `run cancelled: ${cancelled}`).toBe(false);
     }
   });
@@ -396,7 +476,11 @@ describe('deploy.yml: hygiene', () => {
     expect(run.jobs.prepare!.result).toBe('failure');
     expect(run.jobs.deliver!.ran).toBe(false);
     expect(run.jobs.rollback!.ran).toBe(false);
-    expect(Object.values(run.jobs.prepare!.steps).map((s) => s.log).join('')).toMatch(/strategy/);
+    expect(
+      Object.values(run.jobs.prepare!.steps)
+        .map((s) => s.log)
+        .join(''),
+    ).toMatch(/strategy/);
   });
 
   it('a migration without its commands stops the release before anything runs', async () => {
@@ -442,7 +526,11 @@ describe('deploy.yml: hygiene', () => {
 
   it('one GitHub deployment per release: only deliver records one (and the rollback, when it runs)', async () => {
     const recorders = (run: WorkflowRun) =>
-      Object.values(run.jobs).flatMap((j) => Object.values(j.steps).filter((s) => s.ran && (s.with['github-token'] ?? '') !== '').map((s) => `${j.id}.${s.id}`));
+      Object.values(run.jobs).flatMap((j) =>
+        Object.values(j.steps)
+          .filter((s) => s.ran && (s.with['github-token'] ?? '') !== '')
+          .map((s) => `${j.id}.${s.id}`),
+      );
     expect(recorders(await release(PRODUCTION))).toEqual(['deliver.canary']);
     expect(recorders(await release(PRODUCTION, { deliver: { failAt: 'validate' } }))).toEqual(['deliver.canary', 'rollback.rollback']);
   });
@@ -489,7 +577,12 @@ describe('examples/release-checkout.yml is safe to copy', () => {
 
   it('staging fails in deliver → its rollback needs no database', async () => {
     const staging = callInputs(example, 'staging', { trigger: 'call', inputs: {} });
-    const run = await simulate(deploy, { trigger: 'call', inputs: staging, secrets: SECRETS, jobs: plans({ deliver: { failAt: 'blue-green' } }) });
+    const run = await simulate(deploy, {
+      trigger: 'call',
+      inputs: staging,
+      secrets: SECRETS,
+      jobs: plans({ deliver: { failAt: 'blue-green' } }),
+    });
     expect(await actionParse(run, 'rollback', 'rollback')).toMatchObject({ ok: true });
     expect(withOf(run, 'rollback', 'rollback').mode).toBe('auto');
   });

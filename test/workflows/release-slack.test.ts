@@ -40,10 +40,15 @@ const logs: string[] = [];
 beforeAll(async () => {
   [cluster, db, slack] = await Promise.all([startTestCluster({ podReadyDelayMs: 20 }), startPostgres(), startSlack(CHANNEL)]);
   dir = mkdtempSync(join(tmpdir(), 'pd-release-slack-'));
-  writeFileSync(join(dir, 'contract-note.sql'), '-- Contract: the column the old version read.\nALTER TABLE orders DROP COLUMN legacy_note;\n');
+  writeFileSync(
+    join(dir, 'contract-note.sql'),
+    '-- Contract: the column the old version read.\nALTER TABLE orders DROP COLUMN legacy_note;\n',
+  );
   const client = new pg.Client({ connectionString: db.url });
   await client.connect();
-  await client.query("CREATE TABLE orders (id serial PRIMARY KEY, customer text NOT NULL, legacy_note text); INSERT INTO orders (customer) VALUES ('ada');");
+  await client.query(
+    "CREATE TABLE orders (id serial PRIMARY KEY, customer text NOT NULL, legacy_note text); INSERT INTO orders (customer) VALUES ('ada');",
+  );
   await client.end();
   await cluster.apply(checkoutBlueGreen());
 });
@@ -100,7 +105,9 @@ describe('deploy.yml with a Slack bot token: one message per release', { timeout
       github: { run_id: '7001', token: '' },
       act,
     });
-    const ran = Object.values(run.jobs).filter((j) => j.ran).map((j) => `${j.id}:${j.result}`);
+    const ran = Object.values(run.jobs)
+      .filter((j) => j.ran)
+      .map((j) => `${j.id}:${j.result}`);
     expect(ran, logs.join('\n')).toEqual(['prepare:success', 'expand:success', 'deliver:success', 'contract:success', 'summary:success']);
     expect(run.jobs.contract!.outputs.result).toBe('succeeded');
   });
@@ -148,7 +155,10 @@ describe('deploy.yml with a Slack bot token: one message per release', { timeout
     expect(outputs).not.toContain(token);
     for (const request of slack.requests) expect(request.body).not.toContain(token);
     // The log tells the runner to mask it (`::add-mask::`, never shown), and says it nowhere else.
-    const shown = logs.join('\n').split('\n').filter((line) => !line.startsWith('::add-mask::'));
+    const shown = logs
+      .join('\n')
+      .split('\n')
+      .filter((line) => !line.startsWith('::add-mask::'));
     expect(shown.join('\n')).not.toContain(token);
   });
 });

@@ -5,23 +5,30 @@
 import { describe, expect, it } from 'vitest';
 import { modelsOf, ranJobs, simulate } from './simulate.js';
 
-const W = (jobs: string, on = 'workflow_call:\n    inputs:\n      flag: { type: boolean, default: true }\n') => `on:\n  ${on}jobs:\n${jobs}`;
+const W = (jobs: string, on = 'workflow_call:\n    inputs:\n      flag: { type: boolean, default: true }\n') =>
+  `on:\n  ${on}jobs:\n${jobs}`;
 const models = modelsOf([
   {
     // actions/runner#2205: success() looks at every ancestor, so C is skipped although B succeeded.
     name: 'transitive.yml',
-    content: W(`  a:\n    if: false\n    runs-on: x\n    steps: [{ run: 'true' }]\n  b:\n    needs: a\n    if: always()\n    runs-on: x\n    steps: [{ run: 'true' }]\n  c:\n    needs: b\n    runs-on: x\n    steps: [{ run: 'true' }]\n`),
+    content: W(
+      `  a:\n    if: false\n    runs-on: x\n    steps: [{ run: 'true' }]\n  b:\n    needs: a\n    if: always()\n    runs-on: x\n    steps: [{ run: 'true' }]\n  c:\n    needs: b\n    runs-on: x\n    steps: [{ run: 'true' }]\n`,
+    ),
   },
   {
     // "If you have a chain of dependent jobs, failure() returns true if any ancestor job fails."
     // https://docs.github.com/actions/learn-github-actions/expressions#failure
     name: 'failure.yml',
-    content: W(`  a:\n    runs-on: x\n    steps: [{ run: 'exit 1' }]\n  b:\n    needs: a\n    if: always()\n    runs-on: x\n    steps: [{ run: 'true' }]\n  c:\n    needs: b\n    if: failure()\n    runs-on: x\n    steps: [{ run: 'true' }]\n  d:\n    needs: b\n    if: inputs.flag\n    runs-on: x\n    steps: [{ run: 'true' }]\n`),
+    content: W(
+      `  a:\n    runs-on: x\n    steps: [{ run: 'exit 1' }]\n  b:\n    needs: a\n    if: always()\n    runs-on: x\n    steps: [{ run: 'true' }]\n  c:\n    needs: b\n    if: failure()\n    runs-on: x\n    steps: [{ run: 'true' }]\n  d:\n    needs: b\n    if: inputs.flag\n    runs-on: x\n    steps: [{ run: 'true' }]\n`,
+    ),
   },
   {
     // A multi-line ${{ }} in a folded scalar is a string with text around the expression: always true.
     name: 'folded.yml',
-    content: W(`  a:\n    if: >-\n      \${{ false\n      && false }}\n    runs-on: x\n    steps: [{ run: 'true' }]\n  b:\n    if: >-\n      false\n      && false\n    runs-on: x\n    steps: [{ run: 'true' }]\n`),
+    content: W(
+      `  a:\n    if: >-\n      \${{ false\n      && false }}\n    runs-on: x\n    steps: [{ run: 'true' }]\n  b:\n    if: >-\n      false\n      && false\n    runs-on: x\n    steps: [{ run: 'true' }]\n`,
+    ),
   },
   {
     name: 'steps.yml',
@@ -50,7 +57,12 @@ describe('simulate.ts follows GitHub', () => {
   it('run steps write outputs; a failed step skips the next ones except failure(); `inputs.x != false` is false when x is null (dispatch)', async () => {
     const call = await simulate(models['steps.yml']!, { trigger: 'call', inputs: {} });
     const a = call.jobs.a!;
-    expect(Object.values(a.steps).map((s) => `${s.id}:${s.outcome}`)).toEqual(['one:success', 'two:failure', 'three:skipped', 'four:success']);
+    expect(Object.values(a.steps).map((s) => `${s.id}:${s.outcome}`)).toEqual([
+      'one:success',
+      'two:failure',
+      'three:skipped',
+      'four:success',
+    ]);
     expect(a.result).toBe('failure');
     expect(a.outputs).toEqual({ out: 'hello', flag: 'true' });
     const dispatch = await simulate(models['steps.yml']!, { trigger: 'dispatch', inputs: {} });

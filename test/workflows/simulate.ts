@@ -116,7 +116,11 @@ export function modelsOf(items: { name: string; content: string }[]): Record<str
 }
 
 /** Evaluates one expression with GitHub's evaluator. */
-export function evaluate(expr: string, context: Record<string, unknown>, status?: Record<(typeof STATUS)[number], () => boolean>): data.ExpressionData {
+export function evaluate(
+  expr: string,
+  context: Record<string, unknown>,
+  status?: Record<(typeof STATUS)[number], () => boolean>,
+): data.ExpressionData {
   const functions = new Map<string, FunctionDefinition>();
   for (const name of STATUS) {
     functions.set(name, { name, minArgs: 0, maxArgs: 0, call: () => new data.BooleanData(status ? status[name]() : true) });
@@ -166,7 +170,8 @@ export function inputsFor(model: WorkflowModel, scenario: Pick<Scenario, 'trigge
       continue;
     }
     if (def.type === 'boolean' && typeof given !== 'boolean') throw new Error(`${model.name}: input '${name}' must be a boolean`);
-    if (def.type === 'choice' && !def.options?.includes(String(given))) throw new Error(`${model.name}: '${String(given)}' is not an option of '${name}'`);
+    if (def.type === 'choice' && !def.options?.includes(String(given)))
+      throw new Error(`${model.name}: '${String(given)}' is not an option of '${name}'`);
     inputs[name] = given;
   }
   return inputs;
@@ -244,7 +249,10 @@ export async function simulate(model: WorkflowModel, scenario: Scenario): Promis
       continue;
     }
     // Step level, cancelled() is about this job: one started after the cancellation (by always()) is not cancelled itself.
-    run.result = await runSteps(job, plan, scenario.cancelled === job.id, scenario, run, { ...jobContext, env: evalMap(job.env, jobContext) });
+    run.result = await runSteps(job, plan, scenario.cancelled === job.id, scenario, run, {
+      ...jobContext,
+      env: evalMap(job.env, jobContext),
+    });
     if (plan.result === 'cancelled') run.result = 'cancelled';
     const stepsContext = stepsOf(run);
     run.outputs = evalMap(job.outputs, { ...jobContext, steps: stepsContext });
@@ -275,17 +283,23 @@ function environmentName(env: Value | undefined, context: Record<string, unknown
 
 function groupOf(concurrency: Value | undefined, context: Record<string, unknown>): string | undefined {
   if (concurrency === undefined) return undefined;
-  if (typeof concurrency === 'string' || (typeof concurrency === 'object' && concurrency !== null && 'expr' in concurrency)) return evalValue(concurrency as Value, context);
+  if (typeof concurrency === 'string' || (typeof concurrency === 'object' && concurrency !== null && 'expr' in concurrency))
+    return evalValue(concurrency as Value, context);
   return evalValue((concurrency as Record<string, Value>).group, context);
 }
 
 function stepsOf(run: JobRun): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.values(run.steps).map((s) => [s.id, { outputs: s.outputs, outcome: s.outcome, conclusion: s.outcome }]),
-  );
+  return Object.fromEntries(Object.values(run.steps).map((s) => [s.id, { outputs: s.outputs, outcome: s.outcome, conclusion: s.outcome }]));
 }
 
-async function runSteps(job: JobModel, plan: JobPlan, cancelled: boolean, scenario: Scenario, run: JobRun, context: Record<string, any>): Promise<JobResult> {
+async function runSteps(
+  job: JobModel,
+  plan: JobPlan,
+  cancelled: boolean,
+  scenario: Scenario,
+  run: JobRun,
+  context: Record<string, any>,
+): Promise<JobResult> {
   let failed = false;
   for (const step of job.steps) {
     const steps = stepsOf(run);
@@ -305,7 +319,14 @@ async function runSteps(job: JobModel, plan: JobPlan, cancelled: boolean, scenar
     let end: StepEnd;
     if (step.run !== undefined) end = runScript(evalValue(step.run, stepContext), record, context.github);
     else {
-      const acted = await scenario.act?.({ job: job.id, id: step.id, uses: step.uses!, with: record.with, env: record.env, github: context.github });
+      const acted = await scenario.act?.({
+        job: job.id,
+        id: step.id,
+        uses: step.uses!,
+        with: record.with,
+        env: record.env,
+        github: context.github,
+      });
       end = acted ?? { outcome: plan.failAt === step.id ? 'failure' : 'success', outputs: plan.outputs?.[step.id] };
     }
     if (step.run !== undefined && plan.failAt === step.id) end = { ...end, outcome: 'failure' };
@@ -364,12 +385,22 @@ export function ranJobs(run: WorkflowRun): string[] {
  * The inputs a caller's job (`uses: …/deploy.yml@v1`) hands the called workflow under the
  * caller's scenario, typed as GitHub hands them (a boolean stays a boolean).
  */
-export function callInputs(model: WorkflowModel, jobId: string, scenario: Pick<Scenario, 'trigger' | 'inputs' | 'github'>): Record<string, string | boolean | number> {
+export function callInputs(
+  model: WorkflowModel,
+  jobId: string,
+  scenario: Pick<Scenario, 'trigger' | 'inputs' | 'github'>,
+): Record<string, string | boolean | number> {
   const job = model.jobs.find((j) => j.id === jobId);
   if (!job?.uses) throw new Error(`${model.name}: ${jobId} calls no workflow`);
   const context = {
     inputs: scenario.trigger === 'dispatch' ? inputsFor(model, scenario) : {},
-    github: { event_name: scenario.trigger === 'dispatch' ? 'workflow_dispatch' : 'push', run_id: '17000000001', run_attempt: '1', sha: '0123456789abcdef0123456789abcdef01234567', ...scenario.github },
+    github: {
+      event_name: scenario.trigger === 'dispatch' ? 'workflow_dispatch' : 'push',
+      run_id: '17000000001',
+      run_attempt: '1',
+      sha: '0123456789abcdef0123456789abcdef01234567',
+      ...scenario.github,
+    },
     secrets: {},
     vars: {},
     needs: {},

@@ -33,7 +33,9 @@ export function ourWorkflows(): WorkflowFile[] {
 }
 
 export function actionNames(): string[] {
-  return readdirSync(join(ROOT, 'actions')).filter((name) => existsSync(join(ROOT, 'actions', name, 'action.yml'))).sort();
+  return readdirSync(join(ROOT, 'actions'))
+    .filter((name) => existsSync(join(ROOT, 'actions', name, 'action.yml')))
+    .sort();
 }
 
 export interface ActionInputs {
@@ -43,11 +45,17 @@ export interface ActionInputs {
 
 /** An action's inputs as its action.yml declares them (required = required without a default). */
 export function actionInputs(name: string): ActionInputs {
-  const doc = parseYaml(readFileSync(join(ROOT, 'actions', name, 'action.yml'), 'utf8')) as { inputs?: Record<string, { required?: boolean; default?: unknown }> };
+  const doc = parseYaml(readFileSync(join(ROOT, 'actions', name, 'action.yml'), 'utf8')) as {
+    inputs?: Record<string, { required?: boolean; default?: unknown }>;
+  };
   const inputs = doc.inputs ?? {};
   return {
     declared: new Set(Object.keys(inputs)),
-    required: new Set(Object.entries(inputs).filter(([, def]) => def.required && def.default === undefined).map(([id]) => id)),
+    required: new Set(
+      Object.entries(inputs)
+        .filter(([, def]) => def.required && def.default === undefined)
+        .map(([id]) => id),
+    ),
   };
 }
 
@@ -83,7 +91,9 @@ export interface StepRef {
 }
 
 export function steps(file: WorkflowFile): StepRef[] {
-  return Object.entries<any>(file.doc.jobs ?? {}).flatMap(([job, def]) => (def.steps ?? []).map((step: any) => ({ workflow: file.path, job, step })));
+  return Object.entries<any>(file.doc.jobs ?? {}).flatMap(([job, def]) =>
+    (def.steps ?? []).map((step: any) => ({ workflow: file.path, job, step })),
+  );
 }
 
 /** `$/actions/canary` or `./actions/canary` → `canary`; anything else → undefined. */

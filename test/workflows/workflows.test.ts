@@ -1,16 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  actionFile,
-  actionInputs,
-  githubParserErrors,
-  actionNames,
-  ourWorkflows,
-  ownActionName,
-  ROOT,
-  steps,
-} from './workflow-files.js';
+import { actionFile, actionInputs, githubParserErrors, actionNames, ourWorkflows, ownActionName, ROOT, steps } from './workflow-files.js';
 
 const workflows = ourWorkflows();
 const reusable = workflows.filter((w) => !w.path.includes('/examples/'));
@@ -51,17 +42,22 @@ describe('uses of our actions', () => {
   const uses = workflows.flatMap(steps).filter(({ step }) => typeof step.uses === 'string' && ownActionName(step.uses));
 
   it('are found in the workflows', () => {
-    expect(new Set(uses.map(({ step }) => ownActionName(step.uses)))).toEqual(new Set(['blue-green', 'canary', 'migrate', 'rollback', 'validate']));
+    expect(new Set(uses.map(({ step }) => ownActionName(step.uses)))).toEqual(
+      new Set(['blue-green', 'canary', 'migrate', 'rollback', 'validate']),
+    );
   });
 
-  it.each(uses.map((u) => [`${u.workflow} ${u.job} ${u.step.id ?? u.step.name}`, u] as const))('%s names an action and passes only its inputs, every required one', (_label, { step }) => {
-    const name = ownActionName(step.uses)!;
-    expect(existsSync(join(ROOT, 'actions', name, 'action.yml'))).toBe(true);
-    const { declared, required } = actionInputs(name);
-    const given = Object.keys(step.with ?? {});
-    expect(given.filter((input) => !declared.has(input))).toEqual([]);
-    expect([...required].filter((input) => !given.includes(input))).toEqual([]);
-  });
+  it.each(uses.map((u) => [`${u.workflow} ${u.job} ${u.step.id ?? u.step.name}`, u] as const))(
+    '%s names an action and passes only its inputs, every required one',
+    (_label, { step }) => {
+      const name = ownActionName(step.uses)!;
+      expect(existsSync(join(ROOT, 'actions', name, 'action.yml'))).toBe(true);
+      const { declared, required } = actionInputs(name);
+      const given = Object.keys(step.with ?? {});
+      expect(given.filter((input) => !declared.has(input))).toEqual([]);
+      expect([...required].filter((input) => !given.includes(input))).toEqual([]);
+    },
+  );
 
   it('use the self-repository reference in reusable workflows, so a caller in another repository gets our actions at the same commit', () => {
     for (const { workflow, step } of uses.filter((u) => !u.workflow.includes('/examples/'))) {
@@ -79,15 +75,18 @@ describe('safety of the reusable workflows', () => {
     expect(offenders).toEqual([]);
   });
 
-  it.each(reusable.map((w) => [w.path, w] as const))('%s serialises per service and environment, never cancelling a delivery in progress', (_path, file) => {
-    const concurrency = file.doc.concurrency;
-    expect(concurrency.group).toContain('${{ inputs.service }}');
-    expect(concurrency.group).toContain('${{ inputs.environment }}');
-    expect(concurrency['cancel-in-progress']).toBe(false);
-    for (const job of Object.values<any>(file.doc.jobs)) {
-      if (job.concurrency) expect(job.concurrency['cancel-in-progress']).toBe(false);
-    }
-  });
+  it.each(reusable.map((w) => [w.path, w] as const))(
+    '%s serialises per service and environment, never cancelling a delivery in progress',
+    (_path, file) => {
+      const concurrency = file.doc.concurrency;
+      expect(concurrency.group).toContain('${{ inputs.service }}');
+      expect(concurrency.group).toContain('${{ inputs.environment }}');
+      expect(concurrency['cancel-in-progress']).toBe(false);
+      for (const job of Object.values<any>(file.doc.jobs)) {
+        if (job.concurrency) expect(job.concurrency['cancel-in-progress']).toBe(false);
+      }
+    },
+  );
 
   it.each(workflows.map((w) => [w.path, w] as const))('%s declares least permissions', (_path, file) => {
     const allowed = new Set(['contents: read', 'deployments: write']);
@@ -130,33 +129,43 @@ describe('safety of the reusable workflows', () => {
 });
 
 describe('the examples', () => {
-  it.each(examples.map((w) => [w.path, w] as const))('%s calls our reusable workflows with only their inputs and secrets, and every required one', (_path, file) => {
-    const byName = new Map(reusable.map((w) => [w.path.split('/').at(-1)!, w]));
-    const calls = Object.values<any>(file.doc.jobs).filter((job) => typeof job.uses === 'string');
-    expect(calls.length).toBeGreaterThan(0);
-    for (const call of calls) {
-      const target = /^[\w.-]+\/[\w.-]+\/\.github\/workflows\/([\w.-]+\.yml)@[\w.-]+$/.exec(call.uses)?.[1];
-      expect(target, call.uses).toBeDefined();
-      const called = byName.get(target!)!;
-      expect(called, call.uses).toBeDefined();
-      const spec = called.doc.on.workflow_call;
-      const given = Object.keys(call.with ?? {});
-      expect(given.filter((i) => !(i in spec.inputs))).toEqual([]);
-      const requiredInputs = Object.entries<any>(spec.inputs).filter(([, d]) => d.required).map(([n]) => n);
-      expect(requiredInputs.filter((i) => !given.includes(i))).toEqual([]);
-      const secrets = Object.keys(call.secrets ?? {});
-      expect(secrets.filter((s) => !(s in (spec.secrets ?? {})))).toEqual([]);
-      const requiredSecrets = Object.entries<any>(spec.secrets ?? {}).filter(([, d]) => d.required).map(([n]) => n);
-      expect(requiredSecrets.filter((s) => !secrets.includes(s))).toEqual([]);
-      // The caller grants what the called workflow asks for: a reusable workflow can only lower permissions.
-      expect(call.permissions ?? file.doc.permissions).toMatchObject(called.doc.permissions);
-    }
-  });
+  it.each(examples.map((w) => [w.path, w] as const))(
+    '%s calls our reusable workflows with only their inputs and secrets, and every required one',
+    (_path, file) => {
+      const byName = new Map(reusable.map((w) => [w.path.split('/').at(-1)!, w]));
+      const calls = Object.values<any>(file.doc.jobs).filter((job) => typeof job.uses === 'string');
+      expect(calls.length).toBeGreaterThan(0);
+      for (const call of calls) {
+        const target = /^[\w.-]+\/[\w.-]+\/\.github\/workflows\/([\w.-]+\.yml)@[\w.-]+$/.exec(call.uses)?.[1];
+        expect(target, call.uses).toBeDefined();
+        const called = byName.get(target!)!;
+        expect(called, call.uses).toBeDefined();
+        const spec = called.doc.on.workflow_call;
+        const given = Object.keys(call.with ?? {});
+        expect(given.filter((i) => !(i in spec.inputs))).toEqual([]);
+        const requiredInputs = Object.entries<any>(spec.inputs)
+          .filter(([, d]) => d.required)
+          .map(([n]) => n);
+        expect(requiredInputs.filter((i) => !given.includes(i))).toEqual([]);
+        const secrets = Object.keys(call.secrets ?? {});
+        expect(secrets.filter((s) => !(s in (spec.secrets ?? {})))).toEqual([]);
+        const requiredSecrets = Object.entries<any>(spec.secrets ?? {})
+          .filter(([, d]) => d.required)
+          .map(([n]) => n);
+        expect(requiredSecrets.filter((s) => !secrets.includes(s))).toEqual([]);
+        // The caller grants what the called workflow asks for: a reusable workflow can only lower permissions.
+        expect(call.permissions ?? file.doc.permissions).toMatchObject(called.doc.permissions);
+      }
+    },
+  );
 
-  it.each(examples.map((w) => [w.path, w] as const))('%s does not hold the concurrency group of the workflow it calls (that deadlocks)', (_path, file) => {
-    const groups = [file.doc.concurrency, ...Object.values<any>(file.doc.jobs).map((j) => j.concurrency)]
-      .filter(Boolean)
-      .map((c) => (typeof c === 'string' ? c : c.group));
-    for (const group of groups) expect(group).not.toMatch(/^progressive-delivery-/);
-  });
+  it.each(examples.map((w) => [w.path, w] as const))(
+    '%s does not hold the concurrency group of the workflow it calls (that deadlocks)',
+    (_path, file) => {
+      const groups = [file.doc.concurrency, ...Object.values<any>(file.doc.jobs).map((j) => j.concurrency)]
+        .filter(Boolean)
+        .map((c) => (typeof c === 'string' ? c : c.group));
+      for (const group of groups) expect(group).not.toMatch(/^progressive-delivery-/);
+    },
+  );
 });

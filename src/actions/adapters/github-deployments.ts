@@ -6,7 +6,12 @@
  */
 import { getOctokit } from '@actions/github';
 import { HttpStatusError } from '../../core/http-error.js';
-import type { DeploymentRequest, DeploymentState, DeploymentStatusDetails, DeploymentTracker } from '../../core/notify/deployment-tracker.js';
+import type {
+  DeploymentRequest,
+  DeploymentState,
+  DeploymentStatusDetails,
+  DeploymentTracker,
+} from '../../core/notify/deployment-tracker.js';
 import { retry, type RetryOptions } from '../../core/retry.js';
 
 export interface GitHubDeploymentsOptions {

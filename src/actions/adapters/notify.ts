@@ -10,7 +10,12 @@
  *   await notify.notifyEnd({ ...event, phase: 'done', outcome: 'succeeded', result: 'promoted' });
  */
 import type { DeploymentTrackerFactory } from '../../core/notify/deployment-tracker.js';
-import { notificationsFromInputs, type DeploymentNotifications, type NotifyInputs, type NotifySetup } from '../../core/notify/from-inputs.js';
+import {
+  notificationsFromInputs,
+  type DeploymentNotifications,
+  type NotifyInputs,
+  type NotifySetup,
+} from '../../core/notify/from-inputs.js';
 import type { FlowContext } from '../../core/flow.js';
 import { GitHubDeployments } from './github-deployments.js';
 

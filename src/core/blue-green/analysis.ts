@@ -43,7 +43,11 @@ export function analysisFor(settings: BlueGreenSettings, inputs: BlueGreenInputs
  * The arguments a blue-green run gives its analysis (about the new color), overridden by the
  * `analysis-args` input. A template that declares its args gets only the built-ins it declares.
  */
-export function analysisArgs(spec: AnalysisSpec, builtIn: Record<string, string | undefined>, given: Record<string, string> = {}): Record<string, string> {
+export function analysisArgs(
+  spec: AnalysisSpec,
+  builtIn: Record<string, string | undefined>,
+  given: Record<string, string> = {},
+): Record<string, string> {
   const declared = spec.args ? new Set(spec.args.map((a) => a.name)) : undefined;
   const args: Record<string, string> = {};
   for (const [name, value] of Object.entries(builtIn)) if (value !== undefined && (!declared || declared.has(name))) args[name] = value;

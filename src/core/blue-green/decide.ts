@@ -52,7 +52,11 @@ export function decide({ live, destination, mine, routed, runId }: DecideInput):
   }
   const from = liveColor(first.change.kind === 'traffic' ? first.change.previous : {}, destination);
   if (!from) {
-    return { kind: 'refuse', active, reason: `run ${runId} recorded ${first.step} from a split (${describeColorWeights(first.change.kind === 'traffic' ? first.change.previous : {}, destination)}); cannot tell which color to return to. Use the rollback action.` };
+    return {
+      kind: 'refuse',
+      active,
+      reason: `run ${runId} recorded ${first.step} from a split (${describeColorWeights(first.change.kind === 'traffic' ? first.change.previous : {}, destination)}); cannot tell which color to return to. Use the rollback action.`,
+    };
   }
   const to = otherColor(from);
   const final = traffic.find((e) => e.step === FINAL_STEP && e.status === 'applied');

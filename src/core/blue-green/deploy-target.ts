@@ -3,7 +3,16 @@
  * fully available.
  */
 import type { DeliverySession } from '../delivery/session.js';
-import { deploymentRef, findContainer, readDeployment, RolloutFailedError, revisionOf, setDeploymentImage, waitForDeploymentRollout, type DeploymentName } from '../kube/deployment.js';
+import {
+  deploymentRef,
+  findContainer,
+  readDeployment,
+  RolloutFailedError,
+  revisionOf,
+  setDeploymentImage,
+  waitForDeploymentRollout,
+  type DeploymentName,
+} from '../kube/deployment.js';
 import { describeRef } from '../kube/object-ref.js';
 import { WaitTimeoutError } from '../kube/watch-until.js';
 import { formatDuration } from '../config/primitives.js';
@@ -29,12 +38,19 @@ export async function deployTarget(session: DeliverySession, target: DeployTarge
   const { applied } = await session.change(
     'image',
     ref,
-    { kind: 'image', container: container.name, previous: { image: container.image, revision: revisionOf(live) }, next: { image: target.image } },
+    {
+      kind: 'image',
+      container: container.name,
+      previous: { image: container.image, revision: revisionOf(live) },
+      next: { image: target.image },
+    },
     () => setDeploymentImage(session.client, { ...target.workload, image: target.image, container: container.name }),
   );
   if (session.dryRun) return { ok: true, changed: false };
   session.reporter.info(
-    container.image === target.image ? `${describeRef(ref)} already runs ${target.image}` : `${describeRef(ref)}: ${container.name} ${container.image} -> ${target.image}${applied ? '' : ' (set earlier by this run)'}`,
+    container.image === target.image
+      ? `${describeRef(ref)} already runs ${target.image}`
+      : `${describeRef(ref)}: ${container.name} ${container.image} -> ${target.image}${applied ? '' : ' (set earlier by this run)'}`,
   );
   const notReady = await waitForColor(session, target.workload, target.timeoutMs, `did not finish rolling out ${target.image}`);
   if (notReady) return { ok: false, reason: notReady };
@@ -47,7 +63,12 @@ export async function deployTarget(session: DeliverySession, target: DeployTarge
  * rollout-timeout with the last progress seen), or undefined when it is ready. `what` finishes
  * "<Deployment> ... within rollout-timeout".
  */
-export async function waitForColor(session: DeliverySession, d: DeploymentName, timeoutMs: number, what: string): Promise<string | undefined> {
+export async function waitForColor(
+  session: DeliverySession,
+  d: DeploymentName,
+  timeoutMs: number,
+  what: string,
+): Promise<string | undefined> {
   const ref = deploymentRef(d);
   try {
     await waitForDeploymentRollout(session.client, d, {
@@ -58,7 +79,8 @@ export async function waitForColor(session: DeliverySession, d: DeploymentName, 
     return undefined;
   } catch (error) {
     if (error instanceof RolloutFailedError) return `${error.message}; traffic was not moved`;
-    if (error instanceof WaitTimeoutError) return `${describeRef(ref)} ${what} within rollout-timeout ${formatDuration(timeoutMs)}: ${error.lastProgress}; traffic was not moved`;
+    if (error instanceof WaitTimeoutError)
+      return `${describeRef(ref)} ${what} within rollout-timeout ${formatDuration(timeoutMs)}: ${error.lastProgress}; traffic was not moved`;
     throw error;
   }
 }

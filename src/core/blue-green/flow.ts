@@ -43,7 +43,13 @@ export async function runBlueGreen(inputs: BlueGreenInputs, context: FlowContext
       image: settings.image,
       version: settings.version,
       client: options.client,
-      permissions: () => blueGreenPermissions({ namespace: inputs.namespace, service: inputs.service, router: settings.router, workloads: COLORS.map((c) => settings.colors.workload[c]) }),
+      permissions: () =>
+        blueGreenPermissions({
+          namespace: inputs.namespace,
+          service: inputs.service,
+          router: settings.router,
+          workloads: COLORS.map((c) => settings.colors.workload[c]),
+        }),
     },
     (session) =>
       blueGreen(session, {

@@ -20,7 +20,10 @@ export type ScaleUpOutcome = { ok: true; replicas: number } | { ok: false; reaso
  * Scales `idle` from 0 to the replicas of `live` (at least 1), journaled as step `scale-up`, then
  * waits until every replica is available. Does nothing when `idle` already has replicas.
  */
-export async function scaleUpIdle(session: DeliverySession, target: { idle: DeploymentName; live: DeploymentName; timeoutMs: number }): Promise<ScaleUpOutcome> {
+export async function scaleUpIdle(
+  session: DeliverySession,
+  target: { idle: DeploymentName; live: DeploymentName; timeoutMs: number },
+): Promise<ScaleUpOutcome> {
   const ref = deploymentRef(target.idle);
   const idle = await readDeployment(session.client, target.idle);
   if ((idle.spec?.replicas ?? 1) > 0) return { ok: true, replicas: 0 };
@@ -29,8 +32,15 @@ export async function scaleUpIdle(session: DeliverySession, target: { idle: Depl
     scaleDeployment(session.client, { ...target.idle, replicas }),
   );
   if (session.dryRun) return { ok: true, replicas: 0 };
-  session.reporter.info(`Scaled ${describeRef(ref)} from 0 to ${replicas} replicas before any traffic goes to it${applied ? '' : ' (set earlier by this run)'}; the rollback action scales it back to 0`);
-  const notReady = await waitForColor(session, target.idle, target.timeoutMs, `scaled from 0 to ${replicas} replicas did not have them ready`);
+  session.reporter.info(
+    `Scaled ${describeRef(ref)} from 0 to ${replicas} replicas before any traffic goes to it${applied ? '' : ' (set earlier by this run)'}; the rollback action scales it back to 0`,
+  );
+  const notReady = await waitForColor(
+    session,
+    target.idle,
+    target.timeoutMs,
+    `scaled from 0 to ${replicas} replicas did not have them ready`,
+  );
   return notReady ? { ok: false, reason: notReady } : { ok: true, replicas };
 }
 
@@ -38,7 +48,12 @@ export async function scaleUpIdle(session: DeliverySession, target: { idle: Depl
  * The reason not to send `weight`% to `color` (its Deployment has no ready pod), or undefined
  * when it may take it. A weight of 0 needs no pods.
  */
-export async function notReadyFor(session: DeliverySession, color: Color, workload: DeploymentName, weight: number): Promise<string | undefined> {
+export async function notReadyFor(
+  session: DeliverySession,
+  color: Color,
+  workload: DeploymentName,
+  weight: number,
+): Promise<string | undefined> {
   if (weight <= 0 || session.dryRun) return undefined;
   try {
     await requireReadyPods(session.client, workload, `${weight}% of traffic (${color})`);

@@ -12,7 +12,9 @@ const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 
 /** One problem per input whose derived Service name or label value the API server would refuse. */
-export function serviceRouterNameProblems(inputs: Pick<BlueGreenInputs, 'service' | 'route' | 'blue' | 'green' | 'selector-label'>): string[] {
+export function serviceRouterNameProblems(
+  inputs: Pick<BlueGreenInputs, 'service' | 'route' | 'blue' | 'green' | 'selector-label'>,
+): string[] {
   const problems: string[] = [];
   if (!inputs.route) {
     const name = inputs.service;

@@ -34,9 +34,12 @@ export interface BlueGreenSettings {
 export async function settingsFromInputs(inputs: BlueGreenInputs, workspace: string): Promise<BlueGreenSettings> {
   const problems: string[] = [];
   const { namespace, service } = inputs;
-  if (inputs.blue === inputs.green) problems.push(`green: must differ from blue (both are ${inputs.green}); give each color its own destination`);
+  if (inputs.blue === inputs.green)
+    problems.push(`green: must differ from blue (both are ${inputs.green}); give each color its own destination`);
   if (inputs.router === 'service' && inputs.steps.length > 1) {
-    problems.push(`steps: router service switches a Service selector, which cannot split traffic; remove steps (${inputs.steps.join(',')}) or use router istio or gateway`);
+    problems.push(
+      `steps: router service switches a Service selector, which cannot split traffic; remove steps (${inputs.steps.join(',')}) or use router istio or gateway`,
+    );
   }
   if (inputs.router === 'service') problems.push(...serviceRouterNameProblems(inputs));
   const workload = {
@@ -49,7 +52,8 @@ export async function settingsFromInputs(inputs: BlueGreenInputs, workspace: str
   if (!inputs.analysis) {
     for (const name of ['validation-duration', 'step-analysis-duration', 'analysis-args'] as const) {
       const value = inputs[name];
-      if (value !== undefined && value !== 0) problems.push(`${name}: needs the analysis input (the metrics to measure); give analysis, or remove ${name}`);
+      if (value !== undefined && value !== 0)
+        problems.push(`${name}: needs the analysis input (the metrics to measure); give analysis, or remove ${name}`);
     }
   }
   if (inputs.container && !inputs.image) problems.push('container: only used with image; give the image to deploy, or remove container');

@@ -28,7 +28,8 @@ export async function runSmokeTest(options: SmokeTestOptions): Promise<string | 
   });
   options.signal.throwIfAborted();
   if (result.startError) return `smoke test \`${shown}\` could not start: ${result.startError}`;
-  if (result.stopped === 'timeout') return `smoke test \`${shown}\` did not finish within smoke-timeout ${formatDuration(options.timeoutMs)}`;
+  if (result.stopped === 'timeout')
+    return `smoke test \`${shown}\` did not finish within smoke-timeout ${formatDuration(options.timeoutMs)}`;
   if (result.exitCode !== 0) return `smoke test \`${shown}\` failed with exit code ${result.exitCode}`;
   options.reporter.info('Smoke test passed');
   return undefined;

@@ -101,12 +101,19 @@ export async function confirmDone(start: RunStart, decision: Extract<Decision, {
     `Run ${session.runId} already switched traffic to ${decision.to} at ${decision.switchedAt}, and ${start.routed} still routes ${describeColorWeights(live, colors.destination)}: nothing to do.`,
   );
   report.target = decision.to;
-  report.before = { color: decision.from, weights: weightsAt({ destination: colors.destination, from: decision.from, to: decision.to }, 0) };
+  report.before = {
+    color: decision.from,
+    weights: weightsAt({ destination: colors.destination, from: decision.from, to: decision.to }, 0),
+  };
   const differences = await verifyClaim(session.client, router, colors, { weights: live, color: decision.to });
   if (differences.length > 0) {
     const reason = `Run ${session.runId} switched traffic to ${decision.to}, but reading it back does not agree: ${differences.join('; ')}`;
     session.reporter.error(reason);
-    return finish(start, { outcome: 'failed', result: 'failed', reason, outputs: outputs(decision.to, decision.from, 'failed') }, { color: decision.to, weights: live });
+    return finish(
+      start,
+      { outcome: 'failed', result: 'failed', reason, outputs: outputs(decision.to, decision.from, 'failed') },
+      { color: decision.to, weights: live },
+    );
   }
   return finish(
     start,
@@ -143,7 +150,14 @@ export class BlueGreenSwitch {
     this.current = live;
     report.before = { color: this.from, weights: this.original };
     report.target = this.to;
-    this.plan = { router, routerSpec, destination: this.settings.colors.destination, from: this.from, to: this.to, steps: this.settings.steps };
+    this.plan = {
+      router,
+      routerSpec,
+      destination: this.settings.colors.destination,
+      from: this.from,
+      to: this.to,
+      steps: this.settings.steps,
+    };
     this.analysis = analysisFor(this.settings, this.inputs, this.to);
   }
 
@@ -156,10 +170,19 @@ export class BlueGreenSwitch {
     );
     await session.phase({ phase: 'prepare', color: to, weight: live[settings.colors.destination[to]] });
     if (settings.image) {
-      const deployed = await deployTarget(session, { workload: settings.colors.workload[to], image: settings.image, container: inputs.container, timeoutMs: inputs['rollout-timeout'] });
+      const deployed = await deployTarget(session, {
+        workload: settings.colors.workload[to],
+        image: settings.image,
+        container: inputs.container,
+        timeoutMs: inputs['rollout-timeout'],
+      });
       if (!deployed.ok) return this.fail(deployed.reason);
     }
-    const scaled = await scaleUpIdle(session, { idle: settings.colors.workload[to], live: settings.colors.workload[from], timeoutMs: inputs['rollout-timeout'] });
+    const scaled = await scaleUpIdle(session, {
+      idle: settings.colors.workload[to],
+      live: settings.colors.workload[from],
+      timeoutMs: inputs['rollout-timeout'],
+    });
     if (!scaled.ok) return this.fail(scaled.reason);
     if (scaled.replicas > 0) this.start.report.scaledUp = scaled.replicas;
     return undefined;
@@ -170,12 +193,23 @@ export class BlueGreenSwitch {
     const { session, settings, inputs, to } = this;
     if (session.dryRun) return undefined;
     if (inputs['warmup-url'] && inputs['warmup-requests'] > 0) {
-      await warmUp({ url: inputs['warmup-url'], requests: inputs['warmup-requests'], timeoutMs: inputs['warmup-timeout'], reporter: session.reporter, signal: session.signal });
+      await warmUp({
+        url: inputs['warmup-url'],
+        requests: inputs['warmup-requests'],
+        timeoutMs: inputs['warmup-timeout'],
+        reporter: session.reporter,
+        signal: session.signal,
+      });
     }
     if (inputs['smoke-command']) {
       const failed = await runSmokeTest({
         argv: inputs['smoke-command'],
-        env: { TARGET_COLOR: to, NAMESPACE: settings.colors.workload[to].namespace, SERVICE: inputs.service, VERSION: settings.version ?? '' },
+        env: {
+          TARGET_COLOR: to,
+          NAMESPACE: settings.colors.workload[to].namespace,
+          SERVICE: inputs.service,
+          VERSION: settings.version ?? '',
+        },
         timeoutMs: inputs['smoke-timeout'],
         runner: this.start.run.runner,
         reporter: session.reporter,
@@ -185,7 +219,8 @@ export class BlueGreenSwitch {
     }
     if (this.analysis && inputs['pre-switch-analysis']) {
       const result = await this.analyse(`Analysis of ${to} before the switch`, inputs['step-analysis-duration']);
-      if (result.phase !== 'Successful') return this.fail(`Analysis of ${to} before the switch ${result.phase}: ${describeFailure(result)}; traffic was not moved`);
+      if (result.phase !== 'Successful')
+        return this.fail(`Analysis of ${to} before the switch ${result.phase}: ${describeFailure(result)}; traffic was not moved`);
     }
     return undefined;
   }
@@ -198,7 +233,15 @@ export class BlueGreenSwitch {
     try {
       return (await this.takeSteps()) ?? (await this.validate());
     } catch (error) {
-      if (!this.session.dryRun) await switchBackAfterError(this.session, this.plan, this.original, this.inputs['auto-rollback'], error, this.settings.colors.workload[this.from]);
+      if (!this.session.dryRun)
+        await switchBackAfterError(
+          this.session,
+          this.plan,
+          this.original,
+          this.inputs['auto-rollback'],
+          error,
+          this.settings.colors.workload[this.from],
+        );
       throw error;
     }
   }
@@ -218,7 +261,8 @@ export class BlueGreenSwitch {
         const startedMs = this.clock.now();
         const result = await this.analyse(`Analysis at ${to} ${step.weight}%`, inputs['step-analysis-duration']);
         Object.assign(step.timeline, timelineOf(result), { heldMs: this.clock.now() - startedMs });
-        if (result.phase !== 'Successful') return await this.backOrStop(`Analysis at ${to} ${step.weight}% ${result.phase}: ${describeFailure(result)}`);
+        if (result.phase !== 'Successful')
+          return await this.backOrStop(`Analysis at ${to} ${step.weight}% ${result.phase}: ${describeFailure(result)}`);
       }
     }
     return undefined;
@@ -232,7 +276,8 @@ export class BlueGreenSwitch {
     const result = await this.analyse(`Validation of ${to} after the switch`, inputs['validation-duration']);
     const last = session.event.timeline.at(-1);
     if (last) Object.assign(last, timelineOf(result), { heldMs: this.clock.now() - startedMs });
-    if (result.phase !== 'Successful') return await this.backOrStop(`Validation of ${to} after the switch ${result.phase}: ${describeFailure(result)}`);
+    if (result.phase !== 'Successful')
+      return await this.backOrStop(`Validation of ${to} after the switch ${result.phase}: ${describeFailure(result)}`);
     return undefined;
   }
 
@@ -240,9 +285,18 @@ export class BlueGreenSwitch {
   endDryRun(): SessionResult | undefined {
     const { session, inputs, plan, from, to } = this;
     if (!session.dryRun) return undefined;
-    session.reporter.info(`Dry run: nothing was changed. ${this.start.routed} would route ${describeColorWeights(weightsAt(plan, 100), plan.destination)}.`);
-    if (inputs['scale-down-after'] !== undefined) session.reporter.info(`Dry run: would scale ${describeRef(deploymentRef(this.settings.colors.workload[from]))} to 0 after ${formatDuration(inputs['scale-down-after'])}.`);
-    return finish(this.start, { outcome: 'planned', result: 'planned', outputs: outputs(from, from, 'planned') }, { color: to, weights: weightsAt(plan, 100) });
+    session.reporter.info(
+      `Dry run: nothing was changed. ${this.start.routed} would route ${describeColorWeights(weightsAt(plan, 100), plan.destination)}.`,
+    );
+    if (inputs['scale-down-after'] !== undefined)
+      session.reporter.info(
+        `Dry run: would scale ${describeRef(deploymentRef(this.settings.colors.workload[from]))} to 0 after ${formatDuration(inputs['scale-down-after'])}.`,
+      );
+    return finish(
+      this.start,
+      { outcome: 'planned', result: 'planned', outputs: outputs(from, from, 'planned') },
+      { color: to, weights: weightsAt(plan, 100) },
+    );
   }
 
   /** The old color: kept warm for an instant switch back, or scaled down after a delay. */
@@ -258,17 +312,29 @@ export class BlueGreenSwitch {
   async confirmSwitched(): Promise<SessionResult> {
     const { session, plan, from, to } = this;
     const differences = await verifyClaim(session.client, plan.router, this.settings.colors, { weights: weightsAt(plan, 100), color: to });
-    if (differences.length > 0) return this.fail(`Switched traffic to ${to}, but reading it back does not agree: ${differences.join('; ')}`, await plan.router.read());
+    if (differences.length > 0)
+      return this.fail(
+        `Switched traffic to ${to}, but reading it back does not agree: ${differences.join('; ')}`,
+        await plan.router.read(),
+      );
     const switchedAt = await switchedAtOf(session);
     session.reporter.info(`Switched: ${to} takes all traffic (${describeColorWeights(this.current, plan.destination)}).`);
-    return finish(this.start, { outcome: 'succeeded', result: 'switched', outputs: outputs(to, from, 'switched', switchedAt) }, { color: to, weights: this.current });
+    return finish(
+      this.start,
+      { outcome: 'succeeded', result: 'switched', outputs: outputs(to, from, 'switched', switchedAt) },
+      { color: to, weights: this.current },
+    );
   }
 
   /** The run fails where it is: traffic stays at `weights` (default: as this run found it). */
   private fail(reason: string, weights: Weights = this.start.live): SessionResult {
     this.session.reporter.error(reason);
     const { from } = this;
-    return finish(this.start, { outcome: 'failed', result: 'failed', reason, outputs: outputs(from, from, 'failed') }, { color: liveColor(weights, this.plan.destination), weights });
+    return finish(
+      this.start,
+      { outcome: 'failed', result: 'failed', reason, outputs: outputs(from, from, 'failed') },
+      { color: liveColor(weights, this.plan.destination), weights },
+    );
   }
 
   /** After a failed check mid-switch: traffic back to the old color (read back), or, with auto-rollback off, left where it is. */
@@ -276,24 +342,46 @@ export class BlueGreenSwitch {
     const { session, settings, plan, from, current } = this;
     const { destination } = plan;
     if (!this.inputs['auto-rollback']) {
-      return this.fail(`${why}; auto-rollback is off, so traffic stays at ${describeColorWeights(current, destination)}: run the rollback action (mode: traffic) to return it to ${from}`, current);
+      return this.fail(
+        `${why}; auto-rollback is off, so traffic stays at ${describeColorWeights(current, destination)}: run the rollback action (mode: traffic) to return it to ${from}`,
+        current,
+      );
     }
     const oldNotReady = await notReadyFor(session, from, settings.colors.workload[from], 100);
     if (oldNotReady) {
-      return this.fail(`${why}; not switching back to ${from}: ${oldNotReady}. Traffic stays at ${describeColorWeights(current, destination)}: give ${from} ready pods, then run the rollback action (mode: traffic)`, current);
+      return this.fail(
+        `${why}; not switching back to ${from}: ${oldNotReady}. Traffic stays at ${describeColorWeights(current, destination)}: give ${from} ready pods, then run the rollback action (mode: traffic)`,
+        current,
+      );
     }
     const back = await switchBack(session, plan, this.original);
     const differences = await verifyClaim(session.client, plan.router, settings.colors, { weights: this.original, color: from });
-    if (differences.length > 0) return this.fail(`${why}; traffic was switched back to ${from}, but reading it back does not agree: ${differences.join('; ')}`, back);
+    if (differences.length > 0)
+      return this.fail(`${why}; traffic was switched back to ${from}, but reading it back does not agree: ${differences.join('; ')}`, back);
     const reason = `${why}; traffic switched back to ${from} (${describeColorWeights(back, destination)})`;
     session.reporter.error(reason);
-    session.event.timeline = [...session.event.timeline, { name: `back to ${from}`, weight: 0, startedAt: new Date(this.clock.now()).toISOString() }];
-    return finish(this.start, { outcome: 'rolled-back', result: 'rolled-back', reason, outputs: outputs(from, from, 'rolled-back') }, { color: from, weights: back });
+    session.event.timeline = [
+      ...session.event.timeline,
+      { name: `back to ${from}`, weight: 0, startedAt: new Date(this.clock.now()).toISOString() },
+    ];
+    return finish(
+      this.start,
+      { outcome: 'rolled-back', result: 'rolled-back', reason, outputs: outputs(from, from, 'rolled-back') },
+      { color: from, weights: back },
+    );
   }
 
   private async analyse(title: string, durationMs: number | undefined): Promise<AnalysisResult> {
     const { run } = this.start;
-    const result = await analyse(this.analysis!, { title, durationMs, reporter: this.session.reporter, secrets: run.secrets, signal: this.session.signal, clock: this.clock, env: run.env });
+    const result = await analyse(this.analysis!, {
+      title,
+      durationMs,
+      reporter: this.session.reporter,
+      secrets: run.secrets,
+      signal: this.session.signal,
+      clock: this.clock,
+      env: run.env,
+    });
     this.start.report.analyses.push({ title, result });
     return result;
   }
@@ -308,30 +396,51 @@ function outputs(active: string, previous: string, result: string, switchedAt?: 
  * another run has taken the lock (then the traffic is its business) or, on an error, auto-rollback
  * is off. A cancel always puts traffic back: the run will not finish the switch.
  */
-async function switchBackAfterError(session: DeliverySession, plan: SwitchPlan, original: Weights, autoRollback: boolean, error: unknown, oldWorkload: DeploymentName): Promise<void> {
+async function switchBackAfterError(
+  session: DeliverySession,
+  plan: SwitchPlan,
+  original: Weights,
+  autoRollback: boolean,
+  error: unknown,
+  oldWorkload: DeploymentName,
+): Promise<void> {
   const cancelled = session.signal.aborted;
   if (!cancelled && !autoRollback) return;
-  const why = cancelled ? 'the run was cancelled mid-switch' : `the switch failed (${error instanceof Error ? error.message : String(error)})`;
+  const why = cancelled
+    ? 'the run was cancelled mid-switch'
+    : `the switch failed (${error instanceof Error ? error.message : String(error)})`;
   try {
-    const holder = await readLockHolder(session.client, { namespace: session.event.namespace ?? plan.router.ref.namespace, service: session.event.service });
+    const holder = await readLockHolder(session.client, {
+      namespace: session.event.namespace ?? plan.router.ref.namespace,
+      service: session.event.service,
+    });
     if (holder && holder.holder !== session.runId) {
       session.reporter.error(`${why}, but run ${holder.holder} now holds the lock: leaving traffic to it`);
       return;
     }
     const notReady = await notReadyFor(session, plan.from, oldWorkload, 100);
     if (notReady) {
-      session.reporter.error(`${why}, but not switching back to ${plan.from}: ${notReady}. Traffic stays where it is: give ${plan.from} ready pods, then run the rollback action (mode: traffic).`);
+      session.reporter.error(
+        `${why}, but not switching back to ${plan.from}: ${notReady}. Traffic stays where it is: give ${plan.from} ready pods, then run the rollback action (mode: traffic).`,
+      );
       return;
     }
     session.reporter.warn(`${why}: switching traffic back to ${plan.from}`);
     await switchBack(session, plan, original);
   } catch (backError) {
-    session.reporter.error(`${why}, and switching back failed too: ${backError instanceof Error ? backError.message : String(backError)}. Run the rollback action (mode: traffic).`);
+    session.reporter.error(
+      `${why}, and switching back failed too: ${backError instanceof Error ? backError.message : String(backError)}. Run the rollback action (mode: traffic).`,
+    );
   }
 }
 
 /** Waits `delayMs` (the old color stays warm meanwhile), then scales it to zero as a recorded `scale` change. */
-async function scaleDownOld(session: DeliverySession, workload: { namespace: string; name: string }, delayMs: number, clock: Clock): Promise<void> {
+async function scaleDownOld(
+  session: DeliverySession,
+  workload: { namespace: string; name: string },
+  delayMs: number,
+  clock: Clock,
+): Promise<void> {
   const ref = deploymentRef(workload);
   if (delayMs > 0) {
     session.reporter.info(`Keeping ${describeRef(ref)} warm for ${formatDuration(delayMs)} before scaling it down`);

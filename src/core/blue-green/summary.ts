@@ -41,7 +41,11 @@ export function switchSummary(report: SwitchReport): string {
     ['Router', report.routed],
     ['Before', `${report.before.color ?? 'split'} (${describeColorWeights(report.before.weights, destination)})`],
   ];
-  if (report.after) rows.push([report.dryRun ? 'After (planned)' : 'After', `${report.after.color ?? 'split'} (${describeColorWeights(report.after.weights, destination)})`]);
+  if (report.after)
+    rows.push([
+      report.dryRun ? 'After (planned)' : 'After',
+      `${report.after.color ?? 'split'} (${describeColorWeights(report.after.weights, destination)})`,
+    ]);
   if (report.target) {
     const workload = report.colors.workload[report.target];
     rows.push(['New color', `${report.target}: ${describeRef({ kind: 'Deployment', ...workload })}`]);

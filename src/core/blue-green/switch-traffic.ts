@@ -39,7 +39,13 @@ export interface StepTaken {
  * the RouterSpec to rebuild the router, with the route's identity), then written, then marked applied. A step this run id
  * already applied is skipped, so a resumed run continues where the last one stopped.
  */
-export async function takeStep(session: DeliverySession, plan: SwitchPlan, index: number, current: Weights, at: () => string): Promise<StepTaken> {
+export async function takeStep(
+  session: DeliverySession,
+  plan: SwitchPlan,
+  index: number,
+  current: Weights,
+  at: () => string,
+): Promise<StepTaken> {
   const weight = plan.steps[index]!;
   const next = weightsAt(plan, weight);
   const startedAt = at();
@@ -51,7 +57,9 @@ export async function takeStep(session: DeliverySession, plan: SwitchPlan, index
   );
   const weights = result ?? next;
   const verb = session.dryRun ? 'would route' : applied ? 'routes' : 'already routes (this run set it before)';
-  session.reporter.info(`Step ${index + 1}/${plan.steps.length}: ${plan.router.describe()} ${verb} ${describeColorWeights(weights, plan.destination)}`);
+  session.reporter.info(
+    `Step ${index + 1}/${plan.steps.length}: ${plan.router.describe()} ${verb} ${describeColorWeights(weights, plan.destination)}`,
+  );
   const timeline: TimelineStep = { name: `${plan.to} ${weight}%`, weight, startedAt };
   session.event.timeline = [...session.event.timeline, timeline];
   await session.phase({ phase: `step ${index + 1}/${plan.steps.length}`, weight, color: plan.to });

@@ -27,11 +27,16 @@ export async function verifyClaim(client: KubeClient, router: TrafficRouter, col
     const expected = claim.weights[destination];
     const actual = live[destination];
     if (expected !== actual) {
-      differences.push(`${router.describe()}: weight of ${destination} (${color}): expected ${expected ?? 'absent'}, actual ${actual ?? 'absent'}`);
+      differences.push(
+        `${router.describe()}: weight of ${destination} (${color}): expected ${expected ?? 'absent'}, actual ${actual ?? 'absent'}`,
+      );
     }
   }
   const workload: DeploymentName = colors.workload[claim.color];
   const ready = readyPodsOf(await readDeployment(client, workload));
-  if (ready < 1) differences.push(`${describeRef(deploymentRef(workload))} (${claim.color}, taking all traffic): status.readyReplicas: expected at least 1, actual ${ready}`);
+  if (ready < 1)
+    differences.push(
+      `${describeRef(deploymentRef(workload))} (${claim.color}, taking all traffic): status.readyReplicas: expected at least 1, actual ${ready}`,
+    );
   return differences;
 }

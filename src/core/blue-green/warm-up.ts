@@ -31,13 +31,21 @@ export async function warmUp(options: WarmUpOptions): Promise<WarmUpResult> {
       next++;
       result.sent++;
       try {
-        const response = await fetch(options.url, { signal: AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs)]), redirect: 'manual' });
+        const response = await fetch(options.url, {
+          signal: AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs)]),
+          redirect: 'manual',
+        });
         await response.body?.cancel();
         if (response.status < 400) result.succeeded++;
         else note(result, `HTTP ${response.status}`);
       } catch (error) {
         options.signal.throwIfAborted();
-        note(result, (error as Error).name === 'TimeoutError' ? `no answer within ${options.timeoutMs} ms` : ((error as Error).cause as Error | undefined)?.message ?? (error as Error).message);
+        note(
+          result,
+          (error as Error).name === 'TimeoutError'
+            ? `no answer within ${options.timeoutMs} ms`
+            : (((error as Error).cause as Error | undefined)?.message ?? (error as Error).message),
+        );
       }
     }
   };

@@ -71,7 +71,9 @@ export class BackgroundRun {
 
   /** It ended by itself, not Successful: the canary must be aborted. A run we stopped is never a failure. */
   get failed(): boolean {
-    return this.error !== undefined || (this.result !== undefined && this.result.stopped === undefined && this.result.phase !== 'Successful');
+    return (
+      this.error !== undefined || (this.result !== undefined && this.result.stopped === undefined && this.result.phase !== 'Successful')
+    );
   }
 
   start(runSignal: AbortSignal): void {
@@ -119,8 +121,10 @@ export class BackgroundRun {
 
   /** Why it failed, for the step's error message. */
   describeFailure(): string {
-    if (this.result && this.result.phase !== 'Successful') return `background analysis ${this.analysis.name} ${this.result.phase}: ${this.result.message}`;
-    if (this.error !== undefined) return `background analysis ${this.analysis.name} stopped with an error: ${this.error instanceof Error ? this.error.message : String(this.error)}`;
+    if (this.result && this.result.phase !== 'Successful')
+      return `background analysis ${this.analysis.name} ${this.result.phase}: ${this.result.message}`;
+    if (this.error !== undefined)
+      return `background analysis ${this.analysis.name} stopped with an error: ${this.error instanceof Error ? this.error.message : String(this.error)}`;
     return `background analysis ${this.analysis.name} is running`;
   }
 }

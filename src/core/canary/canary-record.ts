@@ -95,13 +95,20 @@ export class CanaryRecordStore {
     };
     try {
       const written = this.resourceVersion
-        ? await this.client.call('update', this.ref, () => this.client.core.replaceNamespacedConfigMap({ name: this.ref.name, namespace: this.ref.namespace, body }))
-        : await this.client.call('create', this.ref, () => this.client.core.createNamespacedConfigMap({ namespace: this.ref.namespace, body }));
+        ? await this.client.call('update', this.ref, () =>
+            this.client.core.replaceNamespacedConfigMap({ name: this.ref.name, namespace: this.ref.namespace, body }),
+          )
+        : await this.client.call('create', this.ref, () =>
+            this.client.core.createNamespacedConfigMap({ namespace: this.ref.namespace, body }),
+          );
       this.resourceVersion = written.metadata?.resourceVersion;
       return full;
     } catch (error) {
       if (isConflict(error)) {
-        throw new KubeObjectError(this.ref, 'was changed by someone else while this run held the lock of the service; stopping rather than overwrite it');
+        throw new KubeObjectError(
+          this.ref,
+          'was changed by someone else while this run held the lock of the service; stopping rather than overwrite it',
+        );
       }
       throw error;
     }
@@ -109,7 +116,9 @@ export class CanaryRecordStore {
 
   private async get(): Promise<V1ConfigMap | undefined> {
     try {
-      return await this.client.call('get', this.ref, () => this.client.core.readNamespacedConfigMap({ name: this.ref.name, namespace: this.ref.namespace }));
+      return await this.client.call('get', this.ref, () =>
+        this.client.core.readNamespacedConfigMap({ name: this.ref.name, namespace: this.ref.namespace }),
+      );
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw error;

@@ -31,7 +31,7 @@ const analysisTemplates = z.array(templateRef).min(1, 'expected at least one tem
 
 export const stepAnalysisSchema = z.strictObject({
   templates: analysisTemplates,
-  args: described(z.array(analysisArg), 'Values for the templates\' {{args.name}} placeholders.').default([]),
+  args: described(z.array(analysisArg), "Values for the templates' {{args.name}} placeholders.").default([]),
   duration: durationText('How long a metric with an interval but no count measures (required for such metrics)').optional(),
 });
 
@@ -51,7 +51,10 @@ const pauseSchema = z.strictObject({
 export const stepSchema = z
   .strictObject({
     setWeight: weight.optional(),
-    pause: described(pauseSchema, 'Hold for `duration`; without one the run ends paused and a later run resumes with action: promote.').optional(),
+    pause: described(
+      pauseSchema,
+      'Hold for `duration`; without one the run ends paused and a later run resumes with action: promote.',
+    ).optional(),
     analysis: described(stepAnalysisSchema, 'Run these templates now; the canary goes on only when they are Successful.').optional(),
   })
   .superRefine((step, ctx) => {
@@ -68,7 +71,10 @@ const subsetName = z.string().regex(/^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/
 
 export const istioRoutingSchema = z.strictObject({
   virtualService: described(objectName, 'The VirtualService whose route splits traffic between the two subsets.'),
-  route: described(z.union([z.string().min(1), z.number().int().min(0)]), 'Name or index of its spec.http route. Default: the first that routes to both subsets. The canary records the route by its name (or, unnamed, its destinations) and keeps to it through promote, abort and rollback.').optional(),
+  route: described(
+    z.union([z.string().min(1), z.number().int().min(0)]),
+    'Name or index of its spec.http route. Default: the first that routes to both subsets. The canary records the route by its name (or, unnamed, its destinations) and keeps to it through promote, abort and rollback.',
+  ).optional(),
   destinationRule: described(objectName, 'The DestinationRule defining the subsets. Default: named like the VirtualService.').optional(),
   stableSubset: subsetName.default('stable'),
   canarySubset: subsetName.default('canary'),
@@ -77,13 +83,19 @@ export const istioRoutingSchema = z.strictObject({
 
 export const gatewayRoutingSchema = z.strictObject({
   httpRoute: described(objectName, 'The Gateway API HTTPRoute.'),
-  rule: described(z.union([z.string().min(1), z.number().int().min(0)]), 'Name or index of its spec.rules entry. Default: the first with both backends. The canary records the rule by its name (or, unnamed, its backends) and keeps to it through promote, abort and rollback.').optional(),
+  rule: described(
+    z.union([z.string().min(1), z.number().int().min(0)]),
+    'Name or index of its spec.rules entry. Default: the first with both backends. The canary records the rule by its name (or, unnamed, its backends) and keeps to it through promote, abort and rollback.',
+  ).optional(),
   stableBackend: described(objectName, 'The backendRef (Service) of the stable pods.'),
   canaryBackend: described(objectName, 'The backendRef (Service) of the canary pods.'),
 });
 
 export const replicaRatioRoutingSchema = z.strictObject({
-  totalReplicas: described(z.number().int().min(1).max(1000), 'Pods shared between stable and canary. Default: their replicas now.').optional(),
+  totalReplicas: described(
+    z.number().int().min(1).max(1000),
+    'Pods shared between stable and canary. Default: their replicas now.',
+  ).optional(),
 });
 
 export const argoRoutingSchema = z.strictObject({
@@ -100,14 +112,20 @@ export const routingSchema = z
   .superRefine((routing, ctx) => {
     const given = (['istio', 'gateway', 'replicaRatio', 'argo'] as const).filter((key) => routing[key] !== undefined);
     if (given.length !== 1) {
-      ctx.addIssue({ code: 'custom', message: `expected exactly one router (istio, gateway, replicaRatio or argo), found ${given.length ? given.join(', ') : 'none'}` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected exactly one router (istio, gateway, replicaRatio or argo), found ${given.length ? given.join(', ') : 'none'}`,
+      });
     }
   });
 
 export const workloadsSchema = z.strictObject({
   stable: described(objectName, 'The stable Deployment: it gets the canary image when the canary is promoted.'),
   canary: described(objectName, 'The canary Deployment: it runs the new image during the steps, and is scaled to 0 at the end.'),
-  canaryReplicas: described(z.number().int().min(1).max(1000), 'Replicas of the canary while it runs (istio and gateway). Default: the stable replicas.').optional(),
+  canaryReplicas: described(
+    z.number().int().min(1).max(1000),
+    'Replicas of the canary while it runs (istio and gateway). Default: the stable replicas.',
+  ).optional(),
 });
 
 export const canaryConfigSchema = z
@@ -116,10 +134,13 @@ export const canaryConfigSchema = z
     workloads: described(workloadsSchema, 'The stable and canary Deployments (omit with argo: the Rollout is the workload).').optional(),
     templates: described(
       z.record(z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$/, 'expected a template name'), z.unknown()),
-      'Metric templates by name, in the validate action\'s format: an AnalysisTemplate, or { args, metrics }, or a list of metrics.',
+      "Metric templates by name, in the validate action's format: an AnalysisTemplate, or { args, metrics }, or a list of metrics.",
     ).default({}),
     steps: z.array(stepSchema).min(1, 'expected at least one step').max(250, 'expected at most 250 steps'),
-    analysis: described(backgroundAnalysisSchema, 'Background analysis: runs from startingStep through every step and aborts the canary at once when it fails.').optional(),
+    analysis: described(
+      backgroundAnalysisSchema,
+      'Background analysis: runs from startingStep through every step and aborts the canary at once when it fails.',
+    ).optional(),
   })
   .superRefine((config, ctx) => {
     const argo = config.routing.argo !== undefined;
@@ -127,7 +148,11 @@ export const canaryConfigSchema = z
       ctx.addIssue({ code: 'custom', path: ['workloads'], message: 'remove workloads: with routing.argo the Rollout is the workload' });
     }
     if (!argo && !config.workloads) {
-      ctx.addIssue({ code: 'custom', path: ['workloads'], message: 'is required: give the stable and canary Deployments, e.g. { stable: checkout, canary: checkout-canary }' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['workloads'],
+        message: 'is required: give the stable and canary Deployments, e.g. { stable: checkout, canary: checkout-canary }',
+      });
     }
     if (config.workloads && config.workloads.stable === config.workloads.canary) {
       ctx.addIssue({ code: 'custom', path: ['workloads', 'canary'], message: 'must differ from workloads.stable' });
@@ -157,7 +182,11 @@ export const canaryConfigSchema = z
       config.steps.forEach((step, i) => {
         if (step.setWeight === undefined) return;
         if (step.setWeight <= last) {
-          ctx.addIssue({ code: 'custom', path: ['steps', i, 'setWeight'], message: `with routing.argo the weights must rise (Argo Rollouts lowers a canary only by aborting); the step before set ${last}` });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['steps', i, 'setWeight'],
+            message: `with routing.argo the weights must rise (Argo Rollouts lowers a canary only by aborting); the step before set ${last}`,
+          });
         }
         last = step.setWeight;
       });

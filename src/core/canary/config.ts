@@ -65,7 +65,12 @@ export function parseCanaryConfig(yamlOrObject: unknown, source: string): Canary
   for (const [name, body] of Object.entries(parsed.templates)) templates.set(name, parseMetrics(body, `${label}, templates.${name}`));
 
   const merge = (refs: { templateName: string }[], args: { name: string; value: string }[], path: string) =>
-    mergeTemplates(refs.map((r) => r.templateName), templates, args, `${label}, ${path}`);
+    mergeTemplates(
+      refs.map((r) => r.templateName),
+      templates,
+      args,
+      `${label}, ${path}`,
+    );
 
   const steps = parsed.steps.map((step, i): CanaryStep => {
     if (step.setWeight !== undefined) return { kind: 'setWeight', weight: step.setWeight };
@@ -95,19 +100,28 @@ export function parseCanaryConfig(yamlOrObject: unknown, source: string): Canary
  * so a missing arg, address or credential is an InputError before the first write.
  */
 export function checkAnalyses(config: CanaryConfig, defaults: Defaults, env: Readonly<Record<string, string | undefined>>): void {
-  const analyses = [...config.steps.flatMap((s) => (s.kind === 'analysis' ? [s.analysis] : [])), ...(config.background ? [config.background] : [])];
+  const analyses = [
+    ...config.steps.flatMap((s) => (s.kind === 'analysis' ? [s.analysis] : [])),
+    ...(config.background ? [config.background] : []),
+  ];
   for (const analysis of analyses) {
     try {
       resolveMetrics(analysis.spec, { args: analysis.args, defaults, env });
     } catch (error) {
-      if (error instanceof InputError) throw new InputError(`config ${config.source}, ${analysis.path} (${analysis.name}): ${error.message}`);
+      if (error instanceof InputError)
+        throw new InputError(`config ${config.source}, ${analysis.path} (${analysis.name}): ${error.message}`);
       throw error;
     }
   }
 }
 
 /** One AnalysisSpec of several templates: their metrics side by side, their declared args together. */
-function mergeTemplates(names: string[], templates: Map<string, AnalysisSpec>, args: { name: string; value: string }[], where: string): Omit<CanaryAnalysis, 'path'> {
+function mergeTemplates(
+  names: string[],
+  templates: Map<string, AnalysisSpec>,
+  args: { name: string; value: string }[],
+  where: string,
+): Omit<CanaryAnalysis, 'path'> {
   const metrics: AnalysisSpec['metrics'] = [];
   const declared = new Map<string, ArgSpec>();
   let anyDeclares = false;
@@ -117,7 +131,9 @@ function mergeTemplates(names: string[], templates: Map<string, AnalysisSpec>, a
     for (const metric of spec.metrics) {
       const other = owner.get(metric.name);
       if (other !== undefined) {
-        throw new InputError(`${where}: metric '${metric.name}' is in both template ${other} and template ${name}; metric names must be unique within one analysis`);
+        throw new InputError(
+          `${where}: metric '${metric.name}' is in both template ${other} and template ${name}; metric names must be unique within one analysis`,
+        );
       }
       owner.set(metric.name, name);
       metrics.push(metric);
@@ -143,4 +159,3 @@ function checkBounded(analysis: CanaryAnalysis, label: string): void {
     `${label}, ${analysis.path}: metric${endless.length > 1 ? 's' : ''} ${endless.join(', ')} ${endless.length > 1 ? 'have' : 'has'} an interval but no count, so the step would never end: give the metric a count, or the step a duration (e.g. duration: 10m)`,
   );
 }
-

@@ -22,7 +22,12 @@ export async function canaryStatus(options: {
   const { client, config, reporter } = options;
   const target = createTarget(client, config, options.namespace, options.rolloutTimeoutMs);
   const records = new CanaryRecordStore(client, options.namespace, options.service);
-  const [record, live, weights, left] = await Promise.all([records.read(), target.inspect(options.container), target.router.read(), target.leftRunning?.() ?? []]);
+  const [record, live, weights, left] = await Promise.all([
+    records.read(),
+    target.inspect(options.container),
+    target.router.read(),
+    target.leftRunning?.() ?? [],
+  ]);
   const state = record?.state ?? 'none';
   const step = record ? (record.stepIndex < 0 ? 'deploying the canary' : describeStep(config.steps[record.stepIndex])) : '';
   reporter.info(
@@ -51,5 +56,10 @@ export async function canaryStatus(options: {
   for (const line of left) reporter.info(line);
   if (left.length) doc.heading(4, 'Still running').bullets(left);
   new JobSummary(reporter).write(doc.toString());
-  return { result: state, weight: live.canaryWeight, step: record ? Math.min(stepNumber(record.stepIndex), config.steps.length) : 0, analysis: [] };
+  return {
+    result: state,
+    weight: live.canaryWeight,
+    step: record ? Math.min(stepNumber(record.stepIndex), config.steps.length) : 0,
+    analysis: [],
+  };
 }

@@ -89,10 +89,22 @@ export function routerSpecOf(config: CanaryConfig, namespace: string, rolloutTim
   }
   if (routing.gateway) {
     const r = routing.gateway;
-    return { type: 'gateway', namespace, name: r.httpRoute, ...(r.rule !== undefined ? { rule: r.rule } : {}), destinations: [r.stableBackend, r.canaryBackend] };
+    return {
+      type: 'gateway',
+      namespace,
+      name: r.httpRoute,
+      ...(r.rule !== undefined ? { rule: r.rule } : {}),
+      destinations: [r.stableBackend, r.canaryBackend],
+    };
   }
   if (routing.replicaRatio) {
-    return { type: 'replica-ratio', namespace, stable: workloads!.stable, canary: workloads!.canary, ...(routing.replicaRatio.totalReplicas ? { totalReplicas: routing.replicaRatio.totalReplicas } : {}) };
+    return {
+      type: 'replica-ratio',
+      namespace,
+      stable: workloads!.stable,
+      canary: workloads!.canary,
+      ...(routing.replicaRatio.totalReplicas ? { totalReplicas: routing.replicaRatio.totalReplicas } : {}),
+    };
   }
   return { type: 'argo', namespace, name: routing.argo!.rollout, settleTimeoutMs: rolloutTimeoutMs };
 }
@@ -137,7 +149,9 @@ class DeploymentCanary implements CanaryTarget {
   private async adoptRecordedRoute(run: TargetRun): Promise<void> {
     if (this.routeAdopted) return;
     const entries = await run.session.journal.entries();
-    const recorded = entries.findLast((e) => e.step.endsWith(`#${run.canaryId}`) && e.change.kind === 'traffic' && 'pin' in e.change.router && e.change.router.pin);
+    const recorded = entries.findLast(
+      (e) => e.step.endsWith(`#${run.canaryId}`) && e.change.kind === 'traffic' && 'pin' in e.change.router && e.change.router.pin,
+    );
     const pin = recorded?.change.kind === 'traffic' && 'pin' in recorded.change.router ? recorded.change.router.pin : undefined;
     if (pin && (this.spec.type === 'istio' || this.spec.type === 'gateway')) this.router = createRouter(this.client, { ...this.spec, pin });
     this.routeAdopted = true;
@@ -148,7 +162,12 @@ class DeploymentCanary implements CanaryTarget {
     const stableContainer = findContainer({ kind: 'Deployment', ...this.stable }, stable.spec?.template, container);
     const canaryContainer = findContainer(this.workloadRef, canary.spec?.template, stableContainer.name);
     const weights = await this.router.read();
-    return { stableImage: stableContainer.image, canaryImage: canaryContainer.image, container: stableContainer.name, canaryWeight: this.canaryWeight(weights) };
+    return {
+      stableImage: stableContainer.image,
+      canaryImage: canaryContainer.image,
+      container: stableContainer.name,
+      canaryWeight: this.canaryWeight(weights),
+    };
   }
 
   async deployCanary(run: TargetRun, image: string): Promise<void> {
@@ -158,7 +177,9 @@ class DeploymentCanary implements CanaryTarget {
     const imageChange: Change = { kind: 'image', container: current.name, previous: { image: current.image }, next: { image } };
     const setImage = (replicas?: number) => setDeploymentImage(this.client, { ...this.canary, image, container: current.name, replicas });
     // Replica ratio brings the canary's pods with the first weight.
-    const replicas = this.config.routing.replicaRatio ? undefined : (this.config.workloads!.canaryReplicas ?? Math.max(1, (await readDeployment(this.client, this.stable)).spec?.replicas ?? 1));
+    const replicas = this.config.routing.replicaRatio
+      ? undefined
+      : (this.config.workloads!.canaryReplicas ?? Math.max(1, (await readDeployment(this.client, this.stable)).spec?.replicas ?? 1));
     const liveReplicas = live.spec?.replicas ?? 1;
     if (replicas !== undefined && liveReplicas !== replicas && current.image !== image && !session.dryRun) {
       // Image and replicas in one write, each journaled: the canary's pods come up as a rollout of
@@ -180,9 +201,13 @@ class DeploymentCanary implements CanaryTarget {
     const next = splitWeights(this.router.destinations, weight);
     const previous = await this.router.read();
     // Replica ratio brings the canary's pods with the weight (and waits for them below).
-    if (weight > 0 && !this.config.routing.replicaRatio && !run.session.dryRun) await requireReadyPods(this.client, this.canary, `${weight}% of traffic`);
-    const done = await run.session.change(stepName(run, `step-${index}-weight-${weight}`), this.router.ref, await this.trafficChange(previous, next), () =>
-      this.router.write(next),
+    if (weight > 0 && !this.config.routing.replicaRatio && !run.session.dryRun)
+      await requireReadyPods(this.client, this.canary, `${weight}% of traffic`);
+    const done = await run.session.change(
+      stepName(run, `step-${index}-weight-${weight}`),
+      this.router.ref,
+      await this.trafficChange(previous, next),
+      () => this.router.write(next),
     );
     if (run.session.dryRun) return weight;
     // Replica ratio moves traffic by moving pods: the step holds only once they are ready.
@@ -233,10 +258,13 @@ class DeploymentCanary implements CanaryTarget {
     const differences: string[] = [];
     const weights = await this.router.read();
     const expected = splitWeights(this.router.destinations, 0);
-    if (!sameWeights(weights, expected)) differences.push(`${this.router.describe()} routes ${formatWeights(weights)}, expected ${formatWeights(expected)}`);
+    if (!sameWeights(weights, expected))
+      differences.push(`${this.router.describe()} routes ${formatWeights(weights)}, expected ${formatWeights(expected)}`);
     const [stable, canary] = await Promise.all([readDeployment(this.client, this.stable), readDeployment(this.client, this.canary)]);
-    if ((canary.spec?.replicas ?? 1) !== 0) differences.push(`Deployment ${this.canary.namespace}/${this.canary.name} has ${canary.spec?.replicas ?? 1} replicas, expected 0`);
-    if (readyPodsOf(stable) === 0) differences.push(`Deployment ${this.stable.namespace}/${this.stable.name} has 0 ready pods, and it takes all traffic`);
+    if ((canary.spec?.replicas ?? 1) !== 0)
+      differences.push(`Deployment ${this.canary.namespace}/${this.canary.name} has ${canary.spec?.replicas ?? 1} replicas, expected 0`);
+    if (readyPodsOf(stable) === 0)
+      differences.push(`Deployment ${this.stable.namespace}/${this.stable.name} has 0 ready pods, and it takes all traffic`);
     if (end === 'promoted') {
       const running = findContainer({ kind: 'Deployment', ...this.stable }, stable.spec?.template, this.containerName).image;
       if (running !== image) differences.push(`Deployment ${this.stable.namespace}/${this.stable.name} runs ${running}, expected ${image}`);
@@ -251,8 +279,11 @@ class DeploymentCanary implements CanaryTarget {
       await settleLeftEntry(run, step, (change) => change.kind === 'scale' && change.next.replicas === replicas);
       return;
     }
-    await run.session.change(stepName(run, step), { kind: 'Deployment', ...d }, { kind: 'scale', previous: { replicas: previous }, next: { replicas } }, () =>
-      scaleDeployment(this.client, { ...d, replicas }),
+    await run.session.change(
+      stepName(run, step),
+      { kind: 'Deployment', ...d },
+      { kind: 'scale', previous: { replicas: previous }, next: { replicas } },
+      () => scaleDeployment(this.client, { ...d, replicas }),
     );
   }
 
@@ -298,18 +329,32 @@ class ArgoCanary implements CanaryTarget {
   /** Each of our setWeight steps needs a Rollout step setting that weight, followed by `pause: {}`. */
   private checkSteps(steps: unknown): void {
     const theirs: { setWeight?: unknown; pause?: { duration?: unknown } }[] = Array.isArray(steps) ? steps : [];
-    const listed = theirs.map((s) => (s.setWeight !== undefined ? `setWeight ${s.setWeight}` : s.pause !== undefined ? (s.pause?.duration !== undefined ? `pause ${s.pause.duration}` : 'pause {}') : 'other')).join(', ');
+    const listed = theirs
+      .map((s) =>
+        s.setWeight !== undefined
+          ? `setWeight ${s.setWeight}`
+          : s.pause !== undefined
+            ? s.pause?.duration !== undefined
+              ? `pause ${s.pause.duration}`
+              : 'pause {}'
+            : 'other',
+      )
+      .join(', ');
     const problems: string[] = [];
     this.config.steps.forEach((step, i) => {
       if (step.kind !== 'setWeight') return;
       const at = theirs.findIndex((s) => Number(s.setWeight) === step.weight);
       if (at < 0) problems.push(`steps.${i}.setWeight (${step.weight}): the Rollout has no step setting ${step.weight}`);
       else if (!(theirs[at + 1]?.pause !== undefined && theirs[at + 1]?.pause?.duration === undefined) && step.weight !== 100) {
-        problems.push(`steps.${i}.setWeight (${step.weight}): the Rollout's setWeight ${step.weight} (its step ${at}) must be followed by pause: {} so the controller waits while this action holds and analyses`);
+        problems.push(
+          `steps.${i}.setWeight (${step.weight}): the Rollout's setWeight ${step.weight} (its step ${at}) must be followed by pause: {} so the controller waits while this action holds and analyses`,
+        );
       }
     });
     if (problems.length) {
-      throw new InputError(`config ${this.config.source} does not match ${this.workloadRef.kind} ${this.workloadRef.namespace}/${this.workloadRef.name} (its steps: ${listed || 'none'}):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+      throw new InputError(
+        `config ${this.config.source} does not match ${this.workloadRef.kind} ${this.workloadRef.namespace}/${this.workloadRef.name} (its steps: ${listed || 'none'}):\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+      );
     }
   }
 
@@ -317,12 +362,19 @@ class ArgoCanary implements CanaryTarget {
     const { session } = run;
     const ro = await this.rollout.get();
     const current = findContainer(this.workloadRef, ro.spec?.template, run.container);
-    await session.change(stepName(run, 'canary-image'), this.workloadRef, { kind: 'image', container: current.name, previous: { image: current.image }, next: { image } }, () =>
-      this.rollout.setImage(image, current.name),
+    await session.change(
+      stepName(run, 'canary-image'),
+      this.workloadRef,
+      { kind: 'image', container: current.name, previous: { image: current.image }, next: { image } },
+      () => this.rollout.setImage(image, current.name),
     );
     if (session.dryRun) return;
     // The controller brings up the canary and stops at the Rollout's first pause.
-    await this.rollout.waitFor('paused', { timeoutMs: this.rolloutTimeoutMs, signal: session.signal, onProgress: (m) => session.reporter.debug(`${this.workloadRef.name}: ${m}`) });
+    await this.rollout.waitFor('paused', {
+      timeoutMs: this.rolloutTimeoutMs,
+      signal: session.signal,
+      onProgress: (m) => session.reporter.debug(`${this.workloadRef.name}: ${m}`),
+    });
   }
 
   async setWeight(run: TargetRun, index: number, weight: number): Promise<number> {
@@ -342,7 +394,12 @@ class ArgoCanary implements CanaryTarget {
     await run.session.change(
       stepName(run, 'promote-full'),
       this.workloadRef,
-      { kind: 'argo', action: 'promote-full', previous: { stepIndex: before.stepIndex, weight: before.actualWeight }, next: { weight: 100 } },
+      {
+        kind: 'argo',
+        action: 'promote-full',
+        previous: { stepIndex: before.stepIndex, weight: before.actualWeight },
+        next: { weight: 100 },
+      },
       () => this.router.write(splitWeights(this.router.destinations, 100)),
     );
   }
@@ -355,11 +412,15 @@ class ArgoCanary implements CanaryTarget {
     if (end === 'promoted') {
       const running = findContainer(this.workloadRef, ro.spec?.template, undefined).image;
       if (running !== image) differences.push(`${ref} specifies ${running}, expected ${image}`);
-      if (status.currentPodHash !== status.stableRS) differences.push(`${ref}: its stable ReplicaSet (${status.stableRS ?? 'none'}) is not the one running ${image} (${status.currentPodHash ?? 'none'})`);
+      if (status.currentPodHash !== status.stableRS)
+        differences.push(
+          `${ref}: its stable ReplicaSet (${status.stableRS ?? 'none'}) is not the one running ${image} (${status.currentPodHash ?? 'none'})`,
+        );
     } else if (!status.aborted && status.currentPodHash !== status.stableRS) {
       differences.push(`${ref} is neither aborted nor back on its stable ReplicaSet (phase ${status.phase})`);
     }
-    if (status.actualWeight !== 0 && !(end === 'promoted' && status.currentPodHash === status.stableRS)) differences.push(`${ref} sends ${status.actualWeight}% to the canary, expected 0%`);
+    if (status.actualWeight !== 0 && !(end === 'promoted' && status.currentPodHash === status.stableRS))
+      differences.push(`${ref} sends ${status.actualWeight}% to the canary, expected 0%`);
     return differences;
   }
 

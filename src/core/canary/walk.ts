@@ -53,9 +53,15 @@ export class CanaryWalk {
   ) {
     this.weight = record.weight;
     this.stepIndex = record.stepIndex;
-    this.run = { session: o.session, canaryId: canaryIdOf(record), container: record.container ?? '', rolloutTimeoutMs: o.rolloutTimeoutMs };
+    this.run = {
+      session: o.session,
+      canaryId: canaryIdOf(record),
+      container: record.container ?? '',
+      rolloutTimeoutMs: o.rolloutTimeoutMs,
+    };
     const bg = o.config.background;
-    if (bg) this.background = new BackgroundRun(bg, o.analysis, () => this.stepController.abort(new Error(this.background!.describeFailure())));
+    if (bg)
+      this.background = new BackgroundRun(bg, o.analysis, () => this.stepController.abort(new Error(this.background!.describeFailure())));
   }
 
   private get session(): DeliverySession {
@@ -92,7 +98,10 @@ export class CanaryWalk {
     } catch (error) {
       if (this.session.signal.aborted) throw error;
       const message = error instanceof Error ? error.message : String(error);
-      const where = index < 0 ? 'while deploying the canary' : `at step ${stepNumber(index)} of ${this.steps.length} (${describeStep(this.steps[index])})`;
+      const where =
+        index < 0
+          ? 'while deploying the canary'
+          : `at step ${stepNumber(index)} of ${this.steps.length} (${describeStep(this.steps[index])})`;
       try {
         return await this.abort(`${where}: ${message}`);
       } catch (abortError) {
@@ -173,7 +182,9 @@ export class CanaryWalk {
     await this.stopBackground();
     await this.save({ stepIndex: index, state: 'paused', reason: end.paused });
     const where = `${end.attention ? 'inconclusive ' : ''}at step ${stepNumber(index)} of ${this.steps.length}, ${this.weight}% on canary`;
-    this.session.reporter[end.attention ? 'warn' : 'info'](`Canary paused: ${where}: ${end.paused}. Run again with action: promote to go on, or action: abort.`);
+    this.session.reporter[end.attention ? 'warn' : 'info'](
+      `Canary paused: ${where}: ${end.paused}. Run again with action: promote to go on, or action: abort.`,
+    );
     // Not a final state: most traffic is still on stable until a later run promotes or aborts.
     // Shown after the outcome: "Paused: inconclusive at step 3 of 6, 25% on canary: …".
     const reason = `${where}: ${end.paused}. Next: action: promote, or action: abort.`;
@@ -220,12 +231,16 @@ export class CanaryWalk {
       case 'analysis': {
         const analysis = step.analysis;
         if (this.session.dryRun) {
-          this.session.reporter.info(`[dry run] would run analysis ${analysis.name} (${analysis.spec.metrics.map((m) => m.name).join(', ')}) at ${this.weight}%`);
+          this.session.reporter.info(
+            `[dry run] would run analysis ${analysis.name} (${analysis.spec.metrics.map((m) => m.name).join(', ')}) at ${this.weight}%`,
+          );
           return { next: true };
         }
         let result: AnalysisResult;
         try {
-          result = await this.session.reporter.group(`Analysis ${analysis.name} at step ${stepNumber(index)} (${this.weight}%)`, () => runStepAnalysis(analysis, this.o.analysis, signal));
+          result = await this.session.reporter.group(`Analysis ${analysis.name} at step ${stepNumber(index)} (${this.weight}%)`, () =>
+            runStepAnalysis(analysis, this.o.analysis, signal),
+          );
         } catch (error) {
           if (this.session.signal.aborted || !this.background?.failed) throw error;
           return { failed: this.background.describeFailure() };
@@ -234,7 +249,8 @@ export class CanaryWalk {
         Object.assign(entry, timelineOf(result));
         if (result.phase === 'Successful') return { next: true };
         const why = `analysis ${analysis.name} at step ${stepNumber(index)} (${this.weight}%) ${result.phase}: ${describeFailure(result)}`;
-        if (result.phase === 'Inconclusive') return { paused: `${why}; a person decides (as Argo Rollouts pauses on an Inconclusive analysis)`, attention: true };
+        if (result.phase === 'Inconclusive')
+          return { paused: `${why}; a person decides (as Argo Rollouts pauses on an Inconclusive analysis)`, attention: true };
         return { failed: why };
       }
     }
@@ -295,7 +311,12 @@ export class CanaryWalk {
       outcome,
       result: final,
       reason,
-      outputs: { result: final, weight: this.weight, step: Math.min(stepNumber(this.stepIndex), this.steps.length), analysis: this.analyses },
+      outputs: {
+        result: final,
+        weight: this.weight,
+        step: Math.min(stepNumber(this.stepIndex), this.steps.length),
+        analysis: this.analyses,
+      },
     };
   }
 }

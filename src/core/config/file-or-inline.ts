@@ -25,12 +25,16 @@ export async function readFileOrInline(inputName: string, value: string, workspa
   const path = resolve(workspace, trimmed);
   const inside = relative(resolve(workspace), path);
   if (inside.startsWith('..') || isAbsolute(inside)) {
-    throw new InputError(`${inputName}: ${trimmed} is outside the workspace (${workspace}); give a path inside the repository, or inline YAML`);
+    throw new InputError(
+      `${inputName}: ${trimmed} is outside the workspace (${workspace}); give a path inside the repository, or inline YAML`,
+    );
   }
   try {
     return { text: await readFile(path, 'utf8'), source: trimmed };
   } catch (error) {
     const code = (error as { code?: string }).code;
-    throw new InputError(`${inputName}: cannot read ${trimmed} (${code ?? 'error'}) relative to ${workspace}; check the path, or give the ${inputName} inline`);
+    throw new InputError(
+      `${inputName}: cannot read ${trimmed} (${code ?? 'error'}) relative to ${workspace}; check the path, or give the ${inputName} inline`,
+    );
   }
 }

@@ -66,7 +66,7 @@ function describeGiven(input: unknown, secret: boolean): string | undefined {
   if (secret) return 'given: (secret, not shown)';
   let text: string;
   try {
-    text = typeof input === 'string' ? JSON.stringify(input) : JSON.stringify(input) ?? String(input);
+    text = typeof input === 'string' ? JSON.stringify(input) : (JSON.stringify(input) ?? String(input));
   } catch {
     text = String(input);
   }

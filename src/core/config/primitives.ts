@@ -9,7 +9,6 @@ import { booleanValue, durationValue } from './value-checks.js';
 
 export { parseDurationMs } from './value-checks.js';
 
-
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;
   if (ms < 60_000) return `${+(ms / 1000).toFixed(1)}s`;
@@ -18,29 +17,25 @@ export function formatDuration(ms: number): string {
 }
 
 /** A duration as Argo writes it (`30s`, `1h30m`, `1.5h`, `500ms`; a bare number means seconds); output in milliseconds. */
-export const duration = z
-  .union([z.string(), z.number()])
-  .transform((value, ctx) => {
-    const parsed = durationValue(value);
-    if ('problem' in parsed) {
-      ctx.addIssue({ code: 'custom', message: parsed.problem, input: value });
-      return z.NEVER;
-    }
-    return parsed.ms;
-  });
+export const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  const parsed = durationValue(value);
+  if ('problem' in parsed) {
+    ctx.addIssue({ code: 'custom', message: parsed.problem, input: value });
+    return z.NEVER;
+  }
+  return parsed.ms;
+});
 
 /** A traffic weight: an integer percentage 0..100, given as `25`, `"25"` or `"25%"`. */
-export const percentage = z
-  .union([z.string(), z.number()])
-  .transform((value, ctx) => {
-    const text = String(value).trim().replace(/%$/, '');
-    const n = /^\d+$/.test(text) ? Number(text) : Number.NaN;
-    if (!Number.isInteger(n) || n < 0 || n > 100) {
-      ctx.addIssue({ code: 'custom', message: 'expected a whole percentage from 0 to 100', input: value });
-      return z.NEVER;
-    }
-    return n;
-  });
+export const percentage = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  const text = String(value).trim().replace(/%$/, '');
+  const n = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isInteger(n) || n < 0 || n > 100) {
+    ctx.addIssue({ code: 'custom', message: 'expected a whole percentage from 0 to 100', input: value });
+    return z.NEVER;
+  }
+  return n;
+});
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -55,7 +50,10 @@ export const namespaceName = z
 export const objectName = z
   .string()
   .max(253, 'expected at most 253 characters')
-  .regex(DNS1123_SUBDOMAIN, 'expected a Kubernetes object name: lower-case letters, digits, "-" and ".", starting and ending with a letter or digit');
+  .regex(
+    DNS1123_SUBDOMAIN,
+    'expected a Kubernetes object name: lower-case letters, digits, "-" and ".", starting and ending with a letter or digit',
+  );
 
 export interface NamespacedName {
   namespace: string;
@@ -68,10 +66,7 @@ export function namespacedName(defaultNamespace?: string) {
     const parts = value.trim().split('/');
     const [namespace, name] = parts.length === 2 ? parts : [defaultNamespace, parts[0]];
     const ok =
-      parts.length <= 2 &&
-      namespace !== undefined &&
-      namespaceName.safeParse(namespace).success &&
-      objectName.safeParse(name).success;
+      parts.length <= 2 && namespace !== undefined && namespaceName.safeParse(namespace).success && objectName.safeParse(name).success;
     if (!ok) {
       ctx.addIssue({ code: 'custom', message: 'expected namespace/name, e.g. shop/checkout (lower-case DNS names)', input: value });
       return z.NEVER;
@@ -90,16 +85,14 @@ export const imageRef = z
   );
 
 /** A boolean action input: "true"/"false" (also yes/no, 1/0, as YAML users write them). */
-export const booleanInput = z
-  .union([z.boolean(), z.string()])
-  .transform((value, ctx) => {
-    const parsed = booleanValue(value);
-    if ('problem' in parsed) {
-      ctx.addIssue({ code: 'custom', message: parsed.problem, input: value });
-      return z.NEVER;
-    }
-    return parsed.value;
-  });
+export const booleanInput = z.union([z.boolean(), z.string()]).transform((value, ctx) => {
+  const parsed = booleanValue(value);
+  if ('problem' in parsed) {
+    ctx.addIssue({ code: 'custom', message: parsed.problem, input: value });
+    return z.NEVER;
+  }
+  return parsed.value;
+});
 
 /** A whole number given as a string input, within bounds. */
 export function integerInput(min: number, max: number) {
@@ -171,7 +164,12 @@ function splitWords(text: string): string[] | undefined {
 export function listInput<T extends z.ZodType<unknown, string>>(item: T) {
   return z
     .string()
-    .transform((value): string[] => value.split(/[,\n]/).map((s) => s.trim()).filter(Boolean))
+    .transform((value): string[] =>
+      value
+        .split(/[,\n]/)
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(item).min(1, 'expected at least one item'));
 }
 
@@ -183,7 +181,10 @@ export const httpUrl = z
     try {
       const url = new URL(value);
       // A host name, an IPv4 address or a bracketed IPv6 address: nothing a shell or a template would read.
-      return (url.protocol === 'http:' || url.protocol === 'https:') && /^([a-z0-9_]([a-z0-9_-]*[a-z0-9_])?\.?)+$|^\[[0-9a-f:.]+\]$/i.test(url.hostname);
+      return (
+        (url.protocol === 'http:' || url.protocol === 'https:') &&
+        /^([a-z0-9_]([a-z0-9_-]*[a-z0-9_])?\.?)+$|^\[[0-9a-f:.]+\]$/i.test(url.hostname)
+      );
     } catch {
       return false;
     }
@@ -220,4 +221,7 @@ export const serviceName = z
     MAX_SERVICE_NAME,
     `expected at most ${MAX_SERVICE_NAME} characters: the ${longestPrefix.kind} ${longestPrefix.prefix}<service> is named after it, and a Kubernetes object name is at most ${MAX_OBJECT_NAME} characters`,
   )
-  .regex(DNS1123_SUBDOMAIN, 'expected a Kubernetes object name: lower-case letters, digits, "-" and ".", starting and ending with a letter or digit');
+  .regex(
+    DNS1123_SUBDOMAIN,
+    'expected a Kubernetes object name: lower-case letters, digits, "-" and ".", starting and ending with a letter or digit',
+  );

@@ -62,11 +62,17 @@ export function quickCheckInputs(name: string, spec: QuickSpec, raw: Record<stri
       continue;
     }
     if ('enum' in def.check) {
-      if (!def.check.enum.includes(value)) issues.push({ code: 'invalid_value', values: def.check.enum, input: value, path: [input], message: '' });
+      if (!def.check.enum.includes(value))
+        issues.push({ code: 'invalid_value', values: def.check.enum, input: value, path: [input], message: '' });
       continue;
     }
     for (const check of def.check.string) {
-      const ok = 'minLength' in check ? value.length >= check.minLength : 'maxLength' in check ? value.length <= check.maxLength : new RegExp(check.pattern, check.flags).test(value);
+      const ok =
+        'minLength' in check
+          ? value.length >= check.minLength
+          : 'maxLength' in check
+            ? value.length <= check.maxLength
+            : new RegExp(check.pattern, check.flags).test(value);
       if (!ok) issues.push({ code: 'custom', input: value, path: [input], message: check.message });
     }
   }

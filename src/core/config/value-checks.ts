@@ -6,7 +6,7 @@
 
 /** One `<number><unit>` term of a Go duration (time.ParseDuration), e.g. `1.5h` or `30s`. */
 const DURATION_TERM = /(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)/y;
-const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, μs: 1e-3, ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
 const MAX_DURATION_MS = 24 * 3_600_000;
 
 /**
@@ -33,7 +33,8 @@ export function parseDurationMs(text: string): number | undefined {
 /** A duration (a number is seconds) in milliseconds, or what is wrong with it. */
 export function durationValue(value: string | number): { ms: number } | { problem: string } {
   const ms = typeof value === 'number' ? value * 1000 : parseDurationMs(value);
-  if (ms === undefined || !Number.isFinite(ms) || ms < 0) return { problem: 'expected a duration such as 30s, 10m or 1h (Go style, as Argo: 1h30m, 1.5h, 500ms)' };
+  if (ms === undefined || !Number.isFinite(ms) || ms < 0)
+    return { problem: 'expected a duration such as 30s, 10m or 1h (Go style, as Argo: 1h30m, 1.5h, 500ms)' };
   if (ms > MAX_DURATION_MS) return { problem: 'expected a duration of at most 24h' };
   return { ms };
 }

@@ -41,7 +41,9 @@ export async function compensate(client: KubeClient, entry: JournalEntry, option
       const before = await router.read();
       // A replica ratio puts back the pod counts it found, not pods recomputed from the weights.
       const after =
-        router instanceof ReplicaRatioRouter && change.pods ? await router.restorePods(change.pods.previous) : await router.write(change.previous);
+        router instanceof ReplicaRatioRouter && change.pods
+          ? await router.restorePods(change.pods.previous)
+          : await router.write(change.previous);
       options.reporter.info(`${router.describe()}: traffic back to ${formatWeights(after)} (was ${formatWeights(before)})`);
       return { entry, before: formatWeights(before), after: formatWeights(after) };
     }
@@ -57,18 +59,28 @@ export async function compensate(client: KubeClient, entry: JournalEntry, option
         options.reporter.info(`${ref}: container ${change.container} back to ${change.previous.image}`);
         return { entry, before: result.previousImage, after: result.image };
       }
-      const result = await setDeploymentImage(client, { namespace: object.namespace, name: object.name, container: change.container, image: change.previous.image });
+      const result = await setDeploymentImage(client, {
+        namespace: object.namespace,
+        name: object.name,
+        container: change.container,
+        image: change.previous.image,
+      });
       if (options.wait) await waitForDeploymentRollout(client, object, options.wait);
       options.reporter.info(`${ref}: container ${change.container} back to ${change.previous.image}`);
       return { entry, before: result.previousImage, after: result.image };
     }
     case 'scale': {
-      const { previousReplicas } = await scaleDeployment(client, { namespace: object.namespace, name: object.name, replicas: change.previous.replicas });
+      const { previousReplicas } = await scaleDeployment(client, {
+        namespace: object.namespace,
+        name: object.name,
+        replicas: change.previous.replicas,
+      });
       options.reporter.info(`${ref}: scaled back to ${change.previous.replicas} replicas`);
       return { entry, before: `${previousReplicas} replicas`, after: `${change.previous.replicas} replicas` };
     }
     case 'undo': {
-      if (change.previous.revision === undefined) throw new Error(`${ref}: the journal does not say which revision to return to (entry ${entry.id})`);
+      if (change.previous.revision === undefined)
+        throw new Error(`${ref}: the journal does not say which revision to return to (entry ${entry.id})`);
       const result = await undoDeployment(client, { namespace: object.namespace, name: object.name, toRevision: change.previous.revision });
       if (options.wait) await waitForDeploymentRollout(client, object, options.wait);
       options.reporter.info(`${ref}: back to revision ${change.previous.revision}`);
@@ -80,7 +92,9 @@ export async function compensate(client: KubeClient, entry: JournalEntry, option
       if (status.aborted || status.currentPodHash === status.stableRS) {
         // Nothing in progress to abort (promoted fully, or aborted already): the stable ReplicaSet
         // serves everything; the image entry of the same release puts the old version back.
-        options.reporter.info(`${ref}: no canary in progress (${status.aborted ? 'aborted' : 'the stable ReplicaSet runs the template'}); nothing to abort`);
+        options.reporter.info(
+          `${ref}: no canary in progress (${status.aborted ? 'aborted' : 'the stable ReplicaSet runs the template'}); nothing to abort`,
+        );
         return { entry, before: `${status.actualWeight}% canary`, after: `${status.actualWeight}% canary` };
       }
       // A promotion cannot be taken back step by step; aborting returns all traffic to stable.
@@ -106,7 +120,9 @@ async function promoteFullOnceObserved(rollout: ArgoRollout, wait: { timeoutMs: 
     if (status.observed && status.currentPodHash === status.stableRS) return;
     if (status.observed) await rollout.promote({ full: true });
     if (Date.now() > deadline) {
-      throw new Error(`${rollout.namespace}/${rollout.name}: the Argo Rollouts controller did not make the restored template stable within ${Math.round(wait.timeoutMs / 1000)}s (phase ${status.phase}${status.message ? `: ${status.message}` : ''})`);
+      throw new Error(
+        `${rollout.namespace}/${rollout.name}: the Argo Rollouts controller did not make the restored template stable within ${Math.round(wait.timeoutMs / 1000)}s (phase ${status.phase}${status.message ? `: ${status.message}` : ''})`,
+      );
     }
     await sleepMs(100, wait.signal);
   }

@@ -51,10 +51,14 @@ export async function liveState(client: KubeClient, entry: JournalEntry): Promis
   const { change, object } = entry;
   switch (change.kind) {
     case 'traffic':
-      if (change.router.type === 'replica-ratio') return change.pods ? podsText(await new ReplicaRatioRouter(client, change.router).pods()) : undefined;
+      if (change.router.type === 'replica-ratio')
+        return change.pods ? podsText(await new ReplicaRatioRouter(client, change.router).pods()) : undefined;
       return weightsText(await createRouter(client, change.router).read());
     case 'image': {
-      const template = object.kind === 'Rollout' ? (await new ArgoRollout(client, object.namespace, object.name).get()).spec?.template : (await readDeployment(client, object)).spec?.template;
+      const template =
+        object.kind === 'Rollout'
+          ? (await new ArgoRollout(client, object.namespace, object.name).get()).spec?.template
+          : (await readDeployment(client, object)).spec?.template;
       return findContainer(object, template, change.container).image;
     }
     case 'scale':

@@ -51,12 +51,26 @@ export function workloadPermissions(d: DeploymentName): NeededPermission[] {
 }
 
 /** blue-green: the router, both colors' Deployments (image, rollout, scale). */
-export function blueGreenPermissions(o: { namespace: string; service: string; router: RouterSpec; workloads: DeploymentName[] }): NeededPermission[] {
-  return dedupe([...sessionPermissions(o.namespace, o.service), ...routerPermissions(o.router), ...o.workloads.flatMap(workloadPermissions)]);
+export function blueGreenPermissions(o: {
+  namespace: string;
+  service: string;
+  router: RouterSpec;
+  workloads: DeploymentName[];
+}): NeededPermission[] {
+  return dedupe([
+    ...sessionPermissions(o.namespace, o.service),
+    ...routerPermissions(o.router),
+    ...o.workloads.flatMap(workloadPermissions),
+  ]);
 }
 
 /** canary: the router, the canary's record, and the two Deployments or the Argo Rollout. */
-export function canaryPermissions(o: { namespace: string; service: string; router: RouterSpec; workloads: DeploymentName[] }): NeededPermission[] {
+export function canaryPermissions(o: {
+  namespace: string;
+  service: string;
+  router: RouterSpec;
+  workloads: DeploymentName[];
+}): NeededPermission[] {
   return dedupe([
     ...sessionPermissions(o.namespace, o.service),
     ...inNamespace(o.namespace, `pd-canary-${o.service}`, CANARY_RECORD),
@@ -88,18 +102,23 @@ export function rollbackPermissions(o: {
   for (const { change, object } of o.entries) {
     const d = { namespace: object.namespace, name: object.name };
     if (change.kind === 'traffic') needed.push(...routerPermissions(change.router));
-    else if (change.kind === 'image') needed.push(...(object.kind === 'Rollout' ? argoPermissions(d) : inNamespace(d.namespace, d.name, DEPLOYMENT_ROLLOUT)));
+    else if (change.kind === 'image')
+      needed.push(...(object.kind === 'Rollout' ? argoPermissions(d) : inNamespace(d.namespace, d.name, DEPLOYMENT_ROLLOUT)));
     else if (change.kind === 'scale') needed.push(...workloadPermissions(d));
     else if (change.kind === 'undo') needed.push(...inNamespace(d.namespace, d.name, [...DEPLOYMENT_ROLLOUT, ...DEPLOYMENT_UNDO]));
     else if (change.kind === 'argo') needed.push(...argoPermissions(d));
   }
-  for (const { change } of o.reads ?? []) if (change.kind === 'traffic') needed.push(...routerPermissions(change.router).filter((p) => p.verb === 'get'));
+  for (const { change } of o.reads ?? [])
+    if (change.kind === 'traffic') needed.push(...routerPermissions(change.router).filter((p) => p.verb === 'get'));
   if (o.revisionOf) needed.push(...inNamespace(o.revisionOf.namespace, o.revisionOf.name, [...DEPLOYMENT_ROLLOUT, ...DEPLOYMENT_UNDO]));
   return dedupe(needed);
 }
 
 /** The live journal's entries; undefined when unreadable (403): the preflight reports `get configmaps` with the rest. */
-export async function journalForPreflight(client: KubeClient, o: { namespace: string; service: string }): Promise<JournalEntry[] | undefined> {
+export async function journalForPreflight(
+  client: KubeClient,
+  o: { namespace: string; service: string },
+): Promise<JournalEntry[] | undefined> {
   try {
     return await new Journal(client, { namespace: o.namespace, service: o.service }).entries();
   } catch (error) {

@@ -38,7 +38,16 @@ const workloads = [
 
 /** Journal entries of every kind a release through `router` can record. */
 function sampleEntries(router: RouterSpec): JournalEntry[] {
-  const entry = (object: JournalEntry['object'], change: JournalEntry['change']): JournalEntry => ({ id: 'x', runId: 'x', step: 'x', strategy: 'x', object, change, status: 'applied', plannedAt: '' });
+  const entry = (object: JournalEntry['object'], change: JournalEntry['change']): JournalEntry => ({
+    id: 'x',
+    runId: 'x',
+    step: 'x',
+    strategy: 'x',
+    object,
+    change,
+    status: 'applied',
+    plannedAt: '',
+  });
   const deployment = { kind: 'Deployment', namespace: NS, name: 'a' };
   if (router.type === 'argo') {
     const rollout = { kind: 'Rollout', namespace: NS, name: 'rollout' };
@@ -55,7 +64,10 @@ function sampleEntries(router: RouterSpec): JournalEntry[] {
   ];
 }
 
-const strip = (list: Permission[]): Permission[] => dedupe(list.map(({ verb, group, resource, subresource, why }) => ({ verb, group, resource, ...(subresource ? { subresource } : {}), why })));
+const strip = (list: Permission[]): Permission[] =>
+  dedupe(
+    list.map(({ verb, group, resource, subresource, why }) => ({ verb, group, resource, ...(subresource ? { subresource } : {}), why })),
+  );
 const plan = { namespace: NS, service: 'svc' };
 
 export const SHIPPED_ROLES: ShippedRole[] = [
@@ -72,7 +84,15 @@ export const SHIPPED_ROLES: ShippedRole[] = [
   ...(['istio', 'gateway', 'service', 'replica-ratio', 'argo'] as const).map((r) => ({
     name: `pd-rollback-${r}`,
     title: `actions/rollback of releases made through ${r}${r === 'argo' ? '' : ' (and mode workload with to-revision)'}`,
-    permissions: strip(rollbackPermissions({ ...plan, journal: true, canaryRecord: true, entries: sampleEntries(sample[r]), ...(r === 'argo' ? {} : { revisionOf: workloads[0] }) })),
+    permissions: strip(
+      rollbackPermissions({
+        ...plan,
+        journal: true,
+        canaryRecord: true,
+        entries: sampleEntries(sample[r]),
+        ...(r === 'argo' ? {} : { revisionOf: workloads[0] }),
+      }),
+    ),
   })),
 ];
 
@@ -125,7 +145,11 @@ export function roleYaml(role: ShippedRole): string {
       const p = role.permissions.find((x) => x.verb === verb && x.group === rule.apiGroups[0] && resourceName(x) === rule.resources[0])!;
       lines.push(`  # ${verb}: ${p.why}`);
     }
-    lines.push(`  - apiGroups: ["${rule.apiGroups[0]}"]`, `    resources: ["${rule.resources[0]}"]`, `    verbs: [${rule.verbs.map((v) => `"${v}"`).join(', ')}]`);
+    lines.push(
+      `  - apiGroups: ["${rule.apiGroups[0]}"]`,
+      `    resources: ["${rule.resources[0]}"]`,
+      `    verbs: [${rule.verbs.map((v) => `"${v}"`).join(', ')}]`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }

@@ -93,14 +93,22 @@ export interface DeliverySession {
    * is made, so a rollback or a resumed run can see it. Idempotent per run id and step: a step this
    * run already applied is skipped (`applied: false`). In a dry run, reports the plan and applies nothing.
    */
-  change<T>(step: string, object: ObjectRef, change: Change, apply: () => Promise<T>): Promise<{ applied: boolean; result?: T; entry?: JournalEntry }>;
+  change<T>(
+    step: string,
+    object: ObjectRef,
+    change: Change,
+    apply: () => Promise<T>,
+  ): Promise<{ applied: boolean; result?: T; entry?: JournalEntry }>;
 }
 
 const FINISHED = 'delivery-finished';
 /** Set once the run holds the lock: before it, the run changed nothing, and its post step has nothing to do. */
 const STARTED = 'delivery-started';
 
-export async function runDeliverySession(options: SessionOptions, work: (session: DeliverySession) => Promise<SessionResult>): Promise<FlowOutputs> {
+export async function runDeliverySession(
+  options: SessionOptions,
+  work: (session: DeliverySession) => Promise<SessionResult>,
+): Promise<FlowOutputs> {
   const { inputs, context, strategy } = options;
   const dryRun = inputs['dry-run'];
   const client = options.client ?? openClient(inputs, context);
@@ -108,7 +116,15 @@ export async function runDeliverySession(options: SessionOptions, work: (session
   const notify = notificationsFromInputs(inputs, context, { deploymentTracker: context.deploymentTracker });
   const started = Date.now();
 
-  const event = () => notify.newEvent({ service: inputs.service, namespace: inputs.namespace, strategy, image: options.image, version: options.version, dryRun });
+  const event = () =>
+    notify.newEvent({
+      service: inputs.service,
+      namespace: inputs.namespace,
+      strategy,
+      image: options.image,
+      version: options.version,
+      dryRun,
+    });
   let lock: ServiceLock | undefined;
   if (options.permissions) {
     try {
@@ -128,7 +144,8 @@ export async function runDeliverySession(options: SessionOptions, work: (session
         ...(inputs['lease-duration'] === undefined ? {} : { leaseDurationSeconds: Math.round(inputs['lease-duration'] / 1000) }),
         force: options.force,
         reporter: context.reporter,
-        onLost: (holder) => context.reporter.error(`Lost the lock of ${inputs.service} to run ${holder.holder}: stopping before the next change.`),
+        onLost: (holder) =>
+          context.reporter.error(`Lost the lock of ${inputs.service} to run ${holder.holder}: stopping before the next change.`),
       });
     } catch (error) {
       // Another run holds the service, or the cluster cannot be reached: nothing was changed, and
@@ -168,7 +185,14 @@ export async function runDeliverySession(options: SessionOptions, work: (session
   try {
     await notify.notifyStart(session.event);
     const result = await work(session);
-    session.event = { ...session.event, phase: 'done', outcome: result.outcome, result: result.result, reason: result.reason, durationMs: Date.now() - started };
+    session.event = {
+      ...session.event,
+      phase: 'done',
+      outcome: result.outcome,
+      result: result.result,
+      reason: result.reason,
+      durationMs: Date.now() - started,
+    };
     await notify.notifyEnd(session.event);
     if (result.outcome === 'failed' || result.outcome === 'rolled-back' || result.attention) {
       throw new FlowFailure(result.reason ?? `${strategy} ${result.result}`, result.outputs);
@@ -181,7 +205,9 @@ export async function runDeliverySession(options: SessionOptions, work: (session
     // A cancelled run is not finished: its post step puts traffic back where the run found it.
     if (!context.signal.aborted) context.state.set(FINISHED, 'true');
     if (lock) {
-      await lock.release().catch((e: Error) => context.reporter.warn(`could not release the lock of ${inputs.service}: ${e.message} (it expires by itself)`));
+      await lock
+        .release()
+        .catch((e: Error) => context.reporter.warn(`could not release the lock of ${inputs.service}: ${e.message} (it expires by itself)`));
     }
     context.reporter.debug(`${strategy}: ${client.requestCount} Kubernetes API requests in ${formatDuration(Date.now() - started)}`);
   }
@@ -215,7 +241,9 @@ export async function postDeliverySession(options: Omit<SessionOptions, 'image' 
   const notify = notificationsFromInputs(inputs, context, { deploymentTracker: context.deploymentTracker });
   const event = notify.newEvent({ service: inputs.service, namespace: inputs.namespace, strategy: options.strategy });
   const reason = undone.length ? `traffic restored: ${undone.map((u) => u.after).join('; ')}` : 'nothing to restore';
-  await notify.notifyEnd({ ...event, phase: 'cancelled', outcome: 'cancelled', result: 'cancelled', reason }).catch((e: Error) => context.reporter.warn(context.secrets.redact(e.message)));
+  await notify
+    .notifyEnd({ ...event, phase: 'cancelled', outcome: 'cancelled', result: 'cancelled', reason })
+    .catch((e: Error) => context.reporter.warn(context.secrets.redact(e.message)));
   return undone;
 }
 
@@ -243,7 +271,9 @@ async function preflight(client: KubeClient, needed: NeededPermission[], dryRun:
   } catch (error) {
     // An API server that does not serve SelfSubjectAccessReview (authorization.k8s.io/v1) cannot be asked.
     if (!(error instanceof KubeApiError && error.status === 404)) throw error;
-    reporter.warn('preflight: the cluster does not serve SelfSubjectAccessReview (authorization.k8s.io/v1), so permissions were not checked before the first write');
+    reporter.warn(
+      'preflight: the cluster does not serve SelfSubjectAccessReview (authorization.k8s.io/v1), so permissions were not checked before the first write',
+    );
     return;
   }
   reporter.debug(`preflight: ${result.requests} access reviews in ${result.durationMs} ms`);

@@ -1,7 +1,22 @@
 import type { V1ReplicaSet } from '@kubernetes/client-node';
 import type { KubeClient } from './client.js';
-import { ARGO_ROLLOUT, customRef, getCustomObject, jsonPatchCustomObject, mergePatchCustomObject, mergePatchCustomStatus, type KubeObject } from './custom-resources.js';
-import { describeNotReadyPods, findContainer, RolloutFailedError, type ImageChange, type UndoResult, type WaitOptions } from './deployment.js';
+import {
+  ARGO_ROLLOUT,
+  customRef,
+  getCustomObject,
+  jsonPatchCustomObject,
+  mergePatchCustomObject,
+  mergePatchCustomStatus,
+  type KubeObject,
+} from './custom-resources.js';
+import {
+  describeNotReadyPods,
+  findContainer,
+  RolloutFailedError,
+  type ImageChange,
+  type UndoResult,
+  type WaitOptions,
+} from './deployment.js';
 import { KubeObjectError, isConflict } from './errors.js';
 import { guardedPatch } from './guarded-patch.js';
 import { pointer } from './json-patch.js';
@@ -129,9 +144,14 @@ export class ArgoRollout {
     const ro = rollout ?? (await this.get());
     const s = argoRolloutStatus(ro);
     const matchLabels: Record<string, string> = ro.spec?.selector?.matchLabels ?? {};
-    const labelSelector = Object.entries(matchLabels).map(([k, v]) => `${k}=${v}`).join(',') || undefined;
-    const list = await this.client.call('list', { kind: 'ReplicaSet', namespace: this.namespace, name: `(owned by Rollout ${this.name})` }, () =>
-      this.client.apps.listNamespacedReplicaSet({ namespace: this.namespace, labelSelector }),
+    const labelSelector =
+      Object.entries(matchLabels)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',') || undefined;
+    const list = await this.client.call(
+      'list',
+      { kind: 'ReplicaSet', namespace: this.namespace, name: `(owned by Rollout ${this.name})` },
+      () => this.client.apps.listNamespacedReplicaSet({ namespace: this.namespace, labelSelector }),
     );
     const out: DelayedScaleDown[] = [];
     for (const rs of list.items) {
@@ -141,7 +161,8 @@ export class ArgoRollout {
       if (replicas === 0 || !hash || hash === s.stableRS) continue;
       const deadline = rs.metadata.annotations?.[SCALE_DOWN_DEADLINE_ANNOTATION];
       if (s.aborted && hash === s.currentPodHash) out.push({ replicaSet: rs.metadata.name!, role: 'aborted canary', replicas, deadline });
-      else if (hash !== s.currentPodHash && deadline) out.push({ replicaSet: rs.metadata.name!, role: 'previous stable', replicas, deadline });
+      else if (hash !== s.currentPodHash && deadline)
+        out.push({ replicaSet: rs.metadata.name!, role: 'previous stable', replicas, deadline });
     }
     return out;
   }
@@ -155,8 +176,16 @@ export class ArgoRollout {
       resourceVersionOf: (ro) => ro.metadata.resourceVersion,
       plan: (ro) => {
         const found = findContainer(this.ref, ro.spec?.template, container);
-        change = { container: found.name, previousImage: found.image, image, previousRevision: argoRolloutStatus(ro).revision, changed: found.image !== image };
-        return change.changed ? [{ op: 'replace', path: pointer('spec', 'template', 'spec', 'containers', found.index, 'image'), value: image }] : [];
+        change = {
+          container: found.name,
+          previousImage: found.image,
+          image,
+          previousRevision: argoRolloutStatus(ro).revision,
+          changed: found.image !== image,
+        };
+        return change.changed
+          ? [{ op: 'replace', path: pointer('spec', 'template', 'spec', 'containers', found.index, 'image'), value: image }]
+          : [];
       },
       send: (ops) => jsonPatchCustomObject(this.client, ARGO_ROLLOUT, this.namespace, this.name, ops),
     });
@@ -174,7 +203,8 @@ export class ArgoRollout {
     let ro = first;
     for (let attempt = 1; attempt <= 5; attempt++) {
       const now = argoRolloutStatus(ro);
-      if (attempt > 1 && (now.stepIndex !== seen.stepIndex || now.paused !== seen.paused || now.currentPodHash !== seen.currentPodHash)) return seen;
+      if (attempt > 1 && (now.stepIndex !== seen.stepIndex || now.paused !== seen.paused || now.currentPodHash !== seen.currentPodHash))
+        return seen;
       try {
         await this.sendPromote(ro, options.full === true);
         return seen;
@@ -210,7 +240,8 @@ export class ArgoRollout {
   async promoteToWeight(weight: number): Promise<ArgoRolloutStatus> {
     const ro = await this.get();
     const now = argoRolloutStatus(ro);
-    if (now.stepIndex === undefined) throw new KubeObjectError(this.ref, `has no canary steps, so it cannot be set to ${weight}%; promote it fully or abort it`);
+    if (now.stepIndex === undefined)
+      throw new KubeObjectError(this.ref, `has no canary steps, so it cannot be set to ${weight}%; promote it fully or abort it`);
     if (weight < now.setWeight) {
       throw new KubeObjectError(this.ref, `is at ${now.setWeight}%: Argo Rollouts only lowers a canary's weight by aborting (0%)`);
     }
@@ -218,7 +249,10 @@ export class ArgoRollout {
     const target = now.stepWeights.findIndex((w, i) => i > now.stepIndex! && w === weight);
     if (target < 0) {
       const ahead = now.stepWeights.filter((w, i): w is number => i > now.stepIndex! && w !== undefined);
-      throw new KubeObjectError(this.ref, `has no step ahead that sets ${weight}% (steps ahead set ${ahead.join(', ') || 'nothing'}; 100 promotes fully, 0 aborts)`);
+      throw new KubeObjectError(
+        this.ref,
+        `has no step ahead that sets ${weight}% (steps ahead set ${ahead.join(', ') || 'nothing'}; 100 promotes fully, 0 aborts)`,
+      );
     }
     await this.patchStatus({ pauseConditions: null, currentStepIndex: target }, ro.metadata.resourceVersion);
     return now;
@@ -244,9 +278,14 @@ export class ArgoRollout {
         const ro = await this.get();
         // Only the Rollout's ReplicaSets (its selector), not every ReplicaSet in the namespace.
         const matchLabels: Record<string, string> = ro.spec?.selector?.matchLabels ?? {};
-        const labelSelector = Object.entries(matchLabels).map(([k, v]) => `${k}=${v}`).join(',') || undefined;
-        const list = await this.client.call('list', { kind: 'ReplicaSet', namespace: this.namespace, name: `(owned by Rollout ${this.name})` }, () =>
-          this.client.apps.listNamespacedReplicaSet({ namespace: this.namespace, labelSelector }),
+        const labelSelector =
+          Object.entries(matchLabels)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(',') || undefined;
+        const list = await this.client.call(
+          'list',
+          { kind: 'ReplicaSet', namespace: this.namespace, name: `(owned by Rollout ${this.name})` },
+          () => this.client.apps.listNamespacedReplicaSet({ namespace: this.namespace, labelSelector }),
         );
         replicaSets = list.items.filter((rs) => rs.metadata?.ownerReferences?.some((o) => o.controller && o.uid === ro.metadata.uid));
         return ro;
@@ -260,16 +299,24 @@ export class ArgoRollout {
         const target = toRevision === undefined ? revisions[1] : revisions.find((x) => x.revision === toRevision);
         if (!target) {
           const known = revisions.map((x) => x.revision).join(', ') || 'none';
-          throw new KubeObjectError(this.ref, toRevision === undefined ? `has no previous revision to roll back to (revisions ${known})` : `has no revision ${toRevision} in its history (revisions ${known})`);
+          throw new KubeObjectError(
+            this.ref,
+            toRevision === undefined
+              ? `has no previous revision to roll back to (revisions ${known})`
+              : `has no revision ${toRevision} in its history (revisions ${known})`,
+          );
         }
         const template = JSON.parse(JSON.stringify(target.rs.spec?.template ?? {}));
         delete template.metadata?.labels?.[ROLLOUT_HASH_LABEL];
-        const images = Object.fromEntries((template.spec?.containers ?? []).map((c: { name: string; image?: string }) => [c.name, c.image ?? '']));
+        const images = Object.fromEntries(
+          (template.spec?.containers ?? []).map((c: { name: string; image?: string }) => [c.name, c.image ?? '']),
+        );
         // The API server does not default a custom resource, so the Rollout's template never equals a
         // ReplicaSet's (defaulted) one field for field. The controller's word is: the ReplicaSet it
         // matched to the current template is status.currentPodHash, once it has seen this spec.
         const s = argoRolloutStatus(ro);
-        const skipped = s.observed && s.currentPodHash !== undefined && target.rs.metadata?.labels?.[ROLLOUT_HASH_LABEL] === s.currentPodHash;
+        const skipped =
+          s.observed && s.currentPodHash !== undefined && target.rs.metadata?.labels?.[ROLLOUT_HASH_LABEL] === s.currentPodHash;
         result = { toRevision: target.revision, images, skipped };
         return skipped ? [] : [{ op: 'replace', path: pointer('spec', 'template'), value: template }];
       },
@@ -305,7 +352,10 @@ export class ArgoRollout {
       const ro = await this.get();
       const hash: string | undefined = ro.status?.currentPodHash;
       if (!hash) return undefined;
-      return await describeNotReadyPods(this.client, this.namespace, { ...(ro.spec?.selector?.matchLabels ?? {}), [ROLLOUT_HASH_LABEL]: hash });
+      return await describeNotReadyPods(this.client, this.namespace, {
+        ...(ro.spec?.selector?.matchLabels ?? {}),
+        [ROLLOUT_HASH_LABEL]: hash,
+      });
     } catch {
       return undefined;
     }
@@ -340,4 +390,3 @@ export class ArgoRollout {
     return mergePatchCustomStatus(this.client, ARGO_ROLLOUT, this.namespace, this.name, body);
   }
 }
-

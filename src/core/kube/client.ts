@@ -130,7 +130,9 @@ export class KubeClient {
     const fix = renewable
       ? 'check what the exec plugin or token file yields'
       : 'it is expired, revoked or for another cluster; give a fresh kubeconfig';
-    return new KubeApiError(failure.verb, failure.ref, 401, 'Unauthorized', `${what} for ${describeIdentity(this.kubeConfig)}: ${fix}`, { cause: failure });
+    return new KubeApiError(failure.verb, failure.ref, 401, 'Unauthorized', `${what} for ${describeIdentity(this.kubeConfig)}: ${fix}`, {
+      cause: failure,
+    });
   }
 
   /**

@@ -135,7 +135,9 @@ export class Credentials {
       const known = this.fileTokens.get(file);
       if (known) return known.token;
       const why = (error as { code?: string }).code ?? (error as Error).message;
-      throw new InputError(`kubeconfig: the token file ${file} of user "${user.name}" cannot be read (${why}); mount the ServiceAccount token there or fix tokenFile`);
+      throw new InputError(
+        `kubeconfig: the token file ${file} of user "${user.name}" cannot be read (${why}); mount the ServiceAccount token there or fix tokenFile`,
+      );
     }
   }
 
@@ -181,7 +183,9 @@ export class Credentials {
       const child = spawn(exec.command!, exec.args ?? [], { env, stdio: ['ignore', 'pipe', 'pipe'] });
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
-        settle(() => reject(new CredentialError(`${where} (${command}) did not answer within ${timeoutMs / 1000} s${this.stderrPart(stderr)}`)));
+        settle(() =>
+          reject(new CredentialError(`${where} (${command}) did not answer within ${timeoutMs / 1000} s${this.stderrPart(stderr)}`)),
+        );
       }, timeoutMs);
       timer.unref();
       child.stdout.setEncoding('utf8').on('data', (data: string) => (stdout += data));
@@ -197,7 +201,11 @@ export class Credentials {
       child.on('close', (code, signal) => {
         settle(() => {
           if (code !== 0) {
-            reject(new CredentialError(`${where} (${command}) failed (${signal ? `killed by ${signal}` : `exit code ${code}`})${this.stderrPart(stderr)}`));
+            reject(
+              new CredentialError(
+                `${where} (${command}) failed (${signal ? `killed by ${signal}` : `exit code ${code}`})${this.stderrPart(stderr)}`,
+              ),
+            );
             return;
           }
           try {
@@ -250,10 +258,17 @@ export function parseExecCredential(stdout: string, apiVersion: string, where: s
   try {
     parsed = JSON.parse(stdout);
   } catch {
-    throw new InputError(`kubeconfig: ${where} (${command}) printed ${stdout.trim() ? `${stdout.length} bytes that are not JSON` : 'nothing'}; ${fix}`);
+    throw new InputError(
+      `kubeconfig: ${where} (${command}) printed ${stdout.trim() ? `${stdout.length} bytes that are not JSON` : 'nothing'}; ${fix}`,
+    );
   }
-  const object = (parsed && typeof parsed === 'object' ? parsed : {}) as { apiVersion?: unknown; kind?: unknown; status?: Record<string, unknown> };
-  if (object.kind !== 'ExecCredential') throw new InputError(`kubeconfig: ${where} (${command}) printed JSON that is not an ExecCredential; ${fix}`);
+  const object = (parsed && typeof parsed === 'object' ? parsed : {}) as {
+    apiVersion?: unknown;
+    kind?: unknown;
+    status?: Record<string, unknown>;
+  };
+  if (object.kind !== 'ExecCredential')
+    throw new InputError(`kubeconfig: ${where} (${command}) printed JSON that is not an ExecCredential; ${fix}`);
   if (object.apiVersion !== apiVersion) {
     throw new InputError(
       `kubeconfig: ${where} (${command}) printed an ExecCredential of apiVersion ${JSON.stringify(object.apiVersion)} but is configured for ${apiVersion}; set exec.apiVersion to what the plugin prints`,
@@ -265,7 +280,9 @@ export function parseExecCredential(stdout: string, apiVersion: string, where: s
   const clientCertificateData = text('clientCertificateData');
   const clientKeyData = text('clientKeyData');
   if (!token && !(clientCertificateData && clientKeyData)) {
-    throw new InputError(`kubeconfig: ${where} (${command}) printed an ExecCredential without status.token or status.clientCertificateData and clientKeyData; ${fix}`);
+    throw new InputError(
+      `kubeconfig: ${where} (${command}) printed an ExecCredential without status.token or status.clientCertificateData and clientKeyData; ${fix}`,
+    );
   }
   let expiresAt: number | undefined;
   const expiration = status.expirationTimestamp;

@@ -12,8 +12,18 @@ export interface CustomKind {
   plural: string;
 }
 
-export const VIRTUAL_SERVICE: CustomKind = { kind: 'VirtualService', group: 'networking.istio.io', version: 'v1', plural: 'virtualservices' };
-export const DESTINATION_RULE: CustomKind = { kind: 'DestinationRule', group: 'networking.istio.io', version: 'v1', plural: 'destinationrules' };
+export const VIRTUAL_SERVICE: CustomKind = {
+  kind: 'VirtualService',
+  group: 'networking.istio.io',
+  version: 'v1',
+  plural: 'virtualservices',
+};
+export const DESTINATION_RULE: CustomKind = {
+  kind: 'DestinationRule',
+  group: 'networking.istio.io',
+  version: 'v1',
+  plural: 'destinationrules',
+};
 export const HTTP_ROUTE: CustomKind = { kind: 'HTTPRoute', group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes' };
 export const ARGO_ROLLOUT: CustomKind = { kind: 'Rollout', group: 'argoproj.io', version: 'v1alpha1', plural: 'rollouts' };
 
@@ -94,7 +104,7 @@ export async function notServed(client: KubeClient, kind: CustomKind): Promise<s
 
 const VERSION_HINT: Record<string, string> = {
   'gateway.networking.k8s.io': '; HTTPRoute v1 comes with Gateway API 1.0: upgrade the CRDs',
-  'networking.istio.io': '; the canary config\'s routing.istio.apiVersion picks networking.istio.io/v1beta1 for Istio before 1.22',
+  'networking.istio.io': "; the canary config's routing.istio.apiVersion picks networking.istio.io/v1beta1 for Istio before 1.22",
 };
 
 /** JSON patch of a custom resource (never strategic merge: custom resources do not support it). */
@@ -106,7 +116,10 @@ export function jsonPatchCustomObject(
   ops: JsonPatchOp[],
 ): Promise<KubeObject> {
   return client.call('patch', customRef(kind, namespace, name), () =>
-    client.custom.patchNamespacedCustomObject({ group: kind.group, version: kind.version, plural: kind.plural, namespace, name, body: ops }, JSON_PATCH),
+    client.custom.patchNamespacedCustomObject(
+      { group: kind.group, version: kind.version, plural: kind.plural, namespace, name, body: ops },
+      JSON_PATCH,
+    ),
   );
 }
 
@@ -119,7 +132,10 @@ export function mergePatchCustomStatus(
   patch: object,
 ): Promise<KubeObject> {
   return client.call('patch', customRef(kind, namespace, name), () =>
-    client.custom.patchNamespacedCustomObjectStatus({ group: kind.group, version: kind.version, plural: kind.plural, namespace, name, body: patch }, MERGE_PATCH),
+    client.custom.patchNamespacedCustomObjectStatus(
+      { group: kind.group, version: kind.version, plural: kind.plural, namespace, name, body: patch },
+      MERGE_PATCH,
+    ),
   );
 }
 
@@ -132,6 +148,9 @@ export function mergePatchCustomObject(
   patch: object,
 ): Promise<KubeObject> {
   return client.call('patch', customRef(kind, namespace, name), () =>
-    client.custom.patchNamespacedCustomObject({ group: kind.group, version: kind.version, plural: kind.plural, namespace, name, body: patch }, MERGE_PATCH),
+    client.custom.patchNamespacedCustomObject(
+      { group: kind.group, version: kind.version, plural: kind.plural, namespace, name, body: patch },
+      MERGE_PATCH,
+    ),
   );
 }

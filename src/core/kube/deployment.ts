@@ -66,12 +66,18 @@ export async function setDeploymentImage(
     plan: (dep) => {
       const { index, name, image } = findContainer(ref, dep.spec?.template, d.container);
       change = { container: name, previousImage: image, image: d.image, previousRevision: revisionOf(dep), changed: image !== d.image };
-      const ops: JsonPatchOp[] = change.changed ? [{ op: 'replace', path: pointer('spec', 'template', 'spec', 'containers', index, 'image'), value: d.image }] : [];
-      if (d.replicas !== undefined && dep.spec?.replicas !== d.replicas) ops.push({ op: 'replace', path: pointer('spec', 'replicas'), value: d.replicas });
+      const ops: JsonPatchOp[] = change.changed
+        ? [{ op: 'replace', path: pointer('spec', 'template', 'spec', 'containers', index, 'image'), value: d.image }]
+        : [];
+      if (d.replicas !== undefined && dep.spec?.replicas !== d.replicas)
+        ops.push({ op: 'replace', path: pointer('spec', 'replicas'), value: d.replicas });
       warnForeignOwners(client, ref, dep, ops, 'to roll out the release');
       return ops;
     },
-    send: (ops) => client.call('patch', ref, () => client.apps.patchNamespacedDeployment({ name: d.name, namespace: d.namespace, body: ops }, JSON_PATCH)),
+    send: (ops) =>
+      client.call('patch', ref, () =>
+        client.apps.patchNamespacedDeployment({ name: d.name, namespace: d.namespace, body: ops }, JSON_PATCH),
+      ),
   });
   return change!;
 }
@@ -87,7 +93,9 @@ export function findContainer(
   if (index < 0 || !found) {
     throw new KubeObjectError(
       ref,
-      container === undefined ? 'has no containers' : `has no container ${container}; its containers are ${containers.map((c) => c.name).join(', ')}`,
+      container === undefined
+        ? 'has no containers'
+        : `has no container ${container}; its containers are ${containers.map((c) => c.name).join(', ')}`,
     );
   }
   return { index, name: found.name, image: found.image ?? '' };
@@ -103,16 +111,22 @@ export function deploymentRolloutState(dep: V1Deployment): RolloutState {
   const name = dep.metadata?.name ?? '';
   const generation = dep.metadata?.generation ?? 0;
   const status = dep.status ?? {};
-  if (generation > (status.observedGeneration ?? 0)) return { state: 'progressing', message: 'waiting for the deployment spec update to be observed' };
+  if (generation > (status.observedGeneration ?? 0))
+    return { state: 'progressing', message: 'waiting for the deployment spec update to be observed' };
   const progressing = status.conditions?.find((c) => c.type === 'Progressing');
   if (progressing?.reason === 'ProgressDeadlineExceeded') {
-    return { state: 'failed', reason: 'ProgressDeadlineExceeded', message: progressing.message ?? `deployment "${name}" exceeded its progress deadline` };
+    return {
+      state: 'failed',
+      reason: 'ProgressDeadlineExceeded',
+      message: progressing.message ?? `deployment "${name}" exceeded its progress deadline`,
+    };
   }
   const desired = dep.spec?.replicas ?? 1;
   const updated = status.updatedReplicas ?? 0;
   const replicas = status.replicas ?? 0;
   const available = status.availableReplicas ?? 0;
-  if (updated >= desired && replicas <= updated && available >= updated) return { state: 'done', message: `deployment "${name}" successfully rolled out` };
+  if (updated >= desired && replicas <= updated && available >= updated)
+    return { state: 'done', message: `deployment "${name}" successfully rolled out` };
   return { state: 'progressing', message: rolloutSummary(dep) };
 }
 
@@ -142,7 +156,8 @@ export async function diagnosePods(client: KubeClient, dep: V1Deployment): Promi
   try {
     const replicaSets = await listOwnedReplicaSets(client, dep);
     const revision = revisionOf(dep);
-    const newest = replicaSets.find((rs) => revisionOf(rs) === revision) ?? replicaSets.sort((a, b) => (revisionOf(b) ?? 0) - (revisionOf(a) ?? 0))[0];
+    const newest =
+      replicaSets.find((rs) => revisionOf(rs) === revision) ?? replicaSets.sort((a, b) => (revisionOf(b) ?? 0) - (revisionOf(a) ?? 0))[0];
     const matchLabels = newest?.spec?.selector?.matchLabels;
     if (!newest || !matchLabels) return undefined;
     return await describeNotReadyPods(client, dep.metadata!.namespace!, matchLabels);
@@ -152,9 +167,17 @@ export async function diagnosePods(client: KubeClient, dep: V1Deployment): Promi
 }
 
 /** "ImagePullBackOff on pod x; Pending on pods y, z" for the pods matching `matchLabels` that are not Ready. */
-export async function describeNotReadyPods(client: KubeClient, namespace: string, matchLabels: Record<string, string>): Promise<string | undefined> {
-  const labelSelector = Object.entries(matchLabels).map(([k, v]) => `${k}=${v}`).join(',');
-  const pods = await client.call('list', { kind: 'Pod', namespace, name: `(${labelSelector})` }, () => client.core.listNamespacedPod({ namespace, labelSelector }));
+export async function describeNotReadyPods(
+  client: KubeClient,
+  namespace: string,
+  matchLabels: Record<string, string>,
+): Promise<string | undefined> {
+  const labelSelector = Object.entries(matchLabels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+  const pods = await client.call('list', { kind: 'Pod', namespace, name: `(${labelSelector})` }, () =>
+    client.core.listNamespacedPod({ namespace, labelSelector }),
+  );
   const byReason = new Map<string, string[]>();
   for (const pod of pods.items) {
     const reason = notReadyReason(pod);
@@ -162,7 +185,10 @@ export async function describeNotReadyPods(client: KubeClient, namespace: string
   }
   if (byReason.size === 0) return undefined;
   return [...byReason]
-    .map(([reason, names]) => `${reason} on pod${names.length > 1 ? 's' : ''} ${names.slice(0, 3).join(', ')}${names.length > 3 ? ` and ${names.length - 3} more` : ''}`)
+    .map(
+      ([reason, names]) =>
+        `${reason} on pod${names.length > 1 ? 's' : ''} ${names.slice(0, 3).join(', ')}${names.length > 3 ? ` and ${names.length - 3} more` : ''}`,
+    )
     .join('; ');
 }
 
@@ -203,23 +229,36 @@ export interface WaitOptions {
  * Throws RolloutFailedError on ProgressDeadlineExceeded and WaitTimeoutError on timeout.
  * Returns the revision rolled out.
  */
-export async function waitForDeploymentRollout(client: KubeClient, d: DeploymentName, options: WaitOptions): Promise<{ revision: number | undefined }> {
+export async function waitForDeploymentRollout(
+  client: KubeClient,
+  d: DeploymentName,
+  options: WaitOptions,
+): Promise<{ revision: number | undefined }> {
   const ref = deploymentRef(d);
   let last: V1Deployment | undefined;
   try {
     return await watchRollout(client, d, options, (dep) => (last = dep));
   } catch (error) {
     // Say why the new pods are not available (ImagePullBackOff on pod x), read when the wait ends.
-    if (last && (error instanceof WaitTimeoutError || (error instanceof RolloutFailedError && error.reason === 'ProgressDeadlineExceeded'))) {
+    if (
+      last &&
+      (error instanceof WaitTimeoutError || (error instanceof RolloutFailedError && error.reason === 'ProgressDeadlineExceeded'))
+    ) {
       const why = await diagnosePods(client, last);
-      if (error instanceof WaitTimeoutError) throw new WaitTimeoutError(ref, `${error.lastProgress}${why ? ` (${why})` : ''}`, options.timeoutMs);
+      if (error instanceof WaitTimeoutError)
+        throw new WaitTimeoutError(ref, `${error.lastProgress}${why ? ` (${why})` : ''}`, options.timeoutMs);
       throw new RolloutFailedError(ref, error.reason, `${error.detail} (${rolloutSummary(last)}${why ? `; ${why}` : ''})`);
     }
     throw error;
   }
 }
 
-function watchRollout(client: KubeClient, d: DeploymentName, options: WaitOptions, seen: (dep: V1Deployment) => void): Promise<{ revision: number | undefined }> {
+function watchRollout(
+  client: KubeClient,
+  d: DeploymentName,
+  options: WaitOptions,
+  seen: (dep: V1Deployment) => void,
+): Promise<{ revision: number | undefined }> {
   const ref = deploymentRef(d);
   return watchUntil<V1Deployment, { revision: number | undefined }>({
     client,
@@ -269,7 +308,9 @@ export async function undoDeployment(client: KubeClient, d: DeploymentName & { t
       const target = pickRevision(ref, replicaSets, d.toRevision);
       const template = serialize(target.rs.spec?.template);
       delete template.metadata?.labels?.[POD_TEMPLATE_HASH];
-      const images = Object.fromEntries((template.spec?.containers ?? []).map((c: { name: string; image?: string }) => [c.name, c.image ?? '']));
+      const images = Object.fromEntries(
+        (template.spec?.containers ?? []).map((c: { name: string; image?: string }) => [c.name, c.image ?? '']),
+      );
       const skipped = sameTemplate(serialize(dep.spec?.template), template);
       result = { toRevision: target.revision, images, skipped };
       if (skipped) return [];
@@ -281,7 +322,10 @@ export async function undoDeployment(client: KubeClient, d: DeploymentName & { t
         { op: dep.metadata?.annotations ? 'replace' : 'add', path: pointer('metadata', 'annotations'), value: annotations },
       ];
     },
-    send: (ops) => client.call('patch', ref, () => client.apps.patchNamespacedDeployment({ name: d.name, namespace: d.namespace, body: ops }, JSON_PATCH)),
+    send: (ops) =>
+      client.call('patch', ref, () =>
+        client.apps.patchNamespacedDeployment({ name: d.name, namespace: d.namespace, body: ops }, JSON_PATCH),
+      ),
   });
   return result!;
 }
@@ -307,12 +351,19 @@ function pickRevision(ref: ObjectRef, replicaSets: V1ReplicaSet[], toRevision: n
   if (toRevision !== undefined) {
     const found = withRevision.find((x) => x.revision === toRevision);
     if (!found) {
-      throw new KubeObjectError(ref, `has no revision ${toRevision} in its history (revisions ${withRevision.map((x) => x.revision).join(', ') || 'none'})`);
+      throw new KubeObjectError(
+        ref,
+        `has no revision ${toRevision} in its history (revisions ${withRevision.map((x) => x.revision).join(', ') || 'none'})`,
+      );
     }
     return found;
   }
   const previous = withRevision[1];
-  if (!previous) throw new KubeObjectError(ref, `has no previous revision to roll back to (revisions ${withRevision.map((x) => x.revision).join(', ') || 'none'})`);
+  if (!previous)
+    throw new KubeObjectError(
+      ref,
+      `has no previous revision to roll back to (revisions ${withRevision.map((x) => x.revision).join(', ') || 'none'})`,
+    );
   return previous;
 }
 
@@ -332,7 +383,8 @@ function sameTemplate(a: any, b: any): boolean {
 
 /** Scales through the scale subresource, guarded by the resourceVersion read. Returns the replicas before. */
 export async function scaleDeployment(client: KubeClient, d: DeploymentName & { replicas: number }): Promise<{ previousReplicas: number }> {
-  if (!Number.isInteger(d.replicas) || d.replicas < 0) throw new RangeError(`${describeRef(deploymentRef(d))}: replicas must be a whole number >= 0, got ${d.replicas}`);
+  if (!Number.isInteger(d.replicas) || d.replicas < 0)
+    throw new RangeError(`${describeRef(deploymentRef(d))}: replicas must be a whole number >= 0, got ${d.replicas}`);
   const ref = deploymentRef(d);
   let previousReplicas = 0;
   await guardedPatch<V1Scale>({
@@ -344,7 +396,9 @@ export async function scaleDeployment(client: KubeClient, d: DeploymentName & { 
       return previousReplicas === d.replicas ? [] : [{ op: 'replace', path: pointer('spec', 'replicas'), value: d.replicas }];
     },
     send: (ops) =>
-      client.call('scale', ref, () => client.apps.patchNamespacedDeploymentScale({ name: d.name, namespace: d.namespace, body: ops }, JSON_PATCH)),
+      client.call('scale', ref, () =>
+        client.apps.patchNamespacedDeploymentScale({ name: d.name, namespace: d.namespace, body: ops }, JSON_PATCH),
+      ),
   });
   return { previousReplicas };
 }

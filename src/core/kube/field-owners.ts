@@ -19,7 +19,13 @@ import type { JsonPatchOp } from './json-patch.js';
 export const FIELD_MANAGER = 'progressive-delivery';
 
 /** Managers that write with operation Update and still re-sync their manifests (client-side apply syncs). */
-const GITOPS_UPDATE_MANAGERS = new Set(['argocd-controller', 'argocd-application-controller', 'kustomize-controller', 'helm-controller', 'helm']);
+const GITOPS_UPDATE_MANAGERS = new Set([
+  'argocd-controller',
+  'argocd-application-controller',
+  'kustomize-controller',
+  'helm-controller',
+  'helm',
+]);
 
 export interface FieldOwner {
   manager: string;
@@ -56,7 +62,13 @@ function step(node: Record<string, any>, live: unknown, segment: string): { chil
       if (token.startsWith('k:') && isObject(item)) {
         const key = JSON.parse(token.slice(2)) as Record<string, unknown>;
         if (Object.entries(key).every(([k, v]) => JSON.stringify(item[k]) === JSON.stringify(v))) {
-          return { child, label: `[${Object.entries(key).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}]`, value: item };
+          return {
+            child,
+            label: `[${Object.entries(key)
+              .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+              .join(',')}]`,
+            value: item,
+          };
         }
       }
       if (token === `v:${JSON.stringify(item)}`) return { child, label: `[=${JSON.stringify(item)}]`, value: item };
@@ -110,7 +122,13 @@ export function foreignOwners(object: { metadata?: object }, ops: readonly JsonP
 const warned = new WeakMap<KubeClient, Set<string>>();
 
 /** The warning, once per client, object, manager and field; `purpose` says why we change it. */
-export function warnForeignOwners(client: KubeClient, ref: ObjectRef, object: { metadata?: object }, ops: readonly JsonPatchOp[], purpose = 'to move traffic'): FieldOwner[] {
+export function warnForeignOwners(
+  client: KubeClient,
+  ref: ObjectRef,
+  object: { metadata?: object },
+  ops: readonly JsonPatchOp[],
+  purpose = 'to move traffic',
+): FieldOwner[] {
   const owners = foreignOwners(object, ops);
   const seen = warned.get(client) ?? new Set<string>();
   warned.set(client, seen);

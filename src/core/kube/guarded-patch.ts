@@ -41,7 +41,8 @@ export async function guardedPatch<T>(patch: GuardedPatch<T>): Promise<GuardedPa
   for (let attempt = 1; attempt <= attempts; attempt++) {
     const current = await patch.read();
     const resourceVersion = patch.resourceVersionOf(current);
-    if (!resourceVersion) throw new Error(`guardedPatch: ${patch.ref.kind} ${patch.ref.namespace}/${patch.ref.name} has no resourceVersion`);
+    if (!resourceVersion)
+      throw new Error(`guardedPatch: ${patch.ref.kind} ${patch.ref.namespace}/${patch.ref.name} has no resourceVersion`);
     // A 422 on an unchanged object is not a lost race: the patch itself is invalid.
     if (lastRefusal && lastRefusal.resourceVersion === resourceVersion) throw lastRefusal.error;
     const ops = patch.plan(current);

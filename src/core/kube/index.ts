@@ -27,5 +27,21 @@ export {
   type WaitOptions,
 } from './deployment.js';
 export { WaitTimeoutError } from './watch-until.js';
-export { LockTimeoutError, ServiceLock, lockName, readLockHolder, releaseLockIfHeldBy, type LockHolder, type ServiceLockOptions } from './lease-lock.js';
-export { Journal, journalConfigMapName, type Change, type EntryStatus, type PlannedChange, type JournalEntry, type JournalOptions } from './journal.js';
+export {
+  LockTimeoutError,
+  ServiceLock,
+  lockName,
+  readLockHolder,
+  releaseLockIfHeldBy,
+  type LockHolder,
+  type ServiceLockOptions,
+} from './lease-lock.js';
+export {
+  Journal,
+  journalConfigMapName,
+  type Change,
+  type EntryStatus,
+  type PlannedChange,
+  type JournalEntry,
+  type JournalOptions,
+} from './journal.js';

@@ -24,11 +24,22 @@ import type { Weights } from './weights.js';
 /** What a change did, with what it takes to undo it (`previous`). */
 export type Change =
   /** `pods`: the replica counts behind the weights, for routers that move pods (replica ratio). */
-  | { kind: 'traffic'; router: RouterSpec; previous: Weights; next: Weights; pods?: { previous: Record<string, number>; next?: Record<string, number> } }
+  | {
+      kind: 'traffic';
+      router: RouterSpec;
+      previous: Weights;
+      next: Weights;
+      pods?: { previous: Record<string, number>; next?: Record<string, number> };
+    }
   | { kind: 'image'; container: string; previous: { image: string; revision?: number }; next: { image: string } }
   | { kind: 'scale'; previous: { replicas: number }; next: { replicas: number } }
   | { kind: 'undo'; previous: { revision?: number }; next: { revision: number; images: Record<string, string> } }
-  | { kind: 'argo'; action: 'promote' | 'promote-full' | 'abort' | 'retry'; previous: { stepIndex?: number; weight: number }; next: { stepIndex?: number; weight: number } }
+  | {
+      kind: 'argo';
+      action: 'promote' | 'promote-full' | 'abort' | 'retry';
+      previous: { stepIndex?: number; weight: number };
+      next: { stepIndex?: number; weight: number };
+    }
   | { kind: 'migration'; previous: Record<string, unknown>; next: Record<string, unknown> };
 
 export type EntryStatus = 'planned' | 'applied' | 'failed' | 'compensated';
@@ -212,7 +223,11 @@ export class Journal {
             this.client.core.createNamespacedConfigMap({
               namespace: this.ref.namespace,
               body: {
-                metadata: { name: this.ref.name, namespace: this.ref.namespace, labels: { 'app.kubernetes.io/managed-by': 'progressive-delivery' } },
+                metadata: {
+                  name: this.ref.name,
+                  namespace: this.ref.namespace,
+                  labels: { 'app.kubernetes.io/managed-by': 'progressive-delivery' },
+                },
                 data: { [JOURNAL_KEY]: this.serialize(next) },
               },
             }),
@@ -249,12 +264,17 @@ export class Journal {
       return;
     }
     // Every attempt found the ConfigMap missing, then lost the race to create it: nothing was recorded.
-    throw new KubeObjectError(this.ref, 'could not be created: each of 5 attempts found it missing and then already created by someone else; nothing was recorded');
+    throw new KubeObjectError(
+      this.ref,
+      'could not be created: each of 5 attempts found it missing and then already created by someone else; nothing was recorded',
+    );
   }
 
   private async read(): Promise<V1ConfigMap | undefined> {
     try {
-      return await this.client.call('get', this.ref, () => this.client.core.readNamespacedConfigMap({ name: this.ref.name, namespace: this.ref.namespace }));
+      return await this.client.call('get', this.ref, () =>
+        this.client.core.readNamespacedConfigMap({ name: this.ref.name, namespace: this.ref.namespace }),
+      );
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw error;
@@ -301,7 +321,11 @@ export function compact(journal: readonly JournalEntry[], maxEntries: number): J
       const next = entry.change as Extract<Change, { kind: 'traffic' }>;
       folded[folded.length - 1] = {
         ...entry,
-        change: { ...next, previous: previous.previous, ...(previous.pods || next.pods ? { pods: { previous: previous.pods?.previous ?? {}, next: next.pods?.next } } : {}) },
+        change: {
+          ...next,
+          previous: previous.previous,
+          ...(previous.pods || next.pods ? { pods: { previous: previous.pods?.previous ?? {}, next: next.pods?.next } } : {}),
+        },
         folds: [...(last.folds ?? []), last.id, ...(entry.folds ?? [])],
         plannedAt: last.plannedAt,
       };

@@ -2,9 +2,7 @@ import { PatchStrategy, setHeaderMiddleware, type ConfigurationOptions, type Obs
 import { FIELD_MANAGER } from './field-owners.js';
 
 /** RFC 6902 operations, as the API server applies them (`application/json-patch+json`). */
-export type JsonPatchOp =
-  | { op: 'add' | 'replace' | 'test'; path: string; value: unknown }
-  | { op: 'remove'; path: string };
+export type JsonPatchOp = { op: 'add' | 'replace' | 'test'; path: string; value: unknown } | { op: 'remove'; path: string };
 
 /** A JSON pointer from path segments, escaping `~` and `/` (label keys such as app.kubernetes.io/version). */
 export function pointer(...segments: (string | number)[]): string {

@@ -80,7 +80,8 @@ export function loadKubeConfig(source: KubeconfigSource = {}): KubeConfig {
   const secrets = new Secrets();
   for (const { text } of texts) secrets.add(text);
   const tokenFiles = new Map<string, string>();
-  for (const { text, dir } of texts) for (const [name, file] of tokenFilesOf(text, dir)) if (!tokenFiles.has(name)) tokenFiles.set(name, file);
+  for (const { text, dir } of texts)
+    for (const [name, file] of tokenFilesOf(text, dir)) if (!tokenFiles.has(name)) tokenFiles.set(name, file);
   // client-go: "the TokenFile will be periodically read and the last successfully read value takes precedence over Token".
   if (tokenFiles.has(user.name)) (user as { token?: string }).token = undefined;
   const credentials = new Credentials({
@@ -88,7 +89,13 @@ export function loadKubeConfig(source: KubeconfigSource = {}): KubeConfig {
     secrets,
     tokenFiles,
     origin,
-    cluster: { server: cluster.server, caData: cluster.caData, skipTLSVerify: cluster.skipTLSVerify, tlsServerName: cluster.tlsServerName, proxyUrl: cluster.proxyUrl },
+    cluster: {
+      server: cluster.server,
+      caData: cluster.caData,
+      skipTLSVerify: cluster.skipTLSVerify,
+      tlsServerName: cluster.tlsServerName,
+      proxyUrl: cluster.proxyUrl,
+    },
   });
   installCredentials(kc, credentials);
   return kc;
@@ -186,12 +193,16 @@ function checkProxy(kc: KubeConfig, origin: string): void {
   if (!proxy || !cluster.server.startsWith('https:')) return;
   const host = new URL(cluster.server).hostname.replace(/^\[|\]$/g, '');
   if (noProxy(host, process.env.NO_PROXY ?? process.env.no_proxy ?? '')) return;
-  if (!/^https?:\/\//.test(proxy)) throw new InputError(`HTTPS_PROXY: "${proxy.replace(/\/\/[^@/]*@/, '//***@')}" is not an http:// or https:// URL`);
+  if (!/^https?:\/\//.test(proxy))
+    throw new InputError(`HTTPS_PROXY: "${proxy.replace(/\/\/[^@/]*@/, '//***@')}" is not an http:// or https:// URL`);
   (cluster as { proxyUrl?: string }).proxyUrl = proxy;
 }
 
 export function noProxy(host: string, list: string): boolean {
-  for (const raw of list.split(',').map((e) => e.trim().toLowerCase()).filter(Boolean)) {
+  for (const raw of list
+    .split(',')
+    .map((e) => e.trim().toLowerCase())
+    .filter(Boolean)) {
     if (raw === '*') return true;
     const entry = raw.replace(/:\d+$/, '');
     if (entry.includes('/') && isIP(host)) {
@@ -209,4 +220,3 @@ export function noProxy(host: string, list: string): boolean {
   }
   return false;
 }
-

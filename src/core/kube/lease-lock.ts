@@ -134,7 +134,9 @@ export class ServiceLock {
       const free = !holder || isExpired(holder, now);
       if (mine || free || options.force) {
         if (holder && !mine) {
-          const why = isExpired(holder, now) ? `its lease expired (last renewed ${holder.renewedAt?.toISOString() ?? 'never'})` : 'force was set';
+          const why = isExpired(holder, now)
+            ? `its lease expired (last renewed ${holder.renewedAt?.toISOString() ?? 'never'})`
+            : 'force was set';
           options.reporter?.warn(`${describeRef(ref)}: taking the lock over from run ${holder.holder}: ${why}`);
         }
         if (await this.claim(lease, holder)) return;
@@ -144,7 +146,9 @@ export class ServiceLock {
       if (waited >= timeoutMs) throw new LockTimeoutError(ref, holder!, waited);
       if (announced !== holder!.holder) {
         announced = holder!.holder;
-        options.reporter?.info(`${describeRef(ref)}: held by run ${holder!.holder} since ${holder!.acquiredAt?.toISOString()}; waiting up to ${formatDuration(timeoutMs)}`);
+        options.reporter?.info(
+          `${describeRef(ref)}: held by run ${holder!.holder} since ${holder!.acquiredAt?.toISOString()}; waiting up to ${formatDuration(timeoutMs)}`,
+        );
       }
       await sleepMs(Math.min(options.pollMs ?? 2000, Math.max(0, timeoutMs - waited)));
     }
@@ -156,8 +160,18 @@ export class ServiceLock {
       this.client.coordination.createNamespacedLease({
         namespace: this.ref.namespace,
         body: {
-          metadata: { name: this.ref.name, namespace: this.ref.namespace, labels: { 'app.kubernetes.io/managed-by': 'progressive-delivery' } },
-          spec: { holderIdentity: this.options.holder, leaseDurationSeconds: this.duration, acquireTime: now, renewTime: now, leaseTransitions: 0 },
+          metadata: {
+            name: this.ref.name,
+            namespace: this.ref.namespace,
+            labels: { 'app.kubernetes.io/managed-by': 'progressive-delivery' },
+          },
+          spec: {
+            holderIdentity: this.options.holder,
+            leaseDurationSeconds: this.duration,
+            acquireTime: now,
+            renewTime: now,
+            leaseTransitions: 0,
+          },
         },
       }),
     );
@@ -176,7 +190,11 @@ export class ServiceLock {
     ];
     if (!mine) {
       ops.push({ op: 'add', path: pointer('spec', 'acquireTime'), value: now });
-      ops.push({ op: 'add', path: pointer('spec', 'leaseTransitions'), value: (spec.leaseTransitions ?? 0) + (holder || spec.acquireTime ? 1 : 0) });
+      ops.push({
+        op: 'add',
+        path: pointer('spec', 'leaseTransitions'),
+        value: (spec.leaseTransitions ?? 0) + (holder || spec.acquireTime ? 1 : 0),
+      });
     }
     try {
       await patchLease(this.client, this.ref, ops);
@@ -193,7 +211,9 @@ export class ServiceLock {
     this.timer = setInterval(() => {
       if (this.renewing) return;
       this.renewing = this.renew()
-        .catch((error: unknown) => this.options.reporter?.warn(`${describeRef(this.ref)}: renewal failed, will retry: ${(error as Error).message}`))
+        .catch((error: unknown) =>
+          this.options.reporter?.warn(`${describeRef(this.ref)}: renewal failed, will retry: ${(error as Error).message}`),
+        )
         .finally(() => (this.renewing = undefined));
     }, everyMs);
     this.timer.unref();
@@ -230,7 +250,11 @@ export class ServiceLock {
     this.stop();
     await this.renewing;
     if (this.lost) return false;
-    return releaseLockIfHeldBy(this.client, { namespace: this.options.namespace, service: this.options.service, holder: this.options.holder });
+    return releaseLockIfHeldBy(this.client, {
+      namespace: this.options.namespace,
+      service: this.options.service,
+      holder: this.options.holder,
+    });
   }
 
   private stop(): void {
@@ -240,7 +264,10 @@ export class ServiceLock {
 }
 
 /** For a post step: frees the service lock only if `holder` (this run) still holds it. */
-export async function releaseLockIfHeldBy(client: KubeClient, who: { namespace: string; service: string; holder: string }): Promise<boolean> {
+export async function releaseLockIfHeldBy(
+  client: KubeClient,
+  who: { namespace: string; service: string; holder: string },
+): Promise<boolean> {
   const ref = lockRef(who.namespace, who.service);
   let released = false;
   await guardedPatch<V1Lease | undefined>({
@@ -249,7 +276,12 @@ export async function releaseLockIfHeldBy(client: KubeClient, who: { namespace: 
     resourceVersionOf: (lease) => lease?.metadata?.resourceVersion ?? 'absent',
     plan: (lease) => {
       released = !!lease && lease.spec?.holderIdentity === who.holder;
-      return released ? [{ op: 'remove', path: pointer('spec', 'holderIdentity') }, { op: 'add', path: pointer('spec', 'renewTime'), value: microTime(new Date()) }] : [];
+      return released
+        ? [
+            { op: 'remove', path: pointer('spec', 'holderIdentity') },
+            { op: 'add', path: pointer('spec', 'renewTime'), value: microTime(new Date()) },
+          ]
+        : [];
     },
     send: (ops) => patchLease(client, ref, ops),
   });
@@ -272,5 +304,7 @@ async function readLease(client: KubeClient, ref: ObjectRef): Promise<V1Lease | 
 }
 
 function patchLease(client: KubeClient, ref: ObjectRef, ops: JsonPatchOp[]): Promise<V1Lease> {
-  return client.call('patch', ref, () => client.coordination.patchNamespacedLease({ name: ref.name, namespace: ref.namespace, body: ops }, JSON_PATCH));
+  return client.call('patch', ref, () =>
+    client.coordination.patchNamespacedLease({ name: ref.name, namespace: ref.namespace, body: ops }, JSON_PATCH),
+  );
 }

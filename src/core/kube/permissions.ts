@@ -73,7 +73,13 @@ export const DEPLOYMENT_ROLLOUT: Permission[] = [
 /** deployment.ts scaleDeployment: readNamespacedDeploymentScale, patchNamespacedDeploymentScale. */
 export const DEPLOYMENT_SCALE: Permission[] = [
   { verb: 'get', group: 'apps', resource: 'deployments', subresource: 'scale', why: 'read the replicas of a Deployment to scale' },
-  { verb: 'patch', group: 'apps', resource: 'deployments', subresource: 'scale', why: 'scale a Deployment (the idle color, the canary, replica ratios)' },
+  {
+    verb: 'patch',
+    group: 'apps',
+    resource: 'deployments',
+    subresource: 'scale',
+    why: 'scale a Deployment (the idle color, the canary, replica ratios)',
+  },
 ];
 
 /** deployment.ts undoDeployment: listNamespacedReplicaSet (the revisions), then a patch of the Deployment's template. */
@@ -85,7 +91,13 @@ export const DEPLOYMENT_UNDO: Permission[] = [
 export const ARGO: Permission[] = [
   { verb: 'get', group: 'argoproj.io', resource: 'rollouts', why: 'read the Argo Rollout (step, weights, health)' },
   { verb: 'patch', group: 'argoproj.io', resource: 'rollouts', why: "set the Rollout's image, pause and resume it" },
-  { verb: 'patch', group: 'argoproj.io', resource: 'rollouts', subresource: 'status', why: 'promote and abort (as kubectl argo rollouts does, on status)' },
+  {
+    verb: 'patch',
+    group: 'argoproj.io',
+    resource: 'rollouts',
+    subresource: 'status',
+    why: 'promote and abort (as kubectl argo rollouts does, on status)',
+  },
   { verb: 'watch', group: 'argoproj.io', resource: 'rollouts', why: 'wait for the controller (a watch on the Rollout)' },
   { verb: 'list', group: 'apps', resource: 'replicasets', why: "find the Rollout's stable and canary ReplicaSets" },
 ];
@@ -95,7 +107,11 @@ export function istioPermissions(o: Pick<IstioRouterOptions, 'namespace' | 'name
   return need(o.namespace, o.name, [
     { verb: 'get', group: 'networking.istio.io', resource: 'virtualservices', why: 'read the traffic weights' },
     { verb: 'patch', group: 'networking.istio.io', resource: 'virtualservices', why: 'change the traffic weights' },
-  ]).concat(need(o.namespace, undefined, [{ verb: 'get', group: 'networking.istio.io', resource: 'destinationrules', why: 'check the subsets the routes name exist' }]));
+  ]).concat(
+    need(o.namespace, undefined, [
+      { verb: 'get', group: 'networking.istio.io', resource: 'destinationrules', why: 'check the subsets the routes name exist' },
+    ]),
+  );
 }
 
 /** routers/gateway-httproute.ts: the HTTPRoute (get, JSON patch). */
@@ -117,7 +133,10 @@ export function servicePermissions(o: Pick<ServiceSelectorRouterOptions, 'namesp
 /** routers/replica-ratio.ts: readDeployment of both, scaleDeployment of both. */
 export function replicaRatioPermissions(o: Pick<ReplicaRatioRouterOptions, 'namespace' | 'stable' | 'canary'>): NeededPermission[] {
   return [o.stable, o.canary].flatMap((name) =>
-    need(o.namespace, name, [{ verb: 'get', group: 'apps', resource: 'deployments', why: 'read the replicas behind the weights' }, ...DEPLOYMENT_SCALE]),
+    need(o.namespace, name, [
+      { verb: 'get', group: 'apps', resource: 'deployments', why: 'read the replicas behind the weights' },
+      ...DEPLOYMENT_SCALE,
+    ]),
   );
 }
 

@@ -88,7 +88,9 @@ export function rulesFor(missing: readonly NeededPermission[]): Map<string, stri
     out.set(
       namespace,
       [...rules.values()]
-        .map((r) => `- apiGroups: ["${r.group}"]\n  resources: ["${r.resource}"]\n  verbs: [${[...r.verbs].map((v) => `"${v}"`).join(', ')}]`)
+        .map(
+          (r) => `- apiGroups: ["${r.group}"]\n  resources: ["${r.resource}"]\n  verbs: [${[...r.verbs].map((v) => `"${v}"`).join(', ')}]`,
+        )
         .join('\n'),
     );
   }

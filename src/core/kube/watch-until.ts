@@ -109,7 +109,10 @@ type WatchOutcome<R> =
 
 function watchRefused<T, R>(client: KubeClient, options: WatchUntilOptions<T, R>, status: number, reason: string): KubeApiError {
   const resource = options.collectionPath.split('/').pop();
-  const detail = status === 403 ? `${describeIdentity(client.kubeConfig)} may not watch ${resource} (${options.collectionPath}); add the verb watch on ${resource} to its Role` : '';
+  const detail =
+    status === 403
+      ? `${describeIdentity(client.kubeConfig)} may not watch ${resource} (${options.collectionPath}); add the verb watch on ${resource} to its Role`
+      : '';
   return new KubeApiError('watch', options.ref, status, reason, detail);
 }
 
@@ -165,7 +168,11 @@ function watchOnce<T, R>(
       // Refused (401 after a renewal, 403): reported, never turned into polling with reads that may be allowed.
       if (status === 403) finish({ kind: 'failed', error: watchRefused(client, options, 403, 'Forbidden') });
       else if (status === 401) {
-        finish(mayRenew && client.renewCredentials() ? { kind: 'renewed' } : { kind: 'failed', error: client.refused(watchRefused(client, options, 401, 'Unauthorized')) });
+        finish(
+          mayRenew && client.renewCredentials()
+            ? { kind: 'renewed' }
+            : { kind: 'failed', error: client.refused(watchRefused(client, options, 401, 'Unauthorized')) },
+        );
       } else finish(error ? { kind: 'broken', resourceVersion: undefined } : { kind: 'closed', resourceVersion });
     };
 

@@ -20,7 +20,22 @@ export type Args = Readonly<Record<string, string>>;
 
 const PLACEHOLDER = /\{\{\s*args\.([A-Za-z0-9_.-]+)\s*\}\}/g;
 const PROMQL_TOKEN = /^[A-Za-z0-9_:.]+$/;
-const PROMQL_KEYWORDS = new Set(['and', 'or', 'unless', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'offset', 'bool', 'atan2', 'start', 'end']);
+const PROMQL_KEYWORDS = new Set([
+  'and',
+  'or',
+  'unless',
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'offset',
+  'bool',
+  'atan2',
+  'start',
+  'end',
+]);
 const REGEX_META = /[\\.+*?()|[\]{}^$]/g;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
@@ -36,7 +51,9 @@ export type Where = string;
 function lookup(args: Args, name: string, where: Where): string {
   const value = args[name];
   if (value === undefined) {
-    throw new InputError(`${where} uses {{args.${name}}}, but no argument '${name}' was given: add it to the args input (or give it a value in spec.args)`);
+    throw new InputError(
+      `${where} uses {{args.${name}}}, but no argument '${name}' was given: add it to the args input (or give it a value in spec.args)`,
+    );
   }
   if (CONTROL.test(value)) throw new InputError(`args.${name} (used in ${where}) contains a control character or line break; remove it`);
   return value;
@@ -94,7 +111,10 @@ export function interpolatePromQL(template: string, args: Args, where: Where): s
 
 function escapeForString(value: string, quote: '"' | "'" | '`', name: string, where: Where): string {
   if (quote === '`') {
-    if (value.includes('`')) throw new InputError(`args.${name} contains a backtick, which cannot appear inside \`...\` in ${where}; use "..." in the query instead`);
+    if (value.includes('`'))
+      throw new InputError(
+        `args.${name} contains a backtick, which cannot appear inside \`...\` in ${where}; use "..." in the query instead`,
+      );
     return value;
   }
   // PromQL (like Go) accepts only \\ and the string's own quote as escapes of these characters.

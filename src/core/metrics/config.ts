@@ -114,17 +114,16 @@ const web = z.strictObject({
   timeoutSeconds: z.number().positive().max(600).default(10),
 });
 
-const judgeMetric = z
-  .strictObject({
-    name: nameSchema,
-    baseline: z.string().trim().min(1, 'expected the PromQL query for the baseline'),
-    canary: z.string().trim().min(1, 'expected the PromQL query for the canary'),
-    direction: z.enum(['increase', 'decrease', 'either']).default('either'),
-    allowedIncrease: z.number().min(1, 'expected a ratio of at least 1 (1.1 = up to 10% higher is fine)').default(1),
-    allowedDecrease: z.number().gt(0).max(1, 'expected a ratio of at most 1 (0.9 = up to 10% lower is fine)').default(1),
-    weight: z.number().positive().default(1),
-    critical: z.boolean().default(false),
-  });
+const judgeMetric = z.strictObject({
+  name: nameSchema,
+  baseline: z.string().trim().min(1, 'expected the PromQL query for the baseline'),
+  canary: z.string().trim().min(1, 'expected the PromQL query for the canary'),
+  direction: z.enum(['increase', 'decrease', 'either']).default('either'),
+  allowedIncrease: z.number().min(1, 'expected a ratio of at least 1 (1.1 = up to 10% higher is fine)').default(1),
+  allowedDecrease: z.number().gt(0).max(1, 'expected a ratio of at most 1 (0.9 = up to 10% lower is fine)').default(1),
+  weight: z.number().positive().default(1),
+  critical: z.boolean().default(false),
+});
 
 const judge = z
   .strictObject({
@@ -133,14 +132,20 @@ const judge = z
     step: duration.default(30_000),
     confidence: z.number().gt(0.5).lt(1).default(0.95),
     tolerance: z.number().min(0).max(1).default(0.25),
-    minSamples: z.number().int().min(3, 'expected at least 3 samples per side (a rank test says nothing with fewer)').max(100_000).default(50),
+    minSamples: z
+      .number()
+      .int()
+      .min(3, 'expected at least 3 samples per side (a rank test says nothing with fewer)')
+      .max(100_000)
+      .default(50),
     threshold: z
       .strictObject({ pass: z.number().min(0).max(100), marginal: z.number().min(0).max(100) })
       .refine((t) => t.marginal <= t.pass, { message: 'marginal must not be above pass', path: ['marginal'] }),
     metrics: z.array(judgeMetric).min(1, 'expected at least one metric to compare'),
   })
   .superRefine((j, ctx) => {
-    if (j.window / j.step > 11_000) ctx.addIssue({ code: 'custom', message: 'window / step gives more than 11000 points; use a larger step', path: ['step'] });
+    if (j.window / j.step > 11_000)
+      ctx.addIssue({ code: 'custom', message: 'window / step gives more than 11000 points; use a larger step', path: ['step'] });
   });
 
 const provider = z
@@ -153,7 +158,12 @@ const provider = z
     const DEFAULT_TIMEOUT = 30_000;
     if (p.prometheus) {
       const { timeout, range, ...rest } = p.prometheus;
-      return { kind: 'prometheus', ...rest, timeoutMs: timeout ?? DEFAULT_TIMEOUT, range: range && { windowMs: range.window, stepMs: range.step } };
+      return {
+        kind: 'prometheus',
+        ...rest,
+        timeoutMs: timeout ?? DEFAULT_TIMEOUT,
+        range: range && { windowMs: range.window, stepMs: range.step },
+      };
     }
     if (p.web) {
       const { timeoutSeconds, ...rest } = p.web;
@@ -180,21 +190,41 @@ const metric = z
   })
   .superRefine((m, ctx) => {
     const n = m.count ?? 0;
-    if (n > 1 && m.interval === undefined) ctx.addIssue({ code: 'custom', message: 'interval must be given when count > 1', path: ['interval'] });
+    if (n > 1 && m.interval === undefined)
+      ctx.addIssue({ code: 'custom', message: 'interval must be given when count > 1', path: ['interval'] });
     if (m.interval === 0) ctx.addIssue({ code: 'custom', message: 'expected an interval above 0', path: ['interval'] });
-    if (n > 0 && n < m.failureLimit) ctx.addIssue({ code: 'custom', message: `failureLimit (${m.failureLimit}) must not exceed count (${n})`, path: ['failureLimit'] });
+    if (n > 0 && n < m.failureLimit)
+      ctx.addIssue({ code: 'custom', message: `failureLimit (${m.failureLimit}) must not exceed count (${n})`, path: ['failureLimit'] });
     // Argo v1.8 ValidateMetrics: one of the two limits must decide the metric, and a
     // consecutiveSuccessLimit above count could never be reached.
     if (m.failureLimit < 0 && m.consecutiveSuccessLimit === 0) {
-      ctx.addIssue({ code: 'custom', message: 'failureLimit -1 turns failures off, so give consecutiveSuccessLimit (above 0) to decide the metric', path: ['failureLimit'] });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'failureLimit -1 turns failures off, so give consecutiveSuccessLimit (above 0) to decide the metric',
+        path: ['failureLimit'],
+      });
     }
-    if (n > 0 && n < m.consecutiveSuccessLimit) ctx.addIssue({ code: 'custom', message: `consecutiveSuccessLimit (${m.consecutiveSuccessLimit}) must not exceed count (${n})`, path: ['consecutiveSuccessLimit'] });
-    if (n > 0 && n < m.inconclusiveLimit) ctx.addIssue({ code: 'custom', message: `inconclusiveLimit (${m.inconclusiveLimit}) must not exceed count (${n})`, path: ['inconclusiveLimit'] });
+    if (n > 0 && n < m.consecutiveSuccessLimit)
+      ctx.addIssue({
+        code: 'custom',
+        message: `consecutiveSuccessLimit (${m.consecutiveSuccessLimit}) must not exceed count (${n})`,
+        path: ['consecutiveSuccessLimit'],
+      });
+    if (n > 0 && n < m.inconclusiveLimit)
+      ctx.addIssue({
+        code: 'custom',
+        message: `inconclusiveLimit (${m.inconclusiveLimit}) must not exceed count (${n})`,
+        path: ['inconclusiveLimit'],
+      });
     for (const key of ['successCondition', 'failureCondition'] as const) {
       const source = m[key];
       if (source === undefined) continue;
       if (m.provider.kind === 'judge') {
-        ctx.addIssue({ code: 'custom', message: 'a judge metric is decided by provider.judge.threshold; remove this condition', path: [key] });
+        ctx.addIssue({
+          code: 'custom',
+          message: 'a judge metric is decided by provider.judge.threshold; remove this condition',
+          path: [key],
+        });
         continue;
       }
       const problem = conditionProblem(source);
@@ -281,10 +311,16 @@ export function parseMetrics(yamlOrObject: unknown, source: string): AnalysisSpe
     }
   }
   if (Array.isArray(doc)) doc = { metrics: doc };
-  if (!doc || typeof doc !== 'object') throw new InputError(`${source}: expected metric definitions (an AnalysisTemplate, or a document with a metrics: list)`);
+  if (!doc || typeof doc !== 'object')
+    throw new InputError(`${source}: expected metric definitions (an AnalysisTemplate, or a document with a metrics: list)`);
   const isTemplate = 'kind' in doc || 'spec' in doc;
   const parsed = isTemplate ? parseWith(templateDoc, doc, { label: source }).spec : parseWith(body, doc, { label: source });
-  const dryRun = dryRunMetrics(parsed.dryRun ?? [], parsed.metrics.map((m) => m.name), source, isTemplate ? 'spec.dryRun' : 'dryRun');
+  const dryRun = dryRunMetrics(
+    parsed.dryRun ?? [],
+    parsed.metrics.map((m) => m.name),
+    source,
+    isTemplate ? 'spec.dryRun' : 'dryRun',
+  );
   return {
     args: parsed.args?.map((a) => ({ name: a.name, value: a.value })),
     metrics: parsed.metrics.map((m) => ({ ...m, dryRun: m.dryRun || dryRun.has(m.name) })),
@@ -311,12 +347,15 @@ function dryRunMetrics(rules: ReadonlyArray<{ metricName: string }>, names: read
         const pattern = new RegExp(rule.metricName, 'u');
         matches = (name) => pattern.test(name);
       } catch (error) {
-        problems.push(`'${path}.${i}.metricName': ${JSON.stringify(rule.metricName)} is not a valid regular expression (${(error as Error).message})`);
+        problems.push(
+          `'${path}.${i}.metricName': ${JSON.stringify(rule.metricName)} is not a valid regular expression (${(error as Error).message})`,
+        );
         return;
       }
     }
     const matched = names.filter(matches);
-    if (matched.length === 0) problems.push(`'${path}.${i}.metricName': ${JSON.stringify(rule.metricName)} matches no metric (metrics: ${names.join(', ')})`);
+    if (matched.length === 0)
+      problems.push(`'${path}.${i}.metricName': ${JSON.stringify(rule.metricName)} matches no metric (metrics: ${names.join(', ')})`);
     for (const name of matched) chosen.add(name);
   });
   if (problems.length > 0) throw new InputError(`${source}: ${problems.join('; ')}`);

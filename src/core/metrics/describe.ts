@@ -15,7 +15,12 @@ export function describeFailure(result: AnalysisResult): string {
   return failing
     .map((m) => {
       const values = m.measurements.map((x) => x.value ?? x.phase).slice(-5);
-      const condition = [m.successCondition && `successCondition ${m.successCondition}`, m.failureCondition && `failureCondition ${m.failureCondition}`].filter(Boolean).join(', ');
+      const condition = [
+        m.successCondition && `successCondition ${m.successCondition}`,
+        m.failureCondition && `failureCondition ${m.failureCondition}`,
+      ]
+        .filter(Boolean)
+        .join(', ');
       return `metric ${m.name} ${m.phase} with values ${values.join(', ') || 'none'}${condition ? ` (${condition})` : ''}: ${m.message}`;
     })
     .join('; ');

@@ -79,8 +79,15 @@ export function classifyMetric(baselineRaw: readonly number[], canaryRaw: readon
   }
   const minSamples = options.minSamples ?? DEFAULT_MIN_SAMPLES;
   if (baseline.length < minSamples || canary.length < minSamples) {
-    const few = [baseline.length < minSamples && `baseline ${baseline.length}`, canary.length < minSamples && `canary ${canary.length}`].filter(Boolean).join(', ');
-    return { classification: 'Insufficient', reason: `too few samples for a verdict: ${few} (minSamples ${minSamples} per side)`, ...summary, effectSize };
+    const few = [baseline.length < minSamples && `baseline ${baseline.length}`, canary.length < minSamples && `canary ${canary.length}`]
+      .filter(Boolean)
+      .join(', ');
+    return {
+      classification: 'Insufficient',
+      reason: `too few samples for a verdict: ${few} (minSamples ${minSamples} per side)`,
+      ...summary,
+      effectSize,
+    };
   }
   const test = mannWhitney(canary, baseline, options.confidence);
   if (Number.isNaN(test.lower)) {
@@ -96,12 +103,30 @@ export function classifyMetric(baselineRaw: readonly number[], canaryRaw: readon
   const { direction } = options;
   const interval = `${pct(test.achieved)} interval (${test.method}) of the shift [${fmt(test.lower)}, ${fmt(test.upper)}], estimate ${fmt(test.estimate)}, mean ratio ${fmt(effectSize)}`;
   if ((direction === 'increase' || direction === 'either') && test.lower > bound && effectSize >= options.allowedIncrease) {
-    return { classification: 'High', reason: `canary is higher: ${interval} (allowed increase ${fmt(options.allowedIncrease)})`, ...summary, effectSize, test };
+    return {
+      classification: 'High',
+      reason: `canary is higher: ${interval} (allowed increase ${fmt(options.allowedIncrease)})`,
+      ...summary,
+      effectSize,
+      test,
+    };
   }
   if ((direction === 'decrease' || direction === 'either') && test.upper < -bound && effectSize <= options.allowedDecrease) {
-    return { classification: 'Low', reason: `canary is lower: ${interval} (allowed decrease ${fmt(options.allowedDecrease)})`, ...summary, effectSize, test };
+    return {
+      classification: 'Low',
+      reason: `canary is lower: ${interval} (allowed decrease ${fmt(options.allowedDecrease)})`,
+      ...summary,
+      effectSize,
+      test,
+    };
   }
-  return { classification: 'Pass', reason: `no significant ${direction === 'either' ? 'change' : direction} beyond what is allowed: ${interval}`, ...summary, effectSize, test };
+  return {
+    classification: 'Pass',
+    reason: `no significant ${direction === 'either' ? 'change' : direction} beyond what is allowed: ${interval}`,
+    ...summary,
+    effectSize,
+    test,
+  };
 }
 
 export type Verdict = 'Pass' | 'Marginal' | 'Fail' | 'NoData' | 'Inconclusive';
@@ -126,10 +151,16 @@ export function scoreMetrics(metrics: readonly ScoredMetric[], threshold: { pass
     return { score: 0, verdict: 'NoData', reason: 'no metric had data on both sides' };
   }
   const passed = metrics.filter((m) => m.classification === 'Pass').reduce((s, m) => s + m.weight, 0);
-  const criticalFailure = metrics.find((m) => m.critical && (m.classification === 'High' || m.classification === 'Low')) ?? metrics.find((m) => m.critical && m.classification === 'NoData');
+  const criticalFailure =
+    metrics.find((m) => m.critical && (m.classification === 'High' || m.classification === 'Low')) ??
+    metrics.find((m) => m.critical && m.classification === 'NoData');
   const insufficient = metrics.filter((m) => m.classification === 'Insufficient');
   if (!criticalFailure && insufficient.length > 0) {
-    return { score: 0, verdict: 'Inconclusive', reason: `not enough data to judge ${insufficient.map((m) => `'${m.name}'`).join(', ')}: no score` };
+    return {
+      score: 0,
+      verdict: 'Inconclusive',
+      reason: `not enough data to judge ${insufficient.map((m) => `'${m.name}'`).join(', ')}: no score`,
+    };
   }
   const score = criticalFailure ? 0 : Math.round((passed / total) * 10_000) / 100;
   const verdict: Verdict = score >= threshold.pass ? 'Pass' : score >= threshold.marginal ? 'Marginal' : 'Fail';

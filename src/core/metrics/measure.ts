@@ -39,7 +39,8 @@ export async function measure(metric: ResolvedMetric, options: MeasureOptions): 
   try {
     if (metric.provider.kind === 'judge') {
       const judgement = await judge(metric.provider, options);
-      const phase: MeasurementPhase = judgement.verdict === 'Pass' ? 'Successful' : judgement.verdict === 'Fail' ? 'Failed' : 'Inconclusive';
+      const phase: MeasurementPhase =
+        judgement.verdict === 'Pass' ? 'Successful' : judgement.verdict === 'Fail' ? 'Failed' : 'Inconclusive';
       return done(phase, { value: `score ${judgement.score} (${judgement.verdict})`, message: judgement.reason, judgement });
     }
     const { value, note } = await fetchValue(metric.provider, options);
@@ -52,10 +53,20 @@ export async function measure(metric: ResolvedMetric, options: MeasureOptions): 
   }
 }
 
-async function fetchValue(provider: Exclude<ResolvedProvider, { kind: 'judge' }>, options: MeasureOptions): Promise<{ value: Value; note?: string }> {
+async function fetchValue(
+  provider: Exclude<ResolvedProvider, { kind: 'judge' }>,
+  options: MeasureOptions,
+): Promise<{ value: Value; note?: string }> {
   if (provider.kind === 'web') return measureWeb(provider, options);
   const answer = provider.range
-    ? await queryRange(provider.connection, provider.query, options.atMs - provider.range.windowMs, options.atMs, provider.range.stepMs, options)
+    ? await queryRange(
+        provider.connection,
+        provider.query,
+        options.atMs - provider.range.windowMs,
+        options.atMs,
+        provider.range.stepMs,
+        options,
+      )
     : await queryInstant(provider.connection, provider.query, options.atMs, options);
   const note = answer.warnings.length > 0 ? `Prometheus warned: ${answer.warnings.join('; ')}` : undefined;
   return { value: toValue(answer.result), note };
@@ -81,10 +92,21 @@ export function toValue(result: PromResult): Value {
  * histogram_quantile()...), its value at every `step` over the window (query_range): these are
  * evaluations, so choose a step no shorter than the query's own range, or they overlap.
  */
-async function judgeSamples(provider: Extract<ResolvedProvider, { kind: 'judge' }>, query: string, start: number, end: number, options: MeasureOptions): Promise<{ values: number[]; kind: 'raw' | 'evaluated' }> {
+async function judgeSamples(
+  provider: Extract<ResolvedProvider, { kind: 'judge' }>,
+  query: string,
+  start: number,
+  end: number,
+  options: MeasureOptions,
+): Promise<{ values: number[]; kind: 'raw' | 'evaluated' }> {
   const flat = (result: PromResult) => (result.type === 'matrix' ? result.series.flatMap((s) => s.points.map((p) => p[1])) : []);
   if (isVectorSelector(query)) {
-    const answer = await queryInstant(provider.connection, `${query.trim()}[${Math.max(1, Math.round((end - start) / 1000))}s]`, end, options);
+    const answer = await queryInstant(
+      provider.connection,
+      `${query.trim()}[${Math.max(1, Math.round((end - start) / 1000))}s]`,
+      end,
+      options,
+    );
     return { values: flat(answer.result), kind: 'raw' };
   }
   const answer = await queryRange(provider.connection, query, start, end, provider.stepMs, options);
@@ -103,8 +125,16 @@ async function judge(provider: Extract<ResolvedProvider, { kind: 'judge' }>, opt
   const start = end - provider.windowMs;
   const metrics = await Promise.all(
     provider.metrics.map(async (m): Promise<JudgedMetric> => {
-      const [baseline, canary] = await Promise.all([judgeSamples(provider, m.baseline, start, end, options), judgeSamples(provider, m.canary, start, end, options)]);
-      const c = classifyMetric(baseline.values, canary.values, { ...m, confidence: provider.confidence, tolerance: provider.tolerance, minSamples: provider.minSamples });
+      const [baseline, canary] = await Promise.all([
+        judgeSamples(provider, m.baseline, start, end, options),
+        judgeSamples(provider, m.canary, start, end, options),
+      ]);
+      const c = classifyMetric(baseline.values, canary.values, {
+        ...m,
+        confidence: provider.confidence,
+        tolerance: provider.tolerance,
+        minSamples: provider.minSamples,
+      });
       return {
         name: m.name,
         weight: m.weight,

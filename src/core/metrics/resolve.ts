@@ -25,7 +25,15 @@ export interface Connection {
 
 export type ResolvedProvider =
   | { kind: 'prometheus'; connection: Connection; query: string; range?: { windowMs: number; stepMs: number } }
-  | { kind: 'web'; url: string; method: 'GET' | 'POST'; headers: Record<string, string>; body?: string; jsonPath?: string; timeoutMs: number }
+  | {
+      kind: 'web';
+      url: string;
+      method: 'GET' | 'POST';
+      headers: Record<string, string>;
+      body?: string;
+      jsonPath?: string;
+      timeoutMs: number;
+    }
   | ({ kind: 'judge'; connection: Connection } & Omit<JudgeSpec, 'kind' | 'address' | 'headers' | 'authentication' | 'timeoutMs'>);
 
 export interface Defaults {
@@ -49,12 +57,15 @@ export function effectiveArgs(spec: AnalysisSpec, given: Readonly<Record<string,
   const declared = new Map(spec.args.map((a) => [a.name, a.value]));
   const unknown = Object.keys(given).filter((name) => !declared.has(name));
   if (unknown.length > 0) {
-    throw new InputError(`args: ${unknown.map((n) => `'${n}'`).join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not declared by the template (declared: ${[...declared.keys()].join(', ') || 'none'}); check the spelling`);
+    throw new InputError(
+      `args: ${unknown.map((n) => `'${n}'`).join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not declared by the template (declared: ${[...declared.keys()].join(', ') || 'none'}); check the spelling`,
+    );
   }
   const args: Record<string, string> = {};
   for (const [name, value] of declared) {
     const final = given[name] ?? value;
-    if (final === undefined) throw new InputError(`args: the template needs a value for '${name}' (it has no default); add it to the args input`);
+    if (final === undefined)
+      throw new InputError(`args: the template needs a value for '${name}' (it has no default); add it to the args input`);
     args[name] = final;
   }
   return args;
@@ -72,13 +83,23 @@ export function resolveMetric(metric: MetricSpec, args: Args, context: ResolveCo
   switch (p.kind) {
     case 'prometheus': {
       const query = interpolatePromQL(p.query, args, where('provider.prometheus.query'));
-      return { spec: metric, conditions, display: query, provider: { kind: 'prometheus', connection: connect(p, args, context, where('provider.prometheus')), query, range: p.range } };
+      return {
+        spec: metric,
+        conditions,
+        display: query,
+        provider: { kind: 'prometheus', connection: connect(p, args, context, where('provider.prometheus')), query, range: p.range },
+      };
     }
     case 'web': {
       const url = checkUrl(interpolateUrl(p.url, args, where('provider.web.url')), where('provider.web.url'));
       const headers = resolveHeaders(p.headers, args, context, where('provider.web.headers'));
       const body = p.body === undefined ? undefined : interpolateHeader(p.body, args, where('provider.web.body'));
-      return { spec: metric, conditions, display: `${p.method} ${url}${p.jsonPath ? ` ${p.jsonPath}` : ''}`, provider: { kind: 'web', url, method: p.method, headers, body, jsonPath: p.jsonPath, timeoutMs: p.timeoutMs } };
+      return {
+        spec: metric,
+        conditions,
+        display: `${p.method} ${url}${p.jsonPath ? ` ${p.jsonPath}` : ''}`,
+        provider: { kind: 'web', url, method: p.method, headers, body, jsonPath: p.jsonPath, timeoutMs: p.timeoutMs },
+      };
     }
     case 'judge': {
       const { kind: _kind, address: _a, headers: _h, authentication: _auth, timeoutMs: _t, metrics, ...rest } = p;
@@ -88,7 +109,12 @@ export function resolveMetric(metric: MetricSpec, args: Args, context: ResolveCo
         canary: interpolatePromQL(m.canary, args, where(`provider.judge.metrics.${i}.canary`)),
       }));
       const display = resolved.map((m) => `${m.name}: baseline ${m.baseline} | canary ${m.canary}`).join('\n');
-      return { spec: metric, conditions, display, provider: { kind: 'judge', connection: connect(p, args, context, where('provider.judge')), ...rest, metrics: resolved } };
+      return {
+        spec: metric,
+        conditions,
+        display,
+        provider: { kind: 'judge', connection: connect(p, args, context, where('provider.judge')), ...rest, metrics: resolved },
+      };
     }
   }
 }
@@ -99,7 +125,8 @@ function compileResolvedConditions(metric: MetricSpec, args: Args, where: (path:
   try {
     return compileConditions(success || undefined, failure || undefined);
   } catch (error) {
-    if (error instanceof ConditionSyntaxError) throw new InputError(`${where('a condition')} does not parse once its args are filled in: ${error.message}`);
+    if (error instanceof ConditionSyntaxError)
+      throw new InputError(`${where('a condition')} does not parse once its args are filled in: ${error.message}`);
     throw error;
   }
 }
@@ -108,7 +135,8 @@ function connect(p: PrometheusConnectionSpec, args: Args, context: ResolveContex
   const defaults = context.defaults ?? {};
   const named = p.address === undefined ? undefined : checkUrl(interpolateUrl(p.address, args, `${where}.address`), `${where}.address`);
   const address = named ?? defaults.prometheusAddress;
-  if (!address) throw new InputError(`${where}: no address; give provider address, or the default Prometheus address (prometheus-address input)`);
+  if (!address)
+    throw new InputError(`${where}: no address; give provider address, or the default Prometheus address (prometheus-address input)`);
   const headers = resolveHeaders(p.headers, args, context, `${where}.headers`);
   const env = context.env ?? process.env;
   const fromEnv = (name: string, path: string) => {

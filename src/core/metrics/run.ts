@@ -208,7 +208,12 @@ function emptyResult(metric: ResolvedMetric): MetricResult {
   };
 }
 
-function record(state: MetricState, measurement: MetricResult['measurements'][number], reporter: Reporter, redact: (t: string) => string): void {
+function record(
+  state: MetricState,
+  measurement: MetricResult['measurements'][number],
+  reporter: Reporter,
+  redact: (t: string) => string,
+): void {
   const r = state.result;
   r.measurements.push(measurement);
   if (measurement.phase === 'Error') {
@@ -218,9 +223,9 @@ function record(state: MetricState, measurement: MetricResult['measurements'][nu
   } else {
     r.count++;
     r.consecutiveError = 0;
-    if (measurement.phase === 'Successful') (r.successful++, r.consecutiveSuccess++);
-    else if (measurement.phase === 'Failed') (r.failed++, (r.consecutiveSuccess = 0));
-    else (r.inconclusive++, (r.consecutiveSuccess = 0));
+    if (measurement.phase === 'Successful') r.successful++, r.consecutiveSuccess++;
+    else if (measurement.phase === 'Failed') r.failed++, (r.consecutiveSuccess = 0);
+    else r.inconclusive++, (r.consecutiveSuccess = 0);
   }
   const line = `${r.name} #${r.measurements.length}: ${measurement.value ?? '-'} -> ${measurement.phase}${measurement.message ? ` (${measurement.message})` : ''}`;
   (measurement.phase === 'Successful' ? reporter.info : reporter.warn).call(reporter, redact(line));
@@ -243,12 +248,24 @@ function assess(spec: MetricSpec, r: MetricResult): { phase: AnalysisPhase; mess
   const last = r.measurements.at(-1)?.message;
   const why = (text: string) => (last ? `${text}; last: ${last}` : text);
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
-  if (spec.failureLimit >= 0 && r.failed > spec.failureLimit) return { phase: 'Failed', message: why(`${plural(r.failed, 'failed measurement')} > failureLimit ${spec.failureLimit}`) };
-  if (r.inconclusive > spec.inconclusiveLimit) return { phase: 'Inconclusive', message: why(`${plural(r.inconclusive, 'inconclusive measurement')} > inconclusiveLimit ${spec.inconclusiveLimit}`) };
-  if (r.consecutiveError > spec.consecutiveErrorLimit) return { phase: 'Error', message: why(`${r.consecutiveError} consecutive errors > consecutiveErrorLimit ${spec.consecutiveErrorLimit}`) };
+  if (spec.failureLimit >= 0 && r.failed > spec.failureLimit)
+    return { phase: 'Failed', message: why(`${plural(r.failed, 'failed measurement')} > failureLimit ${spec.failureLimit}`) };
+  if (r.inconclusive > spec.inconclusiveLimit)
+    return {
+      phase: 'Inconclusive',
+      message: why(`${plural(r.inconclusive, 'inconclusive measurement')} > inconclusiveLimit ${spec.inconclusiveLimit}`),
+    };
+  if (r.consecutiveError > spec.consecutiveErrorLimit)
+    return {
+      phase: 'Error',
+      message: why(`${r.consecutiveError} consecutive errors > consecutiveErrorLimit ${spec.consecutiveErrorLimit}`),
+    };
   const successLimit = spec.consecutiveSuccessLimit;
   if (successLimit > 0 && r.consecutiveSuccess >= successLimit) {
-    return { phase: 'Successful', message: `${plural(r.consecutiveSuccess, 'successful measurement')} in a row (consecutiveSuccessLimit ${successLimit} reached)` };
+    return {
+      phase: 'Successful',
+      message: `${plural(r.consecutiveSuccess, 'successful measurement')} in a row (consecutiveSuccessLimit ${successLimit} reached)`,
+    };
   }
   const count = effectiveCount(spec);
   if (count !== undefined && r.count >= count) {
@@ -270,7 +287,8 @@ function stopEarly(state: MetricState, reason: string): void {
   const taken = `${r.count}${r.planned === undefined ? '' : ` of ${r.planned} planned`} measurement${(r.planned ?? r.count) === 1 ? '' : 's'}`;
   if (r.count === 0) {
     r.phase = 'Inconclusive';
-    r.message = r.error > 0 ? `no measurement succeeded before ${reason}: ${r.error} error${r.error === 1 ? '' : 's'}` : `not measured: ${reason}`;
+    r.message =
+      r.error > 0 ? `no measurement succeeded before ${reason}: ${r.error} error${r.error === 1 ? '' : 's'}` : `not measured: ${reason}`;
     return;
   }
   const spec = state.metric.spec;

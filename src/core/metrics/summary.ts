@@ -38,13 +38,16 @@ function renderMetric(metric: MetricResult): string[] {
     ].filter(Boolean);
     lines.push(`Condition: ${conditions.length > 0 ? conditions.join(', ') : 'none (any value that can be measured passes)'}`, '');
   }
-  if (metric.planned !== undefined && metric.count < metric.planned) lines.push(`Measured ${metric.count} of ${metric.planned} planned (errors not counted: ${metric.error}).`, '');
+  if (metric.planned !== undefined && metric.count < metric.planned)
+    lines.push(`Measured ${metric.count} of ${metric.planned} planned (errors not counted: ${metric.error}).`, '');
   const shown = metric.measurements.slice(-MAX_ROWS);
   if (shown.length < metric.measurements.length) lines.push(`Last ${shown.length} of ${metric.measurements.length} measurements:`, '');
   lines.push('| # | Time (UTC) | Value | Result | Why |', '| ---: | --- | --- | --- | --- |');
   const offset = metric.measurements.length - shown.length;
   shown.forEach((m, i) => {
-    lines.push(`| ${offset + i + 1} | ${escape(m.startedAt.slice(11, 19))} | ${escape(m.value ?? '–')} | ${ICON[m.phase]} ${m.phase} | ${escape(m.message ?? '')} |`);
+    lines.push(
+      `| ${offset + i + 1} | ${escape(m.startedAt.slice(11, 19))} | ${escape(m.value ?? '–')} | ${ICON[m.phase]} ${m.phase} | ${escape(m.message ?? '')} |`,
+    );
   });
   if (metric.measurements.length === 0) lines.push('| – | – | – | – | no measurement was taken |');
   const judgement = metric.measurements.at(-1)?.judgement;
@@ -60,7 +63,10 @@ function renderJudgement(j: Judgement): string[] {
     '| --- | ---: | ---: | ---: | --- | --- | ---: |',
   ];
   for (const m of j.metrics) {
-    const interval = m.lower === undefined || m.upper === undefined ? 'no interval' : `${fmt(m.lower)}, ${fmt(m.upper)}, ${fmt(Math.round((m.confidence ?? Number.NaN) * 1000) / 10)}%`;
+    const interval =
+      m.lower === undefined || m.upper === undefined
+        ? 'no interval'
+        : `${fmt(m.lower)}, ${fmt(m.upper)}, ${fmt(Math.round((m.confidence ?? Number.NaN) * 1000) / 10)}%`;
     const shift = m.estimate === undefined ? '–' : `${fmt(m.estimate)} [${interval}]`;
     const label = `${m.classification === 'Pass' ? '✅' : m.classification === 'NoData' || m.classification === 'Insufficient' ? '⚠️' : '❌'} ${m.classification}${m.critical ? ' (critical)' : ''}`;
     lines.push(
@@ -86,7 +92,7 @@ const ENTITIES: Record<string, string> = {
   '~': '&#126;',
   '#': '&#35;',
   '!': '&#33;',
-  '$': '&#36;',
+  $: '&#36;',
 };
 
 /**

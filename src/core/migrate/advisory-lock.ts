@@ -79,7 +79,13 @@ export async function acquireMigrationLock(db: Db, options: AcquireOptions): Pro
 
 /** The session holding the migration lock of this database, from pg_locks joined with pg_stat_activity. */
 export async function findLockHolder(db: Db): Promise<LockHolder | undefined> {
-  const result = await db.query<{ pid: number; usename: string | null; application_name: string | null; backend_start: Date | null; state: string | null }>(
+  const result = await db.query<{
+    pid: number;
+    usename: string | null;
+    application_name: string | null;
+    backend_start: Date | null;
+    state: string | null;
+  }>(
     `SELECT a.pid, a.usename, a.application_name, a.backend_start, a.state
        FROM pg_locks l
        JOIN pg_stat_activity a ON a.pid = l.pid

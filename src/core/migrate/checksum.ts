@@ -25,7 +25,12 @@ export function commandChecksum(argv: readonly string[], cwd = process.cwd()): C
     }
   }
   const parts = { argv: sha256(JSON.stringify(argv)), files };
-  const all = [parts.argv, ...Object.keys(files).sort().map((name) => `${name}\0${files[name]}`)].join('\n');
+  const all = [
+    parts.argv,
+    ...Object.keys(files)
+      .sort()
+      .map((name) => `${name}\0${files[name]}`),
+  ].join('\n');
   return { checksum: `sha256:${sha256(all)}`, parts };
 }
 

@@ -58,7 +58,14 @@ export async function compensationGate(
   const scoped = release ? rows.filter((r) => r.release === release) : rows;
   const of = release ? `${version} in release ${release}` : version;
   if (release && scoped.length === 0) {
-    return { stop: outcome(options, 'skipped', `nothing to compensate: release ${release} has no ledger row of ${version} (it changed nothing in this database)`, rows) };
+    return {
+      stop: outcome(
+        options,
+        'skipped',
+        `nothing to compensate: release ${release} has no ledger row of ${version} (it changed nothing in this database)`,
+        rows,
+      ),
+    };
   }
   const { targets, unchanged } = phasesToCompensate(scoped);
   const notes = unchanged.map((r) => `${r.phase} (ledger row ${r.id}) failed without changing the schema, so it needs no compensation`);
@@ -70,7 +77,12 @@ export async function compensationGate(
 
   const contract = targets.find((t) => t.phase === 'contract');
   if (contract && (!options.contractRollbackCommand || options.confirm?.trim() !== 'data-loss')) {
-    const missing = [!options.contractRollbackCommand && 'contract-rollback-command', options.confirm?.trim() !== 'data-loss' && 'confirm: data-loss'].filter(Boolean).join(' and ');
+    const missing = [
+      !options.contractRollbackCommand && 'contract-rollback-command',
+      options.confirm?.trim() !== 'data-loss' && 'confirm: data-loss',
+    ]
+      .filter(Boolean)
+      .join(' and ');
     return {
       stop: outcome(
         options,
@@ -92,7 +104,10 @@ export async function compensationGate(
       // The override compensates the newest phase that needs a command, and that phase only.
       plan.push({ target, name: 'rollback-command', command: override });
       const rest = targets.slice(targets.indexOf(target) + 1);
-      if (rest.length) options.reporter.info(`rollback-command given: it compensates ${target.phase} only; ${rest.map((r) => r.phase).join(', ')} stay as they are (run the rollback again without rollback-command to use their recorded commands)`);
+      if (rest.length)
+        options.reporter.info(
+          `rollback-command given: it compensates ${target.phase} only; ${rest.map((r) => r.phase).join(', ')} stay as they are (run the rollback again without rollback-command to use their recorded commands)`,
+        );
       break;
     } else if (!needsCommand) {
       plan.push({ target, name: 'rollback-command', command: undefined });
@@ -104,7 +119,9 @@ export async function compensationGate(
           options,
           'refused',
           `rollback refused: ${target.phase} of ${version} (ledger row ${target.id}) has no rollback-command recorded that can run (${
-            target.rollbackCommand ? 'the recorded one held a secret, stored as ***' : 'it ran without one, or before commands were recorded'
+            target.rollbackCommand
+              ? 'the recorded one held a secret, stored as ***'
+              : 'it ran without one, or before commands were recorded'
           }). Give rollback-command: it compensates that phase, the newest, only; nothing was run`,
           rows,
         ),
@@ -143,7 +160,12 @@ export async function compensate(
     options.onRunning?.(row);
     const result = command
       ? await step(name, command)
-      : { ok: true, stopped: undefined, lastLines: [], description: `nothing to run: ${target.phase} changed no schema object and recorded no rollback-command (what it did to data stays)` };
+      : {
+          ok: true,
+          stopped: undefined,
+          lastLines: [],
+          description: `nothing to run: ${target.phase} changed no schema object and recorded no rollback-command (what it did to data stays)`,
+        };
     const after = await takeSnapshot(client);
     const changed = !isSame(diffSnapshots(before, after));
     const snapshots = await readSnapshots(client, target.id);
@@ -172,8 +194,16 @@ export async function compensate(
       target.phase === 'contract'
         ? `; contract had dropped ${await contractDropped(client, target)}: re-created, but their old values are not back (only what ${name} wrote); the schema check cannot see data, a verify-command can`
         : '';
-    const finished = await finishEntry(client, row.id, 'succeeded', secrets.redact(`${result.description}; ${check}${dataNote}`), { schema: after, changed });
-    await finishEntry(client, target.id, 'rolled-back', secrets.redact(`${target.message ? `${target.message}; ` : ''}compensated by run ${runId} (ledger row ${finished.id})`));
+    const finished = await finishEntry(client, row.id, 'succeeded', secrets.redact(`${result.description}; ${check}${dataNote}`), {
+      schema: after,
+      changed,
+    });
+    await finishEntry(
+      client,
+      target.id,
+      'rolled-back',
+      secrets.redact(`${target.message ? `${target.message}; ` : ''}compensated by run ${runId} (ledger row ${finished.id})`),
+    );
     done.push({ phase: target.phase as ForwardPhase, row: target.id, rollbackRow: finished.id });
   }
   const rowsText = done.map((d) => `${d.phase} (ledger row ${d.row}, by row ${d.rollbackRow})`).join(', ');
@@ -185,7 +215,8 @@ async function contractDropped(client: pg.Client, contract: LedgerRow): Promise<
   const snapshots = await readSnapshots(client, contract.id).catch(() => ({ before: null, after: null }));
   if (!snapshots.before || !snapshots.after) return 'objects that are not known (its ledger row has no schema snapshot)';
   const { dropped, altered } = droppedAndAltered(snapshots.before, snapshots.after);
-  const list = (lines: string[]) => (lines.length > 12 ? `${lines.slice(0, 12).join(', ')} and ${lines.length - 12} more` : lines.join(', '));
+  const list = (lines: string[]) =>
+    lines.length > 12 ? `${lines.slice(0, 12).join(', ')} and ${lines.length - 12} more` : lines.join(', ');
   const changed = altered.length ? `, and changed ${list(altered)}` : '';
   if (dropped.length === 0) return `no schema object by its snapshots${changed}, but it may have deleted data`;
   return `${list(dropped)}${changed}`;

@@ -28,7 +28,14 @@ export const migrateFlow: Flow<typeof migrateSpec> = {
     if (!readOnly) await notify.notifyStart({ ...event, phase: inputs.phase });
     const end = async (result: string, outcome: Outcome, reason: string) => {
       if (readOnly) return;
-      await notify.notifyEnd({ ...event, phase: inputs.phase, result, reason, outcome, durationMs: Date.now() - Date.parse(event.startedAt) });
+      await notify.notifyEnd({
+        ...event,
+        phase: inputs.phase,
+        result,
+        reason,
+        outcome,
+        durationMs: Date.now() - Date.parse(event.startedAt),
+      });
     };
     let outcome: PhaseOutcome;
     try {
@@ -59,7 +66,12 @@ export const migrateFlow: Flow<typeof migrateSpec> = {
       if (/^cannot connect to the database/.test(reason)) context.state.set(UNREACHABLE_KEY, reason);
       await end('failed', 'failed', reason);
       if (error instanceof InputError) throw error;
-      throw new FlowFailure(`${inputs.phase} ${inputs.version} failed: ${reason}`, { result: 'failed', phase: inputs.phase, state: 'unknown', ledger: '[]' });
+      throw new FlowFailure(`${inputs.phase} ${inputs.version} failed: ${reason}`, {
+        result: 'failed',
+        phase: inputs.phase,
+        state: 'unknown',
+        ledger: '[]',
+      });
     }
     const outputs = { result: outcome.result, phase: outcome.phase, state: outcome.state, ledger: JSON.stringify(outcome.ledger) };
     // rolled-back: the command failed and its compensation ran; the phase did not happen.
@@ -78,13 +90,23 @@ export const migrateFlow: Flow<typeof migrateSpec> = {
     const unreachable = context.state.get(UNREACHABLE_KEY);
     try {
       const { rows, stoppedSessions } = await recordCancelledRun({ databaseUrl, version: inputs.version, runId: context.runId });
-      if (stoppedSessions.length) context.reporter.warn(`Stopped the database session(s) the cancelled command left running: pid ${stoppedSessions.join(', ')}`);
-      for (const row of rows) context.reporter.warn(`The ${row.phase} of ${row.version} was still running when the job ended: ledger row ${row.id} marked failed`);
+      if (stoppedSessions.length)
+        context.reporter.warn(`Stopped the database session(s) the cancelled command left running: pid ${stoppedSessions.join(', ')}`);
+      for (const row of rows)
+        context.reporter.warn(
+          `The ${row.phase} of ${row.version} was still running when the job ended: ledger row ${row.id} marked failed`,
+        );
     } catch (error) {
       const message = context.secrets.redact(error instanceof Error ? error.message : String(error));
       // The main step could not reach the database either: it wrote no ledger row, so there is nothing to mark, and its error already says why.
-      if (unreachable) context.reporter.info(`Post step: the database is still unreachable (${message}); the main step wrote nothing to the ledger, so there is nothing to mark`);
-      else context.reporter.warn(`Post step: could not check the ledger for a row this run left running: ${message}. The next run that takes the migration lock marks such a row failed`);
+      if (unreachable)
+        context.reporter.info(
+          `Post step: the database is still unreachable (${message}); the main step wrote nothing to the ledger, so there is nothing to mark`,
+        );
+      else
+        context.reporter.warn(
+          `Post step: could not check the ledger for a row this run left running: ${message}. The next run that takes the migration lock marks such a row failed`,
+        );
     }
   },
 };
@@ -96,7 +118,9 @@ function rolloutRequirement(inputs: MigrateInputs): RolloutRequirement | undefin
   if (!deployments) return undefined;
   const expectedImage = inputs['expected-image'];
   if (!expectedImage) {
-    throw new InputError("Invalid inputs of migrate: 'expected-image' is required with 'require-rollout' (the image every replica must run)");
+    throw new InputError(
+      "Invalid inputs of migrate: 'expected-image' is required with 'require-rollout' (the image every replica must run)",
+    );
   }
   return { deployments, expectedImage, kubeConfig: loadKubeConfig({ kubeconfig: inputs.kubeconfig, context: inputs.context }) };
 }

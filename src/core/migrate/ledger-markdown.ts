@@ -8,7 +8,9 @@ export function ledgerTable(rows: readonly LedgerRow[]): string {
   for (const r of rows) {
     const phase = r.compensates ? `rollback of ${r.compensates}` : r.phase;
     const schema = r.changed === null ? '' : r.changed ? 'changed' : 'unchanged';
-    lines.push(row([String(r.id), r.version, phase, r.status, r.runId, r.release ?? '', schema, r.startedAt, r.finishedAt ?? '', r.message]));
+    lines.push(
+      row([String(r.id), r.version, phase, r.status, r.runId, r.release ?? '', schema, r.startedAt, r.finishedAt ?? '', r.message]),
+    );
   }
   return lines.join('\n');
 }

@@ -187,11 +187,7 @@ export async function finishEntry(
  * undefined, every running row of `version` (found by a run that holds the lock, so their run
  * is gone). Returns the rows it changed.
  */
-export async function failRunningEntries(
-  db: Db,
-  filter: { version?: string; runId?: string },
-  message: string,
-): Promise<LedgerRow[]> {
+export async function failRunningEntries(db: Db, filter: { version?: string; runId?: string }, message: string): Promise<LedgerRow[]> {
   const columns = await columnsOf(db);
   if (!columns) return [];
   const result = await db.query(

@@ -26,7 +26,13 @@ export function watchLockWaits(db: Db, runId: string, pollMs = 200): LockWaitWat
   let stopped = false;
   let pending: Promise<void> = Promise.resolve();
   const look = async () => {
-    const result = await db.query<{ pid: number; usename: string | null; application_name: string | null; state: string | null; query: string | null }>(
+    const result = await db.query<{
+      pid: number;
+      usename: string | null;
+      application_name: string | null;
+      state: string | null;
+      query: string | null;
+    }>(
       `SELECT b.pid, b.usename, b.application_name, b.state, b.query
          FROM pg_stat_activity w, unnest(pg_blocking_pids(w.pid)) AS blocker(pid)
          JOIN pg_stat_activity b ON b.pid = blocker.pid

@@ -151,7 +151,9 @@ function checkOptions(options: PhaseOptions): void {
     );
   }
   if (options.contractRollbackCommand && phase !== 'rollback') {
-    throw new InputError(`Invalid inputs of migrate: 'contract-rollback-command' is used by phase rollback only; give the contract's own rollback-command as rollback-command`);
+    throw new InputError(
+      `Invalid inputs of migrate: 'contract-rollback-command' is used by phase rollback only; give the contract's own rollback-command as rollback-command`,
+    );
   }
   if (phase === 'status' && !options.databaseUrl) {
     throw new InputError(`Invalid inputs of migrate: 'database-url' is required for phase status (the ledger is in the database)`);
@@ -202,7 +204,12 @@ async function runWithDatabase(options: PhaseOptions, databaseUrl: string): Prom
   }
 }
 
-async function underLock(options: PhaseOptions, client: pg.Client, databaseUrl: string, lost: () => Error | undefined): Promise<PhaseOutcome> {
+async function underLock(
+  options: PhaseOptions,
+  client: pg.Client,
+  databaseUrl: string,
+  lost: () => Error | undefined,
+): Promise<PhaseOutcome> {
   const { reporter, version, runId, phase } = options;
   await ensureLedger(client);
   // We hold the lock, so no other run is working: a row still `running` belongs to a run that died.
@@ -254,7 +261,9 @@ async function forwardGate(options: PhaseOptions, rows: LedgerRow[]): Promise<{ 
   const done = isDone(rows, forward) ? latestRow(rows, forward) : undefined;
   if (done) {
     if (!done.checksum || done.checksum === sum.checksum) {
-      const unknown = done.checksum ? '' : ' (its ledger row has no checksum: it ran before checksums were recorded, so a changed command cannot be told)';
+      const unknown = done.checksum
+        ? ''
+        : ' (its ledger row has no checksum: it ran before checksums were recorded, so a changed command cannot be told)';
       return { stop: outcome(options, 'skipped', `${forward} of ${version} already succeeded: nothing to do${unknown}`, rows) };
     }
     const both = `ledger row ${done.id} ran it with checksum ${done.checksum}, this run's command has ${sum.checksum} (${describeChange(done.checksumParts, sum.parts)})`;
@@ -312,7 +321,13 @@ async function runForward(options: PhaseOptions, client: pg.Client, databaseUrl:
   const afterCommand = await takeSnapshot(client);
   const change = diffSnapshots(before, afterCommand);
   const changed = !isSame(change);
-  const finish = async (result: PhaseResult, status: 'succeeded' | 'failed' | 'rolled-back', message: string, schema: string[], output: string[] = []) => {
+  const finish = async (
+    result: PhaseResult,
+    status: 'succeeded' | 'failed' | 'rolled-back',
+    message: string,
+    schema: string[],
+    output: string[] = [],
+  ) => {
     const redacted = options.secrets.redact(prefix + message);
     await finishEntry(client, row.id, status, redacted, { schema, changed: !isSame(diffSnapshots(before, schema)) });
     return { outcome: { ...outcome(options, result, prefix + message, await readLedger(client, version)), output } };
@@ -320,13 +335,17 @@ async function runForward(options: PhaseOptions, client: pg.Client, databaseUrl:
 
   if (!failed) {
     const verified = options.verifyCommand ? ', verify-command passed' : '';
-    if (changed) return finish('succeeded', 'succeeded', `${command.description}${verified}; schema ${describeDifference(change, 5)}`, afterCommand);
+    if (changed)
+      return finish('succeeded', 'succeeded', `${command.description}${verified}; schema ${describeDifference(change, 5)}`, afterCommand);
     const nothing = `${forward} changed no schema object (tables, columns, indexes, constraints, triggers, functions)`;
     if (forward === 'migrate') {
-      reporter.warn(`${nothing}: fine for a migrate that only moves data, which verify-command should check; otherwise check that the command ran the right migration`);
+      reporter.warn(
+        `${nothing}: fine for a migrate that only moves data, which verify-command should check; otherwise check that the command ran the right migration`,
+      );
       return finish('succeeded', 'succeeded', `${command.description}${verified}; ${nothing}`, afterCommand);
     }
-    if (options.verifyCommand) return finish('succeeded', 'succeeded', `${command.description}${verified}; ${nothing}, and verify-command passed`, afterCommand);
+    if (options.verifyCommand)
+      return finish('succeeded', 'succeeded', `${command.description}${verified}; ${nothing}, and verify-command passed`, afterCommand);
     return finish(
       'refused',
       'failed',
@@ -337,13 +356,31 @@ async function runForward(options: PhaseOptions, client: pg.Client, databaseUrl:
 
   const failure = failureMessage(failed);
   if (failed.stopped === 'cancelled') {
-    return finish('failed', 'failed', `cancelled: ${failure}; rollback-command not run, run phase rollback to compensate`, afterCommand, failed.lastLines);
+    return finish(
+      'failed',
+      'failed',
+      `cancelled: ${failure}; rollback-command not run, run phase rollback to compensate`,
+      afterCommand,
+      failed.lastLines,
+    );
   }
   if (!changed) {
-    return finish('failed', 'failed', `${failure}; it changed no schema object, so there was nothing for rollback-command to compensate`, afterCommand, failed.lastLines);
+    return finish(
+      'failed',
+      'failed',
+      `${failure}; it changed no schema object, so there was nothing for rollback-command to compensate`,
+      afterCommand,
+      failed.lastLines,
+    );
   }
   if (!options.rollbackCommand) {
-    return finish('failed', 'failed', `${failure}; no rollback-command given, and the schema changed: ${describeDifference(change)}`, afterCommand, failed.lastLines);
+    return finish(
+      'failed',
+      'failed',
+      `${failure}; no rollback-command given, and the schema changed: ${describeDifference(change)}`,
+      afterCommand,
+      failed.lastLines,
+    );
   }
   const rollback = await step('rollback-command', options.rollbackCommand);
   const afterRollback = await takeSnapshot(client);
@@ -366,7 +403,13 @@ async function runForward(options: PhaseOptions, client: pg.Client, databaseUrl:
       failed.lastLines,
     );
   }
-  return finish('rolled-back', 'rolled-back', `${failure}; rollback-command succeeded and the schema is back to what it was before`, afterRollback, failed.lastLines);
+  return finish(
+    'rolled-back',
+    'rolled-back',
+    `${failure}; rollback-command succeeded and the schema is back to what it was before`,
+    afterRollback,
+    failed.lastLines,
+  );
 }
 
 /**
@@ -427,7 +470,11 @@ async function commandThenVerify(
  * Runs one of the team's commands. With the lock's connection: watches whom its statements wait
  * behind (named when lock_timeout ends one), and stops the database sessions a stopped command left.
  */
-export function stepRunner(options: PhaseOptions, databaseUrl: string | undefined, db?: Db): (name: StepName, argv: readonly string[]) => Promise<StepResult> {
+export function stepRunner(
+  options: PhaseOptions,
+  databaseUrl: string | undefined,
+  db?: Db,
+): (name: StepName, argv: readonly string[]) => Promise<StepResult> {
   const context: StepContext = {
     runner: options.runner,
     reporter: options.reporter,
@@ -475,7 +522,10 @@ export function failureMessage(step: StepResult): string {
  * and node-postgres) lock_timeout and statement_timeout, so its DDL gives up instead of queueing
  * behind a long transaction and stalling the application. PGAPPNAME names the run in pg_stat_activity.
  */
-export function commandEnv(options: Pick<PhaseOptions, 'limits' | 'runId' | 'version' | 'phase'>, databaseUrl: string | undefined): Record<string, string> {
+export function commandEnv(
+  options: Pick<PhaseOptions, 'limits' | 'runId' | 'version' | 'phase'>,
+  databaseUrl: string | undefined,
+): Record<string, string> {
   const env: Record<string, string> = {
     PGOPTIONS: `-c lock_timeout=${pgInterval(options.limits.statementLockTimeoutMs)} -c statement_timeout=${pgInterval(options.limits.statementTimeoutMs)}`,
     PGAPPNAME: applicationName(options.runId, 'command'),
@@ -532,15 +582,26 @@ async function plan(options: PhaseOptions, client: pg.Client): Promise<PhaseOutc
   const unsafe = problems.length ? `; it would be refused now, the database is not safe to change: ${problems.join('; ')}` : '';
   if ('plan' in gate) {
     const steps = gate.plan.map(
-      (p) => `${p.name} for ${p.target.phase} (ledger row ${p.target.id}): ${p.command ? options.secrets.redact(p.command.join(' ')) : 'nothing to run (it changed no schema object)'}`,
+      (p) =>
+        `${p.name} for ${p.target.phase} (ledger row ${p.target.id}): ${p.command ? options.secrets.redact(p.command.join(' ')) : 'nothing to run (it changed no schema object)'}`,
     );
     return {
-      ...outcome(options, 'planned', `dry run: would compensate, newest first: ${steps.join('; ')}${unsafe}. Nothing was run or recorded`, rows),
+      ...outcome(
+        options,
+        'planned',
+        `dry run: would compensate, newest first: ${steps.join('; ')}${unsafe}. Nothing was run or recorded`,
+        rows,
+      ),
       compensated: gate.plan.map((p) => ({ phase: p.target.phase as ForwardPhase, row: p.target.id, rollbackRow: undefined })),
     };
   }
   const sum = commandChecksum(options.command!);
-  return outcome(options, 'planned', `dry run: would run ${describeCommands(options)} (checksum ${sum.checksum})${unsafe}. Nothing was run or recorded`, rows);
+  return outcome(
+    options,
+    'planned',
+    `dry run: would run ${describeCommands(options)} (checksum ${sum.checksum})${unsafe}. Nothing was run or recorded`,
+    rows,
+  );
 }
 
 function status(options: PhaseOptions, rows: LedgerRow[]): PhaseOutcome {
@@ -550,7 +611,16 @@ function status(options: PhaseOptions, rows: LedgerRow[]): PhaseOutcome {
 }
 
 export function outcome(options: PhaseOptions, result: PhaseResult, message: string, ledger: LedgerRow[]): PhaseOutcome {
-  return { result, phase: options.phase, version: options.version, message, ledger, state: furthestPhase(ledger), output: [], compensated: [] };
+  return {
+    result,
+    phase: options.phase,
+    version: options.version,
+    message,
+    ledger,
+    state: furthestPhase(ledger),
+    output: [],
+    compensated: [],
+  };
 }
 
 function redactOutcome(outcome: PhaseOutcome, secrets: Secrets): PhaseOutcome {
@@ -563,12 +633,16 @@ function redactOutcome(outcome: PhaseOutcome, secrets: Secrets): PhaseOutcome {
 }
 
 function phaseSummary(outcome: PhaseOutcome): string {
-  const output = outcome.output.length ? `\n\n<details><summary>Last output</summary>\n\n\`\`\`text\n${outcome.output.join('\n').replace(/```/g, "'''")}\n\`\`\`\n</details>` : '';
-  return [
-    `### Migration ${outcome.version}: ${outcome.phase} ${outcome.result}`,
-    '',
-    outcome.message.replace(/[<>&]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;' })[c]!),
-    '',
-    ledgerTable(outcome.ledger),
-  ].join('\n') + output;
+  const output = outcome.output.length
+    ? `\n\n<details><summary>Last output</summary>\n\n\`\`\`text\n${outcome.output.join('\n').replace(/```/g, "'''")}\n\`\`\`\n</details>`
+    : '';
+  return (
+    [
+      `### Migration ${outcome.version}: ${outcome.phase} ${outcome.result}`,
+      '',
+      outcome.message.replace(/[<>&]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;' })[c]!),
+      '',
+      ledgerTable(outcome.ledger),
+    ].join('\n') + output
+  );
 }

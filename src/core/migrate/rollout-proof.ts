@@ -95,10 +95,11 @@ function examine(
   }
   const stale = Object.entries(onOther);
   if (stale.length > 0) {
-    const list = stale.slice(0, 5).map(([name, images]) => `${name} (${images.join(', ')})`).join(', ');
-    problems.push(
-      `Deployment ${label}: ${stale.length} pod(s) still run another version: ${list}${stale.length > 5 ? ', …' : ''}`,
-    );
+    const list = stale
+      .slice(0, 5)
+      .map(([name, images]) => `${name} (${images.join(', ')})`)
+      .join(', ');
+    problems.push(`Deployment ${label}: ${stale.length} pod(s) still run another version: ${list}${stale.length > 5 ? ', …' : ''}`);
   }
   if (onExpected < wanted) {
     problems.push(`Deployment ${label}: ${onExpected} pod(s) run ${expectedImage}, ${wanted} wanted`);

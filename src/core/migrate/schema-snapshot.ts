@@ -65,8 +65,7 @@ export function isSame(difference: SchemaDifference): boolean {
 
 /** "added: …; removed: …", at most `limit` objects each (then "and N more"). */
 export function describeDifference(difference: SchemaDifference, limit = 10): string {
-  const list = (lines: string[]) =>
-    lines.slice(0, limit).join(', ') + (lines.length > limit ? ` and ${lines.length - limit} more` : '');
+  const list = (lines: string[]) => lines.slice(0, limit).join(', ') + (lines.length > limit ? ` and ${lines.length - limit} more` : '');
   const parts: string[] = [];
   if (difference.added.length) parts.push(`added: ${list(difference.added)}`);
   if (difference.removed.length) parts.push(`removed: ${list(difference.removed)}`);

@@ -41,7 +41,10 @@ export function deploymentSummary(event: DeploymentEvent, options: SummaryOption
     ['Started by', event.actor],
     ['Run', event.runUrl ? link('workflow run', event.runUrl) : undefined],
   ];
-  doc.table(['', ''], rows.filter((row): row is [string, Inline] => row[1] !== undefined && row[1] !== ''));
+  doc.table(
+    ['', ''],
+    rows.filter((row): row is [string, Inline] => row[1] !== undefined && row[1] !== ''),
+  );
 
   if (event.timeline.length > 0) {
     const metrics = [...new Set(event.timeline.flatMap((step) => Object.keys(step.analysis ?? {})))];

@@ -116,6 +116,13 @@ export function eventTitle(event: DeploymentEvent): string {
   const version = describeVersion(event);
   const what = version ? `${event.service} ${version}` : event.service;
   const where = event.environment ? ` to ${event.environment}` : '';
-  const verb = event.strategy === 'rollback' ? 'Rollback of' : event.strategy === 'migrate' ? 'Migration of' : event.strategy === 'validate' ? 'Validation of' : 'Deploy';
+  const verb =
+    event.strategy === 'rollback'
+      ? 'Rollback of'
+      : event.strategy === 'migrate'
+        ? 'Migration of'
+        : event.strategy === 'validate'
+          ? 'Validation of'
+          : 'Deploy';
   return `${verb} ${what}${where}`;
 }

@@ -72,7 +72,8 @@ export function notificationsFromInputs(inputs: NotifyInputs, ctx: FlowContext, 
   let bot: SlackBotNotifier | undefined;
   if (inputs['slack-token']) {
     const channel = inputs['slack-channel'];
-    if (!channel) throw new InputError("Invalid inputs: 'slack-channel' is required with 'slack-token' (the channel id to post to, e.g. C0123456789).");
+    if (!channel)
+      throw new InputError("Invalid inputs: 'slack-channel' is required with 'slack-token' (the channel id to post to, e.g. C0123456789).");
     const api = new SlackWebApi(inputs['slack-token'], { retry, baseUrl: setup.slackApiUrl ?? slackApiUrlFromEnv() });
     bot = new SlackBotNotifier(api, channel, saved.slack ?? parseSlackMessage(inputs['slack-message']));
     notifiers.push(bot);

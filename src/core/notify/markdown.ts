@@ -69,7 +69,12 @@ export class Markdown {
   /** A quoted note, e.g. why a deployment failed. */
   quote(...pieces: Inline[]): this {
     const text = pieces.map((p) => inline(p, escapeText)).join('');
-    return this.push(text.split('\n').map((line) => `> ${line}`).join('\n'));
+    return this.push(
+      text
+        .split('\n')
+        .map((line) => `> ${line}`)
+        .join('\n'),
+    );
   }
 
   bullets(items: Inline[]): this {

@@ -95,7 +95,11 @@ function paddedRange(values: number[]): [number, number] {
 
 /** Text inside a quoted Mermaid string: no quotes, backticks or line breaks, and short. */
 function label(text: string): string {
-  const clean = text.replace(/["`]/g, "'").replace(/[\r\n\t]+/g, ' ').replace(/[<>]/g, '').trim();
+  const clean = text
+    .replace(/["`]/g, "'")
+    .replace(/[\r\n\t]+/g, ' ')
+    .replace(/[<>]/g, '')
+    .trim();
   return clean.length > 40 ? `${clean.slice(0, 39)}…` : clean;
 }
 

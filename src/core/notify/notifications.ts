@@ -59,10 +59,7 @@ export class Notifications {
     // The headline: the summary opens with it, then whatever the flow wrote before it.
     this.options.summary.write(deploymentSummary(safe, this.options.summaryOptions));
     this.options.summary.flush();
-    await this.deliverAll([
-      ...this.options.notifiers.map((n) => ({ name: n.name, send: () => n.end(safe) })),
-      ...this.trackerEnd(safe),
-    ]);
+    await this.deliverAll([...this.options.notifiers.map((n) => ({ name: n.name, send: () => n.end(safe) })), ...this.trackerEnd(safe)]);
   }
 
   private trackerStart(event: DeploymentEvent): Delivery[] {
@@ -78,7 +75,13 @@ export class Notifications {
               environment,
               ref: this.options.ref,
               description: truncate(eventTitle(event), STATUS_DESCRIPTION_MAX),
-              payload: { service: event.service, namespace: event.namespace, version: event.version, image: event.image, strategy: event.strategy },
+              payload: {
+                service: event.service,
+                namespace: event.namespace,
+                version: event.version,
+                image: event.image,
+                strategy: event.strategy,
+              },
             });
           }
           await tracker.status('in_progress', this.statusDetails(event, `${event.phase}`));
@@ -91,7 +94,9 @@ export class Notifications {
     const tracker = this.options.tracker;
     if (!tracker || event.dryRun || tracker.id === undefined) return [];
     const description = event.reason ? `${describeResult(event)}: ${event.reason}` : describeResult(event);
-    return [{ name: 'GitHub deployment', send: () => tracker.status(deploymentStateFor(event.outcome), this.statusDetails(event, description)) }];
+    return [
+      { name: 'GitHub deployment', send: () => tracker.status(deploymentStateFor(event.outcome), this.statusDetails(event, description)) },
+    ];
   }
 
   private statusDetails(event: DeploymentEvent, description: string) {

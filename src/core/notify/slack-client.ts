@@ -46,10 +46,20 @@ export function classifySlackError(error: unknown): RetryDecision {
 /** POST the message to an incoming webhook. Slack answers 200 `ok`, or an error status with a code in the body. */
 export async function postToWebhook(webhookUrl: string, message: SlackMessage, options: SlackHttpOptions = {}): Promise<void> {
   await withRetry(options, async () => {
-    const response = await send(webhookUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(message) }, options, 'webhook');
+    const response = await send(
+      webhookUrl,
+      { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(message) },
+      options,
+      'webhook',
+    );
     const body = await response.text();
     if (!response.ok) {
-      throw new HttpStatusError(`Slack webhook answered HTTP ${response.status}: ${snippet(body)}`, response.status, response.headers.get('retry-after'), body);
+      throw new HttpStatusError(
+        `Slack webhook answered HTTP ${response.status}: ${snippet(body)}`,
+        response.status,
+        response.headers.get('retry-after'),
+        body,
+      );
     }
   });
 }
@@ -93,7 +103,12 @@ export class SlackWebApi {
       );
       const body = await response.text();
       if (!response.ok) {
-        throw new HttpStatusError(`Slack ${method} answered HTTP ${response.status}: ${snippet(body)}`, response.status, response.headers.get('retry-after'), body);
+        throw new HttpStatusError(
+          `Slack ${method} answered HTTP ${response.status}: ${snippet(body)}`,
+          response.status,
+          response.headers.get('retry-after'),
+          body,
+        );
       }
       let answer: Record<string, unknown>;
       try {

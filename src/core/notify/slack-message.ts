@@ -105,7 +105,14 @@ function eventFields(event: DeploymentEvent): MrkdwnText[] {
 }
 
 function stepLine(step: TimelineStep): string {
-  const verdict = step.verdict === 'passed' ? ':white_check_mark:' : step.verdict === 'failed' ? ':x:' : step.verdict === 'inconclusive' ? ':grey_question:' : '•';
+  const verdict =
+    step.verdict === 'passed'
+      ? ':white_check_mark:'
+      : step.verdict === 'failed'
+        ? ':x:'
+        : step.verdict === 'inconclusive'
+          ? ':grey_question:'
+          : '•';
   const parts = [`${verdict} ${escapeMrkdwn(step.name)}`];
   if (step.weight !== undefined) parts.push(`${step.weight}%`);
   if (step.heldMs !== undefined) parts.push(`held ${formatElapsed(step.heldMs)}`);
@@ -155,7 +162,12 @@ function mrkdwn(text: string): MrkdwnText {
 }
 
 function button(text: string, url: string, actionId: string): Button {
-  return { type: 'button', text: { type: 'plain_text', text: truncate(text, SLACK_LIMITS.buttonText), emoji: true }, url, action_id: actionId };
+  return {
+    type: 'button',
+    text: { type: 'plain_text', text: truncate(text, SLACK_LIMITS.buttonText), emoji: true },
+    url,
+    action_id: actionId,
+  };
 }
 
 /** Truncate escaped mrkdwn without leaving half an entity (`&am…`) at the cut. */

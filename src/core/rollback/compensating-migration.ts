@@ -96,7 +96,10 @@ type Found = { versions: string[]; release: string | undefined; rows: LedgerRow[
 
 /** Reads the ledger (no lock: runPhase decides again under it) for the versions to compensate, newest first. */
 async function findVersions(options: MigrationRollbackOptions): Promise<Found> {
-  const { client } = await openConnection({ databaseUrl: options.databaseUrl, applicationName: `progressive-delivery rollback ${options.runId}`.slice(0, 63) });
+  const { client } = await openConnection({
+    databaseUrl: options.databaseUrl,
+    applicationName: `progressive-delivery rollback ${options.runId}`.slice(0, 63),
+  });
   try {
     let release = options.release;
     let rows: LedgerRow[];
@@ -105,9 +108,13 @@ async function findVersions(options: MigrationRollbackOptions): Promise<Found> {
       if (!newest) return { nothingBecause: 'the migration ledger of this database is empty: no migration was recorded', recorded: false };
       if (newest.release) {
         release = newest.release;
-        options.reporter.info(`No release or version given: compensating release ${release}, the release of the newest ledger row (${newest.id}, ${newest.version} ${newest.phase} ${newest.status}, run ${newest.runId})`);
+        options.reporter.info(
+          `No release or version given: compensating release ${release}, the release of the newest ledger row (${newest.id}, ${newest.version} ${newest.phase} ${newest.status}, run ${newest.runId})`,
+        );
       } else {
-        options.reporter.info(`No release or version given: compensating ${newest.version}, the version of the newest ledger row (${newest.id}, ${newest.phase} ${newest.status}, run ${newest.runId})`);
+        options.reporter.info(
+          `No release or version given: compensating ${newest.version}, the version of the newest ledger row (${newest.id}, ${newest.phase} ${newest.status}, run ${newest.runId})`,
+        );
         return { versions: [newest.version], release: undefined, rows: await readLedger(client, newest.version) };
       }
     }
@@ -115,7 +122,10 @@ async function findVersions(options: MigrationRollbackOptions): Promise<Found> {
       rows = (await readRelease(client, release)).filter((r) => options.version === undefined || r.version === options.version);
       if (rows.length === 0) {
         const of = options.version ? ` of version ${options.version}` : '';
-        return { nothingBecause: `release ${release} has no row${of} in the migration ledger: it changed nothing in this database, so nothing was touched`, recorded: true };
+        return {
+          nothingBecause: `release ${release} has no row${of} in the migration ledger: it changed nothing in this database, so nothing was touched`,
+          recorded: true,
+        };
       }
     } else {
       rows = await readLedger(client, options.version);

@@ -48,30 +48,41 @@ export interface RollbackOptions {
 export async function runRollback(inputs: RollbackInputs, context: FlowContext, options: RollbackOptions = {}): Promise<FlowOutputs> {
   checkInputs(inputs, context);
   context.secrets.add(inputs['database-url']);
-  const client = options.client ?? KubeClient.fromKubeconfig({ kubeconfig: inputs.kubeconfig, context: inputs.context, reporter: context.reporter });
+  const client =
+    options.client ?? KubeClient.fromKubeconfig({ kubeconfig: inputs.kubeconfig, context: inputs.context, reporter: context.reporter });
   let report: RollbackReport | undefined;
   let summary: JobSummary | undefined;
   try {
     // With force, who holds the lock now: read after the preflight (it asks for `get leases` too).
     let tookOverFrom: string | undefined;
-    const beforeLock = inputs.force ? async (c: KubeClient) => void (tookOverFrom = await liveHolderTakenOver(c, inputs, context)) : undefined;
-    const revisionOf = inputs['to-revision'] === undefined ? undefined : { namespace: inputs.namespace, name: inputs.deployment ?? inputs.service };
+    const beforeLock = inputs.force
+      ? async (c: KubeClient) => void (tookOverFrom = await liveHolderTakenOver(c, inputs, context))
+      : undefined;
+    const revisionOf =
+      inputs['to-revision'] === undefined ? undefined : { namespace: inputs.namespace, name: inputs.deployment ?? inputs.service };
     const permissions = (c: KubeClient) => permissionsOfPlan(c, inputs, revisionOf);
-    return await runDeliverySession({ inputs, strategy: 'rollback', context, force: inputs.force, client, permissions, beforeLock }, async (session) => {
-      summary = session.notify.summary;
-      report = await rollBack(session, inputs, context, options);
-      report.tookOverFrom = tookOverFrom;
-      return sessionResult(report);
-    });
+    return await runDeliverySession(
+      { inputs, strategy: 'rollback', context, force: inputs.force, client, permissions, beforeLock },
+      async (session) => {
+        summary = session.notify.summary;
+        report = await rollBack(session, inputs, context, options);
+        report.tookOverFrom = tookOverFrom;
+        return sessionResult(report);
+      },
+    );
   } catch (error) {
     // The session's failure (the lock, the cluster) carries result only: the actions output is always there.
-    if (error instanceof FlowFailure) throw error.outputs.actions === undefined ? new FlowFailure(error.message, { ...error.outputs, actions: [] }) : error;
+    if (error instanceof FlowFailure)
+      throw error.outputs.actions === undefined ? new FlowFailure(error.message, { ...error.outputs, actions: [] }) : error;
     // Lock timeout, unreachable cluster or database: the step fails, and `result` still reaches the workflow.
     const message = context.secrets.redact(error instanceof Error ? error.message : String(error));
     throw new FlowFailure(message, { result: 'failed', actions: [] });
   } finally {
     // After the session's own summary (title, result, reason), the table of what was undone.
-    if (report) (summary ?? { write: (markdown: string) => context.reporter.summary(markdown) }).write(context.secrets.redact(rollbackSummary(report)));
+    if (report)
+      (summary ?? { write: (markdown: string) => context.reporter.summary(markdown) }).write(
+        context.secrets.redact(rollbackSummary(report)),
+      );
   }
 }
 
@@ -100,8 +111,13 @@ function checkInputs(inputs: RollbackInputs, context: FlowContext): void {
     );
   }
   if (!withMigration) {
-    const unused = (['database-url', 'rollback-command', 'contract-rollback-command', 'confirm', 'version'] as const).filter((name) => inputs[name] !== undefined);
-    if (unused.length) context.reporter.info(`${unused.join(', ')}: not used with mode ${mode}, which never runs the compensating migration (mode migration or all does).`);
+    const unused = (['database-url', 'rollback-command', 'contract-rollback-command', 'confirm', 'version'] as const).filter(
+      (name) => inputs[name] !== undefined,
+    );
+    if (unused.length)
+      context.reporter.info(
+        `${unused.join(', ')}: not used with mode ${mode}, which never runs the compensating migration (mode migration or all does).`,
+      );
   }
 }
 
@@ -148,11 +164,17 @@ interface PartResult {
 }
 
 /** The saga in reverse: traffic and workloads (from the journal, or a revision), then the migration; a failure stops it. */
-async function rollBack(session: DeliverySession, inputs: RollbackInputs, context: FlowContext, options: RollbackOptions): Promise<RollbackReport> {
+async function rollBack(
+  session: DeliverySession,
+  inputs: RollbackInputs,
+  context: FlowContext,
+  options: RollbackOptions,
+): Promise<RollbackReport> {
   if (inputs.reason) session.reporter.info(`Reason: ${inputs.reason}`);
   const mode = inputs.mode;
   const parts: PartResult[] = [];
-  if (mode !== 'migration') parts.push(inputs['to-revision'] === undefined ? await undoJournal(session, inputs, options) : await undoRevision(session, inputs));
+  if (mode !== 'migration')
+    parts.push(inputs['to-revision'] === undefined ? await undoJournal(session, inputs, options) : await undoRevision(session, inputs));
   if ((mode === 'migration' || mode === 'all') && !parts.some((p) => p.failure)) {
     parts.push(await undoMigration(session, inputs, context, options, inputs.release ?? parts.find((p) => p.release)?.release));
   }
@@ -170,7 +192,10 @@ async function rollBack(session: DeliverySession, inputs: RollbackInputs, contex
     );
   }
   if (!recorded) {
-    const where = mode === 'migration' ? 'the migration ledger' : `journal ConfigMap ${session.journal.ref.name}${mode === 'all' ? ', the migration ledger' : ''}`;
+    const where =
+      mode === 'migration'
+        ? 'the migration ledger'
+        : `journal ConfigMap ${session.journal.ref.name}${mode === 'all' ? ', the migration ledger' : ''}`;
     notes.unshift(
       `Refused: nothing is recorded for ${inputs.service} in ${inputs.namespace} (${where}). The rollback never guesses: check the service and namespace, or roll a Deployment back to a known revision with mode workload and to-revision.`,
     );
@@ -183,7 +208,12 @@ async function rollBack(session: DeliverySession, inputs: RollbackInputs, contex
 async function undoJournal(session: DeliverySession, inputs: RollbackInputs, options: RollbackOptions): Promise<PartResult> {
   const mode = inputs.mode as JournalMode;
   const plan = planRollback(withRouteRule(await session.journal.entries(), inputs['route-rule']), mode, inputs.release);
-  const part: PartResult = { actions: [], notes: [], recorded: plan.release !== undefined || plan.changedNothing === true, release: plan.release?.id };
+  const part: PartResult = {
+    actions: [],
+    notes: [],
+    recorded: plan.release !== undefined || plan.changedNothing === true,
+    release: plan.release?.id,
+  };
   if (plan.release) session.reporter.info(`Release ${plan.release.id} (${plan.release.strategy}; runs ${plan.release.runs.join(', ')}).`);
   if (plan.nothingBecause) part.notes.push(`Nothing to undo: ${plan.nothingBecause}.`);
   if (plan.leftAlone.length) part.notes.push(`Left alone (not part of mode ${mode}): ${plan.leftAlone.join('; ')}.`);
@@ -225,13 +255,25 @@ async function undoJournal(session: DeliverySession, inputs: RollbackInputs, opt
  * step whose traffic was undone, and a new canary is refused. Say it was rolled back. Written
  * only after the cluster read back as before the release.
  */
-async function settleCanaryRecord(session: DeliverySession, inputs: RollbackInputs, release: { id: string; runs: string[] }): Promise<void> {
+async function settleCanaryRecord(
+  session: DeliverySession,
+  inputs: RollbackInputs,
+  release: { id: string; runs: string[] },
+): Promise<void> {
   const records = new CanaryRecordStore(session.client, inputs.namespace, inputs.service);
   const record = await records.read();
-  const ours = record && (canaryReleaseOf(record) === release.id || release.runs.includes(record.runId) || release.runs.includes(record.startedBy));
+  const ours =
+    record && (canaryReleaseOf(record) === release.id || release.runs.includes(record.runId) || release.runs.includes(record.startedBy));
   if (!record || !ours || record.state === 'aborted' || record.state === 'rolled-back') return;
-  await records.write({ ...record, state: 'rolled-back', weight: 0, reason: `rolled back by run ${session.runId}${inputs.reason ? `: ${inputs.reason}` : ''}` });
-  session.reporter.info(`${describeRef(records.ref)}: the canary of ${record.image} (release ${release.id}) is recorded as rolled back; its traffic and workloads are as before it.`);
+  await records.write({
+    ...record,
+    state: 'rolled-back',
+    weight: 0,
+    reason: `rolled back by run ${session.runId}${inputs.reason ? `: ${inputs.reason}` : ''}`,
+  });
+  session.reporter.info(
+    `${describeRef(records.ref)}: the canary of ${record.image} (release ${release.id}) is recorded as rolled back; its traffic and workloads are as before it.`,
+  );
 }
 
 /** Mode workload with to-revision: the Deployment's own revision history is the record. */
@@ -257,7 +299,13 @@ async function undoRevision(session: DeliverySession, inputs: RollbackInputs): P
  * its recorded command, newest first; a contract only with contract-rollback-command and confirm
  * data-loss). The release: the `release` input, else (mode all) the one the journal part undid.
  */
-async function undoMigration(session: DeliverySession, inputs: RollbackInputs, context: FlowContext, options: RollbackOptions, release: string | undefined): Promise<PartResult> {
+async function undoMigration(
+  session: DeliverySession,
+  inputs: RollbackInputs,
+  context: FlowContext,
+  options: RollbackOptions,
+  release: string | undefined,
+): Promise<PartResult> {
   const outcome = await compensateMigration({
     databaseUrl: inputs['database-url']!,
     rollbackCommand: inputs['rollback-command'],
@@ -273,7 +321,8 @@ async function undoMigration(session: DeliverySession, inputs: RollbackInputs, c
     secrets: context.secrets,
     signal: session.signal,
   });
-  if ('nothingBecause' in outcome) return { actions: [], notes: [`Migration: nothing to compensate: ${outcome.nothingBecause}.`], recorded: outcome.recorded };
+  if ('nothingBecause' in outcome)
+    return { actions: [], notes: [`Migration: nothing to compensate: ${outcome.nothingBecause}.`], recorded: outcome.recorded };
   for (const action of outcome.actions) options.onUndone?.(action);
   if ('failure' in outcome) return { actions: outcome.actions, notes: [], recorded: true, failure: outcome.failure };
   return { actions: outcome.actions, notes: [], recorded: true };

@@ -81,12 +81,25 @@ export function planRollback(journal: readonly JournalEntry[], mode: JournalMode
   const id = target === undefined ? newestRelease(journal) : releaseNamed(journal, target);
   if (id === undefined) {
     if (target === undefined) return { ...empty, nothingBecause: 'nothing is recorded in the journal' };
-    return { ...empty, changedNothing: true, nothingBecause: `${target} changed nothing: no change of it is recorded in the journal, so there is nothing to undo` };
+    return {
+      ...empty,
+      changedNothing: true,
+      nothingBecause: `${target} changed nothing: no change of it is recorded in the journal, so there is nothing to undo`,
+    };
   }
   const all = journal.filter((e) => releaseOf(e) === id);
-  const release = { id, runs: [...new Set(all.map((e) => e.runId))], strategy: all.findLast((e) => e.status !== 'failed')?.strategy ?? all.at(-1)!.strategy };
+  const release = {
+    id,
+    runs: [...new Set(all.map((e) => e.runId))],
+    strategy: all.findLast((e) => e.status !== 'failed')?.strategy ?? all.at(-1)!.strategy,
+  };
   if (all.every((e) => e.status === 'failed')) {
-    return { ...empty, release, changedNothing: true, nothingBecause: `release ${id} changed nothing (every change it tried failed before it was made)` };
+    return {
+      ...empty,
+      release,
+      changedNothing: true,
+      nothingBecause: `release ${id} changed nothing (every change it tried failed before it was made)`,
+    };
   }
   const open = all.filter((e) => e.status === 'applied' || e.status === 'planned');
   if (open.length === 0) {
@@ -100,8 +113,14 @@ export function planRollback(journal: readonly JournalEntry[], mode: JournalMode
       nothingBecause: `the last change was made by rollback run ${release.runs.join(', ')}; auto does not undo a rollback (that would bring back what was rolled back): use mode workload to undo it on purpose`,
     };
   }
-  const traffic = groupByObject(open.filter((e) => layerOf(e.change) === 'traffic'), 'traffic');
-  const workloads = groupByObject(open.filter((e) => layerOf(e.change) === 'workload'), 'workload');
+  const traffic = groupByObject(
+    open.filter((e) => layerOf(e.change) === 'traffic'),
+    'traffic',
+  );
+  const workloads = groupByObject(
+    open.filter((e) => layerOf(e.change) === 'workload'),
+    'workload',
+  );
   // Traffic never goes back to a Deployment the release scaled down before it has its pods again,
   // so mode traffic restores that capacity too.
   const capacity = workloads.filter(restoresCapacity).map((undo): PlannedUndo => ({ ...undo, layer: 'capacity' }));

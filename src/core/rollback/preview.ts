@@ -30,12 +30,19 @@ export async function previewUndo(client: KubeClient, undo: PlannedUndo): Promis
     }
     case 'undo': {
       const dep = await readDeployment(client, object);
-      return actionFor(undo, `revision ${revisionOf(dep) ?? '?'}`, `revision ${change.previous.revision ?? '? (not recorded: would fail)'}`);
+      return actionFor(
+        undo,
+        `revision ${revisionOf(dep) ?? '?'}`,
+        `revision ${change.previous.revision ?? '? (not recorded: would fail)'}`,
+      );
     }
     case 'argo': {
       // The Rollout's weight is the controller's to report; the journal says where the run left it.
       const newest = undo.entries[0]!.change;
-      const left = newest.kind === 'traffic' ? formatWeights(newest.next) : `${newest.kind === 'argo' ? newest.next.weight : change.next.weight}% canary`;
+      const left =
+        newest.kind === 'traffic'
+          ? formatWeights(newest.next)
+          : `${newest.kind === 'argo' ? newest.next.weight : change.next.weight}% canary`;
       return actionFor(undo, `${left} (as recorded)`, '0% canary (aborted)');
     }
     case 'migration':

@@ -42,7 +42,12 @@ export interface UndoOutcome {
  * expected and actual value, and a later rollback (finding what already is as before) picks up.
  * A later layer is never touched while an earlier one (traffic) may still be wrong.
  */
-export async function undoRecorded(client: KubeClient, journal: Journal, plan: Pick<RollbackPlan, 'undos' | 'trafficLeft' | 'release'>, options: UndoOptions): Promise<UndoOutcome> {
+export async function undoRecorded(
+  client: KubeClient,
+  journal: Journal,
+  plan: Pick<RollbackPlan, 'undos' | 'trafficLeft' | 'release'>,
+  options: UndoOptions,
+): Promise<UndoOutcome> {
   const outcome: UndoOutcome = { actions: [], alreadyBefore: [] };
   const release = plan.release?.id ?? '?';
   for (const undo of plan.trafficLeft) {
@@ -73,12 +78,20 @@ export async function undoRecorded(client: KubeClient, journal: Journal, plan: P
       }
       if (after !== undefined && live !== undefined && !passedThrough(undo.entries).has(live)) {
         const changed = `${ref} is ${live}, but release ${release} left it ${after} (and it was ${before ?? 'not recorded'} before): someone changed it since`;
-        if (!options.force) throw new Error(`${changed}. Not overwriting that; check who changed it, then run again with force: true to put back ${before ?? 'what was recorded'}`);
+        if (!options.force)
+          throw new Error(
+            `${changed}. Not overwriting that; check who changed it, then run again with force: true to put back ${before ?? 'what was recorded'}`,
+          );
         options.reporter.warn(`${changed}; force: putting back ${before ?? 'what was recorded'} anyway`);
       }
-      options.reporter.info(`Undoing ${undo.entries.map((e) => e.step).join(', ')} of ${ref} (release ${release}, ${undo.target.strategy})`);
+      options.reporter.info(
+        `Undoing ${undo.entries.map((e) => e.step).join(', ')} of ${ref} (release ${release}, ${undo.target.strategy})`,
+      );
       refuseWrongKind(undo);
-      const result = await compensate(client, undo.target, { reporter: options.reporter, wait: { timeoutMs: options.rolloutTimeoutMs, signal: options.signal } });
+      const result = await compensate(client, undo.target, {
+        reporter: options.reporter,
+        wait: { timeoutMs: options.rolloutTimeoutMs, signal: options.signal },
+      });
       if (undo.layer === 'capacity') {
         // Traffic goes back to it next: its pods must be ready first.
         await waitForDeploymentRollout(client, undo.target.object, { timeoutMs: options.rolloutTimeoutMs, signal: options.signal });
@@ -93,7 +106,12 @@ export async function undoRecorded(client: KubeClient, journal: Journal, plan: P
   }
   const differences = await verifyUndone(client, plan.undos);
   if (differences.length) {
-    throw new UndoFailure(plan.undos[0]!, new Error(`read back after the undo, the cluster is not as before release ${release}: ${differences.join('; ')}`), outcome.actions, true);
+    throw new UndoFailure(
+      plan.undos[0]!,
+      new Error(`read back after the undo, the cluster is not as before release ${release}: ${differences.join('; ')}`),
+      outcome.actions,
+      true,
+    );
   }
   for (const entry of plan.undos.flatMap((u) => u.entries)) await journal.markCompensated(entry.id);
   return outcome;

@@ -3,7 +3,14 @@
  * it can be undone in turn.
  */
 import type { DeliverySession } from '../delivery/session.js';
-import { deploymentRef, listOwnedReplicaSets, readDeployment, revisionOf, undoDeployment, waitForDeploymentRollout } from '../kube/deployment.js';
+import {
+  deploymentRef,
+  listOwnedReplicaSets,
+  readDeployment,
+  revisionOf,
+  undoDeployment,
+  waitForDeploymentRollout,
+} from '../kube/deployment.js';
 import { KubeObjectError } from '../kube/errors.js';
 import { describeRef } from '../kube/object-ref.js';
 import type { Change, JournalEntry } from '../kube/journal.js';
@@ -42,17 +49,30 @@ export async function undoToRevision(session: DeliverySession, options: Revision
     };
   }
 
-  const history = (await listOwnedReplicaSets(session.client, dep)).map((rs) => ({ revision: revisionOf(rs), rs })).filter((x) => x.revision !== undefined);
+  const history = (await listOwnedReplicaSets(session.client, dep))
+    .map((rs) => ({ revision: revisionOf(rs), rs }))
+    .filter((x) => x.revision !== undefined);
   const target = history.find((x) => x.revision === options.toRevision);
   if (!target) {
     const revisions = history.map((x) => x.revision!).sort((a, b) => a - b);
-    throw new KubeObjectError(ref, `has no revision ${options.toRevision} in its history (revisions ${revisions.join(', ') || 'none'}); nothing was changed`);
+    throw new KubeObjectError(
+      ref,
+      `has no revision ${options.toRevision} in its history (revisions ${revisions.join(', ') || 'none'}); nothing was changed`,
+    );
   }
   const images = imagesOf(target.rs.spec?.template?.spec?.containers);
   const before = `revision ${current ?? '?'} (${describeImages(liveImages)})`;
   const after = `revision ${options.toRevision} (${describeImages(images)})`;
   const step = `undo-${options.deployment}-to-revision-${options.toRevision}`;
-  const action: RollbackAction = { entry: `${session.runId}/${step}`, entries: [`${session.runId}/${step}`], layer: 'workload', step, object: describeRef(ref), before, after };
+  const action: RollbackAction = {
+    entry: `${session.runId}/${step}`,
+    entries: [`${session.runId}/${step}`],
+    layer: 'workload',
+    step,
+    object: describeRef(ref),
+    before,
+    after,
+  };
   if (session.dryRun) return { action };
 
   const change: Change = { kind: 'undo', previous: { revision: current }, next: { revision: options.toRevision, images } };
@@ -63,7 +83,9 @@ export async function undoToRevision(session: DeliverySession, options: Revision
     signal: session.signal,
     onProgress: (message) => session.reporter.info(`${describeRef(ref)}: ${message}`),
   });
-  session.reporter.info(`${describeRef(ref)}: back to the template of revision ${options.toRevision}, rolled out as revision ${rolledOut.revision ?? '?'}`);
+  session.reporter.info(
+    `${describeRef(ref)}: back to the template of revision ${options.toRevision}, rolled out as revision ${rolledOut.revision ?? '?'}`,
+  );
   return { action: { ...action, after: `${after}, now revision ${rolledOut.revision ?? '?'}` } };
 }
 

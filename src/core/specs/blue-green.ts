@@ -23,11 +23,13 @@ const maybeNamespaced = z.string().transform((value, ctx): { namespace?: string;
   const parts = value.trim().split('/');
   const [namespace, name] = parts.length === 2 ? parts : [undefined, parts[0]];
   const ok =
-    parts.length <= 2 &&
-    (namespace === undefined || namespaceName.safeParse(namespace).success) &&
-    objectName.safeParse(name).success;
+    parts.length <= 2 && (namespace === undefined || namespaceName.safeParse(namespace).success) && objectName.safeParse(name).success;
   if (!ok) {
-    ctx.addIssue({ code: 'custom', message: 'expected name or namespace/name, e.g. checkout-green or shop-green/checkout (lower-case DNS names)', input: value });
+    ctx.addIssue({
+      code: 'custom',
+      message: 'expected name or namespace/name, e.g. checkout-green or shop-green/checkout (lower-case DNS names)',
+      input: value,
+    });
     return z.NEVER;
   }
   return namespace === undefined ? { name: name! } : { namespace, name: name! };
@@ -62,8 +64,7 @@ export const blueGreenSpec = defineAction({
       schema: z.string().regex(/^[A-Za-z0-9._-]{1,63}$/, 'expected a route name or index'),
     },
     blue: {
-      description:
-        'Blue destination: a host or subset (istio), a backendRef name (gateway) or the value of the selector label (service).',
+      description: 'Blue destination: a host or subset (istio), a backendRef name (gateway) or the value of the selector label (service).',
       default: 'blue',
       schema: destination,
     },
@@ -71,18 +72,30 @@ export const blueGreenSpec = defineAction({
     'selector-label': {
       description: 'With router service: the selector label whose value picks the color (its values are `blue` and `green`).',
       default: 'color',
-      schema: z.string().regex(/^([a-z0-9.-]{1,253}\/)?[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/, 'expected a label key such as color or app.kubernetes.io/color'),
+      schema: z
+        .string()
+        .regex(
+          /^([a-z0-9.-]{1,253}\/)?[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/,
+          'expected a label key such as color or app.kubernetes.io/color',
+        ),
     },
     'blue-workload': {
       description: 'Deployment of the blue color: name, or namespace/name (e.g. shop-blue/checkout). Empty: <service>-blue in `namespace`.',
       schema: maybeNamespaced,
     },
-    'green-workload': { description: 'Deployment of the green color, as for blue-workload. Empty: <service>-green.', schema: maybeNamespaced },
+    'green-workload': {
+      description: 'Deployment of the green color, as for blue-workload. Empty: <service>-green.',
+      schema: maybeNamespaced,
+    },
     image: { description: 'Image to deploy to the idle color before switching. Empty: switch without deploying.', schema: imageRef },
     container: { description: 'Container whose image is set. Empty: the first container.', schema: objectName },
     'rollout-timeout': { description: 'Longest wait for the idle color to roll out.', default: '10m', schema: duration },
     'warmup-url': { description: 'URL requested before the switch to warm the idle color (its own, internal address).', schema: httpUrl },
-    'warmup-requests': { description: 'How many warm-up requests (a failed one is counted and reported, not fatal).', default: '10', schema: integerInput(0, 1000) },
+    'warmup-requests': {
+      description: 'How many warm-up requests (a failed one is counted and reported, not fatal).',
+      default: '10',
+      schema: integerInput(0, 1000),
+    },
     'warmup-timeout': { description: 'Longest wait for one warm-up request.', default: '5s', schema: duration },
     'smoke-command': {
       description:
@@ -129,7 +142,7 @@ export const blueGreenSpec = defineAction({
     'auto-rollback': { description: 'Switch back automatically when an analysis fails.', default: 'true', schema: booleanInput },
     'scale-down-after': {
       description:
-        'Scale the old color to zero this long after a successful switch (recorded, so rollback scales it up again). The next switch to it scales it back up to the live color\'s replicas (recorded too) and waits for its pods to be ready before any traffic goes to it. Empty: keep it warm for instant rollback.',
+        "Scale the old color to zero this long after a successful switch (recorded, so rollback scales it up again). The next switch to it scales it back up to the live color's replicas (recorded too) and waits for its pods to be ready before any traffic goes to it. Empty: keep it warm for instant rollback.",
       schema: duration,
     },
     ...runInputs,

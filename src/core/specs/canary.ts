@@ -30,7 +30,10 @@ export const canarySpec = defineAction({
       required: true,
       schema: z.string().min(1, 'expected the canary config: a file path such as deploy/canary.yaml, or inline YAML'),
     },
-    image: { description: 'Image of the canary (required for start; with promote, must match the canary being promoted).', schema: imageRef },
+    image: {
+      description: 'Image of the canary (required for start; with promote, must match the canary being promoted).',
+      schema: imageRef,
+    },
     container: { description: 'Container whose image is set. Empty: the first container.', schema: objectName },
     full: { description: 'With promote: skip the remaining steps and promote now.', default: 'false', schema: booleanInput },
     force: {
@@ -41,7 +44,11 @@ export const canarySpec = defineAction({
     },
     'prometheus-address': { description: 'Default Prometheus address for the analysis.', schema: httpUrl },
     'prometheus-token': { description: 'Bearer token for Prometheus. Masked in logs.', secret: true, schema: z.string().min(1) },
-    'rollout-timeout': { description: 'Longest wait for a workload (or the Argo Rollout) to roll out or settle; a canary not ready by then is aborted.', default: '10m', schema: duration },
+    'rollout-timeout': {
+      description: 'Longest wait for a workload (or the Argo Rollout) to roll out or settle; a canary not ready by then is aborted.',
+      default: '10m',
+      schema: duration,
+    },
     ...runInputs,
     ...notifyInputs,
   },
@@ -51,8 +58,13 @@ export const canarySpec = defineAction({
         'promoted, aborted, paused (an indefinite pause, or an Inconclusive analysis: then the step fails; continue with action promote or abort), failed or planned (dry run); with action status: progressing, paused, promoted, aborted, rolled-back or none.',
     },
     weight: { description: 'Canary traffic weight (%) at the end.' },
-    step: { description: 'The step reached, counted from 1 as in the log and the summary (0: deploying the canary; the number of steps once promoted).' },
-    analysis: { description: 'JSON: every analysis run (step index or "background", templates, phase, message, metrics with their measurements).' },
+    step: {
+      description:
+        'The step reached, counted from 1 as in the log and the summary (0: deploying the canary; the number of steps once promoted).',
+    },
+    analysis: {
+      description: 'JSON: every analysis run (step index or "background", templates, phase, message, metrics with their measurements).',
+    },
     ...notifyOutputs,
   },
 });

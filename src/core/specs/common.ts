@@ -31,13 +31,12 @@ export const runInputs = {
     schema: booleanInput,
   },
   'run-id': {
-    description:
-      'Idempotency key of this run: a re-run with the same id does not apply a change twice. Empty: the workflow run id.',
+    description: 'Idempotency key of this run: a re-run with the same id does not apply a change twice. Empty: the workflow run id.',
     schema: z.string().regex(/^[A-Za-z0-9._-]{1,63}$/, 'expected 1-63 letters, digits, ".", "_" or "-"'),
   },
   release: {
     description:
-      'Id of the release this run belongs to: one intended change of the service to a new version, made by one or more runs (start, promote, resume, abort). Rollback undoes a release as a whole. Empty: the running canary\'s release for canary `promote`, `abort` and `status`; otherwise this run\'s run id.',
+      "Id of the release this run belongs to: one intended change of the service to a new version, made by one or more runs (start, promote, resume, abort). Rollback undoes a release as a whole. Empty: the running canary's release for canary `promote`, `abort` and `status`; otherwise this run's run id.",
     schema: z.string().regex(/^[A-Za-z0-9._-]{1,63}$/, 'expected 1-63 letters, digits, ".", "_" or "-"'),
   },
   'lock-timeout': {
@@ -50,7 +49,8 @@ export const runInputs = {
       "How long the service's lock (a Lease) outlives its run's last renewal; the run renews it every third of that. A run that dies (its runner lost) blocks the next run until then; the next run waits it out within its lock-timeout, or rollback's `force` takes the lock at once. From 15s to 10m.",
     default: '60s',
     schema: duration.refine((ms) => ms >= 15_000 && ms <= 600_000, {
-      message: 'expected 15s to 10m: shorter risks losing the lock between renewals, longer keeps a dead run blocking the next one that long',
+      message:
+        'expected 15s to 10m: shorter risks losing the lock between renewals, longer keeps a dead run blocking the next one that long',
     }),
   },
 } satisfies Record<string, InputDef>;
@@ -62,7 +62,8 @@ export const notifyInputs = {
     schema: httpUrl,
   },
   'slack-token': {
-    description: 'Slack bot token (xoxb-…) to post and update one message per deployment: its app needs the bot scope `chat:write`, and the bot must be invited to the channel (`/invite @your-app`). Masked in logs.',
+    description:
+      'Slack bot token (xoxb-…) to post and update one message per deployment: its app needs the bot scope `chat:write`, and the bot must be invited to the channel (`/invite @your-app`). Masked in logs.',
     secret: true,
     schema: z.string().regex(/^xox[a-z]-[A-Za-z0-9-]+$/, 'expected a Slack bot token starting with xoxb-'),
   },
@@ -90,15 +91,21 @@ export const notifyInputs = {
   },
   'slack-message': {
     description:
-      'With slack-token: the Slack message of an earlier job of the same release (that step\'s `slack-message` output, `<channel>/<ts>`), updated in place instead of posting a new one, so a release is one message through its phases.',
-    schema: z.string().regex(/^[A-Z0-9]{8,12}\/\d{1,12}\.\d{1,8}$/, 'expected <channel id>/<ts>, the slack-message output of an earlier step, e.g. C0123456789/1733112000.000100'),
+      "With slack-token: the Slack message of an earlier job of the same release (that step's `slack-message` output, `<channel>/<ts>`), updated in place instead of posting a new one, so a release is one message through its phases.",
+    schema: z
+      .string()
+      .regex(
+        /^[A-Z0-9]{8,12}\/\d{1,12}\.\d{1,8}$/,
+        'expected <channel id>/<ts>, the slack-message output of an earlier step, e.g. C0123456789/1733112000.000100',
+      ),
   },
 } satisfies Record<string, InputDef>;
 
 /** What every action that notifies gives back: the Slack message, for the next job of the release. */
 export const notifyOutputs = {
   'slack-message': {
-    description: 'The Slack message posted or updated with slack-token, as `<channel>/<ts>` (not a secret): pass it as `slack-message` to the next job of the release.',
+    description:
+      'The Slack message posted or updated with slack-token, as `<channel>/<ts>` (not a secret): pass it as `slack-message` to the next job of the release.',
   },
 } satisfies Record<string, { description: string }>;
 
@@ -107,7 +114,9 @@ export const deliveryFileInput = {
   'delivery-file': {
     description:
       "The service's delivery file: a YAML file in the workspace whose keys are this action's inputs (namespace, router, steps, analysis…; never secrets), for every input left empty. An input given wins over the file, the file over the default. Empty: `.github/delivery/<service>.yaml` when it exists. JSON schema: actions/delivery.schema.json.",
-    schema: z.string().regex(/^[^\n]+\.(ya?ml|json)$/i, 'expected the path of a .yaml, .yml or .json file, e.g. .github/delivery/checkout.yaml'),
+    schema: z
+      .string()
+      .regex(/^[^\n]+\.(ya?ml|json)$/i, 'expected the path of a .yaml, .yml or .json file, e.g. .github/delivery/checkout.yaml'),
   },
 } satisfies Record<string, InputDef>;
 

@@ -130,7 +130,9 @@ export const deliveryFileSchema = z.strictObject({
   ...layerShape(),
   environments: z
     .record(z.string().regex(/^[\w .-]{1,80}$/, 'expected an environment name such as production'), z.strictObject(layerShape()))
-    .meta({ description: 'Overrides for one GitHub environment (the `environment` input), e.g. staging: its own steps or environment-url.' })
+    .meta({
+      description: 'Overrides for one GitHub environment (the `environment` input), e.g. staging: its own steps or environment-url.',
+    })
     .optional(),
 });
 
@@ -149,7 +151,6 @@ export function deliveryFileJsonSchemaText(): string {
   return jsonSchemaText(deliveryFileJsonSchema());
 }
 
-
 export interface LoadedDeliveryFile {
   path: string;
   /** The file's values for this action and environment, as input strings, by input name. */
@@ -160,7 +161,11 @@ export interface LoadedDeliveryFile {
  * Reads the delivery file for `spec` from the raw inputs: the `delivery-file` input (which must
  * exist), else `.github/delivery/<service>.yaml` when it exists (none there: undefined).
  */
-export async function loadDeliveryFile(spec: ActionSpec, raw: Record<string, string | undefined>, workspace: string): Promise<LoadedDeliveryFile | undefined> {
+export async function loadDeliveryFile(
+  spec: ActionSpec,
+  raw: Record<string, string | undefined>,
+  workspace: string,
+): Promise<LoadedDeliveryFile | undefined> {
   if (!('delivery-file' in spec.inputs)) return undefined;
   const given = raw['delivery-file']?.trim();
   const service = raw.service?.trim() ?? '';
@@ -171,7 +176,9 @@ export async function loadDeliveryFile(spec: ActionSpec, raw: Record<string, str
   const full = resolve(workspace, path);
   const inside = relative(resolve(workspace), full);
   if (inside.startsWith('..') || isAbsolute(inside)) {
-    throw new InputError(`delivery-file: ${path} is outside the workspace (${workspace}); give a path inside the repository, such as ${defaultDeliveryFile(service || '<service>')}`);
+    throw new InputError(
+      `delivery-file: ${path} is outside the workspace (${workspace}); give a path inside the repository, such as ${defaultDeliveryFile(service || '<service>')}`,
+    );
   }
   let text: string;
   try {
@@ -179,7 +186,10 @@ export async function loadDeliveryFile(spec: ActionSpec, raw: Record<string, str
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (!given && code === 'ENOENT') return undefined;
-    const hint = code === 'ENOENT' ? 'check the path (relative to the repository root), or leave delivery-file empty to use the inputs only' : 'check that it is a readable file';
+    const hint =
+      code === 'ENOENT'
+        ? 'check the path (relative to the repository root), or leave delivery-file empty to use the inputs only'
+        : 'check that it is a readable file';
     throw new InputError(`delivery-file: cannot read ${path} (${code ?? 'error'}) in ${workspace}; ${hint}`);
   }
   return { path, values: deliveryFileValues(spec, text, path, raw.environment?.trim() || undefined) };
@@ -192,13 +202,17 @@ export function deliveryFileValues(spec: ActionSpec, text: string, path: string,
   try {
     doc = parseYaml(text);
   } catch (error) {
-    throw new InputError(`${label}: not valid YAML (${(error as Error).message.split('\n')[0]}); fix the syntax, or check it with the JSON schema actions/delivery.schema.json`);
+    throw new InputError(
+      `${label}: not valid YAML (${(error as Error).message.split('\n')[0]}); fix the syntax, or check it with the JSON schema actions/delivery.schema.json`,
+    );
   }
   if (doc === null || doc === undefined) doc = {};
   refuseSecrets(doc, label);
   const parsed = deliveryFileSchema.safeParse(doc, { reportInput: true });
   if (!parsed.success) {
-    throw new InputError(`${formatIssues(parsed.error.issues, { label })}\n  The keys are the actions' input names (see actions/delivery.schema.json and the README, "The delivery file").`);
+    throw new InputError(
+      `${formatIssues(parsed.error.issues, { label })}\n  The keys are the actions' input names (see actions/delivery.schema.json and the README, "The delivery file").`,
+    );
   }
   const file = parsed.data as Layer & { environments?: Record<string, Layer> };
   const layers: { at: string; values: Layer }[] = [];
@@ -258,7 +272,11 @@ function refuseSecrets(doc: unknown, label: string): void {
     for (const [key, child] of Object.entries(node)) {
       const at = [...path, key];
       // Only the file's own keys: the inside of an inline analysis or canary config is theirs to check.
-      const ownKey = path.length === 0 || (path.length === 1 && (path[0] === 'environments' || isSection(path[0]!))) || (path.length === 2 && path[0] === 'environments') || (path.length === 3 && path[0] === 'environments' && isSection(path[2]!));
+      const ownKey =
+        path.length === 0 ||
+        (path.length === 1 && (path[0] === 'environments' || isSection(path[0]!))) ||
+        (path.length === 2 && path[0] === 'environments') ||
+        (path.length === 3 && path[0] === 'environments' && isSection(path[2]!));
       if (ownKey && SECRET_KEY.test(key)) {
         const input = secretInputFor(key);
         throw new InputError(
@@ -322,7 +340,9 @@ export async function parseInputsWithFile<S extends ActionSpec>(
     return { inputs: parseInputs(spec, merged), file };
   } catch (error) {
     if (!(error instanceof InputError) || !('delivery-file' in spec.inputs)) throw error;
-    const where = file ? `Inputs left empty were read from the delivery file ${file.path}; give them there or as inputs.` : noDeliveryFileHint(raw);
+    const where = file
+      ? `Inputs left empty were read from the delivery file ${file.path}; give them there or as inputs.`
+      : noDeliveryFileHint(raw);
     throw new InputError(`${error.message}\n  ${where}`);
   }
 }

@@ -58,13 +58,22 @@ function deriveCheck(schema: z.ZodType): QuickInput['check'] {
   if (def.type !== 'string') return undefined;
   const checks: QuickStringCheck[] = [];
   for (const check of def.checks ?? []) {
-    const c = check._zod.def as { check: string; format?: string; pattern?: RegExp; minimum?: number; maximum?: number; error?: () => unknown; abort?: boolean };
+    const c = check._zod.def as {
+      check: string;
+      format?: string;
+      pattern?: RegExp;
+      minimum?: number;
+      maximum?: number;
+      error?: () => unknown;
+      abort?: boolean;
+    };
     // Only checks with a message of their own: zod's default messages come from its locale.
     const message = typeof c.error === 'function' ? c.error() : undefined;
     if (typeof message !== 'string' || c.abort) return undefined;
     if (c.check === 'min_length' && typeof c.minimum === 'number') checks.push({ minLength: c.minimum, message });
     else if (c.check === 'max_length' && typeof c.maximum === 'number') checks.push({ maxLength: c.maximum, message });
-    else if (c.check === 'string_format' && c.format === 'regex' && c.pattern) checks.push({ pattern: c.pattern.source, flags: c.pattern.flags, message });
+    else if (c.check === 'string_format' && c.format === 'regex' && c.pattern)
+      checks.push({ pattern: c.pattern.source, flags: c.pattern.flags, message });
     else return undefined;
   }
   return { string: checks };

@@ -53,7 +53,8 @@ export const migrateSpec = defineAction({
       schema: z.string().regex(/^postgres(ql)?:\/\//, 'expected a URL such as postgresql://user:pass@host:5432/db'),
     },
     confirm: {
-      description: 'Must be `contract` for the contract phase, which is destructive; `data-loss` lets phase `rollback` run `contract-rollback-command`.',
+      description:
+        'Must be `contract` for the contract phase, which is destructive; `data-loss` lets phase `rollback` run `contract-rollback-command`.',
       schema: z.string(),
     },
     'allow-changed': {
@@ -75,8 +76,7 @@ export const migrateSpec = defineAction({
       schema: runInputs.release.schema,
     },
     'require-rollout': {
-      description:
-        'Deployments (`namespace/name`, comma-separated) whose every replica must already run the new version before contract.',
+      description: 'Deployments (`namespace/name`, comma-separated) whose every replica must already run the new version before contract.',
       schema: listInput(namespacedName()),
     },
     'expected-image': {

@@ -66,7 +66,8 @@ export const rollbackSpec = defineAction({
       schema: migrateSpec.inputs['rollback-command'].schema,
     },
     confirm: {
-      description: '`data-loss`: allow `contract-rollback-command` to roll back past a contract, accepting that the values of what it dropped are not restored.',
+      description:
+        '`data-loss`: allow `contract-rollback-command` to roll back past a contract, accepting that the values of what it dropped are not restored.',
       schema: z.enum(['data-loss']),
     },
     version: {

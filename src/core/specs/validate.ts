@@ -25,7 +25,8 @@ export const validateSpec = defineAction({
       schema: httpUrl,
     },
     'prometheus-token': {
-      description: 'Bearer token for Prometheus, sent only to prometheus-address (not to addresses that metrics name themselves). Masked in logs.',
+      description:
+        'Bearer token for Prometheus, sent only to prometheus-address (not to addresses that metrics name themselves). Masked in logs.',
       secret: true,
       schema: z.string().min(1),
     },
@@ -64,7 +65,8 @@ export const validateSpec = defineAction({
   },
   outputs: {
     result: {
-      description: 'Successful, Failed, Inconclusive or Error. The step fails on anything but Successful (Argo pauses on Inconclusive; a step cannot, so it fails).',
+      description:
+        'Successful, Failed, Inconclusive or Error. The step fails on anything but Successful (Argo pauses on Inconclusive; a step cannot, so it fails).',
     },
     report: { description: 'JSON report with every measurement of every metric.' },
   },

@@ -14,7 +14,11 @@ import { renderSummary } from '../metrics/summary.js';
 
 export type ValidateInputs = ParsedInputs<typeof validateSpec>;
 
-export async function runValidate(inputs: ValidateInputs, context: FlowContext, env: NodeJS.ProcessEnv = process.env): Promise<FlowOutputs> {
+export async function runValidate(
+  inputs: ValidateInputs,
+  context: FlowContext,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<FlowOutputs> {
   const { text, source } = await readFileOrInline('metrics', inputs.metrics, env.GITHUB_WORKSPACE ?? process.cwd());
   const analysis = parseMetrics(text, source);
   const result = await context.reporter.group('Metric analysis', () =>

@@ -118,7 +118,7 @@ export function setCondition(conditions: Condition[], next: Condition, withUpdat
   }
   const cond: Condition = { ...next };
   if (withUpdateTime) cond.lastUpdateTime = now;
-  cond.lastTransitionTime = existing && existing.status === next.status ? existing.lastTransitionTime ?? now : now;
+  cond.lastTransitionTime = existing && existing.status === next.status ? (existing.lastTransitionTime ?? now) : now;
   const out = conditions.filter((c) => c.type !== next.type);
   out.push(cond);
   return out;
@@ -168,10 +168,13 @@ export class WorkQueue {
     const existing = this.timers.get(key);
     if (existing && existing.at <= at) return;
     if (existing) clearTimeout(existing.timer);
-    const timer = setTimeout(() => {
-      this.timers.delete(key);
-      this.add(key);
-    }, Math.max(0, delayMs));
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(key);
+        this.add(key);
+      },
+      Math.max(0, delayMs),
+    );
     timer.unref();
     this.timers.set(key, { timer, at });
   }
@@ -188,7 +191,8 @@ export class WorkQueue {
         // Races with API writes (conflicts, objects deleted meanwhile) are expected: retry shortly.
         this.addAfter(key, 10);
         const text = `${(err as any)?.reason ?? ''} ${(err as Error)?.message ?? ''}`;
-        if (process.env.DEBUG_CLUSTER || !/Conflict|NotFound|AlreadyExists/.test(text)) console.error('test cluster controller error:', err);
+        if (process.env.DEBUG_CLUSTER || !/Conflict|NotFound|AlreadyExists/.test(text))
+          console.error('test cluster controller error:', err);
       }
     }
   }

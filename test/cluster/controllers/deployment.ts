@@ -64,7 +64,8 @@ const specReplicas = (rs: KubeObject | undefined) => rs?.spec?.replicas ?? 0;
 const statusOf = (rs: KubeObject | undefined, field: string): number => rs?.status?.[field] ?? 0;
 const sum = (rss: KubeObject[], f: (rs: KubeObject) => number) => rss.reduce((n, rs) => n + f(rs), 0);
 const byCreation = (a: KubeObject, b: KubeObject) =>
-  String(a.metadata.creationTimestamp).localeCompare(String(b.metadata.creationTimestamp)) || a.metadata.name.localeCompare(b.metadata.name);
+  String(a.metadata.creationTimestamp).localeCompare(String(b.metadata.creationTimestamp)) ||
+  a.metadata.name.localeCompare(b.metadata.name);
 
 export class DeploymentController {
   private readonly queue: WorkQueue;
@@ -75,7 +76,10 @@ export class DeploymentController {
    */
   private readonly lastProgress = new Map<string, number>();
 
-  constructor(private readonly store: Store, private readonly opts: DeploymentControllerOptions = {}) {
+  constructor(
+    private readonly store: Store,
+    private readonly opts: DeploymentControllerOptions = {},
+  ) {
     this.queue = new WorkQueue((key) => this.reconcile(key));
     this.unsubscribe = store.subscribe((e) => {
       if (e.type_ === DEPLOYMENT) {
@@ -146,7 +150,12 @@ export class DeploymentController {
       newRS = this.owned(d).find((rs) => templatesEqual(rs.spec?.template, d!.spec?.template));
     }
     d = this.store.peek(DEPLOYMENT, ns, name)!;
-    if (!acted && this.complete(d, this.owned(d), newRS)) this.cleanupHistory(d, newRS, this.owned(d).filter((rs) => rs.metadata.uid !== newRS?.metadata.uid));
+    if (!acted && this.complete(d, this.owned(d), newRS))
+      this.cleanupHistory(
+        d,
+        newRS,
+        this.owned(d).filter((rs) => rs.metadata.uid !== newRS?.metadata.uid),
+      );
     this.updateStatus(ns, name, conditions);
   }
 
@@ -167,9 +176,16 @@ export class DeploymentController {
       });
     }
     if (!conditions.some((c) => c.type === 'Progressing')) {
-      conditions.splice(0, conditions.length, ...setCondition(conditions, {
-        type: 'Progressing', status: 'True', reason: 'FoundNewReplicaSet', message: `Found new replica set "${rs.metadata.name}"`,
-      }));
+      conditions.splice(
+        0,
+        conditions.length,
+        ...setCondition(conditions, {
+          type: 'Progressing',
+          status: 'True',
+          reason: 'FoundNewReplicaSet',
+          message: `Found new replica set "${rs.metadata.name}"`,
+        }),
+      );
       this.lastProgress.set(d.metadata.uid, Date.now());
     }
     return [this.setDeploymentRevision(d, rs), rs];
@@ -207,9 +223,16 @@ export class DeploymentController {
       },
       spec: { replicas, minReadySeconds: d.spec?.minReadySeconds ?? 0, selector, template },
     });
-    conditions.splice(0, conditions.length, ...setCondition(conditions, {
-      type: 'Progressing', status: 'True', reason: 'NewReplicaSetCreated', message: `Created new replica set "${rs.metadata.name}"`,
-    }));
+    conditions.splice(
+      0,
+      conditions.length,
+      ...setCondition(conditions, {
+        type: 'Progressing',
+        status: 'True',
+        reason: 'NewReplicaSetCreated',
+        message: `Created new replica set "${rs.metadata.name}"`,
+      }),
+    );
     this.lastProgress.set(d.metadata.uid, Date.now());
     this.setDeploymentRevision(d, rs);
     return rs;
@@ -299,8 +322,12 @@ export class DeploymentController {
   /** util.DeploymentComplete on the ReplicaSets as they stand. */
   private complete(d: KubeObject, all: KubeObject[], newRS: KubeObject | undefined): boolean {
     const desired = d.spec?.replicas ?? 1;
-    return !!newRS && statusOf(newRS, 'replicas') === desired && sum(all, (rs) => statusOf(rs, 'replicas')) === desired
-      && sum(all, (rs) => statusOf(rs, 'availableReplicas')) === desired;
+    return (
+      !!newRS &&
+      statusOf(newRS, 'replicas') === desired &&
+      sum(all, (rs) => statusOf(rs, 'replicas')) === desired &&
+      sum(all, (rs) => statusOf(rs, 'availableReplicas')) === desired
+    );
   }
 
   /** sync.go cleanupDeployment: delete the oldest scaled-down ReplicaSets beyond spec.revisionHistoryLimit. */
@@ -335,7 +362,12 @@ export class DeploymentController {
       conditions,
       available >= desired - maxUnavailable(d)
         ? { type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', message: 'Deployment has minimum availability.' }
-        : { type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable', message: 'Deployment does not have minimum availability.' },
+        : {
+            type: 'Available',
+            status: 'False',
+            reason: 'MinimumReplicasUnavailable',
+            message: 'Deployment does not have minimum availability.',
+          },
     );
 
     const rsName = newRS?.metadata.name ?? '';
@@ -352,20 +384,39 @@ export class DeploymentController {
     // progress.go: a finished rollout (only the new ReplicaSet has pods) is not estimated again.
     const finished = replicas === updated && previous?.reason === 'NewReplicaSetAvailable';
     if (d.spec?.paused) {
-      conditions = setCondition(conditions, { type: 'Progressing', status: 'Unknown', reason: 'DeploymentPaused', message: 'Deployment is paused' });
+      conditions = setCondition(conditions, {
+        type: 'Progressing',
+        status: 'Unknown',
+        reason: 'DeploymentPaused',
+        message: 'Deployment is paused',
+      });
     } else if (previous?.reason === 'DeploymentPaused') {
-      conditions = setCondition(conditions, { type: 'Progressing', status: 'Unknown', reason: 'DeploymentResumed', message: 'Deployment is resumed' });
+      conditions = setCondition(conditions, {
+        type: 'Progressing',
+        status: 'Unknown',
+        reason: 'DeploymentResumed',
+        message: 'Deployment is resumed',
+      });
       this.lastProgress.set(uid, now);
       this.queue.addAfter(nsName(d), deadline + 1);
     } else if (finished) {
       this.lastProgress.set(uid, now);
     } else if (complete) {
       conditions = setCondition(conditions, {
-        type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: `ReplicaSet "${rsName}" has successfully progressed.`,
+        type: 'Progressing',
+        status: 'True',
+        reason: 'NewReplicaSetAvailable',
+        message: `ReplicaSet "${rsName}" has successfully progressed.`,
       });
     } else if (progressMade) {
       // progress.go: the same reason with a fresh lastUpdateTime (setCondition would keep the old one).
-      const next: Condition = { type: 'Progressing', status: 'True', reason: 'ReplicaSetUpdated', message: `ReplicaSet "${rsName}" is progressing.`, lastUpdateTime: nowTimestamp() };
+      const next: Condition = {
+        type: 'Progressing',
+        status: 'True',
+        reason: 'ReplicaSetUpdated',
+        message: `ReplicaSet "${rsName}" is progressing.`,
+        lastUpdateTime: nowTimestamp(),
+      };
       next.lastTransitionTime = previous?.status === 'True' ? previous.lastTransitionTime : next.lastUpdateTime;
       conditions = [...conditions.filter((c) => c.type !== 'Progressing'), next];
       this.lastProgress.set(uid, now);
@@ -375,7 +426,10 @@ export class DeploymentController {
       this.lastProgress.set(uid, now);
     } else if (previous?.reason === 'ProgressDeadlineExceeded' || now - this.lastProgress.get(uid)! >= deadline) {
       conditions = setCondition(conditions, {
-        type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: `ReplicaSet "${rsName}" has timed out progressing.`,
+        type: 'Progressing',
+        status: 'False',
+        reason: 'ProgressDeadlineExceeded',
+        message: `ReplicaSet "${rsName}" has timed out progressing.`,
       });
     } else {
       this.queue.addAfter(nsName(d), this.lastProgress.get(uid)! + deadline - now + 1);
@@ -385,7 +439,8 @@ export class DeploymentController {
     const failure = [newRS, ...all.filter((rs) => rs !== newRS)]
       .map((rs) => (rs?.status?.conditions ?? []).find((c: Condition) => c.type === 'ReplicaFailure' && c.status === 'True'))
       .find((c) => c);
-    if (failure) conditions = setCondition(conditions, { type: 'ReplicaFailure', status: 'True', reason: failure.reason, message: failure.message });
+    if (failure)
+      conditions = setCondition(conditions, { type: 'ReplicaFailure', status: 'True', reason: failure.reason, message: failure.message });
     else conditions = conditions.filter((c) => c.type !== 'ReplicaFailure');
     const order = ['Available', 'Progressing', 'ReplicaFailure'];
     conditions.sort((a, b) => order.indexOf(a.type) - order.indexOf(b.type));

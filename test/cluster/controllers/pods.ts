@@ -13,7 +13,10 @@ export class PodLifecycleController {
   private readonly unsubscribe: () => void;
   private nextIp = 2;
 
-  constructor(private readonly store: Store, private readonly readyDelayMs: number) {
+  constructor(
+    private readonly store: Store,
+    private readonly readyDelayMs: number,
+  ) {
     this.queue = new WorkQueue((key) => this.reconcile(key));
     this.unsubscribe = store.subscribe((e) => {
       if (e.type_ === POD && e.type !== 'DELETED' && !e.object.status?.phase) this.queue.add(nsName(e.object));
@@ -66,9 +69,30 @@ export class PodLifecycleController {
       conditions: [
         { type: 'PodReadyToStartContainers', status: 'True', lastProbeTime: null, lastTransitionTime: now },
         { type: 'Initialized', status: 'True', lastProbeTime: null, lastTransitionTime: now },
-        { type: 'Ready', status: ready ? 'True' : 'False', lastProbeTime: null, lastTransitionTime: now, ...(ready ? {} : { reason: 'ContainersNotReady', message: `containers with unready status: [${containers.map((c) => c.name).join(' ')}]` }) },
-        { type: 'ContainersReady', status: ready ? 'True' : 'False', lastProbeTime: null, lastTransitionTime: now, ...(ready ? {} : { reason: 'ContainersNotReady', message: `containers with unready status: [${containers.map((c) => c.name).join(' ')}]` }) },
-        { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: pod.status?.conditions?.[0]?.lastTransitionTime ?? now },
+        {
+          type: 'Ready',
+          status: ready ? 'True' : 'False',
+          lastProbeTime: null,
+          lastTransitionTime: now,
+          ...(ready
+            ? {}
+            : { reason: 'ContainersNotReady', message: `containers with unready status: [${containers.map((c) => c.name).join(' ')}]` }),
+        },
+        {
+          type: 'ContainersReady',
+          status: ready ? 'True' : 'False',
+          lastProbeTime: null,
+          lastTransitionTime: now,
+          ...(ready
+            ? {}
+            : { reason: 'ContainersNotReady', message: `containers with unready status: [${containers.map((c) => c.name).join(' ')}]` }),
+        },
+        {
+          type: 'PodScheduled',
+          status: 'True',
+          lastProbeTime: null,
+          lastTransitionTime: pod.status?.conditions?.[0]?.lastTransitionTime ?? now,
+        },
       ],
       hostIP: '10.0.0.1',
       hostIPs: [{ ip: '10.0.0.1' }],
@@ -83,11 +107,12 @@ export class PodLifecycleController {
         ready,
         started: !failure,
         restartCount: failure === 'annotation' ? 1 : 0,
-        state: failure === 'image'
-          ? { waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${c.image}"` } }
-          : failure === 'annotation'
-            ? { waiting: { reason: 'CrashLoopBackOff', message: `back-off 10s restarting failed container=${c.name}` } }
-            : { running: { startedAt: now } },
+        state:
+          failure === 'image'
+            ? { waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${c.image}"` } }
+            : failure === 'annotation'
+              ? { waiting: { reason: 'CrashLoopBackOff', message: `back-off 10s restarting failed container=${c.name}` } }
+              : { running: { startedAt: now } },
         lastState: {},
       })),
     };

@@ -10,7 +10,20 @@
  */
 import type { KubeObject, Store } from '../store.js';
 import { deepEqual } from '../store.js';
-import { POD, REPLICA_SET, WorkQueue, setCondition, typeOf, controllerOf, controllerRef, isControlledBy, nsName, omitZero, randomSuffix, splitKey } from './common.js';
+import {
+  POD,
+  REPLICA_SET,
+  WorkQueue,
+  setCondition,
+  typeOf,
+  controllerOf,
+  controllerRef,
+  isControlledBy,
+  nsName,
+  omitZero,
+  randomSuffix,
+  splitKey,
+} from './common.js';
 
 export function isPodReady(pod: KubeObject): boolean {
   return (pod.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
@@ -26,7 +39,9 @@ export function podAvailability(pod: KubeObject, minReadySeconds: number, now = 
   if (!ready) return { available: false };
   if (!minReadySeconds) return { available: true };
   const at = Date.parse(ready.lastTransitionTime ?? '') + minReadySeconds * 1000;
-  return Number.isFinite(at) && at < now ? { available: true } : { available: false, inMs: Number.isFinite(at) ? at - now + 1 : minReadySeconds * 1000 };
+  return Number.isFinite(at) && at < now
+    ? { available: true }
+    : { available: false, inMs: Number.isFinite(at) ? at - now + 1 : minReadySeconds * 1000 };
 }
 
 const RESOURCE_QUOTA = typeOf('ResourceQuota');
@@ -65,7 +80,10 @@ export class ReplicaSetController {
     } else if (pods.length > desired) {
       // Delete unready pods first, then the newest, as the real controller prefers.
       const victims = [...pods]
-        .sort((a, b) => Number(isPodReady(a)) - Number(isPodReady(b)) || Number(b.metadata.resourceVersion) - Number(a.metadata.resourceVersion))
+        .sort(
+          (a, b) =>
+            Number(isPodReady(a)) - Number(isPodReady(b)) || Number(b.metadata.resourceVersion) - Number(a.metadata.resourceVersion),
+        )
         .slice(0, pods.length - desired);
       for (const pod of victims) this.store.delete(POD, ns, pod.metadata.name);
     }

@@ -76,7 +76,10 @@ export function parseDurationMs(value: unknown): number | undefined {
 }
 
 function stepsHash(steps: unknown): string {
-  return createHash('sha256').update(JSON.stringify(steps ?? [])).digest('hex').slice(0, 10);
+  return createHash('sha256')
+    .update(JSON.stringify(steps ?? []))
+    .digest('hex')
+    .slice(0, 10);
 }
 
 export interface RolloutControllerOptions {
@@ -92,7 +95,10 @@ export class RolloutController {
   /** The last progress seen (what changed, when), by Rollout uid. */
   private readonly progress = new Map<string, { key: string; at: number }>();
 
-  constructor(private readonly store: Store, private readonly opts: RolloutControllerOptions = {}) {
+  constructor(
+    private readonly store: Store,
+    private readonly opts: RolloutControllerOptions = {},
+  ) {
     this.queue = new WorkQueue((key) => this.reconcile(key));
     this.unsubscribe = store.subscribe((e) => {
       if (e.type_ === ROLLOUT && e.type === 'DELETED') this.progress.delete(e.object.metadata.uid);
@@ -127,7 +133,10 @@ export class RolloutController {
     // back a defaulted template, whose own hash would differ).
     const hash: string = canaryRS.metadata.labels?.[HASH_LABEL] ?? templateHash(ro.spec.template);
     if (Number(canaryRS.metadata.annotations?.[REVISION] ?? 0) < maxRevision && status.currentPodHash !== hash) {
-      canaryRS = this.patchRS(canaryRS, (rs) => (rs.metadata.annotations = { ...(rs.metadata.annotations ?? {}), [REVISION]: String(maxRevision + 1) }));
+      canaryRS = this.patchRS(
+        canaryRS,
+        (rs) => (rs.metadata.annotations = { ...(rs.metadata.annotations ?? {}), [REVISION]: String(maxRevision + 1) }),
+      );
     }
     const revision = canaryRS.metadata.annotations?.[REVISION];
     if (ro.metadata.annotations?.[REVISION] !== revision) {
@@ -232,13 +241,28 @@ export class RolloutController {
     status.canary = { ...(status.canary ?? {}) };
     if (trafficRouted) {
       status.canary.weights = {
-        canary: { podTemplateHash: hash, weight: finalStable === hash ? 0 : weight, ...(canary.canaryService ? { serviceName: canary.canaryService } : {}) },
-        stable: { podTemplateHash: finalStable, weight: finalStable === hash ? 100 : 100 - weight, ...(canary.stableService ? { serviceName: canary.stableService } : {}) },
+        canary: {
+          podTemplateHash: hash,
+          weight: finalStable === hash ? 0 : weight,
+          ...(canary.canaryService ? { serviceName: canary.canaryService } : {}),
+        },
+        stable: {
+          podTemplateHash: finalStable,
+          weight: finalStable === hash ? 100 : 100 - weight,
+          ...(canary.stableService ? { serviceName: canary.stableService } : {}),
+        },
       };
     } else delete status.canary.weights;
 
     // Progress deadline: only while Progressing; a pause (or any change) restarts the clock.
-    const progressKey = [hash, status.currentStepIndex, canaryRS.status?.replicas ?? 0, canaryRS.status?.availableReplicas ?? 0, phase === 'Paused', !!status.abort].join('/');
+    const progressKey = [
+      hash,
+      status.currentStepIndex,
+      canaryRS.status?.replicas ?? 0,
+      canaryRS.status?.availableReplicas ?? 0,
+      phase === 'Paused',
+      !!status.abort,
+    ].join('/');
     const seen = this.progress.get(ro.metadata.uid);
     const now = Date.now();
     if (!seen || seen.key !== progressKey || phase !== 'Progressing') this.progress.set(ro.metadata.uid, { key: progressKey, at: now });
@@ -262,22 +286,38 @@ export class RolloutController {
     status.phase = phase;
     status.message = message || undefined;
     let conditions: Condition[] = structuredClone(status.conditions ?? []);
-    conditions = setCondition(conditions, status.availableReplicas >= replicas
-      ? { type: 'Available', status: 'True', reason: 'AvailableReason', message: 'Rollout has minimum availability' }
-      : { type: 'Available', status: 'False', reason: 'AvailableReason', message: 'Rollout does not have minimum availability' });
+    conditions = setCondition(
+      conditions,
+      status.availableReplicas >= replicas
+        ? { type: 'Available', status: 'True', reason: 'AvailableReason', message: 'Rollout has minimum availability' }
+        : { type: 'Available', status: 'False', reason: 'AvailableReason', message: 'Rollout does not have minimum availability' },
+    );
     const progressing: Condition = timedOut
-      ? { type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: `ReplicaSet "${canaryRS.metadata.name}" has timed out progressing.` }
+      ? {
+          type: 'Progressing',
+          status: 'False',
+          reason: 'ProgressDeadlineExceeded',
+          message: `ReplicaSet "${canaryRS.metadata.name}" has timed out progressing.`,
+        }
       : phase === 'Degraded'
-      ? { type: 'Progressing', status: 'False', reason: 'RolloutAborted', message }
-      : phase === 'Paused'
-        ? { type: 'Progressing', status: 'Unknown', reason: 'RolloutPaused', message: 'Rollout is paused' }
-        : phase === 'Healthy'
-          ? { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: `RolloutCompleted` }
-          : { type: 'Progressing', status: 'True', reason: 'ReplicaSetUpdated', message: `ReplicaSet "${canaryRS.metadata.name}" is progressing.` };
+        ? { type: 'Progressing', status: 'False', reason: 'RolloutAborted', message }
+        : phase === 'Paused'
+          ? { type: 'Progressing', status: 'Unknown', reason: 'RolloutPaused', message: 'Rollout is paused' }
+          : phase === 'Healthy'
+            ? { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: `RolloutCompleted` }
+            : {
+                type: 'Progressing',
+                status: 'True',
+                reason: 'ReplicaSetUpdated',
+                message: `ReplicaSet "${canaryRS.metadata.name}" is progressing.`,
+              };
     conditions = setCondition(conditions, progressing);
-    conditions = setCondition(conditions, phase === 'Paused'
-      ? { type: 'Paused', status: 'True', reason: 'RolloutPaused', message: 'Rollout is paused' }
-      : { type: 'Paused', status: 'False', reason: 'RolloutResumed', message: 'Rollout is resumed' });
+    conditions = setCondition(
+      conditions,
+      phase === 'Paused'
+        ? { type: 'Paused', status: 'True', reason: 'RolloutPaused', message: 'Rollout is paused' }
+        : { type: 'Paused', status: 'False', reason: 'RolloutResumed', message: 'Rollout is resumed' },
+    );
     status.conditions = conditions;
     for (const k of Object.keys(status)) if (status[k] === undefined) delete status[k];
 
@@ -387,7 +427,10 @@ export class RolloutController {
       this.queue.addAfter(nsName(ro), deadline - Date.now() + 1);
       if (annotated) return current;
       return this.patchRS(current, (x) => {
-        x.metadata.annotations = { ...(x.metadata.annotations ?? {}), [SCALE_DOWN_DEADLINE]: new Date(deadline).toISOString().replace(/\.\d{3}Z$/, 'Z') };
+        x.metadata.annotations = {
+          ...(x.metadata.annotations ?? {}),
+          [SCALE_DOWN_DEADLINE]: new Date(deadline).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        };
       });
     }
     return this.scale(current, 0);

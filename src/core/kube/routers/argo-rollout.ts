@@ -45,13 +45,15 @@ export class ArgoRolloutRouter implements TrafficRouter {
     if (canary === 0) await this.rollout.abort();
     else if (canary === 100) await this.rollout.promote({ full: true });
     else await this.rollout.promoteToWeight(canary);
-    const settled = await this.rollout.waitFor(canary === 100 ? 'healthy' : 'paused', {
-      timeoutMs: this.options.settleTimeoutMs ?? 120_000,
-    }).catch(async (error: unknown) => {
-      // An abort ends Degraded by design: that is the 0% we asked for.
-      if (canary === 0) return this.rollout.status();
-      throw error;
-    });
+    const settled = await this.rollout
+      .waitFor(canary === 100 ? 'healthy' : 'paused', {
+        timeoutMs: this.options.settleTimeoutMs ?? 120_000,
+      })
+      .catch(async (error: unknown) => {
+        // An abort ends Degraded by design: that is the 0% we asked for.
+        if (canary === 0) return this.rollout.status();
+        throw error;
+      });
     // Fully promoted, the canary's version has become the stable one and takes all traffic.
     return canary === 100 ? target : weightsOf(settled);
   }

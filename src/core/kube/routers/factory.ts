@@ -55,7 +55,9 @@ export function recordedSpec(spec: RouterSpec, router: TrafficRouter): RouterSpe
  */
 export function withRecordedPin(spec: RouterSpec, entries: readonly JournalEntry[], runId: string, strategy: string): RouterSpec {
   if (spec.type !== 'istio' && spec.type !== 'gateway') return spec;
-  const recorded = entries.findLast((e) => e.runId === runId && e.strategy === strategy && e.change.kind === 'traffic' && sameObject(e.change.router, spec));
+  const recorded = entries.findLast(
+    (e) => e.runId === runId && e.strategy === strategy && e.change.kind === 'traffic' && sameObject(e.change.router, spec),
+  );
   const pin = recorded?.change.kind === 'traffic' ? pinOf(recorded.change.router) : undefined;
   return pin ? { ...spec, pin } : spec;
 }

@@ -110,7 +110,8 @@ export class HttpRouteRouter implements TrafficRouter {
     expectTwo(this.ref, label, 'backendRef', listed, this.destinations);
     const refIndex = this.destinations.map((d) => refs.findIndex((r) => r.name === d)) as [number, number];
     const missing = this.destinations.filter((_, i) => refIndex[i]! < 0);
-    if (missing.length) throw new KubeObjectError(this.ref, `${label} has no backendRef ${missing.join(' or ')}; its backendRefs are ${listed.join(', ')}`);
+    if (missing.length)
+      throw new KubeObjectError(this.ref, `${label} has no backendRef ${missing.join(' or ')}; its backendRefs are ${listed.join(', ')}`);
     const raw = refIndex.map((i) => refs[i]!.weight) as [number | undefined, number | undefined];
     this.pin ??= pinOf(viewOf(rule));
     return { index, label, refIndex, raw };

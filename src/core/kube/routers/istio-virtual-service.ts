@@ -110,7 +110,10 @@ export class IstioVirtualServiceRouter implements TrafficRouter {
         const located = this.locate(vs);
         const ops = weightOps(this.destinations, target, (i) => {
           const entry = located.entryIndex[i]!;
-          return { live: (vs.spec.http[located.index].route[entry] as RouteEntry).weight, path: pointer('spec', 'http', located.index, 'route', entry, 'weight') };
+          return {
+            live: (vs.spec.http[located.index].route[entry] as RouteEntry).weight,
+            path: pointer('spec', 'http', located.index, 'route', entry, 'weight'),
+          };
         });
         warnForeignOwners(this.client, this.ref, vs, ops);
         return ops;
@@ -145,10 +148,16 @@ export class IstioVirtualServiceRouter implements TrafficRouter {
     const entryIndex = this.destinations.map((d) => entries.findIndex((e) => key(e) === d)) as [number, number];
     const missing = this.destinations.filter((_, i) => entryIndex[i]! < 0);
     if (missing.length) {
-      throw new KubeObjectError(this.ref, `${label} has no destination ${by} ${missing.join(' or ')}; its destinations are ${listed.join(', ')}`);
+      throw new KubeObjectError(
+        this.ref,
+        `${label} has no destination ${by} ${missing.join(' or ')}; its destinations are ${listed.join(', ')}`,
+      );
     }
     if (by === 'subset' && entries[0]!.destination?.host !== entries[1]!.destination?.host) {
-      throw new KubeObjectError(this.ref, `${label}: subsets ${this.destinations.join(' and ')} must be of one host; they are of ${listed.join(', ')}`);
+      throw new KubeObjectError(
+        this.ref,
+        `${label}: subsets ${this.destinations.join(' and ')} must be of one host; they are of ${listed.join(', ')}`,
+      );
     }
     const weights: Record<string, number> = {};
     this.destinations.forEach((d, i) => (weights[d] = entries[entryIndex[i]!]!.weight ?? 0));
@@ -188,18 +197,27 @@ export class IstioVirtualServiceRouter implements TrafficRouter {
       dr = await getCustomObject(this.client, drKind, this.options.namespace, drName);
     } catch (error) {
       if (isNotFound(error)) {
-        throw new KubeObjectError(drRef, `not found; ${located.label} of ${describeRef(this.ref)} routes to subsets ${this.destinations.join(' and ')} of ${host}, which a DestinationRule must define`);
+        throw new KubeObjectError(
+          drRef,
+          `not found; ${located.label} of ${describeRef(this.ref)} routes to subsets ${this.destinations.join(' and ')} of ${host}, which a DestinationRule must define`,
+        );
       }
       throw error;
     }
     const drHost: string = dr.spec?.host ?? '';
     if (!sameHost(drHost, host, this.options.namespace)) {
-      throw new KubeObjectError(drRef, `is for host ${drHost || '(none)'}, but ${located.label} of ${describeRef(this.ref)} routes to ${host}`);
+      throw new KubeObjectError(
+        drRef,
+        `is for host ${drHost || '(none)'}, but ${located.label} of ${describeRef(this.ref)} routes to ${host}`,
+      );
     }
     const subsets: string[] = Array.isArray(dr.spec?.subsets) ? dr.spec.subsets.map((s: { name?: string }) => s?.name) : [];
     const missing = this.destinations.filter((d) => !subsets.includes(d));
     if (missing.length) {
-      throw new KubeObjectError(drRef, `defines no subset ${missing.join(' or ')} (it defines ${subsets.join(', ') || 'none'}), used by ${located.label} of ${describeRef(this.ref)}`);
+      throw new KubeObjectError(
+        drRef,
+        `defines no subset ${missing.join(' or ')} (it defines ${subsets.join(', ') || 'none'}), used by ${located.label} of ${describeRef(this.ref)}`,
+      );
     }
     this.subsetsChecked = true;
   }

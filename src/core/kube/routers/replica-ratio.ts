@@ -33,7 +33,8 @@ export class ReplicaRatioRouter implements TrafficRouter {
   ) {
     this.ref = { kind: 'Deployment', namespace: options.namespace, name: options.canary };
     this.destinations = [options.stable, options.canary];
-    if (options.stable === options.canary) throw new RangeError(`replica ratio: stable and canary must be two Deployments, both are ${options.stable}`);
+    if (options.stable === options.canary)
+      throw new RangeError(`replica ratio: stable and canary must be two Deployments, both are ${options.stable}`);
   }
 
   describe(): string {
@@ -79,8 +80,14 @@ export class ReplicaRatioRouter implements TrafficRouter {
   private async scaleTo(stable: number, canary: number, canaryNow: number): Promise<Weights> {
     const order =
       canary >= canaryNow
-        ? ([[this.options.canary, canary], [this.options.stable, stable]] as const)
-        : ([[this.options.stable, stable], [this.options.canary, canary]] as const);
+        ? ([
+            [this.options.canary, canary],
+            [this.options.stable, stable],
+          ] as const)
+        : ([
+            [this.options.stable, stable],
+            [this.options.canary, canary],
+          ] as const);
     for (const [name, replicas] of order) await scaleDeployment(this.client, { namespace: this.options.namespace, name, replicas });
     return this.achieved(stable, canary);
   }

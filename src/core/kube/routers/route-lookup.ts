@@ -60,9 +60,17 @@ export function expectTwo(ref: ObjectRef, label: string, what: string, listed: s
 
 function selectedIndex(list: RouteList, routes: unknown[], wanted: string | number | undefined): number {
   const named = (r: unknown) => (r as { name?: string } | undefined)?.name;
-  if (wanted === undefined) return Math.max(0, routes.findIndex((r) => list.holdsBoth(r)));
+  if (wanted === undefined)
+    return Math.max(
+      0,
+      routes.findIndex((r) => list.holdsBoth(r)),
+    );
   const index =
-    typeof wanted === 'number' ? wanted : /^\d+$/.test(wanted) && !routes.some((r) => named(r) === wanted) ? Number(wanted) : routes.findIndex((r) => named(r) === wanted);
+    typeof wanted === 'number'
+      ? wanted
+      : /^\d+$/.test(wanted) && !routes.some((r) => named(r) === wanted)
+        ? Number(wanted)
+        : routes.findIndex((r) => named(r) === wanted);
   if (index < 0 || !routes[index]) {
     const names = routes.map((r, i) => (named(r) ? `"${named(r)}"` : `#${i}`)).join(', ');
     throw new KubeObjectError(list.ref, `has no ${list.noun} ${JSON.stringify(wanted)}; its ${list.short}s are ${names}`);

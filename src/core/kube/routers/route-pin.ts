@@ -46,7 +46,9 @@ export function findPinned(routes: RouteView[], pin: RoutePin): number | string 
   if ('name' in pin) {
     const named = routes.flatMap((r, i) => (r.name === pin.name ? [i] : []));
     if (named.length === 1) return named[0]!;
-    return named.length === 0 ? `no route is named "${pin.name}" any more` : `${named.length} routes (#${named.join(', #')}) are named "${pin.name}"`;
+    return named.length === 0
+      ? `no route is named "${pin.name}" any more`
+      : `${named.length} routes (#${named.join(', #')}) are named "${pin.name}"`;
   }
   const wanted = canonical(pin.destinations);
   const holding = routes.flatMap((r, i) => (!r.name && canonical([...r.destinations].sort()) === wanted ? [i] : []));

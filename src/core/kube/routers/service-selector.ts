@@ -77,13 +77,18 @@ export class ServiceSelectorRouter implements TrafficRouter {
   }
 
   private get(): Promise<V1Service> {
-    return this.client.call('get', this.ref, () => this.client.core.readNamespacedService({ name: this.options.name, namespace: this.options.namespace }));
+    return this.client.call('get', this.ref, () =>
+      this.client.core.readNamespacedService({ name: this.options.name, namespace: this.options.namespace }),
+    );
   }
 
   private weightsOf(svc: V1Service): Weights {
     const value = svc.spec?.selector?.[this.options.label];
     if (value === undefined) {
-      throw new KubeObjectError(this.ref, `its selector has no label ${this.options.label} (selector: ${JSON.stringify(svc.spec?.selector ?? {})})`);
+      throw new KubeObjectError(
+        this.ref,
+        `its selector has no label ${this.options.label} (selector: ${JSON.stringify(svc.spec?.selector ?? {})})`,
+      );
     }
     const [a, b] = this.destinations;
     if (value === a) return { [a]: 100, [b]: 0 };

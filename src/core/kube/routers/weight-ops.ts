@@ -6,7 +6,11 @@ import type { Destinations, Weights } from '../weights.js';
  * it differs from the live value (an absent field is added). `field(i)` locates destination i's
  * weight in the live object: its value and its JSON pointer.
  */
-export function weightOps(destinations: Destinations, target: Weights, field: (i: number) => { live: unknown; path: string }): JsonPatchOp[] {
+export function weightOps(
+  destinations: Destinations,
+  target: Weights,
+  field: (i: number) => { live: unknown; path: string },
+): JsonPatchOp[] {
   const ops: JsonPatchOp[] = [];
   destinations.forEach((destination, i) => {
     const { live, path } = field(i);

@@ -102,7 +102,8 @@ function index(target: Value, key: Value): Value {
   if (Array.isArray(target)) {
     if (typeof key !== 'number' || !Number.isInteger(key)) return fail(`a list is indexed by a whole number, not ${describe(key)}`);
     const i = key < 0 ? target.length + key : key;
-    if (i < 0 || i >= target.length) return fail(`index ${key} is out of range: result has ${target.length} element${target.length === 1 ? '' : 's'}`);
+    if (i < 0 || i >= target.length)
+      return fail(`index ${key} is out of range: result has ${target.length} element${target.length === 1 ? '' : 's'}`);
     return target[i]!;
   }
   if (isObject(target)) {
@@ -142,7 +143,9 @@ function call(name: FunctionName, args: Node[], result: Value, element: Value | 
     case 'asFloat': {
       const value = ev(args[0]!);
       const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-      return typeof n === 'number' && !(typeof value === 'string' && Number.isNaN(n)) ? n : fail(`asFloat() cannot convert ${describe(value)}`);
+      return typeof n === 'number' && !(typeof value === 'string' && Number.isNaN(n))
+        ? n
+        : fail(`asFloat() cannot convert ${describe(value)}`);
     }
     case 'asInt': {
       const value = ev(args[0]!);

@@ -137,7 +137,9 @@ class Parser {
   private relational(): Node {
     let left = this.additive();
     for (;;) {
-      let op: BinaryOp | undefined = (this.accept('<=') ?? this.accept('>=') ?? this.accept('<') ?? this.accept('>')) as BinaryOp | undefined;
+      let op: BinaryOp | undefined = (this.accept('<=') ?? this.accept('>=') ?? this.accept('<') ?? this.accept('>')) as
+        | BinaryOp
+        | undefined;
       if (!op && this.acceptName('in')) op = 'in';
       if (!op && this.peek().text === 'not' && this.peek(1).text === 'in') {
         this.pos += 2;
@@ -221,7 +223,8 @@ class Parser {
           return { type: 'list', items };
         }
         if (token.text === '#') {
-          if (this.closureDepth === 0) throw new ConditionSyntaxError("'#' is only allowed inside a predicate such as all(result, {# < 1})", token.at);
+          if (this.closureDepth === 0)
+            throw new ConditionSyntaxError("'#' is only allowed inside a predicate such as all(result, {# < 1})", token.at);
           return { type: 'element' };
         }
         throw this.unexpected(token);

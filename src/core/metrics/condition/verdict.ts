@@ -26,7 +26,8 @@ export function compileConditions(successCondition?: string, failureCondition?: 
 export function isNoData(value: Value): boolean {
   if (value === null) return true;
   if (typeof value === 'number') return Number.isNaN(value);
-  if (Array.isArray(value)) return value.length === 0 || value.every((v) => (Array.isArray(v) || typeof v === 'number' || v === null) && isNoData(v));
+  if (Array.isArray(value))
+    return value.length === 0 || value.every((v) => (Array.isArray(v) || typeof v === 'number' || v === null) && isNoData(v));
   return false;
 }
 
@@ -44,7 +45,10 @@ export function isNoData(value: Value): boolean {
 export function assessValue(conditions: CompiledConditions, value: Value): { phase: MeasurementPhase; message?: string } {
   const noData = isNoData(value);
   if (noData && !conditions.handlesNoData) {
-    return { phase: 'Inconclusive', message: 'no data: the query returned nothing (or NaN); check the query, or handle it with isNaN(...) / len(result)' };
+    return {
+      phase: 'Inconclusive',
+      message: 'no data: the query returned nothing (or NaN); check the query, or handle it with isNaN(...) / len(result)',
+    };
   }
   let success: boolean | undefined;
   let failure: boolean | undefined;
@@ -58,8 +62,10 @@ export function assessValue(conditions: CompiledConditions, value: Value): { pha
     return { phase: 'Error', message: `${which} could not be evaluated: ${error.message}` };
   }
   if (success === undefined && failure === undefined) return { phase: 'Successful' };
-  if (failure === undefined) return success ? { phase: 'Successful' } : { phase: 'Failed', message: `successCondition is false: ${conditions.success!.source}` };
-  if (success === undefined) return failure ? { phase: 'Failed', message: `failureCondition is true: ${conditions.failure!.source}` } : { phase: 'Successful' };
+  if (failure === undefined)
+    return success ? { phase: 'Successful' } : { phase: 'Failed', message: `successCondition is false: ${conditions.success!.source}` };
+  if (success === undefined)
+    return failure ? { phase: 'Failed', message: `failureCondition is true: ${conditions.failure!.source}` } : { phase: 'Successful' };
   if (failure) return { phase: 'Failed', message: `failureCondition is true: ${conditions.failure!.source}` };
   if (success) return { phase: 'Successful' };
   return { phase: 'Inconclusive', message: 'neither successCondition nor failureCondition holds' };

@@ -33,23 +33,39 @@ const MAX_BODY = 20 * 1024 * 1024;
  * classifies it: 408, 429 and 5xx are retried, other 4xx are not), unless `accept` lets the
  * status through (Prometheus answers 400/422 with a JSON error worth reading).
  */
-export async function request(req: HttpRequest, options: RequestOptions = {}, accept: (status: number) => boolean = () => false): Promise<HttpResponse> {
-  return retry(async () => {
-    const timeout = AbortSignal.timeout(req.timeoutMs);
-    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
-    let response: Response;
-    try {
-      response = await fetch(req.url, { method: req.method ?? 'GET', headers: req.headers, body: req.body, signal, redirect: 'error' });
-    } catch (error) {
-      if (options.signal?.aborted) throw options.signal.reason;
-      if (timeout.aborted) throw Object.assign(new Error(`${req.what} did not answer within ${req.timeoutMs} ms`), { name: 'TimeoutError' });
-      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      throw Object.assign(new Error(`cannot reach ${req.what}: ${cause?.code ?? cause?.message ?? (error as Error).message}`), { code: cause?.code, cause });
-    }
-    const text = await readText(response, req.what);
-    if (response.ok || accept(response.status)) return { status: response.status, text };
-    throw new HttpStatusError(`${req.what} answered ${response.status} ${response.statusText}${snippet(text)}`, response.status, response.headers.get('retry-after'), text);
-  }, { ...options.retry, signal: options.signal });
+export async function request(
+  req: HttpRequest,
+  options: RequestOptions = {},
+  accept: (status: number) => boolean = () => false,
+): Promise<HttpResponse> {
+  return retry(
+    async () => {
+      const timeout = AbortSignal.timeout(req.timeoutMs);
+      const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+      let response: Response;
+      try {
+        response = await fetch(req.url, { method: req.method ?? 'GET', headers: req.headers, body: req.body, signal, redirect: 'error' });
+      } catch (error) {
+        if (options.signal?.aborted) throw options.signal.reason;
+        if (timeout.aborted)
+          throw Object.assign(new Error(`${req.what} did not answer within ${req.timeoutMs} ms`), { name: 'TimeoutError' });
+        const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+        throw Object.assign(new Error(`cannot reach ${req.what}: ${cause?.code ?? cause?.message ?? (error as Error).message}`), {
+          code: cause?.code,
+          cause,
+        });
+      }
+      const text = await readText(response, req.what);
+      if (response.ok || accept(response.status)) return { status: response.status, text };
+      throw new HttpStatusError(
+        `${req.what} answered ${response.status} ${response.statusText}${snippet(text)}`,
+        response.status,
+        response.headers.get('retry-after'),
+        text,
+      );
+    },
+    { ...options.retry, signal: options.signal },
+  );
 }
 
 async function readText(response: Response, what: string): Promise<string> {

@@ -39,17 +39,26 @@ export function parseJsonPath(path: string): Step[] {
   const text = path.trim();
   const open = text.indexOf('{');
   if (open < 0) {
-    const hint = text.startsWith('$') || text.startsWith('.') ? ` (in Argo Rollouts text outside braces is literal, so this would be the constant string ${JSON.stringify(text)}): write {${text}}` : ': write it in braces, e.g. {$.data.value}';
+    const hint =
+      text.startsWith('$') || text.startsWith('.')
+        ? ` (in Argo Rollouts text outside braces is literal, so this would be the constant string ${JSON.stringify(text)}): write {${text}}`
+        : ': write it in braces, e.g. {$.data.value}';
     throw new JsonPathError(`a JSONPath goes in braces${hint}`);
   }
   if (open > 0 || !text.endsWith('}') || text.indexOf('{', open + 1) >= 0) {
-    throw new JsonPathError(`expected one JSONPath expression in braces, such as {$.data.value}, with no text around it; got ${JSON.stringify(path)}`);
+    throw new JsonPathError(
+      `expected one JSONPath expression in braces, such as {$.data.value}, with no text around it; got ${JSON.stringify(path)}`,
+    );
   }
   let inner = text.slice(1, -1).trim();
-  if (/^(range|end)\b/.test(inner)) throw new JsonPathError('range/end is not supported: a web metric measures one value; select it, e.g. {$.items[0].value}');
+  if (/^(range|end)\b/.test(inner))
+    throw new JsonPathError('range/end is not supported: a web metric measures one value; select it, e.g. {$.items[0].value}');
   if (inner.startsWith('$')) inner = inner.slice(1);
   const { steps, rest } = parseSteps(inner, path);
-  if (rest !== '') throw new JsonPathError(`cannot read the JSONPath ${JSON.stringify(path)} at ${JSON.stringify(rest.slice(0, 20))} (supported: .key, ['key'], [0], [-1], [1:3], [*], ..key, [?(@.key == "x")])`);
+  if (rest !== '')
+    throw new JsonPathError(
+      `cannot read the JSONPath ${JSON.stringify(path)} at ${JSON.stringify(rest.slice(0, 20))} (supported: .key, ['key'], [0], [-1], [1:3], [*], ..key, [?(@.key == "x")])`,
+    );
   return steps;
 }
 
@@ -59,14 +68,17 @@ function parseSteps(text: string, path: string): { steps: Step[]; rest: string }
   for (;;) {
     let m: RegExpExecArray | null;
     if (rest === '') break;
-    if ((m = new RegExp(`^\\.\\.(\\*|${FIELD})`).exec(rest))) steps.push({ kind: 'recursive', key: m[1] === '*' ? undefined : unescapeField(m[1]!) });
+    if ((m = new RegExp(`^\\.\\.(\\*|${FIELD})`).exec(rest)))
+      steps.push({ kind: 'recursive', key: m[1] === '*' ? undefined : unescapeField(m[1]!) });
     else if ((m = /^\.\*/.exec(rest)) || (m = /^\[\s*\*\s*\]/.exec(rest))) steps.push({ kind: 'all' });
     else if ((m = new RegExp(`^\\.${FIELD}`).exec(rest))) steps.push({ kind: 'key', key: unescapeField(m[1]!) });
     else if ((m = /^\[\s*(-?\d+)\s*\]/.exec(rest))) steps.push({ kind: 'index', index: Number(m[1]) });
     else if ((m = /^\[\s*(-?\d+)?\s*:\s*(-?\d+)?\s*(?::\s*(-?\d+)\s*)?\]/.exec(rest))) {
       steps.push({ kind: 'slice', start: num(m[1]), end: num(m[2]), step: num(m[3]) });
-      if (steps.at(-1)!.kind === 'slice' && (steps.at(-1) as { step?: number }).step === 0) throw new JsonPathError(`a slice step of 0 selects nothing in ${JSON.stringify(path)}`);
-    } else if ((m = /^\[\s*'((?:[^'\\]|\\.)*)'\s*\]/.exec(rest)) || (m = /^\[\s*"((?:[^"\\]|\\.)*)"\s*\]/.exec(rest))) steps.push({ kind: 'key', key: m[1]!.replace(/\\(.)/g, '$1') });
+      if (steps.at(-1)!.kind === 'slice' && (steps.at(-1) as { step?: number }).step === 0)
+        throw new JsonPathError(`a slice step of 0 selects nothing in ${JSON.stringify(path)}`);
+    } else if ((m = /^\[\s*'((?:[^'\\]|\\.)*)'\s*\]/.exec(rest)) || (m = /^\[\s*"((?:[^"\\]|\\.)*)"\s*\]/.exec(rest)))
+      steps.push({ kind: 'key', key: m[1]!.replace(/\\(.)/g, '$1') });
     else if (rest.startsWith('[?(')) {
       const end = filterEnd(rest);
       if (end < 0) throw new JsonPathError(`unclosed filter in ${JSON.stringify(path)}: write [?(@.key == "x")]`);
@@ -99,11 +111,15 @@ function filterEnd(text: string): number {
 
 function parseFilter(body: string, path: string): Step {
   const left = operand(body, path);
-  if (left.operand.kind !== 'path') throw new JsonPathError(`a filter compares @.key with a value, e.g. [?(@.name == "x")], in ${JSON.stringify(path)}`);
+  if (left.operand.kind !== 'path')
+    throw new JsonPathError(`a filter compares @.key with a value, e.g. [?(@.name == "x")], in ${JSON.stringify(path)}`);
   const rest = left.rest.trim();
   if (rest === '') return { kind: 'filter', left: left.operand.steps };
   const op = /^(==|!=|<=|>=|<|>)(?![<>=!])/.exec(rest);
-  if (!op) throw new JsonPathError(`unknown comparison ${JSON.stringify(rest.slice(0, 10))} in ${JSON.stringify(path)} (supported: == != < <= > >=)`);
+  if (!op)
+    throw new JsonPathError(
+      `unknown comparison ${JSON.stringify(rest.slice(0, 10))} in ${JSON.stringify(path)} (supported: == != < <= > >=)`,
+    );
   const right = operand(rest.slice(op[0].length).trim(), path);
   if (right.rest.trim() !== '') throw new JsonPathError(`a filter holds one comparison (no && or ||) in ${JSON.stringify(path)}`);
   return { kind: 'filter', left: left.operand.steps, op: op[1] as Comparison, right: right.operand };
@@ -115,10 +131,14 @@ function operand(text: string, path: string): { operand: Operand; rest: string }
     const { steps, rest } = parseSteps(text.slice(1), path);
     return { operand: { kind: 'path', steps }, rest };
   }
-  if ((m = /^"((?:[^"\\]|\\.)*)"/.exec(text)) || (m = /^'((?:[^'\\]|\\.)*)'/.exec(text))) return { operand: { kind: 'literal', value: m[1]!.replace(/\\(.)/g, '$1') }, rest: text.slice(m[0].length) };
-  if ((m = /^-?\d+(\.\d+)?([eE][-+]?\d+)?/.exec(text))) return { operand: { kind: 'literal', value: Number(m[0]) }, rest: text.slice(m[0].length) };
-  if ((m = /^(true|false|null)\b/.exec(text))) return { operand: { kind: 'literal', value: m[1] === 'null' ? null : m[1] === 'true' }, rest: text.slice(m[0].length) };
-  if (IDENT.test(text)) throw new JsonPathError(`${JSON.stringify(text)} in a filter must be @.key, a number or a quoted string, in ${JSON.stringify(path)}`);
+  if ((m = /^"((?:[^"\\]|\\.)*)"/.exec(text)) || (m = /^'((?:[^'\\]|\\.)*)'/.exec(text)))
+    return { operand: { kind: 'literal', value: m[1]!.replace(/\\(.)/g, '$1') }, rest: text.slice(m[0].length) };
+  if ((m = /^-?\d+(\.\d+)?([eE][-+]?\d+)?/.exec(text)))
+    return { operand: { kind: 'literal', value: Number(m[0]) }, rest: text.slice(m[0].length) };
+  if ((m = /^(true|false|null)\b/.exec(text)))
+    return { operand: { kind: 'literal', value: m[1] === 'null' ? null : m[1] === 'true' }, rest: text.slice(m[0].length) };
+  if (IDENT.test(text))
+    throw new JsonPathError(`${JSON.stringify(text)} in a filter must be @.key, a number or a quoted string, in ${JSON.stringify(path)}`);
   throw new JsonPathError(`cannot read the filter ${JSON.stringify(text)} in ${JSON.stringify(path)}`);
 }
 
@@ -162,7 +182,8 @@ function apply(step: Step, node: Value, out: Value[]): void {
       descend(node, step.key, out);
       return;
     case 'filter':
-      for (const item of Array.isArray(node) ? node : isObject ? Object.values(node as Record<string, Value>) : []) if (matches(step, item)) out.push(item);
+      for (const item of Array.isArray(node) ? node : isObject ? Object.values(node as Record<string, Value>) : [])
+        if (matches(step, item)) out.push(item);
   }
 }
 

@@ -31,7 +31,14 @@ export function queryInstant(connection: Connection, query: string, atMs: number
 }
 
 /** Evaluate `query` at every `stepMs` from `startMs` to `endMs`. */
-export function queryRange(connection: Connection, query: string, startMs: number, endMs: number, stepMs: number, options: RequestOptions = {}): Promise<PromAnswer> {
+export function queryRange(
+  connection: Connection,
+  query: string,
+  startMs: number,
+  endMs: number,
+  stepMs: number,
+  options: RequestOptions = {},
+): Promise<PromAnswer> {
   return call(connection, '/api/v1/query_range', { query, start: seconds(startMs), end: seconds(endMs), step: seconds(stepMs) }, options);
 }
 
@@ -58,10 +65,16 @@ async function call(connection: Connection, path: string, params: Record<string,
   try {
     body = JSON.parse(response.text);
   } catch {
-    throw new HttpStatusError(`${what} did not answer with JSON (is the address right? it should be the Prometheus server, not a UI)`, response.status >= 400 ? response.status : 502);
+    throw new HttpStatusError(
+      `${what} did not answer with JSON (is the address right? it should be the Prometheus server, not a UI)`,
+      response.status >= 400 ? response.status : 502,
+    );
   }
   if (body.status !== 'success') {
-    throw new HttpStatusError(`${what} rejected the query (${body.errorType ?? 'error'}): ${body.error ?? 'no reason given'}`, response.status >= 400 ? response.status : 400);
+    throw new HttpStatusError(
+      `${what} rejected the query (${body.errorType ?? 'error'}): ${body.error ?? 'no reason given'}`,
+      response.status >= 400 ? response.status : 400,
+    );
   }
   return { result: toResult(body.data?.resultType, body.data?.result, what), warnings: body.warnings ?? [] };
 }
@@ -82,9 +95,21 @@ function toResult(type: string | undefined, raw: unknown, what: string): PromRes
     case 'string':
       return { type, value: String((raw as RawSample)[1]) };
     case 'vector':
-      return { type, series: (raw as Array<{ metric: Record<string, string>; value: RawSample }>).map((s) => ({ labels: s.metric, points: [[s.value[0], sampleValue(s.value[1])]] })) };
+      return {
+        type,
+        series: (raw as Array<{ metric: Record<string, string>; value: RawSample }>).map((s) => ({
+          labels: s.metric,
+          points: [[s.value[0], sampleValue(s.value[1])]],
+        })),
+      };
     case 'matrix':
-      return { type, series: (raw as Array<{ metric: Record<string, string>; values: RawSample[] }>).map((s) => ({ labels: s.metric, points: s.values.map((v): [number, number] => [v[0], sampleValue(v[1])]) })) };
+      return {
+        type,
+        series: (raw as Array<{ metric: Record<string, string>; values: RawSample[] }>).map((s) => ({
+          labels: s.metric,
+          points: s.values.map((v): [number, number] => [v[0], sampleValue(v[1])]),
+        })),
+      };
     default:
       throw new Error(`${what} answered with an unknown result type ${JSON.stringify(type)}`);
   }

@@ -18,7 +18,11 @@ export async function measureWeb(provider: WebProvider, options: RequestOptions 
     {
       url: provider.url,
       method: provider.method,
-      headers: { Accept: 'application/json', ...(provider.body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...provider.headers },
+      headers: {
+        Accept: 'application/json',
+        ...(provider.body !== undefined ? { 'Content-Type': 'application/json' } : {}),
+        ...provider.headers,
+      },
       body: provider.body,
       timeoutMs: provider.timeoutMs,
       what: `the web metric endpoint ${origin}`,
@@ -29,7 +33,10 @@ export async function measureWeb(provider: WebProvider, options: RequestOptions 
   try {
     document = JSON.parse(response.text) as Value;
   } catch {
-    return { value: response.text, note: `the body is not JSON, so it is the result as text${provider.jsonPath ? ' (jsonPath not applied)' : ''}` };
+    return {
+      value: response.text,
+      note: `the body is not JSON, so it is the result as text${provider.jsonPath ? ' (jsonPath not applied)' : ''}`,
+    };
   }
   return { value: provider.jsonPath ? selectJsonPath(document, provider.jsonPath) : document };
 }

@@ -67,8 +67,12 @@ export function mannWhitney(canary: readonly number[], baseline: readonly number
   if (tieTerm === 0 && n < EXACT_BELOW && m < EXACT_BELOW) {
     const cdf = exactCdf(n, m);
     // qwilcox(alpha/2, n, m), then R's `if (qu == 0) qu <- 1`: kept only if it still reaches the confidence.
-    const k = Math.max(1, cdf.findIndex((p) => p >= alpha / 2 - 1e-12));
-    if (1 - 2 * cdf[k - 1]! < confidence - 1e-9) return { ...base, lower: Number.NaN, upper: Number.NaN, achieved: 1 - 2 * cdf[0]!, method: 'exact' };
+    const k = Math.max(
+      1,
+      cdf.findIndex((p) => p >= alpha / 2 - 1e-12),
+    );
+    if (1 - 2 * cdf[k - 1]! < confidence - 1e-9)
+      return { ...base, lower: Number.NaN, upper: Number.NaN, achieved: 1 - 2 * cdf[0]!, method: 'exact' };
     return { ...base, lower: kth(k), upper: kth(pairs + 1 - k), achieved: 1 - 2 * cdf[k - 1]!, method: 'exact' };
   }
   const zq = normalQuantile(1 - alpha / 2);
@@ -111,8 +115,8 @@ function rankSum(x: Float64Array, y: Float64Array): { rankSumX: number; tieTerm:
     const value = j >= y.length || (i < x.length && x[i]! <= y[j]!) ? x[i]! : y[j]!;
     let inX = 0;
     let inY = 0;
-    while (i < x.length && x[i] === value) (i++, inX++);
-    while (j < y.length && y[j] === value) (j++, inY++);
+    while (i < x.length && x[i] === value) i++, inX++;
+    while (j < y.length && y[j] === value) j++, inY++;
     const t = inX + inY;
     const midRank = rank + (t + 1) / 2;
     rankSumX += inX * midRank;
