@@ -40,7 +40,7 @@ function parseArgs(argv: string[]): Omit<DemoOptions, 'signal'> | undefined {
   return options;
 }
 
-let options;
+let options: ReturnType<typeof parseArgs>;
 try {
   options = parseArgs(process.argv.slice(2));
 } catch (error) {

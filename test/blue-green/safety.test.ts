@@ -7,7 +7,6 @@ import {
   colorDeployments,
   hostsInputs,
   hostsVirtualService,
-  journal,
   liveHostWeights,
   liveVirtualService,
   runFlow,

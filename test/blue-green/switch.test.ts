@@ -414,9 +414,10 @@ describe('a switch that stopped midway', () => {
     // The run is cancelled while the analysis at 10 % waits for its second measurement.
     const cancellingClock = {
       now: clock.now,
-      sleep: async (ms: number, signal?: AbortSignal) => (
-        context.controller.abort(new Error('the run was cancelled')), clock.sleep(ms, signal)
-      ),
+      sleep: async (ms: number, signal?: AbortSignal) => {
+        context.controller.abort(new Error('the run was cancelled'));
+        return clock.sleep(ms, signal);
+      },
     };
     const raw = hostsInputs('cancel', {
       steps: '10,100',

@@ -98,7 +98,7 @@ describe('canary config', () => {
       latency: { metrics: [{ name: 'p95', successCondition: 'result[0] <', provider: { prometheus: { query: 'up' } } }] },
     };
     expect(parse({ ...config('checkout'), templates })).toThrow(
-      /Invalid config deploy\/canary.yaml, templates.latency:\n  - 'metrics.0.successCondition': does not parse: unexpected end of condition/,
+      /Invalid config deploy\/canary.yaml, templates.latency:\n {2}- 'metrics.0.successCondition': does not parse: unexpected end of condition/,
     );
   });
 
@@ -125,7 +125,7 @@ describe('a config error changes nothing on the cluster', () => {
     const bad = { ...config('checkout'), steps: [{ setWeight: 10 }, { setWeight: 101 }] };
     await expect(
       runCanaryFlow(h, { namespace: 'bad', service: 'checkout', image: CANARY_IMAGE, config: bad }, { runId: 'bad-1' }),
-    ).rejects.toThrow(/^Invalid config input:\n  - 'steps.1.setWeight': expected a whole percentage from 0 to 100; given: 101$/);
+    ).rejects.toThrow(/^Invalid config input:\n {2}- 'steps.1.setWeight': expected a whole percentage from 0 to 100; given: 101$/);
     const noArgs = { ...config('checkout'), steps: [{ setWeight: 10 }, { analysis: { templates: [{ templateName: 'error-rate' }] } }] };
     await expect(
       runCanaryFlow(h, { namespace: 'bad', service: 'checkout', image: CANARY_IMAGE, config: noArgs }, { runId: 'bad-2' }),

@@ -170,7 +170,7 @@ describe('canary through each router', () => {
       await expect(
         runCanaryFlow(h, { namespace: ns, service: 'checkout', image: CANARY_IMAGE, config }, { runId: 'argo-3' }),
       ).rejects.toThrow(
-        /does not match Rollout argo-\d+\/checkout \(its steps: setWeight 10, pause \{\}, setWeight 25, pause \{\}, setWeight 50, pause \{\}\):\n  - steps.1.setWeight \(30\): the Rollout has no step setting 30/,
+        /does not match Rollout argo-\d+\/checkout \(its steps: setWeight 10, pause \{\}, setWeight 25, pause \{\}, setWeight 50, pause \{\}\):\n {2}- steps.1.setWeight \(30\): the Rollout has no step setting 30/,
       );
       expect(h.cluster.get('argoproj.io/v1alpha1', 'Rollout', ns, 'checkout').metadata.resourceVersion).toBe(before);
       expect(h.cluster.get('v1', 'ConfigMap', ns, 'pd-state-checkout')).toBeUndefined();

@@ -44,7 +44,7 @@ function getAt(doc: any, tokens: string[]): { found: boolean; value?: any } {
       const i = Number(t);
       if (!/^\d+$/.test(t) || i >= cur.length) return { found: false };
       cur = cur[i];
-    } else if (isObject(cur) && Object.prototype.hasOwnProperty.call(cur, t)) {
+    } else if (isObject(cur) && Object.hasOwn(cur, t)) {
       cur = cur[t];
     } else {
       return { found: false };
@@ -85,7 +85,7 @@ function removeAt(doc: any, path: string, op = 'remove'): { doc: any; removed: a
     if (!/^\d+$/.test(key) || i >= parent.length) throw patchApplyError(`Unable to access invalid index: ${key}: invalid index referenced`);
     return { doc, removed: parent.splice(i, 1)[0] };
   }
-  if (!Object.prototype.hasOwnProperty.call(parent, key)) {
+  if (!Object.hasOwn(parent, key)) {
     throw patchApplyError(`${op} operation does not apply: doc is missing key: ${path}: missing value`);
   }
   const removed = parent[key];

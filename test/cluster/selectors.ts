@@ -48,7 +48,7 @@ function parseTerm(term: string): Requirement {
 }
 
 function matches(req: Requirement, labels: Record<string, string>): boolean {
-  const has = Object.prototype.hasOwnProperty.call(labels, req.key);
+  const has = Object.hasOwn(labels, req.key);
   const value = labels[req.key];
   switch (req.op) {
     case 'eq':

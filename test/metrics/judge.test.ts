@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classifyMetric, parseMetrics, runAnalysis, scoreMetrics, type MannWhitneyResult } from '../../src/core/metrics/index.js';
-import { type ClassifyOptions } from '../../src/core/metrics/judge.js';
+import type { ClassifyOptions } from '../../src/core/metrics/judge.js';
 import { isVectorSelector } from '../../src/core/metrics/measure.js';
 import { exactCdf, mannWhitney } from '../../src/core/metrics/stats/mann-whitney.js';
 import { MemoryReporter } from '../../src/core/reporter.js';

@@ -114,7 +114,7 @@ describe('blue-green under injected API failures', () => {
 
     const recorder = await recordWeights(cluster, 'shop');
     const faults = injectFaults(cluster, 12);
-    let faulty;
+    let faulty: Awaited<ReturnType<typeof blueGreenRun>>;
     try {
       faulty = await blueGreenRun('bgfaulty');
     } finally {
@@ -179,7 +179,7 @@ describe('canary under injected API failures', () => {
 
     const recorder = await recordWeights(cluster, 'cnfaulty');
     const faults = injectFaults(cluster, 7);
-    let faulty;
+    let faulty: Awaited<ReturnType<typeof canaryRun>>;
     try {
       faulty = await canaryRun('cnfaulty');
     } finally {
@@ -227,7 +227,7 @@ describe('rollback under injected API failures', () => {
 
     const recorder = await recordWeights(cluster, 'shop');
     const faults = injectFaults(cluster, 99);
-    let faulty;
+    let faulty: Awaited<ReturnType<typeof rollbackRun>>;
     try {
       faulty = await rollbackRun('rbfaulty');
     } finally {

@@ -180,9 +180,9 @@ export function httpTraffic(options: TrafficOptions): Family[] {
     }
     requests.push({ name: 'http_requests_total', labels: { ...base, code: '200' }, value: ok, t });
     requests.push({ name: 'http_requests_total', labels: { ...base, code: '500' }, value: errors, t });
-    LATENCY_BUCKETS.forEach((le, i) =>
-      histogram.push({ name: 'http_request_duration_seconds_bucket', labels: { ...base, le: String(le) }, value: buckets[i]!, t }),
-    );
+    for (const [i, le] of LATENCY_BUCKETS.entries()) {
+      histogram.push({ name: 'http_request_duration_seconds_bucket', labels: { ...base, le: String(le) }, value: buckets[i]!, t });
+    }
     histogram.push({ name: 'http_request_duration_seconds_bucket', labels: { ...base, le: '+Inf' }, value: count, t });
     histogram.push({ name: 'http_request_duration_seconds_count', labels: base, value: count, t });
     histogram.push({ name: 'http_request_duration_seconds_sum', labels: base, value: sum, t });

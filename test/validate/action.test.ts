@@ -97,7 +97,7 @@ describe('actions/validate end to end', () => {
     );
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(
-      /::error::Invalid metrics input:%0A  - 'metrics.0.successCondition': does not parse: unexpected end of condition/,
+      /::error::Invalid metrics input:%0A {2}- 'metrics.0.successCondition': does not parse: unexpected end of condition/,
     );
     // Bad input still sets result, for the workflow to branch on (issue 15), and nothing was measured.
     expect(run.outputs.result).toBe('failed');

@@ -400,6 +400,7 @@ describe('deploy.yml: what would mislead', () => {
     expect(withOf(production, 'deliver', 'canary')['run-id']).not.toBe(withOf(production, 'expand', 'expand')['run-id']);
   });
 
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub Actions expression ${{ }}, not a template
   it('every job condition is an expression, not a string (a multi-line `${{ }}` in a folded scalar is a string, always true)', () => {
     for (const model of Object.values(models)) {
       for (const job of model.jobs) {

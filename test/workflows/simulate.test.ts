@@ -50,6 +50,7 @@ describe('simulate.ts follows GitHub', () => {
     expect(run.jobs.a!.result).toBe('failure');
   });
 
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub Actions expression ${{ }}, not a template
   it('a folded multi-line ${{ }} condition is always true; the same without ${{ }} is evaluated', async () => {
     expect(ranJobs(await simulate(models['folded.yml']!, { trigger: 'call', inputs: {} }))).toEqual(['a']);
   });

@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { data, Evaluator, Lexer, Parser } from '@actions/expressions';
 import type { FunctionDefinition } from '@actions/expressions/funcs/info';
 import { parseRunnerFile } from '../support/action-runner.js';
-import type { InputDef, JobModel, StepModel, Value, WorkflowModel } from './workflow-model.js';
+import type { InputDef, JobModel, Value, WorkflowModel } from './workflow-model.js';
 import { ROOT } from './workflow-files.js';
 
 export type JobResult = 'success' | 'failure' | 'cancelled' | 'skipped';

@@ -68,6 +68,7 @@ export function switchSummary(report: SwitchReport): string {
       [
         `- uses: ${report.rollbackAction}`,
         '  with:',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub Actions expression ${{ }}, not a template
         '    kubeconfig: ${{ secrets.KUBECONFIG }}',
         `    namespace: ${report.namespace}`,
         `    service: ${report.service}`,

@@ -175,7 +175,8 @@ export const canaryConfigSchema = z
           });
         }
       });
-    config.steps.forEach((step, i) => step.analysis && checkRefs(step.analysis.templates, ['steps', i, 'analysis', 'templates']));
+    for (const [i, step] of config.steps.entries())
+      if (step.analysis) checkRefs(step.analysis.templates, ['steps', i, 'analysis', 'templates']);
     if (config.analysis) checkRefs(config.analysis.templates, ['analysis', 'templates']);
     if (argo) {
       let last = -1;

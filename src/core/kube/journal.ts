@@ -110,7 +110,7 @@ export class Journal {
 
   constructor(
     private readonly client: KubeClient,
-    private readonly options: JournalOptions,
+    options: JournalOptions,
   ) {
     this.ref = { kind: 'ConfigMap', namespace: options.namespace, name: journalConfigMapName(options.service) };
     this.maxEntries = options.maxEntries ?? 50;

@@ -4,7 +4,7 @@
  */
 import { assessValue } from './condition/verdict.js';
 import type { Value } from './condition/evaluate.js';
-import { classifyMetric, fmt, scoreMetrics } from './judge.js';
+import { classifyMetric, scoreMetrics } from './judge.js';
 import type { RequestOptions } from './providers/http.js';
 import { queryInstant, queryRange, type PromResult } from './providers/prometheus.js';
 import { measureWeb } from './providers/web.js';

@@ -223,9 +223,14 @@ function record(
   } else {
     r.count++;
     r.consecutiveError = 0;
-    if (measurement.phase === 'Successful') r.successful++, r.consecutiveSuccess++;
-    else if (measurement.phase === 'Failed') r.failed++, (r.consecutiveSuccess = 0);
-    else r.inconclusive++, (r.consecutiveSuccess = 0);
+    if (measurement.phase === 'Successful') {
+      r.successful++;
+      r.consecutiveSuccess++;
+    } else {
+      if (measurement.phase === 'Failed') r.failed++;
+      else r.inconclusive++;
+      r.consecutiveSuccess = 0;
+    }
   }
   const line = `${r.name} #${r.measurements.length}: ${measurement.value ?? '-'} -> ${measurement.phase}${measurement.message ? ` (${measurement.message})` : ''}`;
   (measurement.phase === 'Successful' ? reporter.info : reporter.warn).call(reporter, redact(line));

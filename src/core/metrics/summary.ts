@@ -11,12 +11,12 @@ const MAX_ROWS = 50;
 
 export function renderSummary(result: AnalysisResult, title = 'Metric analysis'): string {
   const lines = [
-    `### ${ICON[result.phase]} ${escape(title)}: ${result.phase}`,
+    `### ${ICON[result.phase]} ${escapeMarkdown(title)}: ${result.phase}`,
     '',
-    escape(result.message),
+    escapeMarkdown(result.message),
     '',
-    ...(result.stopped ? [`Stopped before every metric finished: ${escape(result.stopped)}.`, ''] : []),
-    `<sub>${escape(result.startedAt)} → ${escape(result.finishedAt)}</sub>`,
+    ...(result.stopped ? [`Stopped before every metric finished: ${escapeMarkdown(result.stopped)}.`, ''] : []),
+    `<sub>${escapeMarkdown(result.startedAt)} → ${escapeMarkdown(result.finishedAt)}</sub>`,
     '',
   ];
   for (const metric of result.metrics) lines.push(...renderMetric(metric), '');
@@ -25,16 +25,16 @@ export function renderSummary(result: AnalysisResult, title = 'Metric analysis')
 
 function renderMetric(metric: MetricResult): string[] {
   const lines = [
-    `#### ${ICON[metric.phase]} ${escape(metric.name)}: ${metric.phase}${metric.dryRun ? ' (dry run, does not count)' : ''}`,
+    `#### ${ICON[metric.phase]} ${escapeMarkdown(metric.name)}: ${metric.phase}${metric.dryRun ? ' (dry run, does not count)' : ''}`,
     '',
-    escape(metric.message),
+    escapeMarkdown(metric.message),
     '',
   ];
   if (metric.provider !== 'judge') {
-    lines.push(`${metric.provider === 'web' ? 'Request' : 'Query'}: <code>${escape(metric.query)}</code>`, '');
+    lines.push(`${metric.provider === 'web' ? 'Request' : 'Query'}: <code>${escapeMarkdown(metric.query)}</code>`, '');
     const conditions = [
-      metric.successCondition && `success when <code>${escape(metric.successCondition)}</code>`,
-      metric.failureCondition && `failure when <code>${escape(metric.failureCondition)}</code>`,
+      metric.successCondition && `success when <code>${escapeMarkdown(metric.successCondition)}</code>`,
+      metric.failureCondition && `failure when <code>${escapeMarkdown(metric.failureCondition)}</code>`,
     ].filter(Boolean);
     lines.push(`Condition: ${conditions.length > 0 ? conditions.join(', ') : 'none (any value that can be measured passes)'}`, '');
   }
@@ -46,7 +46,7 @@ function renderMetric(metric: MetricResult): string[] {
   const offset = metric.measurements.length - shown.length;
   shown.forEach((m, i) => {
     lines.push(
-      `| ${offset + i + 1} | ${escape(m.startedAt.slice(11, 19))} | ${escape(m.value ?? '–')} | ${ICON[m.phase]} ${m.phase} | ${escape(m.message ?? '')} |`,
+      `| ${offset + i + 1} | ${escapeMarkdown(m.startedAt.slice(11, 19))} | ${escapeMarkdown(m.value ?? '–')} | ${ICON[m.phase]} ${m.phase} | ${escapeMarkdown(m.message ?? '')} |`,
     );
   });
   if (metric.measurements.length === 0) lines.push('| – | – | – | – | no measurement was taken |');
@@ -57,7 +57,7 @@ function renderMetric(metric: MetricResult): string[] {
 
 function renderJudgement(j: Judgement): string[] {
   const lines = [
-    `Canary against baseline over ${escape(j.windowStart.slice(11, 19))}–${escape(j.windowEnd.slice(11, 19))}: ${escape(j.reason)}`,
+    `Canary against baseline over ${escapeMarkdown(j.windowStart.slice(11, 19))}–${escapeMarkdown(j.windowEnd.slice(11, 19))}: ${escapeMarkdown(j.reason)}`,
     '',
     '| Metric | Baseline median | Canary median | Mean ratio | Shift (Hodges–Lehmann) [interval, its confidence] | Classification | Weight |',
     '| --- | ---: | ---: | ---: | --- | --- | ---: |',
@@ -70,7 +70,7 @@ function renderJudgement(j: Judgement): string[] {
     const shift = m.estimate === undefined ? '–' : `${fmt(m.estimate)} [${interval}]`;
     const label = `${m.classification === 'Pass' ? '✅' : m.classification === 'NoData' || m.classification === 'Insufficient' ? '⚠️' : '❌'} ${m.classification}${m.critical ? ' (critical)' : ''}`;
     lines.push(
-      `| ${escape(m.name)} (${escape(m.samples)} samples) | ${escape(fmt(m.baseline.median))} (n=${m.baseline.count}) | ${escape(fmt(m.canary.median))} (n=${m.canary.count}) | ${escape(fmt(m.effectSize))} | ${escape(shift)} | ${label} | ${m.weight} |`,
+      `| ${escapeMarkdown(m.name)} (${escapeMarkdown(m.samples)} samples) | ${escapeMarkdown(fmt(m.baseline.median))} (n=${m.baseline.count}) | ${escapeMarkdown(fmt(m.canary.median))} (n=${m.canary.count}) | ${escapeMarkdown(fmt(m.effectSize))} | ${escapeMarkdown(shift)} | ${label} | ${m.weight} |`,
     );
   }
   return lines;
@@ -99,6 +99,6 @@ const ENTITIES: Record<string, string> = {
  * Text for Markdown/HTML: every character that means something to either becomes an entity,
  * line breaks become spaces (a table row is one line).
  */
-export function escape(text: string): string {
+export function escapeMarkdown(text: string): string {
   return text.replace(/\r?\n|\r/g, ' ').replace(/[&<>"'|\\`*_[\]~#!$]/g, (ch) => ENTITIES[ch]!);
 }

@@ -36,7 +36,10 @@ export class JobSummary {
   }
 
   write(markdown: string): void {
-    if (!this.held) return this.append(markdown);
+    if (!this.held) {
+      this.append(markdown);
+      return;
+    }
     if (!markdown.startsWith('## ')) {
       this.held.push(markdown);
       return;

@@ -50,9 +50,9 @@ function escapeInline(text: string): string {
     .replace(/`/g, '&#96;');
 }
 
-function inline(value: Inline, escape: (text: string) => string): string {
+function inline(value: Inline, escapeAs: (text: string) => string): string {
   if (value instanceof Raw) return value.markdown;
-  return escape(String(value));
+  return escapeAs(String(value));
 }
 
 export class Markdown {

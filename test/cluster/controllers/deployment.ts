@@ -121,7 +121,7 @@ export class DeploymentController {
     // Wait for the ReplicaSet controller to catch up with the last scale (its status is what we count).
     if (all.some((rs) => (rs.status?.observedGeneration ?? 0) < (rs.metadata.generation ?? 0))) return;
 
-    let conditions: Condition[] = structuredClone(d.status?.conditions ?? []);
+    const conditions: Condition[] = structuredClone(d.status?.conditions ?? []);
     const existing = all.find((rs) => templatesEqual(rs.spec?.template, d!.spec?.template));
     let newRS = existing;
     const oldRSs = () => all.filter((rs) => rs.metadata.uid !== newRS?.metadata.uid);

@@ -119,7 +119,7 @@ export class RolloutController {
   private reconcile(key: string): void {
     const [ns, name] = splitKey(key);
     let ro = this.store.peek(ROLLOUT, ns, name);
-    if (!ro || !ro.spec?.template) return;
+    if (!ro?.spec?.template) return;
     const replicas: number = ro.spec.replicas ?? 1;
     const steps: any[] = ro.spec.strategy?.canary?.steps ?? [];
     const status: any = structuredClone(ro.status ?? {});
@@ -167,7 +167,6 @@ export class RolloutController {
     let weight = 0;
     let phase = 'Progressing';
     let message = '';
-    const canaryAvailable = canaryRS.status?.availableReplicas ?? 0;
 
     if (status.abort) {
       phase = 'Degraded';

@@ -160,7 +160,7 @@ export class IstioVirtualServiceRouter implements TrafficRouter {
       );
     }
     const weights: Record<string, number> = {};
-    this.destinations.forEach((d, i) => (weights[d] = entries[entryIndex[i]!]!.weight ?? 0));
+    for (const [i, d] of this.destinations.entries()) weights[d] = entries[entryIndex[i]!]!.weight ?? 0;
     const sum = Object.values(weights).reduce((s, w) => s + w, 0);
     if (sum !== 100) throw new KubeObjectError(this.ref, `${label}: weights sum to ${sum}, not 100 (${listed.join(', ')})`);
     this.pin ??= pinOf(viewOf(route));

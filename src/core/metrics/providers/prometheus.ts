@@ -73,7 +73,7 @@ async function call(connection: Connection, path: string, params: Record<string,
   if (body.status !== 'success') {
     throw new HttpStatusError(
       `${what} rejected the query (${body.errorType ?? 'error'}): ${body.error ?? 'no reason given'}`,
-      response.status >= 400 ? response.status : 400,
+      Math.max(response.status, 400),
     );
   }
   return { result: toResult(body.data?.resultType, body.data?.result, what), warnings: body.warnings ?? [] };

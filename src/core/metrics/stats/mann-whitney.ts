@@ -115,8 +115,8 @@ function rankSum(x: Float64Array, y: Float64Array): { rankSumX: number; tieTerm:
     const value = j >= y.length || (i < x.length && x[i]! <= y[j]!) ? x[i]! : y[j]!;
     let inX = 0;
     let inY = 0;
-    while (i < x.length && x[i] === value) i++, inX++;
-    while (j < y.length && y[j] === value) j++, inY++;
+    for (; i < x.length && x[i] === value; i++) inX++;
+    for (; j < y.length && y[j] === value; j++) inY++;
     const t = inX + inY;
     const midRank = rank + (t + 1) / 2;
     rankSumX += inX * midRank;
