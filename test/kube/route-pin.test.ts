@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { IstioVirtualServiceRouter } from '../../src/core/kube/routers/istio-virtual-service.js';
 import { HttpRouteRouter } from '../../src/core/kube/routers/gateway-httproute.js';
-import { createRouter, recordedSpec, withRouteRule, type RouterSpec } from '../../src/core/kube/routers/factory.js';
+import { withRouteRule } from '../../src/core/kube/recorded-routes.js';
+import { createRouter, recordedSpec, type RouterSpec } from '../../src/core/kube/routers/factory.js';
 import type { JournalEntry } from '../../src/core/kube/journal.js';
 import { startHarness, type KubeHarness } from './harness.js';
 

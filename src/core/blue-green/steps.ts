@@ -5,7 +5,8 @@
  * color, confirm). Each step returns the run's end when the run stops there, or undefined to go on.
  */
 import { formatDuration } from '../config/primitives.js';
-import { createRouter, withRecordedPin, type RouterSpec } from '../kube/routers/factory.js';
+import { withRecordedPin } from '../kube/recorded-routes.js';
+import { createRouter, type RouterSpec } from '../kube/routers/factory.js';
 import type { DeliverySession, SessionResult } from '../delivery/session.js';
 import type { FlowOutputs } from '../flow.js';
 import { deploymentRef, readDeployment, scaleDeployment, type DeploymentName } from '../kube/deployment.js';

@@ -9,7 +9,7 @@
 import { CanaryRecordStore, canaryReleaseOf } from '../canary/canary-record.js';
 import { InputError } from '../config/input-error.js';
 import { journalForPreflight, rollbackPermissions } from '../delivery/needed-permissions.js';
-import { withRouteRule } from '../kube/routers/factory.js';
+import { withRouteRule } from '../kube/recorded-routes.js';
 import { postDeliverySession, runDeliverySession, type DeliverySession, type SessionResult } from '../delivery/session.js';
 import { type Flow, type FlowContext, FlowFailure, type FlowOutputs } from '../flow.js';
 import { KubeClient } from '../kube/client.js';
