@@ -57,9 +57,14 @@ export async function run(): Promise<BenchRow[]> {
       inputs: { ...given, INPUT_ROUTER: 'nginx' },
     },
     {
-      name: 'blue-green: a kubeconfig given, slack-webhook-url=nope (fails in zod: the quick checks do not judge URLs)',
+      name: 'blue-green: a kubeconfig given, slack-webhook-url=nope (fails on the quick checks)',
       entry: actionEntry(join(ROOT, 'dist'), 'blue-green'),
       inputs: { ...given, INPUT_ROUTER: 'istio', 'INPUT_SLACK-WEBHOOK-URL': 'nope' },
+    },
+    {
+      name: 'blue-green: a kubeconfig given, steps=50,10,100 (fails in zod: the quick checks do not judge a list of steps)',
+      entry: actionEntry(join(ROOT, 'dist'), 'blue-green'),
+      inputs: { ...given, INPUT_ROUTER: 'istio', INPUT_STEPS: '50,10,100' },
     },
   );
   for (const { name, entry, inputs } of cases) {

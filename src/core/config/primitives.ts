@@ -5,7 +5,7 @@
  * input checks share.
  */
 import * as z from 'zod';
-import { booleanValue, durationValue } from './value-checks.js';
+import { booleanValue, durationValue, httpUrlProblem } from './value-checks.js';
 
 export { parseDurationMs } from './value-checks.js';
 
@@ -173,22 +173,11 @@ export function listInput<T extends z.ZodType<unknown, string>>(item: T) {
     .pipe(z.array(item).min(1, 'expected at least one item'));
 }
 
-/** An http(s) URL. (zod's url() alone accepts `prometheus:9090` as a URL with scheme "prometheus".) */
-export const httpUrl = z
-  .string()
-  .max(2048, 'expected at most 2048 characters')
-  .refine((value) => {
-    try {
-      const url = new URL(value);
-      // A host name, an IPv4 address or a bracketed IPv6 address: nothing a shell or a template would read.
-      return (
-        (url.protocol === 'http:' || url.protocol === 'https:') &&
-        /^([a-z0-9_]([a-z0-9_-]*[a-z0-9_])?\.?)+$|^\[[0-9a-f:.]+\]$/i.test(url.hostname)
-      );
-    } catch {
-      return false;
-    }
-  }, 'expected an http(s) URL such as https://example.com/path');
+/** An http(s) URL of at most 2048 characters (the rule is httpUrlProblem, which the quick checks use too). */
+export const httpUrl = z.string().superRefine((value, ctx) => {
+  const problem = httpUrlProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem, input: value });
+});
 
 /**
  * The objects named after the service input (the journal, the canary record, the lock),

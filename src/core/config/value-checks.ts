@@ -48,6 +48,23 @@ export function booleanValue(value: boolean | string): { value: boolean } | { pr
   return { problem: 'expected true or false' };
 }
 
+/**
+ * What is wrong with `value` as an http(s) URL, or undefined. (zod's url() alone accepts
+ * `prometheus:9090` as a URL with scheme "prometheus".)
+ */
+export function httpUrlProblem(value: string): string | undefined {
+  if (value.length > 2048) return 'expected at most 2048 characters';
+  try {
+    const url = new URL(value);
+    // A host name, an IPv4 address or a bracketed IPv6 address: nothing a shell or a template would read.
+    const host = /^([a-z0-9_]([a-z0-9_-]*[a-z0-9_])?\.?)+$|^\[[0-9a-f:.]+\]$/i.test(url.hostname);
+    if ((url.protocol === 'http:' || url.protocol === 'https:') && host) return undefined;
+  } catch {
+    // not a URL at all
+  }
+  return 'expected an http(s) URL such as https://example.com/path';
+}
+
 /** The value types the quick checks can judge, by the name the derived checks give them. */
 export const valueChecks = {
   duration: (value: string) => {
@@ -58,6 +75,7 @@ export const valueChecks = {
     const parsed = booleanValue(value);
     return 'problem' in parsed ? parsed.problem : undefined;
   },
+  httpUrl: httpUrlProblem,
 } satisfies Record<string, (value: string) => string | undefined>;
 
 export type ValueCheckName = keyof typeof valueChecks;

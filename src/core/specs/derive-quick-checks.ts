@@ -5,7 +5,7 @@
  */
 import type * as z from 'zod';
 import type { FormattableIssue } from '../config/parse.js';
-import { booleanInput, duration } from '../config/primitives.js';
+import { booleanInput, duration, httpUrl } from '../config/primitives.js';
 import type { QuickInput, QuickSpec, QuickStringCheck } from '../config/quick-check.js';
 import type { ActionSpec } from './spec.js';
 
@@ -50,6 +50,7 @@ function deriveCheck(schema: z.ZodType): QuickInput['check'] {
   // The shared value types, by identity: a refinement of one (duration.refine(...)) is another schema.
   if (schema === duration) return { value: 'duration' };
   if (schema === booleanInput) return { value: 'boolean' };
+  if (schema === httpUrl) return { value: 'httpUrl' };
   const def = schema._zod.def as { type: string; checks?: { _zod: { def: Record<string, unknown> } }[]; entries?: Record<string, unknown> };
   if (def.type === 'enum') {
     const values = Object.values(def.entries ?? {});

@@ -199,7 +199,11 @@ export const quickChecks: Record<string, QuickSpec> = {
           "value": "duration"
         }
       },
-      "warmup-url": {},
+      "warmup-url": {
+        "check": {
+          "value": "httpUrl"
+        }
+      },
       "warmup-requests": {
         "default": "10"
       },
@@ -232,7 +236,11 @@ export const quickChecks: Record<string, QuickSpec> = {
           "value": "duration"
         }
       },
-      "prometheus-address": {},
+      "prometheus-address": {
+        "check": {
+          "value": "httpUrl"
+        }
+      },
       "prometheus-token": {
         "secret": true
       },
@@ -291,7 +299,10 @@ export const quickChecks: Record<string, QuickSpec> = {
         "default": "60s"
       },
       "slack-webhook-url": {
-        "secret": true
+        "secret": true,
+        "check": {
+          "value": "httpUrl"
+        }
       },
       "slack-token": {
         "secret": true,
@@ -344,7 +355,11 @@ export const quickChecks: Record<string, QuickSpec> = {
           ]
         }
       },
-      "environment-url": {},
+      "environment-url": {
+        "check": {
+          "value": "httpUrl"
+        }
+      },
       "slack-message": {
         "check": {
           "string": [
@@ -515,7 +530,11 @@ export const quickChecks: Record<string, QuickSpec> = {
           "value": "boolean"
         }
       },
-      "prometheus-address": {},
+      "prometheus-address": {
+        "check": {
+          "value": "httpUrl"
+        }
+      },
       "prometheus-token": {
         "secret": true
       },
@@ -563,7 +582,10 @@ export const quickChecks: Record<string, QuickSpec> = {
         "default": "60s"
       },
       "slack-webhook-url": {
-        "secret": true
+        "secret": true,
+        "check": {
+          "value": "httpUrl"
+        }
       },
       "slack-token": {
         "secret": true,
@@ -616,7 +638,11 @@ export const quickChecks: Record<string, QuickSpec> = {
           ]
         }
       },
-      "environment-url": {},
+      "environment-url": {
+        "check": {
+          "value": "httpUrl"
+        }
+      },
       "slack-message": {
         "check": {
           "string": [
@@ -644,7 +670,11 @@ export const quickChecks: Record<string, QuickSpec> = {
           }
         ]
       },
-      "prometheus-address": {},
+      "prometheus-address": {
+        "check": {
+          "value": "httpUrl"
+        }
+      },
       "prometheus-token": {
         "secret": true
       },
@@ -846,7 +876,10 @@ export const quickChecks: Record<string, QuickSpec> = {
         }
       },
       "slack-webhook-url": {
-        "secret": true
+        "secret": true,
+        "check": {
+          "value": "httpUrl"
+        }
       },
       "slack-token": {
         "secret": true,
@@ -899,7 +932,11 @@ export const quickChecks: Record<string, QuickSpec> = {
           ]
         }
       },
-      "environment-url": {},
+      "environment-url": {
+        "check": {
+          "value": "httpUrl"
+        }
+      },
       "slack-message": {
         "check": {
           "string": [
@@ -1153,7 +1190,10 @@ export const quickChecks: Record<string, QuickSpec> = {
         "default": "60s"
       },
       "slack-webhook-url": {
-        "secret": true
+        "secret": true,
+        "check": {
+          "value": "httpUrl"
+        }
       },
       "slack-token": {
         "secret": true,
@@ -1206,7 +1246,11 @@ export const quickChecks: Record<string, QuickSpec> = {
           ]
         }
       },
-      "environment-url": {},
+      "environment-url": {
+        "check": {
+          "value": "httpUrl"
+        }
+      },
       "slack-message": {
         "check": {
           "string": [
