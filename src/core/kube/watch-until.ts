@@ -1,3 +1,9 @@
+/**
+ * Waiting for an object to reach a state (watchUntil): read it once, then watch it, handing each
+ * version to `decide` until it says done, throws, or the time runs out (WaitTimeoutError). The
+ * Deployment and Rollout waits are written on it; reconnecting, a compacted resourceVersion
+ * (410 Gone) and a refused watch (401, 403) are handled here once.
+ */
 import { formatDuration } from '../config/primitives.js';
 import { sleepMs } from '../retry.js';
 import type { KubeClient } from './client.js';
