@@ -21,7 +21,7 @@ export interface ReplicaRatioRouterOptions {
   totalReplicas?: number;
 }
 
-/** Two Deployments behind one Service, split by their replicas. A non-zero weight gets at least one pod. */
+/** Two Deployments behind one Service, split by their replicas. Of two or more pods, a weight below 100 leaves stable one and a weight above 0 gives the canary one. */
 export class ReplicaRatioRouter implements TrafficRouter {
   readonly ref: ObjectRef;
   readonly destinations: Destinations;
