@@ -1,3 +1,11 @@
+/**
+ * What blue-green, canary and rollback share around their own steps: the Kubernetes client,
+ * the service's lock, the journal of changes, and the notifications. One run (runDeliverySession)
+ * is: open client -> preflight -> take the lock -> notify start -> the flow's work -> notify the
+ * end -> release; a dry run takes no lock and applies no change. The post step
+ * (postDeliverySession, after the job, also when cancelled) undoes the traffic changes of an
+ * unfinished run and releases its lock.
+ */
 import { InputError } from '../config/input-error.js';
 import { formatDuration } from '../config/primitives.js';
 import { type FlowContext, FlowFailure, type FlowOutputs } from '../flow.js';
@@ -13,13 +21,6 @@ import type { DeploymentEvent, Outcome, Strategy } from '../notify/event.js';
 import { notificationsFromInputs, type DeploymentNotifications, type NotifyInputs } from '../notify/from-inputs.js';
 import type { Reporter } from '../reporter.js';
 import { compensate, type Compensation } from './compensate.js';
-
-/**
- * What blue-green, canary and rollback share around their own steps: the Kubernetes client,
- * the service's lock, the journal of changes, and the notifications. One run is:
- * open client -> take the lock -> notify start -> the flow's work -> notify the end -> release.
- * The post step (after the job, also when cancelled) undoes what an unfinished run changed.
- */
 
 /** The parsed cluster, run and notify inputs that every delivery action has (src/core/specs/common.ts). */
 export interface SessionInputs extends NotifyInputs {

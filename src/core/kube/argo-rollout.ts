@@ -1,3 +1,10 @@
+/**
+ * An Argo Rollouts Rollout, driven as `kubectl argo rollouts` does (ArgoRollout): set image, promote
+ * (--full), abort, retry, undo, status. For teams that run the controller; the controller moves the
+ * traffic. argoRolloutStatus reads where a Rollout stands from its spec and status; a
+ * DelayedScaleDown is a ReplicaSet the controller keeps running after a promotion or an abort
+ * (describeScaleDown says until when).
+ */
 import type { V1ReplicaSet } from '@kubernetes/client-node';
 import type { KubeClient } from './client.js';
 import {
@@ -112,10 +119,7 @@ export function argoRolloutStatus(ro: KubeObject): ArgoRolloutStatus {
   };
 }
 
-/**
- * An Argo Rollouts Rollout, driven as `kubectl argo rollouts` does: set image, promote (--full),
- * abort, retry, undo, status. For teams that run the controller; the controller moves the traffic.
- */
+/** One Rollout, by namespace and name, and what `kubectl argo rollouts` does to it. */
 export class ArgoRollout {
   readonly ref: ObjectRef;
 

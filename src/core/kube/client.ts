@@ -1,3 +1,9 @@
+/**
+ * The one way the core talks to Kubernetes (KubeClient): typed clients from @kubernetes/client-node
+ * that share a request counter, a per-request timeout and the core retry. Call through `call` so
+ * every failure names its verb and object (a KubeApiError). A 401 to a request made with a
+ * renewable credential (exec plugin, token file) renews it and sends the request once more.
+ */
 import {
   AppsV1Api,
   AuthorizationV1Api,
@@ -29,11 +35,7 @@ export interface KubeClientOptions extends KubeconfigSource {
   reporter?: Reporter;
 }
 
-/**
- * The one way the core talks to Kubernetes: typed clients from @kubernetes/client-node that
- * share a request counter, a per-request timeout and the core retry. Call through `call` so
- * every failure names its verb and object.
- */
+/** The typed API clients of one kubeconfig, with `call`, `watch` and the request count around them. */
 export class KubeClient {
   readonly core: CoreV1Api;
   readonly apps: AppsV1Api;

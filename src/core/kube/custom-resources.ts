@@ -1,3 +1,10 @@
+/**
+ * The custom resources the routers and ArgoRollout change: their kinds (VIRTUAL_SERVICE,
+ * DESTINATION_RULE, HTTP_ROUTE, ARGO_ROLLOUT; atVersion for another version), their objects
+ * untyped below metadata (KubeObject), read with getCustomObject and written with JSON patch or
+ * merge patch. A 404 on a read is checked against API discovery, so a missing CRD or one at another
+ * version is named as such (KindNotServedError) rather than reported as a missing object.
+ */
 import { ApisApi } from '@kubernetes/client-node';
 import type { KubeClient } from './client.js';
 import { isNotFound, KubeObjectError } from './errors.js';

@@ -1,3 +1,10 @@
+/**
+ * Deployments as kubectl handles them: set a container's image (setDeploymentImage), scale through
+ * the scale subresource (scaleDeployment), put back an older ReplicaSet's pod template as
+ * `kubectl rollout undo` does (undoDeployment), and wait for a rollout by the rules of
+ * `kubectl rollout status` (waitForDeploymentRollout), saying which pods are not ready when it
+ * fails. Every write is a guarded patch. RolloutFailedError and WaitOptions serve ArgoRollout too.
+ */
 import type { V1Deployment, V1Pod, V1PodTemplateSpec, V1ReplicaSet, V1Scale } from '@kubernetes/client-node';
 import { canonicalJson } from '../canonical-json.js';
 import type { KubeClient } from './client.js';

@@ -1,3 +1,9 @@
+/**
+ * How a Kubernetes call fails: KubeApiError, a call the API server refused or never answered, named
+ * by verb and object (toKubeApiError builds it from whatever client-node threw, from the HTTP status
+ * and the server's Status object only); and KubeObjectError, an object that is not as the operation
+ * needs. isConflict, isNotFound, isAlreadyExists and isInvalid name the statuses callers act on.
+ */
 import { httpStatusOf } from '../retry.js';
 import { describeRef, type ObjectRef } from './object-ref.js';
 

@@ -1,3 +1,9 @@
+/**
+ * Optimistic concurrency for one object (guardedPatch): read, plan, send a JSON patch whose first
+ * operation is `test /metadata/resourceVersion`. The server refuses the patch if anyone wrote in
+ * between (409 Conflict, or 422 for the failed test): then read again, plan again, send again, a
+ * bounded number of times. Only the planned paths change, so another writer's edit elsewhere survives.
+ */
 import { sleepMs } from '../retry.js';
 import { KubeApiError, isConflict, isInvalid } from './errors.js';
 import { pointer, type JsonPatchOp } from './json-patch.js';
@@ -28,12 +34,7 @@ export interface GuardedPatchResult<T> {
   conflicts: number;
 }
 
-/**
- * Optimistic concurrency for one object: read, plan, send a JSON patch whose first operation is
- * `test /metadata/resourceVersion`. The server refuses the patch if anyone wrote in between
- * (409 Conflict, or 422 for the failed test): then read again, plan again, send again, a bounded
- * number of times. Only the planned paths change, so another writer's edit elsewhere survives.
- */
+/** Reads, plans and sends until the patch is taken or not needed; throws after `attempts` lost races, or on an invalid patch (422). */
 export async function guardedPatch<T>(patch: GuardedPatch<T>): Promise<GuardedPatchResult<T>> {
   const attempts = patch.attempts ?? 8;
   let conflicts = 0;

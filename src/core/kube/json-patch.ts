@@ -1,3 +1,8 @@
+/**
+ * How the core sends patches: RFC 6902 operations (JsonPatchOp) addressed with `pointer`, and the
+ * per-call options JSON_PATCH and MERGE_PATCH that set the content type and
+ * `fieldManager=progressive-delivery`. Never strategic merge: custom resources do not support it.
+ */
 import { PatchStrategy, setHeaderMiddleware, type ConfigurationOptions, type ObservableMiddleware } from '@kubernetes/client-node';
 import { FIELD_MANAGER } from './field-owners.js';
 

@@ -1,3 +1,10 @@
+/**
+ * The service's lock, one run at a time per service (ServiceLock): a coordination.k8s.io/v1 Lease
+ * `pd-lock-<service>` whose holderIdentity is the run id, renewed in the background while the run
+ * works and released at the end. Every write carries the resourceVersion read, so two runs can never
+ * both take it. A holder that stops renewing may be taken over once its lease duration has passed;
+ * releaseLockIfHeldBy frees the lock for a post step, readLockHolder says who holds it.
+ */
 import { V1MicroTime, type V1Lease } from '@kubernetes/client-node';
 import { formatDuration } from '../config/primitives.js';
 import type { Reporter } from '../reporter.js';
@@ -80,11 +87,7 @@ export function isExpired(holder: LockHolder, now = new Date()): boolean {
   return !renewed || renewed.getTime() + holder.leaseDurationSeconds * 1000 < now.getTime();
 }
 
-/**
- * One run at a time per service: a coordination.k8s.io/v1 Lease `pd-lock-<service>` whose
- * holderIdentity is the run id, renewed in the background while the run works and released at the
- * end. Every write carries the resourceVersion read, so two runs can never both take it.
- */
+/** The lock as this run holds it: taken with `acquire`, renewed in the background, freed with `release`. */
 export class ServiceLock {
   private timer: NodeJS.Timeout | undefined;
   private renewing: Promise<void> | undefined;

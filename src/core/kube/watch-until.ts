@@ -1,3 +1,9 @@
+/**
+ * Waiting for an object to reach a state (watchUntil): read it once, then watch it, handing each
+ * version to `decide` until it says done, throws, or the time runs out (WaitTimeoutError). The
+ * Deployment and Rollout waits are written on it; reconnecting, a compacted resourceVersion
+ * (410 Gone) and a refused watch (401, 403) are handled here once.
+ */
 import { formatDuration } from '../config/primitives.js';
 import { sleepMs } from '../retry.js';
 import type { KubeClient } from './client.js';
@@ -39,7 +45,8 @@ export class WaitTimeoutError extends Error {
 /**
  * Waits until `decide` says done, reading once and then watching the object (client-node Watch,
  * fieldSelector on its name, from the resourceVersion read). A watch that closes is re-opened from
- * the last resourceVersion seen; one that fails (or expires: 410 Gone) is re-opened after a fresh read.
+ * the last resourceVersion seen; one that fails is re-opened after a fresh read (and a backoff), one
+ * that expires (410 Gone) from now, without a resourceVersion.
  * A watch refused with 403 fails the wait (reads may be allowed where watch is not: that is a
  * missing permission, not a broken connection); a 401 renews the credential once.
  */
@@ -145,7 +152,7 @@ function watchOnce<T, R>(
       if (settled) return;
       const object = raw as T & { metadata?: { name?: string; resourceVersion?: string }; code?: number };
       if (type === 'ERROR') {
-        // 410 Gone: our resourceVersion is too old (compacted): read again at once. Anything else: read again after a backoff.
+        // 410 Gone: our resourceVersion is too old (compacted): watch again from now. Anything else: read again after a backoff.
         finish({ kind: object?.code === 410 ? 'expired' : 'broken', resourceVersion: undefined });
         return;
       }

@@ -1,3 +1,9 @@
+/**
+ * The router of an Argo Rollouts canary (ArgoRolloutRouter): the traffic moves through the
+ * controller, driven by ArgoRollout: 0 aborts, 100 promotes fully, any other weight promotes to the
+ * step ahead that sets it, and `write` waits for the controller to apply it. Weights are keyed
+ * `stable` and `canary`.
+ */
 import { ArgoRollout, type ArgoRolloutStatus } from '../argo-rollout.js';
 import type { KubeClient } from '../client.js';
 import { describeRef, type ObjectRef } from '../object-ref.js';
@@ -12,10 +18,7 @@ export interface ArgoRolloutRouterOptions {
   settleTimeoutMs?: number;
 }
 
-/**
- * Traffic of an Argo Rollouts canary, moved through the controller: 0 aborts, 100 promotes fully,
- * any other weight promotes to the step ahead that sets it. Weights are keyed `stable` and `canary`.
- */
+/** The canary weight of one Rollout, read from its status and written by promoting or aborting it. */
 export class ArgoRolloutRouter implements TrafficRouter {
   readonly ref: ObjectRef;
   readonly destinations: Destinations = ['stable', 'canary'];

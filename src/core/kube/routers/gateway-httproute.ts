@@ -1,3 +1,9 @@
+/**
+ * The Gateway API router (HttpRouteRouter): the weights of the two backendRefs of one rule of an
+ * HTTPRoute. Gateway API weights are proportions (a missing weight is 1); this router reads them as
+ * percentages and writes percentages. The rule is found by route-lookup.ts, then by the identity
+ * the run fixed for it (route-pin.ts).
+ */
 import type { KubeClient } from '../client.js';
 import { HTTP_ROUTE, customRef, getCustomObject, jsonPatchCustomObject, type KubeObject } from '../custom-resources.js';
 import { KubeObjectError } from '../errors.js';
@@ -40,10 +46,7 @@ interface LocatedRule {
   raw: [number | undefined, number | undefined];
 }
 
-/**
- * Gateway API HTTPRoute: the weights of the two backendRefs of one rule. Gateway API weights are
- * proportions (a missing weight is 1); this router reads them as percentages and writes percentages.
- */
+/** One rule of one HTTPRoute, split between two backendRefs (Services). */
 export class HttpRouteRouter implements TrafficRouter {
   readonly ref: ObjectRef;
   readonly destinations: Destinations;

@@ -1,3 +1,9 @@
+/**
+ * The Istio router (IstioVirtualServiceRouter): the weights of the two destinations of one HTTP
+ * route of a VirtualService, two hosts (blue-green) or two subsets of one host (canary). The route
+ * is found by route-lookup.ts, then by the identity the run fixed for it (route-pin.ts); with
+ * subsets, the DestinationRule is checked once to define both for that host.
+ */
 import type { KubeClient } from '../client.js';
 import {
   DESTINATION_RULE,

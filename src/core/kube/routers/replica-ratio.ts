@@ -1,3 +1,9 @@
+/**
+ * Canary without a mesh (ReplicaRatioRouter): the Service spreads requests over the pods of both
+ * Deployments, so the canary's share is approximated by its share of the pods. Weights are keyed by
+ * Deployment name; the achieved split is what `write` returns. The Deployment that grows is scaled
+ * before the one that shrinks, so serving capacity never dips.
+ */
 import type { KubeClient } from '../client.js';
 import { readDeployment, scaleDeployment } from '../deployment.js';
 import { KubeObjectError } from '../errors.js';
@@ -15,11 +21,7 @@ export interface ReplicaRatioRouterOptions {
   totalReplicas?: number;
 }
 
-/**
- * Canary without a mesh: the Service spreads requests over the pods of both Deployments, so the
- * canary's share is approximated by its share of the pods. Weights are keyed by Deployment name.
- * A non-zero weight gets at least one pod; the achieved split is what `write` returns.
- */
+/** Two Deployments behind one Service, split by their replicas. Of two or more pods, a weight below 100 leaves stable one and a weight above 0 gives the canary one. */
 export class ReplicaRatioRouter implements TrafficRouter {
   readonly ref: ObjectRef;
   readonly destinations: Destinations;

@@ -1,3 +1,8 @@
+/**
+ * Blue-green without a mesh (ServiceSelectorRouter): the Service's selector label points at one
+ * color. Weights are 0/100 only: everything goes to the color the selector names, and a switch is
+ * one guarded patch of that label. Gradual steps need a mesh router (Istio or the Gateway API).
+ */
 import type { V1Service } from '@kubernetes/client-node';
 import type { KubeClient } from '../client.js';
 import { KubeObjectError } from '../errors.js';
@@ -18,10 +23,7 @@ export interface ServiceSelectorRouterOptions {
   destinations: Destinations;
 }
 
-/**
- * Blue-green without a mesh: the Service's selector label points at one color. Weights are 0/100
- * only: everything goes to the color the selector names.
- */
+/** One Service's selector label, switched between two colors. */
 export class ServiceSelectorRouter implements TrafficRouter {
   readonly ref: ObjectRef;
   readonly destinations: Destinations;

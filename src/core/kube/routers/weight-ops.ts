@@ -1,3 +1,7 @@
+/**
+ * The weight patch written once for the two routers that set weight fields in a list: Istio (an HTTP
+ * route's destinations) and the Gateway API (a rule's backendRefs). weightOps plans it.
+ */
 import type { JsonPatchOp } from '../json-patch.js';
 import type { Destinations, Weights } from '../weights.js';
 
