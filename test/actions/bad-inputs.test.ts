@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseRunnerFile } from '../support/action-runner.js';
+import { parseRunnerFile, runAction } from '../support/action-runner.js';
 
 /**
  * Runs each committed bundle as the runner would (INPUT_* variables, GITHUB_OUTPUT file)
@@ -164,6 +164,16 @@ describe('a bad input the quick checks are certain of', () => {
     expect(aloneRun.code).toBe(1);
     expect(aloneRun.output.split('\n').find((l) => l.startsWith('::error::'))).toBe(lines[firstError]);
     expect(aloneRun.outputs).toBe('result=failed\n');
+  });
+
+  it('saves isPost, so the post step (the whole bundle) knows the main step changed nothing', async () => {
+    const main = await runAction({ entry: 'dist/migrate/index.cjs', inputs: bad, dir: workDir });
+    expect(main.code).toBe(1);
+    expect(parseRunnerFile(readFileSync(main.stateFile, 'utf8'))).toEqual({ isPost: 'true' });
+    const post = await runAction({ entry: 'dist/migrate/index.cjs', inputs: bad, dir: workDir, post: { stateFile: main.stateFile } });
+    expect(post.code, post.stdout).toBe(0);
+    expect(post.stdout).toContain('Post step: the inputs were invalid, so the main step changed nothing; nothing to clean up.');
+    expect(post.outputs).toEqual({});
   });
 });
 
