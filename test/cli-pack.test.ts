@@ -80,10 +80,10 @@ describe('the packed command line', () => {
   });
 
   describe.each(runtimes)('on $name', ({ name, node }) => {
-    test('--help lists the five actions and the global options', async () => {
+    test('--help lists the six actions and the global options', async () => {
       const { code, stdout } = await cli(node, ['--help']);
       expect(code).toBe(0);
-      for (const action of ['blue-green', 'canary', 'validate', 'migrate', 'rollback'])
+      for (const action of ['blue-green', 'canary', 'rolling', 'validate', 'migrate', 'rollback'])
         expect(stdout).toMatch(new RegExp(`^  ${action} +\\S`, 'm'));
       expect(stdout).toContain('--verbose');
       expect(stdout).toContain('--summary-file');

@@ -15,10 +15,12 @@ import { type FlowContext, type FlowOutputs, FlowFailure } from '../../src/core/
 import { KubeClient } from '../../src/core/kube/client.js';
 import { MemoryReporter } from '../../src/core/reporter.js';
 import { runRollback } from '../../src/core/rollback/flow.js';
+import { runRolling } from '../../src/core/rolling/flow.js';
 import { Secrets } from '../../src/core/secrets.js';
 import { blueGreenSpec } from '../../src/core/specs/blue-green.js';
 import { canarySpec } from '../../src/core/specs/canary.js';
 import { rollbackSpec } from '../../src/core/specs/rollback.js';
+import { rollingSpec } from '../../src/core/specs/rolling.js';
 import { parseInputs } from '../../src/core/specs/spec.js';
 import { startTestCluster, type TestCluster } from '../cluster/server.js';
 
@@ -275,6 +277,23 @@ const canary = (routing: 'istio' | 'gateway' | 'replica-ratio' | 'argo'): Scenar
   },
 });
 
+/** rolling: one Deployment; pd-rolling is also the Role of its rollback (an image put back, or to-revision). */
+const rolling: Scenario = {
+  name: 'rolling',
+  role: 'pd-rolling',
+  rollback: 'pd-rolling',
+  revisionOf: 'web',
+  objects: (ns) => [deployment(ns, 'web', 2, { app: 'web' })],
+  run: (ns) => (client, runId) =>
+    outcome(
+      runRolling(
+        parseInputs(rollingSpec, { namespace: ns, service: 'web', image: 'shop/app:2.0', 'lock-timeout': '2s', 'rollout-timeout': '20s' }),
+        context(runId),
+        { client, env: {} },
+      ),
+    ),
+};
+
 const rollbackRun =
   (ns: string, raw: Record<string, string> = { mode: 'auto' }): Run =>
   (client, runId) =>
@@ -298,6 +317,7 @@ const scenarios = [
   canary('gateway'),
   canary('replica-ratio'),
   canary('argo'),
+  rolling,
 ];
 
 describe.each(scenarios)('$name', (scenario) => {
@@ -338,7 +358,9 @@ async function checkRole(ns: string, role: string, withoutRule: (rule: Rule) => 
   const client = await serviceAccountUnder(ns, role);
   const result = await run(client, `${label}-ok`);
   expect(result.failure?.message, `${role}`).toBeUndefined();
-  expect(result.outputs.result, role).toBe(label === 'rollback' ? 'rolled-back' : role.startsWith('pd-blue-green') ? 'switched' : 'paused');
+  const expected =
+    label === 'rollback' ? 'rolled-back' : role.startsWith('pd-blue-green') ? 'switched' : role === 'pd-rolling' ? 'rolled-out' : 'paused';
+  expect(result.outputs.result, role).toBe(expected);
 }
 
 describe('rollback preflight', () => {

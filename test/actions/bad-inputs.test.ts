@@ -60,6 +60,16 @@ const cases: Record<string, { base: Record<string, string>; bad: Case[] }> = {
       { name: 'run id with spaces', inputs: { 'run-id': 'a b' }, names: 'run-id' },
     ],
   },
+  rolling: {
+    base: { ...k8sBase, image: 'registry.example.com/checkout:1.25.0' },
+    bad: [
+      { name: 'missing image', inputs: { image: '' }, names: 'image' },
+      { name: 'deployment with capitals', inputs: { deployment: 'Checkout' }, names: 'deployment' },
+      { name: 'container with a space', inputs: { container: 'app proxy' }, names: 'container' },
+      { name: 'zero rollout timeout', inputs: { 'rollout-timeout': '0s' }, names: 'rollout-timeout' },
+      { name: 'analysis args not a map', inputs: { 'analysis-args': '[1, 2]' }, names: 'analysis-args' },
+    ],
+  },
   validate: {
     base: { metrics: 'metrics: [{ name: up, provider: { prometheus: { query: up } } }]', 'prometheus-token': SECRET_TOKEN },
     bad: [

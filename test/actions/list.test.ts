@@ -40,6 +40,6 @@ describe('the list of actions', () => {
   );
 
   test('an unknown name is refused naming the actions there are', () => {
-    expect(() => actionNamed('blue')).toThrow('no action "blue"; the actions are blue-green, canary, validate, migrate, rollback');
+    expect(() => actionNamed('blue')).toThrow('no action "blue"; the actions are blue-green, canary, rolling, validate, migrate, rollback');
   });
 });

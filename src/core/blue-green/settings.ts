@@ -6,8 +6,8 @@ import { InputError } from '../config/input-error.js';
 import type { RouterSpec } from '../kube/routers/factory.js';
 import type { AnalysisSpec } from '../metrics/spec.js';
 import { effectiveCount } from '../metrics/spec.js';
-import { parseMetrics } from '../metrics/config.js';
-import { readFileOrInline } from '../config/file-or-inline.js';
+import { loadAnalysis } from '../delivery/analysis.js';
+import { versionOf } from '../notify/event.js';
 import type { blueGreenSpec } from '../specs/blue-green.js';
 import type { ParsedInputs } from '../specs/spec.js';
 import type { Colors } from './colors.js';
@@ -94,19 +94,4 @@ export async function settingsFromInputs(inputs: BlueGreenInputs, workspace: str
     ...(inputs.image ? { image: inputs.image, version: versionOf(inputs.image) } : {}),
     ...(analysis ? { analysis } : {}),
   };
-}
-
-/** The analysis input: inline YAML or a file in the workspace, parsed and checked in full. */
-async function loadAnalysis(value: string, workspace: string): Promise<AnalysisSpec> {
-  const loaded = await readFileOrInline('analysis', value, workspace);
-  const source = loaded.source === 'analysis input' ? loaded.source : `analysis (${loaded.source})`;
-  return parseMetrics(loaded.text, source);
-}
-
-/** `registry/app:1.25.0` -> `1.25.0`; `app@sha256:abcd…` -> `sha256:abcd…` (12 hex digits). */
-export function versionOf(image: string): string {
-  const digest = /@(sha256:[a-f0-9]{12})/.exec(image);
-  if (digest) return digest[1]!;
-  const tag = /:([\w][\w.-]*)$/.exec(image.slice(image.lastIndexOf('/') + 1));
-  return tag ? tag[1]! : 'latest';
 }

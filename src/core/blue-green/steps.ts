@@ -17,9 +17,11 @@ import { sameWeights, type Weights } from '../kube/weights.js';
 import type { Clock } from '../metrics/clock.js';
 import { describeFailure, timelineOf } from '../metrics/describe.js';
 import type { AnalysisResult } from '../metrics/result.js';
+import { rollbackActionOf } from '../notify/rollback-step.js';
 import type { CommandRunner } from '../command-runner.js';
 import type { Secrets } from '../secrets.js';
-import { analyse, analysisFor, type Analysis } from './analysis.js';
+import { analyse, type Analysis } from '../delivery/analysis.js';
+import { analysisFor } from './analysis.js';
 import { describeColorWeights, liveColor, type Color } from './colors.js';
 import { decide, FINAL_STEP, type Decision } from './decide.js';
 import { deployTarget } from './deploy-target.js';
@@ -458,10 +460,4 @@ async function scaleDownOld(
 async function switchedAtOf(session: DeliverySession): Promise<string | undefined> {
   const final = (await session.journal.entries()).find((e) => e.runId === session.runId && e.step === FINAL_STEP);
   return final?.appliedAt;
-}
-
-/** The rollback action of the same release as this one (the runner says which: GITHUB_ACTION_REPOSITORY and _REF). */
-function rollbackActionOf(env: NodeJS.ProcessEnv): string {
-  const repository = env.GITHUB_ACTION_REPOSITORY;
-  return repository ? `${repository}/actions/rollback@${env.GITHUB_ACTION_REF || 'main'}` : '<owner>/<repo>/actions/rollback@<version>';
 }

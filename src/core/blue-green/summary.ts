@@ -7,6 +7,7 @@ import type { Weights } from '../kube/weights.js';
 import type { AnalysisResult } from '../metrics/result.js';
 import { renderSummary } from '../metrics/summary.js';
 import { code, Markdown } from '../notify/markdown.js';
+import { rollbackStepYaml } from '../notify/rollback-step.js';
 import { describeColorWeights, type Color, type Colors } from './colors.js';
 
 export interface SwitchReport {
@@ -65,15 +66,12 @@ export function switchSummary(report: SwitchReport): string {
     );
     doc.codeBlock(
       'yaml',
-      [
-        `- uses: ${report.rollbackAction}`,
-        '  with:',
-        // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub Actions expression ${{ }}, not a template
-        '    kubeconfig: ${{ secrets.KUBECONFIG }}',
-        `    namespace: ${report.namespace}`,
-        `    service: ${report.service}`,
-        `    mode: ${report.scaledDown ? 'all' : 'traffic'}`,
-      ].join('\n'),
+      rollbackStepYaml({
+        action: report.rollbackAction,
+        namespace: report.namespace,
+        service: report.service,
+        mode: report.scaledDown ? 'all' : 'traffic',
+      }),
     );
   }
   return doc.toString();

@@ -8,6 +8,7 @@ import {
   argoPermissions,
   CANARY_RECORD,
   dedupe,
+  DEPLOYMENT_READ_BACK,
   DEPLOYMENT_ROLLOUT,
   DEPLOYMENT_SCALE,
   DEPLOYMENT_UNDO,
@@ -76,6 +77,14 @@ export function canaryPermissions(o: {
     ...inNamespace(o.namespace, `pd-canary-${o.service}`, CANARY_RECORD),
     ...routerPermissions(o.router),
     ...o.workloads.flatMap(workloadPermissions),
+  ]);
+}
+
+/** rolling: the Deployment (image, rollout, pods' reasons) and its ReplicaSets, to read the rollout back. */
+export function rollingPermissions(o: { namespace: string; service: string; deployment: DeploymentName }): NeededPermission[] {
+  return dedupe([
+    ...sessionPermissions(o.namespace, o.service),
+    ...inNamespace(o.deployment.namespace, o.deployment.name, [...DEPLOYMENT_ROLLOUT, ...DEPLOYMENT_READ_BACK]),
   ]);
 }
 

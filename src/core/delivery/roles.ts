@@ -7,7 +7,7 @@
 import type { RouterSpec } from '../kube/routers/factory.js';
 import { dedupe, type Permission, resourceName } from '../kube/permissions.js';
 import type { JournalEntry } from '../kube/journal.js';
-import { blueGreenPermissions, canaryPermissions, rollbackPermissions } from './needed-permissions.js';
+import { blueGreenPermissions, canaryPermissions, rollbackPermissions, rollingPermissions } from './needed-permissions.js';
 
 export interface ShippedRole {
   /** File and Role name: `pd-blue-green-istio`. */
@@ -81,6 +81,12 @@ export const SHIPPED_ROLES: ShippedRole[] = [
     title: `actions/canary with routing ${r === 'replica-ratio' ? 'replicaRatio' : r}`,
     permissions: strip(canaryPermissions({ ...plan, router: sample[r], workloads: r === 'argo' ? [] : workloads })),
   })),
+  {
+    // Also enough for the rollback of its releases (an image put back), and mode workload with to-revision.
+    name: 'pd-rolling',
+    title: 'actions/rolling (and actions/rollback of its releases)',
+    permissions: strip(rollingPermissions({ ...plan, deployment: workloads[0]! })),
+  },
   ...(['istio', 'gateway', 'service', 'replica-ratio', 'argo'] as const).map((r) => ({
     name: `pd-rollback-${r}`,
     title: `actions/rollback of releases made through ${r}${r === 'argo' ? '' : ' (and mode workload with to-revision)'}`,

@@ -1,10 +1,10 @@
 /**
- * What blue-green, canary and rollback share around their own steps: the Kubernetes client,
- * the service's lock, the journal of changes, and the notifications. One run (runDeliverySession)
- * is: open client -> preflight -> take the lock -> notify start -> the flow's work -> notify the
- * end -> release; a dry run takes no lock and applies no change. The post step
- * (postDeliverySession, after the job, also when cancelled) undoes the traffic changes of an
- * unfinished run and releases its lock.
+ * What blue-green, canary, rolling and rollback share around their own steps: the Kubernetes
+ * client, the service's lock, the journal of changes, and the notifications. One run
+ * (runDeliverySession) is: open client -> preflight -> take the lock -> notify start -> the flow's
+ * work -> notify the end -> release; a dry run takes no lock and applies no change. The post step
+ * (postDeliverySession, after the job, also when cancelled) undoes the changes of an unfinished run
+ * that carry live traffic and releases its lock.
  */
 import { InputError } from '../config/input-error.js';
 import { formatDuration } from '../config/primitives.js';
@@ -51,7 +51,7 @@ export interface SessionResult {
 
 export interface SessionOptions {
   inputs: SessionInputs;
-  strategy: Extract<Strategy, 'blue-green' | 'canary' | 'rollback'>;
+  strategy: Extract<Strategy, 'blue-green' | 'canary' | 'rolling' | 'rollback'>;
   context: FlowContext;
   image?: string;
   version?: string;
@@ -214,15 +214,29 @@ export async function runDeliverySession(
   }
 }
 
+/** What the post step of an unfinished run undoes: the changes that carry live traffic. */
+export interface PostOptions extends Omit<SessionOptions, 'image' | 'version' | 'force'> {
+  /**
+   * The kinds of change that carry live traffic in this flow. Default `traffic` (router weights):
+   * an image on an idle color or a canary Deployment serves nothing the router does not send it.
+   * A rolling update's `image` is its traffic: the Deployment serves the service throughout.
+   */
+  undoes?: readonly Change['kind'][];
+  /** Wait this long for a workload put back to roll out (an `image` undone); without it, the post step ends after the write. */
+  rolloutTimeoutMs?: number;
+}
+
 /**
  * The post step of a delivery action. When the main step did not finish (cancelled, or its process
- * was killed), undoes this run's applied traffic changes in reverse, newest first, so traffic is
- * where it was recorded before the run began; then releases the lock if this run still holds it.
- * Workload changes (an image on an idle color, a canary Deployment) carry no traffic and are left
- * for a person or the rollback action to decide on.
+ * was killed), undoes this run's applied changes that carry live traffic (`undoes`) in reverse,
+ * newest first, so the service is where it was recorded before the run began; then releases the
+ * lock if this run still holds it. Other changes (an image on an idle color, a canary Deployment)
+ * carry no traffic and are left for a person or the rollback action to decide on.
  */
-export async function postDeliverySession(options: Omit<SessionOptions, 'image' | 'version' | 'force'>): Promise<Compensation[]> {
+export async function postDeliverySession(options: PostOptions): Promise<Compensation[]> {
   const { inputs, context } = options;
+  const undoes = options.undoes ?? ['traffic'];
+  const wait = options.rolloutTimeoutMs === undefined ? undefined : { timeoutMs: options.rolloutTimeoutMs };
   // A run that failed before it took the lock (bad input, the cluster unreachable, the lock held)
   // changed nothing: its post step neither hides that first error nor raises a second one for it.
   if (context.state.get(STARTED) !== 'true' || context.state.get(FINISHED) === 'true' || inputs['dry-run']) return [];
@@ -230,9 +244,9 @@ export async function postDeliverySession(options: Omit<SessionOptions, 'image' 
   const journal = new Journal(client, { namespace: inputs.namespace, service: inputs.service });
   const undone: Compensation[] = [];
   for (const entry of await journal.compensations(context.runId)) {
-    if (entry.change.kind !== 'traffic') continue;
+    if (!undoes.includes(entry.change.kind)) continue;
     context.reporter.warn(`The run did not finish: undoing ${entry.step} (${describeRef(entry.object)})`);
-    undone.push(await compensate(client, entry, { reporter: context.reporter }));
+    undone.push(await compensate(client, entry, { reporter: context.reporter, wait }));
     await journal.markCompensated(entry.id);
   }
   const released = await releaseLockIfHeldBy(client, { namespace: inputs.namespace, service: inputs.service, holder: context.runId });
@@ -241,7 +255,7 @@ export async function postDeliverySession(options: Omit<SessionOptions, 'image' 
   if (undone.length === 0 && !released) return undone;
   const notify = notificationsFromInputs(inputs, context, { deploymentTracker: context.deploymentTracker });
   const event = notify.newEvent({ service: inputs.service, namespace: inputs.namespace, strategy: options.strategy });
-  const reason = undone.length ? `traffic restored: ${undone.map((u) => u.after).join('; ')}` : 'nothing to restore';
+  const reason = undone.length ? `restored: ${undone.map(describeRestored).join('; ')}` : 'nothing to restore';
   await notify
     .notifyEnd({ ...event, phase: 'cancelled', outcome: 'cancelled', result: 'cancelled', reason })
     .catch((e: Error) => context.reporter.warn(context.secrets.redact(e.message)));
@@ -286,6 +300,14 @@ async function preflight(client: KubeClient, needed: NeededPermission[], dryRun:
 
 function openClient(inputs: SessionInputs, context: FlowContext): KubeClient {
   return KubeClient.fromKubeconfig({ kubeconfig: inputs.kubeconfig, context: inputs.context, reporter: context.reporter });
+}
+
+/** One undo of the post step in words: `traffic of VirtualService shop/checkout: …`, `Deployment shop/checkout: app back to …`. */
+function describeRestored(undone: Compensation): string {
+  const { change, object } = undone.entry;
+  if (change.kind === 'traffic') return `traffic of ${describeRef(object)}: ${undone.after}`;
+  if (change.kind === 'image') return `${describeRef(object)}: ${change.container} back to ${undone.after}`;
+  return `${describeRef(object)}: ${undone.after}`;
 }
 
 function describeChange(change: Change): string {

@@ -179,14 +179,9 @@ export async function describeNotReadyPods(
   namespace: string,
   matchLabels: Record<string, string>,
 ): Promise<string | undefined> {
-  const labelSelector = Object.entries(matchLabels)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(',');
-  const pods = await client.call('list', { kind: 'Pod', namespace, name: `(${labelSelector})` }, () =>
-    client.core.listNamespacedPod({ namespace, labelSelector }),
-  );
+  const pods = await listPodsMatching(client, namespace, matchLabels);
   const byReason = new Map<string, string[]>();
-  for (const pod of pods.items) {
+  for (const pod of pods) {
     const reason = notReadyReason(pod);
     if (reason) byReason.set(reason, [...(byReason.get(reason) ?? []), pod.metadata?.name ?? '?']);
   }
@@ -197,6 +192,17 @@ export async function describeNotReadyPods(
         `${reason} on pod${names.length > 1 ? 's' : ''} ${names.slice(0, 3).join(', ')}${names.length > 3 ? ` and ${names.length - 3} more` : ''}`,
     )
     .join('; ');
+}
+
+/** The pods matching `matchLabels` in `namespace` (a label selector; it names no object). */
+export async function listPodsMatching(client: KubeClient, namespace: string, matchLabels: Record<string, string>): Promise<V1Pod[]> {
+  const labelSelector = Object.entries(matchLabels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+  const pods = await client.call('list', { kind: 'Pod', namespace, name: `(${labelSelector})` }, () =>
+    client.core.listNamespacedPod({ namespace, labelSelector }),
+  );
+  return pods.items;
 }
 
 function notReadyReason(pod: V1Pod): string | undefined {

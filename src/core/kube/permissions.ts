@@ -87,6 +87,16 @@ export const DEPLOYMENT_UNDO: Permission[] = [
   { verb: 'list', group: 'apps', resource: 'replicasets', why: "find the Deployment's earlier revisions (its ReplicaSets)" },
 ];
 
+/** rolled-out.ts: listOwnedReplicaSets, to read a rollout back (no pod of an older ReplicaSet left). */
+export const DEPLOYMENT_READ_BACK: Permission[] = [
+  {
+    verb: 'list',
+    group: 'apps',
+    resource: 'replicasets',
+    why: "read a rollout back: the Deployment's ReplicaSets (no pod of an older one left)",
+  },
+];
+
 /** argo-rollout.ts: getCustomObject, jsonPatchCustomObject, mergePatchCustomObject, mergePatchCustomStatus, the watch, listNamespacedReplicaSet. */
 export const ARGO: Permission[] = [
   { verb: 'get', group: 'argoproj.io', resource: 'rollouts', why: 'read the Argo Rollout (step, weights, health)' },

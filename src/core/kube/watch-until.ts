@@ -147,6 +147,8 @@ function watchOnce<T, R>(
     timer.unref();
     const onAbort = () => finish({ kind: 'failed', error: options.signal!.reason });
     options.signal?.addEventListener('abort', onAbort, { once: true });
+    // Aborted while the object was being read: no abort event comes any more.
+    if (options.signal?.aborted) onAbort();
 
     const onEvent = (type: string, raw: unknown) => {
       if (settled) return;

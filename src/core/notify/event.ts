@@ -5,7 +5,7 @@
  */
 
 /** The action that reports. */
-export type Strategy = 'blue-green' | 'canary' | 'migrate' | 'rollback' | 'validate';
+export type Strategy = 'blue-green' | 'canary' | 'rolling' | 'migrate' | 'rollback' | 'validate';
 
 /**
  * Where the deployment stands. `running` until the end; the end is one of the others.
@@ -97,6 +97,14 @@ export function describeTraffic(event: Pick<DeploymentEvent, 'weight' | 'color'>
 
 export function describeVersion(event: Pick<DeploymentEvent, 'version' | 'image'>): string | undefined {
   return event.version || event.image || undefined;
+}
+
+/** The version an image names: `registry/app:1.25.0` -> `1.25.0`; `app@sha256:abcd…` -> `sha256:abcd…` (12 hex digits). */
+export function versionOf(image: string): string {
+  const digest = /@(sha256:[a-f0-9]{12})/.exec(image);
+  if (digest) return digest[1]!;
+  const tag = /:([\w][\w.-]*)$/.exec(image.slice(image.lastIndexOf('/') + 1));
+  return tag ? tag[1]! : 'latest';
 }
 
 /** 850ms, 42s, 3m 05s, 1h 02m. */

@@ -1,5 +1,5 @@
 /**
- * actions/rollback: undoes what blue-green, canary and migrate recorded, in reverse. Under the
+ * actions/rollback: undoes what blue-green, canary, rolling and migrate recorded, in reverse. Under the
  * service lock (so it cannot race a deployment) it reads the journal and undoes the last run's
  * changes with the `previous` values the run recorded: capacity it scaled down first (traffic never
  * goes back to a Deployment without pods), then traffic, then workloads; then (mode migration or

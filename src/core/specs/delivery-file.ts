@@ -9,6 +9,7 @@
  *   namespace: shop                  # top level: every action that has this input
  *   blue-green: { router: istio, steps: [10, 50, 100], analysis: deploy/analysis.yaml }
  *   canary: { config: deploy/canary.yaml }
+ *   rolling: { deployment: checkout-web }
  *   rollback: { rollout-timeout: 10m }
  *   environments:                    # by the `environment` input: overrides the above
  *     staging: { blue-green: { steps: 100 } }
@@ -31,11 +32,12 @@ import { serviceName } from '../config/primitives.js';
 import { blueGreenSpec } from './blue-green.js';
 import { canarySpec } from './canary.js';
 import { rollbackSpec } from './rollback.js';
+import { rollingSpec } from './rolling.js';
 import { defaultDeliveryFile, noDeliveryFileHint } from './delivery-file-path.js';
 import { parseInputs, type ActionSpec, type ParsedInputs } from './spec.js';
 
 /** The actions that read a delivery file (each has the `delivery-file` input). */
-export const deliveryFileActions: readonly ActionSpec[] = [blueGreenSpec, canarySpec, rollbackSpec];
+export const deliveryFileActions: readonly ActionSpec[] = [blueGreenSpec, canarySpec, rollingSpec, rollbackSpec];
 
 /** Inputs that change per release or per run: always inputs, never file keys. */
 const PER_RUN = new Set([
@@ -143,7 +145,7 @@ export function deliveryFileJsonSchema(): Record<string, unknown> {
   return publishedJsonSchema(
     deliveryFileSchema,
     'Delivery file (.github/delivery/<service>.yaml)',
-    "What stays the same from one release of a service to the next, read by the blue-green, canary and rollback actions. Keys are the actions' input names; an input given to the action wins over the file. No secrets: pass them as secret inputs.",
+    "What stays the same from one release of a service to the next, read by the blue-green, canary, rolling and rollback actions. Keys are the actions' input names; an input given to the action wins over the file. No secrets: pass them as secret inputs.",
   );
 }
 

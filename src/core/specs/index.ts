@@ -15,6 +15,7 @@ import { blueGreenSpec } from './blue-green.js';
 import { canarySpec } from './canary.js';
 import { migrateSpec } from './migrate.js';
 import { rollbackSpec } from './rollback.js';
+import { rollingSpec } from './rolling.js';
 import type { ActionSpec } from './spec.js';
 import { validateSpec } from './validate.js';
 
@@ -33,6 +34,7 @@ export const actions: readonly ActionEntry[] = [
     flow: async () => (await import('../canary/flow.js')).canaryFlow,
     files: async () => ({ 'config.schema.json': (await import('../canary/json-schema.js')).canaryConfigJsonSchemaText() }),
   },
+  { spec: rollingSpec, flow: async () => (await import('../rolling/flow.js')).rollingFlow },
   { spec: validateSpec, flow: async () => (await import('../validate/flow.js')).validateFlow },
   { spec: migrateSpec, flow: async () => (await import('../migrate/flow.js')).migrateFlow },
   { spec: rollbackSpec, flow: async () => (await import('../rollback/flow.js')).rollbackFlow },

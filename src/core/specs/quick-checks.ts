@@ -656,6 +656,270 @@ export const quickChecks: Record<string, QuickSpec> = {
       }
     }
   },
+  "rolling": {
+    "title": "Progressive delivery: rolling update",
+    "post": true,
+    "inputs": {
+      "kubeconfig": {
+        "secret": true,
+        "check": {
+          "string": [
+            {
+              "minLength": 20,
+              "message": "expected the content of a kubeconfig file, not a path or a fragment"
+            }
+          ]
+        }
+      },
+      "context": {
+        "check": {
+          "string": [
+            {
+              "pattern": "^[A-Za-z0-9@:._/-]{1,253}$",
+              "flags": "",
+              "message": "expected a kubeconfig context name"
+            }
+          ]
+        }
+      },
+      "namespace": {
+        "required": true,
+        "missing": [
+          {
+            "code": "invalid_type",
+            "path": [],
+            "message": "Invalid input: expected string, received undefined",
+            "expected": "string"
+          }
+        ],
+        "check": {
+          "string": [
+            {
+              "maxLength": 63,
+              "message": "expected at most 63 characters"
+            },
+            {
+              "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+              "flags": "",
+              "message": "expected a Kubernetes namespace: lower-case letters, digits and \"-\", starting and ending with a letter or digit"
+            }
+          ]
+        }
+      },
+      "service": {
+        "required": true,
+        "missing": [
+          {
+            "code": "invalid_type",
+            "path": [],
+            "message": "Invalid input: expected string, received undefined",
+            "expected": "string"
+          }
+        ],
+        "check": {
+          "string": [
+            {
+              "maxLength": 243,
+              "message": "expected at most 243 characters: the ConfigMap pd-canary-<service> is named after it, and a Kubernetes object name is at most 253 characters"
+            },
+            {
+              "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
+              "flags": "",
+              "message": "expected a Kubernetes object name: lower-case letters, digits, \"-\" and \".\", starting and ending with a letter or digit"
+            }
+          ]
+        }
+      },
+      "delivery-file": {
+        "check": {
+          "string": [
+            {
+              "pattern": "^[^\\n]+\\.(ya?ml|json)$",
+              "flags": "i",
+              "message": "expected the path of a .yaml, .yml or .json file, e.g. .github/delivery/checkout.yaml"
+            }
+          ]
+        }
+      },
+      "deployment": {
+        "check": {
+          "string": [
+            {
+              "maxLength": 253,
+              "message": "expected at most 253 characters"
+            },
+            {
+              "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
+              "flags": "",
+              "message": "expected a Kubernetes object name: lower-case letters, digits, \"-\" and \".\", starting and ending with a letter or digit"
+            }
+          ]
+        }
+      },
+      "container": {
+        "check": {
+          "string": [
+            {
+              "maxLength": 253,
+              "message": "expected at most 253 characters"
+            },
+            {
+              "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
+              "flags": "",
+              "message": "expected a Kubernetes object name: lower-case letters, digits, \"-\" and \".\", starting and ending with a letter or digit"
+            }
+          ]
+        }
+      },
+      "image": {
+        "required": true,
+        "missing": [
+          {
+            "code": "invalid_type",
+            "path": [],
+            "message": "Invalid input: expected string, received undefined",
+            "expected": "string"
+          }
+        ],
+        "check": {
+          "string": [
+            {
+              "maxLength": 512,
+              "message": "expected at most 512 characters"
+            },
+            {
+              "pattern": "^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[\\w][\\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$",
+              "flags": "",
+              "message": "expected a container image such as registry.example.com/team/app:1.2.3 or app@sha256:<digest>"
+            }
+          ]
+        }
+      },
+      "rollout-timeout": {
+        "default": "10m"
+      },
+      "analysis": {},
+      "analysis-args": {},
+      "prometheus-address": {
+        "check": {
+          "value": "httpUrl"
+        }
+      },
+      "prometheus-token": {
+        "secret": true
+      },
+      "dry-run": {
+        "default": "false",
+        "check": {
+          "value": "boolean"
+        }
+      },
+      "run-id": {
+        "check": {
+          "string": [
+            {
+              "pattern": "^[A-Za-z0-9._-]{1,63}$",
+              "flags": "",
+              "message": "expected 1-63 letters, digits, \".\", \"_\" or \"-\""
+            }
+          ]
+        }
+      },
+      "release": {
+        "check": {
+          "string": [
+            {
+              "pattern": "^[A-Za-z0-9._-]{1,63}$",
+              "flags": "",
+              "message": "expected 1-63 letters, digits, \".\", \"_\" or \"-\""
+            }
+          ]
+        }
+      },
+      "lock-timeout": {
+        "default": "5m",
+        "check": {
+          "value": "duration"
+        }
+      },
+      "lease-duration": {
+        "default": "60s"
+      },
+      "slack-webhook-url": {
+        "secret": true,
+        "check": {
+          "value": "httpUrl"
+        }
+      },
+      "slack-token": {
+        "secret": true,
+        "check": {
+          "string": [
+            {
+              "pattern": "^xox[a-z]-[A-Za-z0-9-]+$",
+              "flags": "",
+              "message": "expected a Slack bot token starting with xoxb-"
+            }
+          ]
+        }
+      },
+      "slack-channel": {
+        "check": {
+          "string": [
+            {
+              "pattern": "^[A-Z0-9]{8,12}$|^#[a-z0-9_-]{1,80}$",
+              "flags": "",
+              "message": "expected a channel id such as C0123456789"
+            }
+          ]
+        }
+      },
+      "notify-failure-fails": {
+        "default": "false",
+        "check": {
+          "value": "boolean"
+        }
+      },
+      "github-token": {
+        "secret": true,
+        "check": {
+          "string": [
+            {
+              "minLength": 10,
+              "message": "expected a GitHub token"
+            }
+          ]
+        }
+      },
+      "environment": {
+        "check": {
+          "string": [
+            {
+              "pattern": "^[\\w .-]{1,80}$",
+              "flags": "",
+              "message": "expected an environment name such as production"
+            }
+          ]
+        }
+      },
+      "environment-url": {
+        "check": {
+          "value": "httpUrl"
+        }
+      },
+      "slack-message": {
+        "check": {
+          "string": [
+            {
+              "pattern": "^[A-Z0-9]{8,12}\\/\\d{1,12}\\.\\d{1,8}$",
+              "flags": "",
+              "message": "expected <channel id>/<ts>, the slack-message output of an earlier step, e.g. C0123456789/1733112000.000100"
+            }
+          ]
+        }
+      }
+    }
+  },
   "validate": {
     "title": "Progressive delivery: metric validation",
     "inputs": {

@@ -12,7 +12,7 @@ export const rollbackSpec = defineAction({
   name: 'rollback',
   title: 'Progressive delivery: rollback',
   description:
-    'Undoes what blue-green, canary and migrate recorded, in reverse: traffic first, then workloads, then (when asked) the compensating migration.',
+    'Undoes what blue-green, canary, rolling and migrate recorded, in reverse: traffic first, then workloads, then (when asked) the compensating migration.',
   branding: { icon: 'rotate-ccw', color: 'red' },
   post: true,
   permissions: ['deployments: write (only with github-token)'],
