@@ -18,6 +18,7 @@ import {
   parseInputsWithFile,
 } from '../../src/core/specs/delivery-file.js';
 import { rollbackSpec } from '../../src/core/specs/rollback.js';
+import { rollingSpec } from '../../src/core/specs/rolling.js';
 import type { ActionSpec } from '../../src/core/specs/spec.js';
 import { actionInputs, ROOT } from './workflow-files.js';
 
@@ -105,6 +106,23 @@ describe('precedence: input given > environments.<env>.<action> > environments.<
     const { inputs } = await parseInputsWithFile(rollbackSpec, { service: 'checkout', environment: 'staging' }, dir);
     expect(inputs.namespace).toBe('shop');
     expect(inputs['rollout-timeout']).toBe(240_000);
+  });
+
+  it("a top-level deployment is rolling's Deployment and never reaches rollback (whose deployment goes with to-revision)", async () => {
+    const file = workspace({ '.github/delivery/checkout.yaml': 'namespace: shop\ndeployment: checkout-web\ncontainer: app\n' });
+    const rolling = await parseInputsWithFile(rollingSpec, { service: 'checkout', image: 'registry.example.com/checkout:2.0.0' }, file);
+    expect(rolling.inputs).toMatchObject({ deployment: 'checkout-web', container: 'app', namespace: 'shop' });
+    const rollback = await parseInputsWithFile(rollbackSpec, { service: 'checkout' }, file);
+    expect(rollback.inputs.deployment).toBeUndefined();
+    expect(rollback.inputs.namespace).toBe('shop');
+    const error = await parseError(
+      parseInputsWithFile(
+        rollbackSpec,
+        { service: 'checkout' },
+        workspace({ '.github/delivery/checkout.yaml': 'rollback:\n  deployment: checkout-web\n' }),
+      ),
+    );
+    expect(error.message).toContain('deployment');
   });
 
   it('no file at the default path: the inputs alone, and a missing required one says where it was looked for', async () => {

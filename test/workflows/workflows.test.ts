@@ -18,7 +18,7 @@ const parsed = githubParserErrors([
 describe('the workflow files', () => {
   it('are the reusable workflows and at least one example', () => {
     expect(reusable.map((w) => w.path)).toEqual(
-      ['blue-green.yml', 'canary.yml', 'deploy.yml', 'rollback.yml'].map((name) => `.github/workflows/${name}`),
+      ['blue-green.yml', 'canary.yml', 'deploy.yml', 'rollback.yml', 'rolling.yml'].map((name) => `.github/workflows/${name}`),
     );
     expect(examples.length).toBeGreaterThan(0);
   });
@@ -44,7 +44,7 @@ describe('uses of our actions', () => {
 
   it('are found in the workflows', () => {
     expect(new Set(uses.map(({ step }) => ownActionName(step.uses)))).toEqual(
-      new Set(['blue-green', 'canary', 'migrate', 'rollback', 'validate']),
+      new Set(['blue-green', 'canary', 'migrate', 'rollback', 'rolling', 'validate']),
     );
   });
 

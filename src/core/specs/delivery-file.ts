@@ -74,6 +74,13 @@ const SECRET_VALUE = [
   /hooks\.slack\.com\/services\//i,
 ];
 
+/**
+ * Inputs that are per run for one action only: rollback's `deployment` goes with its `to-revision`
+ * (and is refused without it), while rolling's is the service's Deployment, a file key: a
+ * top-level `deployment:` must not reach rollback.
+ */
+const PER_RUN_OF: Readonly<Record<string, ReadonlySet<string>>> = { rollback: new Set(['deployment']) };
+
 /** Inputs whose file value may be a list or a map: written as text the input accepts. */
 const STRUCTURED = new Set(['steps', 'analysis', 'analysis-args', 'config', 'smoke-command']);
 
@@ -81,7 +88,7 @@ const STRUCTURED = new Set(['steps', 'analysis', 'analysis-args', 'config', 'smo
 export function fileKeys(spec: ActionSpec): string[] {
   if (!('delivery-file' in spec.inputs)) return [];
   return Object.entries(spec.inputs)
-    .filter(([name, def]) => !def.secret && !PER_RUN.has(name))
+    .filter(([name, def]) => !def.secret && !PER_RUN.has(name) && !PER_RUN_OF[spec.name]?.has(name))
     .map(([name]) => name);
 }
 
