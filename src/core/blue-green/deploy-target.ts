@@ -7,15 +7,12 @@ import {
   deploymentRef,
   findContainer,
   readDeployment,
-  RolloutFailedError,
   revisionOf,
+  rolloutProblem,
   setDeploymentImage,
-  waitForDeploymentRollout,
   type DeploymentName,
 } from '../kube/deployment.js';
 import { describeRef } from '../kube/object-ref.js';
-import { WaitTimeoutError } from '../kube/watch-until.js';
-import { formatDuration } from '../config/primitives.js';
 
 export interface DeployTarget {
   workload: DeploymentName;
@@ -69,18 +66,8 @@ export async function waitForColor(
   timeoutMs: number,
   what: string,
 ): Promise<string | undefined> {
-  const ref = deploymentRef(d);
-  try {
-    await waitForDeploymentRollout(session.client, d, {
-      timeoutMs,
-      signal: session.signal,
-      onProgress: (message) => session.reporter.info(`${describeRef(ref)}: ${message}`),
-    });
-    return undefined;
-  } catch (error) {
-    if (error instanceof RolloutFailedError) return `${error.message}; traffic was not moved`;
-    if (error instanceof WaitTimeoutError)
-      return `${describeRef(ref)} ${what} within rollout-timeout ${formatDuration(timeoutMs)}: ${error.lastProgress}; traffic was not moved`;
-    throw error;
-  }
+  const name = describeRef(deploymentRef(d));
+  const onProgress = (message: string) => session.reporter.info(`${name}: ${message}`);
+  const problem = await rolloutProblem(session.client, d, { timeoutMs, signal: session.signal, onProgress, what });
+  return problem && `${problem}; traffic was not moved`;
 }

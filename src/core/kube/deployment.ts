@@ -7,6 +7,7 @@
  */
 import type { V1Deployment, V1Pod, V1PodTemplateSpec, V1ReplicaSet, V1Scale } from '@kubernetes/client-node';
 import { canonicalJson } from '../canonical-json.js';
+import { formatDuration } from '../config/primitives.js';
 import type { KubeClient } from './client.js';
 import { KubeObjectError } from './errors.js';
 import { guardedPatch } from './guarded-patch.js';
@@ -262,6 +263,27 @@ export async function waitForDeploymentRollout(
         throw new WaitTimeoutError(ref, `${error.lastProgress}${why ? ` (${why})` : ''}`, options.timeoutMs);
       throw new RolloutFailedError(ref, error.reason, `${error.detail} (${rolloutSummary(last)}${why ? `; ${why}` : ''})`);
     }
+    throw error;
+  }
+}
+
+/**
+ * waitForDeploymentRollout, its end in words: undefined when the rollout finished, else why not (the
+ * failed rollout's message, or `<Deployment> <what> within rollout-timeout <t>: <last progress>`).
+ * A cancel (the signal) still throws.
+ */
+export async function rolloutProblem(
+  client: KubeClient,
+  d: DeploymentName,
+  options: WaitOptions & { what: string },
+): Promise<string | undefined> {
+  try {
+    await waitForDeploymentRollout(client, d, options);
+    return undefined;
+  } catch (error) {
+    if (error instanceof RolloutFailedError) return error.message;
+    if (error instanceof WaitTimeoutError)
+      return `${describeRef(deploymentRef(d))} ${options.what} within rollout-timeout ${formatDuration(options.timeoutMs)}: ${error.lastProgress}`;
     throw error;
   }
 }

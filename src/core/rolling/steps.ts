@@ -18,15 +18,13 @@ import {
   findContainer,
   readDeployment,
   revisionOf,
-  RolloutFailedError,
+  rolloutProblem,
   setDeploymentImage,
-  waitForDeploymentRollout,
   type DeploymentName,
 } from '../kube/deployment.js';
 import { isNotFound } from '../kube/errors.js';
 import { describeRef, type ObjectRef } from '../kube/object-ref.js';
 import { readBackRollout } from '../kube/rolled-out.js';
-import { WaitTimeoutError } from '../kube/watch-until.js';
 import type { Clock } from '../metrics/clock.js';
 import { describeFailure, timelineOf } from '../metrics/describe.js';
 import type { TimelineStep } from '../notify/event.js';
@@ -404,20 +402,9 @@ async function waitForRollout(
   timeoutMs: number,
   image: string,
 ): Promise<string | undefined> {
-  const ref = deploymentRef(d);
-  try {
-    await waitForDeploymentRollout(session.client, d, {
-      timeoutMs,
-      signal: session.signal,
-      onProgress: (message) => session.reporter.info(`${describeRef(ref)}: ${message}`),
-    });
-    return undefined;
-  } catch (error) {
-    if (error instanceof RolloutFailedError) return error.message;
-    if (error instanceof WaitTimeoutError)
-      return `${describeRef(ref)} did not finish rolling out ${image} within rollout-timeout ${formatDuration(timeoutMs)}: ${error.lastProgress}`;
-    throw error;
-  }
+  const name = describeRef(deploymentRef(d));
+  const onProgress = (message: string) => session.reporter.info(`${name}: ${message}`);
+  return rolloutProblem(session.client, d, { timeoutMs, signal: session.signal, onProgress, what: `did not finish rolling out ${image}` });
 }
 
 function errorMessage(error: unknown): string {
