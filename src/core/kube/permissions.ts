@@ -97,7 +97,10 @@ export const DEPLOYMENT_READ_BACK: Permission[] = [
   },
 ];
 
-/** argo-rollout.ts: getCustomObject, jsonPatchCustomObject, mergePatchCustomObject, mergePatchCustomStatus, the watch, listNamespacedReplicaSet. */
+/**
+ * argo-rollout.ts: getCustomObject, jsonPatchCustomObject, mergePatchCustomObject,
+ * mergePatchCustomStatus, the watch, listNamespacedReplicaSet.
+ */
 export const ARGO: Permission[] = [
   { verb: 'get', group: 'argoproj.io', resource: 'rollouts', why: 'read the Argo Rollout (step, weights, health)' },
   { verb: 'patch', group: 'argoproj.io', resource: 'rollouts', why: "set the Rollout's image, pause and resume it" },

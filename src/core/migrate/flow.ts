@@ -98,7 +98,8 @@ export const migrateFlow: Flow<typeof migrateSpec> = {
         );
     } catch (error) {
       const message = context.secrets.redact(error instanceof Error ? error.message : String(error));
-      // The main step could not reach the database either: it wrote no ledger row, so there is nothing to mark, and its error already says why.
+      // The main step could not reach the database either: it wrote no ledger row, so there is
+      // nothing to mark, and its error already says why.
       if (unreachable)
         context.reporter.info(
           `Post step: the database is still unreachable (${message}); the main step wrote nothing to the ledger, so there is nothing to mark`,

@@ -74,7 +74,10 @@ const CREATE_STATEMENTS = [
   `CREATE INDEX IF NOT EXISTS migration_ledger_release_idx ON ${LEDGER_TABLE} (release, id)`,
 ];
 
-/** Creates the schema and table when missing, and adds the columns an older ledger lacks. Call while holding the migration lock (concurrent CREATEs race). */
+/**
+ * Creates the schema and table when missing, and adds the columns an older ledger lacks. Call while
+ * holding the migration lock (concurrent CREATEs race).
+ */
 export async function ensureLedger(db: Db): Promise<void> {
   for (const statement of CREATE_STATEMENTS) await db.query(statement);
 }

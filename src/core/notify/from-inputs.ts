@@ -31,7 +31,10 @@ export interface NotifyInputs {
 export interface NotifySetup {
   /** Records GitHub deployments; without it a github-token is ignored with a warning. */
   deploymentTracker?: DeploymentTrackerFactory;
-  /** Slack Web API base. Default: the SLACK_API_URL environment variable (e.g. https://slack-gov.com/api for GovSlack), else https://slack.com/api. */
+  /**
+   * Slack Web API base. Default: the SLACK_API_URL environment variable (e.g.
+   * https://slack-gov.com/api for GovSlack), else https://slack.com/api.
+   */
   slackApiUrl?: string;
   retry?: RetryOptions;
 }

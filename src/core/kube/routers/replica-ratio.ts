@@ -21,7 +21,10 @@ export interface ReplicaRatioRouterOptions {
   totalReplicas?: number;
 }
 
-/** Two Deployments behind one Service, split by their replicas. Of two or more pods, a weight below 100 leaves stable one and a weight above 0 gives the canary one. */
+/**
+ * Two Deployments behind one Service, split by their replicas. Of two or more pods, a weight below
+ * 100 leaves stable one and a weight above 0 gives the canary one.
+ */
 export class ReplicaRatioRouter implements TrafficRouter {
   readonly ref: ObjectRef;
   readonly destinations: Destinations;
