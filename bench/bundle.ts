@@ -58,7 +58,9 @@ export async function run(): Promise<BenchRow[]> {
     for (let i = 0; i < 10; i++) {
       const bareRun = await timeNode(['-e', '0'], 0, runner.env);
       const nowRun = await timeNode([actionEntry(join(ROOT, 'dist'), spec.name)], 1, runner.env);
-      const oldRun = beforeDist ? await timeNode([actionEntry(beforeDist, spec.name)], 1, runner.env) : undefined;
+      const oldEntry = beforeDist && actionEntry(beforeDist, spec.name);
+      // An action the old dist/ does not have (added since) has no figure from before.
+      const oldRun = oldEntry && existsSync(oldEntry) ? await timeNode([oldEntry], 1, runner.env) : undefined;
       if (i === 0) continue;
       bare.push(bareRun);
       now.push(nowRun);
@@ -70,9 +72,12 @@ export async function run(): Promise<BenchRow[]> {
     const cpu = (runs: Timed[]) => `CPU ${(median(runs.map((r) => r.cpuMs)) / bareCpu).toFixed(2)}×`;
     allBare.push(...bare.map((r) => r.ms));
     allBareCpu.push(...bare.map((r) => r.cpuMs));
-    const before = beforeDist
-      ? `${(median(old.map((r) => r.ms)) / bareMs).toFixed(2)}×, ${cpu(old)} (${median(old.map((r) => r.ms)).toFixed(0)} ms, ${beforeDist}, same run)`
-      : BEFORE.coldStartTimes;
+    const before =
+      beforeDist && old.length === 0
+        ? `none (${spec.name} is not in ${beforeDist})`
+        : beforeDist
+          ? `${(median(old.map((r) => r.ms)) / bareMs).toFixed(2)}×, ${cpu(old)} (${median(old.map((r) => r.ms)).toFixed(0)} ms, ${beforeDist}, same run)`
+          : BEFORE.coldStartTimes;
     coldRows.push({
       area: 'bundle',
       name: `${spec.name}: cold start to the input error`,
