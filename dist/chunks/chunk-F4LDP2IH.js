@@ -1,0 +1,2 @@
+import { createRequire as __pdRequire } from 'node:module'; const require = __pdRequire(import.meta.url);
+import{a as u}from"./chunk-3D4PAANP.js";import{i as o}from"./chunk-M6FCVRYN.js";function c(t){return Object.entries(t.inputs).filter(([,e])=>e.secret).map(([e])=>e)}function f(t,e){let r={},i={};for(let[s,n]of Object.entries(t.inputs)){r[s]=n.required||n.default!==void 0?n.schema:n.schema.optional();let p=e[s]?.trim()===""?void 0:e[s];i[s]=p??n.default}return u(o(r),i,{label:`inputs of ${t.name}`,secretKeys:c(t)})}export{c as a,f as b};

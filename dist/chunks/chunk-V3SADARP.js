@@ -1,0 +1,2 @@
+import { createRequire as __pdRequire } from 'node:module'; const require = __pdRequire(import.meta.url);
+import{a as p,o as a,p as i}from"./chunk-R2J6QDFG.js";function s(e){return e.status?.readyReplicas??0}async function l(e,r,d,n=1){let t=await i(e,r),o=s(t);if(o<n)throw new Error(`${p(a(r))} has ${o} ready pod${o===1?"":"s"} (${t.spec?.replicas??0} wanted), and ${d} would go to it: not sending traffic where no pod is ready (at least ${n} needed)`);return t}export{s as a,l as b};

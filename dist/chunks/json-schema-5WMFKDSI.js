@@ -1,2 +1,0 @@
-import { createRequire as __pdRequire } from 'node:module'; const require = __pdRequire(import.meta.url);
-import{a}from"./chunk-AKWCOBZA.js";import{a as n,b as o}from"./chunk-LGFGICSA.js";import"./chunk-XXSLC3JF.js";import"./chunk-2XGMXX3U.js";import"./chunk-MN42GWB7.js";function r(){return n(a,"Canary config (actions/canary)","Steps in Argo Rollouts vocabulary (setWeight, pause, analysis), the router, the stable and canary workloads, metric templates and a background analysis.")}function s(){return o(r())}export{r as canaryConfigJsonSchema,s as canaryConfigJsonSchemaText};

@@ -1,0 +1,2 @@
+import { createRequire as __pdRequire } from 'node:module'; const require = __pdRequire(import.meta.url);
+import{a as n,b as o}from"./chunk-NSSCTARW.js";import{a}from"./chunk-3FYVT2RG.js";import"./chunk-M6FCVRYN.js";import"./chunk-54HQIKCU.js";import"./chunk-MN42GWB7.js";function r(){return n(a,"Canary config (actions/canary)","Steps in Argo Rollouts vocabulary (setWeight, pause, analysis), the router, the stable and canary workloads, metric templates and a background analysis.")}function s(){return o(r())}export{r as canaryConfigJsonSchema,s as canaryConfigJsonSchemaText};
