@@ -3,16 +3,15 @@
  * image whose tag holds `fail-rollout` never gets ready pods), the flow run in-process as the
  * action runs it, the rollback action after it, and what the cluster holds.
  */
-import { type FlowContext, type FlowOutputs, FlowFailure } from '../../src/core/flow.js';
+import { type FlowOutputs, FlowFailure } from '../../src/core/flow.js';
 import { KubeClient } from '../../src/core/kube/client.js';
 import { Journal, type JournalEntry } from '../../src/core/kube/journal.js';
 import type { Clock } from '../../src/core/metrics/clock.js';
-import { MemoryReporter } from '../../src/core/reporter.js';
 import { runRolling, type RollingOptions } from '../../src/core/rolling/flow.js';
 import type { RollingInputs } from '../../src/core/rolling/settings.js';
-import { Secrets } from '../../src/core/secrets.js';
 import { rollingSpec } from '../../src/core/specs/rolling.js';
 import { parseInputs } from '../../src/core/specs/spec.js';
+import { type TestContext, testContext } from '../blue-green/harness.js';
 import { waitFor } from '../cluster/helpers.js';
 import { startTestCluster, type TestCluster, type TestClusterOptions } from '../cluster/server.js';
 
@@ -33,31 +32,8 @@ export async function startHarness(options: TestClusterOptions = {}): Promise<Ha
   return { cluster, client, close: () => cluster.stop() };
 }
 
-export type TestContext = FlowContext & { reporter: MemoryReporter; controller: AbortController; saved: Map<string, string> };
-
-export function testContext(runId: string): TestContext {
-  const controller = new AbortController();
-  const saved = new Map<string, string>();
-  return {
-    reporter: new MemoryReporter(),
-    secrets: new Secrets(),
-    runId,
-    signal: controller.signal,
-    controller,
-    saved,
-    state: { get: (key) => saved.get(key) ?? '', set: (key, value) => void saved.set(key, value) },
-    run: {
-      serverUrl: 'https://github.com',
-      repository: 'shop/checkout',
-      runId,
-      runAttempt: '1',
-      actor: 'octocat',
-      sha: 'abc123',
-      ref: 'refs/heads/main',
-      runUrl: '',
-    },
-  };
-}
+// The in-process context of a flow run is blue-green's: the same runner facts, reporter and step state.
+export { type TestContext, testContext };
 
 export function inputs(raw: Record<string, string>): RollingInputs {
   return parseInputs(rollingSpec, { 'lock-timeout': '2s', ...raw });
